@@ -1,0 +1,112 @@
+// Status codes, Status and Result<T>: how every authstore call reports what happened.
+//
+// Two kinds of non-OK codes exist:
+//  * outcomes a caller expects and inspects (kNotFound, kAlreadyConsumed, kReplayed, kReused,
+//    kConflict, kRevoked, kAlreadyExists): the operation ran correctly and this is its answer;
+//  * errors (kInvalidArgument, kPermissionDenied, kUnavailable, kDeadlineExceeded,
+//    kResourceExhausted, kDataLoss, kFailedPrecondition, kInternal): the operation did not run
+//    or could not decide. Errors fail closed: never read an error as "yes".
+//
+// Messages name the field or backend at fault and never contain a secret (no code, token,
+// session id, key or password ever appears in a message).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace authstore {
+
+enum class StatusCode : std::uint8_t {
+  kOk = 0,
+  // --- outcomes ---
+  kNotFound = 1,         // no such item, or it expired, or its record failed verification.
+  kAlreadyConsumed = 2,  // a single-use item (code, JWT refresh id) was used before.
+  kReplayed = 3,         // a JWT ID reservation already exists for this issuer and jti.
+  kReused = 4,           // an already-rotated refresh token was presented again: family revoked.
+  kConflict = 5,         // optimistic lock lost (stale lock_version) or the item was deleted.
+  kRevoked = 6,          // the item exists but was revoked (family, subject logout, grant).
+  kAlreadyExists = 7,    // an insert found the key present.
+  // --- errors ---
+  kInvalidArgument = 16,     // bad input; the message names the field and what was expected.
+  kPermissionDenied = 17,    // wrong credentials, forbidden command, or token bound to another client.
+  kUnavailable = 18,         // backend unreachable or failed mid-flight; retry with backoff.
+  kDeadlineExceeded = 19,    // the operation's deadline passed before an answer arrived.
+  kResourceExhausted = 20,   // a bounded resource is full (replay cache capacity, disk, memory).
+  kDataLoss = 21,            // stored data is corrupt or unreadable beyond a single record.
+  kFailedPrecondition = 22,  // the store is not in a state to run this (closed, wrong schema).
+  kInternal = 23,            // a bug or an unexpected library failure.
+};
+
+// "ok", "not_found", "already_consumed", ... (stable, used in metrics labels).
+std::string_view to_string(StatusCode code) noexcept;
+
+// True for the expected outcomes listed above (and kOk).
+constexpr bool is_outcome(StatusCode c) noexcept { return static_cast<int>(c) < 16; }
+
+// A status: code, message and the name of the input field at fault (empty when none).
+// Cheap to copy when OK (empty strings).
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message, std::string field = {})
+      : code_(code), message_(std::move(message)), field_(std::move(field)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const noexcept { return code_ == StatusCode::kOk; }
+  StatusCode code() const noexcept { return code_; }
+  const std::string& message() const noexcept { return message_; }
+  const std::string& field() const noexcept { return field_; }
+  bool is_error() const noexcept { return !is_outcome(code_); }
+
+  // "invalid_argument: redirect_uri: must be an absolute URI" (field omitted when empty).
+  std::string to_string() const;
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+  std::string field_;
+};
+
+// Result<T>: a Status plus a value. The value is present when ok(), and for some outcomes a call
+// documents that it also carries details (kAlreadyConsumed carries the consumed code's grant id
+// and subject, kReused the revoked family). has_value() tells.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)), has_value_(true) {}  // NOLINT: implicit on purpose
+  Result(Status status) : status_(std::move(status)) {}            // NOLINT
+  Result(Status status, T value)
+      : status_(std::move(status)), value_(std::move(value)), has_value_(true) {}
+
+  bool ok() const noexcept { return status_.ok(); }
+  StatusCode code() const noexcept { return status_.code(); }
+  const Status& status() const noexcept { return status_; }
+  bool has_value() const noexcept { return has_value_; }
+
+  // Precondition: has_value(). Calling it otherwise returns a default-constructed T.
+  const T& value() const& noexcept { return value_; }
+  T& value() & noexcept { return value_; }
+  T&& value() && noexcept { return std::move(value_); }
+  const T* operator->() const noexcept { return &value_; }
+  T* operator->() noexcept { return &value_; }
+
+ private:
+  Status status_;
+  T value_{};
+  bool has_value_ = false;
+};
+
+// A value-less result payload for operations that only report a status.
+struct Done {};
+
+// Completion callback of the asynchronous calls. It is invoked exactly once, possibly inline on
+// the calling thread (memory backend) or on a backend thread (SQLite workers, Redis I/O thread).
+// It must not block for long: it runs on a thread that serves other operations.
+template <class T>
+using Callback = std::function<void(Result<T>)>;
+
+}  // namespace authstore

@@ -1,0 +1,262 @@
+// The backend seam: the atomic primitives each store's policy needs, one interface per store.
+//
+// Rules for every implementation (memory, SQLite, Redis):
+//  * Each call is ONE atomic operation (a mutex-held section, one transaction, one command or
+//    script) and completes by calling `done` exactly once, inline or on a backend thread.
+//  * Keys are opaque strings built by the stores (src/stores/keys.h); they hold no secret.
+//    Blobs are opaque signed/encrypted records built by the stores; a backend never parses them.
+//  * `now` is the store clock's time in Unix ms. An entry whose expiry is <= now is invisible to
+//    every call, exactly as if it were absent (native expiry may remove it later).
+//  * Backends decide only on the plain fields passed to them (states, expiries, generations,
+//    lock versions, owner tokens, hashed client ids). Policy (what a token is, signing, parsing,
+//    validation) stays in src/stores.
+//  * Failures are errors (kUnavailable, kDeadlineExceeded, kDataLoss, kResourceExhausted,
+//    kInternal): never a made-up outcome.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "authstore/status.h"
+
+namespace authstore::internal {
+
+using Millis = std::int64_t;
+
+// ---------------------------------------------------------------------------------------------
+// Authorization codes. Per code: key -> {record, tombstone, consumed flag, expires_at}.
+struct CodeSlot {
+  bool consumed = false;  // true: `blob` is the tombstone; false: `blob` is the record.
+  std::string blob;
+};
+
+class CodeBackend {
+ public:
+  virtual ~CodeBackend() = default;
+  // Stores an active code until expires_at. kAlreadyExists if a live entry has the key.
+  virtual void insert(const std::string& key, std::string record, std::string tombstone,
+                      Millis expires_at, Millis now, Callback<Done> done) = 0;
+  // The live entry: {consumed=false, record} or {consumed=true, tombstone}. kNotFound if none.
+  virtual void peek(const std::string& key, Millis now, Callback<CodeSlot> done) = 0;
+  // If active: marks it consumed (keeping its expiry) and returns {consumed=false, record}.
+  // If already consumed: returns {consumed=true, tombstone}. kNotFound if none.
+  virtual void consume(const std::string& key, Millis now, Callback<CodeSlot> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Refresh-token families.
+//
+// Model: a "user" is (route, subject_key). Per user: a generation `gen` (starts at 0), a
+// generation per client `client_gen[client_key]`, revoked grants `grant_revoked[grant_key] =
+// until`, and an index of families. A family: record blob (immutable), client_key, grant_key,
+// the user/client generations captured at issue, state (active | revoked | ended), current token
+// key, last_used, idle_ttl, idle_expires_at, expires_at, rotations. A token key -> {family key,
+// state (active | spent), spent_at}; tokens of a family live until the family's expires_at.
+//
+// A family is LIVE when state == active, now < expires_at, now < idle_expires_at, its captured
+// gen == user gen, its captured client gen == client_gen[client_key] (missing = 0), and its
+// grant_key is empty or not revoked (until > now).
+struct FamilyIssue {
+  std::string route;        // user's routing tag (Redis hash tag); same for all the user's keys.
+  std::string subject_key;  // HMAC of the subject (stable across key rotation).
+  std::string family_key;
+  std::string token_key;    // key of the first token.
+  std::string client_key;   // HMAC of client_id.
+  std::string grant_key;    // HMAC of grant_id, or empty.
+  std::string record;       // signed family record blob.
+  Millis idle_ttl = 0;
+  Millis expires_at = 0;    // absolute end of the family.
+  Millis now = 0;
+};
+
+enum class TokenOutcome : std::uint8_t {
+  kRotated,          // token was current and is now spent; successor (if any) is current.
+  kGraceRotated,     // token was spent within the grace window: rotated again.
+  kReused,           // token was spent (outside grace): family is now revoked.
+  kRevoked,          // family not live because revoked (family / gen / client gen / grant).
+  kNotFound,         // no such token, or family expired.
+  kClientMismatch,   // client_key differs from the family's; nothing changed.
+};
+
+struct FamilyState {
+  std::string family_key;
+  std::string record;  // the family's signed record blob.
+  Millis created_at = 0;  // (informational: also in record)
+  Millis last_used_at = 0;
+  Millis idle_expires_at = 0;
+  Millis expires_at = 0;
+  std::int64_t rotations = 0;
+  bool token_spent = false;  // for peek: the presented token is spent (not current).
+  bool live = false;         // for peek: the family is live (see above).
+};
+
+struct RotateRequest {
+  std::string route;
+  std::string token_key;
+  std::string new_token_key;  // empty: consume (no successor; the family ends).
+  std::string client_key;     // empty: no client check.
+  Millis grace = 0;           // grace window; 0 = off.
+  Millis now = 0;
+};
+
+struct RotateResult {
+  TokenOutcome outcome = TokenOutcome::kNotFound;
+  FamilyState family;  // set unless kNotFound; after the change for kRotated / kGraceRotated.
+};
+
+struct JtiEntry {
+  std::string route;
+  std::string subject_key;
+  std::string jti_key;
+  std::string client_key;
+  std::string record;  // signed JtiRecord blob.
+  Millis expires_at = 0;
+  Millis now = 0;
+};
+
+enum class JtiOutcome : std::uint8_t { kConsumed, kAlreadyConsumed, kRevoked, kNotFound };
+struct JtiResult {
+  JtiOutcome outcome = JtiOutcome::kNotFound;
+  std::string record;
+};
+
+class RefreshBackend {
+ public:
+  virtual ~RefreshBackend() = default;
+  // Creates a family and its first token; adds the family to the user's index.
+  // kRevoked if grant_key is revoked for the user (until > now). kAlreadyExists on key collision.
+  virtual void issue(const FamilyIssue& req, Callback<Done> done) = 0;
+  // Rotation state machine, in order:
+  //  token missing, or family missing / expired (now >= expires_at or >= idle_expires_at) -> kNotFound
+  //  family not live for a revocation reason -> kRevoked
+  //  client_key non-empty and != family client_key -> kClientMismatch (nothing changes)
+  //  token spent:
+  //    family state ended (consumed) -> kReused, family revoked
+  //    grace > 0, now - spent_at <= grace, and token's successor is the family's current token
+  //    and still unused -> kGraceRotated: the current token becomes spent, new_token_key becomes
+  //    current (or the family ends when new_token_key is empty); update as for kRotated
+  //    otherwise -> kReused: family state = revoked
+  //  token current -> kRotated: token spent (spent_at = now, successor = new_token_key),
+  //    new token current; last_used = now; idle_expires_at = min(now + idle_ttl, expires_at);
+  //    rotations += 1. With new_token_key empty the family state becomes ended.
+  virtual void rotate(const RotateRequest& req, Callback<RotateResult> done) = 0;
+  // Read-only view of a token's family: kNotFound as for rotate; otherwise FamilyState with
+  // token_spent and live filled in.
+  virtual void peek(const std::string& route, const std::string& token_key, Millis now,
+                    Callback<FamilyState> done) = 0;
+  // Revokes the family of a token / a family by key: OK, or kNotFound if missing or expired.
+  virtual void revoke_token(const std::string& route, const std::string& token_key, Millis now,
+                            Callback<Done> done) = 0;
+  virtual void revoke_family(const std::string& route, const std::string& family_key, Millis now,
+                             Callback<Done> done) = 0;
+  // Bumps the user's generation (every family and jti issued before is revoked); drops the index.
+  virtual void revoke_subject(const std::string& route, const std::string& subject_key,
+                              Millis now, Callback<Done> done) = 0;
+  // Bumps client_gen[client_key] of the user.
+  virtual void revoke_client(const std::string& route, const std::string& subject_key,
+                             const std::string& client_key, Millis now, Callback<Done> done) = 0;
+  // Marks grant_key revoked for the user until `until` (kept at least that long).
+  virtual void revoke_grant(const std::string& route, const std::string& subject_key,
+                            const std::string& grant_key, Millis until, Millis now,
+                            Callback<Done> done) = 0;
+  // The user's live families (FamilyState with live = true), soonest expiry first; prunes
+  // expired index entries.
+  virtual void list(const std::string& route, const std::string& subject_key, Millis now,
+                    Callback<std::vector<FamilyState>> done) = 0;
+  // Server-minted JWT ids: store (captures user gen and client gen) / consume once.
+  // consume: missing or expired -> kNotFound; generation stale -> kRevoked; already consumed ->
+  // kAlreadyConsumed (record returned); else kConsumed (record returned, entry marked consumed,
+  // kept until expires_at).
+  virtual void store_jti(const JtiEntry& entry, Callback<Done> done) = 0;
+  virtual void consume_jti(const std::string& route, const std::string& subject_key,
+                           const std::string& jti_key, Millis now, Callback<JtiResult> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sessions. A "bucket" is (route, user_type_key): all sessions of one user and type.
+struct SessionWrite {
+  std::string route;
+  std::string bucket_key;  // HMAC of (user_id, type).
+  std::string session_key;  // HMAC of the session id.
+  std::string record;       // signed record with lock_version = expected_lock + 1.
+  std::int64_t expected_lock = 0;  // 0 = insert.
+  Millis refresh_expires_at = 0;   // the session's life (and its tombstone's, after delete).
+  std::size_t max_sessions = 0;    // 0 = no cap; else evict soonest-expiring beyond it.
+  Millis now = 0;
+};
+
+class SessionBackend {
+ public:
+  virtual ~SessionBackend() = default;
+  // The live record (refresh_expires_at > now). kNotFound otherwise (tombstones included).
+  virtual void get(const std::string& route, const std::string& bucket_key,
+                   const std::string& session_key, Millis now, Callback<std::string> done) = 0;
+  // expected_lock == 0: insert if neither a live session nor a tombstone has the key.
+  // expected_lock > 0: update if a live session has the key with lock_version == expected_lock.
+  // Otherwise kConflict. On success the stored lock_version is expected_lock + 1. With a cap,
+  // after an insert, the soonest-expiring sessions beyond the cap are deleted (tombstoned).
+  virtual void upsert(const SessionWrite& req, Callback<Done> done) = 0;
+  // Deletes a live session, leaving a tombstone until its refresh_expires_at. OK or kNotFound.
+  virtual void remove(const std::string& route, const std::string& bucket_key,
+                      const std::string& session_key, Millis now, Callback<Done> done) = 0;
+  // Live records of the bucket, soonest refresh expiry first.
+  virtual void get_all(const std::string& route, const std::string& bucket_key, Millis now,
+                       Callback<std::vector<std::string>> done) = 0;
+  // Deletes (tombstones) every live session of the bucket; returns how many.
+  virtual void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
+                          Callback<std::int64_t> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Replay cache.
+class ReplayBackend {
+ public:
+  virtual ~ReplayBackend() = default;
+  // Stores key -> owner until kept_until if no live entry: OK. kReplayed if one is live.
+  // kResourceExhausted if the backend is full of live entries.
+  virtual void reserve(const std::string& key, const std::string& owner, Millis kept_until,
+                       Millis now, Callback<Done> done) = 0;
+  // Deletes key if its live entry's owner == owner: OK. Otherwise kNotFound.
+  virtual void release(const std::string& key, const std::string& owner, Millis now,
+                       Callback<Done> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Client tokens: a plain key -> encrypted blob store with optional expiry (0 = none).
+struct KeyList {
+  std::vector<std::string> keys;
+  std::string next_cursor;  // empty when done.
+};
+
+class ClientTokenBackend {
+ public:
+  virtual ~ClientTokenBackend() = default;
+  virtual void put(const std::string& key, std::string blob, Millis expires_at /*0 = never*/,
+                   Millis now, Callback<Done> done) = 0;
+  virtual void get(const std::string& key, Millis now, Callback<std::string> done) = 0;
+  // Reads and deletes in one step. kNotFound if absent.
+  virtual void take(const std::string& key, Millis now, Callback<std::string> done) = 0;
+  virtual void remove(const std::string& key, Millis now, Callback<Done> done) = 0;  // or kNotFound
+  virtual void exists(const std::string& key, Millis now, Callback<bool> done) = 0;
+  // Live keys starting with `prefix`, in key order after `cursor` (exclusive; empty = start),
+  // at most `limit`. next_cursor = last key returned when more may follow.
+  virtual void list(const std::string& prefix, const std::string& cursor, std::size_t limit,
+                    Millis now, Callback<KeyList> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A backend: one of each. Owned by the Store; destroyed after the stores.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const std::string& name() const = 0;
+  virtual CodeBackend& codes() = 0;
+  virtual RefreshBackend& refresh() = 0;
+  virtual SessionBackend& sessions() = 0;
+  virtual ReplayBackend& replay() = 0;
+  virtual ClientTokenBackend& client_tokens() = 0;
+};
+
+}  // namespace authstore::internal

@@ -1,0 +1,1 @@
+int authstore_open_placeholder;

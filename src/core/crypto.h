@@ -1,0 +1,55 @@
+// Cryptographic primitives, all from OpenSSL 3: CSPRNG, SHA-256, HMAC-SHA256, HKDF-SHA256,
+// AES-256-GCM, constant-time comparison. No OpenSSL type leaks out of this header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace authstore::internal {
+
+// n bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the CSPRNG fails (never silently
+// returns weak bytes).
+std::string random_bytes(std::size_t n);
+
+std::string sha256(std::string_view data);
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+// HKDF-SHA256 (RFC 5869) with an empty salt: `length` bytes for `label`.
+std::string hkdf_sha256(std::string_view secret, std::string_view label, std::size_t length);
+
+// An HMAC-SHA256 key. Thread-safe: contexts are pooled, so concurrent mac() calls do not
+// re-derive the key schedule each time.
+class HmacKey {
+ public:
+  explicit HmacKey(std::string_view key);
+  ~HmacKey();
+  HmacKey(const HmacKey&) = delete;
+  HmacKey& operator=(const HmacKey&) = delete;
+
+  // HMAC over the concatenation of `parts` (32 bytes).
+  std::string mac(std::initializer_list<std::string_view> parts) const;
+  std::string mac(std::string_view data) const { return mac({data}); }
+
+ private:
+  struct Ctx;
+  Ctx* acquire() const;
+  void release(Ctx* ctx) const;
+
+  std::string key_;
+  mutable std::mutex mu_;
+  mutable std::vector<Ctx*> pool_;
+};
+
+// AES-256-GCM with a 96-bit random nonce. Output: nonce(12) || ciphertext || tag(16).
+std::string aes256gcm_seal(std::string_view key, std::string_view plaintext, std::string_view aad);
+// nullopt if the input is short, or authentication fails.
+std::optional<std::string> aes256gcm_open(std::string_view key, std::string_view sealed,
+                                          std::string_view aad);
+
+}  // namespace authstore::internal
