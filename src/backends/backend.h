@@ -55,9 +55,10 @@ class CodeBackend {
 // key, last_used, idle_ttl, idle_expires_at, expires_at, rotations. A token key -> {family key,
 // state (active | spent), spent_at}; tokens of a family live until the family's expires_at.
 //
-// A family is LIVE when state == active, now < expires_at, now < idle_expires_at, its captured
-// gen == user gen, its captured client gen == client_gen[client_key] (missing = 0), and its
-// grant_key is empty or not revoked (until > now).
+// A family is UNEXPIRED while now < expires_at and now < idle_expires_at (otherwise it reads as
+// absent). It is REVOKED when state == revoked, or its captured gen != user gen, or its captured
+// client gen != client_gen[client_key] (missing = 0), or its grant_key is revoked (until > now).
+// "Live" below means unexpired and not revoked; an ended family (consumed) is not revoked.
 struct FamilyIssue {
   std::string route;        // user's routing tag (Redis hash tag); same for all the user's keys.
   std::string subject_key;  // HMAC of the subject (stable across key rotation).
@@ -89,7 +90,7 @@ struct FamilyState {
   Millis expires_at = 0;
   std::int64_t rotations = 0;
   bool token_spent = false;  // for peek: the presented token is spent (not current).
-  bool live = false;         // for peek: the family is live (see above).
+  bool live = false;         // for peek: the family is not revoked (see above).
 };
 
 struct RotateRequest {
@@ -161,8 +162,8 @@ class RefreshBackend {
   virtual void revoke_grant(const std::string& route, const std::string& subject_key,
                             const std::string& grant_key, Millis until, Millis now,
                             Callback<Done> done) = 0;
-  // The user's live families (FamilyState with live = true), soonest expiry first; prunes
-  // expired index entries.
+  // The user's live families in state active (FamilyState with live = true), soonest expiry
+  // (min of idle and absolute) first; prunes expired and revoked index entries.
   virtual void list(const std::string& route, const std::string& subject_key, Millis now,
                     Callback<std::vector<FamilyState>> done) = 0;
   // Server-minted JWT ids: store (captures user gen and client gen) / consume once.

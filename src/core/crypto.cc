@@ -54,6 +54,10 @@ std::string sha256(std::string_view data) {
   return out;
 }
 
+void cleanse(std::string& s) noexcept {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;

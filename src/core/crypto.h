@@ -18,6 +18,9 @@ std::string random_bytes(std::size_t n);
 
 std::string sha256(std::string_view data);
 
+// Overwrites a string's bytes with zeros (OPENSSL_cleanse) before it is freed.
+void cleanse(std::string& s) noexcept;
+
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
 // HKDF-SHA256 (RFC 5869) with an empty salt: `length` bytes for `label`.

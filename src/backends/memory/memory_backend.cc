@@ -1,0 +1,271 @@
+#include "backends/memory/memory_backend.h"
+
+#include <chrono>
+
+#include "backends/memory/memory_parts.h"
+
+namespace authstore::internal {
+namespace {
+Status not_found(std::string_view what) { return Status(StatusCode::kNotFound, std::string(what) + " not found"); }
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Codes
+void MemoryCodes::insert(const std::string& key, std::string record, std::string tombstone,
+                         Millis expires_at, Millis now, Callback<Done> done) {
+  bool inserted = false;
+  {
+    auto& shard = shards_.for_key(key);
+    std::lock_guard lock(shard.mu);
+    auto [it, fresh] = shard.state.try_emplace(key);
+    if (fresh || it->second.expires_at <= now) {
+      it->second = Entry{std::move(record), std::move(tombstone), false, expires_at};
+      inserted = true;
+    }
+  }
+  if (!inserted) return done(Result<Done>(Status(StatusCode::kAlreadyExists, "code key collision")));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryCodes::peek(const std::string& key, Millis now, Callback<CodeSlot> done) {
+  std::optional<CodeSlot> slot;
+  {
+    auto& shard = shards_.for_key(key);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.state.find(key);
+    if (it != shard.state.end() && it->second.expires_at > now) {
+      const Entry& e = it->second;
+      slot = CodeSlot{e.consumed, e.consumed ? e.tombstone : e.record};
+    }
+  }
+  if (!slot) return done(Result<CodeSlot>(not_found("code")));
+  done(Result<CodeSlot>(std::move(*slot)));
+}
+
+void MemoryCodes::consume(const std::string& key, Millis now, Callback<CodeSlot> done) {
+  std::optional<CodeSlot> slot;
+  {
+    auto& shard = shards_.for_key(key);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.state.find(key);
+    if (it != shard.state.end() && it->second.expires_at > now) {
+      Entry& e = it->second;
+      if (e.consumed) {
+        slot = CodeSlot{true, e.tombstone};
+      } else {
+        e.consumed = true;
+        slot = CodeSlot{false, std::move(e.record)};
+        e.record.clear();
+      }
+    }
+  }
+  if (!slot) return done(Result<CodeSlot>(not_found("code")));
+  done(Result<CodeSlot>(std::move(*slot)));
+}
+
+void MemoryCodes::sweep(Millis now) {
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    std::erase_if(shard.state, [now](const auto& kv) { return kv.second.expires_at <= now; });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay cache
+MemoryReplay::MemoryReplay(std::size_t capacity, std::size_t shards)
+    : per_shard_(std::max<std::size_t>(1, (capacity + shards - 1) / shards)), shards_(shards) {}
+
+void MemoryReplay::reserve(const std::string& key, const std::string& owner, Millis kept_until,
+                           Millis now, Callback<Done> done) {
+  StatusCode outcome = StatusCode::kOk;
+  {
+    auto& shard = shards_.for_key(key);
+    std::lock_guard lock(shard.mu);
+    auto& map = shard.state;
+    auto it = map.find(key);
+    if (it != map.end()) {
+      if (it->second.until > now) {
+        outcome = StatusCode::kReplayed;
+      } else {
+        it->second = Entry{owner, kept_until};
+      }
+    } else {
+      if (map.size() >= per_shard_) {
+        // Full: drop expired entries of this shard; never an unexpired one.
+        std::erase_if(map, [now](const auto& kv) { return kv.second.until <= now; });
+      }
+      if (map.size() >= per_shard_) {
+        outcome = StatusCode::kResourceExhausted;
+      } else {
+        map.emplace(key, Entry{owner, kept_until});
+      }
+    }
+  }
+  switch (outcome) {
+    case StatusCode::kOk: return done(Result<Done>(Done{}));
+    case StatusCode::kReplayed: return done(Result<Done>(Status(StatusCode::kReplayed, "jti already reserved")));
+    default:
+      return done(Result<Done>(Status(StatusCode::kResourceExhausted,
+                                      "replay cache is full of unexpired reservations (memory_capacity)",
+                                      "replay.memory_capacity")));
+  }
+}
+
+void MemoryReplay::release(const std::string& key, const std::string& owner, Millis now,
+                           Callback<Done> done) {
+  bool released = false;
+  {
+    auto& shard = shards_.for_key(key);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.state.find(key);
+    if (it != shard.state.end() && it->second.until > now && it->second.owner == owner) {
+      shard.state.erase(it);
+      released = true;
+    }
+  }
+  if (!released) return done(Result<Done>(Status(StatusCode::kNotFound, "no reservation held by this owner")));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryReplay::sweep(Millis now) {
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    std::erase_if(shard.state, [now](const auto& kv) { return kv.second.until <= now; });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client tokens
+void MemoryClientTokens::put(const std::string& key, std::string blob, Millis expires_at, Millis,
+                             Callback<Done> done) {
+  {
+    std::lock_guard lock(mu_);
+    entries_[key] = Entry{std::move(blob), expires_at};
+  }
+  done(Result<Done>(Done{}));
+}
+
+void MemoryClientTokens::get(const std::string& key, Millis now, Callback<std::string> done) {
+  std::optional<std::string> blob;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.live(now)) blob = it->second.blob;
+  }
+  if (!blob) return done(Result<std::string>(not_found("token record")));
+  done(Result<std::string>(std::move(*blob)));
+}
+
+void MemoryClientTokens::take(const std::string& key, Millis now, Callback<std::string> done) {
+  std::optional<std::string> blob;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      if (it->second.live(now)) blob = std::move(it->second.blob);
+      entries_.erase(it);
+    }
+  }
+  if (!blob) return done(Result<std::string>(not_found("token record")));
+  done(Result<std::string>(std::move(*blob)));
+}
+
+void MemoryClientTokens::remove(const std::string& key, Millis now, Callback<Done> done) {
+  bool removed = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      removed = it->second.live(now);
+      entries_.erase(it);
+    }
+  }
+  if (!removed) return done(Result<Done>(not_found("token record")));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryClientTokens::exists(const std::string& key, Millis now, Callback<bool> done) {
+  bool found = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    found = it != entries_.end() && it->second.live(now);
+  }
+  done(Result<bool>(found));
+}
+
+void MemoryClientTokens::list(const std::string& prefix, const std::string& cursor, std::size_t limit,
+                              Millis now, Callback<KeyList> done) {
+  KeyList out;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cursor.empty() ? entries_.lower_bound(prefix) : entries_.upper_bound(cursor);
+    for (; it != entries_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      if (!it->second.live(now)) continue;
+      if (out.keys.size() == limit) {
+        out.next_cursor = out.keys.back();
+        break;
+      }
+      out.keys.push_back(it->first);
+    }
+  }
+  done(Result<KeyList>(std::move(out)));
+}
+
+void MemoryClientTokens::sweep(Millis now) {
+  std::lock_guard lock(mu_);
+  std::erase_if(entries_, [now](const auto& kv) { return !kv.second.live(now); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend and its sweeper
+MemoryBackend::MemoryBackend(const BackendConfig& config)
+    : clock_(config.clock),
+      codes_(std::make_unique<MemoryCodes>()),
+      refresh_(std::make_unique<MemoryRefresh>()),
+      sessions_(std::make_unique<MemorySessions>()),
+      replay_(std::make_unique<MemoryReplay>(config.options->replay.memory_capacity,
+                                             round_up_pow2(config.options->replay.memory_shards))),
+      client_tokens_(std::make_unique<MemoryClientTokens>()) {
+  const std::int64_t interval = std::max<std::int64_t>(10, config.options->memory_sweep_interval_ms);
+  sweeper_ = std::thread([this, interval] { sweeper_loop(interval); });
+}
+
+MemoryBackend::~MemoryBackend() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+CodeBackend& MemoryBackend::codes() { return *codes_; }
+RefreshBackend& MemoryBackend::refresh() { return *refresh_; }
+SessionBackend& MemoryBackend::sessions() { return *sessions_; }
+ReplayBackend& MemoryBackend::replay() { return *replay_; }
+ClientTokenBackend& MemoryBackend::client_tokens() { return *client_tokens_; }
+
+void MemoryBackend::sweep() {
+  const Millis now = clock_->now();
+  codes_->sweep(now);
+  refresh_->sweep(now);
+  sessions_->sweep(now);
+  replay_->sweep(now);
+  client_tokens_->sweep(now);
+}
+
+void MemoryBackend::sweeper_loop(std::int64_t interval_ms) {
+  std::unique_lock lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return stopping_; })) {
+    lock.unlock();
+    sweep();
+    lock.lock();
+  }
+}
+
+Result<std::unique_ptr<Backend>> make_memory_backend(const BackendConfig& config) {
+  return std::unique_ptr<Backend>(std::make_unique<MemoryBackend>(config));
+}
+
+}  // namespace authstore::internal

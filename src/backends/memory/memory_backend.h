@@ -1,0 +1,54 @@
+// The memory backend: every primitive of backends/backend.h over mutex-guarded shards in this
+// process, plus one owned sweeper thread that removes expired entries and stops with the backend.
+// Not shared across processes; after fork() the child must open its own store.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "backends/backend.h"
+#include "backends/factories.h"
+
+namespace authstore::internal {
+
+// Each store's part, defined in its own file.
+class MemoryCodes;
+class MemoryRefresh;
+class MemorySessions;
+class MemoryReplay;
+class MemoryClientTokens;
+
+class MemoryBackend final : public Backend {
+ public:
+  explicit MemoryBackend(const BackendConfig& config);
+  ~MemoryBackend() override;
+
+  const std::string& name() const override { return name_; }
+  CodeBackend& codes() override;
+  RefreshBackend& refresh() override;
+  SessionBackend& sessions() override;
+  ReplayBackend& replay() override;
+  ClientTokenBackend& client_tokens() override;
+
+  // Removes every expired entry now (the sweeper calls it periodically). Exposed for tests.
+  void sweep();
+
+ private:
+  void sweeper_loop(std::int64_t interval_ms);
+
+  std::string name_ = "memory";
+  std::shared_ptr<Clock> clock_;
+  std::unique_ptr<MemoryCodes> codes_;
+  std::unique_ptr<MemoryRefresh> refresh_;
+  std::unique_ptr<MemorySessions> sessions_;
+  std::unique_ptr<MemoryReplay> replay_;
+  std::unique_ptr<MemoryClientTokens> client_tokens_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread sweeper_;
+};
+
+}  // namespace authstore::internal

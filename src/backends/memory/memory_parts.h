@@ -1,0 +1,177 @@
+// The memory backend's per-store parts. Each method takes its shard's lock, decides, releases
+// the lock, then calls `done` (never under a lock: a callback may call into the store again).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "backends/backend.h"
+#include "backends/memory/sharded.h"
+
+namespace authstore::internal {
+
+class MemoryCodes final : public CodeBackend {
+ public:
+  MemoryCodes() : shards_(64) {}
+  void insert(const std::string& key, std::string record, std::string tombstone, Millis expires_at,
+              Millis now, Callback<Done> done) override;
+  void peek(const std::string& key, Millis now, Callback<CodeSlot> done) override;
+  void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override;
+  void sweep(Millis now);
+
+ private:
+  struct Entry {
+    std::string record;
+    std::string tombstone;
+    bool consumed = false;
+    Millis expires_at = 0;
+  };
+  Sharded<std::unordered_map<std::string, Entry>> shards_;
+};
+
+class MemoryRefresh final : public RefreshBackend {
+ public:
+  MemoryRefresh() : shards_(64) {}
+  void issue(const FamilyIssue& req, Callback<Done> done) override;
+  void rotate(const RotateRequest& req, Callback<RotateResult> done) override;
+  void peek(const std::string& route, const std::string& token_key, Millis now,
+            Callback<FamilyState> done) override;
+  void revoke_token(const std::string& route, const std::string& token_key, Millis now,
+                    Callback<Done> done) override;
+  void revoke_family(const std::string& route, const std::string& family_key, Millis now,
+                     Callback<Done> done) override;
+  void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
+                      Callback<Done> done) override;
+  void revoke_client(const std::string& route, const std::string& subject_key,
+                     const std::string& client_key, Millis now, Callback<Done> done) override;
+  void revoke_grant(const std::string& route, const std::string& subject_key,
+                    const std::string& grant_key, Millis until, Millis now,
+                    Callback<Done> done) override;
+  void list(const std::string& route, const std::string& subject_key, Millis now,
+            Callback<std::vector<FamilyState>> done) override;
+  void store_jti(const JtiEntry& entry, Callback<Done> done) override;
+  void consume_jti(const std::string& route, const std::string& subject_key,
+                   const std::string& jti_key, Millis now, Callback<JtiResult> done) override;
+  void sweep(Millis now);
+
+  enum class FamilyStatus : std::uint8_t { kActive, kRevoked, kEnded };
+  struct User {
+    std::int64_t gen = 0;
+    std::unordered_map<std::string, std::int64_t> client_gen;
+    std::unordered_map<std::string, Millis> grant_revoked;
+    std::unordered_map<std::string, Millis> families;  // family key -> expires_at (the index)
+    Millis keep_until = 0;  // latest expiry of anything that depends on this user's state.
+  };
+  struct Family {
+    std::string record;
+    std::string subject_key;
+    std::string client_key;
+    std::string grant_key;
+    std::int64_t gen = 0;
+    std::int64_t client_gen = 0;
+    FamilyStatus status = FamilyStatus::kActive;
+    std::string current;
+    Millis created_at = 0;
+    Millis last_used_at = 0;
+    Millis idle_ttl = 0;
+    Millis idle_expires_at = 0;
+    Millis expires_at = 0;
+    std::int64_t rotations = 0;
+  };
+  struct Token {
+    std::string family_key;
+    bool spent = false;
+    Millis spent_at = 0;
+    std::string successor;
+    Millis expires_at = 0;
+  };
+  struct Jti {
+    std::string record;
+    std::string subject_key;
+    std::string client_key;
+    std::int64_t gen = 0;
+    std::int64_t client_gen = 0;
+    bool consumed = false;
+    Millis expires_at = 0;
+  };
+  struct State {
+    std::unordered_map<std::string, User> users;  // by subject_key
+    std::unordered_map<std::string, Family> families;
+    std::unordered_map<std::string, Token> tokens;
+    std::unordered_map<std::string, Jti> jtis;
+  };
+
+ private:
+  Sharded<State> shards_;
+};
+
+class MemorySessions final : public SessionBackend {
+ public:
+  MemorySessions() : shards_(64) {}
+  void get(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+           Millis now, Callback<std::string> done) override;
+  void upsert(const SessionWrite& req, Callback<Done> done) override;
+  void remove(const std::string& route, const std::string& bucket_key,
+              const std::string& session_key, Millis now, Callback<Done> done) override;
+  void get_all(const std::string& route, const std::string& bucket_key, Millis now,
+               Callback<std::vector<std::string>> done) override;
+  void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
+                  Callback<std::int64_t> done) override;
+  void sweep(Millis now);
+
+ private:
+  struct Entry {
+    std::string record;
+    std::int64_t lock = 0;
+    Millis refresh_expires_at = 0;
+  };
+  struct Bucket {
+    std::unordered_map<std::string, Entry> live;
+    std::unordered_map<std::string, Millis> tombstones;  // session key -> until
+  };
+  Sharded<std::unordered_map<std::string, Bucket>> shards_;
+};
+
+class MemoryReplay final : public ReplayBackend {
+ public:
+  MemoryReplay(std::size_t capacity, std::size_t shards);
+  void reserve(const std::string& key, const std::string& owner, Millis kept_until, Millis now,
+               Callback<Done> done) override;
+  void release(const std::string& key, const std::string& owner, Millis now,
+               Callback<Done> done) override;
+  void sweep(Millis now);
+
+ private:
+  struct Entry {
+    std::string owner;
+    Millis until = 0;
+  };
+  std::size_t per_shard_;
+  Sharded<std::unordered_map<std::string, Entry>> shards_;
+};
+
+class MemoryClientTokens final : public ClientTokenBackend {
+ public:
+  void put(const std::string& key, std::string blob, Millis expires_at, Millis now,
+           Callback<Done> done) override;
+  void get(const std::string& key, Millis now, Callback<std::string> done) override;
+  void take(const std::string& key, Millis now, Callback<std::string> done) override;
+  void remove(const std::string& key, Millis now, Callback<Done> done) override;
+  void exists(const std::string& key, Millis now, Callback<bool> done) override;
+  void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
+            Callback<KeyList> done) override;
+  void sweep(Millis now);
+
+ private:
+  struct Entry {
+    std::string blob;
+    Millis expires_at = 0;  // 0 = never
+    bool live(Millis now) const { return expires_at == 0 || expires_at > now; }
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // ordered: list() pages in key order
+};
+
+}  // namespace authstore::internal

@@ -1,0 +1,345 @@
+// Refresh families in memory: the reference implementation of RefreshBackend's state machine.
+#include <algorithm>
+
+#include "backends/memory/memory_parts.h"
+
+namespace authstore::internal {
+namespace {
+
+using State = MemoryRefresh::State;
+using Family = MemoryRefresh::Family;
+using User = MemoryRefresh::User;
+using FamilyStatus = MemoryRefresh::FamilyStatus;
+
+bool unexpired(const Family& f, Millis now) { return now < f.expires_at && now < f.idle_expires_at; }
+
+bool revoked(const State& s, const Family& f, Millis now) {
+  if (f.status == FamilyStatus::kRevoked) return true;
+  auto u = s.users.find(f.subject_key);
+  const std::int64_t gen = u == s.users.end() ? 0 : u->second.gen;
+  if (gen != f.gen) return true;
+  if (u == s.users.end()) return false;
+  auto c = u->second.client_gen.find(f.client_key);
+  if ((c == u->second.client_gen.end() ? 0 : c->second) != f.client_gen) return true;
+  if (!f.grant_key.empty()) {
+    auto g = u->second.grant_revoked.find(f.grant_key);
+    if (g != u->second.grant_revoked.end() && g->second > now) return true;
+  }
+  return false;
+}
+
+FamilyState view(const std::string& key, const Family& f) {
+  FamilyState st;
+  st.family_key = key;
+  st.record = f.record;
+  st.created_at = f.created_at;
+  st.last_used_at = f.last_used_at;
+  st.idle_expires_at = f.idle_expires_at;
+  st.expires_at = f.expires_at;
+  st.rotations = f.rotations;
+  return st;
+}
+
+User& user_of(State& s, const std::string& subject_key, Millis keep_until) {
+  User& u = s.users[subject_key];
+  u.keep_until = std::max(u.keep_until, keep_until);
+  return u;
+}
+
+Status not_found() { return Status(StatusCode::kNotFound, "refresh token not found"); }
+
+}  // namespace
+
+void MemoryRefresh::issue(const FamilyIssue& req, Callback<Done> done) {
+  StatusCode outcome = StatusCode::kOk;
+  {
+    auto& shard = shards_.for_key(req.route);
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    User& u = user_of(s, req.subject_key, req.expires_at);
+    auto g = req.grant_key.empty() ? u.grant_revoked.end() : u.grant_revoked.find(req.grant_key);
+    if (g != u.grant_revoked.end() && g->second > req.now) {
+      outcome = StatusCode::kRevoked;
+    } else if (s.families.count(req.family_key) != 0 || s.tokens.count(req.token_key) != 0) {
+      outcome = StatusCode::kAlreadyExists;
+    } else {
+      Family f;
+      f.record = req.record;
+      f.subject_key = req.subject_key;
+      f.client_key = req.client_key;
+      f.grant_key = req.grant_key;
+      f.gen = u.gen;
+      auto c = u.client_gen.find(req.client_key);
+      f.client_gen = c == u.client_gen.end() ? 0 : c->second;
+      f.current = req.token_key;
+      f.created_at = req.now;
+      f.last_used_at = req.now;
+      f.idle_ttl = req.idle_ttl;
+      f.expires_at = req.expires_at;
+      f.idle_expires_at = std::min(req.now + req.idle_ttl, req.expires_at);
+      s.families.emplace(req.family_key, std::move(f));
+      s.tokens.emplace(req.token_key, Token{req.family_key, false, 0, {}, req.expires_at});
+      u.families[req.family_key] = req.expires_at;
+    }
+  }
+  if (outcome == StatusCode::kRevoked) return done(Result<Done>(Status(outcome, "grant revoked", "grant_id")));
+  if (outcome == StatusCode::kAlreadyExists) return done(Result<Done>(Status(outcome, "key collision")));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done) {
+  RotateResult out;
+  {
+    auto& shard = shards_.for_key(req.route);
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    auto t = s.tokens.find(req.token_key);
+    auto f = t == s.tokens.end() ? s.families.end() : s.families.find(t->second.family_key);
+    if (f == s.families.end() || !unexpired(f->second, req.now)) {
+      out.outcome = TokenOutcome::kNotFound;
+    } else {
+      Family& fam = f->second;
+      Token& tok = t->second;
+      auto advance = [&] {
+        fam.last_used_at = req.now;
+        fam.idle_expires_at = std::min(req.now + fam.idle_ttl, fam.expires_at);
+        fam.rotations += 1;
+        if (req.new_token_key.empty()) {
+          fam.status = FamilyStatus::kEnded;
+          fam.current.clear();
+        } else {
+          fam.current = req.new_token_key;
+          s.tokens[req.new_token_key] = Token{f->first, false, 0, {}, fam.expires_at};
+        }
+      };
+      if (revoked(s, fam, req.now)) {
+        out.outcome = TokenOutcome::kRevoked;
+      } else if (!req.client_key.empty() && req.client_key != fam.client_key) {
+        out.outcome = TokenOutcome::kClientMismatch;
+      } else if (tok.spent) {
+        const bool in_grace = req.grace > 0 && fam.status == FamilyStatus::kActive &&
+                              req.now - tok.spent_at <= req.grace && !tok.successor.empty() &&
+                              tok.successor == fam.current;
+        if (in_grace) {
+          // The unused successor is spent; the retrying client gets a fresh one.
+          Token& unused = s.tokens[fam.current];
+          unused.spent = true;
+          unused.spent_at = req.now;
+          unused.successor = req.new_token_key;
+          tok.successor = req.new_token_key;
+          advance();
+          out.outcome = TokenOutcome::kGraceRotated;
+        } else {
+          fam.status = FamilyStatus::kRevoked;
+          out.outcome = TokenOutcome::kReused;
+        }
+      } else {
+        tok.spent = true;
+        tok.spent_at = req.now;
+        tok.successor = req.new_token_key;
+        advance();
+        out.outcome = TokenOutcome::kRotated;
+      }
+      if (out.outcome != TokenOutcome::kNotFound) out.family = view(f->first, fam);
+    }
+  }
+  if (out.outcome == TokenOutcome::kNotFound) return done(Result<RotateResult>(out));
+  done(Result<RotateResult>(std::move(out)));
+}
+
+void MemoryRefresh::peek(const std::string& route, const std::string& token_key, Millis now,
+                         Callback<FamilyState> done) {
+  std::optional<FamilyState> st;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    auto t = s.tokens.find(token_key);
+    auto f = t == s.tokens.end() ? s.families.end() : s.families.find(t->second.family_key);
+    if (f != s.families.end() && unexpired(f->second, now)) {
+      st = view(f->first, f->second);
+      st->token_spent = t->second.spent;
+      st->live = !revoked(s, f->second, now);
+    }
+  }
+  if (!st) return done(Result<FamilyState>(not_found()));
+  done(Result<FamilyState>(std::move(*st)));
+}
+
+namespace {
+// Under the shard lock: revokes an unexpired family. False if missing or expired.
+bool revoke_locked(State& s, const std::string& family_key, Millis now) {
+  auto f = s.families.find(family_key);
+  if (f == s.families.end() || !unexpired(f->second, now)) return false;
+  f->second.status = FamilyStatus::kRevoked;
+  return true;
+}
+}  // namespace
+
+void MemoryRefresh::revoke_token(const std::string& route, const std::string& token_key, Millis now,
+                                 Callback<Done> done) {
+  bool found = false;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    auto t = shard.state.tokens.find(token_key);
+    found = t != shard.state.tokens.end() && revoke_locked(shard.state, t->second.family_key, now);
+  }
+  if (!found) return done(Result<Done>(not_found()));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::revoke_family(const std::string& route, const std::string& family_key, Millis now,
+                                  Callback<Done> done) {
+  bool found = false;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    found = revoke_locked(shard.state, family_key, now);
+  }
+  if (!found) return done(Result<Done>(Status(StatusCode::kNotFound, "refresh family not found")));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
+                                   Callback<Done> done) {
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    User& u = user_of(shard.state, subject_key, now);
+    u.gen += 1;
+    u.families.clear();  // every indexed family is revoked now
+  }
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::revoke_client(const std::string& route, const std::string& subject_key,
+                                  const std::string& client_key, Millis now, Callback<Done> done) {
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    User& u = user_of(shard.state, subject_key, now);
+    u.client_gen[client_key] += 1;
+  }
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::revoke_grant(const std::string& route, const std::string& subject_key,
+                                 const std::string& grant_key, Millis until, Millis now,
+                                 Callback<Done> done) {
+  (void)now;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    User& u = user_of(shard.state, subject_key, until);
+    Millis& g = u.grant_revoked[grant_key];
+    g = std::max(g, until);
+  }
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::list(const std::string& route, const std::string& subject_key, Millis now,
+                         Callback<std::vector<FamilyState>> done) {
+  std::vector<FamilyState> out;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    auto u = s.users.find(subject_key);
+    if (u != s.users.end()) {
+      for (auto it = u->second.families.begin(); it != u->second.families.end();) {
+        auto f = s.families.find(it->first);
+        if (f == s.families.end() || !unexpired(f->second, now) || revoked(s, f->second, now)) {
+          it = u->second.families.erase(it);  // prune what can never be listed again
+          continue;
+        }
+        if (f->second.status == FamilyStatus::kActive) {
+          FamilyState st = view(f->first, f->second);
+          st.live = true;
+          out.push_back(std::move(st));
+        }
+        ++it;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const FamilyState& a, const FamilyState& b) {
+    const Millis ea = std::min(a.idle_expires_at, a.expires_at);
+    const Millis eb = std::min(b.idle_expires_at, b.expires_at);
+    return ea != eb ? ea < eb : a.family_key < b.family_key;
+  });
+  done(Result<std::vector<FamilyState>>(std::move(out)));
+}
+
+void MemoryRefresh::store_jti(const JtiEntry& e, Callback<Done> done) {
+  bool stored = false;
+  {
+    auto& shard = shards_.for_key(e.route);
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    auto it = s.jtis.find(e.jti_key);
+    if (it == s.jtis.end() || it->second.expires_at <= e.now) {
+      User& u = user_of(s, e.subject_key, e.expires_at);
+      auto c = u.client_gen.find(e.client_key);
+      s.jtis[e.jti_key] = Jti{e.record, e.subject_key, e.client_key, u.gen,
+                              c == u.client_gen.end() ? 0 : c->second, false, e.expires_at};
+      stored = true;
+    }
+  }
+  if (!stored) return done(Result<Done>(Status(StatusCode::kAlreadyExists, "jti already stored", "jti")));
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::consume_jti(const std::string& route, const std::string& subject_key,
+                                const std::string& jti_key, Millis now, Callback<JtiResult> done) {
+  JtiResult out;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    auto it = s.jtis.find(jti_key);
+    if (it != s.jtis.end() && it->second.expires_at > now && it->second.subject_key == subject_key) {
+      Jti& j = it->second;
+      auto u = s.users.find(j.subject_key);
+      std::int64_t gen = 0;
+      std::int64_t cgen = 0;
+      if (u != s.users.end()) {
+        gen = u->second.gen;
+        auto c = u->second.client_gen.find(j.client_key);
+        cgen = c == u->second.client_gen.end() ? 0 : c->second;
+      }
+      if (gen != j.gen || cgen != j.client_gen) {
+        out.outcome = JtiOutcome::kRevoked;
+      } else if (j.consumed) {
+        out.outcome = JtiOutcome::kAlreadyConsumed;
+        out.record = j.record;
+      } else {
+        j.consumed = true;
+        out.outcome = JtiOutcome::kConsumed;
+        out.record = j.record;
+      }
+    }
+  }
+  done(Result<JtiResult>(std::move(out)));
+}
+
+void MemoryRefresh::sweep(Millis now) {
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    State& s = shard.state;
+    std::erase_if(s.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
+    std::erase_if(s.families, [now](const auto& kv) { return !unexpired(kv.second, now); });
+    std::erase_if(s.jtis, [now](const auto& kv) { return kv.second.expires_at <= now; });
+    for (auto it = s.users.begin(); it != s.users.end();) {
+      User& u = it->second;
+      std::erase_if(u.families, [&](const auto& kv) { return s.families.count(kv.first) == 0; });
+      std::erase_if(u.grant_revoked, [now](const auto& kv) { return kv.second <= now; });
+      if (u.keep_until <= now && u.families.empty() && u.grant_revoked.empty()) {
+        it = s.users.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+}  // namespace authstore::internal

@@ -1,0 +1,87 @@
+// What every store's policy shares: keys, clock, metrics, options, the backend, and the plumbing
+// that turns one asynchronous backend call into a timed, counted public call.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "authstore/metrics.h"
+#include "authstore/options.h"
+#include "authstore/status.h"
+#include "backends/backend.h"
+#include "core/keyring.h"
+#include "core/metrics_ops.h"
+
+namespace authstore::internal {
+
+struct StoreContext {
+  std::shared_ptr<const KeyRing> ring;
+  std::shared_ptr<Clock> clock;
+  std::shared_ptr<Metrics> metrics;
+  Options options;
+  LogHook log;
+
+  Millis now() const { return clock->now(); }
+  void security(SecurityEvent e) const { metrics->record_security(e); }
+  void warn(std::string_view message) const {
+    if (log) log(LogLevel::kWarning, message);
+  }
+};
+
+// Wraps a caller's callback: records the outcome and latency of `op`, counts backend errors.
+template <class T>
+Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callback<T> done) {
+  const auto start = std::chrono::steady_clock::now();
+  return [ctx, op, start, done = std::move(done)](Result<T> r) mutable {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    record_op(*ctx->metrics, op, r.code(), ns);
+    if (r.status().is_error() && r.code() != StatusCode::kInvalidArgument) {
+      ctx->security(SecurityEvent::kBackendError);
+    }
+    done(std::move(r));
+  };
+}
+
+// Completes `done` right away (validation failures before any backend call).
+template <class T>
+void fail(Callback<T>& done, Status status) {
+  done(Result<T>(std::move(status)));
+}
+
+// The blocking call: starts the asynchronous one and waits for its callback. The callback may run
+// inline (memory backend) or on a backend thread.
+template <class T, class Start>
+Result<T> wait_for(Start&& start) {
+  struct Slot {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<T>> result;
+  } slot;
+  start(Callback<T>([&slot](Result<T> r) {
+    std::lock_guard lock(slot.mu);
+    slot.result.emplace(std::move(r));
+    slot.cv.notify_one();  // under the lock: the waiter cannot leave (and destroy slot) before.
+  }));
+  std::unique_lock lock(slot.mu);
+  slot.cv.wait(lock, [&slot] { return slot.result.has_value(); });
+  return std::move(*slot.result);
+}
+
+// Converts exceptions thrown by policy code (CSPRNG failure, allocation) into kInternal.
+template <class T, class Body>
+void guarded(Callback<T>& done, Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    done(Result<T>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what())));
+  }
+}
+
+}  // namespace authstore::internal

@@ -1,0 +1,459 @@
+// Refresh-token families: policy over RefreshBackend.
+#include "authstore/refresh.h"
+
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "core/record.h"
+#include "core/token.h"
+#include "stores/context.h"
+#include "stores/keys.h"
+#include "stores/store_impls.h"
+#include "stores/validate.h"
+
+namespace authstore {
+namespace internal {
+namespace {
+
+enum FamilyTag : std::uint8_t {
+  kFamilyId = 1, kSubject, kClientId, kScope, kGrantId, kMetadata, kCreatedAt, kIdleTtl, kExpiresAt,
+};
+enum JtiTag : std::uint8_t { kJti = 1, kJtiSubject, kJtiClient, kJtiExpires };
+
+constexpr std::string_view kFamilyPrefix = "rf1_";
+
+std::string client_key(const KeyRing& ring, std::string_view client_id) {
+  return index_hash(ring, "client", client_id);
+}
+std::string grant_key(const KeyRing& ring, std::string_view grant_id) {
+  return grant_id.empty() ? std::string() : index_hash(ring, "grant", grant_id);
+}
+
+struct FamilyRef {
+  std::string tag;
+  std::string key;
+};
+// Parses "rf1_" + base64url(route(8) || random(16)).
+std::optional<FamilyRef> parse_family_id(std::string_view id) {
+  if (id.size() != kFamilyPrefix.size() + 32 || id.substr(0, 4) != kFamilyPrefix) return std::nullopt;
+  auto raw = base64url_decode(id.substr(4));
+  if (!raw || raw->size() != 24) return std::nullopt;
+  FamilyRef ref;
+  ref.tag = route_tag(raw->substr(0, 8));
+  ref.key = family_key(ref.tag, raw->substr(8));
+  return ref;
+}
+
+Status malformed_token() {
+  return invalid_argument("token", "malformed: expected \"rt1_\" and 56 base64url characters");
+}
+
+// Parses a refresh token; a well-formed token whose key id left the ring is not found.
+std::optional<Status> token_error(std::string_view text) {
+  if (text.size() == 60 && text.substr(0, 4) == "rt1_") {
+    return Status(StatusCode::kNotFound, "refresh token not found (unknown key id)");
+  }
+  return malformed_token();
+}
+
+std::optional<RefreshFamily> decode_family(const KeyRing& ring, const FamilyState& st) {
+  auto body = open_signed(ring, RecordType::kFamily, st.family_key, st.record);
+  if (!body) return std::nullopt;
+  auto r = RecordReader::parse(*body);
+  if (!r) return std::nullopt;
+  RefreshFamily f;
+  f.family_id = r->str(kFamilyId);
+  f.subject = r->str(kSubject);
+  f.client_id = r->str(kClientId);
+  f.scope = r->str(kScope);
+  f.grant_id = r->str(kGrantId);
+  f.metadata_json = r->str(kMetadata);
+  f.created_at = r->i64(kCreatedAt);
+  f.expires_at = r->i64(kExpiresAt);
+  f.last_used_at = st.last_used_at;
+  f.idle_expires_at = st.idle_expires_at;
+  f.rotations = st.rotations;
+  return f;
+}
+
+Status check_ttl(std::string_view field, std::int64_t v, std::int64_t max) {
+  if (v <= 0 || v > max) return invalid_argument(field, "must be 1.." + std::to_string(max) + " ms");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RefreshStoreImpl::issue(const RefreshGrant& in, Callback<IssuedRefreshToken> done) {
+  guarded(done, [&] {
+    const RefreshOptions& opt = ctx->options.refresh;
+    RefreshGrant g = in;
+    if (Status s = check_text("subject", g.subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("client_id", g.client_id, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("scope", g.scope, 2048, false); !s.ok()) return fail(done, s);
+    if (!g.grant_id.empty()) {
+      if (Status s = check_identifier("grant_id", g.grant_id, 128); !s.ok()) return fail(done, s);
+    }
+    if (g.lifetime_ms == 0) g.lifetime_ms = std::min(opt.default_lifetime_ms, opt.max_lifetime_ms);
+    if (g.idle_ttl_ms == 0) g.idle_ttl_ms = std::min(opt.default_idle_ttl_ms, g.lifetime_ms);
+    if (Status s = check_ttl("lifetime_ms", g.lifetime_ms, opt.max_lifetime_ms); !s.ok()) return fail(done, s);
+    if (Status s = check_ttl("idle_ttl_ms", g.idle_ttl_ms, g.lifetime_ms); !s.ok()) return fail(done, s);
+    if (g.metadata_json.empty()) g.metadata_json = "{}";
+    if (Status s = check_json_object("metadata_json", g.metadata_json, opt.max_metadata_bytes); !s.ok()) {
+      return fail(done, s);
+    }
+    const Millis now = ctx->now();
+    const UserIds user = user_ids(*ctx->ring, g.subject);
+    const std::string fam_random = random_bytes(16);
+    RefreshFamily fam;
+    fam.family_id = std::string(kFamilyPrefix) + base64url_encode(user.route + fam_random);
+    fam.subject = g.subject;
+    fam.client_id = g.client_id;
+    fam.scope = g.scope;
+    fam.grant_id = g.grant_id;
+    fam.metadata_json = g.metadata_json;
+    fam.created_at = now;
+    fam.last_used_at = now;
+    fam.expires_at = now + g.lifetime_ms;
+    fam.idle_expires_at = std::min(now + g.idle_ttl_ms, fam.expires_at);
+
+    FamilyIssue req;
+    req.route = user.tag;
+    req.subject_key = user.subject_key;
+    req.family_key = family_key(user.tag, fam_random);
+    Token token = mint_token(*ctx->ring, TokenKind::kRefresh, user.route);
+    req.token_key = refresh_token_key(user.tag, token.lookup_hash);
+    req.client_key = client_key(*ctx->ring, g.client_id);
+    req.grant_key = grant_key(*ctx->ring, g.grant_id);
+    RecordWriter w;
+    w.str(kFamilyId, fam.family_id).str(kSubject, fam.subject).str(kClientId, fam.client_id)
+        .str(kScope, fam.scope).str(kGrantId, fam.grant_id).str(kMetadata, fam.metadata_json)
+        .i64(kCreatedAt, now).i64(kIdleTtl, g.idle_ttl_ms).i64(kExpiresAt, fam.expires_at);
+    req.record = seal_signed(*ctx->ring, RecordType::kFamily, req.family_key, w.take());
+    req.idle_ttl = g.idle_ttl_ms;
+    req.expires_at = fam.expires_at;
+    req.now = now;
+    IssuedRefreshToken issued{std::move(token.text), std::move(fam)};
+    backend->refresh().issue(req, [ctx = ctx, done, issued = std::move(issued)](Result<Done> r) mutable {
+      if (r.code() == StatusCode::kRevoked) {
+        ctx->security(SecurityEvent::kRevokedUse);
+        return done(Result<IssuedRefreshToken>(
+            Status(StatusCode::kRevoked, "the grant was revoked", "grant_id")));
+      }
+      if (!r.ok()) return done(Result<IssuedRefreshToken>(r.status()));
+      done(Result<IssuedRefreshToken>(std::move(issued)));
+    });
+  });
+}
+
+void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id, bool successor,
+                              Callback<IssuedRefreshToken> done) {
+  guarded(done, [&] {
+    if (successor || !client_id.empty()) {
+      if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
+    }
+    auto token = parse_token(*ctx->ring, TokenKind::kRefresh, text);
+    if (!token) return fail(done, *token_error(text));
+    RotateRequest req;
+    req.route = route_tag(token->route);
+    req.token_key = refresh_token_key(req.route, token->lookup_hash);
+    Token next;
+    if (successor) {
+      next = mint_token(*ctx->ring, TokenKind::kRefresh, token->route);
+      req.new_token_key = refresh_token_key(req.route, next.lookup_hash);
+    }
+    if (!client_id.empty()) req.client_key = client_key(*ctx->ring, client_id);
+    req.grace = std::min(ctx->options.refresh.grace_window_ms, ctx->options.refresh.max_grace_window_ms);
+    req.now = ctx->now();
+    backend->refresh().rotate(req, [ctx = ctx, done, next = std::move(next.text)](Result<RotateResult> r) mutable {
+      using R = Result<IssuedRefreshToken>;
+      if (!r.ok()) return done(R(r.status()));
+      RotateResult& rr = r.value();
+      if (rr.outcome == TokenOutcome::kNotFound) {
+        return done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+      }
+      auto fam = decode_family(*ctx->ring, rr.family);
+      if (!fam) {
+        ctx->security(SecurityEvent::kSignatureFailure);
+        return done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+      }
+      switch (rr.outcome) {
+        case TokenOutcome::kRotated:
+        case TokenOutcome::kGraceRotated:
+          return done(R(IssuedRefreshToken{std::move(next), std::move(*fam)}));
+        case TokenOutcome::kReused:
+          ctx->security(SecurityEvent::kRefreshReuse);
+          return done(R(Status(StatusCode::kReused,
+                               "refresh token reuse detected: the family is revoked", "token"),
+                        IssuedRefreshToken{{}, std::move(*fam)}));
+        case TokenOutcome::kRevoked:
+          ctx->security(SecurityEvent::kRevokedUse);
+          return done(R(Status(StatusCode::kRevoked, "refresh token family is revoked", "token"),
+                        IssuedRefreshToken{{}, std::move(*fam)}));
+        case TokenOutcome::kClientMismatch:
+          ctx->security(SecurityEvent::kClientMismatch);
+          return done(R(Status(StatusCode::kPermissionDenied,
+                               "the refresh token was issued to another client", "client_id")));
+        case TokenOutcome::kNotFound:
+          break;
+      }
+      done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+    });
+  });
+}
+
+void RefreshStoreImpl::peek(std::string_view text, Callback<RefreshTokenInfo> done) {
+  guarded(done, [&] {
+    auto token = parse_token(*ctx->ring, TokenKind::kRefresh, text);
+    if (!token) return fail(done, *token_error(text));
+    const std::string tag = route_tag(token->route);
+    backend->refresh().peek(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
+                            [ctx = ctx, done](Result<FamilyState> r) mutable {
+      using R = Result<RefreshTokenInfo>;
+      if (!r.ok()) return done(R(r.status()));
+      auto fam = decode_family(*ctx->ring, r.value());
+      if (!fam) {
+        ctx->security(SecurityEvent::kSignatureFailure);
+        return done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+      }
+      RefreshTokenInfo info;
+      info.state = !r->live ? RefreshTokenState::kRevoked
+                   : r->token_spent ? RefreshTokenState::kRotated
+                                    : RefreshTokenState::kActive;
+      info.family = std::move(*fam);
+      done(R(std::move(info)));
+    });
+  });
+}
+
+void RefreshStoreImpl::store_jti(std::string_view jti, std::string_view subject,
+                                 std::string_view client_id, std::int64_t ttl_ms,
+                                 Callback<Done> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_ttl("ttl_ms", ttl_ms, ctx->options.refresh.max_lifetime_ms); !s.ok()) {
+      return fail(done, s);
+    }
+    const UserIds user = user_ids(*ctx->ring, subject);
+    JtiEntry e;
+    e.route = user.tag;
+    e.subject_key = user.subject_key;
+    e.jti_key = jti_key(user.tag, index_hash(*ctx->ring, "jti", subject, jti));
+    e.client_key = client_key(*ctx->ring, client_id);
+    e.now = ctx->now();
+    e.expires_at = e.now + ttl_ms;
+    RecordWriter w;
+    w.str(kJti, jti).str(kJtiSubject, subject).str(kJtiClient, client_id).i64(kJtiExpires, e.expires_at);
+    e.record = seal_signed(*ctx->ring, RecordType::kJti, e.jti_key, w.take());
+    backend->refresh().store_jti(e, std::move(done));
+  });
+}
+
+void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jti,
+                                   Callback<JtiRecord> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
+    const UserIds user = user_ids(*ctx->ring, subject);
+    std::string key = jti_key(user.tag, index_hash(*ctx->ring, "jti", subject, jti));
+    backend->refresh().consume_jti(user.tag, user.subject_key, key, ctx->now(),
+                                   [ctx = ctx, key, done](Result<JtiResult> r) mutable {
+      using R = Result<JtiRecord>;
+      if (!r.ok()) return done(R(r.status()));
+      if (r->outcome == JtiOutcome::kNotFound) return done(R(Status(StatusCode::kNotFound, "jti not found")));
+      if (r->outcome == JtiOutcome::kRevoked) {
+        ctx->security(SecurityEvent::kRevokedUse);
+        return done(R(Status(StatusCode::kRevoked, "jti was revoked", "jti")));
+      }
+      auto body = open_signed(*ctx->ring, RecordType::kJti, key, r->record);
+      auto rd = body ? RecordReader::parse(*body) : std::nullopt;
+      if (!rd) {
+        ctx->security(SecurityEvent::kSignatureFailure);
+        return done(R(Status(StatusCode::kNotFound, "jti not found")));
+      }
+      JtiRecord rec{std::string(rd->str(kJti)), std::string(rd->str(kJtiSubject)),
+                    std::string(rd->str(kJtiClient)), rd->i64(kJtiExpires)};
+      if (r->outcome == JtiOutcome::kAlreadyConsumed) {
+        ctx->security(SecurityEvent::kRefreshReuse);
+        return done(R(Status(StatusCode::kAlreadyConsumed, "jti was already consumed", "jti"), std::move(rec)));
+      }
+      done(R(std::move(rec)));
+    });
+  });
+}
+
+void RefreshStoreImpl::revoke(std::string_view text, Callback<Done> done) {
+  guarded(done, [&] {
+    auto token = parse_token(*ctx->ring, TokenKind::kRefresh, text);
+    if (!token) return fail(done, *token_error(text));
+    const std::string tag = route_tag(token->route);
+    backend->refresh().revoke_token(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
+                                    std::move(done));
+  });
+}
+
+void RefreshStoreImpl::revoke_family(std::string_view family_id, Callback<Done> done) {
+  guarded(done, [&] {
+    auto ref = parse_family_id(family_id);
+    if (!ref) return fail(done, invalid_argument("family_id", "malformed: expected \"rf1_\" and 32 base64url characters"));
+    backend->refresh().revoke_family(ref->tag, ref->key, ctx->now(), std::move(done));
+  });
+}
+
+void RefreshStoreImpl::revoke_subject(std::string_view subject, Callback<Done> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    const UserIds user = user_ids(*ctx->ring, subject);
+    backend->refresh().revoke_subject(user.tag, user.subject_key, ctx->now(), std::move(done));
+  });
+}
+
+void RefreshStoreImpl::revoke_client(std::string_view subject, std::string_view client_id,
+                                     Callback<Done> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
+    const UserIds user = user_ids(*ctx->ring, subject);
+    backend->refresh().revoke_client(user.tag, user.subject_key, client_key(*ctx->ring, client_id),
+                                     ctx->now(), std::move(done));
+  });
+}
+
+void RefreshStoreImpl::revoke_grant(std::string_view subject, std::string_view grant_id,
+                                    Callback<Done> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_identifier("grant_id", grant_id, 128); !s.ok()) return fail(done, s);
+    const UserIds user = user_ids(*ctx->ring, subject);
+    const Millis now = ctx->now();
+    backend->refresh().revoke_grant(user.tag, user.subject_key, grant_key(*ctx->ring, grant_id),
+                                    now + ctx->options.refresh.max_lifetime_ms, now, std::move(done));
+  });
+}
+
+void RefreshStoreImpl::list(std::string_view subject, Callback<std::vector<RefreshFamily>> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    const UserIds user = user_ids(*ctx->ring, subject);
+    backend->refresh().list(user.tag, user.subject_key, ctx->now(),
+                            [ctx = ctx, done](Result<std::vector<FamilyState>> r) mutable {
+      using R = Result<std::vector<RefreshFamily>>;
+      if (!r.ok()) return done(R(r.status()));
+      std::vector<RefreshFamily> out;
+      out.reserve(r->size());
+      for (const FamilyState& st : r.value()) {
+        auto fam = decode_family(*ctx->ring, st);
+        if (!fam) {
+          ctx->security(SecurityEvent::kSignatureFailure);
+          continue;
+        }
+        out.push_back(std::move(*fam));
+      }
+      done(R(std::move(out)));
+    });
+  });
+}
+
+}  // namespace internal
+
+// ---- public handle: each blocking call waits for its asynchronous twin ----
+using internal::instrument;
+using internal::OpId;
+using internal::wait_for;
+
+RefreshTokenStore::RefreshTokenStore(std::shared_ptr<internal::RefreshStoreImpl> impl)
+    : impl_(std::move(impl)) {}
+RefreshTokenStore::~RefreshTokenStore() = default;
+
+void RefreshTokenStore::issue_async(const RefreshGrant& grant, Callback<IssuedRefreshToken> done) {
+  impl_->issue(grant, instrument(impl_->ctx, OpId::kRefreshIssue, std::move(done)));
+}
+Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
+  return wait_for<IssuedRefreshToken>([&](auto cb) { issue_async(grant, std::move(cb)); });
+}
+void RefreshTokenStore::rotate_async(std::string_view token, std::string_view client_id,
+                                     Callback<IssuedRefreshToken> done) {
+  impl_->rotate(token, client_id, true, instrument(impl_->ctx, OpId::kRefreshRotate, std::move(done)));
+}
+Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std::string_view client_id) {
+  return wait_for<IssuedRefreshToken>([&](auto cb) { rotate_async(token, client_id, std::move(cb)); });
+}
+void RefreshTokenStore::consume_async(std::string_view token, std::string_view client_id,
+                                      Callback<RefreshFamily> done) {
+  impl_->rotate(token, client_id, false,
+                instrument<IssuedRefreshToken>(
+                    impl_->ctx, OpId::kRefreshConsume,
+                    [done = std::move(done)](Result<IssuedRefreshToken> r) {
+                      if (r.has_value()) return done(Result<RefreshFamily>(r.status(), std::move(r.value().family)));
+                      done(Result<RefreshFamily>(r.status()));
+                    }));
+}
+Result<RefreshFamily> RefreshTokenStore::consume(std::string_view token, std::string_view client_id) {
+  return wait_for<RefreshFamily>([&](auto cb) { consume_async(token, client_id, std::move(cb)); });
+}
+void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshTokenInfo> done) {
+  impl_->peek(token, instrument(impl_->ctx, OpId::kRefreshPeek, std::move(done)));
+}
+Result<RefreshTokenInfo> RefreshTokenStore::peek(std::string_view token) {
+  return wait_for<RefreshTokenInfo>([&](auto cb) { peek_async(token, std::move(cb)); });
+}
+void RefreshTokenStore::store_jti_async(std::string_view jti, std::string_view subject,
+                                        std::string_view client_id, std::int64_t ttl_ms,
+                                        Callback<Done> done) {
+  impl_->store_jti(jti, subject, client_id, ttl_ms,
+                   instrument(impl_->ctx, OpId::kRefreshStoreJti, std::move(done)));
+}
+Result<Done> RefreshTokenStore::store_jti(std::string_view jti, std::string_view subject,
+                                          std::string_view client_id, std::int64_t ttl_ms) {
+  return wait_for<Done>([&](auto cb) { store_jti_async(jti, subject, client_id, ttl_ms, std::move(cb)); });
+}
+void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_view jti,
+                                          Callback<JtiRecord> done) {
+  impl_->consume_jti(subject, jti, instrument(impl_->ctx, OpId::kRefreshConsumeJti, std::move(done)));
+}
+Result<JtiRecord> RefreshTokenStore::consume_jti(std::string_view subject, std::string_view jti) {
+  return wait_for<JtiRecord>([&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
+}
+void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done) {
+  impl_->revoke(token, instrument(impl_->ctx, OpId::kRefreshRevoke, std::move(done)));
+}
+Result<Done> RefreshTokenStore::revoke(std::string_view token) {
+  return wait_for<Done>([&](auto cb) { revoke_async(token, std::move(cb)); });
+}
+void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback<Done> done) {
+  impl_->revoke_family(family_id, instrument(impl_->ctx, OpId::kRefreshRevokeFamily, std::move(done)));
+}
+Result<Done> RefreshTokenStore::revoke_family(std::string_view family_id) {
+  return wait_for<Done>([&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
+}
+void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<Done> done) {
+  impl_->revoke_subject(subject, instrument(impl_->ctx, OpId::kRefreshRevokeSubject, std::move(done)));
+}
+Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
+  return wait_for<Done>([&](auto cb) { revoke_subject_async(subject, std::move(cb)); });
+}
+void RefreshTokenStore::revoke_client_async(std::string_view subject, std::string_view client_id,
+                                            Callback<Done> done) {
+  impl_->revoke_client(subject, client_id,
+                       instrument(impl_->ctx, OpId::kRefreshRevokeClient, std::move(done)));
+}
+Result<Done> RefreshTokenStore::revoke_client(std::string_view subject, std::string_view client_id) {
+  return wait_for<Done>([&](auto cb) { revoke_client_async(subject, client_id, std::move(cb)); });
+}
+void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string_view grant_id,
+                                           Callback<Done> done) {
+  impl_->revoke_grant(subject, grant_id,
+                      instrument(impl_->ctx, OpId::kRefreshRevokeGrant, std::move(done)));
+}
+Result<Done> RefreshTokenStore::revoke_grant(std::string_view subject, std::string_view grant_id) {
+  return wait_for<Done>([&](auto cb) { revoke_grant_async(subject, grant_id, std::move(cb)); });
+}
+void RefreshTokenStore::list_async(std::string_view subject,
+                                   Callback<std::vector<RefreshFamily>> done) {
+  impl_->list(subject, instrument(impl_->ctx, OpId::kRefreshList, std::move(done)));
+}
+Result<std::vector<RefreshFamily>> RefreshTokenStore::list(std::string_view subject) {
+  return wait_for<std::vector<RefreshFamily>>([&](auto cb) { list_async(subject, std::move(cb)); });
+}
+
+}  // namespace authstore

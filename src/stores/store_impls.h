@@ -1,0 +1,85 @@
+// The stores' implementation classes behind the public handles.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authstore/client_tokens.h"
+#include "authstore/codes.h"
+#include "authstore/refresh.h"
+#include "authstore/replay.h"
+#include "authstore/sessions.h"
+#include "backends/backend.h"
+#include "stores/context.h"
+
+namespace authstore::internal {
+
+struct StoreBase {
+  std::shared_ptr<StoreContext> ctx;
+  std::shared_ptr<Backend> backend;
+};
+
+class CodeStoreImpl : public StoreBase {
+ public:
+  void issue(const CodeGrant& grant, Callback<IssuedCode> done);
+  void lookup(std::string_view code, bool consume, Callback<CodeRecord> done);
+};
+
+class RefreshStoreImpl : public StoreBase {
+ public:
+  void issue(const RefreshGrant& grant, Callback<IssuedRefreshToken> done);
+  void rotate(std::string_view token, std::string_view client_id, bool successor,
+              Callback<IssuedRefreshToken> done);
+  void peek(std::string_view token, Callback<RefreshTokenInfo> done);
+  void store_jti(std::string_view jti, std::string_view subject, std::string_view client_id,
+                 std::int64_t ttl_ms, Callback<Done> done);
+  void consume_jti(std::string_view subject, std::string_view jti, Callback<JtiRecord> done);
+  void revoke(std::string_view token, Callback<Done> done);
+  void revoke_family(std::string_view family_id, Callback<Done> done);
+  void revoke_subject(std::string_view subject, Callback<Done> done);
+  void revoke_client(std::string_view subject, std::string_view client_id, Callback<Done> done);
+  void revoke_grant(std::string_view subject, std::string_view grant_id, Callback<Done> done);
+  void list(std::string_view subject, Callback<std::vector<RefreshFamily>> done);
+};
+
+class SessionStoreImpl : public StoreBase {
+ public:
+  void get(std::string_view sid, std::string_view uid, std::string_view type, Callback<Session> done);
+  void upsert(const Session& session, Callback<Session> done);
+  void remove(std::string_view sid, std::string_view uid, std::string_view type, Callback<Done> done);
+  void get_all(std::string_view uid, std::string_view type, Callback<std::vector<Session>> done);
+  void remove_all(std::string_view uid, std::string_view type, Callback<std::int64_t> done);
+};
+
+class ReplayCacheImpl : public StoreBase {
+ public:
+  void reserve(std::string_view issuer, std::string_view jti, UnixMillis expires_at,
+               Callback<Reservation> done);
+  void release(const Reservation& reservation, Callback<Done> done);
+};
+
+class ClientTokenStoreImpl : public StoreBase {
+ public:
+  enum class Kind : char { kGeneric = 'g', kCredentials = 'c', kPkce = 'p', kAccess = 'a' };
+  // Storage key of a typed or generic entry (components escaped; see docs/format.md).
+  static std::string storage_key(Kind kind, std::string_view a, std::string_view b = {});
+
+  void save(Kind kind, std::string key, std::string body, std::int64_t expires_at, OpId op,
+            Callback<Done> done);
+  // Reads (take = read and delete) and decrypts one entry's body.
+  void load(Kind kind, std::string key, bool take, OpId op, Callback<std::string> done);
+  void remove(std::string key, OpId op, Callback<Done> done);
+  void has(std::string key, Callback<bool> done);
+  void list(std::string_view prefix, std::string_view cursor, std::size_t limit,
+            Callback<KeyPage> done);
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  void close() { closed_.store(true, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace authstore::internal
