@@ -1,0 +1,306 @@
+#include "redis/client.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+
+#include <condition_variable>
+#include <optional>
+#include <stdexcept>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "redis/connection.h"
+#include "redis/resp.h"
+
+namespace authstore::redis {
+namespace {
+
+// Bumped in every child process right after fork(): a client compares it with the value its
+// connections were built under. Cheaper than getpid() (a system call) on every request.
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+void register_fork_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
+}
+
+Status validate(const ClientOptions& o) {
+  if (o.connections == 0 || o.connections > 64) {
+    return Status(StatusCode::kInvalidArgument, "redis: connections must be from 1 to 64",
+                  "connections");
+  }
+  if (o.unix_path.empty() && o.host.empty()) {
+    return Status(StatusCode::kInvalidArgument, "redis: no host and no unix socket path", "host");
+  }
+  if (o.command_timeout.count() <= 0 || o.connect_timeout.count() <= 0) {
+    return Status(StatusCode::kInvalidArgument, "redis: timeouts must be positive", "timeout");
+  }
+  if (o.reconnect_backoff_min.count() <= 0 || o.reconnect_backoff_max < o.reconnect_backoff_min) {
+    return Status(StatusCode::kInvalidArgument,
+                  "redis: reconnect backoff needs 0 < reconnect_backoff_min <= reconnect_backoff_max",
+                  "reconnect_backoff_min");
+  }
+  if (o.max_pending_requests == 0 || o.max_queued_while_connecting == 0) {
+    return Status(StatusCode::kInvalidArgument, "redis: queue bounds must be positive",
+                  "max_pending_requests");
+  }
+  return Status::Ok();
+}
+
+// Where a blocking call waits for its completion. The completion signals under the mutex, so the
+// waiter (which always takes the mutex before returning) never frees it under the signaller.
+class Waiter {
+ public:
+  explicit Waiter(std::chrono::microseconds spin) : spin_(spin) {}
+
+  ReplyCallback callback() {
+    return [this](Result<Reply> r) {
+      std::lock_guard lock(mutex_);
+      result_.emplace(std::move(r));
+      done_.store(true, std::memory_order_release);
+      cv_.notify_one();
+    };
+  }
+
+  Result<Reply> wait() {
+    if (spin_.count() > 0 && !done_.load(std::memory_order_acquire)) {
+      const auto until = std::chrono::steady_clock::now() + spin_;
+      for (unsigned i = 1; !done_.load(std::memory_order_acquire); ++i) {
+        if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
+      }
+    }
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return done_.load(std::memory_order_acquire); });
+    return std::move(*result_);
+  }
+
+ private:
+  std::chrono::microseconds spin_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<bool> done_{false};
+  std::optional<Result<Reply>> result_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- Script
+
+struct Script::Data {
+  std::string name;
+  int version = 0;
+  std::string source;
+  std::string sha1;
+};
+
+Script::Script(std::string_view name, int version, std::string_view body) {
+  auto d = std::make_shared<Data>();
+  d->name = std::string(name);
+  d->version = version;
+  d->source = "-- authstore:" + d->name + ":v" + std::to_string(version) + "\n";
+  d->source.append(body);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(d->source.data(), d->source.size(), md, &len, EVP_sha1(), nullptr) != 1) {
+    throw std::runtime_error("redis: SHA-1 unavailable in OpenSSL");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned i = 0; i < len; ++i) {
+    d->sha1.push_back(kHex[md[i] >> 4]);
+    d->sha1.push_back(kHex[md[i] & 0xf]);
+  }
+  data_ = std::move(d);
+}
+
+const std::string& Script::name() const noexcept { return data_->name; }
+int Script::version() const noexcept { return data_->version; }
+const std::string& Script::source() const noexcept { return data_->source; }
+const std::string& Script::sha1() const noexcept { return data_->sha1; }
+
+// ---------------------------------------------------------------- Client::Impl
+
+// Everything that belongs to one process: the I/O thread, its io_context, the connections.
+class Client::Impl {
+ public:
+  Impl(const ClientOptions& options, std::uint64_t fork_generation)
+      : fork_generation_(fork_generation), work_(asio::make_work_guard(io_)) {
+    std::shared_ptr<asio::ssl::context> tls;
+    if (options.tls.enabled) {
+      auto ctx = make_tls_context(options.tls);
+      if (!ctx.ok()) {
+        status_ = ctx.status();
+        return;
+      }
+      tls = std::move(ctx).value();
+    }
+    for (std::size_t i = 0; i < options.connections; ++i) {
+      connections_.push_back(std::make_shared<Connection>(io_, tls, options));
+    }
+    thread_ = std::thread([this] { io_.run(); });
+    thread_id_ = thread_.get_id();
+  }
+
+  ~Impl() {
+    for (auto& c : connections_) c->shutdown();
+    work_.reset();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::uint64_t fork_generation() const noexcept { return fork_generation_; }
+  const Status& status() const noexcept { return status_; }
+  bool on_io_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
+
+  Connection& pick() noexcept {
+    if (connections_.size() == 1) return *connections_.front();
+    const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+    return *connections_[i % connections_.size()];
+  }
+
+ private:
+  std::uint64_t fork_generation_;
+  Status status_;
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::shared_ptr<Connection>> connections_;
+  std::atomic<std::size_t> next_{0};
+  std::thread thread_;
+  std::thread::id thread_id_;
+};
+
+// ---------------------------------------------------------------- Client
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
+  if (Status s = validate(options); !s.ok()) return s;
+  if (options.tls.enabled) {
+    if (auto ctx = make_tls_context(options.tls); !ctx.ok()) return ctx.status();
+  }
+  register_fork_handler();
+  return std::unique_ptr<Client>(new Client(std::move(options)));
+}
+
+Result<std::unique_ptr<Client>> Client::from_url(std::string_view url, ClientOptions base) {
+  Result<ClientOptions> o = parse_url(url, std::move(base));
+  if (!o.ok()) return o.status();
+  return create(std::move(o).value());
+}
+
+Client::~Client() {
+  Impl* p = impl_.load(std::memory_order_acquire);
+  // An Impl from before fork() belongs to the parent: its thread does not exist here and its
+  // sockets and TLS sessions are the parent's. It is abandoned on purpose.
+  if (p != nullptr && p->fork_generation() == g_fork_generation.load(std::memory_order_acquire)) {
+    delete p;
+  }
+}
+
+Client::Impl* Client::impl() {
+  const std::uint64_t gen = g_fork_generation.load(std::memory_order_acquire);
+  Impl* p = impl_.load(std::memory_order_acquire);
+  if (p != nullptr && p->fork_generation() == gen) return p;
+  // First use, or first use in a child after fork(): build this process's own connections.
+  auto fresh = std::make_unique<Impl>(options_, gen);
+  if (impl_.compare_exchange_strong(p, fresh.get(), std::memory_order_acq_rel)) {
+    return fresh.release();  // the previous Impl, if any, is the parent's: abandoned
+  }
+  return p;  // another thread installed one first
+}
+
+void Client::async_call(std::span<const std::string_view> args, ReplyCallback callback,
+                        CallOptions call) {
+  if (args.empty()) {
+    callback(Status(StatusCode::kInvalidArgument, "redis: empty command", "request"));
+    return;
+  }
+  const std::size_t size = encoded_size(args);
+  if (size > options_.max_request_bytes) {
+    callback(Status(StatusCode::kInvalidArgument,
+                    "redis: request of " + std::to_string(size) + " bytes exceeds max_request_bytes (" +
+                        std::to_string(options_.max_request_bytes) + ")",
+                    "request"));
+    return;
+  }
+  Impl* p = impl();
+  if (!p->status().ok()) {
+    callback(p->status());
+    return;
+  }
+  const auto timeout = call.timeout.count() > 0 ? call.timeout : options_.command_timeout;
+  p->pick().submit(args, ConnectionCore::Clock::now() + timeout, std::move(callback));
+}
+
+Status Client::check_blocking_allowed() {
+  if (impl()->on_io_thread()) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "redis: blocking call from a completion callback (the client's I/O thread) would "
+                  "deadlock; use the asynchronous call");
+  }
+  return Status::Ok();
+}
+
+Result<Reply> Client::call(std::span<const std::string_view> args, CallOptions call) {
+  if (Status s = check_blocking_allowed(); !s.ok()) return s;
+  Waiter waiter(options_.spin_before_block);
+  async_call(args, waiter.callback(), call);
+  return waiter.wait();
+}
+
+void Client::async_eval(const Script& script, std::span<const std::string_view> keys,
+                        std::span<const std::string_view> args, ReplyCallback callback,
+                        CallOptions call) {
+  struct Eval {
+    Script script;
+    std::string encoded;  // the EVALSHA command, kept for the one retry after NOSCRIPT
+    ConnectionCore::Clock::time_point deadline;
+    ReplyCallback callback;
+  };
+  auto e = std::make_shared<Eval>(Eval{script, {}, {}, std::move(callback)});
+  const std::string numkeys = std::to_string(keys.size());
+  append_array_header(e->encoded, 3 + keys.size() + args.size());
+  append_bulk(e->encoded, "EVALSHA");
+  append_bulk(e->encoded, script.sha1());
+  append_bulk(e->encoded, numkeys);
+  for (std::string_view k : keys) append_bulk(e->encoded, k);
+  for (std::string_view a : args) append_bulk(e->encoded, a);
+  if (e->encoded.size() > options_.max_request_bytes) {
+    e->callback(Status(StatusCode::kInvalidArgument,
+                       "redis: script call exceeds max_request_bytes", "request"));
+    return;
+  }
+  Impl* p = impl();
+  if (!p->status().ok()) {
+    e->callback(p->status());
+    return;
+  }
+  const auto timeout = call.timeout.count() > 0 ? call.timeout : options_.command_timeout;
+  e->deadline = ConnectionCore::Clock::now() + timeout;
+  p->pick().submit_encoded(e->encoded, e->deadline, [p, e](Result<Reply> r) {
+    if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) {
+      e->callback(std::move(r));
+      return;
+    }
+    const std::string_view load[] = {"SCRIPT", "LOAD", e->script.source()};
+    p->pick().submit(load, e->deadline, [p, e](Result<Reply> loaded) {
+      if (!loaded.ok()) {
+        e->callback(std::move(loaded));
+        return;
+      }
+      p->pick().submit_encoded(e->encoded, e->deadline,
+                               [e](Result<Reply> again) { e->callback(std::move(again)); });
+    });
+  });
+}
+
+Result<Reply> Client::eval(const Script& script, std::span<const std::string_view> keys,
+                           std::span<const std::string_view> args, CallOptions call) {
+  if (Status s = check_blocking_allowed(); !s.ok()) return s;
+  Waiter waiter(options_.spin_before_block);
+  async_eval(script, keys, args, waiter.callback(), call);
+  return waiter.wait();
+}
+
+}  // namespace authstore::redis

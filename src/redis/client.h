@@ -1,0 +1,119 @@
+// Client: authstore's Redis client (standalone server, TCP / TLS / Unix socket).
+//
+//   auto client = redis::Client::from_url("rediss://app:secret@cache:6380/2?ca_file=/etc/ca.pem");
+//   if (!client.ok()) ...;                              // kInvalidArgument, field "url" or a tls file
+//   (*client)->async_call({"GET", key}, [](Result<redis::Reply> r) { ... });   // any thread
+//   Result<redis::Reply> r = (*client)->call({"SET", key, value, "NX", "PX", "60000"});
+//
+// Requests from any number of threads share `connections` connections (default 1) and are
+// pipelined: whatever is queued while a write is in flight goes out in the next write. Every
+// request has a deadline (CallOptions::timeout, default ClientOptions::command_timeout).
+//
+// Results. Ok with the reply, or:
+//   an error reply (-ERR ...)  -> status_of_error() (kPermissionDenied for NOPERM/WRONGPASS, ...)
+//                                 with the error reply attached (has_value()).
+//   kDeadlineExceeded          -> no reply in time; a late reply is dropped, the connection stays.
+//   kUnavailable               -> not connected (failing fast while reconnecting), or the
+//                                 connection dropped while the request was in flight: it MAY have
+//                                 run; it is never resent by the client.
+//   kPermissionDenied          -> AUTH failed (the message names the user, never the password).
+//   kInvalidArgument           -> empty command, or larger than max_request_bytes (field "request").
+//   kResourceExhausted         -> max_pending_requests reached on the connection.
+//
+// Fork: nothing is opened before the first request (lazy). A client used in a child process
+// after fork() notices it (pthread_atfork generation), leaves the parent's socket, TLS session and
+// I/O thread alone (they are abandoned, never closed or freed in the child) and builds fresh ones.
+//
+// Threads: every method is safe from any thread. Callbacks run on the client's I/O thread (or
+// inline when a request is refused at once); they must not block, must not call the blocking
+// call() (it returns kFailedPrecondition there), and must not destroy the client.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "authstore/status.h"
+#include "redis/options.h"
+#include "redis/reply.h"
+
+namespace authstore::redis {
+
+using ReplyCallback = Callback<Reply>;
+
+struct CallOptions {
+  std::chrono::milliseconds timeout{0};  // 0: ClientOptions::command_timeout
+};
+
+// A Lua script called by EVALSHA. The source actually loaded starts with a comment naming the
+// script and its version ("-- authstore:<name>:v<version>"), so two authstore versions sharing one
+// Redis during a rolling upgrade never run each other's script, and SCRIPT/SLOWLOG output says
+// which one it is. Cheap to copy (shared, immutable).
+class Script {
+ public:
+  Script(std::string_view name, int version, std::string_view body);
+  const std::string& name() const noexcept;
+  int version() const noexcept;
+  const std::string& source() const noexcept;  // what SCRIPT LOAD sends
+  const std::string& sha1() const noexcept;    // lowercase hex, what EVALSHA sends
+
+ private:
+  struct Data;
+  std::shared_ptr<const Data> data_;
+};
+
+class Client {
+ public:
+  // Validates the options (TLS files are loaded once to check them) without connecting.
+  static Result<std::unique_ptr<Client>> create(ClientOptions options);
+  // parse_url() then create().
+  static Result<std::unique_ptr<Client>> from_url(std::string_view url, ClientOptions base = {});
+
+  // Fails whatever is pending with kUnavailable ("client closed"), closes the connections and
+  // joins the I/O thread. Must not run on the I/O thread (from a callback).
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends one command; `callback` runs exactly once. Allocation: none per request beyond what
+  // the callback itself needs (std::function keeps two pointers inline) and replies longer than
+  // 15 bytes or arrays; output buffers and queues are recycled.
+  void async_call(std::span<const std::string_view> args, ReplyCallback callback,
+                  CallOptions call = {});
+  void async_call(std::initializer_list<std::string_view> args, ReplyCallback callback,
+                  CallOptions call = {}) {
+    async_call(std::span<const std::string_view>(args.begin(), args.size()), std::move(callback),
+               call);
+  }
+
+  // Blocking form: a thin wrapper over async_call. Safe from any thread except the I/O thread.
+  Result<Reply> call(std::span<const std::string_view> args, CallOptions call = {});
+  Result<Reply> call(std::initializer_list<std::string_view> args, CallOptions call = {}) {
+    return this->call(std::span<const std::string_view>(args.begin(), args.size()), call);
+  }
+
+  // EVALSHA script.sha1() numkeys keys... args...; on NOSCRIPT: SCRIPT LOAD, then EVALSHA once
+  // more (safe: NOSCRIPT means it did not run). One deadline covers the whole exchange.
+  void async_eval(const Script& script, std::span<const std::string_view> keys,
+                  std::span<const std::string_view> args, ReplyCallback callback,
+                  CallOptions call = {});
+  Result<Reply> eval(const Script& script, std::span<const std::string_view> keys,
+                     std::span<const std::string_view> args, CallOptions call = {});
+
+  const ClientOptions& options() const noexcept { return options_; }
+
+ private:
+  class Impl;
+  explicit Client(ClientOptions options);
+  Impl* impl();  // this process's connections and I/O thread, created on first use
+  Status check_blocking_allowed();
+
+  ClientOptions options_;
+  std::atomic<Impl*> impl_{nullptr};
+};
+
+}  // namespace authstore::redis

@@ -1,0 +1,120 @@
+// Connection: one Redis connection over Asio (TCP, TLS or a Unix socket), driving a
+// ConnectionCore. Internal to src/redis: this header pulls in Asio and OpenSSL, so only the
+// client's .cc files include it; client.h stays free of them.
+//
+// Threads: submit() may be called from any thread; everything else runs on the I/O thread of the
+// io_context. One mutex guards the core and the state; completions run outside it, on the I/O
+// thread (or inline in submit() when a request is refused at once).
+//
+// Life of a connection: idle (nothing happens until the first request: connections are lazy, so
+// a client created before fork() has no socket yet) -> connecting (TCP, TLS, then AUTH / SELECT /
+// CLIENT SETNAME pipelined; requests queue behind, bounded) -> ready -> on any failure: requests
+// in flight fail with kUnavailable (never resent: they may have reached the server), one immediate
+// reconnect attempt, then backoff (jittered exponential) during which requests fail fast.
+#pragma once
+
+#include <asio.hpp>
+#include <asio/ssl.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis/connection_core.h"
+#include "redis/options.h"
+
+namespace authstore::redis {
+
+// Builds the TLS client context described by `tls` (CA file/dir or system defaults, client
+// certificate and key, TLS 1.2 minimum). kInvalidArgument naming the tls option at fault.
+Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const TlsOptions& tls);
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Clock = ConnectionCore::Clock;
+
+  // `tls` is null for plain TCP / Unix sockets. `options` must outlive the connection.
+  Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls,
+             const ClientOptions& options);
+  ~Connection();
+
+  // Queues one command. `callback` runs exactly once: with the reply, or with kUnavailable /
+  // kResourceExhausted / kDeadlineExceeded (possibly inline when refused at once).
+  void submit(std::span<const std::string_view> args, Clock::time_point deadline,
+              ReplyCallback callback);
+  void submit_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback callback);
+
+  // Fails everything with kUnavailable ("client closed"), closes the socket, stops all timers.
+  // Posted to the I/O thread; afterwards the io_context runs out of work for this connection.
+  void shutdown();
+
+ private:
+  enum class State { kIdle, kConnecting, kReady, kBackoff, kClosed };
+
+  template <class Push>
+  void submit_with(Clock::time_point deadline, ReplyCallback& callback, Push&& push);
+  Status refusal_locked() const;
+
+  // All below run on the I/O thread.
+  asio::ip::tcp::socket& tcp_socket() { return tls_ ? tls_->next_layer() : tcp_; }
+  void start_connect();
+  void on_tcp_connected(std::uint64_t gen, const asio::error_code& ec);
+  void on_transport_up(std::uint64_t gen);
+  void start_handshake(std::uint64_t gen);
+  void on_handshake_reply(std::uint64_t gen, int step, bool last, Result<Reply> r);
+  void start_read(std::uint64_t gen);
+  void on_read(std::uint64_t gen, const asio::error_code& ec, std::size_t n);
+  void service();
+  void try_write();
+  void on_write(std::uint64_t gen, const asio::error_code& ec);
+  void arm_deadline_locked(Clock::time_point t);
+  void on_deadline_timer(std::uint64_t generation);
+  void arm_health_timer(std::uint64_t gen);
+  void on_health_timer(std::uint64_t gen);
+  void fail_connection(std::uint64_t gen, const Status& why);
+  void schedule_reconnect_locked();
+  void close_socket_locked();
+  void run_completions();
+  std::string endpoint_name() const;
+
+  asio::io_context& io_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  const ClientOptions& options_;
+
+  asio::ip::tcp::resolver resolver_;
+  asio::ip::tcp::socket tcp_;
+  // Shared with the handlers of the operations on it, so a replaced stream outlives them.
+  std::shared_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  asio::local::stream_protocol::socket unix_;
+  asio::steady_timer deadline_timer_;
+  asio::steady_timer connect_timer_;
+  asio::steady_timer reconnect_timer_;
+  asio::steady_timer health_timer_;
+
+  std::mutex mutex_;  // guards the members down to the I/O-thread-only ones
+  ConnectionCore core_;
+  State state_ = State::kIdle;
+  Status last_error_;
+  bool transport_up_ = false;  // socket connected (and TLS established): handshake bytes may go
+  bool writing_ = false;
+  bool kick_posted_ = false;
+  Clock::time_point armed_at_ = Clock::time_point::max();
+  std::uint64_t timer_generation_ = 0;
+  // Bumps whenever the socket is closed or a new attempt starts: handlers of an older socket
+  // compare and bail out.
+  std::uint64_t socket_generation_ = 0;
+
+  // I/O thread only. Buffers are shared with in-flight operations (see tls_).
+  std::vector<ConnectionCore::Completion> done_;
+  std::shared_ptr<std::string> write_buffer_;
+  std::shared_ptr<std::vector<char>> read_buffer_;
+  Clock::time_point last_read_ = Clock::now();
+  unsigned attempt_ = 0;
+  std::minstd_rand jitter_;
+};
+
+}  // namespace authstore::redis

@@ -1,0 +1,111 @@
+// ConnectionCore: the protocol half of one Redis connection, with no I/O of its own.
+//
+// Requests go in (encoded straight into one coalesced output buffer), the transport takes that
+// buffer whole and writes it, then feeds whatever bytes it reads back; replies are matched to
+// requests in order. Every request carries a deadline: expire() completes overdue requests with
+// kDeadlineExceeded and keeps their slot, so the late reply is recognised and dropped without
+// resynchronising (or dropping) the connection.
+//
+// Completions are never invoked inside the core: they are appended to a caller-provided vector
+// so the transport can run them after releasing its lock. Not thread-safe: the transport guards
+// it with one mutex. Unit-tested with scripted byte streams (tests/redis/connection_core_test.cc).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authstore/status.h"
+#include "redis/reply.h"
+#include "redis/resp.h"
+
+namespace authstore::redis {
+
+using ReplyCallback = Callback<Reply>;
+
+class ConnectionCore {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Completion {
+    ReplyCallback callback;
+    Result<Reply> result;
+  };
+
+  // read_chunk: the reader is fed at most this many bytes at a time (hiredis moves its buffer
+  // every 1 KB consumed, so a 64 KB read fed whole would cost a quadratic amount of memmove).
+  explicit ConnectionCore(std::size_t read_chunk = 4096);
+
+  // Queues one command. Returns false, leaving `callback` untouched, when `max_pending`
+  // requests (answered-late ones included) are already queued.
+  bool push(std::span<const std::string_view> args, Clock::time_point deadline,
+            ReplyCallback&& callback, std::size_t max_pending);
+  // Same, for a command already encoded in RESP (exactly one command).
+  bool push_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback&& callback,
+                    std::size_t max_pending);
+
+  // Starts a new connection's handshake: the commands in `encoded` (one per callback) go out
+  // first, and nothing queued behind them is handed to the transport until end_handshake().
+  // Precondition: nothing in flight (after on_disconnect() or on a fresh core).
+  void begin_handshake(std::string_view encoded, std::vector<ReplyCallback> callbacks,
+                       Clock::time_point deadline);
+  void end_handshake() noexcept { hold_ = false; }
+  bool in_handshake() const noexcept { return hold_; }
+
+  // Moves the bytes ready to be written into `out` (its old contents are discarded; its capacity
+  // is recycled as the next output buffer). Returns false when there is nothing to write.
+  bool take_write_buffer(std::string& out);
+  bool has_writable() const noexcept;
+
+  // Feeds bytes read from the connection; completed requests are appended to `done`.
+  // A non-OK status means the stream is unusable (protocol error, or a reply nobody asked for):
+  // the transport must drop the connection (then call on_disconnect()).
+  Status on_bytes(const char* data, std::size_t len, std::vector<Completion>& done);
+
+  // Completes every request whose deadline is <= now with kDeadlineExceeded; its reply, if it
+  // ever comes, is discarded.
+  void expire(Clock::time_point now, std::vector<Completion>& done);
+
+  // The connection is gone. Requests already handed to the transport may have reached the
+  // server: they complete with kUnavailable and are never resent. Requests not yet taken stay
+  // queued for the next connection. The reader is reset.
+  void on_disconnect(std::vector<Completion>& done);
+
+  // Completes every queued request with `status` and empties the core.
+  void fail_all(const Status& status, std::vector<Completion>& done);
+
+  // Earliest deadline among pending requests, or time_point::max() when none. May be earlier
+  // than the true earliest (a wake-up that finds nothing to expire is harmless), never later.
+  Clock::time_point next_deadline() const noexcept { return earliest_; }
+
+  std::size_t pending() const noexcept { return entries_.size(); }
+  std::size_t in_flight() const noexcept { return taken_; }
+
+ private:
+  struct Entry {
+    ReplyCallback callback;  // empty once completed (abandoned: the reply will be dropped)
+    Clock::time_point deadline;
+  };
+
+  void note_deadline(Clock::time_point d) noexcept {
+    if (d < earliest_) earliest_ = d;
+  }
+  void drop_unsent_handshake(std::vector<Completion>& done);
+
+  std::deque<Entry> entries_;
+  std::size_t taken_ = 0;          // entries_[0, taken_) were handed to the transport
+  std::string out_;                // encoded entries_[taken_, end)
+  bool hold_ = false;              // handshake in progress
+  std::size_t hold_entries_ = 0;   // handshake entries not yet taken
+  std::size_t hold_bytes_ = 0;     // their bytes at the front of out_
+  Clock::time_point earliest_ = Clock::time_point::max();
+  std::size_t read_chunk_;
+  ReplyReader reader_;
+  Reply reply_;  // reused between replies
+};
+
+}  // namespace authstore::redis

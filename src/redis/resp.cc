@@ -1,0 +1,166 @@
+#include "redis/resp.h"
+
+#include <charconv>
+#include <cstring>
+#include <new>
+
+#include <hiredis/read.h>
+
+namespace authstore::redis {
+namespace {
+
+std::size_t decimal_digits(std::size_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+// Writes "<prefix><n>\r\n" at p; returns the end.
+char* put_header(char* p, char prefix, std::size_t n) noexcept {
+  *p++ = prefix;
+  auto [end, ec] = std::to_chars(p, p + 20, n);
+  (void)ec;  // cannot fail: 20 digits hold any size_t
+  end[0] = '\r';
+  end[1] = '\n';
+  return end + 2;
+}
+
+}  // namespace
+
+std::size_t encoded_size(std::span<const std::string_view> args) noexcept {
+  std::size_t total = 1 + decimal_digits(args.size()) + 2;
+  for (std::string_view a : args) total += 1 + decimal_digits(a.size()) + 2 + a.size() + 2;
+  return total;
+}
+
+void append_command(std::string& out, std::span<const std::string_view> args) {
+  const std::size_t old_size = out.size();
+  const std::size_t add = encoded_size(args);
+  // resize_and_overwrite would avoid zero-filling; resize is portable and the cost is a memset
+  // over bytes we are about to write anyway.
+  out.resize(old_size + add);
+  char* p = out.data() + old_size;
+  p = put_header(p, '*', args.size());
+  for (std::string_view a : args) {
+    p = put_header(p, '$', a.size());
+    if (!a.empty()) std::memcpy(p, a.data(), a.size());
+    p += a.size();
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
+  }
+}
+
+void append_array_header(std::string& out, std::size_t count) {
+  char buf[24];
+  char* end = put_header(buf, '*', count);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void append_bulk(std::string& out, std::string_view arg) {
+  char buf[24];
+  char* end = put_header(buf, '$', arg.size());
+  out.append(buf, static_cast<std::size_t>(end - buf));
+  out.append(arg);
+  out.append("\r\n", 2);
+}
+
+// ---- reader ----
+
+struct ReplyReader::Impl {
+  redisReader* reader = nullptr;
+  Reply root;
+
+  // Where the value of `task` goes: the root, or its slot in the parent array.
+  static Reply* slot(const redisReadTask* task) {
+    auto* self = static_cast<Impl*>(task->privdata);
+    if (task->parent == nullptr) return &self->root;
+    auto* parent = static_cast<Reply*>(task->parent->obj);
+    return &parent->elements()[static_cast<std::size_t>(task->idx)];
+  }
+
+  static void* create_string(const redisReadTask* task, char* str, std::size_t len) {
+    Reply* r = slot(task);
+    Reply::Type t = Reply::Type::kBulkString;
+    if (task->type == REDIS_REPLY_STATUS) t = Reply::Type::kSimpleString;
+    if (task->type == REDIS_REPLY_ERROR) t = Reply::Type::kError;
+    try {
+      r->assign_string(t, str, len);
+    } catch (const std::bad_alloc&) {
+      return nullptr;  // hiredis reports out of memory
+    }
+    return r;
+  }
+  static void* create_array(const redisReadTask* task, int elements) {
+    Reply* r = slot(task);
+    try {
+      r->assign_array(elements < 0 ? 0 : static_cast<std::size_t>(elements));
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+    return r;
+  }
+  static void* create_integer(const redisReadTask* task, long long value) {
+    Reply* r = slot(task);
+    r->assign_integer(value);
+    return r;
+  }
+  static void* create_nil(const redisReadTask* task) {
+    Reply* r = slot(task);
+    r->clear();
+    return r;
+  }
+  // Replies live inside Impl::root; nothing to free.
+  static void free_object(void*) {}
+
+  static redisReplyObjectFunctions* functions() {
+    static redisReplyObjectFunctions fns = {create_string, create_array, create_integer,
+                                            create_nil, free_object};
+    return &fns;
+  }
+
+  void create() {
+    reader = redisReaderCreateWithFunctions(functions());
+    if (reader == nullptr) throw std::bad_alloc();
+    reader->privdata = this;
+  }
+  void destroy() {
+    if (reader != nullptr) redisReaderFree(reader);
+    reader = nullptr;
+    root.clear();
+  }
+};
+
+ReplyReader::ReplyReader() : impl_(std::make_unique<Impl>()) { impl_->create(); }
+
+ReplyReader::~ReplyReader() { impl_->destroy(); }
+
+void ReplyReader::reset() {
+  impl_->destroy();
+  impl_->create();
+  error_.clear();
+}
+
+Status ReplyReader::feed(const char* data, std::size_t len) {
+  if (redisReaderFeed(impl_->reader, data, len) != REDIS_OK) {
+    return Status(StatusCode::kInternal, "redis: reply parser out of memory");
+  }
+  return Status::Ok();
+}
+
+ReplyReader::Next ReplyReader::next(Reply& out) {
+  void* obj = nullptr;
+  if (redisReaderGetReply(impl_->reader, &obj) != REDIS_OK) {
+    error_ = impl_->reader->errstr;
+    return Next::kProtocolError;
+  }
+  if (obj == nullptr) return Next::kNeedMore;
+  out = std::move(impl_->root);
+  impl_->root.clear();
+  return Next::kReply;
+}
+
+}  // namespace authstore::redis

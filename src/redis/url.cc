@@ -1,0 +1,242 @@
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "redis/options.h"
+
+namespace authstore::redis {
+namespace {
+
+Status url_error(std::string message) {
+  return Status(StatusCode::kInvalidArgument, "redis url: " + std::move(message), "url");
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes `in` into `out`; false on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+template <class Int>
+bool parse_int(std::string_view s, Int& out) {
+  if (s.empty()) return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+Status parse_duration(std::string_view name, std::string_view value, std::chrono::milliseconds& out) {
+  std::string_view digits = value;
+  double scale_ms = 1;
+  if (value.ends_with("ms")) {
+    digits = value.substr(0, value.size() - 2);
+  } else if (value.ends_with("us")) {
+    digits = value.substr(0, value.size() - 2);
+    scale_ms = 0.001;
+  } else if (value.ends_with("s")) {
+    digits = value.substr(0, value.size() - 1);
+    scale_ms = 1000;
+  }
+  std::int64_t n = 0;
+  if (!parse_int(digits, n) || n < 0 || n > 86'400'000) {
+    return url_error("option '" + std::string(name) +
+                     "' must be a non-negative duration such as 250ms, 2s or 500us");
+  }
+  out = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(n) * scale_ms));
+  if (scale_ms < 1 && n > 0 && out.count() == 0) out = std::chrono::milliseconds(1);
+  return Status::Ok();
+}
+
+Status parse_db(std::string_view s, int& db) {
+  if (!parse_int(s, db) || db < 0) {
+    return url_error("database must be a non-negative integer (the path /N or option db=N)");
+  }
+  return Status::Ok();
+}
+
+Status apply_option(std::string_view name, std::string_view raw, ClientOptions& o) {
+  std::string value;
+  if (!percent_decode(raw, value)) {
+    return url_error("option '" + std::string(name) + "' has a malformed %-escape");
+  }
+  if (name == "timeout") return parse_duration(name, value, o.command_timeout);
+  if (name == "connect_timeout") return parse_duration(name, value, o.connect_timeout);
+  if (name == "ping_interval") return parse_duration(name, value, o.idle_ping_interval);
+  if (name == "db") return parse_db(value, o.db);
+  if (name == "client_name") {
+    if (value.find_first_of(" \n\r") != std::string::npos) {
+      return url_error("option 'client_name' must not contain spaces or newlines");
+    }
+    o.client_name = value;
+    return Status::Ok();
+  }
+  if (name == "connections") {
+    if (!parse_int(std::string_view(value), o.connections) || o.connections == 0 ||
+        o.connections > 64) {
+      return url_error("option 'connections' must be an integer from 1 to 64");
+    }
+    return Status::Ok();
+  }
+  if (name == "ca_file") return o.tls.ca_file = value, Status::Ok();
+  if (name == "ca_dir") return o.tls.ca_dir = value, Status::Ok();
+  if (name == "cert_file") return o.tls.cert_file = value, Status::Ok();
+  if (name == "key_file") return o.tls.key_file = value, Status::Ok();
+  if (name == "sni") return o.tls.server_name = value, Status::Ok();
+  if (name == "insecure_skip_tls_verify") {
+    if (value != "true" && value != "false") {
+      return url_error("option 'insecure_skip_tls_verify' must be true or false");
+    }
+    o.tls.insecure_skip_verify_dangerous = value == "true";
+    return Status::Ok();
+  }
+  return url_error("unknown option '" + std::string(name) +
+                   "' (expected timeout, connect_timeout, ping_interval, db, client_name, "
+                   "connections, ca_file, ca_dir, cert_file, key_file, sni or "
+                   "insecure_skip_tls_verify)");
+}
+
+Status parse_query(std::string_view query, ClientOptions& o) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+      return url_error("option '" + std::string(pair) + "' has no value (expected name=value)");
+    }
+    if (Status s = apply_option(pair.substr(0, eq), pair.substr(eq + 1), o); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status parse_authority(std::string_view authority, ClientOptions& o) {
+  const std::size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const std::size_t colon = userinfo.find(':');
+    std::string user;
+    std::string password;
+    if (colon == std::string_view::npos) {
+      // redis://secret@host is how several clients spell a password-only URL.
+      if (!percent_decode(userinfo, password)) {
+        return url_error("the password has a malformed %-escape");
+      }
+    } else {
+      if (!percent_decode(userinfo.substr(0, colon), user)) {
+        return url_error("the user name has a malformed %-escape");
+      }
+      if (!percent_decode(userinfo.substr(colon + 1), password)) {
+        return url_error("the password has a malformed %-escape");
+      }
+    }
+    if (password.empty() && !user.empty()) {
+      return url_error("a user name needs a password (user:password@host)");
+    }
+    o.username = std::move(user);
+    o.password = std::move(password);
+  }
+  std::string_view host;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return url_error("unterminated '[' in an IPv6 host");
+    host = authority.substr(1, close - 1);
+    const std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return url_error("expected ':port' after ']'");
+      port = rest.substr(1);
+      if (port.empty()) return url_error("empty port after ':'");
+    }
+  } else {
+    const std::size_t colon = authority.find(':');
+    host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) return url_error("empty port after ':'");
+    }
+  }
+  if (host.empty()) return url_error("missing host");
+  if (host.find_first_of("/?#% ") != std::string_view::npos) {
+    return url_error("the host contains a character that is not allowed");
+  }
+  o.host = std::string(host);
+  if (!port.empty()) {
+    unsigned p = 0;
+    if (!parse_int(port, p) || p == 0 || p > 65535) {
+      return url_error("port must be an integer from 1 to 65535");
+    }
+    o.port = static_cast<std::uint16_t>(p);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ClientOptions> parse_url(std::string_view url, ClientOptions base) {
+  ClientOptions o = std::move(base);
+  const std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) {
+    return url_error("missing scheme (expected redis://, rediss:// or unix://)");
+  }
+  const std::string_view scheme = url.substr(0, sep);
+  std::string_view rest = url.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos) return url_error("fragments (#...) are not allowed");
+  std::string_view query;
+  if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  if (scheme == "unix") {
+    if (rest.empty() || rest[0] != '/') {
+      return url_error("unix:// needs an absolute socket path (unix:///path/to/redis.sock)");
+    }
+    if (!percent_decode(rest, o.unix_path)) return url_error("the socket path has a malformed %-escape");
+    o.tls.enabled = false;
+  } else if (scheme == "redis" || scheme == "rediss") {
+    o.tls.enabled = scheme == "rediss";
+    o.unix_path.clear();
+    const std::size_t slash = rest.find('/');
+    if (Status s = parse_authority(rest.substr(0, slash), o); !s.ok()) return s;
+    if (slash != std::string_view::npos) {
+      const std::string_view db = rest.substr(slash + 1);
+      if (!db.empty()) {
+        if (Status s = parse_db(db, o.db); !s.ok()) return s;
+      }
+    }
+  } else {
+    return url_error("unsupported scheme '" + std::string(scheme) +
+                     "' (expected redis, rediss or unix)");
+  }
+  if (Status s = parse_query(query, o); !s.ok()) return s;
+  const bool tls_files = !o.tls.ca_file.empty() || !o.tls.ca_dir.empty() ||
+                         !o.tls.cert_file.empty() || !o.tls.key_file.empty();
+  if (tls_files && !o.tls.enabled) {
+    return url_error("TLS options (ca_file, ca_dir, cert_file, key_file) need the rediss:// scheme");
+  }
+  if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
+    return url_error("cert_file and key_file go together (mutual TLS needs both)");
+  }
+  return o;
+}
+
+}  // namespace authstore::redis

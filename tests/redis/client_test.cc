@@ -1,0 +1,255 @@
+// The Redis client against the plain fixture server (TCP and Unix socket).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis/client.h"
+#include "redis/server_checks.h"
+#include "redis_test_env.h"
+
+namespace authstore::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::fixture_value;
+using testing::plain_url;
+
+std::unique_ptr<Client> connect(const std::string& url, ClientOptions base = {}) {
+  auto c = Client::from_url(url, std::move(base));
+  EXPECT_TRUE(c.ok()) << c.status().to_string();
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
+std::string unique_key(const char* what) {
+  return std::string("redis_client_test:") + what + ":" + std::to_string(::getpid());
+}
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AUTHSTORE_REQUIRE_REDIS_FIXTURE();
+    client_ = connect(plain_url());
+    ASSERT_NE(client_, nullptr);
+  }
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClientTest, EveryReplyType) {
+  const std::string k = unique_key("types");
+  const std::string list = k + ":list";
+  client_->call({"DEL", k, list}).status().ok();
+
+  Result<Reply> simple = client_->call({"SET", k, "hello world, a value longer than 15 bytes"});
+  ASSERT_TRUE(simple.ok()) << simple.status().to_string();
+  EXPECT_EQ(simple.value(), Reply::simple_string("OK"));
+
+  Result<Reply> bulk = client_->call({"GET", k});
+  ASSERT_TRUE(bulk.ok());
+  EXPECT_EQ(bulk.value(), Reply::bulk_string("hello world, a value longer than 15 bytes"));
+
+  Result<Reply> nil = client_->call({"GET", k + ":missing"});
+  ASSERT_TRUE(nil.ok());
+  EXPECT_TRUE(nil.value().is_nil());
+
+  Result<Reply> integer = client_->call({"RPUSH", list, "a", "", std::string("b\0c", 3)});
+  ASSERT_TRUE(integer.ok());
+  EXPECT_EQ(integer.value(), Reply::integer(3));
+
+  Result<Reply> array = client_->call({"LRANGE", list, "0", "-1"});
+  ASSERT_TRUE(array.ok());
+  EXPECT_EQ(array.value(), Reply::array({Reply::bulk_string("a"), Reply::bulk_string(""),
+                                         Reply::bulk_string(std::string("b\0c", 3))}));
+
+  Result<Reply> empty = client_->call({"LRANGE", k + ":missing", "0", "-1"});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty.value(), Reply::array({}));
+
+  Result<Reply> error = client_->call({"LPUSH", k, "x"});  // WRONGTYPE: k holds a string
+  EXPECT_EQ(error.code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error.value().error_code(), "WRONGTYPE");
+
+  // Nested arrays with mixed element types: MULTI/EXEC returns one reply per command.
+  ASSERT_TRUE(client_->call({"MULTI"}).ok());
+  EXPECT_EQ(client_->call({"INCR", k + ":n"}).value(), Reply::simple_string("QUEUED"));
+  EXPECT_EQ(client_->call({"LRANGE", list, "0", "0"}).value(), Reply::simple_string("QUEUED"));
+  EXPECT_EQ(client_->call({"GET", k + ":missing"}).value(), Reply::simple_string("QUEUED"));
+  Result<Reply> exec = client_->call({"EXEC"});
+  ASSERT_TRUE(exec.ok());
+  EXPECT_EQ(exec.value(), Reply::array({Reply::integer(1), Reply::array({Reply::bulk_string("a")}),
+                                        Reply::nil()}));
+  client_->call({"DEL", k, list, k + ":n"}).status().ok();
+}
+
+TEST_F(ClientTest, TenThousandConcurrentRequestsFromEightThreadsAllAnswered) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1250;
+  const std::string prefix = unique_key("concurrent");
+  std::atomic<int> answered{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = prefix + ":" + std::to_string(t);
+        const std::string expect = std::to_string(i + 1);
+        // Half asynchronous (many in flight), half blocking; every reply checked.
+        if (i % 2 == 0) {
+          client_->async_call({"INCR", key}, [&, expect](Result<Reply> r) {
+            if (!r.ok() || r.value() != Reply::integer(std::stoll(expect))) ++wrong;
+            ++answered;
+          });
+        } else {
+          Result<Reply> r = client_->call({"INCR", key}, CallOptions{5000ms});
+          if (!r.ok() || r.value() != Reply::integer(i + 1)) ++wrong;
+          ++answered;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(testing::wait_until([&] { return answered.load() == kThreads * kPerThread; }, 10s));
+  EXPECT_EQ(wrong.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(client_->call({"GET", prefix + ":" + std::to_string(t)}).value(),
+              Reply::bulk_string(std::to_string(kPerThread)));
+    client_->call({"DEL", prefix + ":" + std::to_string(t)}).status().ok();
+  }
+}
+
+TEST_F(ClientTest, RequestLargerThanServerLimitGetsClearError) {
+  // The fixture runs this server with proto-max-bulk-len 1mb.
+  const std::string big(2 << 20, 'x');
+  Result<Reply> r = client_->call({"SET", unique_key("big"), big});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.code() == StatusCode::kInvalidArgument || r.code() == StatusCode::kUnavailable)
+      << r.status().to_string();
+  EXPECT_NE(r.status().message().find("bulk length"), std::string::npos) << r.status().message();
+  // The server hung up on us; the client reconnects and serves the next request.
+  ASSERT_TRUE(testing::wait_until([&] { return client_->call({"PING"}).ok(); }, 3s));
+}
+
+TEST_F(ClientTest, RequestLargerThanClientLimitRefusedBeforeSending) {
+  ClientOptions base;
+  base.max_request_bytes = 1000;
+  auto small = connect(plain_url(), base);
+  Result<Reply> r = small->call({"SET", "k", std::string(2000, 'x')});
+  EXPECT_EQ(r.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().field(), "request");
+  EXPECT_NE(r.status().message().find("max_request_bytes"), std::string::npos);
+}
+
+TEST_F(ClientTest, UnixSocketUrl) {
+  auto c = connect("unix://" + fixture_value("REDIS_UNIX_SOCKET"));
+  Result<Reply> r = c->call({"PING"});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value(), Reply::simple_string("PONG"));
+}
+
+TEST_F(ClientTest, SelectDbAndClientNameSentInHandshake) {
+  auto c = connect(plain_url() + "/3?client_name=authstore-test");
+  Result<Reply> name = c->call({"CLIENT", "GETNAME"});
+  ASSERT_TRUE(name.ok()) << name.status().to_string();
+  EXPECT_EQ(name.value(), Reply::bulk_string("authstore-test"));
+  const std::string k = unique_key("db3");
+  ASSERT_TRUE(c->call({"SET", k, "in-3"}).ok());
+  EXPECT_TRUE(client_->call({"GET", k}).value().is_nil());  // db 0 does not see it
+  c->call({"DEL", k}).status().ok();
+}
+
+TEST_F(ClientTest, DatabaseOutOfRangeGivesInvalidArgument) {
+  auto c = connect(plain_url() + "/999");
+  Result<Reply> r = c->call({"PING"});
+  EXPECT_EQ(r.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().field(), "db");
+}
+
+TEST_F(ClientTest, ScriptLoadedOnNoscriptThenCalledBySha) {
+  const Script script("test_incr_by", 1, "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  EXPECT_EQ(script.source().rfind("-- authstore:test_incr_by:v1\n", 0), 0U);
+  ASSERT_TRUE(client_->call({"SCRIPT", "FLUSH"}).ok());
+  const std::string k = unique_key("script");
+  client_->call({"DEL", k}).status().ok();
+  const std::string_view keys[] = {k};
+  const std::string_view args[] = {"5"};
+  Result<Reply> first = client_->eval(script, keys, args);  // NOSCRIPT -> SCRIPT LOAD -> EVALSHA
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(first.value(), Reply::integer(5));
+  Result<Reply> second = client_->eval(script, keys, args);  // cached now
+  EXPECT_EQ(second.value(), Reply::integer(10));
+  Result<Reply> exists = client_->call({"SCRIPT", "EXISTS", script.sha1()});
+  EXPECT_EQ(exists.value(), Reply::array({Reply::integer(1)}));
+  // A new version is a different script, even with the same body.
+  const Script v2("test_incr_by", 2, "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  EXPECT_NE(v2.sha1(), script.sha1());
+  client_->call({"DEL", k}).status().ok();
+}
+
+TEST_F(ClientTest, ScriptErrorReportedNotRetried) {
+  const Script script("test_fails", 1, "return redis.error_reply('ERR nope')");
+  Result<Reply> r = client_->eval(script, {}, {});
+  EXPECT_EQ(r.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("nope"), std::string::npos);
+}
+
+TEST_F(ClientTest, MaxmemoryPolicyReadWhenAllowed) {
+  Result<MaxmemoryPolicy> p = check_maxmemory_policy(*client_);
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  EXPECT_TRUE(p->known);
+  EXPECT_EQ(p->policy, "noeviction");  // the Debian default
+  EXPECT_TRUE(p->safe());
+}
+
+TEST_F(ClientTest, BlockingCallFromCallbackRefused) {
+  std::atomic<int> code{-1};
+  client_->async_call({"PING"}, [&](Result<Reply>) {
+    code = static_cast<int>(client_->call({"PING"}).code());
+  });
+  ASSERT_TRUE(testing::wait_until([&] { return code.load() != -1; }, 2s));
+  EXPECT_EQ(code.load(), static_cast<int>(StatusCode::kFailedPrecondition));
+}
+
+TEST_F(ClientTest, ForkedChildBuildsItsOwnConnection) {
+  ASSERT_TRUE(client_->call({"PING"}).ok());  // the parent's connection and I/O thread exist
+  const Result<Reply> parent_id = client_->call({"CLIENT", "ID"});
+  ASSERT_TRUE(parent_id.ok());
+  const pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    // In the child: a fresh connection (another CLIENT ID), the parent's left untouched.
+    Result<Reply> r = client_->call({"CLIENT", "ID"}, CallOptions{2000ms});
+    const bool fresh = r.ok() && r.value().is_integer() && r.value() != parent_id.value();
+    ::_exit(fresh ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The parent's connection still works, same id.
+  Result<Reply> again = client_->call({"CLIENT", "ID"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), parent_id.value());
+}
+
+TEST_F(ClientTest, DestroyingClientFailsPendingRequestsWithUnavailable) {
+  auto c = connect(plain_url());
+  ASSERT_TRUE(c->call({"PING"}).ok());
+  std::atomic<int> unavailable{0};
+  std::atomic<int> total{0};
+  for (int i = 0; i < 100; ++i) {
+    c->async_call({"BLPOP", unique_key("never"), "1"}, [&](Result<Reply> r) {
+      if (r.code() == StatusCode::kUnavailable) ++unavailable;
+      ++total;
+    }, CallOptions{5000ms});
+  }
+  c.reset();
+  EXPECT_EQ(total.load(), 100);
+  EXPECT_EQ(unavailable.load(), 100);
+}
+
+}  // namespace
+}  // namespace authstore::redis

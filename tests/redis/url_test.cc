@@ -1,0 +1,113 @@
+// parse_url(): the ecosystem's Redis URL forms and precise errors.
+#include <gtest/gtest.h>
+
+#include "redis/options.h"
+
+namespace authstore::redis {
+namespace {
+
+using namespace std::chrono_literals;
+
+ClientOptions parse_ok(std::string_view url) {
+  Result<ClientOptions> r = parse_url(url);
+  EXPECT_TRUE(r.ok()) << url << ": " << r.status().to_string();
+  return r.ok() ? r.value() : ClientOptions{};
+}
+
+Status parse_error(std::string_view url) {
+  Result<ClientOptions> r = parse_url(url);
+  EXPECT_FALSE(r.ok()) << url;
+  EXPECT_EQ(r.status().field(), "url");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  return r.status();
+}
+
+TEST(RedisUrl, HostPortDbUserPassword) {
+  ClientOptions o = parse_ok("redis://app:p%40ss@cache.internal:6380/2");
+  EXPECT_EQ(o.host, "cache.internal");
+  EXPECT_EQ(o.port, 6380);
+  EXPECT_EQ(o.db, 2);
+  EXPECT_EQ(o.username, "app");
+  EXPECT_EQ(o.password, "p@ss");
+  EXPECT_FALSE(o.tls.enabled);
+}
+
+TEST(RedisUrl, PasswordOnlyForms) {
+  EXPECT_EQ(parse_ok("redis://:secret@h").password, "secret");
+  EXPECT_EQ(parse_ok("redis://:secret@h").username, "");
+  EXPECT_EQ(parse_ok("redis://secret@h").password, "secret");
+}
+
+TEST(RedisUrl, DefaultsWhenOmitted) {
+  ClientOptions o = parse_ok("redis://localhost");
+  EXPECT_EQ(o.port, 6379);
+  EXPECT_EQ(o.db, 0);
+  EXPECT_EQ(parse_ok("redis://localhost/").db, 0);
+}
+
+TEST(RedisUrl, Ipv6Host) {
+  ClientOptions o = parse_ok("redis://[::1]:7000");
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 7000);
+}
+
+TEST(RedisUrl, RedissEnablesTlsWithFilesAndSni) {
+  ClientOptions o = parse_ok(
+      "rediss://h:6390?ca_file=/ca.pem&cert_file=/c.pem&key_file=/k.pem&sni=redis.example");
+  EXPECT_TRUE(o.tls.enabled);
+  EXPECT_EQ(o.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(o.tls.cert_file, "/c.pem");
+  EXPECT_EQ(o.tls.key_file, "/k.pem");
+  EXPECT_EQ(o.tls.server_name, "redis.example");
+  EXPECT_FALSE(o.tls.insecure_skip_verify_dangerous);
+  EXPECT_TRUE(parse_ok("rediss://h?insecure_skip_tls_verify=true").tls.insecure_skip_verify_dangerous);
+}
+
+TEST(RedisUrl, UnixSocketWithDb) {
+  ClientOptions o = parse_ok("unix:///run/redis/redis.sock?db=4&timeout=2s");
+  EXPECT_EQ(o.unix_path, "/run/redis/redis.sock");
+  EXPECT_EQ(o.db, 4);
+  EXPECT_EQ(o.command_timeout, 2000ms);
+}
+
+TEST(RedisUrl, TimeoutOptionsWithUnits) {
+  ClientOptions o = parse_ok("redis://h?timeout=250ms&connect_timeout=3s&ping_interval=0");
+  EXPECT_EQ(o.command_timeout, 250ms);
+  EXPECT_EQ(o.connect_timeout, 3000ms);
+  EXPECT_EQ(o.idle_ping_interval, 0ms);
+  EXPECT_EQ(parse_ok("redis://h?timeout=1500").command_timeout, 1500ms);
+  EXPECT_EQ(parse_ok("redis://h?connections=4&client_name=svc").connections, 4U);
+}
+
+TEST(RedisUrl, MalformedUrlsGetPreciseErrors) {
+  EXPECT_NE(parse_error("localhost:6379").message().find("missing scheme"), std::string::npos);
+  EXPECT_NE(parse_error("http://h").message().find("unsupported scheme 'http'"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h:0").message().find("port"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h:99999").message().find("port"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h:abc").message().find("port"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h:").message().find("empty port"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h/x").message().find("database"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h/-1").message().find("database"), std::string::npos);
+  EXPECT_NE(parse_error("redis://").message().find("missing host"), std::string::npos);
+  EXPECT_NE(parse_error("redis://[::1").message().find("IPv6"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?bogus=1").message().find("unknown option 'bogus'"),
+            std::string::npos);
+  EXPECT_NE(parse_error("redis://h?timeout=soon").message().find("timeout"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?timeout").message().find("no value"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?ca_file=/x").message().find("rediss://"), std::string::npos);
+  EXPECT_NE(parse_error("rediss://h?cert_file=/x").message().find("key_file"), std::string::npos);
+  EXPECT_NE(parse_error("unix://relative.sock").message().find("absolute"), std::string::npos);
+  EXPECT_NE(parse_error("redis://u%zz:p@h").message().find("%-escape"), std::string::npos);
+  EXPECT_NE(parse_error("redis://user:@h").message().find("needs a password"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?connections=0").message().find("connections"), std::string::npos);
+}
+
+TEST(RedisUrl, ErrorsNeverEchoThePassword) {
+  Result<ClientOptions> r = parse_url("redis://app:hunter2-secret@h:badport");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().find("hunter2"), std::string::npos);
+  EXPECT_EQ(r.status().to_string().find("hunter2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace authstore::redis
