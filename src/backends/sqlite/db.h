@@ -1,0 +1,109 @@
+// The SQLite connection layer: opening a file with authstore's pragmas, the schema and its
+// migrations, a cache of prepared statements, and the mapping of SQLite errors to Status.
+//
+// A Db is used by one thread at a time (the engine serializes batches); it is opened with
+// SQLITE_OPEN_NOMUTEX for that reason. It must never be used in a process other than the one
+// that opened it (see engine.h for the fork rules).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "authstore/status.h"
+#include "backends/sqlite/schema.h"
+
+namespace authstore::internal::sqlite {
+
+enum class Synchronous : std::uint8_t { kNormal, kFull };
+
+// What the URL configures (see docs/sqlite.md, "URL and options").
+struct DbConfig {
+  std::string path;                    // absolute path of the database file.
+  std::int64_t busy_timeout_ms = 5000; // how long a write waits for another process's lock.
+  Synchronous synchronous = Synchronous::kNormal;
+  std::int64_t max_page_count = 0;     // 0 = SQLite's default (no practical limit).
+  std::int64_t journal_size_limit = 64LL << 20;  // WAL truncated to this after a checkpoint.
+  std::size_t max_batch = 128;         // most operations committed in one transaction.
+};
+
+// Status for a failed SQLite call. `what` names the operation ("begin", "codes.insert").
+Status sqlite_error(int rc, sqlite3* db, std::string_view path, std::string_view what);
+
+// A prepared statement borrowed from the cache; reset on destruction. Blob bindings are
+// SQLITE_STATIC: the bound bytes must outlive the Stmt.
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) noexcept : s_(s) {}
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() { sqlite3_reset(s_); }
+
+  Stmt& blob(int i, std::string_view v) noexcept {
+    // A null pointer would bind NULL; an empty blob must stay a (zero-length) blob.
+    sqlite3_bind_blob(s_, i, v.data() != nullptr ? v.data() : "", static_cast<int>(v.size()),
+                      SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& i64(int i, std::int64_t v) noexcept {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() noexcept { return sqlite3_step(s_); }
+  std::int64_t col_i64(int i) const noexcept { return sqlite3_column_int64(s_, i); }
+  std::string col_blob(int i) const {
+    const void* p = sqlite3_column_blob(s_, i);
+    const int n = sqlite3_column_bytes(s_, i);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p),
+                                                      static_cast<std::size_t>(n));
+  }
+  bool col_null(int i) const noexcept { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class Db {
+ public:
+  // Opens (creating with mode 0600 if absent) and migrates the file to the current schema.
+  // Errors: kPermissionDenied (read-only file or directory), kDataLoss (not a database /
+  // corrupt), kFailedPrecondition (written by a newer schema), kUnavailable (locked, I/O).
+  static Result<std::unique_ptr<Db>> open(const DbConfig& config);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Abandons the handle without closing it: used for a handle inherited across fork(), which
+  // must never be touched by the child (closing it could release the parent's locks).
+  void abandon() noexcept {
+    db_ = nullptr;
+    busy_ = nullptr;
+  }
+
+  Stmt stmt(StmtId id) noexcept;
+  // Runs a statement that returns no rows; OK or the mapped error.
+  Status exec(StmtId id, std::string_view what);
+  std::int64_t changes() const noexcept { return sqlite3_changes64(db_); }
+  bool in_transaction() const noexcept { return sqlite3_get_autocommit(db_) == 0; }
+  Status error(int rc, std::string_view what) const { return sqlite_error(rc, db_, path_, what); }
+  sqlite3* handle() const noexcept { return db_; }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status prepare_all();
+  Status configure(const DbConfig& config);
+  Status migrate();
+
+  sqlite3* db_;
+  std::string path_;
+  std::array<sqlite3_stmt*, static_cast<std::size_t>(StmtId::kCount_)> stmts_{};
+  void* busy_ = nullptr;  // the busy handler's state (BusyState), owned.
+};
+
+}  // namespace authstore::internal::sqlite

@@ -1,0 +1,330 @@
+// Codes, sessions, replay reservations and client tokens on SQLite (refresh families are in
+// sqlite_refresh.cc), plus the factory.
+#include "backends/sqlite/sqlite_backend.h"
+
+#include <limits>
+
+#include "backends/factories.h"
+
+namespace authstore::internal {
+namespace sqlite {
+namespace {
+
+constexpr Millis kNever = std::numeric_limits<Millis>::max();
+
+Status not_found(std::string_view what) {
+  return Status(StatusCode::kNotFound, std::string(what) + " not found");
+}
+
+// The smallest byte string greater than every string starting with `prefix`; empty if none
+// (prefix empty or all 0xff).
+std::string prefix_upper_bound(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+}  // namespace
+
+SqliteBackend::SqliteBackend(DbConfig config, std::unique_ptr<Db> first)
+    : engine_(std::move(config), std::move(first)) {}
+
+// ---------------------------------------------------------------------------------------------
+// Codes: insert = 1 statement; peek = 1; consume = 1 (active) or 2 (already consumed).
+void SqliteCodes::insert(const std::string& key, std::string record, std::string tombstone,
+                         Millis expires_at, Millis now, Callback<Done> done) {
+  e_.submit<Done>(true, kCodes, now,
+                  [key, record = std::move(record), tombstone = std::move(tombstone), expires_at,
+                   now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kCodeInsert);
+                    s.blob(1, key).blob(2, record).blob(3, tombstone).i64(4, expires_at).i64(5, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "codes.insert");
+                    if (db.changes() == 0) {
+                      return Status(StatusCode::kAlreadyExists, "code key collision");
+                    }
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+namespace {
+Result<CodeSlot> peek_code(Db& db, const std::string& key, Millis now) {
+  Stmt s = db.stmt(StmtId::kCodePeek);
+  s.blob(1, key).i64(2, now);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return not_found("code");
+  if (rc != SQLITE_ROW) return db.error(rc, "codes.peek");
+  return CodeSlot{s.col_i64(0) != 0, s.col_blob(1)};
+}
+}  // namespace
+
+void SqliteCodes::peek(const std::string& key, Millis now, Callback<CodeSlot> done) {
+  e_.submit<CodeSlot>(false, 0, now, [key, now](Db& db) { return peek_code(db, key, now); },
+                      std::move(done));
+}
+
+void SqliteCodes::consume(const std::string& key, Millis now, Callback<CodeSlot> done) {
+  e_.submit<CodeSlot>(true, kCodes, now,
+                      [key, now](Db& db) -> Result<CodeSlot> {
+                        {
+                          Stmt s = db.stmt(StmtId::kCodeConsume);
+                          s.blob(1, key).i64(2, now);
+                          const int rc = s.step();
+                          if (rc == SQLITE_ROW) {
+                            CodeSlot slot{false, s.col_blob(0)};
+                            if (const int end = s.step(); end != SQLITE_DONE) {
+                              return db.error(end, "codes.consume");
+                            }
+                            return slot;
+                          }
+                          if (rc != SQLITE_DONE) return db.error(rc, "codes.consume");
+                        }
+                        // Not active: consumed (the tombstone) or absent.
+                        return peek_code(db, key, now);
+                      },
+                      std::move(done));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions: get = 1; insert = 1 (+2 with a cap); update = 1; remove = 1; get_all = 1;
+// remove_all = 1.
+void SqliteSessions::get(const std::string& route, const std::string& bucket_key,
+                         const std::string& session_key, Millis now, Callback<std::string> done) {
+  e_.submit<std::string>(false, 0, now,
+                         [route, bucket_key, session_key, now](Db& db) -> Result<std::string> {
+                           Stmt s = db.stmt(StmtId::kSessionGet);
+                           s.blob(1, route).blob(2, bucket_key).blob(3, session_key).i64(4, now);
+                           const int rc = s.step();
+                           if (rc == SQLITE_DONE) return not_found("session");
+                           if (rc != SQLITE_ROW) return db.error(rc, "sessions.get");
+                           return s.col_blob(0);
+                         },
+                         std::move(done));
+}
+
+void SqliteSessions::upsert(const SessionWrite& req, Callback<Done> done) {
+  e_.submit<Done>(true, kSessions, req.now,
+                  [req](Db& db) -> Result<Done> {
+                    const Status conflict(StatusCode::kConflict,
+                                          "stale lock_version or deleted session");
+                    if (req.expected_lock > 0) {
+                      Stmt s = db.stmt(StmtId::kSessionUpdate);
+                      s.blob(1, req.route).blob(2, req.bucket_key).blob(3, req.session_key);
+                      s.blob(4, req.record).i64(5, req.refresh_expires_at);
+                      s.i64(6, req.expected_lock).i64(7, req.now);
+                      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "sessions.upsert");
+                      if (db.changes() == 0) return conflict;
+                      return Done{};
+                    }
+                    {
+                      Stmt s = db.stmt(StmtId::kSessionInsert);
+                      s.blob(1, req.route).blob(2, req.bucket_key).blob(3, req.session_key);
+                      s.blob(4, req.record).i64(5, req.refresh_expires_at).i64(6, req.now);
+                      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "sessions.upsert");
+                      if (db.changes() == 0) return conflict;
+                    }
+                    if (req.max_sessions == 0) return Done{};
+                    std::int64_t live = 0;
+                    {
+                      Stmt s = db.stmt(StmtId::kSessionCount);
+                      s.blob(1, req.route).blob(2, req.bucket_key).i64(3, req.now);
+                      const int rc = s.step();
+                      if (rc != SQLITE_ROW) return db.error(rc, "sessions.upsert (count)");
+                      live = s.col_i64(0);
+                    }
+                    const auto cap = static_cast<std::int64_t>(req.max_sessions);
+                    if (live <= cap) return Done{};
+                    Stmt s = db.stmt(StmtId::kSessionEvict);
+                    s.blob(1, req.route).blob(2, req.bucket_key).i64(3, req.now);
+                    s.i64(4, live - cap).blob(5, req.session_key);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "sessions.upsert (evict)");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteSessions::remove(const std::string& route, const std::string& bucket_key,
+                            const std::string& session_key, Millis now, Callback<Done> done) {
+  e_.submit<Done>(true, kSessions, now,
+                  [route, bucket_key, session_key, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kSessionDelete);
+                    s.blob(1, route).blob(2, bucket_key).blob(3, session_key).i64(4, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "sessions.delete");
+                    if (db.changes() == 0) return not_found("session");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteSessions::get_all(const std::string& route, const std::string& bucket_key, Millis now,
+                             Callback<std::vector<std::string>> done) {
+  e_.submit<std::vector<std::string>>(
+      false, 0, now,
+      [route, bucket_key, now](Db& db) -> Result<std::vector<std::string>> {
+        Stmt s = db.stmt(StmtId::kSessionGetAll);
+        s.blob(1, route).blob(2, bucket_key).i64(3, now);
+        std::vector<std::string> out;
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.col_blob(0));
+        if (rc != SQLITE_DONE) return db.error(rc, "sessions.get_all");
+        return out;
+      },
+      std::move(done));
+}
+
+void SqliteSessions::remove_all(const std::string& route, const std::string& bucket_key,
+                                Millis now, Callback<std::int64_t> done) {
+  e_.submit<std::int64_t>(true, kSessions, now,
+                          [route, bucket_key, now](Db& db) -> Result<std::int64_t> {
+                            Stmt s = db.stmt(StmtId::kSessionDeleteAll);
+                            s.blob(1, route).blob(2, bucket_key).i64(3, now);
+                            if (int rc = s.step(); rc != SQLITE_DONE) {
+                              return db.error(rc, "sessions.delete_all");
+                            }
+                            return db.changes();
+                          },
+                          std::move(done));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay: reserve = 1 statement; release = 1.
+void SqliteReplay::reserve(const std::string& key, const std::string& owner, Millis kept_until,
+                           Millis now, Callback<Done> done) {
+  e_.submit<Done>(true, kReplay, now,
+                  [key, owner, kept_until, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kReplayReserve);
+                    s.blob(1, key).blob(2, owner).i64(3, kept_until).i64(4, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "replay.reserve");
+                    if (db.changes() == 0) return Status(StatusCode::kReplayed, "jti already reserved");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteReplay::release(const std::string& key, const std::string& owner, Millis now,
+                           Callback<Done> done) {
+  e_.submit<Done>(true, kReplay, now,
+                  [key, owner, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kReplayRelease);
+                    s.blob(1, key).blob(2, owner).i64(3, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "replay.release");
+                    if (db.changes() == 0) {
+                      return Status(StatusCode::kNotFound, "no reservation held by this owner");
+                    }
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client tokens: every operation is 1 statement.
+void SqliteClientTokens::put(const std::string& key, std::string blob, Millis expires_at,
+                             Millis now, Callback<Done> done) {
+  const Millis until = expires_at == 0 ? kNever : expires_at;
+  e_.submit<Done>(true, kClientTokens, now,
+                  [key, blob = std::move(blob), until](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kTokenPut);
+                    s.blob(1, key).blob(2, blob).i64(3, until);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "client_tokens.save");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteClientTokens::get(const std::string& key, Millis now, Callback<std::string> done) {
+  e_.submit<std::string>(false, 0, now,
+                         [key, now](Db& db) -> Result<std::string> {
+                           Stmt s = db.stmt(StmtId::kTokenGet);
+                           s.blob(1, key).i64(2, now);
+                           const int rc = s.step();
+                           if (rc == SQLITE_DONE) return not_found("token record");
+                           if (rc != SQLITE_ROW) return db.error(rc, "client_tokens.get");
+                           return s.col_blob(0);
+                         },
+                         std::move(done));
+}
+
+void SqliteClientTokens::take(const std::string& key, Millis now, Callback<std::string> done) {
+  e_.submit<std::string>(true, kClientTokens, now,
+                         [key, now](Db& db) -> Result<std::string> {
+                           Stmt s = db.stmt(StmtId::kTokenTake);
+                           s.blob(1, key).i64(2, now);
+                           const int rc = s.step();
+                           if (rc == SQLITE_DONE) return not_found("token record");
+                           if (rc != SQLITE_ROW) return db.error(rc, "client_tokens.take");
+                           std::string blob = s.col_blob(0);
+                           if (int end = s.step(); end != SQLITE_DONE) {
+                             return db.error(end, "client_tokens.take");
+                           }
+                           return blob;
+                         },
+                         std::move(done));
+}
+
+void SqliteClientTokens::remove(const std::string& key, Millis now, Callback<Done> done) {
+  e_.submit<Done>(true, kClientTokens, now,
+                  [key, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kTokenRemove);
+                    s.blob(1, key).i64(2, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "client_tokens.remove");
+                    if (db.changes() == 0) return not_found("token record");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteClientTokens::exists(const std::string& key, Millis now, Callback<bool> done) {
+  e_.submit<bool>(false, 0, now,
+                  [key, now](Db& db) -> Result<bool> {
+                    Stmt s = db.stmt(StmtId::kTokenGet);
+                    s.blob(1, key).i64(2, now);
+                    const int rc = s.step();
+                    if (rc == SQLITE_DONE) return false;
+                    if (rc != SQLITE_ROW) return db.error(rc, "client_tokens.has");
+                    return true;
+                  },
+                  std::move(done));
+}
+
+void SqliteClientTokens::list(const std::string& prefix, const std::string& cursor,
+                              std::size_t limit, Millis now, Callback<KeyList> done) {
+  e_.submit<KeyList>(
+      false, 0, now,
+      [prefix, cursor, limit, now, upper = prefix_upper_bound(prefix)](Db& db) -> Result<KeyList> {
+        KeyList out;
+        if (limit == 0) return out;
+        Stmt s = db.stmt(upper.empty() ? StmtId::kTokenListOpen : StmtId::kTokenListBounded);
+        s.blob(1, prefix).blob(3, cursor).i64(4, now);
+        if (!upper.empty()) s.blob(2, upper);
+        // One row more than asked tells whether another page follows.
+        const std::int64_t want = static_cast<std::int64_t>(
+            std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max()));
+        s.i64(5, want + 1);
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) {
+          if (out.keys.size() == static_cast<std::size_t>(want)) {
+            out.next_cursor = out.keys.back();
+            break;
+          }
+          out.keys.push_back(s.col_blob(0));
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.error(rc, "client_tokens.list");
+        return out;
+      },
+      std::move(done));
+}
+
+}  // namespace sqlite
+
+Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest,
+                                                     const BackendConfig& config) {
+  (void)config;
+  Result<sqlite::DbConfig> cfg = sqlite::parse_url(rest);
+  if (!cfg.ok()) return cfg.status();
+  Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::open(cfg.value());
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Backend>(
+      std::make_unique<sqlite::SqliteBackend>(std::move(cfg.value()), std::move(db.value())));
+}
+
+}  // namespace authstore::internal

@@ -1,0 +1,393 @@
+// Refresh-token families on SQLite: the state machine of RefreshBackend (backends/backend.h),
+// decided in C++ on one row read by a single SELECT (token -> family joined with the user's
+// generations and the grant's revocation), then at most two writes.
+//
+// Grace bookkeeping lives on the family row: a spent token may rotate again within the grace
+// window only if its successor is the family's current token. Those tokens are at most two:
+// `prev_token` (the one rotated into the current token) and `grace_token` (the token presented
+// at the last grace rotation, whose successor was reset to the new current token).
+#include "backends/sqlite/sqlite_backend.h"
+
+namespace authstore::internal::sqlite {
+namespace {
+
+enum FamilyDbState : std::int64_t { kActive = 0, kEnded = 1, kRevokedState = 2 };
+
+struct FamilyRow {
+  FamilyState view;
+  std::int64_t state = kActive;
+  std::string current_token;
+  std::string prev_token;
+  Millis prev_spent_at = 0;
+  std::string grace_token;
+  Millis grace_spent_at = 0;
+  std::string client_key;
+  bool revoked = false;  // state revoked, or a generation / grant revocation applies
+};
+
+// kFamilyByToken: nullopt when the token or its family is missing or expired.
+Result<std::optional<FamilyRow>> load_family(Db& db, const std::string& token_key, Millis now) {
+  Stmt s = db.stmt(StmtId::kFamilyByToken);
+  s.blob(1, token_key).i64(2, now);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<FamilyRow>();
+  if (rc != SQLITE_ROW) return db.error(rc, "refresh.lookup");
+  FamilyRow r;
+  r.view.family_key = s.col_blob(0);
+  r.view.record = s.col_blob(1);
+  r.view.created_at = s.col_i64(2);
+  r.view.last_used_at = s.col_i64(3);
+  r.view.idle_expires_at = s.col_i64(4);
+  r.view.expires_at = s.col_i64(5);
+  r.view.rotations = s.col_i64(6);
+  r.state = s.col_i64(7);
+  r.current_token = s.col_blob(8);
+  r.prev_token = s.col_blob(9);
+  r.prev_spent_at = s.col_i64(10);
+  r.grace_token = s.col_blob(11);
+  r.grace_spent_at = s.col_i64(12);
+  r.client_key = s.col_blob(13);
+  r.revoked = r.state == kRevokedState || s.col_i64(14) != 0;
+  return std::optional<FamilyRow>(std::move(r));
+}
+
+Status insert_token(Db& db, const std::string& token_key, const std::string& family_key,
+                    Millis expires_at, Millis now) {
+  Stmt s = db.stmt(StmtId::kTokenInsert);
+  s.blob(1, token_key).blob(2, family_key).i64(3, expires_at).i64(4, now);
+  if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.insert_token");
+  if (db.changes() == 0) return Status(StatusCode::kAlreadyExists, "key collision");
+  return Status::Ok();
+}
+
+// Moves the family to `new_token` (empty: the family ends); `grace_token` / `grace_spent_at`
+// record the token presented at a grace rotation (empty otherwise).
+Status advance(Db& db, FamilyRow& f, const RotateRequest& req, const std::string& grace_token,
+               Millis grace_spent_at) {
+  {
+    Stmt s = db.stmt(StmtId::kFamilyRotate);
+    s.blob(1, f.view.family_key).blob(2, req.new_token_key);
+    s.i64(3, req.new_token_key.empty() ? kEnded : kActive).i64(4, req.now);
+    s.blob(5, grace_token).i64(6, grace_spent_at);
+    const int rc = s.step();
+    if (rc != SQLITE_ROW) return db.error(rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "refresh.rotate");
+    f.view.last_used_at = s.col_i64(0);
+    f.view.idle_expires_at = s.col_i64(1);
+    f.view.rotations = s.col_i64(2);
+    if (int end = s.step(); end != SQLITE_DONE) return db.error(end, "refresh.rotate");
+  }
+  if (req.new_token_key.empty()) return Status::Ok();
+  return insert_token(db, req.new_token_key, f.view.family_key, f.view.expires_at, req.now);
+}
+
+Result<RotateResult> rotate_tx(Db& db, const RotateRequest& req) {
+  RotateResult out;
+  Result<std::optional<FamilyRow>> loaded = load_family(db, req.token_key, req.now);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded.value()) return out;  // kNotFound
+  FamilyRow& f = *loaded.value();
+  if (f.revoked) {
+    out.outcome = TokenOutcome::kRevoked;
+  } else if (!req.client_key.empty() && req.client_key != f.client_key) {
+    out.outcome = TokenOutcome::kClientMismatch;
+  } else if (f.current_token.empty() || f.current_token != req.token_key) {
+    // Spent. Within the grace window, a token whose successor is still the current token
+    // rotates again; anything else is reuse and revokes the family.
+    const bool active = f.state == kActive && !f.current_token.empty();
+    const bool is_prev = req.token_key == f.prev_token && req.now - f.prev_spent_at <= req.grace;
+    const bool is_grace =
+        req.token_key == f.grace_token && req.now - f.grace_spent_at <= req.grace;
+    if (req.grace > 0 && active && (is_prev || is_grace)) {
+      const Millis spent_at = is_prev ? f.prev_spent_at : f.grace_spent_at;
+      if (Status s = advance(db, f, req, req.token_key, spent_at); !s.ok()) return s;
+      out.outcome = TokenOutcome::kGraceRotated;
+    } else {
+      Stmt s = db.stmt(StmtId::kFamilySetState);
+      s.blob(1, f.view.family_key).i64(2, kRevokedState);
+      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_on_reuse");
+      out.outcome = TokenOutcome::kReused;
+    }
+  } else {
+    if (Status s = advance(db, f, req, std::string(), 0); !s.ok()) return s;
+    out.outcome = TokenOutcome::kRotated;
+  }
+  out.family = std::move(f.view);
+  return out;
+}
+
+// The generations a new family or jti captures: user gen, client gen (+ the rows' expiries so
+// that they can be extended to cover what captures them), and whether the grant is revoked.
+struct Gens {
+  std::int64_t user_gen = 0;
+  Millis user_expires = 0;
+  std::int64_t client_gen = 0;
+  Millis client_expires = 0;
+  bool grant_revoked = false;
+};
+
+Result<Gens> read_gens(Db& db, const std::string& route, const std::string& subject_key,
+                       const std::string& client_key, const std::string& grant_key, Millis now) {
+  Stmt s = db.stmt(StmtId::kGens);
+  s.blob(1, route).blob(2, subject_key).blob(3, client_key).blob(4, grant_key).i64(5, now);
+  const int rc = s.step();
+  if (rc != SQLITE_ROW) return db.error(rc, "refresh.generations");
+  return Gens{s.col_i64(0), s.col_i64(1), s.col_i64(2), s.col_i64(3), s.col_i64(4) != 0};
+}
+
+// A generation row must outlive everything that captured its generation: a row that expired
+// would read as generation 0 and unrevoke nothing, but a captured gen > 0 would then look
+// revoked. Extend it (only when it exists and is shorter).
+Status extend_gens(Db& db, const Gens& g, const std::string& route, const std::string& subject_key,
+                   const std::string& client_key, Millis expires_at) {
+  if (g.user_expires > 0 && g.user_expires < expires_at) {
+    Stmt s = db.stmt(StmtId::kUserExtend);
+    s.blob(1, route).blob(2, subject_key).i64(3, expires_at);
+    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.extend_user");
+  }
+  if (g.client_expires > 0 && g.client_expires < expires_at) {
+    Stmt s = db.stmt(StmtId::kClientGenExtend);
+    s.blob(1, route).blob(2, subject_key).blob(3, client_key).i64(4, expires_at);
+    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.extend_client");
+  }
+  return Status::Ok();
+}
+
+Result<Millis> horizon(Db& db, StmtId id, const std::string& route, const std::string& subject_key,
+                       const std::string* client_key) {
+  Stmt s = db.stmt(id);
+  s.blob(1, route).blob(2, subject_key);
+  if (client_key != nullptr) s.blob(3, *client_key);
+  const int rc = s.step();
+  if (rc != SQLITE_ROW) return db.error(rc, "refresh.horizon");
+  return s.col_i64(0);
+}
+
+Status family_not_found() { return Status(StatusCode::kNotFound, "refresh family not found"); }
+
+}  // namespace
+
+// issue = 3 statements (generations, family, token), +1 per generation row to extend.
+void SqliteRefresh::issue(const FamilyIssue& req, Callback<Done> done) {
+  e_.submit<Done>(true, kFamilies | kTokens, req.now,
+                  [req](Db& db) -> Result<Done> {
+                    Result<Gens> g = read_gens(db, req.route, req.subject_key, req.client_key,
+                                               req.grant_key, req.now);
+                    if (!g.ok()) return g.status();
+                    if (g->grant_revoked) {
+                      return Status(StatusCode::kRevoked, "grant revoked", "grant_id");
+                    }
+                    {
+                      Stmt s = db.stmt(StmtId::kFamilyInsert);
+                      s.blob(1, req.family_key).blob(2, req.route).blob(3, req.subject_key);
+                      s.blob(4, req.client_key).blob(5, req.grant_key).blob(6, req.record);
+                      s.i64(7, g->user_gen).i64(8, g->client_gen).blob(9, req.token_key);
+                      s.i64(10, req.now).i64(11, req.idle_ttl);
+                      s.i64(12, std::min(req.now + req.idle_ttl, req.expires_at));
+                      s.i64(13, req.expires_at);
+                      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.issue");
+                      if (db.changes() == 0) return Status(StatusCode::kAlreadyExists, "key collision");
+                    }
+                    if (Status s = insert_token(db, req.token_key, req.family_key, req.expires_at,
+                                                req.now);
+                        !s.ok()) {
+                      return s;
+                    }
+                    if (Status s = extend_gens(db, g.value(), req.route, req.subject_key,
+                                               req.client_key, req.expires_at);
+                        !s.ok()) {
+                      return s;
+                    }
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+// rotate = 1 statement (lookup) + 2 (family update, successor insert) when it rotates,
+// + 1 (family revoked) on reuse, + 0 otherwise.
+void SqliteRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done) {
+  e_.submit<RotateResult>(true, kTokens, req.now,
+                          [req](Db& db) { return rotate_tx(db, req); }, std::move(done));
+}
+
+// peek = 1 statement.
+void SqliteRefresh::peek(const std::string& route, const std::string& token_key, Millis now,
+                         Callback<FamilyState> done) {
+  (void)route;
+  e_.submit<FamilyState>(false, 0, now,
+                         [token_key, now](Db& db) -> Result<FamilyState> {
+                           auto loaded = load_family(db, token_key, now);
+                           if (!loaded.ok()) return loaded.status();
+                           if (!loaded.value()) {
+                             return Status(StatusCode::kNotFound, "refresh token not found");
+                           }
+                           FamilyRow& f = *loaded.value();
+                           f.view.token_spent = f.current_token.empty() || f.current_token != token_key;
+                           f.view.live = !f.revoked;
+                           return std::move(f.view);
+                         },
+                         std::move(done));
+}
+
+// revoke_token / revoke_family = 1 statement each.
+void SqliteRefresh::revoke_token(const std::string& route, const std::string& token_key,
+                                 Millis now, Callback<Done> done) {
+  (void)route;
+  e_.submit<Done>(true, 0, now,
+                  [token_key, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kFamilyRevokeByToken);
+                    s.blob(1, token_key).i64(2, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke");
+                    if (db.changes() == 0) return Status(StatusCode::kNotFound, "refresh token not found");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteRefresh::revoke_family(const std::string& route, const std::string& family_key,
+                                  Millis now, Callback<Done> done) {
+  (void)route;
+  e_.submit<Done>(true, 0, now,
+                  [family_key, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kFamilyRevoke);
+                    s.blob(1, family_key).i64(2, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_family");
+                    if (db.changes() == 0) return family_not_found();
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+// revoke_subject = 2 statements: how long the user's current families and jtis live (an index
+// range over this user's rows), then the generation bump kept at least that long.
+void SqliteRefresh::revoke_subject(const std::string& route, const std::string& subject_key,
+                                   Millis now, Callback<Done> done) {
+  e_.submit<Done>(true, kUsers, now,
+                  [route, subject_key, now](Db& db) -> Result<Done> {
+                    Result<Millis> h = horizon(db, StmtId::kUserHorizon, route, subject_key, nullptr);
+                    if (!h.ok()) return h.status();
+                    Stmt s = db.stmt(StmtId::kUserBump);
+                    s.blob(1, route).blob(2, subject_key).i64(3, std::max(h.value(), now)).i64(4, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_subject");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteRefresh::revoke_client(const std::string& route, const std::string& subject_key,
+                                  const std::string& client_key, Millis now, Callback<Done> done) {
+  e_.submit<Done>(true, kClientGens, now,
+                  [route, subject_key, client_key, now](Db& db) -> Result<Done> {
+                    Result<Millis> h =
+                        horizon(db, StmtId::kClientHorizon, route, subject_key, &client_key);
+                    if (!h.ok()) return h.status();
+                    Stmt s = db.stmt(StmtId::kClientGenBump);
+                    s.blob(1, route).blob(2, subject_key).blob(3, client_key);
+                    s.i64(4, std::max(h.value(), now)).i64(5, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_client");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+void SqliteRefresh::revoke_grant(const std::string& route, const std::string& subject_key,
+                                 const std::string& grant_key, Millis until, Millis now,
+                                 Callback<Done> done) {
+  e_.submit<Done>(true, kGrants, now,
+                  [route, subject_key, grant_key, until, now](Db& db) -> Result<Done> {
+                    Stmt s = db.stmt(StmtId::kGrantRevoke);
+                    s.blob(1, route).blob(2, subject_key).blob(3, grant_key).i64(4, until).i64(5, now);
+                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_grant");
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+// list = 1 statement over the user's index range of the current generation.
+void SqliteRefresh::list(const std::string& route, const std::string& subject_key, Millis now,
+                         Callback<std::vector<FamilyState>> done) {
+  e_.submit<std::vector<FamilyState>>(
+      false, 0, now,
+      [route, subject_key, now](Db& db) -> Result<std::vector<FamilyState>> {
+        Stmt s = db.stmt(StmtId::kFamilyList);
+        s.blob(1, route).blob(2, subject_key).i64(4, now);
+        std::vector<FamilyState> out;
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) {
+          FamilyState st;
+          st.family_key = s.col_blob(0);
+          st.record = s.col_blob(1);
+          st.created_at = s.col_i64(2);
+          st.last_used_at = s.col_i64(3);
+          st.idle_expires_at = s.col_i64(4);
+          st.expires_at = s.col_i64(5);
+          st.rotations = s.col_i64(6);
+          st.live = true;
+          out.push_back(std::move(st));
+        }
+        if (rc != SQLITE_DONE) return db.error(rc, "refresh.list");
+        return out;
+      },
+      std::move(done));
+}
+
+// store_jti = 2 statements (generations, insert), +1 per generation row to extend.
+void SqliteRefresh::store_jti(const JtiEntry& entry, Callback<Done> done) {
+  e_.submit<Done>(true, kJtis, entry.now,
+                  [e = entry](Db& db) -> Result<Done> {
+                    Result<Gens> g = read_gens(db, e.route, e.subject_key, e.client_key,
+                                               std::string(), e.now);
+                    if (!g.ok()) return g.status();
+                    {
+                      Stmt s = db.stmt(StmtId::kJtiInsert);
+                      s.blob(1, e.route).blob(2, e.subject_key).blob(3, e.jti_key);
+                      s.blob(4, e.client_key).blob(5, e.record).i64(6, g->user_gen);
+                      s.i64(7, g->client_gen).i64(8, e.expires_at).i64(9, e.now);
+                      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.store_jti");
+                      if (db.changes() == 0) {
+                        return Status(StatusCode::kAlreadyExists, "jti already stored", "jti");
+                      }
+                    }
+                    if (Status s = extend_gens(db, g.value(), e.route, e.subject_key, e.client_key,
+                                               e.expires_at);
+                        !s.ok()) {
+                      return s;
+                    }
+                    return Done{};
+                  },
+                  std::move(done));
+}
+
+// consume_jti = 1 statement (lookup with generations) + 1 (mark consumed) when it consumes.
+void SqliteRefresh::consume_jti(const std::string& route, const std::string& subject_key,
+                                const std::string& jti_key, Millis now, Callback<JtiResult> done) {
+  e_.submit<JtiResult>(true, 0, now,
+                       [route, subject_key, jti_key, now](Db& db) -> Result<JtiResult> {
+                         JtiResult out;
+                         bool consumed = false;
+                         {
+                           Stmt s = db.stmt(StmtId::kJtiGet);
+                           s.blob(1, route).blob(2, subject_key).blob(3, jti_key).i64(4, now);
+                           const int rc = s.step();
+                           if (rc == SQLITE_DONE) return out;  // kNotFound
+                           if (rc != SQLITE_ROW) return db.error(rc, "refresh.consume_jti");
+                           if (s.col_i64(2) != 0) {
+                             out.outcome = JtiOutcome::kRevoked;
+                             return out;
+                           }
+                           out.record = s.col_blob(0);
+                           consumed = s.col_i64(1) != 0;
+                         }
+                         if (consumed) {
+                           out.outcome = JtiOutcome::kAlreadyConsumed;
+                           return out;
+                         }
+                         Stmt s = db.stmt(StmtId::kJtiConsume);
+                         s.blob(1, route).blob(2, subject_key).blob(3, jti_key);
+                         if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.consume_jti");
+                         out.outcome = JtiOutcome::kConsumed;
+                         return out;
+                       },
+                       std::move(done));
+}
+
+}  // namespace authstore::internal::sqlite

@@ -1,0 +1,117 @@
+// sqlite:// URL parsing: "sqlite:///abs/path.db" or "sqlite://rel/path.db", with options in an
+// optional query string (documented in docs/sqlite.md).
+#include <charconv>
+#include <filesystem>
+#include <system_error>
+
+#include "backends/sqlite/sqlite_backend.h"
+
+namespace authstore::internal::sqlite {
+namespace {
+
+Status bad_url(std::string message) {
+  return Status(StatusCode::kInvalidArgument, "sqlite URL: " + std::move(message), "url");
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> percent_decode(std::string_view in, std::string_view what) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+    const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return bad_url(std::string(what) + ": bad percent-escape");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  if (out.find('\0') != std::string::npos) return bad_url(std::string(what) + ": contains NUL");
+  return out;
+}
+
+Result<std::int64_t> parse_int(std::string_view name, std::string_view value, std::int64_t lo,
+                               std::int64_t hi) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size() || v < lo || v > hi) {
+    return bad_url("option " + std::string(name) + ": expected an integer in [" +
+                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<DbConfig> parse_url(std::string_view rest) {
+  DbConfig cfg;
+  const std::size_t q = rest.find('?');
+  const std::string_view raw_path = rest.substr(0, q);
+  if (raw_path.empty()) {
+    return bad_url("missing file path (expected sqlite:///absolute/path.db or sqlite://relative/path.db)");
+  }
+  Result<std::string> path = percent_decode(raw_path, "path");
+  if (!path.ok()) return path.status();
+  if (path.value() == ":memory:" || path.value().rfind("file:", 0) == 0) {
+    return bad_url("in-memory and file: URI databases are not supported (use memory:// instead)");
+  }
+  if (path.value().back() == '/') return bad_url("path names a directory, expected a file");
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path.value(), ec);
+  if (ec) return bad_url("cannot resolve path: " + ec.message());
+  cfg.path = abs.lexically_normal().string();
+
+  if (q != std::string_view::npos) {
+    std::string_view query = rest.substr(q + 1);
+    while (!query.empty()) {
+      const std::size_t amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      if (pair.empty()) continue;
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) return bad_url("option " + std::string(pair) + ": expected name=value");
+      const std::string_view name = pair.substr(0, eq);
+      const std::string_view value = pair.substr(eq + 1);
+      if (name == "busy_timeout_ms") {
+        auto v = parse_int(name, value, 0, 3'600'000);
+        if (!v.ok()) return v.status();
+        cfg.busy_timeout_ms = v.value();
+      } else if (name == "synchronous") {
+        if (value == "normal" || value == "NORMAL") {
+          cfg.synchronous = Synchronous::kNormal;
+        } else if (value == "full" || value == "FULL") {
+          cfg.synchronous = Synchronous::kFull;
+        } else {
+          return bad_url("option synchronous: expected normal or full");
+        }
+      } else if (name == "max_page_count") {
+        auto v = parse_int(name, value, 1, 4'294'967'294LL);
+        if (!v.ok()) return v.status();
+        cfg.max_page_count = v.value();
+      } else if (name == "journal_size_limit") {
+        auto v = parse_int(name, value, -1, std::int64_t{1} << 40);
+        if (!v.ok()) return v.status();
+        cfg.journal_size_limit = v.value();
+      } else if (name == "max_batch") {
+        auto v = parse_int(name, value, 1, 4096);
+        if (!v.ok()) return v.status();
+        cfg.max_batch = static_cast<std::size_t>(v.value());
+      } else {
+        return bad_url("unknown option '" + std::string(name) +
+                       "' (known: busy_timeout_ms, synchronous, max_page_count, "
+                       "journal_size_limit, max_batch)");
+      }
+    }
+  }
+  return cfg;
+}
+
+}  // namespace authstore::internal::sqlite
