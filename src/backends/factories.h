@@ -12,10 +12,14 @@ namespace authstore::internal {
 
 // What every factory receives: the resolved options (clock and log set).
 struct BackendConfig {
-  const Options* options = nullptr;  // never null; clock is set.
+  // Valid only during the factory call: a backend copies what it keeps.
+  const Options* options = nullptr;  // never null.
   std::shared_ptr<Clock> clock;      // never null.
   LogHook log;                       // may be empty.
 };
+
+// Builds the backend a URL names (the scheme dispatch of authstore::open()).
+Result<std::shared_ptr<Backend>> open_backend(std::string_view url, const BackendConfig& config);
 
 // memory:// (no path or query accepted).
 Result<std::unique_ptr<Backend>> make_memory_backend(const BackendConfig& config);

@@ -15,7 +15,6 @@ Result<Store> open(std::string_view url, const Options& options) {
                   "expected scheme://... (memory://, sqlite:///path.db, redis://host:port)", "url");
   }
   const std::string_view scheme = url.substr(0, sep);
-  const std::string_view rest = url.substr(sep + 3);
 
   auto ctx = std::make_shared<internal::StoreContext>();
   ctx->options = options;
@@ -44,15 +43,29 @@ Result<Store> open(std::string_view url, const Options& options) {
   }
 
   internal::BackendConfig config{&ctx->options, ctx->clock, ctx->log};
-  Result<std::unique_ptr<internal::Backend>> backend = Status(StatusCode::kInternal, "unset");
-  if (is_memory) {
+  auto backend = internal::open_backend(url, config);
+  if (!backend.ok()) return backend.status();
+  return Store(internal::assemble(ctx, std::move(backend.value())));
+}
+
+namespace internal {
+
+Result<std::shared_ptr<Backend>> open_backend(std::string_view url, const BackendConfig& config) {
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) {
+    return Status(StatusCode::kInvalidArgument, "expected scheme://...", "url");
+  }
+  const std::string_view scheme = url.substr(0, sep);
+  const std::string_view rest = url.substr(sep + 3);
+  Result<std::unique_ptr<Backend>> backend = Status(StatusCode::kInternal, "unset");
+  if (scheme == "memory") {
     if (!rest.empty()) {
       return Status(StatusCode::kInvalidArgument, "memory:// takes no host, path or query", "url");
     }
-    backend = internal::make_memory_backend(config);
+    backend = make_memory_backend(config);
   } else if (scheme == "sqlite") {
 #ifdef AUTHSTORE_HAVE_SQLITE
-    backend = internal::make_sqlite_backend(rest, config);
+    backend = make_sqlite_backend(rest, config);
 #else
     return Status(StatusCode::kInvalidArgument, "this build has no SQLite backend", "url");
 #endif
@@ -62,11 +75,14 @@ Result<Store> open(std::string_view url, const Options& options) {
                   "the Redis backends are not available in this version of authstore", "url");
   } else {
     return Status(StatusCode::kInvalidArgument,
-                  "unknown scheme '" + std::string(scheme) + "' (expected memory, sqlite, redis, rediss)", "url");
+                  "unknown scheme '" + std::string(scheme.substr(0, 32)) +
+                      "' (expected memory, sqlite, redis, rediss)",
+                  "url");
   }
   if (!backend.ok()) return backend.status();
-  std::shared_ptr<internal::Backend> shared(std::move(backend.value()));
-  return Store(internal::assemble(ctx, shared));
+  return std::shared_ptr<Backend>(std::move(backend.value()));
 }
+
+}  // namespace internal
 
 }  // namespace authstore

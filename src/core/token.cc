@@ -33,12 +33,20 @@ Token mint_token(const KeyRing& ring, TokenKind kind, std::string_view route) {
   return t;
 }
 
-std::optional<Token> parse_token(const KeyRing& ring, TokenKind kind, std::string_view text) {
+std::optional<Token> parse_token(const KeyRing& ring, TokenKind kind, std::string_view text,
+                                 TokenError* error) {
+  TokenError ignored;
+  TokenError& err = error != nullptr ? *error : ignored;
+  err = TokenError::kMalformed;
   if (text.size() != kPrefix + 56 || text.substr(0, kPrefix) != prefix(kind)) return std::nullopt;
   auto body = base64url_decode(text.substr(kPrefix));
   if (!body || body->size() != kBody) return std::nullopt;
   const RingKey* key = ring.find(get_u16(reinterpret_cast<const unsigned char*>(body->data())));
-  if (key == nullptr) return std::nullopt;
+  if (key == nullptr) {
+    err = TokenError::kUnknownKey;
+    return std::nullopt;
+  }
+  err = TokenError::kNone;
   return finish(*key, kind, *body);
 }
 

@@ -27,7 +27,10 @@ struct Token {
 };
 
 Token mint_token(const KeyRing& ring, TokenKind kind, std::string_view route);
-// nullopt when malformed (wrong prefix, length, alphabet) or its key id is not in the ring.
-std::optional<Token> parse_token(const KeyRing& ring, TokenKind kind, std::string_view text);
+enum class TokenError : std::uint8_t { kNone, kMalformed, kUnknownKey };
+// nullopt when malformed (wrong prefix, length, alphabet) or its key id is not in the ring;
+// *error (if given) says which.
+std::optional<Token> parse_token(const KeyRing& ring, TokenKind kind, std::string_view text,
+                                 TokenError* error = nullptr);
 
 }  // namespace authstore::internal

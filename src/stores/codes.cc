@@ -151,9 +151,10 @@ void CodeStoreImpl::issue(const CodeGrant& in, Callback<IssuedCode> done) {
 
 void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRecord> done) {
   guarded(done, [&] {
-    auto token = parse_token(*ctx->ring, TokenKind::kCode, code);
+    TokenError error;
+    auto token = parse_token(*ctx->ring, TokenKind::kCode, code, &error);
     if (!token) {
-      if (code.size() == 60 && code.substr(0, 4) == "ac1_") {
+      if (error == TokenError::kUnknownKey) {
         return fail(done, Status(StatusCode::kNotFound, "code not found (unknown key id)"));
       }
       return fail(done, invalid_argument("code", "malformed: expected \"ac1_\" and 56 base64url characters"));

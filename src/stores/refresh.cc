@@ -48,11 +48,15 @@ Status malformed_token() {
 }
 
 // Parses a refresh token; a well-formed token whose key id left the ring is not found.
-std::optional<Status> token_error(std::string_view text) {
-  if (text.size() == 60 && text.substr(0, 4) == "rt1_") {
-    return Status(StatusCode::kNotFound, "refresh token not found (unknown key id)");
+std::optional<Token> parse_refresh(const KeyRing& ring, std::string_view text, Status* error) {
+  TokenError why;
+  auto token = parse_token(ring, TokenKind::kRefresh, text, &why);
+  if (!token) {
+    *error = why == TokenError::kUnknownKey
+                 ? Status(StatusCode::kNotFound, "refresh token not found (unknown key id)")
+                 : malformed_token();
   }
-  return malformed_token();
+  return token;
 }
 
 std::optional<RefreshFamily> decode_family(const KeyRing& ring, const FamilyState& st) {
@@ -150,8 +154,9 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
     if (successor || !client_id.empty()) {
       if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
     }
-    auto token = parse_token(*ctx->ring, TokenKind::kRefresh, text);
-    if (!token) return fail(done, *token_error(text));
+    Status error;
+    auto token = parse_refresh(*ctx->ring, text, &error);
+    if (!token) return fail(done, std::move(error));
     RotateRequest req;
     req.route = route_tag(token->route);
     req.token_key = refresh_token_key(req.route, token->lookup_hash);
@@ -202,8 +207,9 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
 
 void RefreshStoreImpl::peek(std::string_view text, Callback<RefreshTokenInfo> done) {
   guarded(done, [&] {
-    auto token = parse_token(*ctx->ring, TokenKind::kRefresh, text);
-    if (!token) return fail(done, *token_error(text));
+    Status error;
+    auto token = parse_refresh(*ctx->ring, text, &error);
+    if (!token) return fail(done, std::move(error));
     const std::string tag = route_tag(token->route);
     backend->refresh().peek(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
                             [ctx = ctx, done](Result<FamilyState> r) mutable {
@@ -284,8 +290,9 @@ void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jt
 
 void RefreshStoreImpl::revoke(std::string_view text, Callback<Done> done) {
   guarded(done, [&] {
-    auto token = parse_token(*ctx->ring, TokenKind::kRefresh, text);
-    if (!token) return fail(done, *token_error(text));
+    Status error;
+    auto token = parse_refresh(*ctx->ring, text, &error);
+    if (!token) return fail(done, std::move(error));
     const std::string tag = route_tag(token->route);
     backend->refresh().revoke_token(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
                                     std::move(done));

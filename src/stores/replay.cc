@@ -32,7 +32,10 @@ void ReplayCacheImpl::reserve(std::string_view issuer, std::string_view jti, Uni
     res.owner = base64url_encode(random_bytes(16));
     res.kept_until = std::max(expires_at + opt.leeway_ms, now + opt.min_ttl_ms);
     std::string key = replay_key(index_hash(*ctx->ring, "replay", issuer, jti));
-    backend->replay().reserve(key, res.owner, res.kept_until, now,
+    // Copies: the callback below takes `res` by move, and argument order is unspecified.
+    const std::string owner = res.owner;
+    const Millis kept_until = res.kept_until;
+    backend->replay().reserve(key, owner, kept_until, now,
                               [ctx = ctx, done, res = std::move(res)](Result<Done> r) mutable {
       using R = Result<Reservation>;
       if (r.code() == StatusCode::kReplayed) {

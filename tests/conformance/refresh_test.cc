@@ -1,0 +1,332 @@
+// Conformance: refresh-token families, on every backend.
+#include "conformance/backends.h"
+
+namespace authstore::testing {
+namespace {
+
+template <class T>
+class RefreshTest : public StoreTest<T> {
+ protected:
+  RefreshGrant grant(std::string subject = "alice", std::string client = "app") {
+    RefreshGrant g;
+    g.subject = std::move(subject);
+    g.client_id = std::move(client);
+    g.scope = "openid offline_access";
+    g.grant_id = "grant-1";
+    g.idle_ttl_ms = 3'600'000;
+    g.lifetime_ms = 86'400'000;
+    g.metadata_json = R"({"device":"phone"})";
+    return g;
+  }
+  RefreshTokenStore& rt() { return this->store().refresh(); }
+};
+TYPED_TEST_SUITE(RefreshTest, Backends, TraitsName);
+
+TYPED_TEST(RefreshTest, IssueRotateChainAndPeekStates) {
+  auto first = this->rt().issue(this->grant());
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(first->token.substr(0, 4), "rt1_");
+  EXPECT_EQ(first->family.subject, "alice");
+  EXPECT_EQ(first->family.client_id, "app");
+  EXPECT_EQ(first->family.expires_at, kStart + 86'400'000);
+  EXPECT_EQ(first->family.idle_expires_at, kStart + 3'600'000);
+  EXPECT_EQ(this->rt().peek(first->token)->state, RefreshTokenState::kActive);
+
+  this->clock().advance(1000);
+  auto second = this->rt().rotate(first->token, "app");
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_NE(second->token, first->token);
+  EXPECT_EQ(second->family.family_id, first->family.family_id);
+  EXPECT_EQ(second->family.rotations, 1);
+  EXPECT_EQ(second->family.last_used_at, kStart + 1000);
+  EXPECT_EQ(second->family.idle_expires_at, kStart + 1000 + 3'600'000);
+  EXPECT_EQ(second->family.metadata_json, R"({"device":"phone"})");
+  EXPECT_EQ(this->rt().peek(first->token)->state, RefreshTokenState::kRotated);
+  EXPECT_EQ(this->rt().peek(second->token)->state, RefreshTokenState::kActive);
+
+  auto third = this->rt().rotate(second->token, "app");
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->family.rotations, 2);
+}
+
+TYPED_TEST(RefreshTest, ReuseOfRotatedTokenRevokesTheWholeFamily) {
+  auto first = this->rt().issue(this->grant());
+  auto second = this->rt().rotate(first->token, "app");
+  ASSERT_TRUE(second.ok());
+  auto reuse = this->rt().rotate(first->token, "app");
+  EXPECT_EQ(reuse.code(), StatusCode::kReused);
+  ASSERT_TRUE(reuse.has_value());
+  EXPECT_EQ(reuse->family.family_id, first->family.family_id);
+  EXPECT_EQ(this->security(SecurityEvent::kRefreshReuse), 1u);
+  // The legitimate successor is dead too.
+  EXPECT_EQ(this->rt().rotate(second->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_EQ(this->rt().peek(second->token)->state, RefreshTokenState::kRevoked);
+  EXPECT_TRUE(this->rt().list("alice")->empty());
+}
+
+TYPED_TEST(RefreshTest, ClientMismatchIsAnErrorAndChangesNothing) {
+  auto first = this->rt().issue(this->grant());
+  auto wrong = this->rt().rotate(first->token, "other-app");
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong.status().field(), "client_id");
+  EXPECT_EQ(this->security(SecurityEvent::kClientMismatch), 1u);
+  EXPECT_TRUE(this->rt().rotate(first->token, "app").ok());
+}
+
+TYPED_TEST(RefreshTest, GraceWindowLetsALostRefreshBeRetried) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 5000;
+  Store s = this->harness().another(o);
+  auto first = s.refresh().issue(this->grant());
+  auto lost = s.refresh().rotate(first->token, "app");  // response lost on the way
+  ASSERT_TRUE(lost.ok());
+  this->clock().advance(2000);
+  auto retry = s.refresh().rotate(first->token, "app");
+  ASSERT_TRUE(retry.ok()) << retry.status().to_string();
+  EXPECT_NE(retry->token, lost->token);
+  // The successor the client never saw is spent; using it now is reuse.
+  EXPECT_TRUE(s.refresh().rotate(retry->token, "app").ok());
+  // Past the window, the first token is reuse.
+  this->clock().advance(4000);
+  EXPECT_EQ(s.refresh().rotate(first->token, "app").code(), StatusCode::kReused);
+}
+
+TYPED_TEST(RefreshTest, GraceDoesNotApplyOnceTheSuccessorWasUsed) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 5000;
+  Store s = this->harness().another(o);
+  auto first = s.refresh().issue(this->grant());
+  auto second = s.refresh().rotate(first->token, "app");
+  ASSERT_TRUE(s.refresh().rotate(second->token, "app").ok());
+  EXPECT_EQ(s.refresh().rotate(first->token, "app").code(), StatusCode::kReused);
+}
+
+TYPED_TEST(RefreshTest, GraceWindowIsOffByDefault) {
+  auto first = this->rt().issue(this->grant());
+  ASSERT_TRUE(this->rt().rotate(first->token, "app").ok());
+  EXPECT_EQ(this->rt().rotate(first->token, "app").code(), StatusCode::kReused);
+}
+
+TYPED_TEST(RefreshTest, IdleAndAbsoluteExpiry) {
+  auto t = this->rt().issue(this->grant());
+  this->clock().advance(3'599'999);
+  auto t2 = this->rt().rotate(t->token, "app");
+  ASSERT_TRUE(t2.ok());
+  this->clock().advance(3'600'000);  // idle
+  EXPECT_EQ(this->rt().rotate(t2->token, "app").code(), StatusCode::kNotFound);
+
+  auto u = this->rt().issue(this->grant());
+  std::string token = u->token;
+  for (int i = 0; i < 24; ++i) {  // keep it busy; the absolute lifetime still ends it
+    this->clock().advance(3'599'000);
+    auto next = this->rt().rotate(token, "app");
+    if (!next.ok()) {
+      EXPECT_EQ(next.code(), StatusCode::kNotFound);
+      EXPECT_GE(this->clock().now(), u->family.expires_at);
+      return;
+    }
+    token = next->token;
+  }
+  this->clock().advance(86'400'000);
+  EXPECT_EQ(this->rt().rotate(token, "app").code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(RefreshTest, ConsumeIsSingleUseWithoutSuccessor) {
+  auto t = this->rt().issue(this->grant());
+  auto c = this->rt().consume(t->token);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->subject, "alice");
+  EXPECT_EQ(c->client_id, "app");
+  EXPECT_EQ(this->rt().consume(t->token).code(), StatusCode::kReused);
+  auto u = this->rt().issue(this->grant());
+  EXPECT_EQ(this->rt().consume(u->token, "other").code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(this->rt().consume(u->token, "app").ok());
+}
+
+TYPED_TEST(RefreshTest, RevokeTokenFamilyClientSubjectAndGrant) {
+  auto a = this->rt().issue(this->grant());
+  auto b = this->rt().issue(this->grant());
+  auto c = this->rt().issue(this->grant("alice", "other-app"));
+  auto d = this->rt().issue(this->grant("bob"));
+  ASSERT_TRUE(this->rt().revoke(a->token).ok());
+  EXPECT_EQ(this->rt().rotate(a->token, "app").code(), StatusCode::kRevoked);
+  ASSERT_TRUE(this->rt().revoke_family(b->family.family_id).ok());
+  EXPECT_EQ(this->rt().rotate(b->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_EQ(this->rt().revoke_family("rf1_" + std::string(32, 'A')).code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->rt().revoke_family("nope").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->rt().revoke("rt1_" + std::string(56, 'A')).code(), StatusCode::kNotFound);
+
+  auto e = this->rt().issue(this->grant());
+  ASSERT_TRUE(this->rt().revoke_client("alice", "app").ok());
+  EXPECT_EQ(this->rt().rotate(e->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_TRUE(this->rt().rotate(c->token, "other-app").ok());  // another client survives
+  auto after = this->rt().issue(this->grant());  // issuing after the revocation works
+  EXPECT_TRUE(this->rt().rotate(after->token, "app").ok());
+
+  ASSERT_TRUE(this->rt().revoke_subject("alice").ok());
+  auto list = this->rt().list("alice");
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  EXPECT_TRUE(this->rt().rotate(d->token, "app").ok());  // bob is untouched
+  auto fresh = this->rt().issue(this->grant());
+  EXPECT_TRUE(this->rt().rotate(fresh->token, "app").ok());
+}
+
+TYPED_TEST(RefreshTest, RevokedGrantKillsFamiliesAndRefusesNewOnes) {
+  auto a = this->rt().issue(this->grant());
+  RefreshGrant other = this->grant();
+  other.grant_id = "grant-2";
+  auto b = this->rt().issue(other);
+  ASSERT_TRUE(this->rt().revoke_grant("alice", "grant-1").ok());
+  EXPECT_EQ(this->rt().rotate(a->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_TRUE(this->rt().rotate(b->token, "app").ok());
+  auto again = this->rt().issue(this->grant());
+  EXPECT_EQ(again.code(), StatusCode::kRevoked);
+  EXPECT_EQ(again.status().field(), "grant_id");
+  this->clock().advance(this->harness().options().refresh.max_lifetime_ms + 1);
+  EXPECT_TRUE(this->rt().issue(this->grant()).ok());
+}
+
+TYPED_TEST(RefreshTest, ListShowsActiveFamiliesSoonestExpiryFirst) {
+  RefreshGrant g1 = this->grant();
+  g1.idle_ttl_ms = 7'200'000;
+  auto a = this->rt().issue(g1);
+  auto b = this->rt().issue(this->grant("alice", "tv-app"));
+  ASSERT_TRUE(this->rt().issue(this->grant("bob")).ok());
+  auto list = this->rt().list("alice");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].family_id, b->family.family_id);
+  EXPECT_EQ((*list)[0].client_id, "tv-app");
+  EXPECT_EQ((*list)[1].family_id, a->family.family_id);
+  EXPECT_EQ((*list)[1].scope, "openid offline_access");
+  EXPECT_EQ((*list)[1].created_at, kStart);
+  this->clock().advance(3'600'000);  // b idles out
+  list = this->rt().list("alice");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].family_id, a->family.family_id);
+  EXPECT_TRUE(this->rt().list("nobody")->empty());
+}
+
+TYPED_TEST(RefreshTest, JwtIdsStoreConsumeOnceAndRevokeWithSubject) {
+  ASSERT_TRUE(this->rt().store_jti("jti-1", "alice", "app", 60'000).ok());
+  ASSERT_TRUE(this->rt().store_jti("jti-2", "alice", "app", 60'000).ok());
+  ASSERT_TRUE(this->rt().store_jti("jti-3", "alice", "web", 60'000).ok());
+  auto c = this->rt().consume_jti("alice", "jti-1");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->subject, "alice");
+  EXPECT_EQ(c->client_id, "app");
+  EXPECT_EQ(c->jti, "jti-1");
+  EXPECT_EQ(this->rt().consume_jti("alice", "jti-1").code(), StatusCode::kAlreadyConsumed);
+  EXPECT_EQ(this->rt().consume_jti("bob", "jti-2").code(), StatusCode::kNotFound);  // scoped by subject
+  ASSERT_TRUE(this->rt().revoke_client("alice", "web").ok());
+  EXPECT_EQ(this->rt().consume_jti("alice", "jti-3").code(), StatusCode::kRevoked);
+  ASSERT_TRUE(this->rt().revoke_subject("alice").ok());
+  EXPECT_EQ(this->rt().consume_jti("alice", "jti-2").code(), StatusCode::kRevoked);
+  ASSERT_TRUE(this->rt().store_jti("jti-4", "alice", "app", 1000).ok());
+  this->clock().advance(1000);
+  EXPECT_EQ(this->rt().consume_jti("alice", "jti-4").code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->rt().store_jti("", "alice", "app", 1000).status().field(), "jti");
+  EXPECT_EQ(this->rt().store_jti("j", "alice", "app", 0).status().field(), "ttl_ms");
+}
+
+TYPED_TEST(RefreshTest, BadInputNamesTheField) {
+  RefreshGrant g = this->grant();
+  g.subject.clear();
+  EXPECT_EQ(this->rt().issue(g).status().field(), "subject");
+  g = this->grant();
+  g.client_id = std::string(300, 'c');
+  EXPECT_EQ(this->rt().issue(g).status().field(), "client_id");
+  g = this->grant();
+  g.lifetime_ms = 400LL * 24 * 3600 * 1000;
+  EXPECT_EQ(this->rt().issue(g).status().field(), "lifetime_ms");
+  g = this->grant();
+  g.idle_ttl_ms = g.lifetime_ms + 1;
+  EXPECT_EQ(this->rt().issue(g).status().field(), "idle_ttl_ms");
+  g = this->grant();
+  g.metadata_json = "[]";
+  EXPECT_EQ(this->rt().issue(g).status().field(), "metadata_json");
+  g = this->grant();
+  g.grant_id = "bad grant";
+  EXPECT_EQ(this->rt().issue(g).status().field(), "grant_id");
+  EXPECT_EQ(this->rt().rotate("garbage", "app").status().field(), "token");
+  EXPECT_EQ(this->rt().rotate("rt1_" + std::string(56, 'A'), "").status().field(), "client_id");
+  EXPECT_EQ(this->rt().peek("ac1_" + std::string(56, 'A')).status().field(), "token");
+}
+
+TYPED_TEST(RefreshTest, TamperedFamilyReadsAsNotFound) {
+  auto t = this->rt().issue(this->grant());
+  this->harness().set_tamper(true);
+  EXPECT_EQ(this->rt().peek(t->token).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->rt().list("alice")->empty());
+  EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 2u);
+  this->harness().set_tamper(false);
+  EXPECT_TRUE(this->rt().peek(t->token).ok());
+}
+
+TYPED_TEST(RefreshTest, KeyRotationKeepsOldTokensRotatable) {
+  auto old_token = this->rt().issue(this->grant());
+  Store rotated = this->harness().another(test_keys(2));
+  auto next = rotated.refresh().rotate(old_token->token, "app");
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_TRUE(rotated.refresh().rotate(next->token, "app").ok());
+}
+
+TYPED_TEST(RefreshTest, SixteenThreadsRaceToRotateOneTokenExactlyOneWins) {
+  constexpr int kRounds = 60;
+  int overlapped = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto t = this->rt().issue(this->grant("racer-" + std::to_string(round)));
+    std::atomic<int> winners{0};
+    std::atomic<int> reused{0};
+    std::atomic<int> revoked{0};
+    if (race(16, [&](int) {
+          auto r = this->rt().rotate(t->token, "app");
+          if (r.ok()) winners.fetch_add(1);
+          if (r.code() == StatusCode::kReused) reused.fetch_add(1);
+          if (r.code() == StatusCode::kRevoked) revoked.fetch_add(1);
+        }) > 1) {
+      ++overlapped;
+    }
+    ASSERT_EQ(winners.load(), 1) << "round " << round;
+    ASSERT_EQ(winners.load() + reused.load() + revoked.load(), 16);
+    ASSERT_GE(reused.load(), 1);
+  }
+  EXPECT_GT(overlapped, kRounds / 2);
+}
+
+TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
+  constexpr int kRounds = 40;
+  int overlapped = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string subject = "logout-" + std::to_string(round);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 15; ++i) tokens.push_back(this->rt().issue(this->grant(subject))->token);
+    std::vector<std::string> successors(15);
+    if (race(16, [&](int i) {
+          if (i == 15) {
+            ASSERT_TRUE(this->rt().revoke_subject(subject).ok());
+          } else {
+            auto r = this->rt().rotate(tokens[static_cast<std::size_t>(i)], "app");
+            if (r.ok()) {
+              successors[static_cast<std::size_t>(i)] = r->token;
+            } else {
+              ASSERT_EQ(r.code(), StatusCode::kRevoked);
+            }
+          }
+        }) > 1) {
+      ++overlapped;
+    }
+    // Whatever won the race, nothing survives the logout.
+    for (const auto& s : successors) {
+      if (!s.empty()) {
+        ASSERT_EQ(this->rt().rotate(s, "app").code(), StatusCode::kRevoked);
+      }
+    }
+    ASSERT_TRUE(this->rt().list(subject)->empty());
+  }
+  EXPECT_GT(overlapped, kRounds / 2);
+}
+
+}  // namespace
+}  // namespace authstore::testing

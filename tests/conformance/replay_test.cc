@@ -1,0 +1,112 @@
+// Conformance: JWT ID replay cache, on every backend.
+#include "conformance/backends.h"
+
+namespace authstore::testing {
+namespace {
+
+template <class T>
+class ReplayTest : public StoreTest<T> {
+ protected:
+  ReplayCache& rc() { return this->store().replay(); }
+};
+TYPED_TEST_SUITE(ReplayTest, Backends, TraitsName);
+
+TYPED_TEST(ReplayTest, ReserveThenReplayed) {
+  auto r = this->rc().reserve("https://issuer.example", "jti-1", kStart + 300'000);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->kept_until, kStart + 300'000 + 60'000);
+  EXPECT_FALSE(r->owner.empty());
+  auto again = this->rc().reserve("https://issuer.example", "jti-1", kStart + 300'000);
+  EXPECT_EQ(again.code(), StatusCode::kReplayed);
+  EXPECT_EQ(this->security(SecurityEvent::kJtiReplay), 1u);
+}
+
+TYPED_TEST(ReplayTest, ScopedPerIssuer) {
+  ASSERT_TRUE(this->rc().reserve("issuer-a", "same-jti", kStart + 1000).ok());
+  EXPECT_TRUE(this->rc().reserve("issuer-b", "same-jti", kStart + 1000).ok());
+  // No ambiguity between (issuer, jti) splits.
+  ASSERT_TRUE(this->rc().reserve("ab", "c", kStart + 1000).ok());
+  EXPECT_TRUE(this->rc().reserve("a", "bc", kStart + 1000).ok());
+}
+
+TYPED_TEST(ReplayTest, KeptUntilExpiryPlusLeewayThenFree) {
+  ASSERT_TRUE(this->rc().reserve("iss", "j", kStart + 10'000).ok());
+  this->clock().advance(10'000 + 60'000 - 1);
+  EXPECT_EQ(this->rc().reserve("iss", "j", kStart + 10'000).code(), StatusCode::kReplayed);
+  this->clock().advance(1);
+  EXPECT_TRUE(this->rc().reserve("iss", "j", kStart + 100'000).ok());
+}
+
+TYPED_TEST(ReplayTest, MinimumTtlAppliesToTokensAboutToExpire) {
+  auto r = this->rc().reserve("iss", "short", kStart - 59'900);  // within leeway
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kept_until, kStart + 1000);
+}
+
+TYPED_TEST(ReplayTest, AbsurdOrPastExpiryIsAnError) {
+  auto far = this->rc().reserve("iss", "j", kStart + 25LL * 3600 * 1000);
+  EXPECT_EQ(far.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(far.status().field(), "expires_at");
+  auto past = this->rc().reserve("iss", "j", kStart - 61'000);
+  EXPECT_EQ(past.status().field(), "expires_at");
+  EXPECT_EQ(this->rc().reserve("", "j", kStart).status().field(), "issuer");
+  EXPECT_EQ(this->rc().reserve("iss", "", kStart).status().field(), "jti");
+  EXPECT_EQ(this->rc().reserve("iss", std::string(2000, 'j'), kStart).status().field(), "jti");
+}
+
+TYPED_TEST(ReplayTest, ReleaseOnlyByTheHolder) {
+  auto mine = this->rc().reserve("iss", "j", kStart + 1000);
+  ASSERT_TRUE(mine.ok());
+  Reservation forged = mine.value();
+  forged.owner = "AAAAAAAAAAAAAAAAAAAAAA";
+  EXPECT_EQ(this->rc().release(forged).code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->rc().reserve("iss", "j", kStart + 1000).code(), StatusCode::kReplayed);
+  ASSERT_TRUE(this->rc().release(mine.value()).ok());
+  EXPECT_EQ(this->rc().release(mine.value()).code(), StatusCode::kNotFound);
+  auto next = this->rc().reserve("iss", "j", kStart + 1000);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(this->rc().release(mine.value()).code(), StatusCode::kNotFound);  // old holder can't free the new one
+  EXPECT_EQ(this->rc().reserve("iss", "j", kStart + 1000).code(), StatusCode::kReplayed);
+  Reservation bad = next.value();
+  bad.owner = "not base64!";
+  EXPECT_EQ(this->rc().release(bad).status().field(), "owner");
+}
+
+TYPED_TEST(ReplayTest, SixteenThreadsRaceOnOneJtiExactlyOneWins) {
+  constexpr int kRounds = 100;
+  int overlapped = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string jti = "race-" + std::to_string(round);
+    std::atomic<int> winners{0};
+    std::atomic<int> replays{0};
+    if (race(16, [&](int) {
+          auto r = this->rc().reserve("iss", jti, kStart + 60'000);
+          if (r.ok()) winners.fetch_add(1);
+          if (r.code() == StatusCode::kReplayed) replays.fetch_add(1);
+        }) > 1) {
+      ++overlapped;
+    }
+    ASSERT_EQ(winners.load(), 1) << "round " << round;
+    ASSERT_EQ(replays.load(), 15);
+  }
+  EXPECT_GT(overlapped, kRounds / 2);
+}
+
+TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
+  Options o;
+  o.replay.memory_capacity = 64;
+  o.replay.memory_shards = 1;
+  Harness h("memory://", o);
+  for (int i = 0; i < 64; ++i) ASSERT_TRUE(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).ok());
+  auto full = h.store().replay().reserve("iss", "one-more", kStart + 1000);
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kCapacityRejected), 1u);
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_EQ(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).code(), StatusCode::kReplayed);
+  }
+  h.clock().advance(61'000);  // all expired: room again
+  EXPECT_TRUE(h.store().replay().reserve("iss", "one-more", kStart + 100'000).ok());
+}
+
+}  // namespace
+}  // namespace authstore::testing
