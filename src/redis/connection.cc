@@ -10,6 +10,7 @@ namespace authstore::redis {
 namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
+constexpr std::size_t kEarlyFlushAfter = 32;
 
 enum HandshakeStep { kAuth = 0, kSelect = 1, kSetName = 2 };
 
@@ -137,7 +138,10 @@ void Connection::submit_with(Clock::time_point deadline, ReplyCallback& callback
     return;
   }
   if (start) asio::post(io_, [self = shared_from_this()] { self->start_connect(); });
-  if (kick) asio::post(io_, [self = shared_from_this()] { self->service(); });
+  if (kick) {
+    asio::post(io_, asio::bind_allocator(SlotAllocator<void>(&kick_slot_),
+                                         [self = shared_from_this()] { self->service(); }));
+  }
 }
 
 void Connection::submit(std::span<const std::string_view> args, Clock::time_point deadline,
@@ -369,8 +373,12 @@ void Connection::on_handshake_reply(std::uint64_t gen, int step, bool last, Resu
 
 void Connection::start_read(std::uint64_t gen) {
   auto buffer = read_buffer_;
-  auto handler = [self = shared_from_this(), gen, buffer, stream = tls_](
-                     const asio::error_code& ec, std::size_t n) { self->on_read(gen, ec, n); };
+  auto handler = asio::bind_allocator(
+      SlotAllocator<void>(&read_slot_),
+      [self = shared_from_this(), gen, buffer, stream = tls_](const asio::error_code& ec,
+                                                              std::size_t n) {
+        self->on_read(gen, ec, n);
+      });
   if (tls_) {
     tls_->async_read_some(asio::buffer(*buffer), std::move(handler));
   } else if (!options_.unix_path.empty()) {
@@ -422,8 +430,12 @@ void Connection::try_write() {
     gen = socket_generation_;
     buffer = write_buffer_;
   }
-  auto handler = [self = shared_from_this(), gen, buffer, stream = tls_](
-                     const asio::error_code& ec, std::size_t) { self->on_write(gen, ec); };
+  auto handler = asio::bind_allocator(
+      SlotAllocator<void>(&write_slot_),
+      [self = shared_from_this(), gen, buffer, stream = tls_](const asio::error_code& ec,
+                                                              std::size_t) {
+        self->on_write(gen, ec);
+      });
   if (tls_) {
     asio::async_write(*tls_, asio::buffer(*buffer), std::move(handler));
   } else if (!options_.unix_path.empty()) {
@@ -568,7 +580,14 @@ void Connection::run_completions() {
   std::vector<ConnectionCore::Completion> batch;
   while (!done_.empty()) {
     batch.swap(done_);
-    for (ConnectionCore::Completion& c : batch) c.callback(std::move(c.result));
+    std::size_t ran = 0;
+    for (ConnectionCore::Completion& c : batch) {
+      c.callback(std::move(c.result));
+      // Callbacks often send follow-up requests. Flushing the first of them early lets the
+      // server work on them while the rest of the batch runs here: the pipeline then moves in
+      // overlapping waves instead of strict ping-pong between a full batch and its replies.
+      if (++ran == kEarlyFlushAfter) try_write();
+    }
     batch.clear();
   }
   if (done_.capacity() < batch.capacity()) done_.swap(batch);

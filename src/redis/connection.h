@@ -14,8 +14,12 @@
 #pragma once
 
 #include <asio.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/ssl.hpp>
+#include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <new>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -28,6 +32,51 @@
 #include "redis/options.h"
 
 namespace authstore::redis {
+
+// One reusable block of memory for the single asynchronous operation of one kind (the write, the
+// read, the wake-up posted by submit()) a connection has in flight at a time, so those operations
+// cost no allocation each. A second concurrent user (a stale operation of a closed socket) falls
+// back to operator new.
+class HandlerSlot {
+ public:
+  void* allocate(std::size_t size) {
+    bool expected = false;
+    if (size <= sizeof(storage_) && in_use_.compare_exchange_strong(expected, true)) {
+      return storage_;
+    }
+    return ::operator new(size);
+  }
+  void deallocate(void* p) noexcept {
+    if (p == static_cast<void*>(storage_)) {
+      in_use_.store(false, std::memory_order_release);
+    } else {
+      ::operator delete(p);
+    }
+  }
+
+ private:
+  alignas(std::max_align_t) unsigned char storage_[512];
+  std::atomic<bool> in_use_{false};
+};
+
+template <class T>
+class SlotAllocator {
+ public:
+  using value_type = T;
+  explicit SlotAllocator(HandlerSlot* slot) noexcept : slot_(slot) {}
+  template <class U>
+  SlotAllocator(const SlotAllocator<U>& other) noexcept : slot_(other.slot()) {}  // NOLINT
+  T* allocate(std::size_t n) { return static_cast<T*>(slot_->allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t) noexcept { slot_->deallocate(p); }
+  HandlerSlot* slot() const noexcept { return slot_; }
+  template <class U>
+  bool operator==(const SlotAllocator<U>& o) const noexcept { return slot_ == o.slot(); }
+  template <class U>
+  bool operator!=(const SlotAllocator<U>& o) const noexcept { return slot_ != o.slot(); }
+
+ private:
+  HandlerSlot* slot_;
+};
 
 // Builds the TLS client context described by `tls` (CA file/dir or system defaults, client
 // certificate and key, TLS 1.2 minimum). kInvalidArgument naming the tls option at fault.
@@ -107,6 +156,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Bumps whenever the socket is closed or a new attempt starts: handlers of an older socket
   // compare and bail out.
   std::uint64_t socket_generation_ = 0;
+
+  HandlerSlot kick_slot_;
+  HandlerSlot write_slot_;
+  HandlerSlot read_slot_;
 
   // I/O thread only. Buffers are shared with in-flight operations (see tls_).
   std::vector<ConnectionCore::Completion> done_;

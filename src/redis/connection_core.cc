@@ -94,7 +94,8 @@ Status ConnectionCore::on_bytes(const char* data, std::size_t len, std::vector<C
 
 void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done) {
   Clock::time_point earliest = Clock::time_point::max();
-  for (Entry& e : entries_) {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
     if (!e.callback) continue;
     if (e.deadline <= now) {
       done.push_back(Completion{
@@ -119,7 +120,7 @@ void ConnectionCore::drop_unsent_handshake(std::vector<Completion>& done) {
         done.push_back(Completion{std::move(e.callback),
                                   Status(StatusCode::kUnavailable, "redis: connection lost")});
       }
-      entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(taken_));
+      entries_.erase(taken_);
     }
   }
   hold_ = false;

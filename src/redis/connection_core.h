@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +21,7 @@
 #include "authstore/status.h"
 #include "redis/reply.h"
 #include "redis/resp.h"
+#include "redis/ring_queue.h"
 
 namespace authstore::redis {
 
@@ -96,7 +96,7 @@ class ConnectionCore {
   }
   void drop_unsent_handshake(std::vector<Completion>& done);
 
-  std::deque<Entry> entries_;
+  RingQueue<Entry> entries_;
   std::size_t taken_ = 0;          // entries_[0, taken_) were handed to the transport
   std::string out_;                // encoded entries_[taken_, end)
   bool hold_ = false;              // handshake in progress
