@@ -26,8 +26,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 // HKDF-SHA256 (RFC 5869) with an empty salt: `length` bytes for `label`.
 std::string hkdf_sha256(std::string_view secret, std::string_view label, std::size_t length);
 
-// An HMAC-SHA256 key. Thread-safe: contexts are pooled, so concurrent mac() calls do not
-// re-derive the key schedule each time.
+// An HMAC-SHA256 key (RFC 2104 over OpenSSL's SHA-256). The padded key states are computed once,
+// so a MAC costs two SHA-256 finalisations. Thread-safe: mac() only reads the key state.
 class HmacKey {
  public:
   explicit HmacKey(std::string_view key);
@@ -40,13 +40,8 @@ class HmacKey {
   std::string mac(std::string_view data) const { return mac({data}); }
 
  private:
-  struct Ctx;
-  Ctx* acquire() const;
-  void release(Ctx* ctx) const;
-
-  std::string key_;
-  mutable std::mutex mu_;
-  mutable std::vector<Ctx*> pool_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 // AES-256-GCM with a 96-bit random nonce. Output: nonce(12) || ciphertext || tag(16).

@@ -6,6 +6,13 @@
 
 namespace authstore::internal {
 namespace {
+template <class Map, class Pred>
+void erase_expired(Map& map, Pred expired) {
+  for (auto it = map.begin(); it != map.end();) {
+    it = expired(it->second) ? map.erase(it) : std::next(it);
+  }
+}
+
 Status not_found(std::string_view what) { return Status(StatusCode::kNotFound, std::string(what) + " not found"); }
 }  // namespace
 
@@ -19,7 +26,7 @@ void MemoryCodes::insert(const std::string& key, std::string record, std::string
     std::lock_guard lock(shard.mu);
     auto [it, fresh] = shard.state.try_emplace(key);
     if (fresh || it->second.expires_at <= now) {
-      it->second = Entry{std::move(record), std::move(tombstone), false, expires_at};
+      it.value() = Entry{std::move(record), std::move(tombstone), false, expires_at};
       inserted = true;
     }
   }
@@ -49,7 +56,7 @@ void MemoryCodes::consume(const std::string& key, Millis now, Callback<CodeSlot>
     std::lock_guard lock(shard.mu);
     auto it = shard.state.find(key);
     if (it != shard.state.end() && it->second.expires_at > now) {
-      Entry& e = it->second;
+      Entry& e = it.value();
       if (e.consumed) {
         slot = CodeSlot{true, e.tombstone};
       } else {
@@ -66,7 +73,7 @@ void MemoryCodes::consume(const std::string& key, Millis now, Callback<CodeSlot>
 void MemoryCodes::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
-    std::erase_if(shard.state, [now](const auto& kv) { return kv.second.expires_at <= now; });
+    erase_expired(shard.state, [now](const auto& e) { return e.expires_at <= now; });
   }
 }
 
@@ -87,12 +94,12 @@ void MemoryReplay::reserve(const std::string& key, const std::string& owner, Mil
       if (it->second.until > now) {
         outcome = StatusCode::kReplayed;
       } else {
-        it->second = Entry{owner, kept_until};
+        it.value() = Entry{owner, kept_until};
       }
     } else {
       if (map.size() >= per_shard_) {
         // Full: drop expired entries of this shard; never an unexpired one.
-        std::erase_if(map, [now](const auto& kv) { return kv.second.until <= now; });
+        erase_expired(map, [now](const auto& e) { return e.until <= now; });
       }
       if (map.size() >= per_shard_) {
         outcome = StatusCode::kResourceExhausted;
@@ -130,7 +137,7 @@ void MemoryReplay::release(const std::string& key, const std::string& owner, Mil
 void MemoryReplay::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
-    std::erase_if(shard.state, [now](const auto& kv) { return kv.second.until <= now; });
+    erase_expired(shard.state, [now](const auto& e) { return e.until <= now; });
   }
 }
 

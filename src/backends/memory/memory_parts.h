@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <tsl/robin_map.h>
+
 #include "backends/backend.h"
 #include "backends/memory/sharded.h"
 
@@ -28,7 +30,10 @@ class MemoryCodes final : public CodeBackend {
     bool consumed = false;
     Millis expires_at = 0;
   };
-  Sharded<std::unordered_map<std::string, Entry>> shards_;
+  // Open addressing with stored hashes: one cache miss per lookup instead of three.
+  Sharded<tsl::robin_map<std::string, Entry, std::hash<std::string>, std::equal_to<>,
+                         std::allocator<std::pair<std::string, Entry>>, true>>
+      shards_;
 };
 
 class MemoryRefresh final : public RefreshBackend {
@@ -149,7 +154,9 @@ class MemoryReplay final : public ReplayBackend {
     Millis until = 0;
   };
   std::size_t per_shard_;
-  Sharded<std::unordered_map<std::string, Entry>> shards_;
+  Sharded<tsl::robin_map<std::string, Entry, std::hash<std::string>, std::equal_to<>,
+                         std::allocator<std::pair<std::string, Entry>>, true>>
+      shards_;
 };
 
 class MemoryClientTokens final : public ClientTokenBackend {

@@ -1,0 +1,95 @@
+// Google Benchmark: store operations on the path users take, through the public API.
+// Backend: memory:// by default; AUTHSTORE_BENCH_URL selects another (e.g. sqlite:///tmp/b.db).
+// Key mix: codes for 1000 distinct subjects; a fresh JTI per reservation; one session and one
+// refresh family per thread. Run with --benchmark_repetitions=5 --benchmark_report_aggregates_only
+// (alternating repetitions are what `bench/run.sh` does) and read the medians.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "authstore/authstore.h"
+
+namespace {
+
+authstore::Store& store() {
+  static authstore::Store s = [] {
+    authstore::Options o;
+    o.keys.keys = {{1, std::string(32, 'k')}};
+    o.replay.memory_capacity = 64'000'000;
+    const char* url = std::getenv("AUTHSTORE_BENCH_URL");
+    auto r = authstore::open(url != nullptr ? url : "memory://", o);
+    if (!r.ok()) std::abort();
+    return r.value();
+  }();
+  return s;
+}
+
+std::atomic<std::int64_t> counter{0};
+
+void BM_CodeIssueConsume(benchmark::State& state) {
+  authstore::CodeGrant g;
+  g.client_id = "client";
+  g.redirect_uri = "https://app.example.com/cb";
+  g.scope = "openid profile";
+  g.code_challenge = authstore::pkce_s256_challenge(authstore::pkce_new_verifier());
+  g.code_challenge_method = "S256";
+  std::int64_t i = counter.fetch_add(1'000'000);
+  for (auto _ : state) {
+    g.subject = "user-" + std::to_string(i++ % 1000);
+    auto code = store().codes().issue(g);
+    auto rec = store().codes().consume(code->code);
+    if (!rec.ok()) state.SkipWithError("consume failed");
+    benchmark::DoNotOptimize(rec);
+  }
+  state.SetItemsProcessed(state.iterations());  // pairs
+}
+BENCHMARK(BM_CodeIssueConsume)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_ReplayReserve(benchmark::State& state) {
+  const std::string prefix = "jti-" + std::to_string(counter.fetch_add(1)) + "-";
+  const authstore::UnixMillis exp = authstore::SystemClock().now() + 60'000;
+  std::int64_t i = 0;
+  for (auto _ : state) {
+    auto r = store().replay().reserve("https://issuer.example", prefix + std::to_string(i++), exp);
+    if (!r.ok()) state.SkipWithError("reserve failed");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReplayReserve)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_SessionUpsertGet(benchmark::State& state) {
+  authstore::Session s;
+  s.id = authstore::SessionStore::new_session_id();
+  s.user_id = "user-" + std::to_string(counter.fetch_add(1));
+  s.refresh_expires_at = authstore::SystemClock().now() + 3'600'000;
+  for (auto _ : state) {
+    auto up = store().sessions().upsert(s);
+    if (!up.ok()) state.SkipWithError("upsert failed");
+    s.lock_version = up->lock_version;
+    auto got = store().sessions().get(s.id, s.user_id, s.type);
+    benchmark::DoNotOptimize(got);
+  }
+  state.SetItemsProcessed(state.iterations());  // pairs
+}
+BENCHMARK(BM_SessionUpsertGet)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_RefreshRotate(benchmark::State& state) {
+  authstore::RefreshGrant g;
+  g.subject = "user-" + std::to_string(counter.fetch_add(1));
+  g.client_id = "client";
+  std::string token = store().refresh().issue(g)->token;
+  for (auto _ : state) {
+    auto next = store().refresh().rotate(token, "client");
+    if (!next.ok()) state.SkipWithError("rotate failed");
+    token = std::move(next->token);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RefreshRotate)->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

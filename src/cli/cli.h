@@ -1,0 +1,32 @@
+// The authstore command: shared pieces of its subcommands. Uses only the public API.
+#pragma once
+
+#include <string>
+
+#include "authstore/authstore.h"
+
+namespace authstore::cli {
+
+// Where a command gets its keys: --key-file, else AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE, else a
+// key file created on first run (mode 0600) at `default_key_file`.
+struct KeySource {
+  std::string key_file;          // explicit --key-file
+  std::string default_key_file;  // created if nothing else is configured
+};
+
+// Resolves the key options; prints what it did (never the key). Returns false on error.
+bool resolve_keys(const KeySource& source, KeyOptions& out);
+
+int run_demo(const std::string& url, const KeySource& keys, bool show_metrics);
+
+struct BenchConfig {
+  std::string url;
+  std::string op = "code";     // code | rotate | session | reserve | all
+  int threads = 1;
+  std::int64_t max_ops = 200000;  // per run, across threads
+  double max_seconds = 5.0;       // per run
+  int repetitions = 3;
+};
+int run_bench(const BenchConfig& config, const KeySource& keys);
+
+}  // namespace authstore::cli
