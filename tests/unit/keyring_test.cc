@@ -1,0 +1,252 @@
+// src/core/keyring.h: building the ring from keys, key files and the environment.
+#include "core/keyring.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "test_ring.h"
+
+namespace authstore::internal {
+namespace {
+
+using testing::make_ring;
+using testing::secret_for;
+
+TEST(KeyRing, FromKeysDerivesDistinctSubKeysPerKey) {
+  auto ring = make_ring({1, 2});
+  const RingKey* k1 = ring->find(1);
+  const RingKey* k2 = ring->find(2);
+  ASSERT_NE(k1, nullptr);
+  ASSERT_NE(k2, nullptr);
+  EXPECT_EQ(k1->id, 1);
+  EXPECT_EQ(k1->encrypt.size(), 32u);
+  EXPECT_EQ(k1->encrypt, hkdf_sha256(secret_for(1), "authstore v1 encrypt", 32));
+  EXPECT_NE(k1->encrypt, k2->encrypt);
+  EXPECT_NE(k1->record_mac->mac("x"), k1->lookup->mac("x"));
+  EXPECT_NE(k1->record_mac->mac("x"), k2->record_mac->mac("x"));
+  EXPECT_EQ(k1->record_mac->mac("x"),
+            HmacKey(hkdf_sha256(secret_for(1), "authstore v1 record-mac", 32)).mac("x"));
+  EXPECT_EQ(k1->lookup->mac("x"), HmacKey(hkdf_sha256(secret_for(1), "authstore v1 lookup", 32)).mac("x"));
+  EXPECT_EQ(ring->find(3), nullptr);
+  EXPECT_EQ(ring->find(0), nullptr);
+}
+
+TEST(KeyRing, CurrentDefaultsToHighestId) {
+  EXPECT_EQ(make_ring({3, 1, 2})->current().id, 3);
+  EXPECT_EQ(make_ring({1, 2}, 1)->current().id, 1);
+}
+
+TEST(KeyRing, RejectsEmptyRing) {
+  auto r = KeyRing::from_keys({}, 0, "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(KeyRing, RejectsKeyIdZero) {
+  auto r = KeyRing::from_keys({KeyEntry{0, std::string(32, 'x')}}, 0, "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(KeyRing, RejectsShortSecretWithoutEchoingIt) {
+  const std::string secret = "short-secret-0123456789abcdefgh";  // 31 bytes
+  auto r = KeyRing::from_keys({KeyEntry{1, secret}}, 0, "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().to_string().find(secret), std::string::npos);
+  EXPECT_TRUE(KeyRing::from_keys({KeyEntry{1, std::string(32, 'x')}}, 0, "").ok());
+}
+
+TEST(KeyRing, RejectsDuplicateIds) {
+  auto r = KeyRing::from_keys({KeyEntry{1, std::string(32, 'x')}, KeyEntry{1, std::string(32, 'y')}}, 0, "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(KeyRing, RejectsCurrentIdNotInRing) {
+  auto r = KeyRing::from_keys({KeyEntry{1, std::string(32, 'x')}}, 2, "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(KeyRing, RejectsShortRouteSecret) {
+  auto r = KeyRing::from_keys({KeyEntry{1, std::string(32, 'x')}}, 0, std::string(31, 'r'));
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+// The index key must survive rotation: adding a key (or changing the current one) keeps it.
+TEST(KeyRing, IndexKeyIsStableAcrossRotationWhenRouteSecretDerived) {
+  auto one = KeyRing::from_keys({KeyEntry{1, secret_for(1)}}, 0, "");
+  auto two = KeyRing::from_keys({KeyEntry{2, secret_for(2)}, KeyEntry{1, secret_for(1)}}, 2, "");
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(one.value()->index().mac("subject"), two.value()->index().mac("subject"));
+}
+
+TEST(KeyRing, IndexKeyComesFromRouteSecretWhenSet) {
+  auto a = make_ring({1});
+  auto b = make_ring({5, 6});  // same fixed route secret
+  EXPECT_EQ(a->index().mac("s"), b->index().mac("s"));
+  EXPECT_EQ(a->index().mac("s"), HmacKey(hkdf_sha256(std::string(32, 'r'), "authstore v1 index", 32)).mac("s"));
+  auto c = KeyRing::from_keys({KeyEntry{1, secret_for(1)}}, 0, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(a->index().mac("s"), c.value()->index().mac("s"));
+}
+
+std::string b64(std::string_view s) { return base64url_encode(s); }
+
+TEST(KeyFile, ParsesRouteKeysCurrentCommentsAndCrlf) {
+  const std::string text = "# comment\n\n   \t\nroute " + b64(std::string(32, 'r')) + "\r\n" +
+                           "key 1 " + b64(std::string(32, 'a')) + "\n" +
+                           "  key 7 " + b64(std::string(40, 'b')) + "  \n" + "current 1\n";
+  auto parsed = parse_key_file(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->route_secret, std::string(32, 'r'));
+  ASSERT_EQ(parsed->keys.size(), 2u);
+  EXPECT_EQ(parsed->keys[0].id, 1);
+  EXPECT_EQ(parsed->keys[0].secret, std::string(32, 'a'));
+  EXPECT_EQ(parsed->keys[1].id, 7);
+  EXPECT_EQ(parsed->keys[1].secret, std::string(40, 'b'));
+  EXPECT_EQ(parsed->current_key_id, 1);
+}
+
+void expect_key_file_error(const std::string& text, const std::string& fragment) {
+  auto parsed = parse_key_file(text);
+  ASSERT_FALSE(parsed.ok()) << text;
+  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << text;
+  EXPECT_EQ(parsed.status().field(), "key_file");
+  EXPECT_NE(parsed.status().message().find(fragment), std::string::npos)
+      << parsed.status().message() << " lacks " << fragment;
+}
+
+TEST(KeyFile, RejectsMalformedLinesNamingTheLine) {
+  const std::string good = "key 1 " + b64(std::string(32, 'a')) + "\n";
+  expect_key_file_error("", "no 'key' line");
+  expect_key_file_error("# only a comment\n", "no 'key' line");
+  expect_key_file_error(good + "bogus 1\n", "line 2");
+  expect_key_file_error("key 0 " + b64(std::string(32, 'a')) + "\n", "1..65535");
+  expect_key_file_error("key 65536 " + b64(std::string(32, 'a')) + "\n", "1..65535");
+  expect_key_file_error("key -1 " + b64(std::string(32, 'a')) + "\n", "1..65535");
+  expect_key_file_error("key x " + b64(std::string(32, 'a')) + "\n", "line 1");
+  expect_key_file_error("key 1 " + b64(std::string(31, 'a')) + "\n", ">= 32 bytes");
+  expect_key_file_error("key 1 not*base64url*at*all*not*base64url*at*all*xx\n", "base64url");
+  expect_key_file_error("key 1\n", "line 1");
+  expect_key_file_error(good + "key 2 " + b64(std::string(32, 'b')) + " trailing\n", "line 2");
+  expect_key_file_error(good + "route " + b64(std::string(31, 'r')) + "\n", "route");
+  expect_key_file_error(good + "current 0\n", "current");
+  expect_key_file_error(good + "current 70000\n", "current");
+  expect_key_file_error(good + "current 1 2\n", "trailing");
+}
+
+TEST(KeyFile, ErrorsNeverContainSecretMaterial) {
+  const std::string secret_b64 = b64("this-secret-is-too-short-31byte");
+  auto parsed = parse_key_file("key 1 " + secret_b64 + "\n");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().to_string().find(secret_b64), std::string::npos);
+  auto trailing = parse_key_file("key 1 " + b64(std::string(32, 'a')) + " " + secret_b64 + "\n");
+  ASSERT_FALSE(trailing.ok());
+  EXPECT_EQ(trailing.status().to_string().find(secret_b64), std::string::npos);
+}
+
+// Saves and restores an environment variable around a test.
+class EnvGuard {
+ public:
+  explicit EnvGuard(const char* name) : name_(name) {
+    if (const char* v = std::getenv(name)) old_ = v;
+    ::unsetenv(name);
+  }
+  ~EnvGuard() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+class KeyRingLoad : public ::testing::Test {
+ protected:
+  EnvGuard secret_{"AUTHSTORE_SECRET"};
+  EnvGuard file_{"AUTHSTORE_KEY_FILE"};
+};
+
+TEST_F(KeyRingLoad, NoSecretIsFailedPrecondition) {
+  KeyOptions o;
+  bool throwaway = true;
+  auto r = KeyRing::load(o, false, &throwaway);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(throwaway);
+  o.development_mode = true;  // development mode alone is not enough: the backend must allow it
+  EXPECT_EQ(KeyRing::load(o, false, nullptr).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeyRingLoad, ThrowawayOnlyWithDevelopmentModeAndPermission) {
+  KeyOptions o;
+  EXPECT_EQ(KeyRing::load(o, true, nullptr).status().code(), StatusCode::kFailedPrecondition);
+  o.development_mode = true;
+  bool throwaway = false;
+  auto r = KeyRing::load(o, true, &throwaway);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(throwaway);
+}
+
+TEST_F(KeyRingLoad, ExplicitKeysWinOverEnvironment) {
+  ::setenv("AUTHSTORE_SECRET", "short", 1);  // would be an error if it were read
+  KeyOptions o;
+  o.keys = {KeyEntry{4, secret_for(4)}};
+  bool throwaway = true;
+  auto r = KeyRing::load(o, true, &throwaway);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value()->current().id, 4);
+  EXPECT_FALSE(throwaway);
+}
+
+TEST_F(KeyRingLoad, EnvironmentSecretIsKeyOneAndMustBeLongEnough) {
+  ::setenv("AUTHSTORE_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  auto r = KeyRing::load(KeyOptions{}, false, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value()->current().id, 1);
+  ::setenv("AUTHSTORE_SECRET", "0123456789abcdef0123456789abcde", 1);
+  auto shortr = KeyRing::load(KeyOptions{}, false, nullptr);
+  EXPECT_EQ(shortr.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(shortr.status().to_string().find("0123456789abcdef0123456789abcde"), std::string::npos);
+}
+
+TEST_F(KeyRingLoad, KeyFileFromOptionsAndEnvironment) {
+  const std::string path = ::testing::TempDir() + "authstore_keyring_test.keys";
+  {
+    std::ofstream out(path);
+    out << "route " << b64(std::string(32, 'r')) << "\nkey 1 " << b64(std::string(32, 'a'))
+        << "\nkey 2 " << b64(std::string(32, 'b')) << "\ncurrent 1\n";
+  }
+  KeyOptions o;
+  o.key_file = path;
+  auto r = KeyRing::load(o, false, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value()->current().id, 1);
+  EXPECT_NE(r.value()->find(2), nullptr);
+
+  ::setenv("AUTHSTORE_KEY_FILE", path.c_str(), 1);
+  auto e = KeyRing::load(KeyOptions{}, false, nullptr);
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  EXPECT_EQ(e.value()->current().id, 1);
+  std::remove(path.c_str());
+}
+
+TEST_F(KeyRingLoad, MissingKeyFileIsFailedPrecondition) {
+  KeyOptions o;
+  o.key_file = ::testing::TempDir() + "authstore_no_such_file.keys";
+  auto r = KeyRing::load(o, true, nullptr);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().field(), "key_file");
+}
+
+}  // namespace
+}  // namespace authstore::internal
