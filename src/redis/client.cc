@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
-#include <condition_variable>
 #include <optional>
 #include <stdexcept>
 #include <mutex>
@@ -50,38 +49,44 @@ Status validate(const ClientOptions& o) {
   return Status::Ok();
 }
 
-// Where a blocking call waits for its completion. The completion signals under the mutex, so the
-// waiter (which always takes the mutex before returning) never frees it under the signaller.
+// Where a blocking call waits for its completion: a futex (C++20 atomic wait), no mutex, so a
+// completion costs one wake-up and the waiter does not then contend for a lock the signaller
+// still holds. The signaller's last touch is the store of kSignalled; the waiter returns (and
+// frees the Waiter) only after seeing it.
 class Waiter {
  public:
   explicit Waiter(std::chrono::microseconds spin) : spin_(spin) {}
 
   ReplyCallback callback() {
     return [this](Result<Reply> r) {
-      std::lock_guard lock(mutex_);
       result_.emplace(std::move(r));
-      done_.store(true, std::memory_order_release);
-      cv_.notify_one();
+      state_.store(kReady, std::memory_order_release);
+      state_.notify_one();
+      state_.store(kSignalled, std::memory_order_release);
     };
   }
 
   Result<Reply> wait() {
-    if (spin_.count() > 0 && !done_.load(std::memory_order_acquire)) {
+    if (spin_.count() > 0) {
       const auto until = std::chrono::steady_clock::now() + spin_;
-      for (unsigned i = 1; !done_.load(std::memory_order_acquire); ++i) {
+      for (unsigned i = 1; state_.load(std::memory_order_acquire) == kWaiting; ++i) {
         if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
       }
     }
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [this] { return done_.load(std::memory_order_acquire); });
+    while (state_.load(std::memory_order_acquire) == kWaiting) {
+      state_.wait(kWaiting, std::memory_order_acquire);
+    }
+    // Between kReady and kSignalled the signaller is inside notify_one(): a few instructions.
+    while (state_.load(std::memory_order_acquire) != kSignalled) std::this_thread::yield();
     return std::move(*result_);
   }
 
  private:
+  static constexpr int kWaiting = 0;
+  static constexpr int kReady = 1;
+  static constexpr int kSignalled = 2;
   std::chrono::microseconds spin_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::atomic<bool> done_{false};
+  std::atomic<int> state_{kWaiting};
   std::optional<Result<Reply>> result_;
 };
 

@@ -119,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read(std::uint64_t gen, const asio::error_code& ec, std::size_t n);
   void service();
   void try_write();
+  void send_directly_locked();
   void on_write(std::uint64_t gen, const asio::error_code& ec);
   void arm_deadline_locked(Clock::time_point t);
   void on_deadline_timer(std::uint64_t generation);
@@ -150,6 +151,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status last_error_;
   bool transport_up_ = false;  // socket connected (and TLS established): handshake bytes may go
   bool writing_ = false;
+  bool resume_write_ = false;  // write_buffer_ holds the unsent rest of a direct send
+  int direct_fd_ = -1;         // plain socket, ready: callers may send on it (see send_directly_locked)
   bool kick_posted_ = false;
   Clock::time_point armed_at_ = Clock::time_point::max();
   std::uint64_t timer_generation_ = 0;
