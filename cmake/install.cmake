@@ -29,15 +29,61 @@ install(EXPORT authstoreTargets
 
 # A static libauthstore carries its private dependencies into the consumer's link line (as
 # $<LINK_ONLY:...>), so the package config must find them again; a shared one needs only Threads.
+# The calls are generated from what the library actually links, so a new private dependency is
+# either known here or reported at configure time.
 get_target_property(_authstore_type authstore TYPE)
+set(AUTHSTORE_PACKAGE_STATIC_DEPS "")
 if(_authstore_type STREQUAL "STATIC_LIBRARY")
-  set(AUTHSTORE_PACKAGE_STATIC ON)
-else()
-  set(AUTHSTORE_PACKAGE_STATIC OFF)
+  set(_authstore_known_deps
+    "OpenSSL::Crypto=OpenSSL 3.0 COMPONENTS Crypto"
+    "OpenSSL::SSL=OpenSSL 3.0 COMPONENTS Crypto SSL"
+    "SQLite::SQLite3=SQLite3"
+    "nlohmann_json::nlohmann_json=nlohmann_json 3.10"
+    "tsl::robin_map=tsl-robin-map"
+    "Threads::Threads=Threads")
+  get_target_property(_authstore_links authstore LINK_LIBRARIES)
+  set(_authstore_calls "")
+  foreach(_lib IN LISTS _authstore_links)
+    # Only targets need a lookup (imported ones are scoped to the directory that found them, so
+    # they are matched by name); build-only entries and plain library names or paths do not.
+    if(_lib MATCHES "^(\\$<BUILD_INTERFACE:|::@)" OR NOT (_lib MATCHES "::" OR _lib STREQUAL "authstore_hiredis"))
+      continue()
+    endif()
+    set(_call "")
+    foreach(_known IN LISTS _authstore_known_deps)
+      string(REPLACE "=" ";" _pair "${_known}")
+      list(GET _pair 0 _target)
+      list(GET _pair 1 _find)
+      if(_lib STREQUAL _target)
+        set(_call "find_dependency(${_find})")
+      endif()
+    endforeach()
+    if(_lib STREQUAL "authstore_hiredis")
+      # The Redis client's local imported target (src/redis): recreated under the same name.
+      set(_call [=[if(NOT TARGET authstore_hiredis)
+  find_library(AUTHSTORE_HIREDIS_LIBRARY hiredis)
+  if(NOT AUTHSTORE_HIREDIS_LIBRARY)
+    set(authstore_FOUND FALSE)
+    set(authstore_NOT_FOUND_MESSAGE "static libauthstore needs libhiredis, which was not found")
+    return()
+  endif()
+  add_library(authstore_hiredis UNKNOWN IMPORTED)
+  set_target_properties(authstore_hiredis PROPERTIES IMPORTED_LOCATION "${AUTHSTORE_HIREDIS_LIBRARY}")
+endif()]=])
+    endif()
+    if(_call STREQUAL "")
+      message(WARNING "static authstore links ${_lib}, which cmake/install.cmake does not know: "
+                      "the installed package will not find it; add it to _authstore_known_deps")
+    elseif(NOT _call IN_LIST _authstore_calls)
+      list(APPEND _authstore_calls "${_call}")
+    endif()
+  endforeach()
+  list(JOIN _authstore_calls "\n" AUTHSTORE_PACKAGE_STATIC_DEPS)
 endif()
-# The Redis client (src/redis) links hiredis through a local imported target; a static package
-# recreates it under the same name.
-if(TARGET authstore_hiredis)
+# Whether the Redis client (and so hiredis and libssl) is part of the library. (Its imported
+# target is scoped to src/redis, so the link list is asked, not if(TARGET).)
+get_target_property(_authstore_links authstore LINK_LIBRARIES)
+if("authstore_hiredis" IN_LIST _authstore_links)
   set(AUTHSTORE_PACKAGE_HIREDIS ON)
 else()
   set(AUTHSTORE_PACKAGE_HIREDIS OFF)

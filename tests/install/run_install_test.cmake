@@ -1,7 +1,7 @@
 # ctest driver (cmake -P): install the build tree into WORK_DIR/prefix, then build and run
 # consumer/ against it with find_package and with pkg-config. Prints "install test: OK".
 # Inputs (-D): BUILD_DIR WORK_DIR CONSUMER_DIR LIBDIR GENERATOR MAKE_PROGRAM CXX_COMPILER
-#              BUILD_TYPE EXTRA_FLAGS EXTRA_LDFLAGS
+#              BUILD_TYPE EXTRA_FLAGS EXTRA_LDFLAGS PKG_CONFIG_STATIC
 cmake_minimum_required(VERSION 3.25)
 
 function(run)
@@ -83,9 +83,13 @@ if(NOT PKG_CONFIG)
   message(FATAL_ERROR "install test: pkg-config not found (apt-get install pkg-config)")
 endif()
 set(pc_env ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${prefix}/${LIBDIR}/pkgconfig)
-run(WHAT "pkg-config" COMMAND ${pc_env} ${PKG_CONFIG} --cflags --libs authstore OUTPUT_VARIABLE pc)
+set(pc_args --cflags --libs authstore)
+if(PKG_CONFIG_STATIC)
+  list(PREPEND pc_args --static)
+endif()
+run(WHAT "pkg-config" COMMAND ${pc_env} ${PKG_CONFIG} ${pc_args} OUTPUT_VARIABLE pc)
 string(STRIP "${pc}" pc)
-message(STATUS "pkg-config --cflags --libs authstore: ${pc}")
+message(STATUS "pkg-config ${pc_args}: ${pc}")
 separate_arguments(pc_flags UNIX_COMMAND "${pc}")
 # The .pc file is relocatable (paths relative to ${pcfiledir}): they must resolve into the prefix.
 set(pc_include "")
