@@ -39,8 +39,9 @@ class RecordWriter {
   std::string body_;
 };
 
-// Parses a body. Unknown tags are kept and ignored by callers (forward compatible); a truncated
-// field or a repeated tag makes the body invalid.
+// Parses a body. Unknown tags are ignored (forward compatible); a truncated field or a repeated
+// tag below 64 makes the body invalid (tags 64..255 are reserved: skipped, never checked).
+// The returned views point into `body`: it must outlive the reader.
 class RecordReader {
  public:
   static std::optional<RecordReader> parse(std::string_view body);

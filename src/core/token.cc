@@ -1,5 +1,7 @@
 #include "core/token.h"
 
+#include <stdexcept>
+
 #include "core/crypto.h"
 #include "core/encoding.h"
 
@@ -20,6 +22,7 @@ Token finish(const RingKey& key, TokenKind kind, std::string_view body) {
 }  // namespace
 
 Token mint_token(const KeyRing& ring, TokenKind kind, std::string_view route) {
+  if (route.size() != 8) throw std::invalid_argument("mint_token: a route is 8 bytes");
   const RingKey& key = ring.current();
   std::string body;
   body.reserve(kBody);

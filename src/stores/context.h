@@ -27,7 +27,15 @@ struct StoreContext {
   LogHook log;
 
   Millis now() const { return clock->now(); }
-  void security(SecurityEvent e) const { metrics->record_security(e); }
+  // Counts a security event and reports it to the log hook (event name only: never a secret).
+  void security(SecurityEvent e) const {
+    metrics->record_security(e);
+    if (log && e != SecurityEvent::kBackendError) {
+      std::string m = "security event: ";
+      m += to_string(e);
+      log(LogLevel::kWarning, m);
+    }
+  }
   void warn(std::string_view message) const {
     if (log) log(LogLevel::kWarning, message);
   }

@@ -1,10 +1,17 @@
 #include "stores/keys.h"
 
+#include <cstring>
+
 #include "core/encoding.h"
 
 namespace authstore::internal {
 
-std::string route_tag(std::string_view route) { return "{" + base64url_encode(route) + "}"; }
+std::string route_tag(std::string_view route) {
+  std::string tag = base64url_encode(route);
+  tag.insert(tag.begin(), '{');
+  tag.push_back('}');
+  return tag;
+}
 
 std::string index_hash(const KeyRing& ring, std::string_view label, std::string_view part1,
                        std::string_view part2) {
@@ -27,10 +34,16 @@ UserIds user_ids(const KeyRing& ring, std::string_view subject) {
 }
 
 namespace {
+// kind ":" tag ":" rest. Written with one resize and copies: GCC 12 at -O3 reports a false
+// -Wrestrict on the equivalent chain of std::string::append calls.
 std::string join(std::string_view kind, std::string_view tag, std::string_view rest) {
-  std::string k;
-  k.reserve(kind.size() + tag.size() + rest.size() + 2);
-  k.append(kind).append(":").append(tag).append(":").append(rest);
+  std::string k(kind.size() + tag.size() + rest.size() + 2, ':');
+  char* p = k.data();
+  std::memcpy(p, kind.data(), kind.size());
+  p += kind.size() + 1;
+  std::memcpy(p, tag.data(), tag.size());
+  p += tag.size() + 1;
+  std::memcpy(p, rest.data(), rest.size());
   return k;
 }
 }  // namespace
@@ -47,10 +60,14 @@ std::string family_key(std::string_view tag, std::string_view family_random) {
 std::string jti_key(std::string_view tag, std::string_view hash) { return join("rj", tag, hash); }
 std::string session_binding(std::string_view tag, std::string_view bucket,
                             std::string_view session) {
-  std::string rest(bucket);
-  rest.append(":").append(session);
-  return join("ss", tag, rest);
+  return join("ss", tag, join(bucket, session, {}).substr(0, bucket.size() + 1 + session.size()));
 }
-std::string replay_key(std::string_view hash) { return "jr:" + std::string(hash); }
+std::string replay_key(std::string_view hash) {
+  std::string k(3 + hash.size(), ':');
+  k[0] = 'j';
+  k[1] = 'r';
+  std::memcpy(k.data() + 3, hash.data(), hash.size());
+  return k;
+}
 
 }  // namespace authstore::internal

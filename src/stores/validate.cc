@@ -60,6 +60,13 @@ Status check_text(std::string_view field, std::string_view value, std::size_t ma
     if (c < 0x20 || c == 0x7f) return invalid_argument(field, "must not contain control characters");
   }
   if (!valid_utf8(value)) return invalid_argument(field, "must be valid UTF-8");
+  // C1 controls U+0080..U+009F (encoded C2 80..C2 9F in valid UTF-8), e.g. NEL.
+  for (std::size_t i = 0; i + 1 < value.size(); ++i) {
+    if (static_cast<unsigned char>(value[i]) == 0xC2 && static_cast<unsigned char>(value[i + 1]) <= 0x9F &&
+        static_cast<unsigned char>(value[i + 1]) >= 0x80) {
+      return invalid_argument(field, "must not contain control characters");
+    }
+  }
   return Status::Ok();
 }
 
@@ -67,6 +74,10 @@ Status check_json_object(std::string_view field, std::string_view value, std::si
   if (value.size() > max) {
     return invalid_argument(field, "is " + std::to_string(value.size()) + " bytes; at most " +
                                        std::to_string(max) + " allowed");
+  }
+  // nlohmann's lexer treats a NUL byte as the end of input: refuse it before it hides the rest.
+  if (value.find('\0') != std::string_view::npos) {
+    return invalid_argument(field, "must be a JSON object (contains a NUL byte)");
   }
   const auto first = value.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || value[first] != '{' ||

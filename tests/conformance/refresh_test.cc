@@ -292,7 +292,7 @@ TYPED_TEST(RefreshTest, SixteenThreadsRaceToRotateOneTokenExactlyOneWins) {
     ASSERT_EQ(winners.load() + reused.load() + revoked.load(), 16);
     ASSERT_GE(reused.load(), 1);
   }
-  EXPECT_GT(overlapped, kRounds / 2);
+  EXPECT_GT(overlapped, kRounds / 4);
 }
 
 TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
@@ -325,7 +325,7 @@ TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
     }
     ASSERT_TRUE(this->rt().list(subject)->empty());
   }
-  EXPECT_GT(overlapped, kRounds / 2);
+  EXPECT_GT(overlapped, kRounds / 4);
 }
 
 }  // namespace

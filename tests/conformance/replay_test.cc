@@ -89,7 +89,7 @@ TYPED_TEST(ReplayTest, SixteenThreadsRaceOnOneJtiExactlyOneWins) {
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(replays.load(), 15);
   }
-  EXPECT_GT(overlapped, kRounds / 2);
+  EXPECT_GT(overlapped, kRounds / 4);
 }
 
 TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
