@@ -30,12 +30,42 @@ std::size_t find_op(std::string_view store, std::string_view op) {
   }
   return kOps;
 }
+
+// Counters are striped: each thread adds to one of kStripes cache-line-aligned copies, so threads
+// on different cores don't bounce the same cache line on every operation; reads sum the stripes.
+constexpr std::size_t kStripes = 8;
+
+struct alignas(64) Stripe {
+  std::array<std::array<std::atomic<std::uint64_t>, kCodes>, kOps> counts{};
+  std::array<Histogram, kOps> latency{};
+};
+
+std::size_t my_stripe() {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return stripe;
+}
 }  // namespace
 
 struct Metrics::Impl {
-  std::array<std::array<std::atomic<std::uint64_t>, kCodes>, kOps> counts{};
-  std::array<Histogram, kOps> latency{};
+  std::array<Stripe, kStripes> stripes{};
   std::array<std::atomic<std::uint64_t>, kEvents> events{};
+
+  std::uint64_t count(std::size_t op, std::size_t code) const {
+    std::uint64_t n = 0;
+    for (const Stripe& s : stripes) n += s.counts[op][code].load(std::memory_order_relaxed);
+    return n;
+  }
+  std::uint64_t bucket(std::size_t op, std::size_t b) const {
+    std::uint64_t n = 0;
+    for (const Stripe& s : stripes) n += s.latency[op].buckets[b].load(std::memory_order_relaxed);
+    return n;
+  }
+  std::uint64_t sum_ns(std::size_t op) const {
+    std::uint64_t n = 0;
+    for (const Stripe& s : stripes) n += s.latency[op].sum_ns.load(std::memory_order_relaxed);
+    return n;
+  }
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
@@ -62,7 +92,7 @@ std::uint64_t Metrics::operations(std::string_view store, std::string_view op,
   const std::size_t i = find_op(store, op);
   const auto c = static_cast<std::size_t>(outcome);
   if (i >= kOps || c >= kCodes) return 0;
-  return impl_->counts[i][c].load(std::memory_order_relaxed);
+  return impl_->count(i, c);
 }
 
 std::uint64_t Metrics::security_events(SecurityEvent event) const {
@@ -81,9 +111,9 @@ void internal::record_op(Metrics& m, OpId op, StatusCode outcome,
   const auto i = static_cast<std::size_t>(op);
   const auto c = static_cast<std::size_t>(outcome);
   if (i >= kOps || c >= kCodes) return;
-  auto* impl_ = m.impl_.get();
-  impl_->counts[i][c].fetch_add(1, std::memory_order_relaxed);
-  Histogram& h = impl_->latency[i];
+  Stripe& stripe = m.impl_->stripes[my_stripe()];
+  stripe.counts[i][c].fetch_add(1, std::memory_order_relaxed);
+  Histogram& h = stripe.latency[i];
   std::size_t b = 0;
   while (b < kBounds.size() && nanoseconds > kBounds[b]) ++b;
   h.buckets[b].fetch_add(1, std::memory_order_relaxed);
@@ -103,7 +133,7 @@ std::string Metrics::prometheus() const {
   out += "# TYPE authstore_operations_total counter\n";
   for (std::size_t i = 0; i < kOps; ++i) {
     for (std::size_t c = 0; c < kCodes; ++c) {
-      const auto n = impl_->counts[i][c].load(std::memory_order_relaxed);
+      const auto n = impl_->count(i, c);
       if (n == 0) continue;
       std::snprintf(buf, sizeof buf,
                     "authstore_operations_total{store=\"%.*s\",op=\"%.*s\",outcome=\"%.*s\"} %llu\n",
@@ -118,15 +148,14 @@ std::string Metrics::prometheus() const {
   out += "# HELP authstore_operation_duration_seconds Latency of store operations.\n";
   out += "# TYPE authstore_operation_duration_seconds histogram\n";
   for (std::size_t i = 0; i < kOps; ++i) {
-    const Histogram& h = impl_->latency[i];
     std::uint64_t total = 0;
-    for (const auto& b : h.buckets) total += b.load(std::memory_order_relaxed);
+    for (std::size_t b = 0; b <= kBounds.size(); ++b) total += impl_->bucket(i, b);
     if (total == 0) continue;
     const std::string labels = "store=\"" + std::string(kOpNames[i].store) + "\",op=\"" +
                                std::string(kOpNames[i].op) + "\"";
     std::uint64_t cumulative = 0;
     for (std::size_t b = 0; b <= kBounds.size(); ++b) {
-      cumulative += h.buckets[b].load(std::memory_order_relaxed);
+      cumulative += impl_->bucket(i, b);
       if (b < kBounds.size()) {
         std::snprintf(buf, sizeof buf, "authstore_operation_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
                       labels.c_str(), static_cast<double>(kBounds[b]) / 1e9,
@@ -138,7 +167,7 @@ std::string Metrics::prometheus() const {
       out += buf;
     }
     std::snprintf(buf, sizeof buf, "authstore_operation_duration_seconds_sum{%s} %.9f\n", labels.c_str(),
-                  static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9);
+                  static_cast<double>(impl_->sum_ns(i)) / 1e9);
     out += buf;
     std::snprintf(buf, sizeof buf, "authstore_operation_duration_seconds_count{%s} %llu\n", labels.c_str(),
                   static_cast<unsigned long long>(cumulative));
