@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""An independent reader of authstore's SQLite files, written from docs/ alone.
+
+It parses the key file (docs/security.md), derives the keys, and verifies / decrypts every record
+in a store file (docs/format.md, table layout from docs/sqlite.md) without any authstore code.
+Used by ctest after `authstore demo`: if the docs and the code ever disagree, this fails.
+
+usage: reader.py KEY_FILE DB_FILE
+"""
+import base64
+import hashlib
+import hmac
+import sqlite3
+import struct
+import sys
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+def b64u_decode(text):
+    if "=" in text or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64u(raw) != text:
+        raise ValueError("non-canonical trailing bits")
+    return raw
+
+
+def b64u(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def hkdf(secret, info):  # RFC 5869, empty salt, L = 32
+    prk = hmac.new(b"\0" * 32, secret, hashlib.sha256).digest()
+    return hmac.new(prk, info.encode() + b"\x01", hashlib.sha256).digest()
+
+
+def lp(x):
+    return struct.pack(">I", len(x)) + x
+
+
+class Ring:
+    def __init__(self, path):
+        self.keys, self.route, current = {}, None, None
+        for line in open(path):
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            if words[0] == "route":
+                self.route = b64u_decode(words[1])
+            elif words[0] == "key":
+                self.keys[int(words[1])] = b64u_decode(words[2])
+            elif words[0] == "current":
+                current = int(words[1])
+        if self.route is None:
+            self.route = self.keys[min(self.keys)]
+        self.current = current or max(self.keys)
+        self.index = hkdf(self.route, "authstore v1 index")
+
+    def mac_key(self, kid):
+        return hkdf(self.keys[kid], "authstore v1 record-mac")
+
+    def enc_key(self, kid):
+        return hkdf(self.keys[kid], "authstore v1 encrypt")
+
+    def index_hash(self, label, a, b=b""):
+        return b64u(hmac.new(self.index, label.encode() + lp(a) + lp(b), hashlib.sha256).digest())
+
+    def tag(self, subject):
+        h = hmac.new(self.index, b"subject" + lp(subject), hashlib.sha256).digest()
+        return "{" + b64u(h[:8]) + "}"
+
+
+DOMAIN = b"authstore record v1"
+
+
+def open_signed(ring, rtype, storage_key, blob):
+    assert blob[0] == 1 and blob[1] == rtype, "header"
+    kid = struct.unpack(">H", blob[2:4])[0]
+    body, mac = blob[:-32], blob[-32:]
+    expect = hmac.new(ring.mac_key(kid), DOMAIN + lp(storage_key) + body, hashlib.sha256).digest()
+    assert hmac.compare_digest(mac, expect), "MAC"
+    return fields(body[4:])
+
+
+def open_encrypted(ring, rtype, storage_key, blob):
+    assert blob[0] == 1 and blob[1] == rtype, "header"
+    kid = struct.unpack(">H", blob[2:4])[0]
+    nonce, sealed = blob[4:16], blob[16:]
+    body = AESGCM(ring.enc_key(kid)).decrypt(nonce, sealed, DOMAIN + lp(storage_key) + blob[:4])
+    return fields(body)
+
+
+def fields(body):
+    out, i = {}, 0
+    while i < len(body):
+        tag, n = body[i], struct.unpack(">I", body[i + 1:i + 5])[0]
+        assert i + 5 + n <= len(body), "truncated field"
+        assert tag not in out, "repeated tag"
+        out[tag] = body[i + 5:i + 5 + n]
+        i += 5 + n
+    return out
+
+
+def i64(v):
+    return struct.unpack(">q", v)[0]
+
+
+def main(key_file, db_file):
+    ring = Ring(key_file)
+    db = sqlite3.connect(db_file)
+    counts = {}
+
+    for key, consumed, record, tomb in db.execute("SELECT key, consumed, record, tombstone FROM codes"):
+        t = open_signed(ring, 2, key, tomb)
+        if not consumed:
+            f = open_signed(ring, 1, key, record)
+            assert f[10] == t[10], "record and tombstone name one grant"
+            assert i64(f[13]) > i64(f[12]), "expires after issue"
+        assert key.decode().startswith("ac:" + ring.tag(t[2]) + ":"), "code key carries the subject's tag"
+        counts["codes"] = counts.get("codes", 0) + 1
+
+    for fkey, route, subject_key, record in db.execute(
+            "SELECT family_key, route, subject_key, record FROM refresh_families"):
+        f = open_signed(ring, 3, fkey, record)
+        subject = f[2]
+        assert route.decode() == ring.tag(subject), "family route"
+        h = hmac.new(ring.index, b"subject" + lp(subject), hashlib.sha256).digest()
+        assert subject_key.decode() == b64u(h), "subject key"
+        raw = b64u_decode(f[1].decode()[4:])
+        assert f[1].startswith(b"rf1_") and "{" + b64u(raw[:8]) + "}" == ring.tag(subject), "family id route"
+        assert fkey.decode() == "rf:" + ring.tag(subject) + ":" + b64u(raw[8:]), "family key"
+        counts["families"] = counts.get("families", 0) + 1
+
+    for route, bucket, skey, record in db.execute(
+            "SELECT route, bucket_key, session_key, record FROM sessions WHERE length(record) > 0"):
+        stored = bytes(record)
+        prefix, sealed = stored.split(b":", 1)
+        assert prefix == skey, "stored form starts with the session key"
+        binding = b"ss:" + route + b":" + bucket + b":" + skey
+        f = open_encrypted(ring, 5, binding, sealed)
+        assert ring.index_hash("session", f[1]).encode() == skey, "session key is the id's index hash"
+        assert ring.index_hash("bucket", f[2], f[3]).encode() == bucket, "bucket of (user, type)"
+        assert route.decode() == ring.tag(f[2]), "session route"
+        counts["sessions"] = counts.get("sessions", 0) + 1
+
+    for key, blob in db.execute("SELECT key, blob FROM client_tokens"):
+        f = open_encrypted(ring, 6, key, bytes(blob))
+        kind = f[1].decode()
+        assert key.decode().startswith("ct:" + kind + ":"), "kind matches the key"
+        counts["client_tokens"] = counts.get("client_tokens", 0) + 1
+
+    for key, record in db.execute("SELECT jti_key, record FROM refresh_jtis"):
+        f = open_signed(ring, 4, key, record)
+        counts["jtis"] = counts.get("jtis", 0) + 1
+
+    print("verified from docs alone:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for needed in ("codes", "families", "client_tokens"):
+        assert counts.get(needed), f"no {needed} found: the demo should have written some"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
