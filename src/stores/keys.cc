@@ -13,19 +13,31 @@ std::string route_tag(std::string_view route) {
   return tag;
 }
 
+namespace {
+// The u32 big-endian length prefix of lp(x), on the stack (no allocation on hot paths).
+struct LengthPrefix {
+  explicit LengthPrefix(std::size_t n) {
+    const auto v = static_cast<std::uint32_t>(n);
+    bytes[0] = static_cast<char>(v >> 24);
+    bytes[1] = static_cast<char>(v >> 16);
+    bytes[2] = static_cast<char>(v >> 8);
+    bytes[3] = static_cast<char>(v);
+  }
+  std::string_view view() const { return {bytes, 4}; }
+  char bytes[4];
+};
+}  // namespace
+
 std::string index_hash(const KeyRing& ring, std::string_view label, std::string_view part1,
                        std::string_view part2) {
-  std::string a;
-  std::string b;
-  put_lp(a, part1);
-  put_lp(b, part2);
-  return base64url_encode(ring.index().mac({label, a, b}));
+  const LengthPrefix n1(part1.size());
+  const LengthPrefix n2(part2.size());
+  return base64url_encode(ring.index().mac({label, n1.view(), part1, n2.view(), part2}));
 }
 
 UserIds user_ids(const KeyRing& ring, std::string_view subject) {
-  std::string lp;
-  put_lp(lp, subject);
-  const std::string h = ring.index().mac({"subject", lp});
+  const LengthPrefix n(subject.size());
+  const std::string h = ring.index().mac({"subject", n.view(), subject});
   UserIds ids;
   ids.route = h.substr(0, 8);
   ids.tag = route_tag(ids.route);
