@@ -142,7 +142,7 @@ HmacKey::HmacKey(std::string_view key) : state_(std::make_unique<State>()) {
     const std::string digest = sha256(key);
     std::memcpy(block, digest.data(), digest.size());
   } else {
-    std::memcpy(block, key.data(), key.size());
+    if (!key.empty()) std::memcpy(block, key.data(), key.size());
   }
   unsigned char ipad[64];
   unsigned char opad[64];
