@@ -29,4 +29,7 @@ Result<std::unique_ptr<Backend>> make_memory_backend(const BackendConfig& config
 Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest,
                                                      const BackendConfig& config);
 
+// redis://, rediss://, unix:// (src/backends/redis/redis_backend.h lists the options).
+Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config);
+
 }  // namespace authstore::internal

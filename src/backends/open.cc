@@ -69,10 +69,11 @@ Result<std::shared_ptr<Backend>> open_backend(std::string_view url, const Backen
 #else
     return Status(StatusCode::kInvalidArgument, "this build has no SQLite backend", "url");
 #endif
-  } else if (scheme == "redis" || scheme == "rediss" || scheme == "redis+sentinel" ||
-             scheme == "redis+cluster" || scheme == "unix") {
+  } else if (scheme == "redis" || scheme == "rediss" || scheme == "unix") {
+    backend = make_redis_backend(url, config);
+  } else if (scheme == "redis+sentinel" || scheme == "redis+cluster") {
     return Status(StatusCode::kInvalidArgument,
-                  "the Redis backends are not available in this version of authstore", "url");
+                  "Redis Sentinel and Cluster backends are not available in this version of authstore", "url");
   } else {
     return Status(StatusCode::kInvalidArgument,
                   "unknown scheme '" + std::string(scheme.substr(0, 32)) +

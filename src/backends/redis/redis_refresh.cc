@@ -1,0 +1,224 @@
+// Refresh families and server-minted JWT ids on Redis: one script per operation, every key under
+// the user's hash tag (layout: docs/redis.md).
+#include <algorithm>
+
+#include "backends/redis/redis_backend.h"
+#include "backends/redis/scripts.h"
+
+namespace authstore::internal {
+namespace {
+
+using redis::Reply;
+using redis_reply::to_int;
+using redis_reply::unexpected;
+
+using redis_reply::num;
+
+AUTHSTORE_REDIS_SCRIPT(script_issue, refresh_issue)
+AUTHSTORE_REDIS_SCRIPT(script_rotate, refresh_rotate)
+AUTHSTORE_REDIS_SCRIPT(script_peek, refresh_peek)
+AUTHSTORE_REDIS_SCRIPT(script_revoke, refresh_revoke)
+AUTHSTORE_REDIS_SCRIPT(script_list, refresh_list)
+AUTHSTORE_REDIS_SCRIPT(script_revoke_subject, refresh_revoke_subject)
+AUTHSTORE_REDIS_SCRIPT(script_revoke_client, refresh_revoke_client)
+AUTHSTORE_REDIS_SCRIPT(script_revoke_grant, refresh_revoke_grant)
+AUTHSTORE_REDIS_SCRIPT(script_jti_store, jti_store)
+AUTHSTORE_REDIS_SCRIPT(script_jti_consume, jti_consume)
+
+constexpr std::size_t kViewFields = 7;
+
+// Reads the 7 view fields starting at v[at].
+bool read_view(const std::vector<Reply>& v, std::size_t at, FamilyState& st) {
+  if (v.size() < at + kViewFields || !v[at].is_string() || !v[at + 1].is_string()) return false;
+  st.family_key = v[at].str();
+  st.record = v[at + 1].str();
+  return to_int(v[at + 2], st.created_at) && to_int(v[at + 3], st.last_used_at) &&
+         to_int(v[at + 4], st.idle_expires_at) && to_int(v[at + 5], st.expires_at) &&
+         to_int(v[at + 6], st.rotations);
+}
+
+Status token_not_found() { return Status(StatusCode::kNotFound, "refresh token not found"); }
+
+Callback<Reply> done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
+  return [op, done = std::move(done), otherwise = std::move(otherwise)](Result<Reply> r) {
+    if (!r.ok()) return done(Result<Done>(r.status()));
+    if (!r->is_integer()) return done(Result<Done>(unexpected(op)));
+    if (r->integer() != 1) return done(Result<Done>(otherwise));
+    done(Result<Done>(Done{}));
+  };
+}
+
+class RedisRefresh final : public RefreshBackend {
+ public:
+  explicit RedisRefresh(RedisBackend& b) : b_(b) {}
+
+  void issue(const FamilyIssue& req, Callback<Done> done) override {
+    b_.eval(script_issue(),
+            {b_.key(req.family_key), b_.key(req.token_key), user(req.route, req.subject_key),
+             grants(req.route, req.subject_key), index(req.route, req.subject_key)},
+            {num(req.now), b_.prefix(), req.route, req.subject_key, req.family_key, req.token_key,
+             req.client_key, req.grant_key, req.record, num(req.idle_ttl), num(req.expires_at)},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("refresh_issue")));
+              if (r->integer() == 2) {
+                return done(Result<Done>(Status(StatusCode::kRevoked, "grant revoked", "grant_id")));
+              }
+              if (r->integer() == 3) return done(Result<Done>(Status(StatusCode::kAlreadyExists, "key collision")));
+              done(Result<Done>(Done{}));
+            });
+  }
+
+  void rotate(const RotateRequest& req, Callback<RotateResult> done) override {
+    std::vector<std::string> keys = {b_.key(req.token_key)};
+    if (!req.new_token_key.empty()) keys.push_back(b_.key(req.new_token_key));
+    b_.eval(script_rotate(), std::move(keys),
+            {num(req.now), b_.prefix(), req.route, req.new_token_key, req.client_key, num(req.grace)},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<RotateResult>(r.status()));
+              const auto& v = r->elements();
+              std::int64_t outcome = -1;
+              if (v.empty() || !to_int(v[0], outcome)) return done(Result<RotateResult>(unexpected("refresh_rotate")));
+              RotateResult out;
+              switch (outcome) {
+                case 0: return done(Result<RotateResult>(out));
+                case 1: out.outcome = TokenOutcome::kRotated; break;
+                case 2: out.outcome = TokenOutcome::kGraceRotated; break;
+                case 3: out.outcome = TokenOutcome::kReused; break;
+                case 4: out.outcome = TokenOutcome::kRevoked; break;
+                case 5: out.outcome = TokenOutcome::kClientMismatch; break;
+                default: return done(Result<RotateResult>(unexpected("refresh_rotate")));
+              }
+              if (!read_view(v, 1, out.family)) return done(Result<RotateResult>(unexpected("refresh_rotate")));
+              done(Result<RotateResult>(std::move(out)));
+            });
+  }
+
+  void peek(const std::string& route, const std::string& token_key, Millis now,
+            Callback<FamilyState> done) override {
+    b_.eval(script_peek(), {b_.key(token_key)}, {num(now), b_.prefix(), route},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<FamilyState>(r.status()));
+              const auto& v = r->elements();
+              std::int64_t found = -1;
+              if (v.empty() || !to_int(v[0], found)) return done(Result<FamilyState>(unexpected("refresh_peek")));
+              if (found == 0) return done(Result<FamilyState>(token_not_found()));
+              FamilyState st;
+              std::int64_t spent = 0;
+              std::int64_t live = 0;
+              if (v.size() != 1 + kViewFields + 2 || !read_view(v, 1, st) || !to_int(v[8], spent) ||
+                  !to_int(v[9], live)) {
+                return done(Result<FamilyState>(unexpected("refresh_peek")));
+              }
+              st.token_spent = spent == 1;
+              st.live = live == 1;
+              done(Result<FamilyState>(std::move(st)));
+            });
+  }
+
+  void revoke_token(const std::string& route, const std::string& token_key, Millis now,
+                    Callback<Done> done) override {
+    b_.eval(script_revoke(), {b_.key(token_key)}, {num(now), b_.prefix(), route, "token"},
+            done_if_one("refresh_revoke", std::move(done), token_not_found()));
+  }
+
+  void revoke_family(const std::string& route, const std::string& family_key, Millis now,
+                     Callback<Done> done) override {
+    b_.eval(script_revoke(), {b_.key(family_key)}, {num(now), b_.prefix(), route, "family"},
+            done_if_one("refresh_revoke", std::move(done),
+                        Status(StatusCode::kNotFound, "refresh family not found")));
+  }
+
+  void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
+                      Callback<Done> done) override {
+    b_.eval(script_revoke_subject(), {user(route, subject_key), index(route, subject_key)}, {num(now)},
+            done_if_one("refresh_revoke_subject", std::move(done), unexpected("refresh_revoke_subject")));
+  }
+
+  void revoke_client(const std::string& route, const std::string& subject_key, const std::string& client_key,
+                     Millis now, Callback<Done> done) override {
+    b_.eval(script_revoke_client(), {user(route, subject_key)}, {num(now), client_key},
+            done_if_one("refresh_revoke_client", std::move(done), unexpected("refresh_revoke_client")));
+  }
+
+  void revoke_grant(const std::string& route, const std::string& subject_key, const std::string& grant_key,
+                    Millis until, Millis now, Callback<Done> done) override {
+    b_.eval(script_revoke_grant(), {grants(route, subject_key)}, {num(now), grant_key, num(until)},
+            done_if_one("refresh_revoke_grant", std::move(done), unexpected("refresh_revoke_grant")));
+  }
+
+  void list(const std::string& route, const std::string& subject_key, Millis now,
+            Callback<std::vector<FamilyState>> done) override {
+    b_.eval(script_list(), {index(route, subject_key)}, {num(now), b_.prefix(), route},
+            [done = std::move(done)](Result<Reply> r) {
+              using Out = std::vector<FamilyState>;
+              if (!r.ok()) return done(Result<Out>(r.status()));
+              const auto& v = r->elements();
+              if (!r->is_array() || v.size() % kViewFields != 0) return done(Result<Out>(unexpected("refresh_list")));
+              Out out;
+              for (std::size_t i = 0; i < v.size(); i += kViewFields) {
+                FamilyState st;
+                if (!read_view(v, i, st)) return done(Result<Out>(unexpected("refresh_list")));
+                st.live = true;
+                out.push_back(std::move(st));
+              }
+              std::sort(out.begin(), out.end(), [](const FamilyState& a, const FamilyState& b) {
+                const Millis ea = std::min(a.idle_expires_at, a.expires_at);
+                const Millis eb = std::min(b.idle_expires_at, b.expires_at);
+                return ea != eb ? ea < eb : a.family_key < b.family_key;
+              });
+              done(Result<Out>(std::move(out)));
+            });
+  }
+
+  void store_jti(const JtiEntry& e, Callback<Done> done) override {
+    b_.eval(script_jti_store(), {b_.key(e.jti_key), user(e.route, e.subject_key)},
+            {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at)},
+            done_if_one("jti_store", std::move(done),
+                        Status(StatusCode::kAlreadyExists, "jti already stored", "jti")));
+  }
+
+  void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,
+                   Millis now, Callback<JtiResult> done) override {
+    b_.eval(script_jti_consume(), {b_.key(jti_key)}, {num(now), b_.prefix(), route, subject_key},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<JtiResult>(r.status()));
+              auto& v = r->elements();
+              std::int64_t outcome = -1;
+              if (v.empty() || !to_int(v[0], outcome)) return done(Result<JtiResult>(unexpected("jti_consume")));
+              JtiResult out;
+              switch (outcome) {
+                case 0: out.outcome = JtiOutcome::kNotFound; break;
+                case 1: out.outcome = JtiOutcome::kConsumed; break;
+                case 2: out.outcome = JtiOutcome::kAlreadyConsumed; break;
+                case 3: out.outcome = JtiOutcome::kRevoked; break;
+                default: return done(Result<JtiResult>(unexpected("jti_consume")));
+              }
+              if (outcome == 1 || outcome == 2) {
+                if (v.size() != 2 || !v[1].is_string()) return done(Result<JtiResult>(unexpected("jti_consume")));
+                out.record = std::move(v[1]).str();
+              }
+              done(Result<JtiResult>(std::move(out)));
+            });
+  }
+
+ private:
+  // Per user: "ru:" generations hash, "rg:" revoked grants, "ri:" family index; route = "{R}".
+  std::string user(const std::string& route, const std::string& subject_key) const {
+    return b_.prefix() + "ru:" + route + ":" + subject_key;
+  }
+  std::string grants(const std::string& route, const std::string& subject_key) const {
+    return b_.prefix() + "rg:" + route + ":" + subject_key;
+  }
+  std::string index(const std::string& route, const std::string& subject_key) const {
+    return b_.prefix() + "ri:" + route + ":" + subject_key;
+  }
+
+  RedisBackend& b_;
+};
+
+}  // namespace
+
+std::unique_ptr<RefreshBackend> make_redis_refresh(RedisBackend& b) { return std::make_unique<RedisRefresh>(b); }
+
+}  // namespace authstore::internal

@@ -1,0 +1,110 @@
+// Sessions on Redis: per bucket (user, type) a hash of sessions, a sorted set of live sessions
+// and a sorted set of tombstones, all under the user's hash tag (layout: docs/redis.md).
+#include <charconv>
+
+#include "backends/redis/redis_backend.h"
+#include "backends/redis/scripts.h"
+
+namespace authstore::internal {
+namespace {
+
+using redis::Reply;
+using redis_reply::unexpected;
+
+using redis_reply::num;
+
+AUTHSTORE_REDIS_SCRIPT(script_upsert, session_upsert)
+AUTHSTORE_REDIS_SCRIPT(script_remove, session_remove)
+AUTHSTORE_REDIS_SCRIPT(script_get_all, session_get_all)
+AUTHSTORE_REDIS_SCRIPT(script_remove_all, session_remove_all)
+
+Status not_found() { return Status(StatusCode::kNotFound, "session not found"); }
+
+class RedisSessions final : public SessionBackend {
+ public:
+  explicit RedisSessions(RedisBackend& b) : b_(b) {}
+
+  // Native: HGET, the expiry decision made here against `now`.
+  void get(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+           Millis now, Callback<std::string> done) override {
+    std::string h = bucket(route, bucket_key, "sh:");
+    b_.command("session_get", {"HGET", h, session_key}, {h}, [now, done = std::move(done)](Result<Reply> r) {
+      if (!r.ok()) return done(Result<std::string>(r.status()));
+      if (!r->is_string()) return done(Result<std::string>(not_found()));
+      // "<lock>:<refresh_expires_at>:<record>"
+      const std::string& v = r->str();
+      const std::size_t a = v.find(':');
+      const std::size_t c = a == std::string::npos ? a : v.find(':', a + 1);
+      if (c == std::string::npos) return done(Result<std::string>(unexpected("session_get")));
+      std::int64_t exp = 0;
+      auto [end, ec] = std::from_chars(v.data() + a + 1, v.data() + c, exp);
+      if (ec != std::errc() || end != v.data() + c) return done(Result<std::string>(unexpected("session_get")));
+      if (exp <= now) return done(Result<std::string>(not_found()));
+      done(Result<std::string>(v.substr(c + 1)));
+    });
+  }
+
+  void upsert(const SessionWrite& req, Callback<Done> done) override {
+    b_.eval(script_upsert(), keys3(req.route, req.bucket_key),
+            {num(req.now), req.session_key, req.record, num(req.expected_lock),
+             num(req.refresh_expires_at), std::to_string(req.max_sessions)},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("session_upsert")));
+              if (r->integer() == 0) {
+                return done(Result<Done>(Status(StatusCode::kConflict, "stale lock_version or deleted session")));
+              }
+              done(Result<Done>(Done{}));
+            });
+  }
+
+  void remove(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+              Millis now, Callback<Done> done) override {
+    b_.eval(script_remove(), keys3(route, bucket_key), {num(now), session_key},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("session_remove")));
+              if (r->integer() == 0) return done(Result<Done>(not_found()));
+              done(Result<Done>(Done{}));
+            });
+  }
+
+  void get_all(const std::string& route, const std::string& bucket_key, Millis now,
+               Callback<std::vector<std::string>> done) override {
+    b_.eval(script_get_all(), {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:")}, {num(now)},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<std::vector<std::string>>(r.status()));
+              if (!r->is_array()) return done(Result<std::vector<std::string>>(unexpected("session_get_all")));
+              std::vector<std::string> out;
+              out.reserve(r->elements().size());
+              for (auto& e : r->elements()) out.push_back(std::move(e).str());
+              done(Result<std::vector<std::string>>(std::move(out)));
+            });
+  }
+
+  void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
+                  Callback<std::int64_t> done) override {
+    b_.eval(script_remove_all(), keys3(route, bucket_key), {num(now)}, [done = std::move(done)](Result<Reply> r) {
+      if (!r.ok()) return done(Result<std::int64_t>(r.status()));
+      if (!r->is_integer()) return done(Result<std::int64_t>(unexpected("session_remove_all")));
+      done(Result<std::int64_t>(r->integer()));
+    });
+  }
+
+ private:
+  // kind: "sh:" sessions hash, "sx:" live index, "sz:" tombstones; then route ":" bucket.
+  std::string bucket(const std::string& route, const std::string& bucket_key, const char* kind) const {
+    return b_.prefix() + kind + route + ":" + bucket_key;
+  }
+  std::vector<std::string> keys3(const std::string& route, const std::string& bucket_key) const {
+    return {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:"), bucket(route, bucket_key, "sz:")};
+  }
+
+  RedisBackend& b_;
+};
+
+}  // namespace
+
+std::unique_ptr<SessionBackend> make_redis_sessions(RedisBackend& b) { return std::make_unique<RedisSessions>(b); }
+
+}  // namespace authstore::internal

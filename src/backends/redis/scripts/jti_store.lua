@@ -1,0 +1,13 @@
+-- KEYS: jti hash, user hash. ARGV: now, prefix, route, subject, client, record, expires_at.
+-- 1 stored, 0 a live entry exists.
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > NOW then return 0 end
+local sub, cli, ea = ARGV[4], ARGV[5], tonumber(ARGV[7])
+local g, c = user_gens(sub, cli)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'rec', ARGV[6], 'sub', sub, 'cli', cli, 'gen', fmt(g), 'cg', fmt(c),
+           'c', '0', 'e', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], fmt(ttl_for(ea)))
+redis.call('HSETNX', KEYS[2], 'g', '0')
+keep_until(KEYS[2], ea)
+return 1

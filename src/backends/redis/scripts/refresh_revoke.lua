@@ -1,0 +1,12 @@
+-- KEYS: a token (ARGV[4] = 'token') or a family (ARGV[4] = 'family'). ARGV: now, prefix, route,
+-- kind. Marks the unexpired family revoked: 1, or 0 when missing or expired.
+local fkey = KEYS[1]
+if ARGV[4] == 'token' then
+  local f = redis.call('HGET', KEYS[1], 'f')
+  if not f then return 0 end
+  fkey = P .. f
+end
+local f = load_family(fkey)
+if not f or not unexpired(f) then return 0 end
+redis.call('HSET', fkey, 'st', 'r')
+return 1

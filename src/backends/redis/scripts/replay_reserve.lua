@@ -1,0 +1,7 @@
+-- KEYS[1] reservation hash. ARGV: now, owner, kept_until. 1 reserved, 0 a live one exists.
+local u = redis.call('HGET', KEYS[1], 'u')
+if u and tonumber(u) > NOW then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'u', ARGV[3], 'o', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], fmt(ttl_for(tonumber(ARGV[3]))))
+return 1

@@ -1,0 +1,11 @@
+-- KEYS: hash, live. ARGV: now. The live records, soonest refresh expiry first. Read-only.
+local h, live = KEYS[1], KEYS[2]
+local out = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', live, '(' .. ARGV[1], '+inf')) do
+  local cur = redis.call('HGET', h, m)
+  if cur then
+    local _, exp, record = parse_session(cur)
+    if exp > NOW then out[#out + 1] = record end
+  end
+end
+return out

@@ -1,0 +1,448 @@
+// The Redis backend against the fixture's servers: hash slots of every operation's keys, TTLs and
+// index hygiene after demo-like flows, no secret in any Redis key or value, tampering, prefixes,
+// the maxmemory-policy rule and connection failures. (The store contract itself is covered by
+// the conformance suite, which also runs on Redis.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backends/redis/redis_backend.h"
+#include "conformance/harness.h"
+#include "redis/client.h"
+#include "redis/redis_test_env.h"
+
+namespace authstore::testing {
+namespace {
+
+using redis::testing::fixture_value;
+using redis::testing::plain_url;
+
+std::string unique_prefix() {
+  static int counter = 0;
+  return "rb" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ":";
+}
+
+// Redis Cluster's key -> slot: CRC16 (XMODEM) of the hash tag if any, mod 16384.
+std::uint16_t crc16(std::string_view s) {
+  std::uint16_t crc = 0;
+  for (unsigned char c : s) {
+    crc = static_cast<std::uint16_t>(crc ^ (c << 8));
+    for (int i = 0; i < 8; ++i) {
+      crc = (crc & 0x8000) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021)
+                                : static_cast<std::uint16_t>(crc << 1);
+    }
+  }
+  return crc;
+}
+int slot_of(std::string_view key) {
+  const auto open = key.find('{');
+  if (open != std::string_view::npos) {
+    const auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close != open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  return crc16(key) % 16384;
+}
+
+std::string hex(std::string_view s, bool upper) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+std::string b64(std::string_view s, bool url) {
+  const char* a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
+                       static_cast<unsigned char>(s[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(a[(v >> (6 * k)) & 63]);
+  }
+  return out;  // the tail (< 3 bytes) is left out: callers search the stable middle only
+}
+std::string b64_decode_url(std::string_view s) {
+  std::string out;
+  unsigned v = 0;
+  int bits = 0;
+  for (char c : s) {
+    int d = -1;
+    if (c >= 'A' && c <= 'Z') d = c - 'A';
+    if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
+    if (c >= '0' && c <= '9') d = c - '0' + 52;
+    if (c == '-') d = 62;
+    if (c == '_') d = 63;
+    if (d < 0) return {};
+    v = (v << 6) | static_cast<unsigned>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((v >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+// Every form of `secret` a careless store could keep: raw, hex, base64 and base64url at each of
+// the three byte alignments (the middle part, which does not depend on neighbouring bytes).
+std::vector<std::string> forms(const std::string& secret) {
+  std::vector<std::string> out = {secret, hex(secret, false), hex(secret, true)};
+  for (int align = 0; align < 3; ++align) {
+    const std::string padded = std::string(static_cast<std::size_t>(align), '\0') + secret;
+    for (bool url : {false, true}) {
+      const std::string enc = b64(padded, url);
+      if (enc.size() > 16) out.push_back(enc.substr(4, enc.size() - 8));
+    }
+  }
+  return out;
+}
+
+class RedisBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AUTHSTORE_REQUIRE_REDIS_FIXTURE();
+    prefix_ = unique_prefix();
+    auto c = redis::Client::from_url(plain_url());
+    ASSERT_TRUE(c.ok());
+    raw_ = std::move(c.value());
+  }
+  std::string url() const { return plain_url() + "?prefix=" + prefix_; }
+  std::vector<std::string> keys() {
+    std::vector<std::string> out;
+    std::string cursor = "0";
+    for (int i = 0; i < 100000; ++i) {
+      auto r = raw_->call({"SCAN", cursor, "MATCH", prefix_ + "*", "COUNT", "1000"});
+      EXPECT_TRUE(r.ok()) << r.status().to_string();
+      if (!r.ok()) break;
+      cursor = r->elements()[0].str();
+      for (const auto& k : r->elements()[1].elements()) out.push_back(k.str());
+      if (cursor == "0") break;
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  std::string type_of(const std::string& k) { return raw_->call({"TYPE", k})->str(); }
+  // Name and every field / member / value of a key, concatenated.
+  std::string dump(const std::string& k) {
+    std::string out = k;
+    const std::string t = type_of(k);
+    Result<redis::Reply> r = Status::Ok();
+    if (t == "string") r = raw_->call({"GET", k});
+    if (t == "hash") r = raw_->call({"HGETALL", k});
+    if (t == "zset") r = raw_->call({"ZRANGE", k, "0", "-1", "WITHSCORES"});
+    EXPECT_TRUE(r.ok()) << t;
+    if (r->is_string()) out += "\n" + r->str();
+    for (const auto& e : r->elements()) out += "\n" + e.str();
+    return out;
+  }
+
+  std::string prefix_;
+  std::unique_ptr<redis::Client> raw_;
+};
+
+CodeGrant code_grant(const std::string& subject) {
+  CodeGrant g;
+  g.client_id = "client-1";
+  g.subject = subject;
+  g.redirect_uri = "https://app.example/cb";
+  g.scope = "openid";
+  g.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  g.code_challenge_method = "S256";
+  return g;
+}
+
+// A run through every store and every primitive; returns the secrets it was handed.
+std::vector<std::string> demo_flows(Harness& h) {
+  std::vector<std::string> secrets;
+  Store& s = h.store();
+  // Codes: issue, peek, consume, replay.
+  auto code = s.codes().issue(code_grant("alice"));
+  EXPECT_TRUE(code.ok()) << code.status().to_string();
+  secrets.push_back(code->code);
+  EXPECT_TRUE(s.codes().peek(code->code).ok());
+  EXPECT_TRUE(s.codes().consume(code->code).ok());
+  EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kAlreadyConsumed);
+  // Refresh: issue, rotate, reuse, peek, list, revocations, JWT ids.
+  RefreshGrant rg;
+  rg.subject = "alice";
+  rg.client_id = "client-1";
+  rg.grant_id = code->grant_id;
+  rg.lifetime_ms = 3'600'000;
+  auto short_lived = s.refresh().issue([&] { RefreshGrant g = rg; g.lifetime_ms = 60'000; return g; }());
+  EXPECT_TRUE(short_lived.ok());
+  secrets.push_back(short_lived->token);
+  h.clock().advance(61'000);  // short_lived expires; later writes prune it
+  auto t1 = s.refresh().issue(rg);
+  EXPECT_TRUE(t1.ok()) << t1.status().to_string();
+  secrets.push_back(t1->token);
+  auto t2 = s.refresh().rotate(t1->token, "client-1");
+  EXPECT_TRUE(t2.ok()) << t2.status().to_string();
+  secrets.push_back(t2->token);
+  EXPECT_TRUE(s.refresh().peek(t2->token).ok());
+  auto t3 = s.refresh().issue(rg);
+  EXPECT_TRUE(t3.ok());
+  secrets.push_back(t3->token);
+  EXPECT_EQ(s.refresh().rotate(t1->token, "client-1").code(), StatusCode::kReused);
+  EXPECT_TRUE(s.refresh().list("alice").ok());
+  EXPECT_TRUE(s.refresh().revoke(t3->token).ok());
+  EXPECT_TRUE(s.refresh().store_jti("jti-1", "alice", "client-1", 600'000).ok());
+  EXPECT_TRUE(s.refresh().consume_jti("alice", "jti-1").ok());
+  EXPECT_TRUE(s.refresh().revoke_client("bob", "client-1").ok());
+  EXPECT_TRUE(s.refresh().revoke_grant("alice", code->grant_id).ok());
+  EXPECT_TRUE(s.refresh().revoke_subject("alice").ok());
+  EXPECT_TRUE(s.refresh().list("alice").ok());
+  // Sessions: create, update, delete (tombstone), cap, delete_all.
+  for (int i = 0; i < 4; ++i) {
+    Session se;
+    se.id = SessionStore::new_session_id();
+    secrets.push_back(se.id);
+    se.user_id = "carol";
+    se.refresh_expires_at = h.clock().now() + 600'000 + i * 1000;
+    auto saved = s.sessions().upsert(se);
+    EXPECT_TRUE(saved.ok()) << saved.status().to_string();
+    if (i == 0) {
+      EXPECT_TRUE(s.sessions().upsert(saved.value()).ok());
+      EXPECT_TRUE(s.sessions().delete_session(se.id, "carol", "full").ok());
+    }
+  }
+  EXPECT_TRUE(s.sessions().get_all("carol", "full").ok());
+  Session brief;
+  brief.id = SessionStore::new_session_id();
+  secrets.push_back(brief.id);
+  brief.user_id = "dave";
+  brief.refresh_expires_at = h.clock().now() + 1000;
+  EXPECT_TRUE(s.sessions().upsert(brief).ok());
+  h.clock().advance(2000);  // brief expires; the next write prunes it
+  Session later = brief;
+  later.id = SessionStore::new_session_id();
+  secrets.push_back(later.id);
+  later.refresh_expires_at = h.clock().now() + 600'000;
+  EXPECT_TRUE(s.sessions().upsert(later).ok());
+  EXPECT_TRUE(s.sessions().delete_all("carol", "full").ok());
+  // Replay cache.
+  auto res = s.replay().reserve("https://issuer", "jti-9", h.clock().now() + 60'000);
+  EXPECT_TRUE(res.ok());
+  EXPECT_EQ(s.replay().reserve("https://issuer", "jti-9", h.clock().now() + 60'000).code(), StatusCode::kReplayed);
+  EXPECT_TRUE(s.replay().release(res.value()).ok());
+  EXPECT_TRUE(s.replay().reserve("https://issuer", "jti-10", h.clock().now() + 60'000).ok());
+  // Client tokens.
+  TokenRecord tr;
+  tr.access_token = "at_" + SessionStore::new_session_id();
+  tr.refresh_token = "rt_" + SessionStore::new_session_id();
+  secrets.push_back(tr.access_token);
+  secrets.push_back(tr.refresh_token);
+  EXPECT_TRUE(s.client_tokens().save("user:1", tr, 600'000).ok());
+  EXPECT_TRUE(s.client_tokens().save_access_token("erin", "https://api", tr, 600'000).ok());
+  ClientCredentials cc;
+  cc.client_id = "registered-client";
+  cc.client_secret = "cs_" + SessionStore::new_session_id();
+  secrets.push_back(cc.client_secret);
+  EXPECT_TRUE(s.client_tokens().save_client_credentials("https://as", cc).ok());
+  PkceValues pk;
+  pk.code_verifier = "pv_" + SessionStore::new_session_id() + SessionStore::new_session_id();
+  pk.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  secrets.push_back(pk.code_verifier);
+  EXPECT_TRUE(s.client_tokens().save_pkce("erin", "state-1", pk).ok());
+  EXPECT_TRUE(s.client_tokens().save_pkce("erin", "state-2", pk).ok());
+  EXPECT_TRUE(s.client_tokens().take_pkce("erin", "state-1").ok());
+  EXPECT_TRUE(s.client_tokens().list("user").ok());
+  return secrets;
+}
+
+TEST_F(RedisBackendTest, EveryOperationsKeysShareOneHashSlot) {
+  Harness h(url());
+  auto* backend = dynamic_cast<internal::RedisBackend*>(&h.backend());
+  ASSERT_NE(backend, nullptr);
+  std::mutex mu;
+  std::map<std::string, int> ops;
+  std::vector<std::string> bad;
+  backend->set_key_observer([&](std::string_view op, const std::vector<std::string>& keys) {
+    std::lock_guard lock(mu);
+    ops[std::string(op)] += 1;
+    for (const auto& k : keys) {
+      if (slot_of(k) != slot_of(keys.front())) bad.push_back(std::string(op) + ": " + k);
+      // Keys a script derives (a token's family, a family's user) carry the same tag.
+      // (Replay reservations and client tokens are one key each, owned by no user: no tag.)
+      if (k.find('{') == std::string::npos && op.substr(0, 5) != "token" && op.substr(0, 6) != "replay") {
+        bad.push_back("untagged " + k);
+      }
+    }
+  });
+  demo_flows(h);
+  EXPECT_TRUE(bad.empty()) << bad.front();
+  // The flows reached every script and native command of every store.
+  for (const char* op : {"code_insert", "code_peek", "code_consume", "refresh_issue", "refresh_rotate",
+                         "refresh_peek", "refresh_list", "refresh_revoke", "refresh_revoke_subject",
+                         "refresh_revoke_client", "refresh_revoke_grant", "jti_store", "jti_consume", "session_upsert",
+                         "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
+                         "replay_release", "token_put", "token_take", "token_list"}) {
+    EXPECT_GT(ops[op], 0) << op;
+  }
+  // And on the server, every key of one user lives in that user's slot.
+  std::map<std::string, std::set<int>> slots_by_tag;
+  for (const auto& k : keys()) {
+    const auto open = k.find('{');
+    if (open == std::string::npos) continue;
+    slots_by_tag[k.substr(open, k.find('}') - open + 1)].insert(slot_of(k));
+  }
+  EXPECT_FALSE(slots_by_tag.empty());
+  for (const auto& [tag, slots] : slots_by_tag) EXPECT_EQ(slots.size(), 1u) << tag;
+}
+
+TEST_F(RedisBackendTest, AfterTheFlowsEveryKeyHasATtlAndNoIndexHoldsAnExpiredMember) {
+  Harness h(url());
+  demo_flows(h);
+  const std::int64_t now = h.clock().now();
+  const auto all = keys();
+  ASSERT_GT(all.size(), 10u);
+  for (const auto& k : all) {
+    const std::string rest = k.substr(prefix_.size());
+    const std::int64_t ttl = raw_->call({"PTTL", k})->integer();
+    if (rest.rfind("ct:c:", 0) == 0) continue;  // client credentials saved with no expiry
+    EXPECT_GT(ttl, 0) << rest;
+    if (type_of(k) != "zset") continue;
+    auto members = raw_->call({"ZRANGE", k, "0", "-1", "WITHSCORES"});
+    ASSERT_TRUE(members.ok());
+    const auto& v = members->elements();
+    for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
+      EXPECT_GT(std::stoll(v[i + 1].str()), now) << rest << " holds expired " << v[i].str();
+      if (rest.rfind("ri:", 0) == 0) {  // a family index: the family itself is unexpired
+        auto f = raw_->call({"HMGET", prefix_ + v[i].str(), "ie", "ea"});
+        ASSERT_TRUE(f.ok());
+        ASSERT_TRUE(f->elements()[0].is_string()) << rest << " indexes a missing family";
+        EXPECT_GT(std::stoll(f->elements()[0].str()), now);
+        EXPECT_LE(std::stoll(f->elements()[1].str()) - now, ttl);  // the index outlives its members
+      }
+    }
+  }
+}
+
+TEST_F(RedisBackendTest, NoIssuedSecretAppearsInAnyKeyOrValueInAnyEncoding) {
+  Harness h(url());
+  std::vector<std::string> secrets = demo_flows(h);
+  // Also the random bytes inside the structured tokens ("ac1_" / "rt1_" + base64url).
+  const std::size_t n = secrets.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto us = secrets[i].find('_');
+    if (us == 3) {
+      std::string raw = b64_decode_url(std::string_view(secrets[i]).substr(4));
+      if (raw.size() > 16) secrets.push_back(raw);
+    }
+  }
+  std::string everything;
+  for (const auto& k : keys()) everything += dump(k) + "\n";
+  ASSERT_GT(everything.size(), 1000u);
+  // The dump is real: plain, non-secret fields of signed (not encrypted) records are in it.
+  EXPECT_NE(everything.find("client-1"), std::string::npos);
+  for (const auto& secret : secrets) {
+    ASSERT_GE(secret.size(), 16u);
+    for (const auto& form : forms(secret)) {
+      EXPECT_EQ(everything.find(form), std::string::npos) << "a form of a secret is stored: " << form;
+    }
+  }
+}
+
+TEST_F(RedisBackendTest, RecordAlteredInRedisReadsAsNotFoundAndIsCounted) {
+  Harness h(url());
+  Store& s = h.store();
+  auto code = s.codes().issue(code_grant("frank"));
+  ASSERT_TRUE(code.ok());
+  const auto all = keys();
+  auto it = std::find_if(all.begin(), all.end(), [&](const std::string& k) { return k.find(":ac:") != std::string::npos; });
+  ASSERT_NE(it, all.end());
+  std::string record = raw_->call({"HGET", *it, "r"})->str();
+  ASSERT_GT(record.size(), 40u);
+  record[record.size() / 2] = static_cast<char>(record[record.size() / 2] ^ 0x20);
+  ASSERT_TRUE(raw_->call({"HSET", *it, "r", record}).ok());
+  EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.metrics().security_events(SecurityEvent::kSignatureFailure), 1u);
+}
+
+TEST_F(RedisBackendTest, TwoPrefixesOnOneServerNeverSeeEachOther) {
+  Harness a(url());
+  Harness b(plain_url() + "?prefix=" + unique_prefix());
+  TokenRecord tr;
+  tr.access_token = "at-1";
+  ASSERT_TRUE(a.store().client_tokens().save("shared", tr).ok());
+  EXPECT_EQ(b.store().client_tokens().get("shared").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(b.store().client_tokens().list("")->keys.empty());
+  auto code = a.store().codes().issue(code_grant("gina"));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(b.store().codes().peek(code->code).code(), StatusCode::kNotFound);
+  RefreshGrant rg;
+  rg.subject = "gina";
+  rg.client_id = "c";
+  auto t = a.store().refresh().issue(rg);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(b.store().refresh().list("gina")->empty());
+  EXPECT_TRUE(b.store().refresh().revoke_subject("gina").ok());
+  EXPECT_TRUE(a.store().refresh().peek(t->token).ok());
+  EXPECT_EQ(a.store().refresh().peek(t->token)->state, RefreshTokenState::kActive);
+  ASSERT_TRUE(b.store().replay().reserve("iss", "j", a.clock().now() + 60'000).ok());
+  EXPECT_TRUE(a.store().replay().reserve("iss", "j", a.clock().now() + 60'000).ok());
+}
+
+TEST_F(RedisBackendTest, RefusesAnEvictingServerUnlessAllowedToWarn) {
+  redis::testing::PrivateServer server("rb-evicting");
+  ASSERT_TRUE(server.start());
+  auto admin = redis::Client::from_url(server.url());
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->call({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}).ok());
+  {
+    Harness h(server.url() + "?prefix=x:");
+    auto r = h.store().codes().issue(code_grant("hank"));
+    EXPECT_EQ(r.code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(r.status().message().find("maxmemory-policy is allkeys-lru"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(r.status().field(), "maxmemory-policy");
+  }
+  {
+    Harness h(server.url() + "?prefix=x:&allow_eviction=true");
+    EXPECT_TRUE(h.store().codes().issue(code_grant("hank")).ok());
+  }
+  ASSERT_TRUE((*admin)->call({"CONFIG", "SET", "maxmemory-policy", "noeviction"}).ok());
+  Harness h(server.url() + "?prefix=x:");
+  EXPECT_TRUE(h.store().codes().issue(code_grant("hank")).ok());
+}
+
+TEST_F(RedisBackendTest, UnreachableServerIsUnavailable) {
+  Harness h("redis://127.0.0.1:1?connect_timeout=200ms&prefix=x:");
+  EXPECT_EQ(h.store().codes().issue(code_grant("ivan")).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(h.store().client_tokens().get("k").code(), StatusCode::kUnavailable);
+}
+
+TEST_F(RedisBackendTest, WrongPasswordIsPermissionDenied) {
+  const std::string port = fixture_value("REDIS_ACL_PORT");
+  ASSERT_FALSE(port.empty());
+  Harness h("redis://admin:wrong-password@127.0.0.1:" + port + "?prefix=x:");
+  auto r = h.store().codes().issue(code_grant("judy"));
+  EXPECT_EQ(r.code(), StatusCode::kPermissionDenied) << r.status().to_string();
+  EXPECT_EQ(r.status().message().find("wrong-password"), std::string::npos);
+}
+
+TEST(RedisBackendUrl, SplitsItsOwnOptionsAndChecksThem) {
+  internal::RedisBackendOptions o;
+  auto u = internal::split_backend_options("redis://h:1/2?timeout=5ms&prefix=app:&allow_eviction=true&db=3", o);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u.value(), "redis://h:1/2?timeout=5ms&db=3");
+  EXPECT_EQ(o.prefix, "app:");
+  EXPECT_TRUE(o.allow_eviction);
+  internal::RedisBackendOptions d;
+  EXPECT_EQ(internal::split_backend_options("redis://h", d).value(), "redis://h");
+  EXPECT_EQ(d.prefix, "authstore:");
+  EXPECT_FALSE(d.allow_eviction);
+  EXPECT_EQ(internal::split_backend_options("redis://h?prefix={x}", d).status().field(), "url");
+  EXPECT_EQ(internal::split_backend_options("redis://h?allow_eviction=yes", d).status().field(), "url");
+}
+
+}  // namespace
+}  // namespace authstore::testing
