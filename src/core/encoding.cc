@@ -90,13 +90,25 @@ std::string escape_component(std::string_view s) {
 }
 
 std::optional<std::string> unescape_component(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  // escape_component writes upper-case hex only: anything else is not one of its outputs.
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') continue;
+    for (std::size_t k = i + 1; k <= i + 2 && k < s.size(); ++k) {
+      if (s[k] >= 'a' && s[k] <= 'f') return std::nullopt;
+    }
+  }
+  return percent_decode(s);
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
   auto val = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
   };
+  std::string out;
+  out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '%') {
       out.push_back(s[i]);

@@ -49,4 +49,7 @@ inline void put_lp(std::string& out, std::string_view s) {
 std::string escape_component(std::string_view s);
 std::optional<std::string> unescape_component(std::string_view s);
 
+// RFC 3986 percent-decoding (hex digits in either case); nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s);
+
 }  // namespace authstore::internal

@@ -2,6 +2,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/encoding.h"
 #include "redis/options.h"
 
 namespace authstore::redis {
@@ -11,28 +12,11 @@ Status url_error(std::string message) {
   return Status(StatusCode::kInvalidArgument, "redis url: " + std::move(message), "url");
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Percent-decodes `in` into `out`; false on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
+  auto decoded = internal::percent_decode(in);
+  if (!decoded) return false;
+  out = std::move(*decoded);
   return true;
 }
 

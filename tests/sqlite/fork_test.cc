@@ -4,6 +4,7 @@
 // exactly one winner. Children never reuse the parent's SQLite handle: the first operation in a
 // child opens a new connection (checked through /proc/self/fd).
 #include <dirent.h>
+#include <sched.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -31,6 +32,7 @@ struct Board {
   std::atomic<int> losses[kKinds][kItems];  // the expected "someone else won" outcome
   std::atomic<int> errors;
   std::atomic<int> fresh_connection[kRacers];  // 1: a child opened its own connection
+  std::atomic<int> arrived[kKinds][kItems];  // second gate: every racer running before any calls
   std::atomic<std::int64_t> start[kKinds][kItems][kRacers];
   std::atomic<std::int64_t> end[kKinds][kItems][kRacers];
   std::atomic<int> attempts[kKinds];    // attempts run per kind (set by racer 0)
@@ -82,6 +84,11 @@ void race(Board& b, Store& store, int racer, const std::vector<std::string>& cod
           b.errors.fetch_add(1);
           return;
         }
+        // Second gate: spin (yielding) until every racer is past the barrier, bounded in time,
+        // so the calls below start together instead of in wake-up order.
+        b.arrived[kind][r].fetch_add(1);
+        const std::int64_t gate_deadline = mono_ns() + 200'000'000;
+        while (b.arrived[kind][r].load() < kRacers && mono_ns() < gate_deadline) sched_yield();
         b.start[kind][r][racer].store(mono_ns());
         StatusCode code = StatusCode::kInternal;
         StatusCode lost = StatusCode::kInternal;

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "backends/sqlite/sqlite_backend.h"
+#include "core/encoding.h"
 
 namespace authstore::internal::sqlite {
 namespace {
@@ -13,27 +14,10 @@ Status bad_url(std::string message) {
   return Status(StatusCode::kInvalidArgument, "sqlite URL: " + std::move(message), "url");
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::string> percent_decode(std::string_view in, std::string_view what) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-    const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-    if (hi < 0 || lo < 0) return bad_url(std::string(what) + ": bad percent-escape");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
+  auto decoded = internal::percent_decode(in);
+  if (!decoded) return bad_url(std::string(what) + ": bad percent-escape");
+  std::string out = std::move(*decoded);
   if (out.find('\0') != std::string::npos) return bad_url(std::string(what) + ": contains NUL");
   return out;
 }
