@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -391,27 +392,63 @@ TEST_F(RedisBackendTest, TwoPrefixesOnOneServerNeverSeeEachOther) {
   EXPECT_TRUE(a.store().replay().reserve("iss", "j", a.clock().now() + 60'000).ok());
 }
 
+// On the fixture's ACL server (no maxmemory is set there, so nothing is evicted meanwhile; the
+// policy is restored however the test ends).
 TEST_F(RedisBackendTest, RefusesAnEvictingServerUnlessAllowedToWarn) {
-  redis::testing::PrivateServer server("rb-evicting");
-  ASSERT_TRUE(server.start());
-  auto admin = redis::Client::from_url(server.url());
+  const std::string port = fixture_value("REDIS_ACL_PORT");
+  ASSERT_FALSE(port.empty());
+  const std::string base = "redis://admin:admin-secret@127.0.0.1:" + port;
+  auto admin = redis::Client::from_url(base);
   ASSERT_TRUE(admin.ok());
   ASSERT_TRUE((*admin)->call({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}).ok());
+  struct Restore {
+    redis::Client& c;
+    ~Restore() { (void)c.call({"CONFIG", "SET", "maxmemory-policy", "noeviction"}); }
+  } restore{**admin};
   {
-    Harness h(server.url() + "?prefix=x:");
+    Harness h(base + "?prefix=" + prefix_);
     auto r = h.store().codes().issue(code_grant("hank"));
     EXPECT_EQ(r.code(), StatusCode::kFailedPrecondition);
     EXPECT_NE(r.status().message().find("maxmemory-policy is allkeys-lru"), std::string::npos)
         << r.status().message();
     EXPECT_EQ(r.status().field(), "maxmemory-policy");
+    EXPECT_EQ(h.store().client_tokens().get("k").code(), StatusCode::kFailedPrecondition);
   }
   {
-    Harness h(server.url() + "?prefix=x:&allow_eviction=true");
-    EXPECT_TRUE(h.store().codes().issue(code_grant("hank")).ok());
+    // allow_eviction=true: works, and says why it should not, in the log.
+    std::mutex mu;
+    std::vector<std::string> warnings;
+    Options o;
+    internal::BackendConfig config{&o, std::make_shared<ManualClock>(kStart),
+                                   [&](LogLevel level, std::string_view m) {
+                                     std::lock_guard lock(mu);
+                                     if (level == LogLevel::kWarning) warnings.emplace_back(m);
+                                   }};
+    auto b = internal::make_redis_backend(base + "?prefix=" + prefix_ + "&allow_eviction=true", config);
+    ASSERT_TRUE(b.ok()) << b.status().to_string();
+    std::promise<Status> done;
+    b.value()->replay().reserve("jr:x", "owner", kStart + 60'000, kStart,
+                                [&](Result<Done> r) { done.set_value(r.status()); });
+    EXPECT_TRUE(done.get_future().get().ok());
+    std::lock_guard lock(mu);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("maxmemory-policy is allkeys-lru"), std::string::npos) << warnings[0];
   }
-  ASSERT_TRUE((*admin)->call({"CONFIG", "SET", "maxmemory-policy", "noeviction"}).ok());
-  Harness h(server.url() + "?prefix=x:");
-  EXPECT_TRUE(h.store().codes().issue(code_grant("hank")).ok());
+}
+
+TEST_F(RedisBackendTest, UnixSocketUrlOpensTheBackend) {
+  const std::string sock = fixture_value("REDIS_UNIX_SOCKET");
+  ASSERT_FALSE(sock.empty());
+  auto store = open("unix://" + sock + "?prefix=" + prefix_, [] {
+    Options o;
+    o.keys = test_keys();
+    return o;
+  }());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto code = store->codes().issue(code_grant("kate"));
+  ASSERT_TRUE(code.ok()) << code.status().to_string();
+  EXPECT_TRUE(store->codes().consume(code->code).ok());
+  EXPECT_EQ(store->codes().consume(code->code).code(), StatusCode::kAlreadyConsumed);
 }
 
 TEST_F(RedisBackendTest, UnreachableServerIsUnavailable) {
