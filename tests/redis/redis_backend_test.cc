@@ -310,6 +310,12 @@ TEST_F(RedisBackendTest, AfterTheFlowsEveryKeyHasATtlAndNoIndexHoldsAnExpiredMem
     const std::int64_t ttl = raw_->call({"PTTL", k})->integer();
     if (rest.rfind("ct:c:", 0) == 0) continue;  // client credentials saved with no expiry
     EXPECT_GT(ttl, 0) << rest;
+    if (rest.rfind("rf:", 0) == 0) {  // a family: lives at least until it idles out or ends
+      auto f = raw_->call({"HMGET", k, "ie", "ea"});
+      ASSERT_TRUE(f.ok());
+      const std::int64_t until = std::min(std::stoll(f->elements()[0].str()), std::stoll(f->elements()[1].str()));
+      EXPECT_GE(ttl, until - now) << rest;
+    }
     if (type_of(k) != "zset") continue;
     auto members = raw_->call({"ZRANGE", k, "0", "-1", "WITHSCORES"});
     ASSERT_TRUE(members.ok());

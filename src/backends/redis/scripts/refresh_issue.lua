@@ -9,7 +9,9 @@ local g, c = user_gens(sub, cli)
 redis.call('HSET', KEYS[1], 'rec', ARGV[9], 'sub', sub, 'cli', cli, 'gra', gra, 'gen', fmt(g),
            'cg', fmt(c), 'st', 'a', 'cur', tk, 'ca', ARGV[1], 'lu', ARGV[1], 'it', ARGV[10],
            'ie', fmt(math.min(NOW + it, ea)), 'ea', ARGV[11], 'rot', '0')
-redis.call('PEXPIRE', KEYS[1], fmt(ttl_for(ea)))
+-- The family matters until it idles out (extended by each rotation); its tokens until its end, so
+-- that any spent token still reads as reuse while the family lives.
+redis.call('PEXPIRE', KEYS[1], fmt(ttl_for(math.min(NOW + it, ea))))
 redis.call('HSET', KEYS[2], 'f', fk, 's', '0')
 redis.call('PEXPIRE', KEYS[2], fmt(ttl_for(ea)))
 -- The user's generations must outlive every family that captured them.

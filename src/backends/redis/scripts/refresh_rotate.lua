@@ -23,6 +23,7 @@ local function advance()
   end
   redis.call('HSET', fkey, 'lu', fmt(f.lu), 'ie', fmt(f.ie), 'rot', fmt(f.rot), 'st', f.st,
              'cur', f.cur)
+  keep_until(fkey, f.ie)
 end
 local outcome
 if revoked(f) then
