@@ -115,7 +115,7 @@ void ClientTokenStoreImpl::load(Kind kind, std::string key, bool take, OpId op,
   done = instrument(ctx, op, std::move(done));
   guarded(done, [&] {
     if (closed()) return fail(done, closed_status());
-    auto finish = [ctx = ctx, key, kind, done](Result<std::string> r) mutable {
+    auto finish = [ctx = ctx.get(), key, kind, done = std::move(done)](Result<std::string> r) mutable {
       if (!r.ok()) return done(r);
       auto body = open_encrypted(*ctx->ring, RecordType::kClientToken, key, r.value());
       auto rd = body ? RecordReader::parse(*body) : std::nullopt;
@@ -163,7 +163,7 @@ void ClientTokenStoreImpl::list(std::string_view prefix, std::string_view cursor
       return fail(done, invalid_argument("cursor", "is not a cursor returned by list()"));
     }
     backend->client_tokens().list(full_prefix, std::string(cursor), limit, ctx->now(),
-                                  [done](Result<KeyList> r) mutable {
+                                  [done = std::move(done)](Result<KeyList> r) mutable {
       if (!r.ok()) return done(Result<KeyPage>(r.status()));
       KeyPage page;
       page.next_cursor = std::move(r->next_cursor);

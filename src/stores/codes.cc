@@ -142,7 +142,7 @@ void CodeStoreImpl::issue(const CodeGrant& in, Callback<IssuedCode> done) {
     IssuedCode issued{std::move(token.text), g.grant_id, expires_at};
     backend->codes().insert(
         key, std::move(record), std::move(tomb), expires_at, now,
-        [done, issued = std::move(issued)](Result<Done> r) mutable {
+        [done = std::move(done), issued = std::move(issued)](Result<Done> r) mutable {
           if (!r.ok()) return done(Result<IssuedCode>(r.status()));
           done(Result<IssuedCode>(std::move(issued)));
         });
@@ -161,7 +161,7 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
     }
     std::string key = code_key(route_tag(token->route), token->lookup_hash);
     const Millis now = ctx->now();
-    auto finish = [ctx = ctx, key, consume, now, done](Result<CodeSlot> r) mutable {
+    auto finish = [ctx = ctx.get(), key, consume, now, done = std::move(done)](Result<CodeSlot> r) mutable {
       if (!r.ok()) return done(Result<CodeRecord>(r.status()));
       auto rec = decode(*ctx->ring, key, r.value());
       if (!rec) {

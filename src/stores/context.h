@@ -45,7 +45,10 @@ struct StoreContext {
 template <class T>
 Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callback<T> done) {
   const auto start = std::chrono::steady_clock::now();
-  return [ctx, op, start, done = std::move(done)](Result<T> r) mutable {
+  // A raw pointer, not a shared_ptr copy: two threads copying one shared_ptr bounce its reference
+  // count between cores on every operation. The context outlives every callback: it is destroyed
+  // after the backend, whose destructor completes whatever is still pending.
+  return [ctx = ctx.get(), op, start, done = std::move(done)](Result<T> r) mutable {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -88,7 +91,8 @@ void guarded(Callback<T>& done, Body&& body) {
   try {
     body();
   } catch (const std::exception& e) {
-    done(Result<T>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what())));
+    // `done` is empty once the body handed it to the backend; the backend then owns the answer.
+    if (done) done(Result<T>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what())));
   }
 }
 

@@ -136,7 +136,7 @@ void RefreshStoreImpl::issue(const RefreshGrant& in, Callback<IssuedRefreshToken
     req.expires_at = fam.expires_at;
     req.now = now;
     IssuedRefreshToken issued{std::move(token.text), std::move(fam)};
-    backend->refresh().issue(req, [ctx = ctx, done, issued = std::move(issued)](Result<Done> r) mutable {
+    backend->refresh().issue(req, [ctx = ctx.get(), done = std::move(done), issued = std::move(issued)](Result<Done> r) mutable {
       if (r.code() == StatusCode::kRevoked) {
         ctx->security(SecurityEvent::kRevokedUse);
         return done(Result<IssuedRefreshToken>(
@@ -168,7 +168,7 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
     if (!client_id.empty()) req.client_key = client_key(*ctx->ring, client_id);
     req.grace = std::min(ctx->options.refresh.grace_window_ms, ctx->options.refresh.max_grace_window_ms);
     req.now = ctx->now();
-    backend->refresh().rotate(req, [ctx = ctx, done, next = std::move(next.text)](Result<RotateResult> r) mutable {
+    backend->refresh().rotate(req, [ctx = ctx.get(), done = std::move(done), next = std::move(next.text)](Result<RotateResult> r) mutable {
       using R = Result<IssuedRefreshToken>;
       if (!r.ok()) return done(R(r.status()));
       RotateResult& rr = r.value();
@@ -212,7 +212,7 @@ void RefreshStoreImpl::peek(std::string_view text, Callback<RefreshTokenInfo> do
     if (!token) return fail(done, std::move(error));
     const std::string tag = route_tag(token->route);
     backend->refresh().peek(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
-                            [ctx = ctx, done](Result<FamilyState> r) mutable {
+                            [ctx = ctx.get(), done = std::move(done)](Result<FamilyState> r) mutable {
       using R = Result<RefreshTokenInfo>;
       if (!r.ok()) return done(R(r.status()));
       auto fam = decode_family(*ctx->ring, r.value());
@@ -263,7 +263,7 @@ void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jt
     const UserIds user = user_ids(*ctx->ring, subject);
     std::string key = jti_key(user.tag, index_hash(*ctx->ring, "jti", subject, jti));
     backend->refresh().consume_jti(user.tag, user.subject_key, key, ctx->now(),
-                                   [ctx = ctx, key, done](Result<JtiResult> r) mutable {
+                                   [ctx = ctx.get(), key, done = std::move(done)](Result<JtiResult> r) mutable {
       using R = Result<JtiRecord>;
       if (!r.ok()) return done(R(r.status()));
       if (r->outcome == JtiOutcome::kNotFound) return done(R(Status(StatusCode::kNotFound, "jti not found")));
@@ -343,7 +343,7 @@ void RefreshStoreImpl::list(std::string_view subject, Callback<std::vector<Refre
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     const UserIds user = user_ids(*ctx->ring, subject);
     backend->refresh().list(user.tag, user.subject_key, ctx->now(),
-                            [ctx = ctx, done](Result<std::vector<FamilyState>> r) mutable {
+                            [ctx = ctx.get(), done = std::move(done)](Result<std::vector<FamilyState>> r) mutable {
       using R = Result<std::vector<RefreshFamily>>;
       if (!r.ok()) return done(R(r.status()));
       std::vector<RefreshFamily> out;

@@ -36,7 +36,7 @@ void ReplayCacheImpl::reserve(std::string_view issuer, std::string_view jti, Uni
     const std::string owner = res.owner;
     const Millis kept_until = res.kept_until;
     backend->replay().reserve(key, owner, kept_until, now,
-                              [ctx = ctx, done, res = std::move(res)](Result<Done> r) mutable {
+                              [ctx = ctx.get(), done = std::move(done), res = std::move(res)](Result<Done> r) mutable {
       using R = Result<Reservation>;
       if (r.code() == StatusCode::kReplayed) {
         ctx->security(SecurityEvent::kJtiReplay);

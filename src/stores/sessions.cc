@@ -105,7 +105,7 @@ void SessionStoreImpl::get(std::string_view sid, std::string_view uid, std::stri
     if (Status s = check_keys(sid, uid, type, true); !s.ok()) return fail(done, s);
     Where w = locate(*ctx->ring, uid, type, sid);
     backend->sessions().get(w.route, w.bucket, w.session, ctx->now(),
-                            [ctx = ctx, w, done](Result<std::string> r) mutable {
+                            [ctx = ctx.get(), w, done = std::move(done)](Result<std::string> r) mutable {
       if (!r.ok()) return done(Result<Session>(r.status()));
       auto s = decode_stored(*ctx->ring, w.route, w.bucket, r.value());
       if (!s) {
@@ -147,7 +147,7 @@ void SessionStoreImpl::upsert(const Session& in, Callback<Session> done) {
     req.refresh_expires_at = s.refresh_expires_at;
     req.max_sessions = ctx->options.sessions.max_sessions_per_user;
     req.now = now;
-    backend->sessions().upsert(req, [ctx = ctx, done, s = std::move(s)](Result<Done> r) mutable {
+    backend->sessions().upsert(req, [ctx = ctx.get(), done = std::move(done), s = std::move(s)](Result<Done> r) mutable {
       if (r.code() == StatusCode::kConflict) {
         ctx->security(SecurityEvent::kSessionConflict);
         return done(Result<Session>(Status(
@@ -175,7 +175,7 @@ void SessionStoreImpl::get_all(std::string_view uid, std::string_view type,
     Where w = locate(*ctx->ring, uid, type, {});
     backend->sessions().get_all(
         w.route, w.bucket, ctx->now(),
-        [ctx = ctx, w, done](Result<std::vector<std::string>> r) mutable {
+        [ctx = ctx.get(), w, done = std::move(done)](Result<std::vector<std::string>> r) mutable {
           using R = Result<std::vector<Session>>;
           if (!r.ok()) return done(R(r.status()));
           std::vector<Session> out;
