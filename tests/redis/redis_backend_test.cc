@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/redis/redis_backend.h"
+#include "testing/secret_forms.h"
 #include "conformance/harness.h"
 #include "redis/client.h"
 #include "redis/redis_test_env.h"
@@ -47,63 +48,6 @@ int slot_of(std::string_view key) {
     if (close != std::string_view::npos && close != open + 1) key = key.substr(open + 1, close - open - 1);
   }
   return crc16(key) % 16384;
-}
-
-std::string hex(std::string_view s, bool upper) {
-  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-std::string b64(std::string_view s, bool url) {
-  const char* a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
-                       static_cast<unsigned char>(s[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(a[(v >> (6 * k)) & 63]);
-  }
-  return out;  // the tail (< 3 bytes) is left out: callers search the stable middle only
-}
-std::string b64_decode_url(std::string_view s) {
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : s) {
-    int d = -1;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    if (c >= '0' && c <= '9') d = c - '0' + 52;
-    if (c == '-') d = 62;
-    if (c == '_') d = 63;
-    if (d < 0) return {};
-    v = (v << 6) | static_cast<unsigned>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((v >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
-// Every form of `secret` a careless store could keep: raw, hex, base64 and base64url at each of
-// the three byte alignments (the middle part, which does not depend on neighbouring bytes).
-std::vector<std::string> forms(const std::string& secret) {
-  std::vector<std::string> out = {secret, hex(secret, false), hex(secret, true)};
-  for (int align = 0; align < 3; ++align) {
-    const std::string padded = std::string(static_cast<std::size_t>(align), '\0') + secret;
-    for (bool url : {false, true}) {
-      const std::string enc = b64(padded, url);
-      if (enc.size() > 16) out.push_back(enc.substr(4, enc.size() - 8));
-    }
-  }
-  return out;
 }
 
 class RedisBackendTest : public ::testing::Test {
@@ -341,7 +285,7 @@ TEST_F(RedisBackendTest, NoIssuedSecretAppearsInAnyKeyOrValueInAnyEncoding) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto us = secrets[i].find('_');
     if (us == 3) {
-      std::string raw = b64_decode_url(std::string_view(secrets[i]).substr(4));
+      std::string raw = authstore::testing::b64url_bytes(std::string_view(secrets[i]).substr(4));
       if (raw.size() > 16) secrets.push_back(raw);
     }
   }
@@ -352,7 +296,7 @@ TEST_F(RedisBackendTest, NoIssuedSecretAppearsInAnyKeyOrValueInAnyEncoding) {
   EXPECT_NE(everything.find("client-1"), std::string::npos);
   for (const auto& secret : secrets) {
     ASSERT_GE(secret.size(), 16u);
-    for (const auto& form : forms(secret)) {
+    for (const auto& form : authstore::testing::secret_forms(secret)) {
       EXPECT_EQ(everything.find(form), std::string::npos) << "a form of a secret is stored: " << form;
     }
   }

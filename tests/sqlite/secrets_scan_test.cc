@@ -6,79 +6,18 @@
 #include <vector>
 
 #include "sqlite/util.h"
+#include "testing/secret_forms.h"
 
 namespace authstore::sqlite_testing {
 namespace {
 
-std::string b64(std::string_view in, bool url) {
-  const char* t = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(t[(acc >> bits) & 63u]);
-    }
-  }
-  if (bits > 0) out.push_back(t[(acc << (6 - bits)) & 63u]);
-  return out;
-}
-
-std::string b64url_decode(std::string_view in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    if (v < 0) continue;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xffu));
-    }
-  }
-  return out;
-}
-
-std::string hex(std::string_view in, bool upper) {
-  const char* d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : in) {
-    out.push_back(d[c >> 4]);
-    out.push_back(d[c & 15]);
-  }
-  return out;
-}
-
-// Every form in which `secret` could sit in the file, whatever its byte offset: base64 of the
-// secret preceded by 0, 1 or 2 other bytes differs only in the characters that mix in those
-// bytes or the end, so the stable middle of each encoding is searched.
-std::vector<std::string> forms(const std::string& secret) {
-  std::vector<std::string> out{secret, hex(secret, false), hex(secret, true)};
-  for (bool url : {false, true}) {
-    for (int k = 0; k < 3; ++k) {
-      const std::string enc = b64(std::string(static_cast<std::size_t>(k), '\x01') + secret, url);
-      if (enc.size() > 12) out.push_back(enc.substr(4, enc.size() - 8));
-    }
-  }
-  return out;
-}
+using authstore::testing::secret_forms;
 
 void expect_absent(const std::string& bytes, const std::string& where,
                    const std::vector<std::pair<std::string, std::string>>& secrets) {
   ASSERT_FALSE(bytes.empty()) << where;
   for (const auto& [what, secret] : secrets) {
-    for (const auto& f : forms(secret)) {
+    for (const auto& f : secret_forms(secret)) {
       EXPECT_EQ(bytes.find(f), std::string::npos) << what << " found in " << where;
     }
   }
@@ -92,7 +31,7 @@ TEST(SqliteSecrets, NoSecretInTheFileOrTheWal) {
     const std::size_t us = s.find('_');
     if (us != std::string::npos && us < 8) {
       // Tokens are "xx1_" + base64url: the decoded bytes (random part included) are secret too.
-      secrets.emplace_back(what + " (decoded)", b64url_decode(s.substr(us + 1)));
+      secrets.emplace_back(what + " (decoded)", authstore::testing::b64url_bytes(s.substr(us + 1)));
     }
   };
   {
@@ -148,7 +87,7 @@ TEST(SqliteSecrets, NoSecretInTheFileOrTheWal) {
   }
   // Closed: the WAL was checkpointed into the database file.
   expect_absent(read_file(path), "the database file (closed)", secrets);
-  std::printf("scanned for %zu secrets in %zu forms each\n", secrets.size(), forms(secrets.front().second).size());
+  std::printf("scanned for %zu secrets in %zu forms each\n", secrets.size(), secret_forms(secrets.front().second).size());
 }
 
 }  // namespace
