@@ -42,7 +42,7 @@ struct CodeRecord {
 };
 
 struct IssuedCode {
-  std::string code;      // the secret to hand to the client: "ac1_" + 59 base64url characters.
+  std::string code;      // the secret to hand to the client: "ac1_" + 56 base64url characters (docs/format.md).
   std::string grant_id;
   UnixMillis expires_at = 0;
 };
@@ -56,8 +56,9 @@ class CodeStore {
 
   // Read-only look at a code. OK with the record while active. kAlreadyConsumed once consumed,
   // carrying a record in which consumed = true and only grant.grant_id, grant.subject and
-  // grant.client_id are set. kNotFound when unknown, expired, malformed or its record fails
-  // verification. Spends nothing.
+  // grant.client_id are set. kNotFound when unknown, expired, issued under a key no longer in the
+  // ring, or its record fails verification; kInvalidArgument (field "code") when malformed.
+  // Spends nothing.
   Result<CodeRecord> peek(std::string_view code);
   void peek_async(std::string_view code, Callback<CodeRecord> done);
 

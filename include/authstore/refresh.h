@@ -46,7 +46,7 @@ struct RefreshFamily {
 };
 
 struct IssuedRefreshToken {
-  std::string token;  // the secret: "rt1_" + 59 base64url characters. Shown once.
+  std::string token;  // the secret: "rt1_" + 56 base64url characters (docs/format.md). Shown once.
   RefreshFamily family;
 };
 
@@ -81,7 +81,8 @@ class RefreshTokenStore {
   //  kReused            the token was already rotated (outside the grace window): the whole family
   //                     is now revoked; the value carries the family;
   //  kRevoked           the family, subject, client or grant was revoked;
-  //  kNotFound          unknown, expired (idle or absolute), malformed, or failed verification;
+  //  kNotFound          unknown, expired (idle or absolute), or failed verification;
+  //  kInvalidArgument   (field "token") malformed token, or (field "client_id") empty client_id;
   //  kPermissionDenied  (field "client_id") the token belongs to another client; nothing changes.
   // Within RefreshOptions::grace_window_ms after a rotation, presenting the previous token again
   // (while its successor is unused) rotates again: the unused successor becomes spent.
