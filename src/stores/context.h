@@ -53,8 +53,15 @@ Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callba
                         std::chrono::steady_clock::now() - start)
                         .count();
     record_op(*ctx->metrics, op, r.code(), ns);
-    if (r.status().is_error() && r.code() != StatusCode::kInvalidArgument) {
-      ctx->security(SecurityEvent::kBackendError);
+    switch (r.code()) {  // the backend could not answer (not: the caller's input was refused)
+      case StatusCode::kUnavailable:
+      case StatusCode::kDeadlineExceeded:
+      case StatusCode::kDataLoss:
+      case StatusCode::kInternal:
+        ctx->security(SecurityEvent::kBackendError);
+        break;
+      default:
+        break;
     }
     done(std::move(r));
   };

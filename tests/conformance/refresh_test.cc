@@ -70,6 +70,7 @@ TYPED_TEST(RefreshTest, ClientMismatchIsAnErrorAndChangesNothing) {
   EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(wrong.status().field(), "client_id");
   EXPECT_EQ(this->security(SecurityEvent::kClientMismatch), 1u);
+  EXPECT_EQ(this->security(SecurityEvent::kBackendError), 0u);  // the caller's fault, not the backend's
   EXPECT_TRUE(this->rt().rotate(first->token, "app").ok());
 }
 
