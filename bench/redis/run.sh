@@ -17,25 +17,8 @@ loadgen="$build/bench/redis/redis_client_loadgen"
 n_pipe=${N_PIPE:-300000}
 n_lat=${N_LAT:-20000}
 
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-for attempt in $(seq 20); do
-  port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-    --daemonize no --logfile "$work/redis.log" --dir "$work" &
-  pid=$!
-  for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break 2; sleep 0.1; done
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
-done
-[[ -n "$pid" ]] || { echo "could not start redis-server" >&2; exit 1; }
-url="redis://127.0.0.1:$port"
+source "$(dirname "$0")/server.sh"
+start_redis_server
 
 rb() { taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" 2>/dev/null; }
 # CSV column of a redis-benchmark test: rb_col TEST COLUMN (2 = rps, 5 = p50 ms)
@@ -73,7 +56,6 @@ for rep in $(seq "$reps"); do
   echo "repetition $rep/$reps done" >&2
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 m() { median <<<"${samples[$1]}"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 

@@ -1,0 +1,648 @@
+// redis_backend_bench: every store operation of the Redis backend, authstore through its public
+// API versus redis-benchmark sending the very same loaded script. run_backend.sh drives it.
+//
+//   redis_backend_bench --mode authstore --url redis://127.0.0.1:P --op OP --requests N
+//       [--inflight 256] [--max-seconds 30]
+//     Opens authstore::open(url + "?prefix=a:"), prepares what the operation needs (codes to
+//     consume, families to rotate, ... through the API, untimed), then runs N operations through
+//     the *_async calls with `inflight` outstanding (each completion issues the next) and prints
+//     "op=... requests=... failed=... rps=...". Every timed call must succeed on the user path
+//     (a code that exists and was not consumed, a fresh JTI, the current refresh token, ...).
+//   redis_backend_bench --mode prefill --url ... --op OP --requests N
+//     Writes the records redis-benchmark will hit (prefix "b:", route tag "{bench}", ids
+//     %012d as redis-benchmark's __rand_int__ produces them), through the backend's own scripts.
+//   redis_backend_bench --mode rb --url ... --op OP --requests N
+//     SCRIPT LOADs the exact source the backend loads (redis::Script: "-- authstore:<name>:v1",
+//     common.lua, helper, script), checks the SHA, and prints one line: the -r keyspace, then the
+//     command for redis-benchmark (EVALSHA <sha> numkeys keys... args..., or the native command).
+//
+// Key mix (both sides): see kOps below and docs/redis.md. Blob sizes in the redis-benchmark
+// commands are those authstore writes with the grants used here (measured: docs/redis.md).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authstore/authstore.h"
+#include "backends/redis/scripts.h"
+#include "redis/client.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using authstore::Result;
+using authstore::UnixMillis;
+namespace redis = authstore::redis;
+namespace lua = authstore::internal::lua;
+
+struct Args {
+  std::string url = "redis://127.0.0.1:6379";
+  std::string mode = "authstore";
+  std::string op;
+  long requests = 100000;
+  long inflight = 256;
+  double max_seconds = 30;
+};
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "redis_backend_bench: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    const char* v = argv[i + 1];
+    if (k == "--url") a.url = v;
+    else if (k == "--mode") a.mode = v;
+    else if (k == "--op") a.op = v;
+    else if (k == "--requests") a.requests = std::atol(v);
+    else if (k == "--inflight") a.inflight = std::atol(v);
+    else if (k == "--max-seconds") a.max_seconds = std::atof(v);
+    else die("unknown flag " + k);
+  }
+  if (a.requests < 1 || a.inflight < 1) die("--requests and --inflight must be positive");
+  return a;
+}
+
+// ------------------------------------------------------------------------------------------------
+// A bounded window: `inflight` chains, each issuing its next operation from the previous one's
+// completion, until `n` were issued or the deadline passed.
+class Window {
+ public:
+  using Issue = std::function<void(long i, std::function<void(bool ok)> done)>;
+
+  // Returns the wall-clock seconds; completed() and failed() tell what ran.
+  double run(long n, long inflight, double max_seconds, Issue issue) {
+    n_ = n;
+    chains_ = std::min(inflight, n);
+    issue_ = std::move(issue);
+    deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(max_seconds));
+    const auto t0 = Clock::now();
+    for (long c = 0; c < chains_; ++c) launch();
+    std::unique_lock l(m_);
+    cv_.wait(l, [&] { return finished_; });
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  long completed() const { return done_.load(); }
+  long failed() const { return failed_.load(); }
+
+ private:
+  void launch() {
+    const long i = next_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= n_ || stop_.load(std::memory_order_relaxed)) {
+      if (ended_.fetch_add(1) + 1 == chains_) {
+        std::lock_guard l(m_);
+        finished_ = true;
+        cv_.notify_all();
+      }
+      return;
+    }
+    issue_(i, [this](bool ok) {
+      if (!ok) failed_.fetch_add(1, std::memory_order_relaxed);
+      const long d = done_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if ((d & 1023) == 0 && Clock::now() > deadline_) stop_.store(true);
+      launch();
+    });
+  }
+
+  long n_ = 0;
+  long chains_ = 0;
+  Issue issue_;
+  Clock::time_point deadline_;
+  std::atomic<long> next_{0};
+  std::atomic<long> done_{0};
+  std::atomic<long> failed_{0};
+  std::atomic<long> ended_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+};
+
+// Runs an untimed preparation step; aborts when any call failed.
+void prepare(const char* what, long n, const Window::Issue& issue) {
+  Window w;
+  w.run(n, 256, 120, issue);
+  if (w.failed() != 0 || w.completed() != n) {
+    die(std::string("preparing ") + what + ": " + std::to_string(w.failed()) + " failed, " +
+        std::to_string(w.completed()) + "/" + std::to_string(n) + " done");
+  }
+}
+
+template <class T>
+std::function<void(Result<T>)> ok_cb(std::function<void(bool)> done) {
+  return [done = std::move(done)](Result<T> r) { done(r.ok()); };
+}
+
+// ------------------------------------------------------------------------------------------------
+// authstore through the public API.
+
+authstore::UnixMillis now_ms() { return authstore::SystemClock().now(); }
+
+authstore::CodeGrant code_grant(long i) {
+  authstore::CodeGrant g;
+  g.client_id = "client-app";
+  g.subject = "user-" + std::to_string(i);
+  g.scope = "openid profile email";
+  g.redirect_uri = "https://app.example.com/callback";
+  g.nonce = "n-0S6_WzA2Mj";
+  g.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  g.code_challenge_method = "S256";
+  g.auth_time = now_ms();
+  return g;
+}
+
+authstore::RefreshGrant refresh_grant(const std::string& subject, long i) {
+  authstore::RefreshGrant g;
+  g.subject = subject;
+  g.client_id = "client-app";
+  g.scope = "openid profile email offline_access";
+  g.grant_id = "grant-" + std::to_string(i);
+  g.metadata_json = R"({"device":"Firefox on Linux"})";
+  return g;
+}
+
+authstore::Session session(long i) {
+  authstore::Session s;
+  s.id = authstore::SessionStore::new_session_id();
+  s.user_id = "user-" + std::to_string(i);
+  s.type = "full";
+  const UnixMillis now = now_ms();
+  s.expires_at = now + 3'600'000;
+  s.refresh_expires_at = now + 30LL * 24 * 3'600'000;
+  s.refresh_token_id = "rt-id-" + std::to_string(i);
+  return s;
+}
+
+authstore::TokenRecord token_record() {
+  authstore::TokenRecord r;
+  r.access_token = std::string(40, 'A');
+  r.refresh_token = std::string(40, 'R');
+  r.token_type = "Bearer";
+  r.scope = "openid profile";
+  r.resource = "https://api.example.com/";
+  r.expires_at = now_ms() + 3'600'000;
+  r.refresh_expires_at = now_ms() + 30LL * 24 * 3'600'000;
+  return r;
+}
+
+int run_authstore(const Args& a) {
+  authstore::Options o;
+  o.keys.keys = {{1, std::string(32, 'k')}};
+  const std::string url = a.url + (a.url.find('?') == std::string::npos ? "?" : "&") + "prefix=a:";
+  auto opened = authstore::open(url, o);
+  if (!opened.ok()) die(opened.status().to_string());
+  authstore::Store store = opened.value();
+  const long n = a.requests;
+  const auto un = static_cast<std::size_t>(n);
+  const long half = std::max(1L, n / 2);  // subjects / users of the multi-entry reads
+  const std::string run = std::to_string(now_ms());
+  auto& codes = store.codes();
+  auto& refresh = store.refresh();
+  auto& sessions = store.sessions();
+  auto& replay = store.replay();
+  auto& tokens = store.client_tokens();
+
+  std::vector<std::string> strs(un);  // codes, refresh tokens, session ids, ...
+  std::vector<authstore::Reservation> reservations;
+  const authstore::TokenRecord rec = token_record();
+  Window::Issue timed;
+  const std::string& op = a.op;
+
+  if (op == "code_issue") {
+    timed = [&](long i, auto done) { codes.issue_async(code_grant(i), ok_cb<authstore::IssuedCode>(done)); };
+  } else if (op == "code_peek" || op == "code_consume") {
+    prepare("codes", n, [&](long i, auto done) {
+      codes.issue_async(code_grant(i), [&strs, i, done](Result<authstore::IssuedCode> r) {
+        if (r.ok()) strs[static_cast<std::size_t>(i)] = r->code;
+        done(r.ok());
+      });
+    });
+    if (op == "code_peek") {
+      timed = [&](long i, auto done) {
+        codes.peek_async(strs[static_cast<std::size_t>(i)], ok_cb<authstore::CodeRecord>(done));
+      };
+    } else {
+      timed = [&](long i, auto done) {
+        codes.consume_async(strs[static_cast<std::size_t>(i)], ok_cb<authstore::CodeRecord>(done));
+      };
+    }
+  } else if (op == "refresh_issue") {
+    timed = [&](long i, auto done) {
+      refresh.issue_async(refresh_grant("user-" + std::to_string(i), i), ok_cb<authstore::IssuedRefreshToken>(done));
+    };
+  } else if (op == "refresh_rotate" || op == "refresh_peek" || op == "revoke_subject") {
+    prepare("families", n, [&](long i, auto done) {
+      refresh.issue_async(refresh_grant("user-" + std::to_string(i), i),
+                          [&strs, i, done](Result<authstore::IssuedRefreshToken> r) {
+                            if (r.ok()) strs[static_cast<std::size_t>(i)] = r->token;
+                            done(r.ok());
+                          });
+    });
+    if (op == "refresh_rotate") {
+      timed = [&](long i, auto done) {
+        refresh.rotate_async(strs[static_cast<std::size_t>(i)], "client-app",
+                             ok_cb<authstore::IssuedRefreshToken>(done));
+      };
+    } else if (op == "refresh_peek") {
+      timed = [&](long i, auto done) {
+        refresh.peek_async(strs[static_cast<std::size_t>(i)], ok_cb<authstore::RefreshTokenInfo>(done));
+      };
+    } else {
+      timed = [&](long i, auto done) {
+        refresh.revoke_subject_async("user-" + std::to_string(i), ok_cb<authstore::Done>(done));
+      };
+    }
+  } else if (op == "refresh_list") {
+    prepare("families", 3 * half, [&](long i, auto done) {
+      refresh.issue_async(refresh_grant("user-" + std::to_string(i % half), i),
+                          ok_cb<authstore::IssuedRefreshToken>(done));
+    });
+    timed = [&](long i, auto done) {
+      refresh.list_async("user-" + std::to_string(i % half),
+                         [done](Result<std::vector<authstore::RefreshFamily>> r) {
+                           done(r.ok() && r->size() == 3);
+                         });
+    };
+  } else if (op == "jti_store") {
+    timed = [&](long i, auto done) {
+      refresh.store_jti_async("jti-" + run + "-" + std::to_string(i), "user-" + std::to_string(i), "client-app",
+                              3'600'000, ok_cb<authstore::Done>(done));
+    };
+  } else if (op == "jti_consume") {
+    prepare("jtis", n, [&](long i, auto done) {
+      refresh.store_jti_async("jti-" + std::to_string(i), "user-" + std::to_string(i), "client-app", 3'600'000,
+                              ok_cb<authstore::Done>(done));
+    });
+    timed = [&](long i, auto done) {
+      refresh.consume_jti_async("user-" + std::to_string(i), "jti-" + std::to_string(i),
+                                ok_cb<authstore::JtiRecord>(done));
+    };
+  } else if (op == "session_upsert") {
+    timed = [&](long i, auto done) { sessions.upsert_async(session(i), ok_cb<authstore::Session>(done)); };
+  } else if (op == "session_get" || op == "session_delete") {
+    prepare("sessions", n, [&](long i, auto done) {
+      authstore::Session s = session(i);
+      strs[static_cast<std::size_t>(i)] = s.id;
+      sessions.upsert_async(s, ok_cb<authstore::Session>(done));
+    });
+    if (op == "session_get") {
+      timed = [&](long i, auto done) {
+        sessions.get_async(strs[static_cast<std::size_t>(i)], "user-" + std::to_string(i), "full",
+                           ok_cb<authstore::Session>(done));
+      };
+    } else {
+      timed = [&](long i, auto done) {
+        sessions.delete_session_async(strs[static_cast<std::size_t>(i)], "user-" + std::to_string(i), "full",
+                                      ok_cb<authstore::Done>(done));
+      };
+    }
+  } else if (op == "session_get_all") {
+    prepare("sessions", 3 * half, [&](long i, auto done) {
+      sessions.upsert_async(session(i % half), ok_cb<authstore::Session>(done));
+    });
+    timed = [&](long i, auto done) {
+      sessions.get_all_async("user-" + std::to_string(i % half), "full",
+                             [done](Result<std::vector<authstore::Session>> r) { done(r.ok() && r->size() == 3); });
+    };
+  } else if (op == "replay_reserve") {
+    const UnixMillis exp = now_ms() + 600'000;
+    timed = [&, exp](long i, auto done) {
+      replay.reserve_async("https://issuer.example", "jti-" + run + "-" + std::to_string(i), exp,
+                           ok_cb<authstore::Reservation>(done));
+    };
+  } else if (op == "replay_release") {
+    reservations.resize(un);
+    const UnixMillis exp = now_ms() + 600'000;
+    prepare("reservations", n, [&, exp](long i, auto done) {
+      replay.reserve_async("https://issuer.example", "jti-" + std::to_string(i), exp,
+                           [&reservations, i, done](Result<authstore::Reservation> r) {
+                             if (r.ok()) reservations[static_cast<std::size_t>(i)] = r.value();
+                             done(r.ok());
+                           });
+    });
+    timed = [&](long i, auto done) {
+      replay.release_async(reservations[static_cast<std::size_t>(i)], ok_cb<authstore::Done>(done));
+    };
+  } else if (op == "token_save") {
+    timed = [&](long i, auto done) {
+      tokens.save_async("tok-" + std::to_string(i), rec, 0, ok_cb<authstore::Done>(done));
+    };
+  } else if (op == "token_get" || op == "token_take") {
+    prepare("tokens", n, [&](long i, auto done) {
+      tokens.save_async("tok-" + std::to_string(i), rec, 0, ok_cb<authstore::Done>(done));
+    });
+    if (op == "token_get") {
+      timed = [&](long i, auto done) {
+        tokens.get_async("tok-" + std::to_string(i), ok_cb<authstore::TokenRecord>(done));
+      };
+    } else {
+      // take: GETDEL, the command take_pkce() and remove() send; remove_async is its async form.
+      timed = [&](long i, auto done) { tokens.remove_async("tok-" + std::to_string(i), ok_cb<authstore::Done>(done)); };
+    }
+  } else if (op == "token_list") {
+    prepare("tokens", 1000, [&](long i, auto done) {
+      tokens.save_async("user-" + std::to_string(i % 10) + "/tok-" + std::to_string(i), rec, 0,
+                        ok_cb<authstore::Done>(done));
+    });
+    timed = [&](long i, auto done) {
+      tokens.list_async("user-" + std::to_string(i % 10) + "/", "", 100,
+                        [done](Result<authstore::KeyPage> r) { done(r.ok() && !r->keys.empty()); });
+    };
+  } else {
+    die("unknown --op " + op);
+  }
+
+  Window w;
+  const double wall = w.run(n, a.inflight, a.max_seconds, timed);
+  const double done = static_cast<double>(w.completed());
+  std::printf("op=%s inflight=%ld requests=%ld completed=%ld failed=%ld rps=%.0f\n", op.c_str(), a.inflight, n,
+              w.completed(), w.failed(), done / wall);
+  return w.failed() == 0 && w.completed() == n ? 0 : 1;
+}
+
+// ------------------------------------------------------------------------------------------------
+// redis-benchmark's side: the same scripts, the records it hits, and its command line.
+//
+// Sizes: what authstore writes for the grants above (lookup hashes, signed/encrypted records).
+constexpr std::size_t kHashLen = 43;         // a keyed lookup hash (base64url of 256 bits)
+constexpr std::size_t kCodeRecord = 283;     // code record blob
+constexpr std::size_t kCodeTombstone = 107;  // code tombstone blob
+constexpr std::size_t kFamilyRecord = 228;   // refresh family record blob
+constexpr std::size_t kJtiRecord = 89;       // jti record blob
+constexpr std::size_t kSessionRecord = 275;  // session record blob
+constexpr std::size_t kTokenRecord = 220;    // client token blob (encrypted record)
+constexpr std::size_t kOwner = 22;           // replay owner
+
+std::string id12(long i) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%012ld", i);
+  return b;
+}
+
+std::string blob(std::size_t n, char c) { return std::string(n, c); }
+std::string pad(std::size_t total, std::string_view tail) {
+  return std::string(total > tail.size() ? total - tail.size() : 0, 'h') + std::string(tail);
+}
+
+struct Scripts {
+  redis::Script code_insert{"code_insert", 1, lua::code_insert};
+  redis::Script code_consume{"code_consume", 1, lua::code_consume};
+  redis::Script replay_reserve{"replay_reserve", 1, lua::replay_reserve};
+  redis::Script replay_release{"replay_release", 1, lua::replay_release};
+  redis::Script token_list{"token_list", 1, lua::token_list};
+  redis::Script session_upsert{"session_upsert", 1, lua::session_upsert};
+  redis::Script session_remove{"session_remove", 1, lua::session_remove};
+  redis::Script session_get_all{"session_get_all", 1, lua::session_get_all};
+  redis::Script refresh_issue{"refresh_issue", 1, lua::refresh_issue};
+  redis::Script refresh_rotate{"refresh_rotate", 1, lua::refresh_rotate};
+  redis::Script refresh_peek{"refresh_peek", 1, lua::refresh_peek};
+  redis::Script refresh_list{"refresh_list", 1, lua::refresh_list};
+  redis::Script refresh_revoke_subject{"refresh_revoke_subject", 1, lua::refresh_revoke_subject};
+  redis::Script jti_store{"jti_store", 1, lua::jti_store};
+  redis::Script jti_consume{"jti_consume", 1, lua::jti_consume};
+};
+
+const std::string kP = "b:";
+const std::string kRoute = "{bench000000}";  // a route tag is 11 characters in braces
+const std::string kCli = pad(kHashLen, "cli");
+const std::string kGra = pad(kHashLen, "gra");
+const std::string kOwnerV = blob(kOwner, 'o');
+constexpr std::int64_t kDay = 24LL * 3'600'000;
+
+std::string ms(std::int64_t v) { return std::to_string(v); }
+
+// A record id as redis-benchmark writes it: a fixed-width hash whose last 12 characters are the
+// number (`tail` "__rand_int__" for the command line, id12(i) for the prefill).
+std::string hid(std::string_view tail) { return pad(kHashLen, tail); }
+
+// Keys of the refresh records: family, token, subject (one per family, or `sub` when set).
+std::vector<std::string> issue_cmd(const Scripts& s, std::int64_t now, const std::string& fam,
+                                   const std::string& tok, const std::string& sub) {
+  return {"EVALSHA",
+          s.refresh_issue.sha1(),
+          "5",
+          kP + "rf:" + kRoute + ":" + fam,
+          kP + "rt:" + kRoute + ":" + tok,
+          kP + "ru:" + kRoute + ":" + sub,
+          kP + "rg:" + kRoute + ":" + sub,
+          kP + "ri:" + kRoute + ":" + sub,
+          ms(now),
+          kP,
+          kRoute,
+          sub,
+          "rf:" + kRoute + ":" + fam,
+          "rt:" + kRoute + ":" + tok,
+          kCli,
+          kGra,
+          blob(kFamilyRecord, 'f'),
+          ms(14 * kDay),
+          ms(now + 90 * kDay)};
+}
+
+std::vector<std::string> session_cmd(const Scripts& s, std::int64_t now, const std::string& bucket,
+                                     const std::string& field) {
+  return {"EVALSHA", s.session_upsert.sha1(), "3",
+          kP + "sh:" + kRoute + ":" + bucket, kP + "sx:" + kRoute + ":" + bucket, kP + "sz:" + kRoute + ":" + bucket,
+          ms(now), field, blob(kSessionRecord, 's'), "0", ms(now + 30 * kDay), "0"};
+}
+
+std::vector<std::string> jti_cmd(const Scripts& s, std::int64_t now, const std::string& jti, const std::string& sub) {
+  return {"EVALSHA", s.jti_store.sha1(), "2", kP + "rj:" + kRoute + ":" + jti, kP + "ru:" + kRoute + ":" + sub,
+          ms(now), kP, kRoute, sub, kCli, blob(kJtiRecord, 'j'), ms(now + 3'600'000)};
+}
+
+std::string token_value(std::int64_t now) { return ms(now + 30 * kDay) + ":" + blob(kTokenRecord, 't'); }
+
+// How many records redis-benchmark's keys are drawn from (-r): twice the requests for operations
+// that spend what they hit (so ~79% of draws hit a fresh record), the requests for single reads,
+// half of them for the reads of three records each.
+long keyspace(const std::string& op, long n) {
+  if (op == "code_issue" || op == "refresh_issue" || op == "jti_store" || op == "session_upsert" ||
+      op == "replay_reserve" || op == "token_save") {
+    return 1'000'000'000;
+  }
+  if (op == "code_peek" || op == "refresh_peek" || op == "session_get" || op == "token_get") return n;
+  if (op == "refresh_list" || op == "session_get_all") return std::max(1L, n / 2);
+  if (op == "token_list") return 1;
+  return 2 * n;
+}
+
+// The prefill commands for record i (empty for none).
+std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::string& op, std::int64_t now, long i) {
+  const std::string id = id12(i);
+  if (op == "code_peek" || op == "code_consume") {
+    return {{"EVALSHA", s.code_insert.sha1(), "1", kP + "ac:" + kRoute + ":" + hid(id), ms(now),
+             blob(kCodeRecord, 'c'), blob(kCodeTombstone, 'x'), ms(now + 600'000)}};
+  }
+  if (op == "refresh_rotate" || op == "refresh_peek") return {issue_cmd(s, now, hid(id), hid(id), hid(id))};
+  if (op == "revoke_subject") return {issue_cmd(s, now, hid(id), hid(id), hid(id))};
+  if (op == "refresh_list") {
+    std::vector<std::vector<std::string>> out;
+    for (int t = 0; t < 3; ++t) {
+      const std::string f = hid(std::to_string(t) + id);
+      out.push_back(issue_cmd(s, now, f, f, hid(id)));
+    }
+    return out;
+  }
+  if (op == "jti_consume") return {jti_cmd(s, now, hid(id), hid("s0"))};
+  if (op == "session_get" || op == "session_delete") return {session_cmd(s, now, hid(id), hid("session0"))};
+  if (op == "session_get_all") {
+    return {session_cmd(s, now, hid(id), hid("session0")), session_cmd(s, now, hid(id), hid("session1")),
+            session_cmd(s, now, hid(id), hid("session2"))};
+  }
+  if (op == "replay_release") {
+    return {{"EVALSHA", s.replay_reserve.sha1(), "1", kP + "jr:" + hid(id), ms(now), kOwnerV, ms(now + 660'000)}};
+  }
+  if (op == "token_get" || op == "token_take") {
+    return {{"SET", kP + "ct:g:tok-" + id, token_value(now), "PX", ms(30 * kDay + 1000)}};
+  }
+  if (op == "token_list") {
+    return {{"SET", kP + "ct:g:user-" + std::to_string(i % 10) + "/tok-" + std::to_string(i), token_value(now), "PX",
+             ms(30 * kDay + 1000)}};
+  }
+  return {};
+}
+
+// redis-benchmark's command for `op`.
+std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::int64_t now) {
+  const std::string R = "__rand_int__";
+  const std::string rid = hid(R);
+  if (op == "code_issue") {
+    return {"EVALSHA", s.code_insert.sha1(), "1", kP + "ac:" + kRoute + ":" + rid, ms(now),
+            blob(kCodeRecord, 'c'), blob(kCodeTombstone, 'x'), ms(now + 600'000)};
+  }
+  if (op == "code_peek") return {"HMGET", kP + "ac:" + kRoute + ":" + rid, "e", "c", "r", "t"};
+  if (op == "code_consume") return {"EVALSHA", s.code_consume.sha1(), "1", kP + "ac:" + kRoute + ":" + rid, ms(now)};
+  if (op == "refresh_issue") return issue_cmd(s, now, rid, rid, rid);
+  if (op == "refresh_rotate") {
+    const std::string nk = hid("n" + R);
+    return {"EVALSHA", s.refresh_rotate.sha1(), "2", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
+            ms(now), kP, kRoute, "rt:" + kRoute + ":" + nk, kCli, "0"};
+  }
+  if (op == "refresh_peek") {
+    return {"EVALSHA", s.refresh_peek.sha1(), "1", kP + "rt:" + kRoute + ":" + rid, ms(now), kP, kRoute};
+  }
+  if (op == "revoke_subject") {
+    return {"EVALSHA", s.refresh_revoke_subject.sha1(), "2", kP + "ru:" + kRoute + ":" + rid,
+            kP + "ri:" + kRoute + ":" + rid, ms(now)};
+  }
+  if (op == "refresh_list") {
+    return {"EVALSHA", s.refresh_list.sha1(), "1", kP + "ri:" + kRoute + ":" + rid, ms(now), kP, kRoute};
+  }
+  if (op == "jti_store") return jti_cmd(s, now, rid, rid);
+  if (op == "jti_consume") {
+    return {"EVALSHA", s.jti_consume.sha1(), "1", kP + "rj:" + kRoute + ":" + rid, ms(now), kP, kRoute, hid("s0")};
+  }
+  if (op == "session_upsert") return session_cmd(s, now, rid, rid);
+  if (op == "session_get") return {"HGET", kP + "sh:" + kRoute + ":" + rid, hid("session0")};
+  if (op == "session_get_all") {
+    return {"EVALSHA", s.session_get_all.sha1(), "2", kP + "sh:" + kRoute + ":" + rid,
+            kP + "sx:" + kRoute + ":" + rid, ms(now)};
+  }
+  if (op == "session_delete") {
+    return {"EVALSHA", s.session_remove.sha1(), "3", kP + "sh:" + kRoute + ":" + rid,
+            kP + "sx:" + kRoute + ":" + rid, kP + "sz:" + kRoute + ":" + rid, ms(now), hid("session0")};
+  }
+  if (op == "replay_reserve") {
+    return {"EVALSHA", s.replay_reserve.sha1(), "1", kP + "jr:" + rid, ms(now), kOwnerV, ms(now + 660'000)};
+  }
+  if (op == "replay_release") {
+    return {"EVALSHA", s.replay_release.sha1(), "1", kP + "jr:" + rid, ms(now), kOwnerV};
+  }
+  if (op == "token_save") return {"SET", kP + "ct:g:tok-" + R, token_value(now), "PX", ms(30 * kDay + 1000)};
+  if (op == "token_get") return {"GET", kP + "ct:g:tok-" + R};
+  if (op == "token_take") return {"GETDEL", kP + "ct:g:tok-" + R};
+  if (op == "token_list") {
+    return {"EVALSHA", s.token_list.sha1(), "0", ms(now), kP + "ct:g:user-3/*", "0", "0", "100",
+            std::to_string(kP.size())};
+  }
+  die("unknown --op " + op);
+}
+
+std::unique_ptr<redis::Client> connect(const std::string& url) {
+  redis::ClientOptions base;
+  base.command_timeout = std::chrono::seconds(30);
+  auto c = redis::Client::from_url(url, base);
+  if (!c.ok()) die(c.status().to_string());
+  return std::move(c).value();
+}
+
+void send_all(redis::Client& client, const std::vector<std::vector<std::string>>& cmds) {
+  prepare("redis-benchmark records", static_cast<long>(cmds.size()), [&](long i, auto done) {
+    const auto& c = cmds[static_cast<std::size_t>(i)];
+    std::vector<std::string_view> v(c.begin(), c.end());
+    client.async_call(std::span<const std::string_view>(v), [done](Result<redis::Reply> r) {
+      done(r.ok() && !r->is_error());
+    });
+  });
+}
+
+int run_prefill(const Args& a) {
+  const Scripts s;
+  auto client = connect(a.url);
+  for (const redis::Script* sc : {&s.code_insert, &s.refresh_issue, &s.jti_store, &s.session_upsert,
+                                  &s.replay_reserve}) {
+    auto r = client->call({"SCRIPT", "LOAD", sc->source()});
+    if (!r.ok()) die(r.status().to_string());
+  }
+  const long k = keyspace(a.op, a.requests);
+  if (k >= 1'000'000'000) return 0;
+  const std::int64_t now = now_ms();
+  const long records = a.op == "token_list" ? 1000 : k;
+  // Built in chunks so that memory stays bounded.
+  for (long from = 0; from < records; from += 50'000) {
+    std::vector<std::vector<std::string>> cmds;
+    for (long i = from; i < std::min(records, from + 50'000); ++i) {
+      for (auto& c : prefill_cmds(s, a.op, now, i)) cmds.push_back(std::move(c));
+    }
+    send_all(*client, cmds);
+  }
+  return 0;
+}
+
+int run_rb(const Args& a) {
+  const Scripts s;
+  auto client = connect(a.url);
+  const auto cmd = rb_cmd(s, a.op, now_ms());
+  if (cmd[0] == "EVALSHA") {
+    // The exact source the backend loads; its SHA must be the one EVALSHA names.
+    const redis::Script* found = nullptr;
+    for (const redis::Script* sc :
+         {&s.code_insert, &s.code_consume, &s.replay_reserve, &s.replay_release, &s.token_list, &s.session_upsert,
+          &s.session_remove, &s.session_get_all, &s.refresh_issue, &s.refresh_rotate, &s.refresh_peek,
+          &s.refresh_list, &s.refresh_revoke_subject, &s.jti_store, &s.jti_consume}) {
+      if (sc->sha1() == cmd[1]) found = sc;
+    }
+    if (found == nullptr) die("no script for " + cmd[1]);
+    auto r = client->call({"SCRIPT", "LOAD", found->source()});
+    if (!r.ok() || !r->is_string() || r->str() != found->sha1()) die("SCRIPT LOAD did not return the SHA");
+  }
+  std::printf("%ld", keyspace(a.op, a.requests));
+  for (const auto& arg : cmd) std::printf(" %s", arg.c_str());
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (a.op.empty()) die("--op is required");
+  if (a.mode == "authstore") return run_authstore(a);
+  if (a.mode == "prefill") return run_prefill(a);
+  if (a.mode == "rb") return run_rb(a);
+  die("unknown --mode " + a.mode);
+}
