@@ -75,24 +75,36 @@ class ClientTokenStore {
   void list_async(std::string_view prefix, std::string_view cursor, std::size_t limit,
                   Callback<KeyPage> done);
 
-  // ---- typed API ----
+  // ---- typed API (each call also has an _async twin taking a Callback) ----
   // Client credentials per authorization server URL. ttl_ms as for save(); 0 = default TTL.
   Result<Done> save_client_credentials(std::string_view server_url, const ClientCredentials& creds,
                                        std::int64_t ttl_ms = 0);
+  void save_client_credentials_async(std::string_view server_url, const ClientCredentials& creds,
+                                     std::int64_t ttl_ms, Callback<Done> done);
   Result<ClientCredentials> get_client_credentials(std::string_view server_url);
+  void get_client_credentials_async(std::string_view server_url, Callback<ClientCredentials> done);
   Result<Done> remove_client_credentials(std::string_view server_url);
+  void remove_client_credentials_async(std::string_view server_url, Callback<Done> done);
 
   // PKCE values per (user, OAuth state), taken once: take_pkce reads and deletes atomically.
   Result<Done> save_pkce(std::string_view user_id, std::string_view state, const PkceValues& pkce,
                          std::int64_t ttl_ms = 0);  // 0 = ClientTokenOptions::pkce_ttl_ms
+  void save_pkce_async(std::string_view user_id, std::string_view state, const PkceValues& pkce,
+                       std::int64_t ttl_ms, Callback<Done> done);
   Result<PkceValues> take_pkce(std::string_view user_id, std::string_view state);
+  void take_pkce_async(std::string_view user_id, std::string_view state, Callback<PkceValues> done);
 
   // Access (and refresh) tokens per (user, resource URL). The record is kept until the later of
   // its access and refresh expiry, so a refresh token outlives its access token.
   Result<Done> save_access_token(std::string_view user_id, std::string_view url,
                                  const TokenRecord& record, std::int64_t ttl_ms = 0);
+  void save_access_token_async(std::string_view user_id, std::string_view url,
+                               const TokenRecord& record, std::int64_t ttl_ms, Callback<Done> done);
   Result<TokenRecord> get_access_token(std::string_view user_id, std::string_view url);
+  void get_access_token_async(std::string_view user_id, std::string_view url,
+                              Callback<TokenRecord> done);
   Result<Done> remove_access_token(std::string_view user_id, std::string_view url);
+  void remove_access_token_async(std::string_view user_id, std::string_view url, Callback<Done> done);
 
   // Releases this store's resources; later calls fail with kFailedPrecondition.
   void close();

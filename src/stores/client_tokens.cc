@@ -241,122 +241,164 @@ Result<KeyPage> ClientTokenStore::list(std::string_view prefix, std::string_view
   return wait_for<KeyPage>([&](auto cb) { list_async(prefix, cursor, limit, std::move(cb)); });
 }
 
-Result<Done> ClientTokenStore::save_client_credentials(std::string_view server_url,
-                                                       const ClientCredentials& c, std::int64_t ttl_ms) {
-  if (Status s = internal::check_absolute_uri("server_url", server_url, 2048); !s.ok()) return s;
-  if (Status s = internal::check_text("client_id", c.client_id, 1024); !s.ok()) return s;
-  if (c.client_secret.size() > 4096) return internal::invalid_argument("client_secret", "is longer than 4096 bytes");
-  if (c.registration_access_token.size() > 4096) {
-    return internal::invalid_argument("registration_access_token", "is longer than 4096 bytes");
-  }
-  if (!c.extra_json.empty()) {
-    if (Status s = internal::check_json_object("extra_json", c.extra_json, 16384); !s.ok()) return s;
+// ---- typed API: each blocking call waits for its asynchronous twin ----
+namespace {
+template <class T>
+bool refuse(const Status& s, Callback<T>& done) {
+  if (s.ok()) return false;
+  done(Result<T>(s));
+  return true;
+}
+}  // namespace
+
+void ClientTokenStore::save_client_credentials_async(std::string_view server_url, const ClientCredentials& c,
+                                                     std::int64_t ttl_ms, Callback<Done> done) {
+  using internal::invalid_argument;
+  if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done) ||
+      refuse(internal::check_text("client_id", c.client_id, 1024), done) ||
+      refuse(c.client_secret.size() > 4096 ? invalid_argument("client_secret", "is longer than 4096 bytes")
+                                           : Status::Ok(),
+             done) ||
+      refuse(c.registration_access_token.size() > 4096
+                 ? invalid_argument("registration_access_token", "is longer than 4096 bytes")
+                 : Status::Ok(),
+             done) ||
+      refuse(c.extra_json.empty() ? Status::Ok() : internal::check_json_object("extra_json", c.extra_json, 16384),
+             done)) {
+    return;
   }
   auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens, nullptr,
                                     impl_->ctx->options.client_tokens.default_ttl_ms);
-  if (!exp.ok()) return exp.status();
+  if (refuse(exp.status(), done)) return;
   internal::RecordWriter w;
   w.str(internal::kKind, "c").str(internal::kClientId, c.client_id)
       .str(internal::kClientSecret, c.client_secret)
       .str(internal::kRegistrationToken, c.registration_access_token).str(internal::kExtra, c.extra_json);
-  return wait_for<Done>([&](auto cb) {
-    impl_->save(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), w.take(),
-                exp.value(), OpId::kTokenSave, std::move(cb));
-  });
+  impl_->save(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), w.take(),
+              exp.value(), OpId::kTokenSave, std::move(done));
+}
+Result<Done> ClientTokenStore::save_client_credentials(std::string_view server_url, const ClientCredentials& c,
+                                                       std::int64_t ttl_ms) {
+  return wait_for<Done>([&](auto cb) { save_client_credentials_async(server_url, c, ttl_ms, std::move(cb)); });
 }
 
+void ClientTokenStore::get_client_credentials_async(std::string_view server_url,
+                                                    Callback<ClientCredentials> done) {
+  if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done)) return;
+  impl_->load(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), false,
+              OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
+    using R = Result<ClientCredentials>;
+    if (!r.ok()) return done(R(r.status()));
+    auto rd = internal::RecordReader::parse(r.value());
+    if (!rd) return done(R(Status(StatusCode::kNotFound, "client credentials not found")));
+    done(R(ClientCredentials{std::string(rd->str(internal::kClientId)),
+                             std::string(rd->str(internal::kClientSecret)),
+                             std::string(rd->str(internal::kRegistrationToken)),
+                             std::string(rd->str(internal::kExtra))}));
+  });
+}
 Result<ClientCredentials> ClientTokenStore::get_client_credentials(std::string_view server_url) {
-  if (Status s = internal::check_absolute_uri("server_url", server_url, 2048); !s.ok()) return s;
-  auto r = wait_for<std::string>([&](auto cb) {
-    impl_->load(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url),
-                false, OpId::kTokenGet, std::move(cb));
-  });
-  if (!r.ok()) return r.status();
-  auto rd = internal::RecordReader::parse(r.value());
-  if (!rd) return Status(StatusCode::kNotFound, "client credentials not found");
-  return ClientCredentials{std::string(rd->str(internal::kClientId)), std::string(rd->str(internal::kClientSecret)),
-                           std::string(rd->str(internal::kRegistrationToken)), std::string(rd->str(internal::kExtra))};
+  return wait_for<ClientCredentials>([&](auto cb) { get_client_credentials_async(server_url, std::move(cb)); });
 }
 
+void ClientTokenStore::remove_client_credentials_async(std::string_view server_url, Callback<Done> done) {
+  if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done)) return;
+  impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), OpId::kTokenRemove,
+                std::move(done));
+}
 Result<Done> ClientTokenStore::remove_client_credentials(std::string_view server_url) {
-  if (Status s = internal::check_absolute_uri("server_url", server_url, 2048); !s.ok()) return s;
-  return wait_for<Done>([&](auto cb) {
-    impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), OpId::kTokenRemove,
-                  std::move(cb));
-  });
+  return wait_for<Done>([&](auto cb) { remove_client_credentials_async(server_url, std::move(cb)); });
 }
 
-Result<Done> ClientTokenStore::save_pkce(std::string_view user_id, std::string_view state,
-                                         const PkceValues& pkce, std::int64_t ttl_ms) {
-  if (Status s = internal::check_key("user_id", user_id); !s.ok()) return s;
-  if (Status s = internal::check_key("state", state); !s.ok()) return s;
-  if (Status s = internal::check_text("code_verifier", pkce.code_verifier, 128); !s.ok()) return s;
-  if (Status s = internal::check_text("code_challenge", pkce.code_challenge, 128, false); !s.ok()) return s;
-  if (Status s = internal::check_text("code_challenge_method", pkce.code_challenge_method, 16, false); !s.ok()) {
-    return s;
+void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_view state, const PkceValues& pkce,
+                                       std::int64_t ttl_ms, Callback<Done> done) {
+  if (refuse(internal::check_key("user_id", user_id), done) || refuse(internal::check_key("state", state), done) ||
+      refuse(internal::check_text("code_verifier", pkce.code_verifier, 128), done) ||
+      refuse(internal::check_text("code_challenge", pkce.code_challenge, 128, false), done) ||
+      refuse(internal::check_text("code_challenge_method", pkce.code_challenge_method, 16, false), done)) {
+    return;
   }
   if (ttl_ms == 0) ttl_ms = impl_->ctx->options.client_tokens.pkce_ttl_ms;
   auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens, nullptr, 0);
-  if (!exp.ok()) return exp.status();
+  if (refuse(exp.status(), done)) return;
   internal::RecordWriter w;
   w.str(internal::kKind, "p").str(internal::kVerifier, pkce.code_verifier)
       .str(internal::kChallenge, pkce.code_challenge).str(internal::kMethod, pkce.code_challenge_method);
-  return wait_for<Done>([&](auto cb) {
-    impl_->save(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), w.take(),
-                exp.value(), OpId::kTokenSave, std::move(cb));
-  });
+  impl_->save(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), w.take(), exp.value(),
+              OpId::kTokenSave, std::move(done));
+}
+Result<Done> ClientTokenStore::save_pkce(std::string_view user_id, std::string_view state, const PkceValues& pkce,
+                                         std::int64_t ttl_ms) {
+  return wait_for<Done>([&](auto cb) { save_pkce_async(user_id, state, pkce, ttl_ms, std::move(cb)); });
 }
 
+void ClientTokenStore::take_pkce_async(std::string_view user_id, std::string_view state,
+                                       Callback<PkceValues> done) {
+  if (refuse(internal::check_key("user_id", user_id), done) || refuse(internal::check_key("state", state), done)) {
+    return;
+  }
+  impl_->load(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), true, OpId::kTokenTake,
+              [done = std::move(done)](Result<std::string> r) {
+    using R = Result<PkceValues>;
+    if (!r.ok()) return done(R(r.status()));
+    auto rd = internal::RecordReader::parse(r.value());
+    if (!rd) return done(R(Status(StatusCode::kNotFound, "PKCE values not found")));
+    done(R(PkceValues{std::string(rd->str(internal::kVerifier)), std::string(rd->str(internal::kChallenge)),
+                      std::string(rd->str(internal::kMethod))}));
+  });
+}
 Result<PkceValues> ClientTokenStore::take_pkce(std::string_view user_id, std::string_view state) {
-  if (Status s = internal::check_key("user_id", user_id); !s.ok()) return s;
-  if (Status s = internal::check_key("state", state); !s.ok()) return s;
-  auto r = wait_for<std::string>([&](auto cb) {
-    impl_->load(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), true,
-                OpId::kTokenTake, std::move(cb));
-  });
-  if (!r.ok()) return r.status();
-  auto rd = internal::RecordReader::parse(r.value());
-  if (!rd) return Status(StatusCode::kNotFound, "PKCE values not found");
-  return PkceValues{std::string(rd->str(internal::kVerifier)), std::string(rd->str(internal::kChallenge)),
-                    std::string(rd->str(internal::kMethod))};
+  return wait_for<PkceValues>([&](auto cb) { take_pkce_async(user_id, state, std::move(cb)); });
 }
 
-Result<Done> ClientTokenStore::save_access_token(std::string_view user_id, std::string_view url,
-                                                 const TokenRecord& record, std::int64_t ttl_ms) {
-  if (Status s = internal::check_key("user_id", user_id); !s.ok()) return s;
-  if (Status s = internal::check_absolute_uri("url", url, 2048); !s.ok()) return s;
-  if (Status s = internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes); !s.ok()) {
-    return s;
+void ClientTokenStore::save_access_token_async(std::string_view user_id, std::string_view url,
+                                               const TokenRecord& record, std::int64_t ttl_ms, Callback<Done> done) {
+  if (refuse(internal::check_key("user_id", user_id), done) ||
+      refuse(internal::check_absolute_uri("url", url, 2048), done) ||
+      refuse(internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes), done)) {
+    return;
   }
   auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens, &record,
                                     impl_->ctx->options.client_tokens.default_ttl_ms);
-  if (!exp.ok()) return exp.status();
-  return wait_for<Done>([&](auto cb) {
-    impl_->save(Kind::kAccess, ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url),
-                internal::encode_token(Kind::kAccess, record), exp.value(), OpId::kTokenSave, std::move(cb));
-  });
+  if (refuse(exp.status(), done)) return;
+  impl_->save(Kind::kAccess, ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url),
+              internal::encode_token(Kind::kAccess, record), exp.value(), OpId::kTokenSave, std::move(done));
+}
+Result<Done> ClientTokenStore::save_access_token(std::string_view user_id, std::string_view url,
+                                                 const TokenRecord& record, std::int64_t ttl_ms) {
+  return wait_for<Done>([&](auto cb) { save_access_token_async(user_id, url, record, ttl_ms, std::move(cb)); });
 }
 
+void ClientTokenStore::get_access_token_async(std::string_view user_id, std::string_view url,
+                                              Callback<TokenRecord> done) {
+  if (refuse(internal::check_key("user_id", user_id), done) ||
+      refuse(internal::check_absolute_uri("url", url, 2048), done)) {
+    return;
+  }
+  impl_->load(Kind::kAccess, ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url), false,
+              OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
+    using R = Result<TokenRecord>;
+    if (!r.ok()) return done(R(r.status()));
+    auto t = internal::decode_token(r.value());
+    if (!t) return done(R(Status(StatusCode::kNotFound, "access token not found")));
+    done(R(std::move(*t)));
+  });
+}
 Result<TokenRecord> ClientTokenStore::get_access_token(std::string_view user_id, std::string_view url) {
-  if (Status s = internal::check_key("user_id", user_id); !s.ok()) return s;
-  if (Status s = internal::check_absolute_uri("url", url, 2048); !s.ok()) return s;
-  auto r = wait_for<std::string>([&](auto cb) {
-    impl_->load(Kind::kAccess, ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url), false,
-                OpId::kTokenGet, std::move(cb));
-  });
-  if (!r.ok()) return r.status();
-  auto t = internal::decode_token(r.value());
-  if (!t) return Status(StatusCode::kNotFound, "access token not found");
-  return std::move(*t);
+  return wait_for<TokenRecord>([&](auto cb) { get_access_token_async(user_id, url, std::move(cb)); });
 }
 
+void ClientTokenStore::remove_access_token_async(std::string_view user_id, std::string_view url,
+                                                 Callback<Done> done) {
+  if (refuse(internal::check_key("user_id", user_id), done) ||
+      refuse(internal::check_absolute_uri("url", url, 2048), done)) {
+    return;
+  }
+  impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url), OpId::kTokenRemove,
+                std::move(done));
+}
 Result<Done> ClientTokenStore::remove_access_token(std::string_view user_id, std::string_view url) {
-  if (Status s = internal::check_key("user_id", user_id); !s.ok()) return s;
-  if (Status s = internal::check_absolute_uri("url", url, 2048); !s.ok()) return s;
-  return wait_for<Done>([&](auto cb) {
-    impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url), OpId::kTokenRemove,
-                  std::move(cb));
-  });
+  return wait_for<Done>([&](auto cb) { remove_access_token_async(user_id, url, std::move(cb)); });
 }
 
 void ClientTokenStore::close() { impl_->close(); }

@@ -1,4 +1,6 @@
 // Conformance: client tokens, on every backend.
+#include <future>
+
 #include "conformance/backends.h"
 
 namespace authstore::testing {
@@ -164,6 +166,32 @@ TYPED_TEST(ClientTokensTest, CloseRefusesLaterCalls) {
   this->ct().close();
   EXPECT_EQ(this->ct().get("k").code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(this->ct().save("k", this->record()).code(), StatusCode::kFailedPrecondition);
+}
+
+TYPED_TEST(ClientTokensTest, TypedAsyncCallsDeliverTheSameOutcomes) {
+  PkceValues p{pkce_new_verifier(), "", "S256"};
+  std::promise<Result<Done>> saved;
+  this->ct().save_pkce_async("alice", "st", p, 0, [&](Result<Done> r) { saved.set_value(std::move(r)); });
+  ASSERT_TRUE(saved.get_future().get().ok());
+  std::promise<Result<PkceValues>> taken;
+  this->ct().take_pkce_async("alice", "st", [&](Result<PkceValues> r) { taken.set_value(std::move(r)); });
+  auto t = taken.get_future().get();
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  EXPECT_EQ(t->code_verifier, p.code_verifier);
+  std::promise<Result<PkceValues>> again;
+  this->ct().take_pkce_async("alice", "st", [&](Result<PkceValues> r) { again.set_value(std::move(r)); });
+  EXPECT_EQ(again.get_future().get().code(), StatusCode::kNotFound);
+  std::promise<Result<TokenRecord>> bad;
+  this->ct().get_access_token_async("alice", "not a url", [&](Result<TokenRecord> r) { bad.set_value(std::move(r)); });
+  EXPECT_EQ(bad.get_future().get().status().field(), "url");
+  std::promise<Result<Done>> creds;
+  this->ct().save_client_credentials_async("https://as.example", ClientCredentials{"id", "secret", "", "{}"},
+                                           kNoExpiry, [&](Result<Done> r) { creds.set_value(std::move(r)); });
+  ASSERT_TRUE(creds.get_future().get().ok());
+  std::promise<Result<ClientCredentials>> got;
+  this->ct().get_client_credentials_async("https://as.example",
+                                          [&](Result<ClientCredentials> r) { got.set_value(std::move(r)); });
+  EXPECT_EQ(got.get_future().get()->client_secret, "secret");
 }
 
 TYPED_TEST(ClientTokensTest, BadInputNamesTheField) {
