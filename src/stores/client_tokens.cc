@@ -61,12 +61,11 @@ Status check_record(const TokenRecord& t, std::size_t max) {
 }
 
 // Expiry of a stored entry (0 = never) from the caller's ttl and the record's own expiries.
-Result<std::int64_t> entry_expiry(std::int64_t ttl_ms, Millis now, const ClientTokenOptions& opt,
-                                  const TokenRecord* record, std::int64_t default_ttl) {
+Result<std::int64_t> entry_expiry(std::int64_t ttl_ms, Millis now, const TokenRecord* record,
+                                  std::int64_t default_ttl) {
   if (ttl_ms == kNoExpiry) return std::int64_t{0};
   if (ttl_ms > 0) return now + ttl_ms;
   if (ttl_ms < 0) return Status(StatusCode::kInvalidArgument, "must be > 0, 0 (default) or kNoExpiry", "ttl_ms");
-  (void)opt;
   if (record == nullptr) return now + default_ttl;
   Millis until = 0;
   if (!record->refresh_token.empty()) {
@@ -193,8 +192,8 @@ void ClientTokenStore::save_async(std::string_view key, const TokenRecord& recor
   if (Status s = internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes); !s.ok()) {
     return done(Result<Done>(s));
   }
-  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens,
-                                    &record, impl_->ctx->options.client_tokens.default_ttl_ms);
+  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), &record,
+                                    impl_->ctx->options.client_tokens.default_ttl_ms);
   if (!exp.ok()) return done(Result<Done>(exp.status()));
   impl_->save(Kind::kGeneric, ClientTokenStoreImpl::storage_key(Kind::kGeneric, key),
               internal::encode_token(Kind::kGeneric, record), exp.value(), OpId::kTokenSave, std::move(done));
@@ -267,7 +266,7 @@ void ClientTokenStore::save_client_credentials_async(std::string_view server_url
              done)) {
     return;
   }
-  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens, nullptr,
+  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), nullptr,
                                     impl_->ctx->options.client_tokens.default_ttl_ms);
   if (refuse(exp.status(), done)) return;
   internal::RecordWriter w;
@@ -319,7 +318,7 @@ void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_vie
     return;
   }
   if (ttl_ms == 0) ttl_ms = impl_->ctx->options.client_tokens.pkce_ttl_ms;
-  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens, nullptr, 0);
+  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), nullptr, 0);
   if (refuse(exp.status(), done)) return;
   internal::RecordWriter w;
   w.str(internal::kKind, "p").str(internal::kVerifier, pkce.code_verifier)
@@ -358,7 +357,7 @@ void ClientTokenStore::save_access_token_async(std::string_view user_id, std::st
       refuse(internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes), done)) {
     return;
   }
-  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), impl_->ctx->options.client_tokens, &record,
+  auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), &record,
                                     impl_->ctx->options.client_tokens.default_ttl_ms);
   if (refuse(exp.status(), done)) return;
   impl_->save(Kind::kAccess, ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url),
