@@ -75,8 +75,13 @@ struct ReplayOptions {
   std::int64_t leeway_ms = 60'000;                   // clock skew added to a JWT's exp.
   std::int64_t min_ttl_ms = 1'000;                   // a reservation lasts at least this long.
   std::int64_t max_ttl_ms = 24LL * 3600 * 1000;      // an exp further than this away is refused.
-  std::size_t memory_capacity = 4'000'000;           // memory backend: most reservations held.
-  std::size_t memory_shards = 64;                    // memory backend: lock shards (power of 2).
+  // Memory backend: most reservations held. The capacity is split evenly among the lock shards
+  // (each gets memory_capacity / shards); a reservation is refused (kResourceExhausted) when its
+  // own shard is full of unexpired entries, so a large cache refuses from about 95 % full.
+  std::size_t memory_capacity = 4'000'000;
+  // Memory backend: most lock shards (a power of 2). Fewer are used so that every shard has at
+  // least 1024 reservations of capacity: a cache of up to 2047 is one shard, exactly bounded.
+  std::size_t memory_shards = 1024;
 };
 
 struct ClientTokenOptions {

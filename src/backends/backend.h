@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,21 @@ class ReplayBackend {
   // Deletes key if its live entry's owner == owner: OK. Otherwise kNotFound.
   virtual void release(const std::string& key, const std::string& owner, Millis now,
                        Callback<Done> done) = 0;
+
+  // The raw forms of a reservation: `key` above is "jr:" + base64url(hash), `owner` above is
+  // base64url(owner bytes).
+  static constexpr std::size_t kHashBytes = 32;
+  static constexpr std::size_t kOwnerBytes = 16;
+  // reserve(), answered synchronously from the raw bytes, for backends that decide in this
+  // process without waiting (memory): the status reserve() would pass to its callback. The store
+  // then skips building strings and callbacks. std::nullopt: this backend has no synchronous
+  // form and did nothing; the store calls reserve().
+  virtual std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes],
+                                            const unsigned char (&owner)[kOwnerBytes],
+                                            Millis kept_until, Millis now) {
+    (void)hash, (void)owner, (void)kept_until, (void)now;
+    return std::nullopt;
+  }
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -80,10 +80,14 @@ struct RandomPool {
 
 }  // namespace
 
-std::string random_bytes(std::size_t n) {
+void random_fill(unsigned char* out, std::size_t n) {
   thread_local RandomPool pool;
+  pool.take(out, n);
+}
+
+std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
-  pool.take(reinterpret_cast<unsigned char*>(out.data()), n);
+  random_fill(reinterpret_cast<unsigned char*>(out.data()), n);
   return out;
 }
 
@@ -162,8 +166,14 @@ HmacKey::HmacKey(std::string_view key) : state_(std::make_unique<State>()) {
 HmacKey::~HmacKey() { OPENSSL_cleanse(state_.get(), sizeof(State)); }
 
 std::string HmacKey::mac(std::initializer_list<std::string_view> parts) const {
-  std::string out(32, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  unsigned char o[32];
+  mac_into(parts, o);
+  std::string out(reinterpret_cast<const char*>(o), 32);
+  OPENSSL_cleanse(o, sizeof o);
+  return out;
+}
+
+void HmacKey::mac_into(std::initializer_list<std::string_view> parts, unsigned char (&o)[32]) const {
   SHA256_CTX ctx = state_->inner;
   for (std::string_view p : parts) SHA256_Update(&ctx, p.data(), p.size());
   SHA256_Final(o, &ctx);
@@ -171,7 +181,6 @@ std::string HmacKey::mac(std::initializer_list<std::string_view> parts) const {
   SHA256_Update(&ctx, o, 32);
   SHA256_Final(o, &ctx);
   OPENSSL_cleanse(&ctx, sizeof ctx);
-  return out;
 }
 
 std::string aes256gcm_seal(std::string_view key, std::string_view plaintext, std::string_view aad) {

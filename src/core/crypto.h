@@ -15,6 +15,8 @@ namespace authstore::internal {
 // n bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the CSPRNG fails (never silently
 // returns weak bytes).
 std::string random_bytes(std::size_t n);
+// The same into a caller's buffer (no allocation).
+void random_fill(unsigned char* out, std::size_t n);
 
 std::string sha256(std::string_view data);
 
@@ -38,6 +40,8 @@ class HmacKey {
   // HMAC over the concatenation of `parts` (32 bytes).
   std::string mac(std::initializer_list<std::string_view> parts) const;
   std::string mac(std::string_view data) const { return mac({data}); }
+  // The same into a caller's 32-byte buffer (no allocation).
+  void mac_into(std::initializer_list<std::string_view> parts, unsigned char (&out)[32]) const;
 
  private:
   struct State;

@@ -41,28 +41,34 @@ struct StoreContext {
   }
 };
 
+// Records the outcome and latency of `op` that started at `start`; counts backend errors.
+inline void finish_op(const StoreContext& ctx, OpId op, StatusCode outcome,
+                      std::chrono::steady_clock::time_point start) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  record_op(*ctx.metrics, op, outcome, ns);
+  switch (outcome) {  // the backend could not answer (not: the caller's input was refused)
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kDataLoss:
+    case StatusCode::kInternal:
+      ctx.security(SecurityEvent::kBackendError);
+      break;
+    default:
+      break;
+  }
+}
+
 // Wraps a caller's callback: records the outcome and latency of `op`, counts backend errors.
 template <class T>
-Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callback<T> done) {
-  const auto start = std::chrono::steady_clock::now();
+Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callback<T> done,
+                       std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now()) {
   // A raw pointer, not a shared_ptr copy: two threads copying one shared_ptr bounce its reference
   // count between cores on every operation. The context outlives every callback: it is destroyed
   // after the backend, whose destructor completes whatever is still pending.
   return [ctx = ctx.get(), op, start, done = std::move(done)](Result<T> r) mutable {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    record_op(*ctx->metrics, op, r.code(), ns);
-    switch (r.code()) {  // the backend could not answer (not: the caller's input was refused)
-      case StatusCode::kUnavailable:
-      case StatusCode::kDeadlineExceeded:
-      case StatusCode::kDataLoss:
-      case StatusCode::kInternal:
-        ctx->security(SecurityEvent::kBackendError);
-        break;
-      default:
-        break;
-    }
+    finish_op(*ctx, op, r.code(), start);
     done(std::move(r));
   };
 }

@@ -28,9 +28,16 @@ struct LengthPrefix {
 
 std::string index_hash(const KeyRing& ring, std::string_view label, std::string_view part1,
                        std::string_view part2) {
+  unsigned char h[32];
+  index_hash_raw(ring, label, part1, part2, h);
+  return base64url_encode({reinterpret_cast<const char*>(h), sizeof h});
+}
+
+void index_hash_raw(const KeyRing& ring, std::string_view label, std::string_view part1,
+                    std::string_view part2, unsigned char (&out)[32]) {
   const LengthPrefix n1(part1.size());
   const LengthPrefix n2(part2.size());
-  return base64url_encode(ring.index().mac({label, n1.view(), part1, n2.view(), part2}));
+  ring.index().mac_into({label, n1.view(), part1, n2.view(), part2}, out);
 }
 
 UserIds user_ids(const KeyRing& ring, std::string_view subject) {

@@ -24,6 +24,9 @@ std::string route_tag(std::string_view route);
 // HMAC(index key, label || lp(part1) || lp(part2)), base64url.
 std::string index_hash(const KeyRing& ring, std::string_view label, std::string_view part1,
                        std::string_view part2 = {});
+// The same MAC, raw, into a caller's buffer (no allocation).
+void index_hash_raw(const KeyRing& ring, std::string_view label, std::string_view part1,
+                    std::string_view part2, unsigned char (&out)[32]);
 
 std::string code_key(std::string_view tag, std::string_view lookup_hash);       // "ac:{R}:<h>"
 std::string refresh_token_key(std::string_view tag, std::string_view lookup_hash);  // "rt:{R}:<h>"

@@ -11,41 +11,83 @@
 namespace authstore {
 namespace internal {
 
-void ReplayCacheImpl::reserve(std::string_view issuer, std::string_view jti, UnixMillis expires_at,
+ReplayCacheImpl::Prepared ReplayCacheImpl::prepare(std::string_view issuer, std::string_view jti,
+                                                   UnixMillis expires_at) const {
+  Prepared p;
+  p.status = check_text("issuer", issuer, 1024);
+  if (p.status.ok()) p.status = check_text("jti", jti, 1024);
+  if (!p.status.ok()) return p;
+  const ReplayOptions& opt = ctx->options.replay;
+  p.now = ctx->now();
+  if (expires_at > p.now + opt.max_ttl_ms) {
+    p.status = invalid_argument("expires_at", "is more than max_ttl_ms (" +
+                                                  std::to_string(opt.max_ttl_ms) + " ms) in the future");
+    return p;
+  }
+  if (expires_at + opt.leeway_ms < p.now) {
+    p.status = invalid_argument("expires_at", "is already past, beyond the clock-skew leeway");
+    return p;
+  }
+  p.kept_until = std::max(expires_at + opt.leeway_ms, p.now + opt.min_ttl_ms);
+  try {
+    random_fill(p.owner, sizeof p.owner);
+  } catch (const std::exception& e) {
+    p.status = Status(StatusCode::kInternal, std::string("internal error: ") + e.what());
+    return p;
+  }
+  index_hash_raw(*ctx->ring, "replay", issuer, jti, p.hash);
+  return p;
+}
+
+namespace {
+// The caller's answer for the backend's decision.
+Result<Reservation> answer(const StoreContext& ctx, Status decision, std::string_view issuer,
+                           std::string_view jti, std::string owner, Millis kept_until) {
+  using R = Result<Reservation>;
+  if (decision.code() == StatusCode::kReplayed) {
+    ctx.security(SecurityEvent::kJtiReplay);
+    return R(Status(StatusCode::kReplayed, "jti was already presented for this issuer", "jti"));
+  }
+  if (decision.code() == StatusCode::kResourceExhausted) ctx.security(SecurityEvent::kCapacityRejected);
+  if (!decision.ok()) return R(std::move(decision));
+  Reservation res;
+  res.issuer = issuer;
+  res.jti = jti;
+  res.owner = std::move(owner);
+  res.kept_until = kept_until;
+  return R(std::move(res));
+}
+
+std::string b64(const unsigned char* bytes, std::size_t n) {
+  return base64url_encode({reinterpret_cast<const char*>(bytes), n});
+}
+}  // namespace
+
+std::optional<Result<Reservation>> ReplayCacheImpl::try_reserve(const Prepared& p,
+                                                                 std::string_view issuer,
+                                                                 std::string_view jti) {
+  if (!p.status.ok()) return Result<Reservation>(p.status);
+  try {
+    std::optional<Status> decision = backend->replay().reserve_now(p.hash, p.owner, p.kept_until, p.now);
+    if (!decision) return std::nullopt;
+    return answer(*ctx, std::move(*decision), issuer, jti, b64(p.owner, sizeof p.owner), p.kept_until);
+  } catch (const std::exception& e) {  // allocation failure growing the table
+    return Result<Reservation>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what()));
+  }
+}
+
+void ReplayCacheImpl::reserve(const Prepared& p, std::string_view issuer, std::string_view jti,
                               Callback<Reservation> done) {
   guarded(done, [&] {
-    if (Status s = check_text("issuer", issuer, 1024); !s.ok()) return fail(done, s);
-    if (Status s = check_text("jti", jti, 1024); !s.ok()) return fail(done, s);
-    const ReplayOptions& opt = ctx->options.replay;
-    const Millis now = ctx->now();
-    if (expires_at > now + opt.max_ttl_ms) {
-      return fail(done, invalid_argument("expires_at", "is more than max_ttl_ms (" +
-                                                           std::to_string(opt.max_ttl_ms) +
-                                                           " ms) in the future"));
-    }
-    if (expires_at + opt.leeway_ms < now) {
-      return fail(done, invalid_argument("expires_at", "is already past, beyond the clock-skew leeway"));
-    }
-    Reservation res;
-    res.issuer = issuer;
-    res.jti = jti;
-    res.owner = base64url_encode(random_bytes(16));
-    res.kept_until = std::max(expires_at + opt.leeway_ms, now + opt.min_ttl_ms);
-    std::string key = replay_key(index_hash(*ctx->ring, "replay", issuer, jti));
-    // Copies: the callback below takes `res` by move, and argument order is unspecified.
-    const std::string owner = res.owner;
-    const Millis kept_until = res.kept_until;
-    backend->replay().reserve(key, owner, kept_until, now,
-                              [ctx = ctx.get(), done = std::move(done), res = std::move(res)](Result<Done> r) mutable {
-      using R = Result<Reservation>;
-      if (r.code() == StatusCode::kReplayed) {
-        ctx->security(SecurityEvent::kJtiReplay);
-        return done(R(Status(StatusCode::kReplayed, "jti was already presented for this issuer", "jti")));
-      }
-      if (r.code() == StatusCode::kResourceExhausted) ctx->security(SecurityEvent::kCapacityRejected);
-      if (!r.ok()) return done(R(r.status()));
-      done(R(std::move(res)));
-    });
+    if (!p.status.ok()) return fail(done, p.status);
+    std::string owner = b64(p.owner, sizeof p.owner);
+    const std::string key = replay_key(b64(p.hash, sizeof p.hash));
+    backend->replay().reserve(
+        key, owner, p.kept_until, p.now,
+        [ctx = ctx.get(), done = std::move(done), issuer = std::string(issuer), jti = std::string(jti), owner,
+         kept_until = p.kept_until](Result<Done> r) mutable {
+          done(answer(*ctx, r.status(), issuer, jti, std::move(owner), kept_until));
+        });
   });
 }
 
@@ -73,11 +115,28 @@ ReplayCache::~ReplayCache() = default;
 
 void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
                                 UnixMillis expires_at, Callback<Reservation> done) {
-  impl_->reserve(issuer, jti, expires_at, instrument(impl_->ctx, OpId::kReplayReserve, std::move(done)));
+  const auto start = std::chrono::steady_clock::now();
+  internal::ReplayCacheImpl& impl = *impl_;
+  const auto p = impl.prepare(issuer, jti, expires_at);
+  if (auto r = impl.try_reserve(p, issuer, jti)) {
+    internal::finish_op(*impl.ctx, OpId::kReplayReserve, r->code(), start);
+    return done(std::move(*r));
+  }
+  impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(done), start));
 }
 Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_view jti,
                                          UnixMillis expires_at) {
-  return wait_for<Reservation>([&](auto cb) { reserve_async(issuer, jti, expires_at, std::move(cb)); });
+  // The same as reserve_async, without a callback when the answer is known at once (memory).
+  const auto start = std::chrono::steady_clock::now();
+  internal::ReplayCacheImpl& impl = *impl_;
+  const auto p = impl.prepare(issuer, jti, expires_at);
+  if (auto r = impl.try_reserve(p, issuer, jti)) {
+    internal::finish_op(*impl.ctx, OpId::kReplayReserve, r->code(), start);
+    return std::move(*r);
+  }
+  return wait_for<Reservation>([&](auto cb) {
+    impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(cb), start));
+  });
 }
 void ReplayCache::release_async(const Reservation& reservation, Callback<Done> done) {
   impl_->release(reservation, instrument(impl_->ctx, OpId::kReplayRelease, std::move(done)));

@@ -56,7 +56,20 @@ class SessionStoreImpl : public StoreBase {
 
 class ReplayCacheImpl : public StoreBase {
  public:
-  void reserve(std::string_view issuer, std::string_view jti, UnixMillis expires_at,
+  // A reservation request, validated and hashed once, before any backend call.
+  struct Prepared {
+    Status status;  // not OK: refused (bad input, or the CSPRNG failed); nothing else is set.
+    unsigned char hash[ReplayBackend::kHashBytes];
+    unsigned char owner[ReplayBackend::kOwnerBytes];
+    Millis now = 0;
+    Millis kept_until = 0;
+  };
+  Prepared prepare(std::string_view issuer, std::string_view jti, UnixMillis expires_at) const;
+  // The answer, when it is known without a callback: the request was refused, or the backend
+  // answers synchronously (reserve_now). std::nullopt: call reserve() with the same arguments.
+  std::optional<Result<Reservation>> try_reserve(const Prepared& p, std::string_view issuer,
+                                                 std::string_view jti);
+  void reserve(const Prepared& p, std::string_view issuer, std::string_view jti,
                Callback<Reservation> done);
   void release(const Reservation& reservation, Callback<Done> done);
 };

@@ -56,6 +56,10 @@ Status check_text(std::string_view field, std::string_view value, std::size_t ma
     return invalid_argument(field, "is " + std::to_string(value.size()) + " bytes; at most " +
                                        std::to_string(max) + " allowed");
   }
+  // Printable ASCII, the common case, is valid as it is (one branch-free pass).
+  bool printable_ascii = true;
+  for (unsigned char c : value) printable_ascii &= (c >= 0x20 && c < 0x7f);
+  if (printable_ascii) return Status::Ok();
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) return invalid_argument(field, "must not contain control characters");
   }

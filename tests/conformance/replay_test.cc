@@ -108,5 +108,49 @@ TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
   EXPECT_TRUE(h.store().replay().reserve("iss", "one-more", kStart + 100'000).ok());
 }
 
+TEST(ReplayMemory, SmallCacheWithDefaultShardsHoldsExactlyItsCapacity) {
+  Options o;
+  o.replay.memory_capacity = 1500;  // below 2 x 1024: one shard, whatever memory_shards says
+  Harness h("memory://", o);
+  for (int i = 0; i < 1500; ++i) {
+    ASSERT_TRUE(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).ok()) << i;
+  }
+  EXPECT_EQ(h.store().replay().reserve("iss", "one-more", kStart + 1000).code(),
+            StatusCode::kResourceExhausted);
+}
+
+TEST(ReplayMemory, ShardedCacheNeverExceedsCapacityAndRefillsAfterExpiry) {
+  Options o;
+  o.replay.memory_capacity = 8192;  // 8 shards of 1024
+  Harness h("memory://", o);
+  int held = 0;
+  int refused = 0;
+  std::vector<bool> is_held(10'000);
+  for (int i = 0; i < 10'000; ++i) {
+    auto r = h.store().replay().reserve("iss", "a" + std::to_string(i), kStart + 1000);
+    if (r.ok()) {
+      ++held;
+      is_held[static_cast<std::size_t>(i)] = true;
+    } else {
+      ASSERT_EQ(r.code(), StatusCode::kResourceExhausted) << r.status().message();
+      ++refused;
+    }
+  }
+  EXPECT_LE(held, 8192);
+  EXPECT_GT(held, 8192 * 9 / 10);  // shards fill evenly: refusals start near the capacity
+  EXPECT_EQ(refused, 10'000 - held);
+  // Every unexpired reservation is still held: none was evicted to make room.
+  for (int i = 0; i < 10'000; ++i) {
+    auto r = h.store().replay().reserve("iss", "a" + std::to_string(i), kStart + 1000);
+    ASSERT_EQ(r.code(), is_held[static_cast<std::size_t>(i)] ? StatusCode::kReplayed
+                                                               : StatusCode::kResourceExhausted)
+        << i;
+  }
+  h.clock().advance(61'000);  // all expired: the whole capacity is free again
+  for (int i = 0; i < 4000; ++i) {
+    ASSERT_TRUE(h.store().replay().reserve("iss", "b" + std::to_string(i), kStart + 100'000).ok()) << i;
+  }
+}
+
 }  // namespace
 }  // namespace authstore::testing

@@ -1,8 +1,12 @@
 #include "backends/memory/memory_backend.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "backends/memory/memory_parts.h"
+#include "core/crypto.h"
+#include "core/encoding.h"
 
 namespace authstore::internal {
 namespace {
@@ -79,54 +83,126 @@ void MemoryCodes::sweep(Millis now) {
 
 // ---------------------------------------------------------------------------------------------
 // Replay cache
+namespace {
+// At most `shards`, and at least kMinPerShard slots of capacity per shard: a small cache is one
+// shard with exactly its capacity; a large one spreads over many locks.
+constexpr std::size_t kMinPerShard = 1024;
+std::size_t replay_shards(std::size_t capacity, std::size_t shards) {
+  std::size_t n = 1;
+  while (n * 2 <= shards && n * 2 * kMinPerShard <= capacity) n *= 2;
+  return n;
+}
+}  // namespace
+
 MemoryReplay::MemoryReplay(std::size_t capacity, std::size_t shards)
-    : per_shard_(std::max<std::size_t>(1, (capacity + shards - 1) / shards)), shards_(shards) {}
+    : per_shard_(std::max<std::size_t>(1, (capacity + replay_shards(capacity, shards) - 1) /
+                                              replay_shards(capacity, shards))),
+      shards_(replay_shards(capacity, shards)) {}
+
+Sharded<MemoryReplay::Table>::Shard& MemoryReplay::shard_of(const Id& id) {
+  std::uint64_t h;
+  std::memcpy(&h, id.bytes.data(), sizeof h);
+  return shards_.for_hash(h);
+}
+
+void MemoryReplay::sweep_locked(Table& t, Millis now) {
+  if (t.next_expiry > now) return;  // nothing can have expired: no scan
+  Millis next = kNever;
+  for (auto it = t.map.begin(); it != t.map.end();) {
+    if (it->second.until <= now) {
+      it = t.map.erase(it);
+    } else {
+      next = std::min(next, it->second.until);
+      ++it;
+    }
+  }
+  t.next_expiry = next;
+}
+
+std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHashBytes],
+                                                const unsigned char (&owner)[kOwnerBytes],
+                                                Millis kept_until, Millis now) {
+  Id id;
+  std::memcpy(id.bytes.data(), hash, kHashBytes);
+  Entry entry;
+  std::memcpy(entry.owner.data(), owner, kOwnerBytes);
+  entry.until = kept_until;
+  StatusCode outcome = StatusCode::kOk;
+  {
+    auto& shard = shard_of(id);
+    std::lock_guard lock(shard.mu);
+    Table& t = shard.state;
+    // Full: drop expired entries of this shard (never an unexpired one), then decide.
+    if (t.map.size() >= per_shard_) sweep_locked(t, now);
+    if (t.map.size() < per_shard_) {
+      auto [it, fresh] = t.map.try_emplace(id, entry);  // one probe
+      if (!fresh) {
+        if (it->second.until > now) {
+          outcome = StatusCode::kReplayed;
+        } else {
+          it.value() = entry;  // expired: taken over
+        }
+      }
+    } else {
+      auto it = t.map.find(id);
+      outcome = it != t.map.end() && it->second.until > now ? StatusCode::kReplayed
+                                                            : StatusCode::kResourceExhausted;
+    }
+    if (outcome == StatusCode::kOk) t.next_expiry = std::min(t.next_expiry, kept_until);
+  }
+  switch (outcome) {
+    case StatusCode::kOk: return Status::Ok();
+    case StatusCode::kReplayed: return Status(StatusCode::kReplayed, "jti already reserved");
+    default:
+      return Status(StatusCode::kResourceExhausted,
+                    "replay cache is full of unexpired reservations (memory_capacity)",
+                    "replay.memory_capacity");
+  }
+}
+
+namespace {
+// The raw bytes of a textual key / owner the store built; false if it is not one.
+template <std::size_t N>
+bool decode_exact(std::string_view text, std::string_view prefix, unsigned char (&out)[N]) {
+  if (text.substr(0, prefix.size()) != prefix) return false;
+  auto raw = base64url_decode(text.substr(prefix.size()));
+  if (!raw || raw->size() != N) return false;
+  std::memcpy(out, raw->data(), N);
+  return true;
+}
+Status malformed() { return Status(StatusCode::kInternal, "malformed replay key or owner"); }
+}  // namespace
 
 void MemoryReplay::reserve(const std::string& key, const std::string& owner, Millis kept_until,
                            Millis now, Callback<Done> done) {
-  StatusCode outcome = StatusCode::kOk;
-  {
-    auto& shard = shards_.for_key(key);
-    std::lock_guard lock(shard.mu);
-    auto& map = shard.state;
-    auto it = map.find(key);
-    if (it != map.end()) {
-      if (it->second.until > now) {
-        outcome = StatusCode::kReplayed;
-      } else {
-        it.value() = Entry{owner, kept_until};
-      }
-    } else {
-      if (map.size() >= per_shard_) {
-        // Full: drop expired entries of this shard; never an unexpired one.
-        erase_expired(map, [now](const auto& e) { return e.until <= now; });
-      }
-      if (map.size() >= per_shard_) {
-        outcome = StatusCode::kResourceExhausted;
-      } else {
-        map.emplace(key, Entry{owner, kept_until});
-      }
-    }
+  unsigned char hash[kHashBytes];
+  unsigned char who[kOwnerBytes];
+  if (!decode_exact(key, "jr:", hash) || !decode_exact(owner, "", who)) {
+    return done(Result<Done>(malformed()));
   }
-  switch (outcome) {
-    case StatusCode::kOk: return done(Result<Done>(Done{}));
-    case StatusCode::kReplayed: return done(Result<Done>(Status(StatusCode::kReplayed, "jti already reserved")));
-    default:
-      return done(Result<Done>(Status(StatusCode::kResourceExhausted,
-                                      "replay cache is full of unexpired reservations (memory_capacity)",
-                                      "replay.memory_capacity")));
-  }
+  Status s = *reserve_now(hash, who, kept_until, now);
+  if (!s.ok()) return done(Result<Done>(std::move(s)));
+  done(Result<Done>(Done{}));
 }
 
 void MemoryReplay::release(const std::string& key, const std::string& owner, Millis now,
                            Callback<Done> done) {
+  unsigned char hash[kHashBytes];
+  unsigned char who[kOwnerBytes];
+  if (!decode_exact(key, "jr:", hash) || !decode_exact(owner, "", who)) {
+    return done(Result<Done>(malformed()));
+  }
+  Id id;
+  std::memcpy(id.bytes.data(), hash, kHashBytes);
   bool released = false;
   {
-    auto& shard = shards_.for_key(key);
+    auto& shard = shard_of(id);
     std::lock_guard lock(shard.mu);
-    auto it = shard.state.find(key);
-    if (it != shard.state.end() && it->second.until > now && it->second.owner == owner) {
-      shard.state.erase(it);
+    auto it = shard.state.map.find(id);
+    if (it != shard.state.map.end() && it->second.until > now &&
+        constant_time_equal({reinterpret_cast<const char*>(it->second.owner.data()), kOwnerBytes},
+                            {reinterpret_cast<const char*>(who), kOwnerBytes})) {
+      shard.state.map.erase(it);
       released = true;
     }
   }
@@ -137,7 +213,7 @@ void MemoryReplay::release(const std::string& key, const std::string& owner, Mil
 void MemoryReplay::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
-    erase_expired(shard.state, [now](const auto& e) { return e.until <= now; });
+    sweep_locked(shard.state, now);
   }
 }
 

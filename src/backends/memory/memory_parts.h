@@ -2,6 +2,9 @@
 // the lock, then calls `done` (never under a lock: a callback may call into the store again).
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +14,7 @@
 
 #include "backends/backend.h"
 #include "backends/memory/sharded.h"
+#include "backends/memory/table_allocator.h"
 
 namespace authstore::internal {
 
@@ -139,6 +143,9 @@ class MemorySessions final : public SessionBackend {
   Sharded<std::unordered_map<std::string, Bucket>> shards_;
 };
 
+// Reservations as fixed-size slots keyed by the raw 32-byte index hash: no allocation per entry,
+// one cache line per slot. The store's textual key ("jr:" + base64url) and owner (base64url) are
+// decoded back to these bytes by the string forms.
 class MemoryReplay final : public ReplayBackend {
  public:
   MemoryReplay(std::size_t capacity, std::size_t shards);
@@ -146,17 +153,40 @@ class MemoryReplay final : public ReplayBackend {
                Callback<Done> done) override;
   void release(const std::string& key, const std::string& owner, Millis now,
                Callback<Done> done) override;
+  std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes],
+                                    const unsigned char (&owner)[kOwnerBytes], Millis kept_until,
+                                    Millis now) override;
   void sweep(Millis now);
 
  private:
+  struct Id {
+    std::array<unsigned char, kHashBytes> bytes;
+    friend bool operator==(const Id&, const Id&) = default;
+  };
+  struct IdHash {  // the hash is a keyed MAC: its bytes are already uniform.
+    std::size_t operator()(const Id& id) const noexcept {
+      std::uint64_t h;
+      std::memcpy(&h, id.bytes.data() + 8, sizeof h);  // bytes 0-7 pick the shard
+      return static_cast<std::size_t>(h);
+    }
+  };
   struct Entry {
-    std::string owner;
+    std::array<unsigned char, kOwnerBytes> owner;
     Millis until = 0;
   };
+  struct Table {
+    Table() { map.max_load_factor(0.8f); }
+    tsl::robin_map<Id, Entry, IdHash, std::equal_to<Id>, TableAllocator<std::pair<Id, Entry>>> map;
+    Millis next_expiry = kNever;  // no entry expires before this (a lower bound)
+  };
+  static constexpr Millis kNever = INT64_MAX;
+
+  Sharded<Table>::Shard& shard_of(const Id& id);
+  // Removes the expired entries of a locked shard, if any can be expired.
+  static void sweep_locked(Table& t, Millis now);
+
   std::size_t per_shard_;
-  Sharded<tsl::robin_map<std::string, Entry, std::hash<std::string>, std::equal_to<>,
-                         std::allocator<std::pair<std::string, Entry>>, true>>
-      shards_;
+  Sharded<Table> shards_;
 };
 
 class MemoryClientTokens final : public ClientTokenBackend {

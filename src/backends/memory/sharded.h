@@ -1,6 +1,7 @@
 // Lock-sharded state for the memory backend: N shards, each a mutex and a value.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -14,7 +15,8 @@ class Sharded {
  public:
   explicit Sharded(std::size_t shards) : shards_(shards) {}
 
-  struct Shard {
+  // Cache-line aligned: threads working on neighbouring shards do not share a line.
+  struct alignas(64) Shard {
     std::mutex mu;
     State state;
   };
@@ -22,6 +24,8 @@ class Sharded {
   Shard& for_key(std::string_view key) {
     return shards_[std::hash<std::string_view>{}(key) & (shards_.size() - 1)];
   }
+  // The shard for a hash whose low bits are already uniform.
+  Shard& for_hash(std::uint64_t h) { return shards_[h & (shards_.size() - 1)]; }
   std::vector<Shard>& all() { return shards_; }
 
  private:
