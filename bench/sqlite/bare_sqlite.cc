@@ -152,14 +152,15 @@ int main(int argc, char** argv) {
         c.commit();
         return true;
       }
-      if (op == "codes") {  // issue (1 statement) + consume (1 statement)
+      if (op == "codes") {  // issue (1 statement) + consume (2 statements: select, update)
         const std::string k = random_key(*rng, "ac:{RRRRRRRRRRR}:");
         c.begin();
         c.q(StmtId::kCodeInsert, k, record, tombstone, now + 600'000, now);
         c.maybe_sweep(StmtId::kSweepCodes, (*sweeps)[0], now);
         c.commit();
         c.begin();
-        const int rows = c.q(StmtId::kCodeConsume, k, now);
+        const int rows = c.q(StmtId::kCodePeek, k, now);
+        if (rows == 1) c.q(StmtId::kCodeConsume, k, now);
         c.commit();
         return rows == 1;
       }
