@@ -21,6 +21,17 @@ namespace {
 constexpr std::uint32_t kSweepEvery = 8;
 constexpr std::int64_t kSweepFloor = 8;
 
+// A checkpoint is due once the WAL holds this many frames (SQLite's automatic checkpoint
+// threshold, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT).
+constexpr int kCheckpointFrames = 1000;
+
+
+// Checkpoints run beside the batches cannot let the WAL start over from its beginning while
+// commits keep appending to it (SQLite restarts the WAL only when every frame has been copied).
+// Once it holds this many frames (64 MiB of 4 KiB pages, the default journal_size_limit), one
+// checkpoint runs inside a batch, with the engine held, and the next BEGIN restarts the WAL.
+constexpr int kRestartFrames = 16 * kCheckpointFrames;
+
 // Per-process counters shared by every engine (exposed through Engine::stats).
 std::atomic<std::uint64_t> g_transactions{0};
 std::atomic<std::uint64_t> g_operations{0};
@@ -59,6 +70,12 @@ struct Engine::Proc {
   Op* head = nullptr;
   Op* tail = nullptr;
   bool busy = false;  // a leader is running a batch
+  bool checkpointing = false;  // a caller is running a checkpoint (on `ckpt_db`)
+  int ckpt_mark = 0;           // the WAL's size in frames when that checkpoint last ran
+  bool ckpt_beside = false;    // (leader only) `checkpointing` when the batch was taken
+  std::atomic<int> wal_frames{0};  // the WAL's size after the last commit (Db::defer_checkpoints)
+  std::unique_ptr<Db> ckpt_db;     // the checkpoint's own connection (opened on first use)
+  bool ckpt_inline = false;        // `ckpt_db` could not be opened: the leader checkpoints on `db`
   // Touched only by the current leader.
   std::unique_ptr<Db> db;
   std::array<std::uint32_t, kTableCount> pending_sweep{};
@@ -75,6 +92,8 @@ std::atomic<Engine::Proc*> g_abandoned{nullptr};
 void abandon(Engine::Proc* p) {
   if (p->db) p->db->abandon();
   p->db.release();  // NOLINT: the inherited connection is intentionally leaked
+  if (p->ckpt_db) p->ckpt_db->abandon();
+  p->ckpt_db.release();  // NOLINT: likewise
   Engine::Proc* head = g_abandoned.load(std::memory_order_relaxed);
   do {
     p->next_abandoned = head;
@@ -86,6 +105,7 @@ void abandon(Engine::Proc* p) {
 Engine::Engine(DbConfig config, std::unique_ptr<Db> first) : config_(std::move(config)) {
   auto* p = new Proc(::getpid());
   p->db = std::move(first);
+  p->db->defer_checkpoints(&p->wal_frames);
   g_opened.fetch_add(1, std::memory_order_relaxed);
   proc_.store(p, std::memory_order_release);
 }
@@ -137,6 +157,7 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
   }
   p->tail = op;
   std::vector<Op*> wake;
+  bool checkpoint = false;
   while (op->state.load(std::memory_order_relaxed) != kDone) {
     if (p->busy) {
       // A batch is running: sleep until its leader completes this operation or hands over.
@@ -163,6 +184,7 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
       batch.push_back(o);
     }
     if (p->head == nullptr) p->tail = nullptr;
+    p->ckpt_beside = p->checkpointing;
     lock.unlock();
     run_batch(*p, batch.data(), batch.size());
     wake.clear();
@@ -174,6 +196,14 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
     }
     g_batched.fetch_add(wake.size(), std::memory_order_relaxed);
     batch.clear();
+    // A checkpoint due: this caller runs it once its own operation is complete, on the
+    // checkpoint connection, while the next batches commit.
+    const int frames = p->wal_frames.load(std::memory_order_relaxed);
+    if (frames < p->ckpt_mark) p->ckpt_mark = 0;  // the WAL was restarted
+    if (!checkpoint && !p->checkpointing && frames - p->ckpt_mark >= kCheckpointFrames) {
+      p->checkpointing = true;
+      checkpoint = true;
+    }
     // Operations still queued: the first one's caller leads the next batch (unless a new caller
     // finds the engine idle and takes them first), or this caller, if its own operation is
     // still queued (more than max_batch were ahead of it).
@@ -187,6 +217,29 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
   }
   lock.unlock();
   op->finish(Status::Ok());
+  if (checkpoint) run_checkpoint(*p);
+}
+
+void Engine::run_checkpoint(Proc& p) {
+  if (!p.ckpt_db && !p.ckpt_inline) {
+    Result<std::unique_ptr<Db>> db = Db::open(config_);
+    if (db.ok()) {
+      p.ckpt_db = std::move(db.value());
+      g_opened.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      p.ckpt_inline = true;  // e.g. out of file descriptors: checkpoint inside the batches
+    }
+  }
+  int log = -1;
+  if (p.ckpt_db) {
+    // Errors are left for later: the WAL keeps every committed transaction until a checkpoint
+    // succeeds (SQLITE_BUSY: another process is checkpointing).
+    int done = 0;
+    if (p.ckpt_db->checkpoint(&log, &done) != SQLITE_OK) log = -1;
+  }
+  std::lock_guard lock(p.mu);
+  p.checkpointing = false;
+  p.ckpt_mark = log >= 0 ? log : p.wal_frames.load(std::memory_order_relaxed);
 }
 
 Status Engine::ensure_db(Proc& p) {
@@ -194,6 +247,7 @@ Status Engine::ensure_db(Proc& p) {
   Result<std::unique_ptr<Db>> db = Db::open(config_);
   if (!db.ok()) return db.status();
   p.db = std::move(db.value());
+  p.db->defer_checkpoints(&p.wal_frames);
   g_opened.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
@@ -328,6 +382,16 @@ void Engine::run_batch(Proc& p, Op** ops, std::size_t n) {
       return;
     }
     g_transactions.fetch_add(1, std::memory_order_relaxed);
+    // The WAL reached kRestartFrames (see there): checkpoint here, with the engine held, so
+    // that the next BEGIN starts the WAL over. It copies only what came since the last
+    // checkpoint. Without a checkpoint connection every checkpoint runs here. Not while a
+    // checkpoint runs beside this batch (only one can run at a time).
+    if (!p.ckpt_beside && p.wal_frames.load(std::memory_order_relaxed) >=
+                              (p.ckpt_inline ? kCheckpointFrames : kRestartFrames)) {
+      int log = 0;
+      int done = 0;
+      if (db.checkpoint(&log, &done) == SQLITE_OK) p.wal_frames.store(0, std::memory_order_relaxed);
+    }
     return;
   }
 }

@@ -1,4 +1,4 @@
-// The SQLite engine: one connection per process, group commit, and fork safety.
+// The SQLite engine: one writing connection per process, group commit, and fork safety.
 //
 // Group commit (leader/follower). Every operation is an Op: a function of the connection that
 // runs its own statements. A caller that finds no transaction running becomes the *leader*: it
@@ -22,10 +22,18 @@
 // error and the others are re-run in a new transaction. Callbacks run after COMMIT succeeded, or
 // with the commit's error (nothing of the batch was committed). No callback runs under the
 // engine's lock or while its caller leads a transaction. A read-only batch is run in autocommit
-// mode (each read operation is one statement).
+// mode (each read operation is one statement). The sweep of expired rows and a restart
+// checkpoint (below) run inside batches; nothing else does.
 //
 // Because a queued caller waits for its operation, the asynchronous calls of this backend
 // complete inline: `done` has been called when the call returns.
+//
+// Checkpoints. SQLite's automatic checkpoint (copying the WAL into the database file, with two
+// fsyncs) would run inside the COMMIT of whichever batch crosses 1000 WAL frames, with every
+// other caller waiting. Instead, the leader of that batch, once its own operation is complete
+// and the engine free, runs a PASSIVE checkpoint on a checkpoint connection while the next
+// batches commit. Such checkpoints cannot let the WAL start over under a steady load, so when
+// it reaches kRestartFrames one checkpoint runs inside a batch (see engine.cc).
 //
 // Expiry. Each write transaction also deletes a bounded number of expired rows from the tables
 // its operations touched (see kSweepEvery in engine.cc), so no cleanup job is needed.
@@ -125,7 +133,7 @@ class Engine {
     std::uint64_t guarded = 0;       // batches re-run to put a failed operation in a savepoint.
     std::uint64_t operations = 0;    // operations run (reads included).
     std::uint64_t swept_rows = 0;    // expired rows deleted.
-    std::uint64_t connections_opened = 0;
+    std::uint64_t connections_opened = 0;  // main and checkpoint connections.
   };
   Stats stats() const;
 
@@ -135,6 +143,7 @@ class Engine {
   void submit_op(std::unique_ptr<Op> op);
   Proc* proc();
   void run_batch(Proc& p, Op** ops, std::size_t n);
+  void run_checkpoint(Proc& p);
   Status ensure_db(Proc& p);
 
   DbConfig config_;
