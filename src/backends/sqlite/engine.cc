@@ -25,6 +25,8 @@ constexpr std::int64_t kSweepFloor = 8;
 // threshold, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT).
 constexpr int kCheckpointFrames = 1000;
 
+// Most read connections per process, for reads that find a batch running.
+constexpr int kMaxReaders = 4;
 
 // Checkpoints run beside the batches cannot let the WAL start over from its beginning while
 // commits keep appending to it (SQLite restarts the WAL only when every frame has been copied).
@@ -39,6 +41,7 @@ std::atomic<std::uint64_t> g_swept{0};
 std::atomic<std::uint64_t> g_opened{0};
 std::atomic<std::uint64_t> g_batched{0};
 std::atomic<std::uint64_t> g_guarded{0};
+std::atomic<std::uint64_t> g_side_reads{0};
 
 // Op::state values.
 constexpr std::uint32_t kQueued = 0;
@@ -76,6 +79,10 @@ struct Engine::Proc {
   std::atomic<int> wal_frames{0};  // the WAL's size after the last commit (Db::defer_checkpoints)
   std::unique_ptr<Db> ckpt_db;     // the checkpoint's own connection (opened on first use)
   bool ckpt_inline = false;        // `ckpt_db` could not be opened: the leader checkpoints on `db`
+  // Read connections for reads that find a batch running (guarded by `mu`; each used by the
+  // one caller that took it).
+  std::vector<std::unique_ptr<Db>> readers;
+  int readers_open = 0;
   // Touched only by the current leader.
   std::unique_ptr<Db> db;
   std::array<std::uint32_t, kTableCount> pending_sweep{};
@@ -94,6 +101,10 @@ void abandon(Engine::Proc* p) {
   p->db.release();  // NOLINT: the inherited connection is intentionally leaked
   if (p->ckpt_db) p->ckpt_db->abandon();
   p->ckpt_db.release();  // NOLINT: likewise
+  for (auto& r : p->readers) {
+    r->abandon();
+    r.release();  // NOLINT: likewise
+  }
   Engine::Proc* head = g_abandoned.load(std::memory_order_relaxed);
   do {
     p->next_abandoned = head;
@@ -141,6 +152,7 @@ Engine::Stats Engine::stats() const {
   s.connections_opened = g_opened.load(std::memory_order_relaxed);
   s.batched = g_batched.load(std::memory_order_relaxed);
   s.guarded = g_guarded.load(std::memory_order_relaxed);
+  s.side_reads = g_side_reads.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -148,6 +160,39 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
   Proc* p = proc();
   Op* const op = owned.get();
   std::unique_lock lock(p->mu);
+  if (!op->write() && (p->busy || p->head != nullptr) &&
+      (!p->readers.empty() || p->readers_open < kMaxReaders)) {
+    // A read while a batch runs: on a read connection, at once, in this caller's thread. It
+    // sees every transaction committed before it starts (WAL: readers never wait for the
+    // writer), so every operation whose callback has run.
+    std::unique_ptr<Db> reader;
+    if (!p->readers.empty()) {
+      reader = std::move(p->readers.back());
+      p->readers.pop_back();
+    } else {
+      ++p->readers_open;
+    }
+    lock.unlock();
+    if (!reader) {
+      Result<std::unique_ptr<Db>> opened = Db::open(config_);
+      if (opened.ok()) {
+        reader = std::move(opened.value());
+        g_opened.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (reader) {
+      g_operations.fetch_add(1, std::memory_order_relaxed);
+      g_side_reads.fetch_add(1, std::memory_order_relaxed);
+      (void)op->run(*reader);  // one statement, autocommit
+      lock.lock();
+      p->readers.push_back(std::move(reader));
+      lock.unlock();
+      return op->finish(Status::Ok());
+    }
+    lock.lock();
+    --p->readers_open;  // could not open one (out of descriptors?): queue the read instead
+  }
+
   op->next = nullptr;
   op->state.store(kQueued, std::memory_order_relaxed);
   if (p->tail != nullptr) {

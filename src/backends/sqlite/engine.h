@@ -28,6 +28,10 @@
 // Because a queued caller waits for its operation, the asynchronous calls of this backend
 // complete inline: `done` has been called when the call returns.
 //
+// Reads. A read that finds the engine idle runs inline on the connection. A read that finds a
+// batch running runs at once on one of up to kMaxReaders read connections, in its caller's
+// thread (WAL: it sees every committed transaction and waits for no writer).
+//
 // Checkpoints. SQLite's automatic checkpoint (copying the WAL into the database file, with two
 // fsyncs) would run inside the COMMIT of whichever batch crosses 1000 WAL frames, with every
 // other caller waiting. Instead, the leader of that batch, once its own operation is complete
@@ -131,9 +135,10 @@ class Engine {
     std::uint64_t transactions = 0;  // write transactions committed.
     std::uint64_t batched = 0;       // operations run by a leader for another caller.
     std::uint64_t guarded = 0;       // batches re-run to put a failed operation in a savepoint.
+    std::uint64_t side_reads = 0;    // reads run on a read connection beside a batch.
     std::uint64_t operations = 0;    // operations run (reads included).
     std::uint64_t swept_rows = 0;    // expired rows deleted.
-    std::uint64_t connections_opened = 0;  // main and checkpoint connections.
+    std::uint64_t connections_opened = 0;  // main, checkpoint and read connections.
   };
   Stats stats() const;
 
