@@ -241,8 +241,8 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
     }
     g_batched.fetch_add(wake.size(), std::memory_order_relaxed);
     batch.clear();
-    // A checkpoint due: this caller runs it once its own operation is complete, on the
-    // checkpoint connection, while the next batches commit.
+    // A checkpoint due: this caller runs it once the engine is free again, on the checkpoint
+    // connection, while the next batches commit.
     const int frames = p->wal_frames.load(std::memory_order_relaxed);
     if (frames < p->ckpt_mark) p->ckpt_mark = 0;  // the WAL was restarted
     if (!checkpoint && !p->checkpointing && frames - p->ckpt_mark >= kCheckpointFrames) {
@@ -261,8 +261,9 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
     lock.lock();
   }
   lock.unlock();
-  op->finish(Status::Ok());
+  // The checkpoint first: a callback that throws must not leave `checkpointing` set.
   if (checkpoint) run_checkpoint(*p);
+  op->finish(Status::Ok());
 }
 
 void Engine::run_checkpoint(Proc& p) {

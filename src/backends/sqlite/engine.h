@@ -34,8 +34,8 @@
 //
 // Checkpoints. SQLite's automatic checkpoint (copying the WAL into the database file, with two
 // fsyncs) would run inside the COMMIT of whichever batch crosses 1000 WAL frames, with every
-// other caller waiting. Instead, the leader of that batch, once its own operation is complete
-// and the engine free, runs a PASSIVE checkpoint on a checkpoint connection while the next
+// other caller waiting. Instead, the leader of that batch, once the engine is free again (and
+// before its own callback), runs a PASSIVE checkpoint on a checkpoint connection while the next
 // batches commit. Such checkpoints cannot let the WAL start over under a steady load, so when
 // it reaches kRestartFrames one checkpoint runs inside a batch (see engine.cc).
 //
@@ -53,6 +53,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,7 +99,15 @@ class FnOp final : public Op {
   FnOp(bool write, std::uint32_t tables, Millis now, F fn, Callback<T> done)
       : Op(write, tables, now), fn_(std::move(fn)), done_(std::move(done)) {}
   Status run(Db& db) override {
-    result_.emplace(fn_(db));
+    // An exception must not escape into the engine: it runs on the leader's thread, between
+    // BEGIN and COMMIT, with other callers waiting on the batch.
+    try {
+      result_.emplace(fn_(db));
+    } catch (const std::exception& e) {
+      result_.emplace(Status(StatusCode::kInternal, std::string("sqlite operation: ") + e.what()));
+    } catch (...) {
+      result_.emplace(Status(StatusCode::kInternal, "sqlite operation: unknown exception"));
+    }
     return result_->status();
   }
   void finish(const Status& override) override {
