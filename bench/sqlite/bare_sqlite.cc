@@ -125,7 +125,16 @@ int main(int argc, char** argv) {
   const std::string tombstone(120, 't');
   return bench::run(args, "bare", [&](int proc, int thread) -> bench::Worker {
     auto conn = std::make_shared<Conn>(args.path);
-    auto rng = std::make_shared<std::mt19937_64>(static_cast<unsigned long long>(proc * 1000 + thread) ^ static_cast<unsigned long long>(now_ms()));
+    // Every thread of every process its own key stream. (Seeding with (proc * 1000 + thread) ^
+    // now_ms() gave two threads the same seed whenever their clock readings differed in just the
+    // bits that told them apart, e.g. thread 4 at ms ...1 and thread 5 at ms ...0: their keys
+    // collided, the second issue found a live code and changed nothing, and its consume then
+    // found the code already consumed by the other thread.)
+    std::seed_seq seed{static_cast<unsigned>(proc), static_cast<unsigned>(thread),
+                       static_cast<unsigned>(::getpid()), static_cast<unsigned>(now_ms()),
+                       static_cast<unsigned>(static_cast<unsigned long long>(now_ms()) >> 32),
+                       std::random_device{}()};
+    auto rng = std::make_shared<std::mt19937_64>(seed);
     auto sweeps = std::make_shared<std::array<int, 4>>();
     const std::string op = args.op;
     return [=]() -> bool {
@@ -143,14 +152,15 @@ int main(int argc, char** argv) {
         c.commit();
         return true;
       }
-      if (op == "codes") {  // issue (1 statement) + consume (1 statement)
+      if (op == "codes") {  // issue (1 statement) + consume (2 statements: select, update)
         const std::string k = random_key(*rng, "ac:{RRRRRRRRRRR}:");
         c.begin();
         c.q(StmtId::kCodeInsert, k, record, tombstone, now + 600'000, now);
         c.maybe_sweep(StmtId::kSweepCodes, (*sweeps)[0], now);
         c.commit();
         c.begin();
-        const int rows = c.q(StmtId::kCodeConsume, k, now);
+        const int rows = c.q(StmtId::kCodePeek, k, now);
+        if (rows == 1) c.q(StmtId::kCodeConsume, k, now);
         c.commit();
         return rows == 1;
       }

@@ -26,15 +26,16 @@ for ((r = 1; r <= reps; r++)); do
   echo "--- repetition $r"
   one bare floor 1 1
   for op in codes refresh sessions replay; do
-    one bare "$op" 1 1
-    one authstore "$op" 1 1
+    for t in 1 8 64; do
+      one bare "$op" "$t" 1
+      one authstore "$op" "$t" 1
+    done
   done
-  for op in codes refresh replay; do
-    for t in 8 64; do one authstore "$op" "$t" 1; done
-  done
-  for p in 2 4; do
-    one bare codes 1 "$p"
-    one authstore codes 1 "$p"
+  for op in codes refresh sessions replay; do
+    for p in 2 4; do
+      one bare "$op" 1 "$p"
+      one authstore "$op" 1 "$p"
+    done
   done
 done
 

@@ -142,6 +142,21 @@ Result<std::unique_ptr<Db>> Db::open(const DbConfig& config) {
   return db;
 }
 
+namespace {
+int record_wal_size(void* arg, sqlite3* /*db*/, const char* /*schema*/, int frames) {
+  static_cast<std::atomic<int>*>(arg)->store(frames, std::memory_order_relaxed);
+  return SQLITE_OK;
+}
+}  // namespace
+
+void Db::defer_checkpoints(std::atomic<int>* frames) noexcept {
+  sqlite3_wal_hook(db_, record_wal_size, frames);  // replaces the automatic checkpoint
+}
+
+int Db::checkpoint(int* log, int* done) noexcept {
+  return sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, log, done);
+}
+
 Status Db::configure(const DbConfig& config) {
   auto* busy = new BusyState{config.busy_timeout_ms, {}};
   busy_ = busy;

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -84,6 +85,15 @@ class Db {
     db_ = nullptr;
     busy_ = nullptr;
   }
+
+  // Takes checkpoints out of COMMIT: SQLite's automatic checkpoint (run by the committing
+  // connection, fsyncs included, inside the caller's COMMIT) is replaced by a hook that stores the
+  // WAL's size in frames in *frames after each commit; the owner checkpoints when it chooses.
+  void defer_checkpoints(std::atomic<int>* frames) noexcept;
+  // A PASSIVE checkpoint: copies what it can of the WAL into the database file (fsyncing both at
+  // synchronous=NORMAL or FULL) without waiting for any lock and without blocking writers.
+  // *log: the WAL's size in frames; *done: how many of them are in the database file.
+  int checkpoint(int* log, int* done) noexcept;
 
   Stmt stmt(StmtId id) noexcept;
   // Runs a statement that returns no rows; OK or the mapped error.

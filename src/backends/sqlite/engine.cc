@@ -1,14 +1,14 @@
 #include "backends/sqlite/engine.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
-#include <deque>
+#include <cerrno>
 #include <limits>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace authstore::internal::sqlite {
@@ -21,11 +21,47 @@ namespace {
 constexpr std::uint32_t kSweepEvery = 8;
 constexpr std::int64_t kSweepFloor = 8;
 
+// A checkpoint is due once the WAL holds this many frames (SQLite's automatic checkpoint
+// threshold, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT).
+constexpr int kCheckpointFrames = 1000;
+
+// Most read connections per process, for reads that find a batch running.
+constexpr int kMaxReaders = 4;
+
+// Checkpoints run beside the batches cannot let the WAL start over from its beginning while
+// commits keep appending to it (SQLite restarts the WAL only when every frame has been copied).
+// Once it holds this many frames (64 MiB of 4 KiB pages, the default journal_size_limit), one
+// checkpoint runs inside a batch, with the engine held, and the next BEGIN restarts the WAL.
+constexpr int kRestartFrames = 16 * kCheckpointFrames;
+
 // Per-process counters shared by every engine (exposed through Engine::stats).
 std::atomic<std::uint64_t> g_transactions{0};
 std::atomic<std::uint64_t> g_operations{0};
 std::atomic<std::uint64_t> g_swept{0};
 std::atomic<std::uint64_t> g_opened{0};
+std::atomic<std::uint64_t> g_batched{0};
+std::atomic<std::uint64_t> g_guarded{0};
+std::atomic<std::uint64_t> g_side_reads{0};
+
+// Op::state values.
+constexpr std::uint32_t kQueued = 0;
+constexpr std::uint32_t kLead = 1;  // the engine went idle: look again (and lead if still idle)
+constexpr std::uint32_t kDone = 2;
+
+// Sleeps while *word == expected (a private futex; spurious returns are fine, callers re-check).
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+            nullptr, nullptr, 0);
+}
+
+// Wakes the sleeper on `word`. Takes only the address: the waiter may already have seen the new
+// value and freed the word, and a FUTEX_WAKE on such an address dereferences nothing (as with
+// glibc's own mutexes).
+void futex_wake(std::atomic<std::uint32_t>* word) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+            nullptr, 0);
+}
 
 }  // namespace
 
@@ -33,15 +69,24 @@ struct Engine::Proc {
   explicit Proc(pid_t owner) : pid(owner) {}
   const pid_t pid;
   std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::unique_ptr<Op>> queue;
-  bool busy = false;      // a batch is running (inline or on the worker)
-  bool stopping = false;
-  bool worker_started = false;
-  std::thread worker;
-  // Touched only by the thread that set `busy`.
+  // Queued operations, oldest first (intrusive, through Op::next). Guarded by `mu`.
+  Op* head = nullptr;
+  Op* tail = nullptr;
+  bool busy = false;  // a leader is running a batch
+  bool checkpointing = false;  // a caller is running a checkpoint (on `ckpt_db`)
+  int ckpt_mark = 0;           // the WAL's size in frames when that checkpoint last ran
+  bool ckpt_beside = false;    // (leader only) `checkpointing` when the batch was taken
+  std::atomic<int> wal_frames{0};  // the WAL's size after the last commit (Db::defer_checkpoints)
+  std::unique_ptr<Db> ckpt_db;     // the checkpoint's own connection (opened on first use)
+  bool ckpt_inline = false;        // `ckpt_db` could not be opened: the leader checkpoints on `db`
+  // Read connections for reads that find a batch running (guarded by `mu`; each used by the
+  // one caller that took it).
+  std::vector<std::unique_ptr<Db>> readers;
+  int readers_open = 0;
+  // Touched only by the current leader.
   std::unique_ptr<Db> db;
   std::array<std::uint32_t, kTableCount> pending_sweep{};
+  std::vector<Op*> batch;
   Proc* next_abandoned = nullptr;
 };
 
@@ -54,6 +99,12 @@ std::atomic<Engine::Proc*> g_abandoned{nullptr};
 void abandon(Engine::Proc* p) {
   if (p->db) p->db->abandon();
   p->db.release();  // NOLINT: the inherited connection is intentionally leaked
+  if (p->ckpt_db) p->ckpt_db->abandon();
+  p->ckpt_db.release();  // NOLINT: likewise
+  for (auto& r : p->readers) {
+    r->abandon();
+    r.release();  // NOLINT: likewise
+  }
   Engine::Proc* head = g_abandoned.load(std::memory_order_relaxed);
   do {
     p->next_abandoned = head;
@@ -65,6 +116,7 @@ void abandon(Engine::Proc* p) {
 Engine::Engine(DbConfig config, std::unique_ptr<Db> first) : config_(std::move(config)) {
   auto* p = new Proc(::getpid());
   p->db = std::move(first);
+  p->db->defer_checkpoints(&p->wal_frames);
   g_opened.fetch_add(1, std::memory_order_relaxed);
   proc_.store(p, std::memory_order_release);
 }
@@ -75,13 +127,7 @@ Engine::~Engine() {
     abandon(p);
     return;
   }
-  {
-    std::lock_guard lock(p->mu);
-    p->stopping = true;
-  }
-  p->cv.notify_all();
-  if (p->worker.joinable()) p->worker.join();
-  delete p;
+  delete p;  // no operation can be running: the owner destroys the engine after its last call
 }
 
 Engine::Proc* Engine::proc() {
@@ -104,60 +150,142 @@ Engine::Stats Engine::stats() const {
   s.operations = g_operations.load(std::memory_order_relaxed);
   s.swept_rows = g_swept.load(std::memory_order_relaxed);
   s.connections_opened = g_opened.load(std::memory_order_relaxed);
+  s.batched = g_batched.load(std::memory_order_relaxed);
+  s.guarded = g_guarded.load(std::memory_order_relaxed);
+  s.side_reads = g_side_reads.load(std::memory_order_relaxed);
   return s;
 }
 
-void Engine::submit_op(std::unique_ptr<Op> op) {
+void Engine::submit_op(std::unique_ptr<Op> owned) {
   Proc* p = proc();
+  Op* const op = owned.get();
   std::unique_lock lock(p->mu);
-  if (!p->busy && p->queue.empty() && !p->stopping) {
-    // Idle: run inline, in this caller's thread (no hand-off, no wake-up).
-    p->busy = true;
+  if (!op->write() && (p->busy || p->head != nullptr) &&
+      (!p->readers.empty() || p->readers_open < kMaxReaders)) {
+    // A read while a batch runs: on a read connection, at once, in this caller's thread. It
+    // sees every transaction committed before it starts (WAL: readers never wait for the
+    // writer), so every operation whose callback has run.
+    std::unique_ptr<Db> reader;
+    if (!p->readers.empty()) {
+      reader = std::move(p->readers.back());
+      p->readers.pop_back();
+    } else {
+      ++p->readers_open;
+    }
     lock.unlock();
-    run_batch(*p, &op, 1);
+    if (!reader) {
+      Result<std::unique_ptr<Db>> opened = Db::open(config_);
+      if (opened.ok()) {
+        reader = std::move(opened.value());
+        g_opened.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (reader) {
+      g_operations.fetch_add(1, std::memory_order_relaxed);
+      g_side_reads.fetch_add(1, std::memory_order_relaxed);
+      (void)op->run(*reader);  // one statement, autocommit
+      lock.lock();
+      p->readers.push_back(std::move(reader));
+      lock.unlock();
+      return op->finish(Status::Ok());
+    }
     lock.lock();
-    p->busy = false;
-    const bool more = !p->queue.empty();
-    lock.unlock();
-    if (more) p->cv.notify_one();
-    op->finish(Status::Ok());
-    return;
+    --p->readers_open;  // could not open one (out of descriptors?): queue the read instead
   }
-  p->queue.push_back(std::move(op));
-  if (!p->worker_started) {
-    p->worker_started = true;
-    p->worker = std::thread([this, p] { worker_loop(p); });
-  }
-  const bool idle = !p->busy;
-  lock.unlock();
-  if (idle) p->cv.notify_one();
-}
 
-void Engine::worker_loop(Proc* p) {
-  std::vector<std::unique_ptr<Op>> batch;
-  batch.reserve(config_.max_batch);
-  std::unique_lock lock(p->mu);
-  for (;;) {
-    p->cv.wait(lock, [p] { return p->stopping || (!p->busy && !p->queue.empty()); });
-    if (p->queue.empty()) {
-      if (p->stopping) return;
+  op->next = nullptr;
+  op->state.store(kQueued, std::memory_order_relaxed);
+  if (p->tail != nullptr) {
+    p->tail->next = op;
+  } else {
+    p->head = op;
+  }
+  p->tail = op;
+  std::vector<Op*> wake;
+  bool checkpoint = false;
+  while (op->state.load(std::memory_order_relaxed) != kDone) {
+    if (p->busy) {
+      // A batch is running: sleep until its leader completes this operation or hands over.
+      op->state.store(kQueued, std::memory_order_relaxed);
+      lock.unlock();
+      std::uint32_t st;
+      while ((st = op->state.load(std::memory_order_acquire)) == kQueued) {
+        futex_wait(&op->state, kQueued);
+      }
+      // kDone: the leader is done with `op` (results stored before the release); no lock held.
+      if (st == kDone) return op->finish(Status::Ok());
+      lock.lock();  // kLead: the engine went idle; look again
       continue;
     }
-    if (p->busy) continue;
+    // Lead: take the queue (oldest first, up to max_batch; this operation is in it unless more
+    // than max_batch were queued before it) and run it in one transaction, in this thread.
     p->busy = true;
-    while (!p->queue.empty() && batch.size() < config_.max_batch) {
-      batch.push_back(std::move(p->queue.front()));
-      p->queue.pop_front();
+    std::vector<Op*>& batch = p->batch;
+    batch.clear();
+    while (p->head != nullptr && batch.size() < config_.max_batch) {
+      Op* o = p->head;
+      p->head = o->next;
+      o->next = nullptr;
+      batch.push_back(o);
     }
+    if (p->head == nullptr) p->tail = nullptr;
+    p->ckpt_beside = p->checkpointing;
     lock.unlock();
     run_batch(*p, batch.data(), batch.size());
+    wake.clear();
     lock.lock();
     p->busy = false;
-    lock.unlock();
-    for (auto& op : batch) op->finish(Status::Ok());
+    for (Op* o : batch) {
+      o->state.store(kDone, std::memory_order_release);
+      if (o != op) wake.push_back(o);
+    }
+    g_batched.fetch_add(wake.size(), std::memory_order_relaxed);
     batch.clear();
+    // A checkpoint due: this caller runs it once the engine is free again, on the checkpoint
+    // connection, while the next batches commit.
+    const int frames = p->wal_frames.load(std::memory_order_relaxed);
+    if (frames < p->ckpt_mark) p->ckpt_mark = 0;  // the WAL was restarted
+    if (!checkpoint && !p->checkpointing && frames - p->ckpt_mark >= kCheckpointFrames) {
+      p->checkpointing = true;
+      checkpoint = true;
+    }
+    // Operations still queued: the first one's caller leads the next batch (unless a new caller
+    // finds the engine idle and takes them first), or this caller, if its own operation is
+    // still queued (more than max_batch were ahead of it).
+    if (p->head != nullptr && op->state.load(std::memory_order_relaxed) == kDone) {
+      p->head->state.store(kLead, std::memory_order_relaxed);
+      wake.push_back(p->head);
+    }
+    lock.unlock();
+    for (Op* o : wake) futex_wake(&o->state);  // after unlocking: they take `mu` at once
     lock.lock();
   }
+  lock.unlock();
+  // The checkpoint first: a callback that throws must not leave `checkpointing` set.
+  if (checkpoint) run_checkpoint(*p);
+  op->finish(Status::Ok());
+}
+
+void Engine::run_checkpoint(Proc& p) {
+  if (!p.ckpt_db && !p.ckpt_inline) {
+    Result<std::unique_ptr<Db>> db = Db::open(config_);
+    if (db.ok()) {
+      p.ckpt_db = std::move(db.value());
+      g_opened.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      p.ckpt_inline = true;  // e.g. out of file descriptors: checkpoint inside the batches
+    }
+  }
+  int log = -1;
+  if (p.ckpt_db) {
+    // Errors are left for later: the WAL keeps every committed transaction until a checkpoint
+    // succeeds (SQLITE_BUSY: another process is checkpointing).
+    int done = 0;
+    if (p.ckpt_db->checkpoint(&log, &done) != SQLITE_OK) log = -1;
+  }
+  std::lock_guard lock(p.mu);
+  p.checkpointing = false;
+  p.ckpt_mark = log >= 0 ? log : p.wal_frames.load(std::memory_order_relaxed);
 }
 
 Status Engine::ensure_db(Proc& p) {
@@ -165,11 +293,12 @@ Status Engine::ensure_db(Proc& p) {
   Result<std::unique_ptr<Db>> db = Db::open(config_);
   if (!db.ok()) return db.status();
   p.db = std::move(db.value());
+  p.db->defer_checkpoints(&p.wal_frames);
   g_opened.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
-void Engine::run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n) {
+void Engine::run_batch(Proc& p, Op** ops, std::size_t n) {
   g_operations.fetch_add(n, std::memory_order_relaxed);
   if (Status s = ensure_db(p); !s.ok()) {
     for (std::size_t i = 0; i < n; ++i) ops[i]->fail(s);
@@ -196,10 +325,14 @@ void Engine::run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n) {
     }
   }
 
-  std::vector<bool> dropped(n, false);  // failed in a way that ended the transaction
+  // dropped: failed in a way that ended the transaction. guarded: failed after changing rows
+  // once, so it runs inside its own savepoint from then on.
+  std::vector<bool> dropped(n, false);
+  std::vector<bool> guarded(n, false);
   bool sweep = true;
-  // Each restart drops one operation (or the sweep), so this runs at most n + 2 times.
-  for (std::size_t attempt = 0; attempt < n + 2; ++attempt) {
+  // Each restart drops one operation, guards one operation or drops the sweep, each at most
+  // once, so this runs at most 2n + 2 times.
+  for (std::size_t attempt = 0; attempt < 2 * n + 2; ++attempt) {
     std::size_t active = 0;
     for (std::size_t i = 0; i < n; ++i) active += dropped[i] ? 0 : 1;
     if (active == 0) return;
@@ -209,13 +342,13 @@ void Engine::run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n) {
       }
       return;
     }
-    const bool savepoints = active > 1;
+    const bool shared = active > 1;  // other operations' writes share this transaction
     bool restart = false;
     bool single_failed = false;
     for (std::size_t i = 0; i < n && !restart; ++i) {
       if (dropped[i]) continue;
       Op& op = *ops[i];
-      const bool sp = savepoints && op.write();
+      const bool sp = shared && op.write() && guarded[i];
       if (sp) {
         if (Status s = db.exec(StmtId::kSavepoint, "savepoint"); !s.ok()) {
           op.fail(s);
@@ -224,6 +357,7 @@ void Engine::run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n) {
           break;
         }
       }
+      const std::int64_t changes_before = sqlite3_total_changes64(db.handle());
       const Status s = op.run(db);
       if (!db.in_transaction()) {
         // SQLite rolled the whole transaction back (I/O error, disk full, ...): this operation
@@ -243,7 +377,18 @@ void Engine::run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n) {
           break;
         }
       } else if (!s.ok() && op.write()) {
-        single_failed = true;  // the only write: roll the whole transaction back
+        if (!shared) {
+          single_failed = true;  // the only operation: roll the whole transaction back
+        } else if (sqlite3_total_changes64(db.handle()) != changes_before) {
+          // It changed rows before failing, and they are mixed with the others' writes: redo
+          // the transaction with this operation inside a savepoint.
+          guarded[i] = true;
+          g_guarded.fetch_add(1, std::memory_order_relaxed);
+          restart = true;
+          break;
+        }
+        // Otherwise it changed nothing (a failed statement is undone by SQLite itself): it
+        // fails alone with no savepoint needed.
       }
     }
     if (restart) {
@@ -283,6 +428,16 @@ void Engine::run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n) {
       return;
     }
     g_transactions.fetch_add(1, std::memory_order_relaxed);
+    // The WAL reached kRestartFrames (see there): checkpoint here, with the engine held, so
+    // that the next BEGIN starts the WAL over. It copies only what came since the last
+    // checkpoint. Without a checkpoint connection every checkpoint runs here. Not while a
+    // checkpoint runs beside this batch (only one can run at a time).
+    if (!p.ckpt_beside && p.wal_frames.load(std::memory_order_relaxed) >=
+                              (p.ckpt_inline ? kCheckpointFrames : kRestartFrames)) {
+      int log = 0;
+      int done = 0;
+      if (db.checkpoint(&log, &done) == SQLITE_OK) p.wal_frames.store(0, std::memory_order_relaxed);
+    }
     return;
   }
 }

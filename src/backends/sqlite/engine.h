@@ -1,28 +1,59 @@
-// The SQLite engine: one connection per process, group commit, and fork safety.
+// The SQLite engine: one writing connection per process, group commit, and fork safety.
 //
-// Group commit. Every operation is an Op: a function of the connection that runs its own
-// statements. A caller that finds the engine idle runs its operation inline, in its own
-// transaction. Operations submitted while a transaction is running queue up; a worker thread
-// then takes up to `max_batch` of them and runs them in ONE transaction (BEGIN IMMEDIATE),
-// each inside its own SAVEPOINT: an operation that fails rolls back to its savepoint and fails
-// alone, the others commit together. Callbacks run after COMMIT succeeded (or with the
-// commit's error, since nothing of the batch was committed). A read-only operation is a single
-// statement and runs in autocommit mode.
+// Group commit (leader/follower). Every operation is an Op: a function of the connection that
+// runs its own statements. A caller that finds no transaction running becomes the *leader*: it
+// takes its own operation and every operation queued so far (up to `max_batch`) and runs them,
+// on its own thread, in ONE transaction (BEGIN IMMEDIATE). An idle engine therefore runs a lone
+// caller's operation inline, with nothing around it. A caller that finds a transaction running
+// queues its operation and sleeps on it (a futex on the operation's state word); the leader
+// completes it after COMMIT (or its failure) and wakes it, and the caller runs its own callback
+// on its own thread. When the leader is done and operations are still queued, it wakes the
+// first of them, whose caller leads the next batch. There is no engine thread: no hand-off of an
+// operation to another thread, and a blocked caller is woken exactly once.
+//
+// Atomicity in a batch. An operation that fails (any non-OK result, including outcomes such as
+// kAlreadyExists or kConflict) must leave nothing behind while the others commit. A write
+// operation runs without a savepoint first; if it fails after changing rows (sqlite3_total_changes
+// moved), the transaction is rolled back and the batch re-run with that operation inside its own
+// SAVEPOINT, so that ROLLBACK TO undoes exactly its writes. Most failures (a key that exists, a
+// stale lock version, a reservation held) come from a statement that changed nothing, and need
+// no savepoint at all. A statement that fails is undone by SQLite itself (statement atomicity);
+// if SQLite aborts the whole transaction (I/O error, disk full), the failing operation gets the
+// error and the others are re-run in a new transaction. Callbacks run after COMMIT succeeded, or
+// with the commit's error (nothing of the batch was committed). No callback runs under the
+// engine's lock or while its caller leads a transaction. A read-only batch is run in autocommit
+// mode (each read operation is one statement). The sweep of expired rows and a restart
+// checkpoint (below) run inside batches; nothing else does.
+//
+// Because a queued caller waits for its operation, the asynchronous calls of this backend
+// complete inline: `done` has been called when the call returns.
+//
+// Reads. A read that finds the engine idle runs inline on the connection. A read that finds a
+// batch running runs at once on one of up to kMaxReaders read connections, in its caller's
+// thread (WAL: it sees every committed transaction and waits for no writer).
+//
+// Checkpoints. SQLite's automatic checkpoint (copying the WAL into the database file, with two
+// fsyncs) would run inside the COMMIT of whichever batch crosses 1000 WAL frames, with every
+// other caller waiting. Instead, the leader of that batch, once the engine is free again (and
+// before its own callback), runs a PASSIVE checkpoint on a checkpoint connection while the next
+// batches commit. Such checkpoints cannot let the WAL start over under a steady load, so when
+// it reaches kRestartFrames one checkpoint runs inside a batch (see engine.cc).
 //
 // Expiry. Each write transaction also deletes a bounded number of expired rows from the tables
-// its operations touched (see sweep_limit in engine.cc), so no cleanup job is needed.
+// its operations touched (see kSweepEvery in engine.cc), so no cleanup job is needed.
 //
-// Fork. All per-process state (connection, queue, mutex, worker thread) lives in a Proc that
-// records the pid that created it. When getpid() changes, the engine builds a fresh Proc in the
-// child and opens a new connection lazily; the inherited Proc is never touched again, not even
-// to close its connection or destroy its mutex (both belong to the parent). It is kept
-// reachable on a global list so that leak checkers do not report it.
+// Fork. All per-process state (connections, queue, mutex) lives in a Proc that records the pid
+// that created it. When getpid() changes, the engine builds a fresh Proc in the child and opens
+// new connections lazily; the inherited Proc is never touched again, not even to close its
+// connections or destroy its mutex (they belong to the parent). It is kept reachable on a
+// global list so that leak checkers do not report it.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +83,10 @@ class Op {
   std::uint32_t tables() const noexcept { return tables_; }
   Millis now() const noexcept { return now_; }
 
+  // Engine bookkeeping, guarded by the Proc's mutex except for the futex wait on `state`.
+  std::atomic<std::uint32_t> state{0};  // kQueued, kLead (please look again), kDone
+  Op* next = nullptr;                   // queue link
+
  private:
   bool write_;
   std::uint32_t tables_;
@@ -64,7 +99,15 @@ class FnOp final : public Op {
   FnOp(bool write, std::uint32_t tables, Millis now, F fn, Callback<T> done)
       : Op(write, tables, now), fn_(std::move(fn)), done_(std::move(done)) {}
   Status run(Db& db) override {
-    result_.emplace(fn_(db));
+    // An exception must not escape into the engine: it runs on the leader's thread, between
+    // BEGIN and COMMIT, with other callers waiting on the batch.
+    try {
+      result_.emplace(fn_(db));
+    } catch (const std::exception& e) {
+      result_.emplace(Status(StatusCode::kInternal, std::string("sqlite operation: ") + e.what()));
+    } catch (...) {
+      result_.emplace(Status(StatusCode::kInternal, "sqlite operation: unknown exception"));
+    }
     return result_->status();
   }
   void finish(const Status& override) override {
@@ -99,9 +142,12 @@ class Engine {
   // Counters for tests and benchmarks (this process only).
   struct Stats {
     std::uint64_t transactions = 0;  // write transactions committed.
+    std::uint64_t batched = 0;       // operations run by a leader for another caller.
+    std::uint64_t guarded = 0;       // batches re-run to put a failed operation in a savepoint.
+    std::uint64_t side_reads = 0;    // reads run on a read connection beside a batch.
     std::uint64_t operations = 0;    // operations run (reads included).
     std::uint64_t swept_rows = 0;    // expired rows deleted.
-    std::uint64_t connections_opened = 0;
+    std::uint64_t connections_opened = 0;  // main, checkpoint and read connections.
   };
   Stats stats() const;
 
@@ -110,8 +156,8 @@ class Engine {
  private:
   void submit_op(std::unique_ptr<Op> op);
   Proc* proc();
-  void worker_loop(Proc* p);
-  void run_batch(Proc& p, std::unique_ptr<Op>* ops, std::size_t n);
+  void run_batch(Proc& p, Op** ops, std::size_t n);
+  void run_checkpoint(Proc& p);
   Status ensure_db(Proc& p);
 
   DbConfig config_;

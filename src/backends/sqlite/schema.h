@@ -51,8 +51,7 @@ inline constexpr int kTableCount = 10;
     "SELECT consumed, CASE consumed WHEN 0 THEN record ELSE tombstone END FROM codes"          \
     " WHERE key = ?1 AND expires_at > ?2")                                                     \
   X(kCodeConsume,                                                                              \
-    "UPDATE codes SET consumed = 1 WHERE key = ?1 AND expires_at > ?2 AND consumed = 0"        \
-    " RETURNING record")                                                                       \
+    "UPDATE codes SET consumed = 1 WHERE key = ?1 AND expires_at > ?2 AND consumed = 0")       \
   /* ---- refresh families ---- */                                                             \
   X(kGens,                                                                                     \
     "SELECT coalesce(u.gen, 0), coalesce(u.expires_at, 0), coalesce(c.gen, 0),"                \
@@ -214,8 +213,6 @@ inline constexpr int kTableCount = 10;
     "INSERT INTO client_tokens(key, blob, expires_at) VALUES(?1, ?2, ?3) ON CONFLICT(key)"     \
     " DO UPDATE SET blob = excluded.blob, expires_at = excluded.expires_at")                   \
   X(kTokenGet, "SELECT blob FROM client_tokens WHERE key = ?1 AND expires_at > ?2")            \
-  X(kTokenTake,                                                                                \
-    "DELETE FROM client_tokens WHERE key = ?1 AND expires_at > ?2 RETURNING blob")             \
   X(kTokenRemove, "DELETE FROM client_tokens WHERE key = ?1 AND expires_at > ?2")              \
   X(kTokenListBounded,                                                                         \
     "SELECT key FROM client_tokens WHERE key >= ?1 AND key < ?2 AND key > ?3"                  \

@@ -30,7 +30,7 @@ SqliteBackend::SqliteBackend(DbConfig config, std::unique_ptr<Db> first)
     : engine_(std::move(config), std::move(first)) {}
 
 // ---------------------------------------------------------------------------------------------
-// Codes: insert = 1 statement; peek = 1; consume = 1 (active) or 2 (already consumed).
+// Codes: insert = 1 statement; peek = 1; consume = 2 (select, update) or 1 (not active).
 void SqliteCodes::insert(const std::string& key, std::string record, std::string tombstone,
                          Millis expires_at, Millis now, Callback<Done> done) {
   e_.submit<Done>(true, kCodes, now,
@@ -63,24 +63,23 @@ void SqliteCodes::peek(const std::string& key, Millis now, Callback<CodeSlot> do
                       std::move(done));
 }
 
+// A select, then (when active) an update of the row just read: the write lock is held from
+// BEGIN IMMEDIATE, so nothing can change it in between. (No RETURNING: SQLite runs a RETURNING
+// statement through an ephemeral table whose ~85 KiB page cache is allocated and freed on every
+// execution, and the free trims the thread's malloc heap: an madvise with a TLB shootdown
+// across every core running the process.)
 void SqliteCodes::consume(const std::string& key, Millis now, Callback<CodeSlot> done) {
   e_.submit<CodeSlot>(true, kCodes, now,
                       [key, now](Db& db) -> Result<CodeSlot> {
-                        {
-                          Stmt s = db.stmt(StmtId::kCodeConsume);
-                          s.blob(1, key).i64(2, now);
-                          const int rc = s.step();
-                          if (rc == SQLITE_ROW) {
-                            CodeSlot slot{false, s.col_blob(0)};
-                            if (const int end = s.step(); end != SQLITE_DONE) {
-                              return db.error(end, "codes.consume");
-                            }
-                            return slot;
-                          }
-                          if (rc != SQLITE_DONE) return db.error(rc, "codes.consume");
+                        Result<CodeSlot> slot = peek_code(db, key, now);
+                        if (!slot.ok() || slot->consumed) return slot;  // absent, or the tombstone
+                        Stmt s = db.stmt(StmtId::kCodeConsume);
+                        s.blob(1, key).i64(2, now);
+                        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "codes.consume");
+                        if (db.changes() != 1) {
+                          return Status(StatusCode::kInternal, "sqlite: codes.consume changed no row");
                         }
-                        // Not active: consumed (the tombstone) or absent.
-                        return peek_code(db, key, now);
+                        return slot;
                       },
                       std::move(done));
 }
@@ -217,7 +216,7 @@ void SqliteReplay::release(const std::string& key, const std::string& owner, Mil
 }
 
 // ---------------------------------------------------------------------------------------------
-// Client tokens: every operation is 1 statement.
+// Client tokens: every operation is 1 statement, but take = 2 (select, delete).
 void SqliteClientTokens::put(const std::string& key, std::string blob, Millis expires_at,
                              Millis now, Callback<Done> done) {
   const Millis until = expires_at == 0 ? kNever : expires_at;
@@ -244,17 +243,26 @@ void SqliteClientTokens::get(const std::string& key, Millis now, Callback<std::s
                          std::move(done));
 }
 
+// A select, then a delete of the row just read (see SqliteCodes::consume for why not RETURNING).
 void SqliteClientTokens::take(const std::string& key, Millis now, Callback<std::string> done) {
   e_.submit<std::string>(true, kClientTokens, now,
                          [key, now](Db& db) -> Result<std::string> {
-                           Stmt s = db.stmt(StmtId::kTokenTake);
+                           std::string blob;
+                           {
+                             Stmt s = db.stmt(StmtId::kTokenGet);
+                             s.blob(1, key).i64(2, now);
+                             const int rc = s.step();
+                             if (rc == SQLITE_DONE) return not_found("token record");
+                             if (rc != SQLITE_ROW) return db.error(rc, "client_tokens.take");
+                             blob = s.col_blob(0);
+                           }
+                           Stmt s = db.stmt(StmtId::kTokenRemove);
                            s.blob(1, key).i64(2, now);
-                           const int rc = s.step();
-                           if (rc == SQLITE_DONE) return not_found("token record");
-                           if (rc != SQLITE_ROW) return db.error(rc, "client_tokens.take");
-                           std::string blob = s.col_blob(0);
-                           if (int end = s.step(); end != SQLITE_DONE) {
-                             return db.error(end, "client_tokens.take");
+                           if (int rc = s.step(); rc != SQLITE_DONE) {
+                             return db.error(rc, "client_tokens.take");
+                           }
+                           if (db.changes() != 1) {
+                             return Status(StatusCode::kInternal, "sqlite: client_tokens.take deleted no row");
                            }
                            return blob;
                          },
