@@ -105,9 +105,11 @@ class [[nodiscard]] Result {
 // A value-less result payload for operations that only report a status.
 struct Done {};
 
-// Completion callback of the asynchronous calls. It is invoked exactly once, possibly inline on
-// the calling thread (memory backend) or on a backend thread (SQLite workers, Redis I/O thread).
-// It must not block for long: it runs on a thread that serves other operations.
+// Completion callback of the asynchronous calls. It is invoked exactly once: on the calling
+// thread before the call returns (memory and SQLite backends: their work is local, and a SQLite
+// call waits for the group-commit transaction that carries it), or later on the backend's I/O
+// thread (Redis; bad input is answered inline by every backend). It must not block for long:
+// it may run on a thread that serves other operations.
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 
