@@ -10,13 +10,6 @@
 
 namespace authstore::internal {
 namespace {
-template <class Map, class Pred>
-void erase_expired(Map& map, Pred expired) {
-  for (auto it = map.begin(); it != map.end();) {
-    it = expired(it->second) ? map.erase(it) : std::next(it);
-  }
-}
-
 Status not_found(std::string_view what) { return Status(StatusCode::kNotFound, std::string(what) + " not found"); }
 }  // namespace
 
@@ -28,9 +21,10 @@ void MemoryCodes::insert(const std::string& key, std::string record, std::string
   {
     auto& shard = shards_.for_key(key);
     std::lock_guard lock(shard.mu);
-    auto [it, fresh] = shard.state.try_emplace(key);
+    auto [it, fresh] = shard.state.map.try_emplace(key);
     if (fresh || it->second.expires_at <= now) {
       it.value() = Entry{std::move(record), std::move(tombstone), false, expires_at};
+      shard.state.noted(expires_at);
       inserted = true;
     }
   }
@@ -43,8 +37,8 @@ void MemoryCodes::peek(const std::string& key, Millis now, Callback<CodeSlot> do
   {
     auto& shard = shards_.for_key(key);
     std::lock_guard lock(shard.mu);
-    auto it = shard.state.find(key);
-    if (it != shard.state.end() && it->second.expires_at > now) {
+    auto it = shard.state.map.find(key);
+    if (it != shard.state.map.end() && it->second.expires_at > now) {
       const Entry& e = it->second;
       slot = CodeSlot{e.consumed, e.consumed ? e.tombstone : e.record};
     }
@@ -58,8 +52,8 @@ void MemoryCodes::consume(const std::string& key, Millis now, Callback<CodeSlot>
   {
     auto& shard = shards_.for_key(key);
     std::lock_guard lock(shard.mu);
-    auto it = shard.state.find(key);
-    if (it != shard.state.end() && it->second.expires_at > now) {
+    auto it = shard.state.map.find(key);
+    if (it != shard.state.map.end() && it->second.expires_at > now) {
       Entry& e = it.value();
       if (e.consumed) {
         slot = CodeSlot{true, e.tombstone};
@@ -77,7 +71,7 @@ void MemoryCodes::consume(const std::string& key, Millis now, Callback<CodeSlot>
 void MemoryCodes::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
-    erase_expired(shard.state, [now](const auto& e) { return e.expires_at <= now; });
+    shard.state.sweep(now, [](const Entry& e) { return e.expires_at; });
   }
 }
 
@@ -105,20 +99,6 @@ Sharded<MemoryReplay::Table>::Shard& MemoryReplay::shard_of(const Id& id) {
   return shards_.for_hash(h);
 }
 
-void MemoryReplay::sweep_locked(Table& t, Millis now) {
-  if (t.next_expiry > now) return;  // nothing can have expired: no scan
-  Millis next = kNever;
-  for (auto it = t.map.begin(); it != t.map.end();) {
-    if (it->second.until <= now) {
-      it = t.map.erase(it);
-    } else {
-      next = std::min(next, it->second.until);
-      ++it;
-    }
-  }
-  t.next_expiry = next;
-}
-
 std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHashBytes],
                                                 const unsigned char (&owner)[kOwnerBytes],
                                                 Millis kept_until, Millis now) {
@@ -133,7 +113,7 @@ std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHas
     std::lock_guard lock(shard.mu);
     Table& t = shard.state;
     // Full: drop expired entries of this shard (never an unexpired one), then decide.
-    if (t.map.size() >= per_shard_) sweep_locked(t, now);
+    if (t.map.size() >= per_shard_) t.sweep(now, [](const Entry& e) { return e.until; });
     if (t.map.size() < per_shard_) {
       auto [it, fresh] = t.map.try_emplace(id, entry);  // one probe
       if (!fresh) {
@@ -148,7 +128,7 @@ std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHas
       outcome = it != t.map.end() && it->second.until > now ? StatusCode::kReplayed
                                                             : StatusCode::kResourceExhausted;
     }
-    if (outcome == StatusCode::kOk) t.next_expiry = std::min(t.next_expiry, kept_until);
+    if (outcome == StatusCode::kOk) t.noted(kept_until);
   }
   switch (outcome) {
     case StatusCode::kOk: return Status::Ok();
@@ -213,7 +193,7 @@ void MemoryReplay::release(const std::string& key, const std::string& owner, Mil
 void MemoryReplay::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
-    sweep_locked(shard.state, now);
+    shard.state.sweep(now, [](const Entry& e) { return e.until; });
   }
 }
 

@@ -2,6 +2,7 @@
 // the lock, then calls `done` (never under a lock: a callback may call into the store again).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -17,6 +18,34 @@
 #include "backends/memory/table_allocator.h"
 
 namespace authstore::internal {
+
+// A map of expiring entries that remembers the earliest expiry it may hold, so that a sweep
+// skips it while nothing can have expired (a scan of millions of live entries every second
+// would take a core's share from the callers, under the shard's lock).
+template <class Map>
+struct ExpiringMap {
+  static constexpr Millis kNever = INT64_MAX;
+  Map map;
+  Millis next_expiry = kNever;  // no entry expires before this (a lower bound)
+
+  void noted(Millis expires_at) { next_expiry = std::min(next_expiry, expires_at); }
+  // Erases the entries with until_of(value) <= now; none when nothing can have expired.
+  template <class UntilOf>
+  void sweep(Millis now, UntilOf until_of) {
+    if (next_expiry > now) return;
+    Millis next = kNever;
+    for (auto it = map.begin(); it != map.end();) {
+      const Millis until = until_of(it->second);
+      if (until <= now) {
+        it = map.erase(it);
+      } else {
+        next = std::min(next, until);
+        ++it;
+      }
+    }
+    next_expiry = next;
+  }
+};
 
 class MemoryCodes final : public CodeBackend {
  public:
@@ -35,8 +64,8 @@ class MemoryCodes final : public CodeBackend {
     Millis expires_at = 0;
   };
   // Open addressing with stored hashes: one cache miss per lookup instead of three.
-  Sharded<tsl::robin_map<std::string, Entry, std::hash<std::string>, std::equal_to<>,
-                         std::allocator<std::pair<std::string, Entry>>, true>>
+  Sharded<ExpiringMap<tsl::robin_map<std::string, Entry, std::hash<std::string>, std::equal_to<>,
+                                      std::allocator<std::pair<std::string, Entry>>, true>>>
       shards_;
 };
 
@@ -174,16 +203,12 @@ class MemoryReplay final : public ReplayBackend {
     std::array<unsigned char, kOwnerBytes> owner;
     Millis until = 0;
   };
-  struct Table {
+  struct Table
+      : ExpiringMap<tsl::robin_map<Id, Entry, IdHash, std::equal_to<Id>, TableAllocator<std::pair<Id, Entry>>>> {
     Table() { map.max_load_factor(0.8f); }
-    tsl::robin_map<Id, Entry, IdHash, std::equal_to<Id>, TableAllocator<std::pair<Id, Entry>>> map;
-    Millis next_expiry = kNever;  // no entry expires before this (a lower bound)
   };
-  static constexpr Millis kNever = INT64_MAX;
 
   Sharded<Table>::Shard& shard_of(const Id& id);
-  // Removes the expired entries of a locked shard, if any can be expired.
-  static void sweep_locked(Table& t, Millis now);
 
   std::size_t per_shard_;
   Sharded<Table> shards_;
