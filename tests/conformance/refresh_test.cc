@@ -1,4 +1,6 @@
 // Conformance: refresh-token families, on every backend.
+#include <algorithm>
+
 #include "conformance/backends.h"
 
 namespace authstore::testing {
@@ -126,6 +128,11 @@ TYPED_TEST(RefreshTest, IdleAndAbsoluteExpiry) {
       EXPECT_GE(this->clock().now(), u->family.expires_at);
       return;
     }
+    // The idle expiry slides with each rotation but never past the family's lifetime.
+    EXPECT_EQ(next->family.idle_expires_at,
+              std::min<std::int64_t>(this->clock().now() + 3'600'000, u->family.expires_at));
+    EXPECT_EQ(next->family.rotations, i + 1);
+    EXPECT_EQ(next->family.last_used_at, this->clock().now());
     token = next->token;
   }
   this->clock().advance(86'400'000);

@@ -98,7 +98,7 @@ inline constexpr int kTableCount = 10;
     "   AND c.client_key = f.client_key AND c.expires_at > ?2), 0)"                            \
     " OR (length(f.grant_key) > 0 AND EXISTS(SELECT 1 FROM refresh_grants g"                   \
     "   WHERE g.route = f.route AND g.subject_key = f.subject_key"                             \
-    "   AND g.grant_key = f.grant_key AND g.until > ?2))"                                      \
+    "   AND g.grant_key = f.grant_key AND g.until > ?2)), f.idle_ttl"                          \
     " FROM refresh_tokens t JOIN refresh_families f ON f.family_key = t.family_key"            \
     " WHERE t.token_key = ?1 AND t.expires_at > ?2 AND f.expires_at > ?2"                      \
     " AND f.idle_expires_at > ?2")                                                             \
@@ -112,8 +112,7 @@ inline constexpr int kTableCount = 10;
     "UPDATE refresh_families SET grace_token = ?5, grace_spent_at = ?6,"                       \
     " prev_token = current_token, prev_spent_at = ?4, current_token = ?2,"                     \
     " state = ?3, last_used_at = ?4, idle_expires_at = min(?4 + idle_ttl, expires_at),"        \
-    " rotations = rotations + 1 WHERE family_key = ?1"                                         \
-    " RETURNING last_used_at, idle_expires_at, rotations")                                     \
+    " rotations = rotations + 1 WHERE family_key = ?1")                                        \
   X(kFamilySetState, "UPDATE refresh_families SET state = ?2 WHERE family_key = ?1")           \
   X(kUserBump,                                                                                 \
     "INSERT INTO refresh_users(route, subject_key, gen, expires_at) VALUES(?1, ?2, 1, ?3)"     \

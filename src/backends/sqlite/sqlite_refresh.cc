@@ -8,6 +8,8 @@
 // at the last grace rotation, whose successor was reset to the new current token).
 #include "backends/sqlite/sqlite_backend.h"
 
+#include <algorithm>
+
 namespace authstore::internal::sqlite {
 namespace {
 
@@ -23,6 +25,7 @@ struct FamilyRow {
   Millis grace_spent_at = 0;
   std::string client_key;
   bool revoked = false;  // state revoked, or a generation / grant revocation applies
+  Millis idle_ttl = 0;
 };
 
 // kFamilyByToken: nullopt when the token or its family is missing or expired.
@@ -48,6 +51,7 @@ Result<std::optional<FamilyRow>> load_family(Db& db, const std::string& token_ke
   r.grace_spent_at = s.col_i64(12);
   r.client_key = s.col_blob(13);
   r.revoked = r.state == kRevokedState || s.col_i64(14) != 0;
+  r.idle_ttl = s.col_i64(15);
   return std::optional<FamilyRow>(std::move(r));
 }
 
@@ -69,12 +73,13 @@ Status advance(Db& db, FamilyRow& f, const RotateRequest& req, const std::string
     s.blob(1, f.view.family_key).blob(2, req.new_token_key);
     s.i64(3, req.new_token_key.empty() ? kEnded : kActive).i64(4, req.now);
     s.blob(5, grace_token).i64(6, grace_spent_at);
-    const int rc = s.step();
-    if (rc != SQLITE_ROW) return db.error(rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "refresh.rotate");
-    f.view.last_used_at = s.col_i64(0);
-    f.view.idle_expires_at = s.col_i64(1);
-    f.view.rotations = s.col_i64(2);
-    if (int end = s.step(); end != SQLITE_DONE) return db.error(end, "refresh.rotate");
+    // No RETURNING (see SqliteCodes::consume): the new values are computed here exactly as the
+    // UPDATE computes them, from the row read under the same write transaction.
+    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.rotate");
+    if (db.changes() != 1) return db.error(SQLITE_INTERNAL, "refresh.rotate");
+    f.view.last_used_at = req.now;
+    f.view.idle_expires_at = std::min(req.now + f.idle_ttl, f.view.expires_at);
+    f.view.rotations += 1;
   }
   if (req.new_token_key.empty()) return Status::Ok();
   return insert_token(db, req.new_token_key, f.view.family_key, f.view.expires_at, req.now);
