@@ -63,17 +63,25 @@ std::string b64(const unsigned char* bytes, std::size_t n) {
 }
 }  // namespace
 
-std::optional<Result<Reservation>> ReplayCacheImpl::try_reserve(const Prepared& p,
-                                                                 std::string_view issuer,
-                                                                 std::string_view jti) {
-  if (!p.status.ok()) return Result<Reservation>(p.status);
-  try {
-    std::optional<Status> decision = backend->replay().reserve_now(p.hash, p.owner, p.kept_until, p.now);
-    if (!decision) return std::nullopt;
-    return answer(*ctx, std::move(*decision), issuer, jti, b64(p.owner, sizeof p.owner), p.kept_until);
-  } catch (const std::exception& e) {  // allocation failure growing the table
-    return Result<Reservation>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what()));
+std::optional<Result<Reservation>> ReplayCacheImpl::try_reserve(
+    const Prepared& p, std::string_view issuer, std::string_view jti,
+    std::chrono::steady_clock::time_point start) {
+  std::optional<Result<Reservation>> r;
+  if (!p.status.ok()) {
+    r.emplace(p.status);
+  } else {
+    try {
+      std::optional<Status> decision =
+          backend->replay().reserve_now(p.hash, p.owner, p.kept_until, p.now);
+      if (!decision) return std::nullopt;
+      r.emplace(answer(*ctx, std::move(*decision), issuer, jti, b64(p.owner, sizeof p.owner),
+                       p.kept_until));
+    } catch (const std::exception& e) {  // allocation failure growing the table
+      r.emplace(Status(StatusCode::kInternal, std::string("internal error: ") + e.what()));
+    }
   }
+  finish_op(*ctx, OpId::kReplayReserve, r->code(), start);
+  return r;
 }
 
 void ReplayCacheImpl::reserve(const Prepared& p, std::string_view issuer, std::string_view jti,
@@ -118,10 +126,7 @@ void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
-  if (auto r = impl.try_reserve(p, issuer, jti)) {
-    internal::finish_op(*impl.ctx, OpId::kReplayReserve, r->code(), start);
-    return done(std::move(*r));
-  }
+  if (auto r = impl.try_reserve(p, issuer, jti, start)) return done(std::move(*r));
   impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(done), start));
 }
 Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_view jti,
@@ -130,10 +135,7 @@ Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_vi
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
-  if (auto r = impl.try_reserve(p, issuer, jti)) {
-    internal::finish_op(*impl.ctx, OpId::kReplayReserve, r->code(), start);
-    return std::move(*r);
-  }
+  if (auto r = impl.try_reserve(p, issuer, jti, start)) return std::move(*r);
   return wait_for<Reservation>([&](auto cb) {
     impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(cb), start));
   });

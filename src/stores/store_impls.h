@@ -66,9 +66,11 @@ class ReplayCacheImpl : public StoreBase {
   };
   Prepared prepare(std::string_view issuer, std::string_view jti, UnixMillis expires_at) const;
   // The answer, when it is known without a callback: the request was refused, or the backend
-  // answers synchronously (reserve_now). std::nullopt: call reserve() with the same arguments.
+  // answers synchronously (reserve_now); the operation is then recorded in the metrics as
+  // started at `start`. std::nullopt: call reserve() with the same arguments.
   std::optional<Result<Reservation>> try_reserve(const Prepared& p, std::string_view issuer,
-                                                 std::string_view jti);
+                                                 std::string_view jti,
+                                                 std::chrono::steady_clock::time_point start);
   void reserve(const Prepared& p, std::string_view issuer, std::string_view jti,
                Callback<Reservation> done);
   void release(const Reservation& reservation, Callback<Done> done);

@@ -1,4 +1,6 @@
 // Conformance: JWT ID replay cache, on every backend.
+#include <future>
+
 #include "conformance/backends.h"
 
 namespace authstore::testing {
@@ -18,6 +20,27 @@ TYPED_TEST(ReplayTest, ReserveThenReplayed) {
   EXPECT_FALSE(r->owner.empty());
   auto again = this->rc().reserve("https://issuer.example", "jti-1", kStart + 300'000);
   EXPECT_EQ(again.code(), StatusCode::kReplayed);
+  EXPECT_EQ(this->security(SecurityEvent::kJtiReplay), 1u);
+}
+
+// Every reserve is counted once with its outcome, through the blocking and the async call, on
+// the synchronous (memory) and the callback (SQLite, Redis) paths alike.
+TYPED_TEST(ReplayTest, EveryOutcomeIsCountedOnceInMetrics) {
+  const Metrics& m = this->store().metrics();
+  ASSERT_TRUE(this->rc().reserve("iss", "m-1", kStart + 1000).ok());
+  EXPECT_EQ(this->rc().reserve("iss", "m-1", kStart + 1000).code(), StatusCode::kReplayed);
+  EXPECT_EQ(this->rc().reserve("iss", "m-2", kStart + 400LL * 24 * 3600 * 1000).code(),
+            StatusCode::kInvalidArgument);
+  std::promise<Result<Reservation>> got;
+  this->rc().reserve_async("iss", "m-3", kStart + 1000,
+                           [&got](Result<Reservation> r) { got.set_value(std::move(r)); });
+  auto r = got.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->jti, "m-3");
+  EXPECT_EQ(r->issuer, "iss");
+  EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kOk), 2u);
+  EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kReplayed), 1u);
+  EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kInvalidArgument), 1u);
   EXPECT_EQ(this->security(SecurityEvent::kJtiReplay), 1u);
 }
 
