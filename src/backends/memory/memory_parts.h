@@ -203,6 +203,8 @@ class MemoryReplay final : public ReplayBackend {
     std::array<unsigned char, kOwnerBytes> owner;
     Millis until = 0;
   };
+  // A slot is the pair plus robin_map's 8 bytes of probe distance: one 64-byte cache line.
+  static_assert(sizeof(std::pair<Id, Entry>) == 56);
   struct Table
       : ExpiringMap<tsl::robin_map<Id, Entry, IdHash, std::equal_to<Id>, TableAllocator<std::pair<Id, Entry>>>> {
     Table() { map.max_load_factor(0.8f); }
