@@ -2,7 +2,7 @@
 # The README's second command: install what is needed, build with warnings as errors, run every
 # test (unit, conformance on every backend, SQLite, Redis against real redis-server instances that
 # the tests start and stop themselves on loopback), then build and run everything again under
-# AddressSanitizer + UBSan. Exits non-zero on any failure.
+# AddressSanitizer + UBSan, and once more under ThreadSanitizer. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -20,4 +20,9 @@ run() {  # run <build-dir> <extra cmake args...>
 
 run build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run build-asan -DCMAKE_BUILD_TYPE=Debug -DAUTHSTORE_SANITIZE=ON -DAUTHSTORE_BUILD_BENCH=OFF
-echo "== all tests passed (normal and ASan+UBSan builds)"
+# ThreadSanitizer over the same tests: the race tests' contenders, the SQLite group commit, the
+# Redis client's I/O thread. die_after_fork=0: the fork tests start threads in forked children
+# (TSan's own limitation; it would otherwise kill them). Any report fails the test (exit code 66).
+export TSAN_OPTIONS="die_after_fork=0 ${TSAN_OPTIONS:-}"
+run build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHSTORE_TSAN=ON -DAUTHSTORE_BUILD_BENCH=OFF
+echo "== all tests passed (normal, ASan+UBSan and TSan builds)"
