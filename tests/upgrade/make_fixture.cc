@@ -1,13 +1,10 @@
 // make_fixture: writes the upgrade fixture (tests/fixtures/upgrade/) that upgrade_test reads.
 //
-// The committed fixture was written by this program built at the commit that added it
-// (`git log --diff-filter=A -- tests/fixtures/upgrade/v1.db`), whose src/ and include/ are those of
-// 69d27db ("CI: run every test a third time under ThreadSanitizer"): the token and record formats
-// before issue 19. To regenerate it, this program MUST be rebuilt against that commit
-//   git worktree add /tmp/authstore-v1 <that commit>
-//   cmake -S /tmp/authstore-v1 -B /tmp/authstore-v1/build -G Ninja -DAUTHSTORE_BUILD_BENCH=OFF
-//   cmake --build /tmp/authstore-v1/build --target upgrade_make_fixture
-//   tests/upgrade/regenerate.sh /tmp/authstore-v1/build/tests/upgrade/upgrade_make_fixture 69d27db
+// The committed fixture was written by this program built against the src/ and include/ of
+// commit 69d27db ("CI: run every test a third time under ThreadSanitizer"): the token and record
+// formats before issue 19. To regenerate it, this program MUST be rebuilt against that commit;
+// the steps are in tests/fixtures/upgrade/README.md (a worktree of 69d27db with tests/upgrade/
+// copied in, the upgrade_make_fixture target, then tests/upgrade/regenerate.sh).
 // Built from a later tree it writes that tree's formats, and the test would no longer prove that
 // the old data works. regenerate.sh runs the commands below (and a redis-server).
 //
