@@ -84,6 +84,7 @@ class RedisServer {
                                         static_cast<unsigned>(std::chrono::steady_clock::now()
                                                                   .time_since_epoch().count())) %
                                        40000u);
+      if (accepts()) continue;  // taken
       std::vector<std::string> args = {kRedisServer, "--bind", "127.0.0.1", "--port",
                                        std::to_string(port_), "--save", "", "--appendonly", "no",
                                        "--daemonize", "no", "--dir", dir, "--logfile",
@@ -117,6 +118,7 @@ class RedisServer {
     pid_ = -1;
   }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   bool accepts() const {
@@ -209,6 +211,10 @@ class UpgradeTest : public ::testing::TestWithParam<Variant> {
       auto client = redis::Client::from_url("redis://127.0.0.1:" + std::to_string(redis_.port()));
       ASSERT_TRUE(client.ok()) << client.status().to_string();
       client_ = std::move(client).value();
+      // The server answering is ours (not another one that took the port meanwhile).
+      auto info = client_->call({"INFO", "server"});
+      ASSERT_TRUE(info.ok()) << info.status().to_string();
+      ASSERT_NE(info->str().find("process_id:" + std::to_string(redis_.pid()) + "\r\n"), std::string::npos);
       prefix_ = v.secret ? "authstore:" : "up1:";
       url_ = "redis://127.0.0.1:" + std::to_string(redis_.port()) + (v.secret ? "" : "?prefix=up1:");
       if (!v.fresh) {
