@@ -228,6 +228,17 @@ TYPED_TEST(SessionsTest, ValueCopiedUnderAnotherSessionKeyReadsAsNotFound) {
   EXPECT_TRUE(all->empty()) << all->size() << " session(s) listed, first " << all->front().id;
   EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 2u);
   EXPECT_EQ(this->ss().get(s1.id, "u1", "full").code(), StatusCode::kNotFound);
+
+  // The same with the embedded key rewritten to session 2's: the record itself is sealed for
+  // session 1's place, so it still fails where it was found.
+  w.record = b.session + value1.value().substr(a.session.size());
+  w.expected_lock = 2;
+  std::promise<Result<Done>> put2;
+  backend.upsert(w, [&](Result<Done> done) { put2.set_value(std::move(done)); });
+  ASSERT_TRUE(put2.get_future().get().ok());
+  EXPECT_EQ(this->ss().get(s2.id, "u1", "full").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->ss().get_all("u1", "full")->empty());
+  EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 4u);
 }
 
 TYPED_TEST(SessionsTest, KeyRotationOldSessionsStillReadable) {
