@@ -382,8 +382,8 @@ constexpr std::size_t kCodeRecord = 283;     // code record blob
 constexpr std::size_t kCodeTombstone = 107;  // code tombstone blob
 constexpr std::size_t kFamilyRecord = 228;   // refresh family record blob
 constexpr std::size_t kJtiRecord = 89;       // jti record blob
-constexpr std::size_t kSessionRecord = 275;  // session record blob
-constexpr std::size_t kTokenRecord = 220;    // client token blob (encrypted record)
+constexpr std::size_t kSessionRecord = 287;  // session record blob
+constexpr std::size_t kTokenRecord = 232;    // client token blob (encrypted record)
 constexpr std::size_t kOwner = 22;           // replay owner
 
 std::string id12(long i) {

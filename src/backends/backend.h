@@ -189,6 +189,12 @@ struct SessionWrite {
   Millis now = 0;
 };
 
+// A live session as a listing finds it: the session key it is stored under, and its value.
+struct StoredSession {
+  std::string session_key;
+  std::string record;
+};
+
 class SessionBackend {
  public:
   virtual ~SessionBackend() = default;
@@ -203,9 +209,10 @@ class SessionBackend {
   // Deletes a live session, leaving a tombstone until its refresh_expires_at. OK or kNotFound.
   virtual void remove(const std::string& route, const std::string& bucket_key,
                       const std::string& session_key, Millis now, Callback<Done> done) = 0;
-  // Live records of the bucket, soonest refresh expiry first.
+  // Live sessions of the bucket, each with the key it is stored under (the store checks that the
+  // value is the one that key names), soonest refresh expiry first.
   virtual void get_all(const std::string& route, const std::string& bucket_key, Millis now,
-                       Callback<std::vector<std::string>> done) = 0;
+                       Callback<std::vector<StoredSession>> done) = 0;
   // Deletes (tombstones) every live session of the bucket; returns how many.
   virtual void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
                           Callback<std::int64_t> done) = 0;

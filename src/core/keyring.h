@@ -43,11 +43,16 @@ class KeyRing {
   const RingKey& current() const { return *current_; }
   const RingKey* find(std::uint16_t id) const;
   const HmacKey& index() const { return *index_; }
+  // The store this ring serves (from the store's marker); empty = unbound. Set once by open()
+  // before the ring is shared; new records bind it into their MAC / AAD.
+  const std::string& store_id() const { return store_id_; }
+  void set_store_id(std::string id) { store_id_ = std::move(id); }
 
  private:
   std::map<std::uint16_t, RingKey> keys_;
   const RingKey* current_ = nullptr;
   std::unique_ptr<HmacKey> index_;
+  std::string store_id_;
 };
 
 // Parses the text of a key file (see docs/security.md). Exposed for tests.

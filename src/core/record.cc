@@ -1,34 +1,71 @@
 #include "core/record.h"
 
+#include "core/crypto.h"
 #include "core/encoding.h"
+
+#include <stdexcept>
 
 namespace authstore::internal {
 namespace {
 
-constexpr std::string_view kDomain = "authstore record v1";
+constexpr std::string_view kDomainV1 = "authstore record v1";
+constexpr std::string_view kDomainV2 = "authstore record v2";
+constexpr std::string_view kRecordKeyLabel = "authstore record-key v2";
 constexpr std::size_t kHeader = 4;
+constexpr std::size_t kNonceV2 = 24;
 
-std::string header(RecordType type, std::uint16_t kid) {
+std::string header(std::uint8_t version, RecordType type, std::uint16_t kid) {
   std::string h;
   h.reserve(kHeader);
-  h.push_back(1);
+  h.push_back(static_cast<char>(version));
   h.push_back(static_cast<char>(type));
   put_u16(h, kid);
   return h;
 }
 
-std::string key_prefix(std::string_view storage_key) {
-  std::string p;
-  p.reserve(4 + storage_key.size());
-  put_lp(p, storage_key);
-  return p;
-}
-
-const RingKey* header_key(const KeyRing& ring, RecordType type, std::string_view blob) {
+// The version of a well-formed header of `type` (1 or 2) and its ring key; nullptr otherwise.
+const RingKey* header_key(const KeyRing& ring, RecordType type, std::string_view blob,
+                          std::uint8_t* version) {
   if (blob.size() < kHeader) return nullptr;
   const auto* p = reinterpret_cast<const unsigned char*>(blob.data());
-  if (p[0] != 1 || p[1] != static_cast<unsigned char>(type)) return nullptr;
+  if ((p[0] != 1 && p[0] != 2) || p[1] != static_cast<unsigned char>(type)) return nullptr;
+  *version = p[0];
   return ring.find(get_u16(p + 2));
+}
+
+// What binds a record to its place: the domain, (v2) the store id, and the storage key.
+std::string binding(std::uint8_t version, const KeyRing& ring, std::string_view storage_key) {
+  std::string b(version == 1 ? kDomainV1 : kDomainV2);
+  if (version == 2) put_lp(b, ring.store_id());
+  put_lp(b, storage_key);
+  return b;
+}
+
+// The version 2 per-record AES key: HMAC(encrypt key, label || N).
+std::string record_key(const RingKey& k, std::string_view nonce) {
+  unsigned char out[32];
+  hmac_sha256(k.encrypt, {kRecordKeyLabel, nonce}, out);
+  std::string key(reinterpret_cast<const char*>(out), sizeof out);
+  cleanse(out, sizeof out);
+  return key;
+}
+
+std::string seal_encrypted_with(const KeyRing& ring, RecordType type, std::string_view storage_key,
+                                std::string_view body, std::string_view random) {
+  const RingKey& k = ring.current();
+  const std::uint8_t version = random.size() == kNonceV2 ? 2 : 1;
+  std::string out = header(version, type, k.id);
+  std::string aad = binding(version, ring, storage_key);
+  aad += out;
+  if (version == 1) {
+    out += aes256gcm_seal_with_nonce(k.encrypt, random, body, aad);
+    return out;
+  }
+  std::string key = record_key(k, random);
+  out.append(random.substr(0, kNonceV2 - 12));
+  out += aes256gcm_seal_with_nonce(key, random.substr(kNonceV2 - 12), body, aad);
+  cleanse(key);
+  return out;
 }
 
 }  // namespace
@@ -81,42 +118,54 @@ bool RecordReader::has(std::uint8_t tag) const { return tag < 64 && ((present_ >
 std::string seal_signed(const KeyRing& ring, RecordType type, std::string_view storage_key,
                         std::string_view body) {
   const RingKey& k = ring.current();
-  std::string out = header(type, k.id);
+  const std::uint8_t version = ring.store_id().empty() ? 1 : 2;
+  std::string out = header(version, type, k.id);
   out.reserve(kHeader + body.size() + 32);
   out.append(body);
-  out.append(k.record_mac->mac({kDomain, key_prefix(storage_key), out}));
+  out.append(k.record_mac->mac({binding(version, ring, storage_key), out}));
   return out;
 }
 
 std::optional<std::string_view> open_signed(const KeyRing& ring, RecordType type,
                                             std::string_view storage_key, std::string_view blob) {
-  const RingKey* k = header_key(ring, type, blob);
+  std::uint8_t version = 0;
+  const RingKey* k = header_key(ring, type, blob, &version);
   if (k == nullptr || blob.size() < kHeader + 32) return std::nullopt;
   const std::string_view signed_part = blob.substr(0, blob.size() - 32);
-  const std::string expect = k->record_mac->mac({kDomain, key_prefix(storage_key), signed_part});
+  const std::string expect = k->record_mac->mac({binding(version, ring, storage_key), signed_part});
   if (!constant_time_equal(expect, blob.substr(blob.size() - 32))) return std::nullopt;
   return signed_part.substr(kHeader);
 }
 
 std::string seal_encrypted(const KeyRing& ring, RecordType type, std::string_view storage_key,
                            std::string_view body) {
-  const RingKey& k = ring.current();
-  std::string out = header(type, k.id);
-  std::string aad(kDomain);
-  aad += key_prefix(storage_key);
-  aad += out;
-  out += aes256gcm_seal(k.encrypt, body, aad);
-  return out;
+  char random[kNonceV2];
+  random_fill(reinterpret_cast<unsigned char*>(random), sizeof random);
+  return seal_encrypted_with(ring, type, storage_key, body, {random, sizeof random});
+}
+
+std::string seal_encrypted_with_random_for_test(const KeyRing& ring, RecordType type,
+                                                std::string_view storage_key, std::string_view body,
+                                                std::string_view random) {
+  if (random.size() != 12 && random.size() != kNonceV2) {
+    throw std::invalid_argument("seal_encrypted_with_random_for_test: 12 or 24 bytes");
+  }
+  return seal_encrypted_with(ring, type, storage_key, body, random);
 }
 
 std::optional<std::string> open_encrypted(const KeyRing& ring, RecordType type,
                                           std::string_view storage_key, std::string_view blob) {
-  const RingKey* k = header_key(ring, type, blob);
+  std::uint8_t version = 0;
+  const RingKey* k = header_key(ring, type, blob, &version);
   if (k == nullptr) return std::nullopt;
-  std::string aad(kDomain);
-  aad += key_prefix(storage_key);
+  std::string aad = binding(version, ring, storage_key);
   aad += blob.substr(0, kHeader);
-  return aes256gcm_open(k->encrypt, blob.substr(kHeader), aad);
+  if (version == 1) return aes256gcm_open(k->encrypt, blob.substr(kHeader), aad);
+  if (blob.size() < kHeader + kNonceV2 + 16) return std::nullopt;
+  std::string key = record_key(*k, blob.substr(kHeader, kNonceV2));
+  auto body = aes256gcm_open(key, blob.substr(kHeader + kNonceV2 - 12), aad);
+  cleanse(key);
+  return body;
 }
 
 }  // namespace authstore::internal

@@ -1,13 +1,23 @@
 // The record codec: how every stored value is laid out, signed and (where it holds secrets)
-// encrypted. Specified byte for byte in docs/format.md.
+// encrypted. Specified byte for byte, with known-answer vectors, in docs/format.md section 4.
 //
-//   header  = version (1 byte, = 1) || type (1 byte) || key id (u16 big-endian)
-//   body    = fields: tag (1 byte) || length (u32 big-endian) || value; integers are i64 big-endian
+//   header = version (1 byte: 1 or 2) || type (1 byte) || key id (u16 big-endian)
+//   body   = fields: tag (1 byte) || length (u32 big-endian) || value; integers are i64 big-endian
+//   lp(x)  = u32 big-endian len(x) || x
+// Version 1 (written by unbound rings for signed records; read forever):
 //   signed    = header || body || HMAC-SHA256(record-mac key, "authstore record v1" ||
-//               u32 len(storage key) || storage key || header || body)
-//   encrypted = header || AES-256-GCM(encrypt key, body, aad = "authstore record v1" ||
-//               u32 len(storage key) || storage key || header)   (nonce(12) || ct || tag(16))
-// The storage key is bound in the MAC/AAD, so a valid record copied under another key fails.
+//               lp(storage key) || header || body)
+//   encrypted = header || nonce(12) || ct || tag(16): AES-256-GCM(encrypt key, body,
+//               aad = "authstore record v1" || lp(storage key) || header)   (read only)
+// Version 2 (every encrypted record; signed records when the ring has a store id):
+//   signed    = header || body || HMAC-SHA256(record-mac key, "authstore record v2" ||
+//               lp(store id) || lp(storage key) || header || body)
+//   encrypted = header || N(24 random bytes) || ct || tag(16): AES-256-GCM under the record key
+//               HMAC-SHA256(encrypt key, "authstore record-key v2" || N), GCM nonce N[12..24),
+//               aad = "authstore record v2" || lp(store id) || lp(storage key) || header
+// The storage key (and, in version 2, the ring's store id, possibly empty) is bound in the
+// MAC / AAD: a valid record copied under another key, or into another store, fails. A reader
+// opens version 2 records with its own store id, and version 1 records whatever its store id.
 #pragma once
 
 #include <array>
@@ -64,5 +74,12 @@ std::string seal_encrypted(const KeyRing& ring, RecordType type, std::string_vie
                            std::string_view body);
 std::optional<std::string> open_encrypted(const KeyRing& ring, RecordType type,
                                           std::string_view storage_key, std::string_view blob);
+
+// Test hook, for the known-answer vectors of tests/unit/record_test.cc only: seal_encrypted with
+// the given random input instead of fresh bytes (24 bytes: version 2; 12 bytes: the legacy
+// version 1 layout, which nothing else writes any more). Never used to store a record.
+std::string seal_encrypted_with_random_for_test(const KeyRing& ring, RecordType type,
+                                                std::string_view storage_key, std::string_view body,
+                                                std::string_view random);
 
 }  // namespace authstore::internal

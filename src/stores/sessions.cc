@@ -56,8 +56,9 @@ std::string encode(const Session& s) {
   return w.take();
 }
 
-// The backend stores session_key ":" sealed-record, so that get_all() can rebuild each record's
-// binding (the session key is a keyed hash, not a secret).
+// The backend stores session_key ":" sealed-record (docs/format.md, Session). The prefix lets a
+// reader of the raw store see which key a value claims; the store never trusts it: a value is
+// read only under the key it was found at, and must name that key.
 std::string stored_form(const std::string& session_key, const std::string& sealed) {
   std::string out;
   out.reserve(session_key.size() + 1 + sealed.size());
@@ -86,14 +87,19 @@ std::optional<Session> decode(const KeyRing& ring, const std::string& binding, s
   return s;
 }
 
-std::optional<Session> decode_stored(const KeyRing& ring, const std::string& route,
-                                     const std::string& bucket, std::string_view stored) {
+// The session stored at (route, bucket, session_key), where the store looked for it, for user
+// `uid` and type `type`: the value must name session_key, its record must be sealed for that
+// place (the binding is rebuilt from where the value was found, never from the value), and the
+// decrypted id, user and type must be the ones asked for. `sid`, when known (get), must be the
+// decrypted id; otherwise (get_all) the id must hash to session_key.
+std::optional<Session> decode_stored(const KeyRing& ring, const Where& w, std::string_view session_key,
+                                     std::string_view uid, std::string_view type, std::string_view sid,
+                                     std::string_view stored) {
   const auto colon = stored.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  const std::string session_key(stored.substr(0, colon));
-  auto s = decode(ring, session_binding(route, bucket, session_key), stored.substr(colon + 1));
-  // The record must be the one its key names: its id hashes to the key it is stored under.
-  if (!s || index_hash(ring, "session", s->id) != session_key) return std::nullopt;
+  if (colon == std::string_view::npos || stored.substr(0, colon) != session_key) return std::nullopt;
+  auto s = decode(ring, session_binding(w.route, w.bucket, session_key), stored.substr(colon + 1));
+  if (!s || s->user_id != uid || s->type != type) return std::nullopt;
+  if (sid.empty() ? index_hash(ring, "session", s->id) != session_key : s->id != sid) return std::nullopt;
   return s;
 }
 
@@ -105,9 +111,10 @@ void SessionStoreImpl::get(std::string_view sid, std::string_view uid, std::stri
     if (Status s = check_keys(sid, uid, type, true); !s.ok()) return fail(done, s);
     Where w = locate(*ctx->ring, uid, type, sid);
     backend->sessions().get(w.route, w.bucket, w.session, ctx->now(),
-                            [ctx = ctx.get(), w, done = std::move(done)](Result<std::string> r) mutable {
+                            [ctx = ctx.get(), w, sid = std::string(sid), uid = std::string(uid),
+                             type = std::string(type), done = std::move(done)](Result<std::string> r) mutable {
       if (!r.ok()) return done(Result<Session>(r.status()));
-      auto s = decode_stored(*ctx->ring, w.route, w.bucket, r.value());
+      auto s = decode_stored(*ctx->ring, w, w.session, uid, type, sid, r.value());
       if (!s) {
         ctx->security(SecurityEvent::kSignatureFailure);
         return done(Result<Session>(Status(StatusCode::kNotFound, "session not found")));
@@ -175,13 +182,14 @@ void SessionStoreImpl::get_all(std::string_view uid, std::string_view type,
     Where w = locate(*ctx->ring, uid, type, {});
     backend->sessions().get_all(
         w.route, w.bucket, ctx->now(),
-        [ctx = ctx.get(), w, done = std::move(done)](Result<std::vector<std::string>> r) mutable {
+        [ctx = ctx.get(), w, uid = std::string(uid), type = std::string(type),
+         done = std::move(done)](Result<std::vector<StoredSession>> r) mutable {
           using R = Result<std::vector<Session>>;
           if (!r.ok()) return done(R(r.status()));
           std::vector<Session> out;
           out.reserve(r->size());
-          for (const std::string& stored : r.value()) {
-            auto s = decode_stored(*ctx->ring, w.route, w.bucket, stored);
+          for (const StoredSession& stored : r.value()) {
+            auto s = decode_stored(*ctx->ring, w, stored.session_key, uid, type, {}, stored.record);
             if (!s) {
               ctx->security(SecurityEvent::kSignatureFailure);
               continue;

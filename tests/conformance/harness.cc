@@ -98,10 +98,11 @@ class TamperingBackend final : public Backend,
   void remove(const std::string& a, const std::string& b, const std::string& c, Millis n, Callback<Done> d) override {
     real_->sessions().remove(a, b, c, n, std::move(d));
   }
-  void get_all(const std::string& a, const std::string& b, Millis n, Callback<std::vector<std::string>> d) override {
-    real_->sessions().get_all(a, b, n, [this, d = std::move(d)](Result<std::vector<std::string>> r) {
+  void get_all(const std::string& a, const std::string& b, Millis n,
+               Callback<std::vector<internal::StoredSession>> d) override {
+    real_->sessions().get_all(a, b, n, [this, d = std::move(d)](Result<std::vector<internal::StoredSession>> r) {
       if (on.load() && r.has_value()) {
-        for (auto& s : r.value()) s = flip(s);
+        for (auto& s : r.value()) s.record = flip(s.record);
       }
       d(std::move(r));
     });

@@ -1,5 +1,9 @@
 // Conformance: sessions, on every backend.
+#include <future>
+
 #include "conformance/backends.h"
+#include "core/keyring.h"
+#include "stores/keys.h"
 
 namespace authstore::testing {
 namespace {
@@ -174,6 +178,67 @@ TYPED_TEST(SessionsTest, TamperedRecordReadsAsNotFound) {
   EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 2u);
   this->harness().set_tamper(false);
   EXPECT_TRUE(this->ss().get(s.id, "u1", "full").ok());
+}
+
+// Where a session lives in the backend, computed as the stores do (docs/format.md section 3).
+struct SessionSlot {
+  std::string route, bucket, session;
+};
+SessionSlot slot_of(const std::string& sid, const std::string& uid, const std::string& type) {
+  auto ring = internal::KeyRing::load(test_keys(), false, nullptr);
+  EXPECT_TRUE(ring.ok());
+  const internal::KeyRing& r = *ring.value();
+  return {internal::user_ids(r, uid).tag, internal::index_hash(r, "bucket", uid, type),
+          internal::index_hash(r, "session", sid)};
+}
+
+// A writer of the store without the key (issue 19, finding 1) copies the stored value of session
+// 1 under the key of session 2 of the same user and type, then logs session 1 out. Neither get
+// nor get_all may hand session 1 back: the record must be the one the key it was read from names.
+TYPED_TEST(SessionsTest, ValueCopiedUnderAnotherSessionKeyReadsAsNotFound) {
+  Session s1 = this->session();
+  Session s2 = this->session();
+  ASSERT_TRUE(this->ss().upsert(s1).ok());
+  ASSERT_TRUE(this->ss().upsert(s2).ok());
+  const SessionSlot a = slot_of(s1.id, "u1", "full");
+  const SessionSlot b = slot_of(s2.id, "u1", "full");
+  internal::SessionBackend& backend = this->harness().backend().sessions();
+  std::promise<Result<std::string>> got;
+  backend.get(a.route, a.bucket, a.session, kStart, [&](Result<std::string> r) { got.set_value(std::move(r)); });
+  const Result<std::string> value1 = got.get_future().get();
+  ASSERT_TRUE(value1.ok()) << value1.status().to_string();
+  internal::SessionWrite w;
+  w.route = b.route;
+  w.bucket_key = b.bucket;
+  w.session_key = b.session;
+  w.record = value1.value();
+  w.expected_lock = 1;
+  w.refresh_expires_at = s2.refresh_expires_at;
+  w.now = kStart;
+  std::promise<Result<Done>> put;
+  backend.upsert(w, [&](Result<Done> r) { put.set_value(std::move(r)); });
+  ASSERT_TRUE(put.get_future().get().ok());
+  ASSERT_TRUE(this->ss().delete_session(s1.id, "u1", "full").ok());  // session 1 logs out
+
+  auto r = this->ss().get(s2.id, "u1", "full");
+  EXPECT_EQ(r.code(), StatusCode::kNotFound) << (r.ok() ? "returned session " + r->id : "");
+  EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 1u);
+  auto all = this->ss().get_all("u1", "full");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty()) << all->size() << " session(s) listed, first " << all->front().id;
+  EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 2u);
+  EXPECT_EQ(this->ss().get(s1.id, "u1", "full").code(), StatusCode::kNotFound);
+
+  // The same with the embedded key rewritten to session 2's: the record itself is sealed for
+  // session 1's place, so it still fails where it was found.
+  w.record = b.session + value1.value().substr(a.session.size());
+  w.expected_lock = 2;
+  std::promise<Result<Done>> put2;
+  backend.upsert(w, [&](Result<Done> done) { put2.set_value(std::move(done)); });
+  ASSERT_TRUE(put2.get_future().get().ok());
+  EXPECT_EQ(this->ss().get(s2.id, "u1", "full").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->ss().get_all("u1", "full")->empty());
+  EXPECT_EQ(this->security(SecurityEvent::kSignatureFailure), 4u);
 }
 
 TYPED_TEST(SessionsTest, KeyRotationOldSessionsStillReadable) {

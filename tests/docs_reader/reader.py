@@ -5,11 +5,12 @@ It parses the key file (docs/security.md), derives the keys, and verifies / decr
 in a store file (docs/format.md, table layout from docs/sqlite.md) without any authstore code.
 Used by ctest after `authstore demo`: if the docs and the code ever disagree, this fails.
 
-usage: reader.py KEY_FILE DB_FILE
+usage: reader.py KEY_FILE DB_FILE [STORE_ID]   (STORE_ID: the store's id, empty if unbound)
 """
 import base64
 import hashlib
 import hmac
+import os
 import sqlite3
 import struct
 import sys
@@ -71,24 +72,80 @@ class Ring:
         return "{" + b64u(h[:8]) + "}"
 
 
-DOMAIN = b"authstore record v1"
+DOMAIN_V1 = b"authstore record v1"
+DOMAIN_V2 = b"authstore record v2"
 
 
-def open_signed(ring, rtype, storage_key, blob):
-    assert blob[0] == 1 and blob[1] == rtype, "header"
+def binding(version, store_id, storage_key):
+    if version == 1:
+        return DOMAIN_V1 + lp(storage_key)
+    return DOMAIN_V2 + lp(store_id) + lp(storage_key)
+
+
+def open_signed(ring, rtype, storage_key, blob, store_id=b""):
+    assert blob[0] in (1, 2) and blob[1] == rtype, "header"
     kid = struct.unpack(">H", blob[2:4])[0]
     body, mac = blob[:-32], blob[-32:]
-    expect = hmac.new(ring.mac_key(kid), DOMAIN + lp(storage_key) + body, hashlib.sha256).digest()
+    expect = hmac.new(ring.mac_key(kid), binding(blob[0], store_id, storage_key) + body, hashlib.sha256).digest()
     assert hmac.compare_digest(mac, expect), "MAC"
     return fields(body[4:])
 
 
-def open_encrypted(ring, rtype, storage_key, blob):
-    assert blob[0] == 1 and blob[1] == rtype, "header"
+def open_encrypted_body(ring, rtype, storage_key, blob, store_id=b""):
+    assert blob[0] in (1, 2) and blob[1] == rtype, "header"
     kid = struct.unpack(">H", blob[2:4])[0]
-    nonce, sealed = blob[4:16], blob[16:]
-    body = AESGCM(ring.enc_key(kid)).decrypt(nonce, sealed, DOMAIN + lp(storage_key) + blob[:4])
-    return fields(body)
+    aad = binding(blob[0], store_id, storage_key) + blob[:4]
+    if blob[0] == 1:
+        return AESGCM(ring.enc_key(kid)).decrypt(blob[4:16], blob[16:], aad)
+    n = blob[4:28]
+    record_key = hmac.new(ring.enc_key(kid), b"authstore record-key v2" + n, hashlib.sha256).digest()
+    return AESGCM(record_key).decrypt(n[12:], blob[28:], aad)
+
+
+def open_encrypted(ring, rtype, storage_key, blob, store_id=b""):
+    return fields(open_encrypted_body(ring, rtype, storage_key, blob, store_id))
+
+
+def check_vectors(format_md):
+    """Recomputes every known-answer vector of docs/format.md section 5 from the spec."""
+    text = open(format_md).read()
+    section = text[text.index("## 5. Known-answer vectors"):]
+    blocks = [b.split("```", 1)[0] for b in section.split("```text\n")[1:]]
+    secret, route = b"a" * 32, b"r" * 32
+    ring = Ring.__new__(Ring)
+    ring.keys, ring.route, ring.current = {1: secret}, route, 1
+    ring.index = hkdf(route, "authstore v1 index")
+    names = []
+    for block in blocks:
+        v = dict(line.split(None, 1) for line in block.strip().splitlines())
+        names.append(v["vector"])
+        store_id = b"" if v["store_id"] == "-" else v["store_id"].encode()
+        rtype, key = int(v["type"]), v["storage_key"].encode()
+        body, record = bytes.fromhex(v["body"]), bytes.fromhex(v["record"])
+        # signed: version 2 exactly when there is a store id; encrypted: 24 random bytes = version 2
+        version = (2 if store_id else 1) if v["random"] == "-" else len(v["random"]) // 24
+        h = bytes([version, rtype]) + struct.pack(">H", 1)
+        if v["random"] == "-":
+            mac = hmac.new(ring.mac_key(1), binding(version, store_id, key) + h + body, hashlib.sha256).digest()
+            assert record == h + body + mac, v["vector"]
+        else:
+            rnd = bytes.fromhex(v["random"])
+            aad = binding(version, store_id, key) + h
+            if len(rnd) == 12:
+                sealed = rnd + AESGCM(ring.enc_key(1)).encrypt(rnd, body, aad)
+            else:
+                record_key = hmac.new(ring.enc_key(1), b"authstore record-key v2" + rnd, hashlib.sha256).digest()
+                sealed = rnd + AESGCM(record_key).encrypt(rnd[12:], body, aad)
+            assert record == h + sealed, v["vector"]
+            assert open_encrypted_body(ring, rtype, key, record, store_id) == body
+        if rtype == 5:
+            uid, styp, sid = v["user_id"].encode(), v["session_type"].encode(), v["session_id"].encode()
+            skey = ring.index_hash("session", sid)
+            assert skey == v["session_key"], "session key"
+            assert key.decode() == "ss:" + ring.tag(uid) + ":" + ring.index_hash("bucket", uid, styp) + ":" + skey
+            assert bytes.fromhex(v["stored"]) == skey.encode() + b":" + record, "stored session value"
+    assert names == ["signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2", "session-v2"], names
+    return len(names)
 
 
 def fields(body):
@@ -106,15 +163,18 @@ def i64(v):
     return struct.unpack(">q", v)[0]
 
 
-def main(key_file, db_file):
+def main(key_file, db_file, store_id=b""):
+    here = os.path.dirname(os.path.abspath(__file__))
+    print("known-answer vectors recomputed from docs/format.md:",
+          check_vectors(os.path.join(here, "..", "..", "docs", "format.md")))
     ring = Ring(key_file)
     db = sqlite3.connect(db_file)
     counts = {}
 
     for key, consumed, record, tomb in db.execute("SELECT key, consumed, record, tombstone FROM codes"):
-        t = open_signed(ring, 2, key, tomb)
+        t = open_signed(ring, 2, key, tomb, store_id)
         if not consumed:
-            f = open_signed(ring, 1, key, record)
+            f = open_signed(ring, 1, key, record, store_id)
             assert f[10] == t[10], "record and tombstone name one grant"
             assert i64(f[13]) > i64(f[12]), "expires after issue"
         assert key.decode().startswith("ac:" + ring.tag(t[2]) + ":"), "code key carries the subject's tag"
@@ -122,7 +182,7 @@ def main(key_file, db_file):
 
     for fkey, route, subject_key, record in db.execute(
             "SELECT family_key, route, subject_key, record FROM refresh_families"):
-        f = open_signed(ring, 3, fkey, record)
+        f = open_signed(ring, 3, fkey, record, store_id)
         subject = f[2]
         assert route.decode() == ring.tag(subject), "family route"
         h = hmac.new(ring.index, b"subject" + lp(subject), hashlib.sha256).digest()
@@ -137,21 +197,21 @@ def main(key_file, db_file):
         stored = bytes(record)
         prefix, sealed = stored.split(b":", 1)
         assert prefix == skey, "stored form starts with the session key"
-        binding = b"ss:" + route + b":" + bucket + b":" + skey
-        f = open_encrypted(ring, 5, binding, sealed)
+        session_binding = b"ss:" + route + b":" + bucket + b":" + skey
+        f = open_encrypted(ring, 5, session_binding, sealed, store_id)
         assert ring.index_hash("session", f[1]).encode() == skey, "session key is the id's index hash"
         assert ring.index_hash("bucket", f[2], f[3]).encode() == bucket, "bucket of (user, type)"
         assert route.decode() == ring.tag(f[2]), "session route"
         counts["sessions"] = counts.get("sessions", 0) + 1
 
     for key, blob in db.execute("SELECT key, blob FROM client_tokens"):
-        f = open_encrypted(ring, 6, key, bytes(blob))
+        f = open_encrypted(ring, 6, key, bytes(blob), store_id)
         kind = f[1].decode()
         assert key.decode().startswith("ct:" + kind + ":"), "kind matches the key"
         counts["client_tokens"] = counts.get("client_tokens", 0) + 1
 
     for key, record in db.execute("SELECT jti_key, record FROM refresh_jtis"):
-        f = open_signed(ring, 4, key, record)
+        f = open_signed(ring, 4, key, record, store_id)
         counts["jtis"] = counts.get("jtis", 0) + 1
 
     print("verified from docs alone:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
@@ -160,4 +220,4 @@ def main(key_file, db_file):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3].encode() if len(sys.argv) > 3 else b"")

@@ -16,6 +16,7 @@
 #include "testing/secret_forms.h"
 #include "conformance/harness.h"
 #include "redis/client.h"
+#include "stores/keys.h"
 #include "redis/redis_test_env.h"
 
 namespace authstore::testing {
@@ -316,6 +317,39 @@ TEST_F(RedisBackendTest, RecordAlteredInRedisReadsAsNotFoundAndIsCounted) {
   ASSERT_TRUE(raw_->call({"HSET", *it, "r", record}).ok());
   EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kNotFound);
   EXPECT_EQ(s.metrics().security_events(SecurityEvent::kSignatureFailure), 1u);
+}
+
+// Issue 19, finding 1: session 1's value copied (raw HGET / HSET) over session 2's field of the
+// same user and type, then session 1 logged out. Neither get nor get_all may return session 1.
+TEST_F(RedisBackendTest, SessionValueCopiedOverAnotherSessionReadsAsNotFound) {
+  Harness h(url());
+  SessionStore& ss = h.store().sessions();
+  Session s1;
+  s1.id = SessionStore::new_session_id();
+  s1.user_id = "hank";
+  s1.type = "full";
+  s1.refresh_expires_at = kStart + 3'600'000;
+  Session s2 = s1;
+  s2.id = SessionStore::new_session_id();
+  ASSERT_TRUE(ss.upsert(s1).ok());
+  ASSERT_TRUE(ss.upsert(s2).ok());
+  auto ring = internal::KeyRing::load(test_keys(), false, nullptr);
+  ASSERT_TRUE(ring.ok());
+  const std::string hash = prefix_ + "sh:" + internal::user_ids(*ring.value(), "hank").tag + ":" +
+                           internal::index_hash(*ring.value(), "bucket", "hank", "full");
+  const std::string f1 = internal::index_hash(*ring.value(), "session", s1.id);
+  const std::string f2 = internal::index_hash(*ring.value(), "session", s2.id);
+  auto v1 = raw_->call({"HGET", hash, f1});
+  ASSERT_TRUE(v1.ok() && v1->is_string()) << "no session hash " << hash;
+  ASSERT_TRUE(raw_->call({"HSET", hash, f2, v1->str()}).ok());
+  ASSERT_TRUE(ss.delete_session(s1.id, "hank", "full").ok());
+
+  auto got = ss.get(s2.id, "hank", "full");
+  EXPECT_EQ(got.code(), StatusCode::kNotFound) << (got.ok() ? "returned " + got->id : "");
+  auto all = ss.get_all("hank", "full");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty()) << "listed " << all->size();
+  EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kSignatureFailure), 2u);
 }
 
 TEST_F(RedisBackendTest, TwoPrefixesOnOneServerNeverSeeEachOther) {

@@ -24,14 +24,6 @@ unsigned mode_of(const std::string& path) {
   return st.st_mode & 0777u;
 }
 
-bool exec_raw(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
-            sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-  sqlite3_close(db);
-  return ok;
-}
-
 std::string schema_text(const std::string& path) {
   sqlite3* db = nullptr;
   std::string out;

@@ -77,6 +77,15 @@ inline TokenRecord token_record(std::string access, std::string refresh) {
   return r;
 }
 
+// Runs SQL on the file through a separate read-write connection (a writer of the file).
+inline bool exec_raw(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+            sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
 // Runs one SQL query returning a single integer on a separate read-only connection.
 inline std::int64_t query_int(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;

@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "authstore/sessions.h"
 
 #include <set>
 #include <stdexcept>
@@ -145,6 +149,38 @@ TEST(HmacKey, ManyThreadsSharingOneKeyGetIdenticalResults) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
 }
 
+// Each thread keeps copies of the keys it used last (8 HmacKeys, 4 raw keys): more keys than
+// that, used in turn and dropped and re-made (a new key may reuse a freed key's address), must
+// still each give their own MAC, equal to OpenSSL's one-shot HMAC().
+TEST(HmacKey, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
+  auto reference = [](const std::string& key, const std::string& msg) {
+    unsigned char out[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
+    return std::string(reinterpret_cast<char*>(out), len);
+  };
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 20; ++i) secrets.push_back(std::string(32, static_cast<char>('A' + i)));
+  std::vector<std::unique_ptr<HmacKey>> keys;
+  for (const auto& k : secrets) keys.push_back(std::make_unique<HmacKey>(k));
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < secrets.size(); ++i) {
+      const std::string msg = "message " + std::to_string(i);
+      ASSERT_EQ(keys[i]->mac(msg), reference(secrets[i], msg)) << "key " << i << " round " << round;
+      unsigned char raw[32];
+      hmac_sha256(secrets[i], {"message ", std::to_string(i)}, raw);
+      ASSERT_EQ(std::string(reinterpret_cast<char*>(raw), 32), reference(secrets[i], msg)) << "raw key " << i;
+    }
+    // Drop every other key and make one with another secret (often at the freed address).
+    for (std::size_t i = 0; i < keys.size(); i += 2) {
+      keys[i].reset();
+      secrets[i][0] = static_cast<char>(secrets[i][0] + 1);
+      keys[i] = std::make_unique<HmacKey>(secrets[i]);
+    }
+  }
+}
+
 // RFC 5869 test case 3 is the one with an empty salt (hkdf_sha256 always uses one) and empty info.
 TEST(Hkdf, Rfc5869Case3EmptySaltEmptyInfo) {
   const std::string ikm(22, '\x0b');
@@ -264,6 +300,80 @@ TEST(RandomBytes, ForkedChildDrawsDifferentBytesThanParent) {
   EXPECT_NE(parent, child);
 }
 
+// Issue 19, finding 2: a child made without fork()'s atfork handlers (glibc _Fork(), a raw
+// clone(2) without CLONE_VM) must not reuse its parent's random bytes either. Two children of
+// each kind draw 32 bytes and mint a session id, send both over a pipe; the parent then draws
+// its own. Every draw must be distinct.
+enum class Spawn { kFork, kUnderscoreFork, kRawClone };
+
+pid_t spawn(Spawn how) {
+  switch (how) {
+    case Spawn::kFork: return ::fork();
+    case Spawn::kUnderscoreFork: return ::_Fork();
+    case Spawn::kRawClone: return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  }
+  return -1;
+}
+
+bool write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = ::write(fd, s.data(), s.size());
+    if (n <= 0) return false;
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+constexpr std::size_t kSessionIdLength = 47;  // "ss1_" + 43 base64url characters
+
+std::string draw_bytes_and_session_id() {
+  unsigned char raw[32];
+  random_fill(raw, sizeof raw);
+  return std::string(reinterpret_cast<const char*>(raw), sizeof raw) + SessionStore::new_session_id();
+}
+
+TEST(RandomBytes, ChildrenOfForkUnderscoreForkAndRawCloneNeverReuseTheParentsBytes) {
+  (void)random_bytes(1);  // the pool holds unused bytes when the children are made
+  struct Child {
+    Spawn how;
+    pid_t pid;
+    int fd;
+  };
+  std::vector<Child> children;
+  for (Spawn how : {Spawn::kFork, Spawn::kUnderscoreFork, Spawn::kRawClone}) {
+    for (int i = 0; i < 2; ++i) {
+      int fds[2];
+      ASSERT_EQ(::pipe(fds), 0);
+      const pid_t pid = spawn(how);
+      ASSERT_GE(pid, 0) << "spawn " << static_cast<int>(how);
+      if (pid == 0) {
+        ::close(fds[0]);
+        ::_exit(write_all(fds[1], draw_bytes_and_session_id()) ? 0 : 1);
+      }
+      ::close(fds[1]);
+      children.push_back({how, pid, fds[0]});
+    }
+  }
+  std::set<std::string> seen;
+  const std::string parent = draw_bytes_and_session_id();
+  ASSERT_EQ(parent.size(), 32 + kSessionIdLength);
+  seen.insert(parent.substr(0, 32));
+  seen.insert(parent.substr(32));
+  for (const Child& c : children) {
+    std::string got;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(c.fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+    ::close(c.fd);
+    int status = 0;
+    ASSERT_EQ(::waitpid(c.pid, &status, 0), c.pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(got.size(), 32 + kSessionIdLength);
+    EXPECT_TRUE(seen.insert(got.substr(0, 32)).second) << "child " << static_cast<int>(c.how) << " reused random bytes";
+    EXPECT_TRUE(seen.insert(got.substr(32)).second) << "child " << static_cast<int>(c.how) << " reused a session id";
+  }
+}
+
 TEST(Cleanse, ZeroesBytesKeepsLength) {
   std::string s = "secret material";
   cleanse(s);
@@ -296,6 +406,10 @@ TEST(Aes256Gcm, OpensPublishedGcmTestCases13And14And16) {
   const std::string tag = unhex("76fc6ece0f4e1768cddf8853bb2d551b");
   EXPECT_EQ(aes256gcm_open(key, iv + ct + tag, aad), pt);
   EXPECT_FALSE(aes256gcm_open(key, iv + ct + tag, ""));
+  // Sealing with the published nonce gives the published ciphertext and tag.
+  EXPECT_EQ(aes256gcm_seal_with_nonce(key, iv, pt, aad), iv + ct + tag);
+  EXPECT_EQ(aes256gcm_seal_with_nonce(zero_key, zero_iv, "", ""), zero_iv + unhex("530f8afbc74536b9a963b4f1c4cb738b"));
+  EXPECT_THROW(aes256gcm_seal_with_nonce(key, iv.substr(1), pt, aad), std::runtime_error);
 }
 
 TEST(Aes256Gcm, SealLayoutAndRoundTrip) {

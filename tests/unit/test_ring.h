@@ -27,4 +27,13 @@ inline std::shared_ptr<const KeyRing> make_ring(const std::vector<std::uint16_t>
   return ring.value();
 }
 
+// The same ring bound to `store_id`, as open() binds a store's ring (before sharing it). The
+// ring is built non-const (make_shared), so setting its store id here is well defined.
+inline std::shared_ptr<const KeyRing> make_bound_ring(const std::vector<std::uint16_t>& ids,
+                                                      std::string store_id) {
+  auto ring = std::const_pointer_cast<KeyRing>(make_ring(ids));
+  ring->set_store_id(std::move(store_id));
+  return ring;
+}
+
 }  // namespace authstore::internal::testing

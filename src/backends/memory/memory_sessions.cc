@@ -88,23 +88,25 @@ void MemorySessions::remove(const std::string& route, const std::string& bucket_
 }
 
 void MemorySessions::get_all(const std::string& route, const std::string& bucket_key, Millis now,
-                             Callback<std::vector<std::string>> done) {
-  std::vector<std::pair<Millis, std::string>> found;
+                             Callback<std::vector<StoredSession>> done) {
+  std::vector<std::pair<Millis, StoredSession>> found;
   {
     auto& shard = shards_.for_key(route);
     std::lock_guard lock(shard.mu);
     auto b = shard.state.find(bucket_key);
     if (b != shard.state.end()) {
       for (const auto& [key, e] : b->second.live) {
-        if (e.refresh_expires_at > now) found.emplace_back(e.refresh_expires_at, e.record);
+        if (e.refresh_expires_at > now) found.emplace_back(e.refresh_expires_at, StoredSession{key, e.record});
       }
     }
   }
-  std::sort(found.begin(), found.end());
-  std::vector<std::string> out;
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.session_key < b.second.session_key;
+  });
+  std::vector<StoredSession> out;
   out.reserve(found.size());
-  for (auto& [_, rec] : found) out.push_back(std::move(rec));
-  done(Result<std::vector<std::string>>(std::move(out)));
+  for (auto& [_, s] : found) out.push_back(std::move(s));
+  done(Result<std::vector<StoredSession>>(std::move(out)));
 }
 
 void MemorySessions::remove_all(const std::string& route, const std::string& bucket_key, Millis now,

@@ -70,15 +70,19 @@ class RedisSessions final : public SessionBackend {
   }
 
   void get_all(const std::string& route, const std::string& bucket_key, Millis now,
-               Callback<std::vector<std::string>> done) override {
+               Callback<std::vector<StoredSession>> done) override {
     b_.eval(script_get_all(), {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:")}, {num(now)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<std::vector<std::string>>(r.status()));
-              if (!r->is_array()) return done(Result<std::vector<std::string>>(unexpected("session_get_all")));
-              std::vector<std::string> out;
-              out.reserve(r->elements().size());
-              for (auto& e : r->elements()) out.push_back(std::move(e).str());
-              done(Result<std::vector<std::string>>(std::move(out)));
+              using R = Result<std::vector<StoredSession>>;
+              if (!r.ok()) return done(R(r.status()));
+              if (!r->is_array() || r->elements().size() % 2 != 0) return done(R(unexpected("session_get_all")));
+              std::vector<StoredSession> out;
+              out.reserve(r->elements().size() / 2);
+              auto& e = r->elements();
+              for (std::size_t i = 0; i < e.size(); i += 2) {
+                out.push_back(StoredSession{std::move(e[i]).str(), std::move(e[i + 1]).str()});
+              }
+              done(R(std::move(out)));
             });
   }
 

@@ -187,8 +187,8 @@ inline constexpr int kTableCount = 10;
     "UPDATE sessions SET deleted = 1, record = x'' WHERE route = ?1 AND bucket_key = ?2"       \
     " AND session_key = ?3 AND deleted = 0 AND refresh_expires_at > ?4")                       \
   X(kSessionGetAll,                                                                            \
-    "SELECT record FROM sessions WHERE route = ?1 AND bucket_key = ?2 AND deleted = 0"         \
-    " AND refresh_expires_at > ?3 ORDER BY refresh_expires_at, record")                        \
+    "SELECT record, session_key FROM sessions WHERE route = ?1 AND bucket_key = ?2"            \
+    " AND deleted = 0 AND refresh_expires_at > ?3 ORDER BY refresh_expires_at, session_key")   \
   X(kSessionDeleteAll,                                                                         \
     "UPDATE sessions SET deleted = 1, record = x'' WHERE route = ?1 AND bucket_key = ?2"       \
     " AND deleted = 0 AND refresh_expires_at > ?3")                                            \

@@ -156,15 +156,15 @@ void SqliteSessions::remove(const std::string& route, const std::string& bucket_
 }
 
 void SqliteSessions::get_all(const std::string& route, const std::string& bucket_key, Millis now,
-                             Callback<std::vector<std::string>> done) {
-  e_.submit<std::vector<std::string>>(
+                             Callback<std::vector<StoredSession>> done) {
+  e_.submit<std::vector<StoredSession>>(
       false, 0, now,
-      [route, bucket_key, now](Db& db) -> Result<std::vector<std::string>> {
+      [route, bucket_key, now](Db& db) -> Result<std::vector<StoredSession>> {
         Stmt s = db.stmt(StmtId::kSessionGetAll);
         s.blob(1, route).blob(2, bucket_key).i64(3, now);
-        std::vector<std::string> out;
+        std::vector<StoredSession> out;
         int rc;
-        while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.col_blob(0));
+        while ((rc = s.step()) == SQLITE_ROW) out.push_back(StoredSession{s.col_blob(1), s.col_blob(0)});
         if (rc != SQLITE_DONE) return db.error(rc, "sessions.get_all");
         return out;
       },

@@ -60,7 +60,7 @@ class SqliteSessions final : public SessionBackend {
   void remove(const std::string& route, const std::string& bucket_key,
               const std::string& session_key, Millis now, Callback<Done> done) override;
   void get_all(const std::string& route, const std::string& bucket_key, Millis now,
-               Callback<std::vector<std::string>> done) override;
+               Callback<std::vector<StoredSession>> done) override;
   void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
                   Callback<std::int64_t> done) override;
 
