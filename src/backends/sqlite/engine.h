@@ -52,6 +52,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -86,6 +87,9 @@ class Op {
   // Engine bookkeeping, guarded by the Proc's mutex except for the futex wait on `state`.
   std::atomic<std::uint32_t> state{0};  // kQueued, kLead (please look again), kDone
   Op* next = nullptr;                   // queue link
+  // When it was submitted: a lock wait for it ends busy_timeout_ms after this, however long it
+  // waited in the queue before (behind a batch that was itself waiting for the lock).
+  std::chrono::steady_clock::time_point submitted;
 
  private:
   bool write_;
@@ -158,9 +162,17 @@ class Engine {
   Proc* proc();
   void run_batch(Proc& p, Op** ops, std::size_t n);
   void run_checkpoint(Proc& p);
+  void checkpoint_in_batch(Proc& p, Db& db);
   Status ensure_db(Proc& p);
+  Result<std::unique_ptr<Db>> open_extra();
+  // OK while the path still names the store's file; otherwise marks the engine lost (for good:
+  // nothing more is read or written) and returns the error (see Db::check_file).
+  Status check_file(Db& db);
+  Status lost_status() const { return file_lost(config_.path); }
 
   DbConfig config_;
+  FileId file_;  // the file the first connection opened; every other connection must open it
+  std::atomic<bool> lost_{false};
   std::atomic<Proc*> proc_;
 };
 
