@@ -299,7 +299,7 @@ TEST(SqliteFault, ConsumeLeavesNoRecordBytesInTheFile) {
 // A full disk (a 2 MiB tmpfs, in the child's own mount namespace): writes fail with
 // kResourceExhausted, reads keep working, and writes work again once space is freed.
 TEST(SqliteFault, FullFilesystemIsResourceExhaustedReadsWorkAndWritesResume) {
-  const std::string dir = testing::SqliteTempDir::instance().dir() + "/tmpfs";
+  const std::string dir = fresh_path() + ".tmpfs";
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   const int rc = in_child([&]() -> int {
     if (::unshare(CLONE_NEWNS) != 0 ||
