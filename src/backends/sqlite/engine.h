@@ -37,7 +37,19 @@
 // other caller waiting. Instead, the leader of that batch, once the engine is free again (and
 // before its own callback), runs a PASSIVE checkpoint on a checkpoint connection while the next
 // batches commit. Such checkpoints cannot let the WAL start over under a steady load, so when
-// it reaches kRestartFrames one checkpoint runs inside a batch (see engine.cc).
+// it reaches kRestartFrames the leader waits for that checkpoint, then runs a RESTART one inside
+// its batch (see engine.cc): writers wait rather than the WAL growing.
+//
+// Lock waits. An operation waits for another process's lock at most busy_timeout_ms from its
+// submission: a batch's lock wait ends at the earliest deadline among its operations, and then
+// only those whose time is up fail.
+//
+// One file. Every connection after the first (checkpoint, reads, a forked child's) must open
+// the device + inode the first one opened, and never creates the file (Db::open_extra). After
+// each COMMIT, read batch and side read, and before each checkpoint, the engine checks that the
+// path still names that file; once it does not (deleted, or replaced), every operation fails
+// with kDataLoss naming the path, for good, and nothing more is written: an acknowledged write
+// is one that readers of the path can see.
 //
 // Expiry. Each write transaction also deletes a bounded number of expired rows from the tables
 // its operations touched (see kSweepEvery in engine.cc), so no cleanup job is needed.
