@@ -172,7 +172,9 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
         return done(Result<CodeRecord>(Status(StatusCode::kNotFound, "code expired")));
       }
       if (rec->consumed) {
-        if (consume) ctx->security(SecurityEvent::kCodeReplay);
+        // Every replay counts, once per call: a code sent again is usually answered by peek
+        // (validate first, decide last), or by a consume that lost a race.
+        ctx->security(SecurityEvent::kCodeReplay);
         return done(Result<CodeRecord>(
             Status(StatusCode::kAlreadyConsumed, "code was already consumed", "code"),
             std::move(*rec)));

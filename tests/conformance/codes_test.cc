@@ -73,8 +73,25 @@ TYPED_TEST(CodesTest, ConsumeOnceThenAlreadyConsumedCarriesGrantAndSubject) {
   auto peek = this->store().codes().peek(issued->code);
   EXPECT_EQ(peek.code(), StatusCode::kAlreadyConsumed);
   EXPECT_EQ(peek->grant.grant_id, "grant-42");
-  EXPECT_EQ(this->security(SecurityEvent::kCodeReplay), 3u);
+  EXPECT_EQ(this->security(SecurityEvent::kCodeReplay), 4u);  // 3 consumes and the peek
   EXPECT_EQ(this->store().metrics().operations("codes", "consume", StatusCode::kAlreadyConsumed), 3u);
+}
+
+// A replay is usually answered by peek (validate first, decide last): it counts as a code
+// replay as much as a consume that lost, once per call. Peeking an active code does not.
+TYPED_TEST(CodesTest, EveryReplayCountsOncePerCallWhetherPeekOrConsumeAnswers) {
+  auto issued = this->store().codes().issue(sample_grant());
+  ASSERT_TRUE(issued.ok());
+  ASSERT_TRUE(this->store().codes().peek(issued->code).ok());
+  ASSERT_TRUE(this->store().codes().consume(issued->code).ok());
+  EXPECT_EQ(this->security(SecurityEvent::kCodeReplay), 0u);
+  EXPECT_EQ(this->store().codes().peek(issued->code).code(), StatusCode::kAlreadyConsumed);
+  EXPECT_EQ(this->security(SecurityEvent::kCodeReplay), 1u);
+  EXPECT_EQ(this->store().codes().consume(issued->code).code(), StatusCode::kAlreadyConsumed);
+  EXPECT_EQ(this->security(SecurityEvent::kCodeReplay), 2u);
+  EXPECT_EQ(this->store().codes().peek(issued->code).code(), StatusCode::kAlreadyConsumed);
+  EXPECT_EQ(this->security(SecurityEvent::kCodeReplay), 3u);
+  EXPECT_EQ(this->store().metrics().operations("codes", "peek", StatusCode::kAlreadyConsumed), 2u);
 }
 
 TYPED_TEST(CodesTest, ExpiryWithInjectedClock) {

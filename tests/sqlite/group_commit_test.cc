@@ -219,7 +219,9 @@ TEST(SqliteGroupCommit, ReadsBesideBatchesSeeEveryCommittedWrite) {
 
 // Under a steady multi-threaded write load the WAL is checkpointed beside the batches (the
 // database file grows while the store is open) and still starts over (it stays bounded): 24,000
-// reservations from 8 threads write well over 3 x 16,000 WAL frames.
+// reservations from 8 threads write well over 3 x 16,000 WAL frames. The bound holds on a loaded
+// machine too (it once reached 82 MB there): a checkpoint that falls behind makes the writers
+// wait for it rather than letting the WAL grow.
 TEST(SqliteGroupCommit, CheckpointsBesideBatchesKeepTheWalBounded) {
   const std::string path = fresh_path();
   auto d = open_direct(path);
@@ -263,9 +265,9 @@ TEST(SqliteGroupCommit, CheckpointsBesideBatchesKeepTheWalBounded) {
               static_cast<long long>(db.st_size), static_cast<long long>(max_wal.load()),
               static_cast<unsigned long long>(frames.transactions));
   EXPECT_GT(db.st_size, 1 << 20);  // checkpoints copied the rows into the file
-  // 16,000 frames of 4 KiB (+ 24-byte frame headers) and what commits add while the restart
-  // checkpoint is due, far below the 48,000+ frames written.
-  EXPECT_LT(max_wal.load(), std::int64_t{20'000} * 4120);
+  // 16,000 frames of 4 KiB (+ 24-byte frame headers) and what the batch that crossed them added
+  // (at most 128 reservations, a few pages each), far below the 48,000+ frames written.
+  EXPECT_LT(max_wal.load(), std::int64_t{17'000} * 4120);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM replay"), kThreads * kEach);
 }
 

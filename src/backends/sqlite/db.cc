@@ -25,16 +25,23 @@ bool is_permission_errno(int e) { return e == EACCES || e == EPERM || e == EROFS
 // Waits for another process's lock in short steps (20 us doubling to 1 ms) rather than
 // SQLite's default 1-100 ms sleeps, which would dominate latency when processes share a file.
 // Gives up after the configured busy timeout.
+// A deadline set by the engine (the earliest of the operations it runs) replaces the timeout, so
+// that time spent queued behind another batch's wait counts too.
 struct BusyState {
   std::int64_t timeout_ms = 0;
   std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point deadline;  // epoch = none
 };
 
 int busy_handler(void* arg, int count) {
   auto* b = static_cast<BusyState*>(arg);
   const auto now = std::chrono::steady_clock::now();
   if (count == 0) b->start = now;
-  if (now - b->start >= std::chrono::milliseconds(b->timeout_ms)) return 0;
+  if (b->deadline != std::chrono::steady_clock::time_point()) {
+    if (now >= b->deadline) return 0;
+  } else if (now - b->start >= std::chrono::milliseconds(b->timeout_ms)) {
+    return 0;
+  }
   const int shift = count < 6 ? count : 6;
   const auto pause = std::chrono::microseconds(std::min(20 << shift, 1000));
   std::this_thread::sleep_for(pause);
@@ -42,6 +49,14 @@ int busy_handler(void* arg, int count) {
 }
 
 }  // namespace
+
+Status file_lost(std::string_view path) {
+  return Status(StatusCode::kDataLoss,
+                prefix(path, "") +
+                    "the database file was deleted or replaced while the store was open (its "
+                    "connections refer to the old file, so nothing more is read or written "
+                    "through them); reopen the store");
+}
 
 Status sqlite_error(int rc, sqlite3* db, std::string_view path, std::string_view what) {
   const int primary = rc & 0xff;
@@ -91,12 +106,75 @@ Status sqlite_error(int rc, sqlite3* db, std::string_view path, std::string_view
 
 Db::~Db() {
   if (db_ == nullptr) return;
+  // SQLite checkpoints and deletes the WAL when its last connection to a file closes, by the
+  // WAL's name; if the file was deleted or replaced, that name may be another store's now.
+  (void)check_file();
   for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
+  for (auto& [sql, s] : extra_) sqlite3_finalize(s);
   sqlite3_close_v2(db_);
   delete static_cast<BusyState*>(busy_);
 }
 
 Stmt Db::stmt(StmtId id) noexcept { return Stmt(stmts_[static_cast<std::size_t>(id)]); }
+
+Stmt Db::stmt(const char* sql) noexcept {
+  for (auto& [text, s] : extra_) {
+    if (text == sql) return Stmt(s);
+  }
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return Stmt(nullptr);  // step() answers SQLITE_MISUSE
+  }
+  try {
+    extra_.emplace_back(sql, s);
+  } catch (...) {
+    sqlite3_finalize(s);
+    return Stmt(nullptr);
+  }
+  return Stmt(s);
+}
+
+Status Db::check_file() {
+  if (lost_) return file_lost(path_);
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    const int e = errno;
+    if (e != ENOENT && e != ENOTDIR) {
+      return Status(StatusCode::kUnavailable, prefix(path_, "stat") + std::strerror(e));
+    }
+  } else if (FileId{st.st_dev, st.st_ino} == id_) {
+    return Status::Ok();
+  }
+  lost_ = true;
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  return file_lost(path_);
+}
+
+void Db::set_busy_deadline(std::chrono::steady_clock::time_point deadline) noexcept {
+  static_cast<BusyState*>(busy_)->deadline = deadline;
+}
+
+void Db::clear_busy_deadline() noexcept {
+  static_cast<BusyState*>(busy_)->deadline = {};
+}
+
+// Which file the connection opened: SQLite's own test (SQLITE_FCNTL_HAS_MOVED: the inode it
+// opened against a stat() of the path) between two stat()s of the path that agree.
+Status Db::identify(const FileId* expect) {
+  struct stat before {};
+  struct stat after {};
+  int moved = 1;
+  if (::stat(path_.c_str(), &before) != 0 ||
+      sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+      moved != 0 || ::stat(path_.c_str(), &after) != 0 || before.st_dev != after.st_dev ||
+      before.st_ino != after.st_ino) {
+    return file_lost(path_);
+  }
+  id_ = FileId{before.st_dev, before.st_ino};
+  if (expect != nullptr && !(id_ == *expect)) return file_lost(path_);
+  return Status::Ok();
+}
 
 Status Db::exec(StmtId id, std::string_view what) {
   Stmt s = stmt(id);
@@ -122,16 +200,41 @@ Result<std::unique_ptr<Db>> Db::open(const DbConfig& config) {
     if (e == ENOSPC || e == EDQUOT) return Status(StatusCode::kResourceExhausted, msg);
     return Status(StatusCode::kUnavailable, msg);
   }
+  return open_connection(config, nullptr);
+}
 
+Result<std::unique_ptr<Db>> Db::open_extra(const DbConfig& config, FileId id) {
+  return open_connection(config, &id);
+}
+
+Result<std::unique_ptr<Db>> Db::open_connection(const DbConfig& config, const FileId* expect) {
+  const std::string& path = config.path;
+  if (expect != nullptr) {
+    // Not even SQLite may open another file under this name (see open_extra).
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !(FileId{st.st_dev, st.st_ino} == *expect)) {
+      return file_lost(path);
+    }
+  }
   sqlite3* raw = nullptr;
+  // Never SQLITE_OPEN_CREATE: open() created the file, and another connection must not.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = sqlite_error(rc, raw, path, "open");
     sqlite3_close_v2(raw);
+    if (expect != nullptr && (rc & 0xff) == SQLITE_CANTOPEN) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return file_lost(path);
+    }
     return s;
   }
   std::unique_ptr<Db> db(new Db(raw, path));
+  if (Status s = db->identify(expect); !s.ok()) {
+    db->lost_ = true;
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    return s;
+  }
   if (sqlite3_db_readonly(raw, "main") == 1) {
     return Status(StatusCode::kPermissionDenied,
                   prefix(path, "open") + "the database file is read-only (authstore needs to write)");
@@ -153,12 +256,12 @@ void Db::defer_checkpoints(std::atomic<int>* frames) noexcept {
   sqlite3_wal_hook(db_, record_wal_size, frames);  // replaces the automatic checkpoint
 }
 
-int Db::checkpoint(int* log, int* done) noexcept {
-  return sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, log, done);
+int Db::checkpoint(int mode, int* log, int* done) noexcept {
+  return sqlite3_wal_checkpoint_v2(db_, nullptr, mode, log, done);
 }
 
 Status Db::configure(const DbConfig& config) {
-  auto* busy = new BusyState{config.busy_timeout_ms, {}};
+  auto* busy = new BusyState{config.busy_timeout_ms, {}, {}};
   busy_ = busy;
   sqlite3_busy_handler(db_, busy_handler, busy);
 
@@ -193,6 +296,13 @@ Status Db::configure(const DbConfig& config) {
   if (Status s = pragma("PRAGMA journal_size_limit=" + std::to_string(config.journal_size_limit),
                         "set journal_size_limit", nullptr);
       !s.ok()) {
+    return s;
+  }
+  // Deleted and overwritten bytes are zeroed (a consumed code's record, a swept row, the
+  // overflow pages a large record frees): a copy of the file keeps only what the live rows say.
+  // ON rather than FAST, which leaves freed overflow pages (records over ~1000 bytes) intact; the
+  // cost is one more page write when a page is freed.
+  if (Status s = pragma("PRAGMA secure_delete=ON", "set secure_delete", nullptr); !s.ok()) {
     return s;
   }
   if (config.max_page_count > 0) {

@@ -7,13 +7,17 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "authstore/status.h"
 #include "backends/sqlite/schema.h"
@@ -69,12 +73,29 @@ class Stmt {
   sqlite3_stmt* s_;
 };
 
+// The file a connection reads and writes (device and inode of the database file).
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+// The error for a store whose file is no longer the one its connections opened (names the path).
+Status file_lost(std::string_view path);
+
 class Db {
  public:
-  // Opens (creating with mode 0600 if absent) and migrates the file to the current schema.
-  // Errors: kPermissionDenied (read-only file or directory), kDataLoss (not a database /
-  // corrupt), kFailedPrecondition (written by a newer schema), kUnavailable (locked, I/O).
+  // Opens (creating with mode 0600 if absent) and migrates the file to the current schema: the
+  // first connection of a store. Errors: kPermissionDenied (read-only file or directory),
+  // kDataLoss (not a database / corrupt), kFailedPrecondition (written by a newer schema),
+  // kUnavailable (locked, I/O).
   static Result<std::unique_ptr<Db>> open(const DbConfig& config);
+  // Opens another connection of a store whose first connection opened the file `id`: never
+  // creates the file (SQLITE_OPEN_READWRITE without CREATE), and refuses a path that names
+  // another file (deleted, or replaced by rename): kDataLoss from file_lost(). A connection on
+  // another file would pair it with this store's WAL and shared memory (corrupting it, or
+  // crashing on a truncated mapping) and acknowledge writes that no reader of the path sees.
+  static Result<std::unique_ptr<Db>> open_extra(const DbConfig& config, FileId id);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -93,9 +114,26 @@ class Db {
   // A PASSIVE checkpoint: copies what it can of the WAL into the database file (fsyncing both at
   // synchronous=NORMAL or FULL) without waiting for any lock and without blocking writers.
   // *log: the WAL's size in frames; *done: how many of them are in the database file.
-  int checkpoint(int* log, int* done) noexcept;
+  int checkpoint(int* log, int* done) noexcept { return checkpoint(SQLITE_CHECKPOINT_PASSIVE, log, done); }
+  // A checkpoint in another mode (SQLITE_CHECKPOINT_RESTART waits, up to the busy deadline, for
+  // the writer lock and for readers of the WAL, so that the next writer starts it over).
+  int checkpoint(int mode, int* log, int* done) noexcept;
+
+  // The file this connection opened (see open_extra).
+  const FileId& file_id() const noexcept { return id_; }
+  // OK while the path still names the file this connection opened (one stat() of the path);
+  // file_lost() once it was deleted or replaced. A connection whose file is lost no longer
+  // checkpoints on close (the WAL and shared memory by that name may be another file's now).
+  Status check_file();
+  // Until clear_busy_deadline(), a lock wait gives up at `deadline` rather than busy_timeout_ms
+  // after it began: the engine passes the earliest deadline of the operations it runs.
+  void set_busy_deadline(std::chrono::steady_clock::time_point deadline) noexcept;
+  void clear_busy_deadline() noexcept;
 
   Stmt stmt(StmtId id) noexcept;
+  // A statement that schema.h does not list, prepared on first use and cached by the address of
+  // `sql` (a string literal). If it cannot be prepared, step() answers SQLITE_MISUSE.
+  Stmt stmt(const char* sql) noexcept;
   // Runs a statement that returns no rows; OK or the mapped error.
   Status exec(StmtId id, std::string_view what);
   std::int64_t changes() const noexcept { return sqlite3_changes64(db_); }
@@ -106,6 +144,8 @@ class Db {
 
  private:
   Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static Result<std::unique_ptr<Db>> open_connection(const DbConfig& config, const FileId* expect);
+  Status identify(const FileId* expect);
   Status prepare_all();
   Status configure(const DbConfig& config);
   Status migrate();
@@ -113,7 +153,10 @@ class Db {
   sqlite3* db_;
   std::string path_;
   std::array<sqlite3_stmt*, static_cast<std::size_t>(StmtId::kCount_)> stmts_{};
+  std::vector<std::pair<const char*, sqlite3_stmt*>> extra_;  // stmt(const char*)
   void* busy_ = nullptr;  // the busy handler's state (BusyState), owned.
+  FileId id_;
+  bool lost_ = false;  // check_file() found the file deleted or replaced
 };
 
 }  // namespace authstore::internal::sqlite

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -30,8 +31,11 @@ constexpr int kMaxReaders = 4;
 
 // Checkpoints run beside the batches cannot let the WAL start over from its beginning while
 // commits keep appending to it (SQLite restarts the WAL only when every frame has been copied).
-// Once it holds this many frames (64 MiB of 4 KiB pages, the default journal_size_limit), one
-// checkpoint runs inside a batch, with the engine held, and the next BEGIN restarts the WAL.
+// Once it holds this many frames (64 MiB of 4 KiB pages, the default journal_size_limit), the
+// leader of the batch that crossed it, with the engine held, waits for a checkpoint running
+// beside, then runs a RESTART checkpoint (which also waits for readers of the WAL), so the next
+// BEGIN starts the WAL over. Writers wait meanwhile: a checkpoint that falls behind (a loaded
+// machine, a slow disk) slows the writes down rather than letting the WAL grow.
 constexpr int kRestartFrames = 16 * kCheckpointFrames;
 
 // Per-process counters shared by every engine (exposed through Engine::stats).
@@ -74,11 +78,14 @@ struct Engine::Proc {
   Op* tail = nullptr;
   bool busy = false;  // a leader is running a batch
   bool checkpointing = false;  // a caller is running a checkpoint (on `ckpt_db`)
+  std::condition_variable ckpt_done;  // signalled when `checkpointing` becomes false
   int ckpt_mark = 0;           // the WAL's size in frames when that checkpoint last ran
-  bool ckpt_beside = false;    // (leader only) `checkpointing` when the batch was taken
+  int restart_retry = 0;       // (leader only) see checkpoint_in_batch
   std::atomic<int> wal_frames{0};  // the WAL's size after the last commit (Db::defer_checkpoints)
   std::unique_ptr<Db> ckpt_db;     // the checkpoint's own connection (opened on first use)
-  bool ckpt_inline = false;        // `ckpt_db` could not be opened: the leader checkpoints on `db`
+  // `ckpt_db` could not be opened: the leader checkpoints on `db` (set by the checkpoint's runner,
+  // read by leaders).
+  std::atomic<bool> ckpt_inline{false};
   // Read connections for reads that find a batch running (guarded by `mu`; each used by the
   // one caller that took it).
   std::vector<std::unique_ptr<Db>> readers;
@@ -113,7 +120,8 @@ void abandon(Engine::Proc* p) {
 }
 }  // namespace
 
-Engine::Engine(DbConfig config, std::unique_ptr<Db> first) : config_(std::move(config)) {
+Engine::Engine(DbConfig config, std::unique_ptr<Db> first)
+    : config_(std::move(config)), file_(first->file_id()) {
   auto* p = new Proc(::getpid());
   p->db = std::move(first);
   p->db->defer_checkpoints(&p->wal_frames);
@@ -156,9 +164,24 @@ Engine::Stats Engine::stats() const {
   return s;
 }
 
+Result<std::unique_ptr<Db>> Engine::open_extra() {
+  if (lost_.load(std::memory_order_relaxed)) return lost_status();
+  Result<std::unique_ptr<Db>> db = Db::open_extra(config_, file_);
+  if (db.ok()) g_opened.fetch_add(1, std::memory_order_relaxed);
+  return db;
+}
+
+Status Engine::check_file(Db& db) {
+  if (lost_.load(std::memory_order_relaxed)) return lost_status();
+  Status s = db.check_file();
+  if (s.code() == StatusCode::kDataLoss) lost_.store(true, std::memory_order_relaxed);
+  return s;
+}
+
 void Engine::submit_op(std::unique_ptr<Op> owned) {
   Proc* p = proc();
   Op* const op = owned.get();
+  op->submitted = std::chrono::steady_clock::now();
   std::unique_lock lock(p->mu);
   if (!op->write() && (p->busy || p->head != nullptr) &&
       (!p->readers.empty() || p->readers_open < kMaxReaders)) {
@@ -174,19 +197,24 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
     }
     lock.unlock();
     if (!reader) {
-      Result<std::unique_ptr<Db>> opened = Db::open(config_);
-      if (opened.ok()) {
-        reader = std::move(opened.value());
-        g_opened.fetch_add(1, std::memory_order_relaxed);
-      }
+      Result<std::unique_ptr<Db>> opened = open_extra();
+      if (opened.ok()) reader = std::move(opened.value());
     }
     if (reader) {
       g_operations.fetch_add(1, std::memory_order_relaxed);
       g_side_reads.fetch_add(1, std::memory_order_relaxed);
       (void)op->run(*reader);  // one statement, autocommit
+      // What it read must have come from the file the path names (one stat()).
+      Status file = check_file(*reader);
       lock.lock();
-      p->readers.push_back(std::move(reader));
+      if (file.ok()) {
+        p->readers.push_back(std::move(reader));
+      } else {
+        --p->readers_open;
+      }
       lock.unlock();
+      if (!file.ok()) op->fail(std::move(file));
+      reader.reset();
       return op->finish(Status::Ok());
     }
     lock.lock();
@@ -229,7 +257,6 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
       batch.push_back(o);
     }
     if (p->head == nullptr) p->tail = nullptr;
-    p->ckpt_beside = p->checkpointing;
     lock.unlock();
     run_batch(*p, batch.data(), batch.size());
     wake.clear();
@@ -245,7 +272,10 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
     // connection, while the next batches commit.
     const int frames = p->wal_frames.load(std::memory_order_relaxed);
     if (frames < p->ckpt_mark) p->ckpt_mark = 0;  // the WAL was restarted
-    if (!checkpoint && !p->checkpointing && frames - p->ckpt_mark >= kCheckpointFrames) {
+    // Only a caller whose operation is done (about to leave) takes it on: a leader waits for a
+    // running checkpoint (see kRestartFrames), so its runner must not lead another batch.
+    if (!checkpoint && !p->checkpointing && frames - p->ckpt_mark >= kCheckpointFrames &&
+        op->state.load(std::memory_order_relaxed) == kDone) {
       p->checkpointing = true;
       checkpoint = true;
     }
@@ -267,50 +297,79 @@ void Engine::submit_op(std::unique_ptr<Op> owned) {
 }
 
 void Engine::run_checkpoint(Proc& p) {
-  if (!p.ckpt_db && !p.ckpt_inline) {
-    Result<std::unique_ptr<Db>> db = Db::open(config_);
+  if (!p.ckpt_db && !p.ckpt_inline && !lost_.load(std::memory_order_relaxed)) {
+    Result<std::unique_ptr<Db>> db = open_extra();
     if (db.ok()) {
       p.ckpt_db = std::move(db.value());
-      g_opened.fetch_add(1, std::memory_order_relaxed);
-    } else {
+    } else if (db.status().code() != StatusCode::kDataLoss) {
       p.ckpt_inline = true;  // e.g. out of file descriptors: checkpoint inside the batches
     }
   }
   int log = -1;
-  if (p.ckpt_db) {
+  // Never copy a WAL into a file that the path no longer names: the WAL and shared memory by
+  // that name may be another file's now.
+  if (p.ckpt_db && check_file(*p.ckpt_db).ok()) {
     // Errors are left for later: the WAL keeps every committed transaction until a checkpoint
     // succeeds (SQLITE_BUSY: another process is checkpointing).
     int done = 0;
     if (p.ckpt_db->checkpoint(&log, &done) != SQLITE_OK) log = -1;
   }
-  std::lock_guard lock(p.mu);
-  p.checkpointing = false;
-  p.ckpt_mark = log >= 0 ? log : p.wal_frames.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(p.mu);
+    p.checkpointing = false;
+    p.ckpt_mark = log >= 0 ? log : p.wal_frames.load(std::memory_order_relaxed);
+  }
+  p.ckpt_done.notify_all();
 }
 
 Status Engine::ensure_db(Proc& p) {
   if (p.db) return Status::Ok();
-  Result<std::unique_ptr<Db>> db = Db::open(config_);
+  // A forked child's connection: the file the parent opened, never a new one.
+  Result<std::unique_ptr<Db>> db = open_extra();
   if (!db.ok()) return db.status();
   p.db = std::move(db.value());
   p.db->defer_checkpoints(&p.wal_frames);
-  g_opened.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
+namespace {
+// Clears the connection's busy deadline when a batch ends.
+struct BusyDeadline {
+  Db& db;
+  ~BusyDeadline() { db.clear_busy_deadline(); }
+};
+}  // namespace
+
 void Engine::run_batch(Proc& p, Op** ops, std::size_t n) {
   g_operations.fetch_add(n, std::memory_order_relaxed);
-  if (Status s = ensure_db(p); !s.ok()) {
-    for (std::size_t i = 0; i < n; ++i) ops[i]->fail(s);
+  Status unusable = lost_.load(std::memory_order_relaxed) ? lost_status() : ensure_db(p);
+  if (!unusable.ok()) {
+    for (std::size_t i = 0; i < n; ++i) ops[i]->fail(unusable);
     return;
   }
   Db& db = *p.db;
+  BusyDeadline busy_deadline{db};
+  // A lock wait ends busy_timeout_ms after the operation was submitted, not after the wait began:
+  // an operation queued behind a batch that waited must not wait as long again.
+  const auto timeout = std::chrono::milliseconds(config_.busy_timeout_ms);
+  auto earliest_deadline = [&](const std::vector<bool>* dropped) {
+    auto t = std::chrono::steady_clock::time_point::max();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (dropped == nullptr || !(*dropped)[i]) t = std::min(t, ops[i]->submitted + timeout);
+    }
+    return t;
+  };
 
   bool write = false;
   for (std::size_t i = 0; i < n; ++i) write = write || ops[i]->write();
   if (!write) {
     // Every read operation is one statement: atomic in autocommit mode.
+    db.set_busy_deadline(earliest_deadline(nullptr));
     for (std::size_t i = 0; i < n; ++i) (void)ops[i]->run(db);
+    // What they read must have come from the file the path names (one stat()).
+    if (Status f = check_file(db); !f.ok()) {
+      for (std::size_t i = 0; i < n; ++i) ops[i]->fail(f);
+    }
     return;
   }
 
@@ -330,16 +389,37 @@ void Engine::run_batch(Proc& p, Op** ops, std::size_t n) {
   std::vector<bool> dropped(n, false);
   std::vector<bool> guarded(n, false);
   bool sweep = true;
-  // Each restart drops one operation, guards one operation or drops the sweep, each at most
-  // once, so this runs at most 2n + 2 times.
+  auto fail_active = [&](const Status& s) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!dropped[i]) ops[i]->fail(s);
+    }
+  };
+  // Each restart drops at least one operation, guards one operation or drops the sweep, each at
+  // most once, so this runs at most 2n + 2 times.
   for (std::size_t attempt = 0; attempt < 2 * n + 2; ++attempt) {
     std::size_t active = 0;
     for (std::size_t i = 0; i < n; ++i) active += dropped[i] ? 0 : 1;
     if (active == 0) return;
-    if (Status s = db.exec(StmtId::kBeginImmediate, "begin transaction"); !s.ok()) {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (!dropped[i]) ops[i]->fail(s);
+    db.set_busy_deadline(earliest_deadline(&dropped));
+    if (const int rc = db.stmt(StmtId::kBeginImmediate).step(); rc != SQLITE_DONE) {
+      Status s = db.error(rc, "begin transaction");
+      if (Status f = check_file(db); !f.ok()) {
+        s = std::move(f);
+      } else if ((rc & 0xff) == SQLITE_BUSY) {
+        // The lock wait ended at the earliest deadline: the operations whose time is up fail;
+        // the others wait on, up to their own deadlines.
+        const auto now = std::chrono::steady_clock::now();
+        bool expired = false;
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!dropped[i] && ops[i]->submitted + timeout <= now) {
+            ops[i]->fail(s);
+            dropped[i] = true;
+            expired = true;
+          }
+        }
+        if (expired) continue;
       }
+      fail_active(s);
       return;
     }
     const bool shared = active > 1;  // other operations' writes share this transaction
@@ -422,23 +502,47 @@ void Engine::run_batch(Proc& p, Op** ops, std::size_t n) {
     }
     if (Status s = db.exec(StmtId::kCommit, "commit"); !s.ok()) {
       if (db.in_transaction()) (void)db.exec(StmtId::kRollback, "rollback");
-      for (std::size_t i = 0; i < n; ++i) {
-        if (!dropped[i]) ops[i]->fail(s);
-      }
+      Status f = check_file(db);
+      fail_active(f.ok() ? s : f);
       return;
     }
     g_transactions.fetch_add(1, std::memory_order_relaxed);
-    // The WAL reached kRestartFrames (see there): checkpoint here, with the engine held, so
-    // that the next BEGIN starts the WAL over. It copies only what came since the last
-    // checkpoint. Without a checkpoint connection every checkpoint runs here. Not while a
-    // checkpoint runs beside this batch (only one can run at a time).
-    if (!p.ckpt_beside && p.wal_frames.load(std::memory_order_relaxed) >=
-                              (p.ckpt_inline ? kCheckpointFrames : kRestartFrames)) {
-      int log = 0;
-      int done = 0;
-      if (db.checkpoint(&log, &done) == SQLITE_OK) p.wal_frames.store(0, std::memory_order_relaxed);
+    // A commit into a file that the path no longer names (deleted or replaced) is lost for
+    // every later reader: no operation of the batch may answer OK. (One stat(), ~1 us here.)
+    if (Status f = check_file(db); !f.ok()) {
+      fail_active(f);
+      return;
     }
+    checkpoint_in_batch(p, db);
     return;
+  }
+}
+
+// The WAL reached kRestartFrames (see there): with the engine held, wait for a checkpoint
+// running beside, then a RESTART checkpoint (it copies only what came since the last one), so
+// that the next BEGIN starts the WAL over. Without a checkpoint connection every checkpoint runs
+// here (PASSIVE below kRestartFrames).
+void Engine::checkpoint_in_batch(Proc& p, Db& db) {
+  const int frames = p.wal_frames.load(std::memory_order_relaxed);
+  if (frames < kRestartFrames) p.restart_retry = 0;
+  // After a RESTART that gave up (another process's reader held the WAL beyond the busy
+  // timeout), the next try waits for another kCheckpointFrames: not a lock wait per batch.
+  const bool restart = frames >= std::max(kRestartFrames, p.restart_retry);
+  if (!restart && !(p.ckpt_inline && frames >= kCheckpointFrames)) return;
+  if (restart) {
+    std::unique_lock lock(p.mu);
+    p.ckpt_done.wait(lock, [&] { return !p.checkpointing; });
+  }
+  db.set_busy_deadline(std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(config_.busy_timeout_ms));
+  int log = 0;
+  int done = 0;
+  if (db.checkpoint(restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log,
+                    &done) == SQLITE_OK) {
+    p.wal_frames.store(0, std::memory_order_relaxed);
+    p.restart_retry = 0;
+  } else if (restart) {
+    p.restart_retry = frames + kCheckpointFrames;
   }
 }
 

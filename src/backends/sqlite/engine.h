@@ -37,7 +37,19 @@
 // other caller waiting. Instead, the leader of that batch, once the engine is free again (and
 // before its own callback), runs a PASSIVE checkpoint on a checkpoint connection while the next
 // batches commit. Such checkpoints cannot let the WAL start over under a steady load, so when
-// it reaches kRestartFrames one checkpoint runs inside a batch (see engine.cc).
+// it reaches kRestartFrames the leader waits for that checkpoint, then runs a RESTART one inside
+// its batch (see engine.cc): writers wait rather than the WAL growing.
+//
+// Lock waits. An operation waits for another process's lock at most busy_timeout_ms from its
+// submission: a batch's lock wait ends at the earliest deadline among its operations, and then
+// only those whose time is up fail.
+//
+// One file. Every connection after the first (checkpoint, reads, a forked child's) must open
+// the device + inode the first one opened, and never creates the file (Db::open_extra). After
+// each COMMIT, read batch and side read, and before each checkpoint, the engine checks that the
+// path still names that file; once it does not (deleted, or replaced), every operation fails
+// with kDataLoss naming the path, for good, and nothing more is written: an acknowledged write
+// is one that readers of the path can see.
 //
 // Expiry. Each write transaction also deletes a bounded number of expired rows from the tables
 // its operations touched (see kSweepEvery in engine.cc), so no cleanup job is needed.
@@ -52,6 +64,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -86,6 +99,9 @@ class Op {
   // Engine bookkeeping, guarded by the Proc's mutex except for the futex wait on `state`.
   std::atomic<std::uint32_t> state{0};  // kQueued, kLead (please look again), kDone
   Op* next = nullptr;                   // queue link
+  // When it was submitted: a lock wait for it ends busy_timeout_ms after this, however long it
+  // waited in the queue before (behind a batch that was itself waiting for the lock).
+  std::chrono::steady_clock::time_point submitted;
 
  private:
   bool write_;
@@ -158,9 +174,17 @@ class Engine {
   Proc* proc();
   void run_batch(Proc& p, Op** ops, std::size_t n);
   void run_checkpoint(Proc& p);
+  void checkpoint_in_batch(Proc& p, Db& db);
   Status ensure_db(Proc& p);
+  Result<std::unique_ptr<Db>> open_extra();
+  // OK while the path still names the store's file; otherwise marks the engine lost (for good:
+  // nothing more is read or written) and returns the error (see Db::check_file).
+  Status check_file(Db& db);
+  Status lost_status() const { return file_lost(config_.path); }
 
   DbConfig config_;
+  FileId file_;  // the file the first connection opened; every other connection must open it
+  std::atomic<bool> lost_{false};
   std::atomic<Proc*> proc_;
 };
 

@@ -63,6 +63,12 @@ void SqliteCodes::peek(const std::string& key, Millis now, Callback<CodeSlot> do
                       std::move(done));
 }
 
+// Consuming keeps only what a replay needs: the tombstone. The record (claims, nonce, redirect
+// URI, PKCE challenge) is emptied, and secure_delete (db.cc) zeroes its bytes in the page.
+// (Here rather than schema.h's kCodeConsume, which leaves the record in place.)
+constexpr const char* kCodeConsumeDropRecord =
+    "UPDATE codes SET consumed = 1, record = x'' WHERE key = ?1 AND expires_at > ?2 AND consumed = 0";
+
 // A select, then (when active) an update of the row just read: the write lock is held from
 // BEGIN IMMEDIATE, so nothing can change it in between. (No RETURNING: SQLite runs a RETURNING
 // statement through an ephemeral table whose ~85 KiB page cache is allocated and freed on every
@@ -73,7 +79,7 @@ void SqliteCodes::consume(const std::string& key, Millis now, Callback<CodeSlot>
                       [key, now](Db& db) -> Result<CodeSlot> {
                         Result<CodeSlot> slot = peek_code(db, key, now);
                         if (!slot.ok() || slot->consumed) return slot;  // absent, or the tombstone
-                        Stmt s = db.stmt(StmtId::kCodeConsume);
+                        Stmt s = db.stmt(kCodeConsumeDropRecord);
                         s.blob(1, key).i64(2, now);
                         if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "codes.consume");
                         if (db.changes() != 1) {
