@@ -29,7 +29,7 @@ TYPED_TEST(CodesTest, IssueThenPeekReturnsTheRecordWithoutSpendingIt) {
   auto issued = this->store().codes().issue(sample_grant());
   ASSERT_TRUE(issued.ok()) << issued.status().to_string();
   EXPECT_EQ(issued->code.size(), 60u);
-  EXPECT_EQ(issued->code.substr(0, 4), "ac1_");
+  EXPECT_EQ(issued->code.substr(0, 4), "ac2_");
   EXPECT_FALSE(issued->grant_id.empty());
   EXPECT_EQ(issued->expires_at, kStart + 600'000);
   for (int i = 0; i < 2; ++i) {

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "conformance/backends.h"
+#include "core/encoding.h"
 
 namespace authstore::testing {
 namespace {
@@ -27,7 +28,9 @@ TYPED_TEST_SUITE(RefreshTest, Backends, TraitsName);
 TYPED_TEST(RefreshTest, IssueRotateChainAndPeekStates) {
   auto first = this->rt().issue(this->grant());
   ASSERT_TRUE(first.ok()) << first.status().to_string();
-  EXPECT_EQ(first->token.substr(0, 4), "rt1_");
+  EXPECT_EQ(first->token.substr(0, 4), "rt2_");
+  EXPECT_EQ(first->token.size(), 82u);
+  EXPECT_EQ(first->family.family_id.substr(0, 4), "rf2_");
   EXPECT_EQ(first->family.subject, "alice");
   EXPECT_EQ(first->family.client_id, "app");
   EXPECT_EQ(first->family.expires_at, kStart + 86'400'000);
@@ -334,6 +337,147 @@ TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
     ASSERT_TRUE(this->rt().list(subject)->empty());
   }
   EXPECT_GT(overlapped, kRounds / 4);
+}
+
+
+// ---- issue 19 (security audit): grace window, wrong clients, linkable routing bytes ----
+
+// Two holders of one token (the victim and a thief) alternate inside the grace window: the
+// first superseded successor presented again is reuse, and the family dies.
+TYPED_TEST(RefreshTest, GraceWindowDoesNotLetTwoHoldersKeepTwoChains) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 30'000;
+  Store s = this->harness().another(o);
+  auto t0 = s.refresh().issue(this->grant());
+  ASSERT_TRUE(t0.ok());
+  auto victim = s.refresh().rotate(t0->token, "app");  // T0 -> A
+  ASSERT_TRUE(victim.ok());
+  this->clock().advance(1000);
+  auto thief = s.refresh().rotate(t0->token, "app");  // stolen T0 inside the window -> B
+  ASSERT_TRUE(thief.ok()) << thief.status().to_string();
+  // Alternate: each side presents its latest token. The very first presentation of the
+  // superseded A must be reuse; nothing after it rotates.
+  std::string a = victim->token;
+  std::string b = thief->token;
+  int rotated = 0;
+  bool reuse_seen = false;
+  for (int i = 0; i < 6; ++i) {
+    this->clock().advance(1000);
+    std::string& mine = i % 2 == 0 ? a : b;
+    auto r = s.refresh().rotate(mine, "app");
+    if (r.ok()) {
+      ++rotated;
+      mine = r->token;
+      continue;
+    }
+    if (r.code() == StatusCode::kReused) reuse_seen = true;
+    EXPECT_TRUE(r.code() == StatusCode::kReused || r.code() == StatusCode::kRevoked)
+        << r.status().to_string();
+  }
+  EXPECT_TRUE(reuse_seen);
+  EXPECT_EQ(rotated, 0);
+  EXPECT_EQ(s.refresh().peek(b)->state, RefreshTokenState::kRevoked);
+  EXPECT_TRUE(s.refresh().list("alice")->empty());
+}
+
+TYPED_TEST(RefreshTest, GraceCoversRepeatedRetriesOfTheSameLostRotationOnly) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 30'000;
+  Store s = this->harness().another(o);
+  auto t0 = s.refresh().issue(this->grant());
+  auto lost1 = s.refresh().rotate(t0->token, "app");
+  ASSERT_TRUE(lost1.ok());
+  this->clock().advance(1000);
+  auto lost2 = s.refresh().rotate(t0->token, "app");  // retry: response lost again
+  ASSERT_TRUE(lost2.ok()) << lost2.status().to_string();
+  this->clock().advance(1000);
+  auto got = s.refresh().rotate(t0->token, "app");  // third try succeeds
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  auto next = s.refresh().rotate(got->token, "app");  // the client goes on normally
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  // Once a successor of T0 was used, T0 is dead.
+  EXPECT_EQ(s.refresh().rotate(t0->token, "app").code(), StatusCode::kReused);
+}
+
+TYPED_TEST(RefreshTest, PresentingTheSupersededSuccessorOfALostRotationIsReuse) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 30'000;
+  Store s = this->harness().another(o);
+  auto t0 = s.refresh().issue(this->grant());
+  auto lost = s.refresh().rotate(t0->token, "app");
+  ASSERT_TRUE(lost.ok());
+  auto retry = s.refresh().rotate(t0->token, "app");
+  ASSERT_TRUE(retry.ok());
+  // Nobody legitimate holds `lost`: presenting it (even inside the window) is reuse.
+  EXPECT_EQ(s.refresh().rotate(lost->token, "app").code(), StatusCode::kReused);
+  EXPECT_EQ(s.refresh().rotate(retry->token, "app").code(), StatusCode::kRevoked);
+}
+
+TYPED_TEST(RefreshTest, WrongClientLearnsNothingAboutTheFamily) {
+  auto a = this->rt().issue(this->grant());
+  ASSERT_TRUE(this->rt().revoke(a->token).ok());
+  auto wrong = this->rt().rotate(a->token, "other-app");
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(wrong.has_value());
+  auto wrong_consume = this->rt().consume(a->token, "other-app");
+  EXPECT_EQ(wrong_consume.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(wrong_consume.has_value());
+
+  // A spent token presented by another client: denied, no family, and the family lives on.
+  auto b = this->rt().issue(this->grant());
+  auto b2 = this->rt().rotate(b->token, "app");
+  ASSERT_TRUE(b2.ok());
+  auto spent = this->rt().rotate(b->token, "other-app");
+  EXPECT_EQ(spent.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(spent.has_value());
+  EXPECT_TRUE(this->rt().rotate(b2->token, "app").ok());
+}
+
+// The longest run of equal bytes the two strings share, anywhere.
+std::size_t longest_common_run(std::string_view a, std::string_view b) {
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      std::size_t n = 0;
+      while (i + n < a.size() && j + n < b.size() && a[i + n] == b[j + n]) ++n;
+      best = std::max(best, n);
+    }
+  }
+  return best;
+}
+
+std::string body_after_key_id(const std::string& text) {
+  auto raw = internal::base64url_decode(text.substr(4));
+  EXPECT_TRUE(raw.has_value()) << text;
+  return raw && raw->size() > 2 ? raw->substr(2) : std::string();
+}
+
+// Routing bytes must not link two tokens of one user: beyond the version prefix and the key id,
+// no two of a user's codes, refresh tokens and family ids share a run of 4 bytes (random data
+// does so with probability ~1e-6).
+TYPED_TEST(RefreshTest, TokensCodesAndFamilyIdsOfOneUserShareNoBytes) {
+  std::vector<std::string> texts;
+  auto a = this->rt().issue(this->grant("alice", "app"));
+  auto b = this->rt().issue(this->grant("alice", "tv-app"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto a2 = this->rt().rotate(a->token, "app");
+  ASSERT_TRUE(a2.ok());
+  texts = {a->token, b->token, a2->token, a->family.family_id, b->family.family_id};
+  for (const char* client : {"app", "tv-app"}) {
+    CodeGrant g;
+    g.client_id = client;
+    g.subject = "alice";
+    g.redirect_uri = "https://app.example/cb";
+    auto code = this->store().codes().issue(g);
+    ASSERT_TRUE(code.ok()) << code.status().to_string();
+    texts.push_back(code->code);
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    for (std::size_t j = i + 1; j < texts.size(); ++j) {
+      EXPECT_LT(longest_common_run(body_after_key_id(texts[i]), body_after_key_id(texts[j])), 4u)
+          << texts[i] << " and " << texts[j];
+    }
+  }
 }
 
 }  // namespace
