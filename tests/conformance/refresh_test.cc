@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "conformance/backends.h"
+#include "conformance/legacy_v1.h"
 #include "core/encoding.h"
 
 namespace authstore::testing {
@@ -478,6 +479,147 @@ TYPED_TEST(RefreshTest, TokensCodesAndFamilyIdsOfOneUserShareNoBytes) {
           << texts[i] << " and " << texts[j];
     }
   }
+}
+
+
+// ---- data of the release before issue 19 keeps working ----
+
+TYPED_TEST(RefreshTest, VersionOneTokensFromEarlierReleasesKeepWorking) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  ASSERT_TRUE(ring);
+  auto v1 = legacy::issue_family(this->harness().backend(), *ring, this->grant(), this->clock().now());
+  ASSERT_TRUE(v1.ok()) << v1.status().to_string();
+  auto info = this->rt().peek(v1->token);
+  ASSERT_TRUE(info.ok()) << info.status().to_string();
+  EXPECT_EQ(info->state, RefreshTokenState::kActive);
+  EXPECT_EQ(info->family.family_id, v1->family_id);
+  EXPECT_EQ(info->family.subject, "alice");
+  // The signed client decides for v1 tokens too; a wrong client learns nothing.
+  auto wrong = this->rt().rotate(v1->token, "other-app");
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(wrong.has_value());
+  this->clock().advance(1000);
+  auto next = this->rt().rotate(v1->token, "app");
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_EQ(next->token.substr(0, 4), "rt1_");  // a v1 chain stays v1 until its family ends
+  EXPECT_EQ(next->family.family_id, v1->family_id);
+  EXPECT_EQ(next->family.rotations, 1);
+  auto third = this->rt().rotate(next->token, "app");
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_EQ(this->rt().rotate(v1->token, "app").code(), StatusCode::kReused);
+  EXPECT_EQ(this->rt().rotate(third->token, "app").code(), StatusCode::kRevoked);
+
+  auto other = legacy::issue_family(this->harness().backend(), *ring, this->grant(), this->clock().now());
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(this->rt().list("alice")->size(), 1u);
+  ASSERT_TRUE(this->rt().revoke_family(other->family_id).ok());
+  EXPECT_EQ(this->rt().rotate(other->token, "app").code(), StatusCode::kRevoked);
+  auto last = legacy::issue_family(this->harness().backend(), *ring, this->grant(), this->clock().now());
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(this->rt().revoke(last->token).ok());
+  EXPECT_EQ(this->rt().peek(last->token)->state, RefreshTokenState::kRevoked);
+}
+
+TYPED_TEST(RefreshTest, VersionOneJwtIdRecordsStillConsume) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  ASSERT_TRUE(legacy::store_jti(this->harness().backend(), *ring, "old-jti", "alice", "app",
+                                this->clock().now(), 60'000).ok());
+  auto c = this->rt().consume_jti("alice", "old-jti");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->jti, "old-jti");
+  EXPECT_EQ(c->client_id, "app");
+  EXPECT_EQ(this->rt().consume_jti("alice", "old-jti").code(), StatusCode::kAlreadyConsumed);
+}
+
+// What the backend keeps for a JWT refresh id names the jti only by a keyed hash.
+TYPED_TEST(RefreshTest, JwtIdIsStoredOnlyAsAKeyedHash) {
+  const std::string jti = "jti-9f2c1e7a-plain";
+  ASSERT_TRUE(this->rt().store_jti(jti, "alice", "app", 60'000).ok());
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  const internal::UserIds user = internal::user_ids(*ring, "alice");
+  const std::string key = internal::jti_key(user.tag, internal::index_hash(*ring, "jti", "alice", jti));
+  auto raw = legacy::wait<internal::JtiResult>([&](Callback<internal::JtiResult> cb) {
+    this->harness().backend().refresh().consume_jti(user.tag, user.subject_key, key,
+                                                    this->clock().now(), std::move(cb));
+  });
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->outcome, internal::JtiOutcome::kConsumed);
+  ASSERT_GT(raw->record.size(), 40u);
+  EXPECT_EQ(raw->record.find(jti), std::string::npos);
+  EXPECT_EQ(raw->record.find("9f2c1e7a"), std::string::npos);
+  // The caller's jti comes back.
+  auto again = this->rt().consume_jti("alice", jti);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyConsumed);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->jti, jti);
+}
+
+// A token linked (in the backend's state) to another family than the one its text commits to
+// reads as absent on every backend, for every operation, and nothing changes.
+TYPED_TEST(RefreshTest, BackendRefusesATokenLinkedToAnotherFamily) {
+  auto mine = this->rt().issue(this->grant("mallory", "evil-app"));
+  auto victim = this->rt().issue(this->grant("alice", "app"));
+  ASSERT_TRUE(mine.ok() && victim.ok());
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  auto t = internal::parse_token(*ring, internal::TokenKind::kRefresh, victim->token);
+  auto m = internal::parse_token(*ring, internal::TokenKind::kRefresh, mine->token);
+  ASSERT_TRUE(t && m);
+  const std::string vtag = internal::route_tag(t->route);
+  const std::string mtag = internal::route_tag(m->route);
+  const std::string token_key = internal::refresh_token_key(vtag, t->lookup_hash);
+  const std::string other_family = internal::family_key(mtag, m->family);
+  internal::RotateRequest req;
+  req.route = vtag;
+  req.token_key = token_key;
+  req.family_key = other_family;
+  req.new_token_key = internal::refresh_token_key(vtag, std::string(32, 'n'));
+  req.now = this->clock().now();
+  internal::RefreshBackend& b = this->harness().backend().refresh();
+  auto rotated = legacy::wait<internal::RotateResult>([&](auto cb) { b.rotate(req, std::move(cb)); });
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->outcome, internal::TokenOutcome::kNotFound);
+  auto peeked = legacy::wait<internal::FamilyState>([&](auto cb) {
+    b.peek(vtag, token_key, other_family, req.now, std::move(cb));
+  });
+  EXPECT_EQ(peeked.code(), StatusCode::kNotFound);
+  auto revoked = legacy::wait<Done>([&](auto cb) {
+    b.revoke_token(vtag, token_key, other_family, req.now, std::move(cb));
+  });
+  EXPECT_EQ(revoked.code(), StatusCode::kNotFound);
+  // Nothing changed: both chains go on.
+  EXPECT_TRUE(this->rt().rotate(victim->token, "app").ok());
+  EXPECT_TRUE(this->rt().rotate(mine->token, "evil-app").ok());
+}
+
+// A writer who raised a family's stored expiry past its signed one does not revive it.
+TYPED_TEST(RefreshTest, SignedFamilyExpiryDecides) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  RefreshGrant g = this->grant();
+  g.lifetime_ms = 10'000;
+  g.idle_ttl_ms = 10'000;
+  const UnixMillis now = this->clock().now();
+  auto fam = legacy::issue_family(this->harness().backend(), *ring, g, now, now + 86'400'000);
+  ASSERT_TRUE(fam.ok());
+  ASSERT_TRUE(this->rt().peek(fam->token).ok());
+  this->clock().advance(20'000);  // past the signed end; the stored idle expiry also passed
+  EXPECT_EQ(this->rt().peek(fam->token).code(), StatusCode::kNotFound);
+  // Same with the idle expiry raised as well: a rotation inside the stored idle window.
+  g.idle_ttl_ms = 3'600'000;
+  g.lifetime_ms = 3'600'000;
+  auto fam2 = legacy::issue_family(this->harness().backend(), *ring, g, this->clock().now(),
+                                   this->clock().now() + 86'400'000);
+  ASSERT_TRUE(fam2.ok());
+  auto ok = this->rt().rotate(fam2->token, "app");
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  this->clock().advance(3'600'000 - 1000);
+  auto next = this->rt().rotate(ok->token, "app");
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  this->clock().advance(2000);  // signed end passed; the stored one is a day away
+  const std::uint64_t before = this->security(SecurityEvent::kSignatureFailure);
+  EXPECT_EQ(this->rt().rotate(next->token, "app").code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->rt().peek(next->token).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->rt().list("alice")->empty());
+  EXPECT_GE(this->security(SecurityEvent::kSignatureFailure), before + 3);
 }
 
 }  // namespace
