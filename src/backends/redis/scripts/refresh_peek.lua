@@ -1,6 +1,6 @@
 -- KEYS: token. ARGV: now, prefix, route, expected family key ('' = any).
 -- {0} not found; {2} garbled; {1, view..., spent, live}. Read-only.
-local f, t = load_pair(KEYS[1], ARGV[4])
+local f, t = load_pair(KEYS[1], ARGV[4] or '')
 if f == false then return {2} end
 if not f then return {0} end
 local out = append({1}, view(t.f, f))

@@ -4,7 +4,7 @@
 local fkey = KEYS[1]
 if ARGV[4] == 'token' then
   local f = redis.call('HGET', KEYS[1], 'f')
-  if not f or (ARGV[5] ~= '' and f ~= ARGV[5]) then return 0 end
+  if not f or ((ARGV[5] or '') ~= '' and f ~= ARGV[5]) then return 0 end
   fkey = P .. f
 end
 local f = load_family(fkey)

@@ -3,7 +3,7 @@
 -- {0} not found; {6} garbled (nothing changed); else {outcome, view...}: 1 rotated, 2 grace
 -- rotated, 3 reused, 4 revoked, 5 client mismatch.
 local newk, cli, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local f, t = load_pair(KEYS[1], ARGV[7])
+local f, t = load_pair(KEYS[1], ARGV[7] or '')
 if f == false then return {6} end
 if not f then return {0} end
 local fkey = P .. t.f
