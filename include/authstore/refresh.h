@@ -109,7 +109,8 @@ class RefreshTokenStore {
 
   // Server-minted JWT refresh tokens: store a jti for ttl_ms; consume it once.
   // consume_jti: OK with the record; kAlreadyConsumed on a second use; kRevoked after
-  // revoke_subject/revoke_client; kNotFound when unknown or expired.
+  // revoke_subject/revoke_client; kNotFound when unknown or expired. The store keeps only a keyed
+  // hash of the jti: JtiRecord::jti is the one presented.
   Result<Done> store_jti(std::string_view jti, std::string_view subject,
                          std::string_view client_id, std::int64_t ttl_ms);
   void store_jti_async(std::string_view jti, std::string_view subject, std::string_view client_id,
