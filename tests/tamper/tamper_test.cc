@@ -356,5 +356,45 @@ TYPED_TEST(TamperTest, GarbledFieldsReadAsNotFoundForPeekAndRotateAlike) {
   }
 }
 
+
+// Redis only (SQLite's generations are typed columns): garbled user / client generations make
+// every family of the user read as revoked, refuse new captures with data_loss, and never stop a
+// logout - no script error anywhere.
+TEST(TamperRedis, GarbledGenerationsFailClosedAndLogoutStillWorks) {
+  RedisEditor editor;
+  Harness h(editor.url());
+  auto ring = legacy::ring_of(h.options().keys);
+  RefreshTokenStore& rt = h.store().refresh();
+  RefreshGrant g;
+  g.subject = "alice";
+  g.client_id = "app";
+  auto before = rt.issue(g);
+  ASSERT_TRUE(before.ok()) << before.status().to_string();
+  ASSERT_TRUE(rt.store_jti("jti-1", "alice", "app", 60'000).ok());
+  const internal::UserIds user = internal::user_ids(*ring, "alice");
+  auto raw = redis::Client::from_url("redis://127.0.0.1:" + RedisBackendTraits::port());
+  ASSERT_TRUE(raw.ok());
+  const std::string prefix = editor.url().substr(editor.url().find("prefix=") + 7);
+  const std::string user_hash = prefix + "ru:" + user.tag + ":" + user.subject_key;
+  const std::string client_field = "c:" + internal::index_hash(*ring, "client", "app");
+  for (const std::string& field : {std::string("g"), client_field}) {
+    ASSERT_TRUE(raw.value()->call({"HSET", user_hash, field, "garbage"}).ok());
+    EXPECT_EQ(rt.rotate(before->token, "app").code(), StatusCode::kRevoked) << field;
+    EXPECT_EQ(rt.issue(g).code(), StatusCode::kDataLoss) << field;
+    EXPECT_EQ(rt.store_jti("jti-2", "alice", "app", 60'000).code(), StatusCode::kDataLoss) << field;
+    EXPECT_EQ(rt.consume_jti("alice", "jti-1").code(), StatusCode::kRevoked) << field;
+    EXPECT_TRUE(rt.list("alice")->empty()) << field;
+    // Logging out (everywhere, or one client) replaces the garbled generation and works.
+    auto logout = field == "g" ? rt.revoke_subject("alice") : rt.revoke_client("alice", "app");
+    ASSERT_TRUE(logout.ok()) << field << ": " << logout.status().to_string();
+    EXPECT_EQ(rt.rotate(before->token, "app").code(), StatusCode::kRevoked) << field;
+    auto after = rt.issue(g);
+    ASSERT_TRUE(after.ok()) << field << ": " << after.status().to_string();
+    EXPECT_TRUE(rt.rotate(after->token, "app").ok()) << field;
+    before = std::move(after);
+  }
+  EXPECT_GT(h.store().metrics().security_events(SecurityEvent::kBackendError), 0u);  // data_loss counts
+}
+
 }  // namespace
 }  // namespace authstore::testing

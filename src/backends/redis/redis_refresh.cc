@@ -38,6 +38,9 @@ bool read_view(const std::vector<Reply>& v, std::size_t at, FamilyState& st) {
 }
 
 Status token_not_found() { return Status(StatusCode::kNotFound, "refresh token not found"); }
+Status garbled_generations() {
+  return Status(StatusCode::kDataLoss, "redis backend: the user's stored generations are garbled");
+}
 
 Callback<Reply> done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
   return [op, done = std::move(done), otherwise = std::move(otherwise)](Result<Reply> r) {
@@ -65,6 +68,7 @@ class RedisRefresh final : public RefreshBackend {
                 return done(Result<Done>(Status(StatusCode::kRevoked, "grant revoked", "grant_id")));
               }
               if (r->integer() == 3) return done(Result<Done>(Status(StatusCode::kAlreadyExists, "key collision")));
+              if (r->integer() == 4) return done(Result<Done>(garbled_generations()));
               done(Result<Done>(Done{}));
             });
   }
@@ -183,8 +187,15 @@ class RedisRefresh final : public RefreshBackend {
   void store_jti(const JtiEntry& e, Callback<Done> done) override {
     b_.eval(script_jti_store(), {b_.key(e.jti_key), user(e.route, e.subject_key)},
             {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at)},
-            done_if_one("jti_store", std::move(done),
-                        Status(StatusCode::kAlreadyExists, "jti already stored", "jti")));
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("jti_store")));
+              if (r->integer() == 0) {
+                return done(Result<Done>(Status(StatusCode::kAlreadyExists, "jti already stored", "jti")));
+              }
+              if (r->integer() == 2) return done(Result<Done>(garbled_generations()));
+              done(Result<Done>(Done{}));
+            });
   }
 
   void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,

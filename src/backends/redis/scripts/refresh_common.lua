@@ -52,9 +52,11 @@ local function load_pair(tkey, expected)
   return f, t
 end
 local function unexpired(f) return NOW < f.ea and NOW < f.ie end
+-- The user's generation and the client's (missing = 0; garbled = nil: every family reads as
+-- revoked, and issue / jti_store refuse to capture it).
 local function user_gens(sub, cli)
   local v = redis.call('HMGET', user_key(sub), 'g', 'c:' .. cli)
-  return tonumber(v[1] or '0'), tonumber(v[2] or '0')
+  return int(v[1] or '0'), int(v[2] or '0')
 end
 local function grant_revoked(sub, gra)
   if gra == '' then return false end
