@@ -262,6 +262,9 @@ TYPED_TEST(RefreshTest, BadInputNamesTheField) {
   g.grant_id = "bad grant";
   EXPECT_EQ(this->rt().issue(g).status().field(), "grant_id");
   EXPECT_EQ(this->rt().rotate("garbage", "app").status().field(), "token");
+  // The message names the formats expected.
+  EXPECT_NE(this->rt().rotate("garbage", "app").status().message().find("\"rt2_\""), std::string::npos);
+  EXPECT_NE(this->rt().revoke_family("garbage").status().message().find("\"rf2_\""), std::string::npos);
   EXPECT_EQ(this->rt().rotate("rt1_" + std::string(56, 'A'), "").status().field(), "client_id");
   EXPECT_EQ(this->rt().peek("ac1_" + std::string(56, 'A')).status().field(), "token");
 }
