@@ -530,10 +530,11 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
   if (op == "refresh_rotate") {
     const std::string nk = hid("n" + R);
     return {"EVALSHA", s.refresh_rotate.sha1(), "2", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
-            ms(now), kP, kRoute, "rt:" + kRoute + ":" + nk, kCli, "0"};
+            ms(now), kP, kRoute, "rt:" + kRoute + ":" + nk, kCli, "0", "rf:" + kRoute + ":" + rid};
   }
   if (op == "refresh_peek") {
-    return {"EVALSHA", s.refresh_peek.sha1(), "1", kP + "rt:" + kRoute + ":" + rid, ms(now), kP, kRoute};
+    return {"EVALSHA", s.refresh_peek.sha1(), "1", kP + "rt:" + kRoute + ":" + rid, ms(now), kP, kRoute,
+            "rf:" + kRoute + ":" + rid};
   }
   if (op == "revoke_subject") {
     return {"EVALSHA", s.refresh_revoke_subject.sha1(), "2", kP + "ru:" + kRoute + ":" + rid,

@@ -182,8 +182,8 @@ int main(int argc, char** argv) {
         c.maybe_sweep(StmtId::kSweepTokens, (*sweeps)[2], now);
         c.commit();
         c.begin();
-        const int found = c.q(StmtId::kFamilyByToken, t1, now);
-        c.q(StmtId::kFamilyRotate, fam, t2, 0LL, now, empty, 0LL);
+        const int found = c.q(StmtId::kFamilyByToken, t1, now, fam);
+        c.q(StmtId::kFamilyRotate, fam, t2, 0LL, now, empty, 0LL, 0LL);
         c.q(StmtId::kTokenInsert, t2, fam, exp, now);
         c.maybe_sweep(StmtId::kSweepTokens, (*sweeps)[2], now);
         c.commit();

@@ -42,7 +42,7 @@ struct CodeRecord {
 };
 
 struct IssuedCode {
-  std::string code;      // the secret to hand to the client: "ac1_" + 56 base64url characters (docs/format.md).
+  std::string code;      // the secret to hand to the client: "ac2_" + 56 base64url characters (docs/format.md).
   std::string grant_id;
   UnixMillis expires_at = 0;
 };

@@ -32,7 +32,7 @@ struct RefreshGrant {
 
 // One family: every token descended from one issue().
 struct RefreshFamily {
-  std::string family_id;  // "rf1_..." (not a secret; carries the subject's route).
+  std::string family_id;  // "rf2_..." ("rf1_..." for families of earlier releases); not a secret.
   std::string subject;
   std::string client_id;
   std::string scope;
@@ -46,7 +46,9 @@ struct RefreshFamily {
 };
 
 struct IssuedRefreshToken {
-  std::string token;  // the secret: "rt1_" + 56 base64url characters (docs/format.md). Shown once.
+  // The secret, shown once: "rt2_" + 78 base64url characters (docs/format.md); the successor of
+  // a token of an earlier release ("rt1_" + 56) is "rt1_" too.
+  std::string token;
   RefreshFamily family;
 };
 
@@ -82,10 +84,15 @@ class RefreshTokenStore {
   //                     is now revoked; the value carries the family;
   //  kRevoked           the family, subject, client or grant was revoked;
   //  kNotFound          unknown, expired (idle or absolute), or failed verification;
-  //  kInvalidArgument   (field "token") malformed token, or (field "client_id") empty client_id;
-  //  kPermissionDenied  (field "client_id") the token belongs to another client; nothing changes.
+  //  kInvalidArgument   (field "token") malformed token (the message names the formats), or
+  //                     (field "client_id") empty client_id;
+  //  kPermissionDenied  (field "client_id") the token belongs to another client (checked against
+  //                     the family's signed record, whatever its state); no value: the caller
+  //                     learns nothing about the family; nothing changes.
   // Within RefreshOptions::grace_window_ms after a rotation, presenting the previous token again
-  // (while its successor is unused) rotates again: the unused successor becomes spent.
+  // (while its successor is unused) rotates again: a retry of the same lost rotation. The unused
+  // successor is superseded: presenting it later is reuse (the family is revoked), and once any
+  // successor was used the previous token is reuse too.
   Result<IssuedRefreshToken> rotate(std::string_view token, std::string_view client_id);
   void rotate_async(std::string_view token, std::string_view client_id,
                     Callback<IssuedRefreshToken> done);
@@ -102,7 +109,8 @@ class RefreshTokenStore {
 
   // Server-minted JWT refresh tokens: store a jti for ttl_ms; consume it once.
   // consume_jti: OK with the record; kAlreadyConsumed on a second use; kRevoked after
-  // revoke_subject/revoke_client; kNotFound when unknown or expired.
+  // revoke_subject/revoke_client; kNotFound when unknown or expired. The store keeps only a keyed
+  // hash of the jti: JtiRecord::jti is the one presented.
   Result<Done> store_jti(std::string_view jti, std::string_view subject,
                          std::string_view client_id, std::int64_t ttl_ms);
   void store_jti_async(std::string_view jti, std::string_view subject, std::string_view client_id,

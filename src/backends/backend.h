@@ -60,6 +60,13 @@ class CodeBackend {
 // absent). It is REVOKED when state == revoked, or its captured gen != user gen, or its captured
 // client gen != client_gen[client_key] (missing = 0), or its grant_key is revoked (until > now).
 // "Live" below means unexpired and not revoked; an ended family (consumed) is not revoked.
+//
+// Every state a writer without the key could edit (token -> family link, client_key, current
+// token, expiries) is checked against what the caller knows: a token request may name the
+// family the token belongs to (`family_key`, from a v2 token's text, which the lookup hash
+// commits to); a token linked to another family then reads as absent and nothing changes.
+// Stored state failing the backend's own consistency checks (a garbled field) reads as absent
+// too, with FamilyState::corrupt set so that the store counts it; peek and rotate agree.
 struct FamilyIssue {
   std::string route;        // user's routing tag (Redis hash tag); same for all the user's keys.
   std::string subject_key;  // HMAC of the subject (stable across key rotation).
@@ -92,11 +99,13 @@ struct FamilyState {
   std::int64_t rotations = 0;
   bool token_spent = false;  // for peek: the presented token is spent (not current).
   bool live = false;         // for peek: the family is not revoked (see above).
+  bool corrupt = false;      // the stored state failed a check: read as absent, nothing changed.
 };
 
 struct RotateRequest {
   std::string route;
   std::string token_key;
+  std::string family_key;     // the family the token must belong to; empty: not checked (v1).
   std::string new_token_key;  // empty: consume (no successor; the family ends).
   std::string client_key;     // empty: no client check.
   Millis grace = 0;           // grace window; 0 = off.
@@ -105,7 +114,8 @@ struct RotateRequest {
 
 struct RotateResult {
   TokenOutcome outcome = TokenOutcome::kNotFound;
-  FamilyState family;  // set unless kNotFound; after the change for kRotated / kGraceRotated.
+  FamilyState family;  // set unless kNotFound (then only `corrupt` may be set); after the change
+                       // for kRotated / kGraceRotated.
 };
 
 struct JtiEntry {
@@ -131,14 +141,18 @@ class RefreshBackend {
   // kRevoked if grant_key is revoked for the user (until > now). kAlreadyExists on key collision.
   virtual void issue(const FamilyIssue& req, Callback<Done> done) = 0;
   // Rotation state machine, in order:
-  //  token missing, or family missing / expired (now >= expires_at or >= idle_expires_at) -> kNotFound
+  //  token missing, family missing / expired (now >= expires_at or >= idle_expires_at), or
+  //  family_key non-empty and != the token's family -> kNotFound (corrupt state: also kNotFound)
   //  family not live for a revocation reason -> kRevoked
   //  client_key non-empty and != family client_key -> kClientMismatch (nothing changes)
   //  token spent:
   //    family state ended (consumed) -> kReused, family revoked
-  //    grace > 0, now - spent_at <= grace, and token's successor is the family's current token
-  //    and still unused -> kGraceRotated: the current token becomes spent, new_token_key becomes
-  //    current (or the family ends when new_token_key is empty); update as for kRotated
+  //    grace > 0, the token was spent by being presented (not superseded), now - spent_at <=
+  //    grace, and its successor is the family's current token and still unused ->
+  //    kGraceRotated: the current token becomes SUPERSEDED (never grace-eligible: presenting it
+  //    is reuse), new_token_key becomes current and the presented token's successor (or the
+  //    family ends when new_token_key is empty); update as for kRotated. spent_at stays: the
+  //    window runs from the first rotation of the presented token.
   //    otherwise -> kReused: family state = revoked
   //  token current -> kRotated: token spent (spent_at = now, successor = new_token_key),
   //    new token current; last_used = now; idle_expires_at = min(now + idle_ttl, expires_at);
@@ -146,11 +160,13 @@ class RefreshBackend {
   virtual void rotate(const RotateRequest& req, Callback<RotateResult> done) = 0;
   // Read-only view of a token's family: kNotFound as for rotate; otherwise FamilyState with
   // token_spent and live filled in.
-  virtual void peek(const std::string& route, const std::string& token_key, Millis now,
-                    Callback<FamilyState> done) = 0;
-  // Revokes the family of a token / a family by key: OK, or kNotFound if missing or expired.
-  virtual void revoke_token(const std::string& route, const std::string& token_key, Millis now,
-                            Callback<Done> done) = 0;
+  // family_key as in RotateRequest. A corrupt state yields a FamilyState with only corrupt set.
+  virtual void peek(const std::string& route, const std::string& token_key,
+                    const std::string& family_key, Millis now, Callback<FamilyState> done) = 0;
+  // Revokes the family of a token / a family by key: OK, or kNotFound if missing or expired (or,
+  // for a token, linked to another family than a non-empty family_key).
+  virtual void revoke_token(const std::string& route, const std::string& token_key,
+                            const std::string& family_key, Millis now, Callback<Done> done) = 0;
   virtual void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                              Callback<Done> done) = 0;
   // Bumps the user's generation (every family and jti issued before is revoked); drops the index.

@@ -157,7 +157,8 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
       if (error == TokenError::kUnknownKey) {
         return fail(done, Status(StatusCode::kNotFound, "code not found (unknown key id)"));
       }
-      return fail(done, invalid_argument("code", "malformed: expected \"ac1_\" and 56 base64url characters"));
+      return fail(done, invalid_argument("code", "malformed: expected " +
+                                                     std::string(token_formats(TokenKind::kCode))));
     }
     std::string key = code_key(route_tag(token->route), token->lookup_hash);
     const Millis now = ctx->now();

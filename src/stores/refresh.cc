@@ -17,9 +17,8 @@ namespace {
 enum FamilyTag : std::uint8_t {
   kFamilyId = 1, kSubject, kClientId, kScope, kGrantId, kMetadata, kCreatedAt, kIdleTtl, kExpiresAt,
 };
-enum JtiTag : std::uint8_t { kJti = 1, kJtiSubject, kJtiClient, kJtiExpires };
-
-constexpr std::string_view kFamilyPrefix = "rf1_";
+// kJti (the jti in clear) is written by older versions only; kJtiHash replaces it.
+enum JtiTag : std::uint8_t { kJti = 1, kJtiSubject, kJtiClient, kJtiExpires, kJtiHash };
 
 std::string client_key(const KeyRing& ring, std::string_view client_id) {
   return index_hash(ring, "client", client_id);
@@ -28,35 +27,33 @@ std::string grant_key(const KeyRing& ring, std::string_view grant_id) {
   return grant_id.empty() ? std::string() : index_hash(ring, "grant", grant_id);
 }
 
-struct FamilyRef {
-  std::string tag;
-  std::string key;
-};
-// Parses "rf1_" + base64url(route(8) || random(16)).
-std::optional<FamilyRef> parse_family_id(std::string_view id) {
-  if (id.size() != kFamilyPrefix.size() + 32 || id.substr(0, 4) != kFamilyPrefix) return std::nullopt;
-  auto raw = base64url_decode(id.substr(4));
-  if (!raw || raw->size() != 24) return std::nullopt;
-  FamilyRef ref;
-  ref.tag = route_tag(raw->substr(0, 8));
-  ref.key = family_key(ref.tag, raw->substr(8));
-  return ref;
-}
+Status token_not_found() { return Status(StatusCode::kNotFound, "refresh token not found"); }
 
-Status malformed_token() {
-  return invalid_argument("token", "malformed: expected \"rt1_\" and 56 base64url characters");
-}
+// A presented refresh token and the storage keys it names.
+struct Presented {
+  Token token;
+  std::string tag;
+  std::string token_key;
+  std::string family_key;  // the family a v2 token commits to; empty for v1 (unknown until read).
+};
 
 // Parses a refresh token; a well-formed token whose key id left the ring is not found.
-std::optional<Token> parse_refresh(const KeyRing& ring, std::string_view text, Status* error) {
+std::optional<Presented> parse_refresh(const KeyRing& ring, std::string_view text, Status* error) {
   TokenError why;
   auto token = parse_token(ring, TokenKind::kRefresh, text, &why);
   if (!token) {
     *error = why == TokenError::kUnknownKey
                  ? Status(StatusCode::kNotFound, "refresh token not found (unknown key id)")
-                 : malformed_token();
+                 : invalid_argument("token", "malformed: expected " +
+                                                 std::string(token_formats(TokenKind::kRefresh)));
+    return std::nullopt;
   }
-  return token;
+  Presented p;
+  p.tag = route_tag(token->route);
+  p.token_key = refresh_token_key(p.tag, token->lookup_hash);
+  if (token->version >= 2) p.family_key = family_key(p.tag, token->family);
+  p.token = std::move(*token);
+  return p;
 }
 
 std::optional<RefreshFamily> decode_family(const KeyRing& ring, const FamilyState& st) {
@@ -77,6 +74,26 @@ std::optional<RefreshFamily> decode_family(const KeyRing& ring, const FamilyStat
   f.idle_expires_at = st.idle_expires_at;
   f.rotations = st.rotations;
   return f;
+}
+
+// The family a backend returned for a presented token, checked against what no key-less writer
+// can change: the family the token commits to (v2) or at least its route (v1), the signed record,
+// the record's subject belonging to the token's route, and the signed absolute expiry. nullopt
+// when any check fails (the caller reads it as not found and counts a signature failure).
+std::optional<RefreshFamily> verified_family(const KeyRing& ring, const Presented& p,
+                                             const FamilyState& st, Millis now) {
+  if (st.corrupt) return std::nullopt;
+  if (p.family_key.empty()) {
+    const std::string expected_prefix = "rf:" + p.tag + ":";
+    if (st.family_key.compare(0, expected_prefix.size(), expected_prefix) != 0) return std::nullopt;
+  } else if (st.family_key != p.family_key) {
+    return std::nullopt;
+  }
+  auto fam = decode_family(ring, st);
+  if (!fam || fam->expires_at <= now) return std::nullopt;
+  if (user_ids(ring, fam->subject).route != p.token.route) return std::nullopt;
+  fam->idle_expires_at = std::min(fam->idle_expires_at, fam->expires_at);
+  return fam;
 }
 
 Status check_ttl(std::string_view field, std::int64_t v, std::int64_t max) {
@@ -108,7 +125,7 @@ void RefreshStoreImpl::issue(const RefreshGrant& in, Callback<IssuedRefreshToken
     const UserIds user = user_ids(*ctx->ring, g.subject);
     const std::string fam_random = random_bytes(16);
     RefreshFamily fam;
-    fam.family_id = std::string(kFamilyPrefix) + base64url_encode(user.route + fam_random);
+    fam.family_id = mint_family_id(*ctx->ring, user.route, fam_random);
     fam.subject = g.subject;
     fam.client_id = g.client_id;
     fam.scope = g.scope;
@@ -123,7 +140,7 @@ void RefreshStoreImpl::issue(const RefreshGrant& in, Callback<IssuedRefreshToken
     req.route = user.tag;
     req.subject_key = user.subject_key;
     req.family_key = family_key(user.tag, fam_random);
-    Token token = mint_token(*ctx->ring, TokenKind::kRefresh, user.route);
+    Token token = mint_token(*ctx->ring, TokenKind::kRefresh, user.route, fam_random);
     req.token_key = refresh_token_key(user.tag, token.lookup_hash);
     req.client_key = client_key(*ctx->ring, g.client_id);
     req.grant_key = grant_key(*ctx->ring, g.grant_id);
@@ -155,30 +172,41 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
       if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
     }
     Status error;
-    auto token = parse_refresh(*ctx->ring, text, &error);
-    if (!token) return fail(done, std::move(error));
+    auto presented = parse_refresh(*ctx->ring, text, &error);
+    if (!presented) return fail(done, std::move(error));
     RotateRequest req;
-    req.route = route_tag(token->route);
-    req.token_key = refresh_token_key(req.route, token->lookup_hash);
+    req.route = presented->tag;
+    req.token_key = presented->token_key;
+    req.family_key = presented->family_key;
     Token next;
     if (successor) {
-      next = mint_token(*ctx->ring, TokenKind::kRefresh, token->route);
+      // A v2 token's successor carries the same family; a v1 token's family is unknown until the
+      // backend answers, so its successor stays v1 (v1 chains end with their families).
+      next = mint_token(*ctx->ring, TokenKind::kRefresh, presented->token.route, presented->token.family);
       req.new_token_key = refresh_token_key(req.route, next.lookup_hash);
     }
     if (!client_id.empty()) req.client_key = client_key(*ctx->ring, client_id);
     req.grace = std::min(ctx->options.refresh.grace_window_ms, ctx->options.refresh.max_grace_window_ms);
     req.now = ctx->now();
-    backend->refresh().rotate(req, [ctx = ctx.get(), done = std::move(done), next = std::move(next.text)](Result<RotateResult> r) mutable {
+    backend->refresh().rotate(req, [ctx = ctx.get(), done = std::move(done), next = std::move(next.text),
+                                    p = std::move(*presented), client = std::string(client_id),
+                                    now = req.now](Result<RotateResult> r) mutable {
       using R = Result<IssuedRefreshToken>;
       if (!r.ok()) return done(R(r.status()));
       RotateResult& rr = r.value();
-      if (rr.outcome == TokenOutcome::kNotFound) {
-        return done(R(Status(StatusCode::kNotFound, "refresh token not found")));
-      }
-      auto fam = decode_family(*ctx->ring, rr.family);
+      if (rr.family.corrupt) ctx->security(SecurityEvent::kSignatureFailure);
+      if (rr.outcome == TokenOutcome::kNotFound) return done(R(token_not_found()));
+      auto fam = verified_family(*ctx->ring, p, rr.family, now);
       if (!fam) {
         ctx->security(SecurityEvent::kSignatureFailure);
-        return done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+        return done(R(token_not_found()));
+      }
+      // The signed client decides; a wrong client learns nothing about the family, whatever
+      // state it is in.
+      if (rr.outcome == TokenOutcome::kClientMismatch || (!client.empty() && fam->client_id != client)) {
+        ctx->security(SecurityEvent::kClientMismatch);
+        return done(R(Status(StatusCode::kPermissionDenied,
+                             "the refresh token was issued to another client", "client_id")));
       }
       switch (rr.outcome) {
         case TokenOutcome::kRotated:
@@ -194,13 +222,10 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
           return done(R(Status(StatusCode::kRevoked, "refresh token family is revoked", "token"),
                         IssuedRefreshToken{{}, std::move(*fam)}));
         case TokenOutcome::kClientMismatch:
-          ctx->security(SecurityEvent::kClientMismatch);
-          return done(R(Status(StatusCode::kPermissionDenied,
-                               "the refresh token was issued to another client", "client_id")));
         case TokenOutcome::kNotFound:
           break;
       }
-      done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+      done(R(token_not_found()));
     });
   });
 }
@@ -208,17 +233,21 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
 void RefreshStoreImpl::peek(std::string_view text, Callback<RefreshTokenInfo> done) {
   guarded(done, [&] {
     Status error;
-    auto token = parse_refresh(*ctx->ring, text, &error);
-    if (!token) return fail(done, std::move(error));
-    const std::string tag = route_tag(token->route);
-    backend->refresh().peek(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
-                            [ctx = ctx.get(), done = std::move(done)](Result<FamilyState> r) mutable {
+    auto presented = parse_refresh(*ctx->ring, text, &error);
+    if (!presented) return fail(done, std::move(error));
+    const Millis now = ctx->now();
+    const std::string tag = presented->tag;
+    const std::string token_key = presented->token_key;
+    const std::string fam_key = presented->family_key;
+    backend->refresh().peek(tag, token_key, fam_key, now,
+                            [ctx = ctx.get(), done = std::move(done), p = std::move(*presented),
+                             now](Result<FamilyState> r) mutable {
       using R = Result<RefreshTokenInfo>;
       if (!r.ok()) return done(R(r.status()));
-      auto fam = decode_family(*ctx->ring, r.value());
+      auto fam = verified_family(*ctx->ring, p, r.value(), now);
       if (!fam) {
         ctx->security(SecurityEvent::kSignatureFailure);
-        return done(R(Status(StatusCode::kNotFound, "refresh token not found")));
+        return done(R(token_not_found()));
       }
       RefreshTokenInfo info;
       info.state = !r->live ? RefreshTokenState::kRevoked
@@ -244,12 +273,15 @@ void RefreshStoreImpl::store_jti(std::string_view jti, std::string_view subject,
     JtiEntry e;
     e.route = user.tag;
     e.subject_key = user.subject_key;
-    e.jti_key = jti_key(user.tag, index_hash(*ctx->ring, "jti", subject, jti));
+    const std::string jti_hash = index_hash(*ctx->ring, "jti", subject, jti);
+    e.jti_key = jti_key(user.tag, jti_hash);
     e.client_key = client_key(*ctx->ring, client_id);
     e.now = ctx->now();
     e.expires_at = e.now + ttl_ms;
     RecordWriter w;
-    w.str(kJti, jti).str(kJtiSubject, subject).str(kJtiClient, client_id).i64(kJtiExpires, e.expires_at);
+    // The jti itself is not stored: only its keyed hash (the caller presents the jti to consume).
+    w.str(kJtiHash, jti_hash).str(kJtiSubject, subject).str(kJtiClient, client_id)
+        .i64(kJtiExpires, e.expires_at);
     e.record = seal_signed(*ctx->ring, RecordType::kJti, e.jti_key, w.take());
     backend->refresh().store_jti(e, std::move(done));
   });
@@ -261,9 +293,13 @@ void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jt
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
     const UserIds user = user_ids(*ctx->ring, subject);
-    std::string key = jti_key(user.tag, index_hash(*ctx->ring, "jti", subject, jti));
-    backend->refresh().consume_jti(user.tag, user.subject_key, key, ctx->now(),
-                                   [ctx = ctx.get(), key, done = std::move(done)](Result<JtiResult> r) mutable {
+    std::string hash = index_hash(*ctx->ring, "jti", subject, jti);
+    std::string key = jti_key(user.tag, hash);
+    const Millis now = ctx->now();
+    backend->refresh().consume_jti(user.tag, user.subject_key, key, now,
+                                   [ctx = ctx.get(), key, hash = std::move(hash), jti = std::string(jti),
+                                    subject = std::string(subject), now,
+                                    done = std::move(done)](Result<JtiResult> r) mutable {
       using R = Result<JtiRecord>;
       if (!r.ok()) return done(R(r.status()));
       if (r->outcome == JtiOutcome::kNotFound) return done(R(Status(StatusCode::kNotFound, "jti not found")));
@@ -273,11 +309,14 @@ void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jt
       }
       auto body = open_signed(*ctx->ring, RecordType::kJti, key, r->record);
       auto rd = body ? RecordReader::parse(*body) : std::nullopt;
-      if (!rd) {
+      // New records hold the jti's keyed hash, old ones the jti itself; either must name the
+      // presented jti, and the signed expiry must not have passed.
+      const bool names_jti = rd && (rd->has(kJtiHash) ? rd->str(kJtiHash) == hash : rd->str(kJti) == jti);
+      if (!rd || !names_jti || rd->str(kJtiSubject) != subject || rd->i64(kJtiExpires) <= now) {
         ctx->security(SecurityEvent::kSignatureFailure);
         return done(R(Status(StatusCode::kNotFound, "jti not found")));
       }
-      JtiRecord rec{std::string(rd->str(kJti)), std::string(rd->str(kJtiSubject)),
+      JtiRecord rec{std::move(jti), std::string(rd->str(kJtiSubject)),
                     std::string(rd->str(kJtiClient)), rd->i64(kJtiExpires)};
       if (r->outcome == JtiOutcome::kAlreadyConsumed) {
         ctx->security(SecurityEvent::kRefreshReuse);
@@ -291,19 +330,25 @@ void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jt
 void RefreshStoreImpl::revoke(std::string_view text, Callback<Done> done) {
   guarded(done, [&] {
     Status error;
-    auto token = parse_refresh(*ctx->ring, text, &error);
-    if (!token) return fail(done, std::move(error));
-    const std::string tag = route_tag(token->route);
-    backend->refresh().revoke_token(tag, refresh_token_key(tag, token->lookup_hash), ctx->now(),
-                                    std::move(done));
+    auto presented = parse_refresh(*ctx->ring, text, &error);
+    if (!presented) return fail(done, std::move(error));
+    backend->refresh().revoke_token(presented->tag, presented->token_key, presented->family_key,
+                                    ctx->now(), std::move(done));
   });
 }
 
 void RefreshStoreImpl::revoke_family(std::string_view family_id, Callback<Done> done) {
   guarded(done, [&] {
-    auto ref = parse_family_id(family_id);
-    if (!ref) return fail(done, invalid_argument("family_id", "malformed: expected \"rf1_\" and 32 base64url characters"));
-    backend->refresh().revoke_family(ref->tag, ref->key, ctx->now(), std::move(done));
+    TokenError why;
+    auto ref = parse_family_id(*ctx->ring, family_id, &why);
+    if (!ref) {
+      if (why == TokenError::kUnknownKey) {
+        return fail(done, Status(StatusCode::kNotFound, "refresh family not found (unknown key id)"));
+      }
+      return fail(done, invalid_argument("family_id", "malformed: expected " + std::string(kFamilyIdFormats)));
+    }
+    const std::string tag = route_tag(ref->route);
+    backend->refresh().revoke_family(tag, family_key(tag, ref->family), ctx->now(), std::move(done));
   });
 }
 
@@ -342,18 +387,23 @@ void RefreshStoreImpl::list(std::string_view subject, Callback<std::vector<Refre
   guarded(done, [&] {
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     const UserIds user = user_ids(*ctx->ring, subject);
-    backend->refresh().list(user.tag, user.subject_key, ctx->now(),
-                            [ctx = ctx.get(), done = std::move(done)](Result<std::vector<FamilyState>> r) mutable {
+    const Millis now = ctx->now();
+    backend->refresh().list(user.tag, user.subject_key, now,
+                            [ctx = ctx.get(), done = std::move(done), subject = std::string(subject),
+                             now](Result<std::vector<FamilyState>> r) mutable {
       using R = Result<std::vector<RefreshFamily>>;
       if (!r.ok()) return done(R(r.status()));
       std::vector<RefreshFamily> out;
       out.reserve(r->size());
       for (const FamilyState& st : r.value()) {
         auto fam = decode_family(*ctx->ring, st);
-        if (!fam) {
+        // Another user's family listed here, or one whose signed lifetime is over, was put in
+        // this index or revived by a writer without the key.
+        if (!fam || fam->subject != subject || fam->expires_at <= now) {
           ctx->security(SecurityEvent::kSignatureFailure);
           continue;
         }
+        fam->idle_expires_at = std::min(fam->idle_expires_at, fam->expires_at);
         out.push_back(std::move(*fam));
       }
       done(R(std::move(out)));

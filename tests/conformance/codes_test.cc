@@ -2,6 +2,7 @@
 #include <future>
 
 #include "conformance/backends.h"
+#include "conformance/legacy_v1.h"
 
 namespace authstore::testing {
 namespace {
@@ -29,7 +30,7 @@ TYPED_TEST(CodesTest, IssueThenPeekReturnsTheRecordWithoutSpendingIt) {
   auto issued = this->store().codes().issue(sample_grant());
   ASSERT_TRUE(issued.ok()) << issued.status().to_string();
   EXPECT_EQ(issued->code.size(), 60u);
-  EXPECT_EQ(issued->code.substr(0, 4), "ac1_");
+  EXPECT_EQ(issued->code.substr(0, 4), "ac2_");
   EXPECT_FALSE(issued->grant_id.empty());
   EXPECT_EQ(issued->expires_at, kStart + 600'000);
   for (int i = 0; i < 2; ++i) {
@@ -276,6 +277,26 @@ TYPED_TEST(CodesTest, PkceAgainstAnIssuedCode) {
   ASSERT_TRUE(rec.ok());
   EXPECT_TRUE(verify_pkce(rec.value(), verifier).ok());
   EXPECT_FALSE(verify_pkce(rec.value(), pkce_new_verifier()).ok());
+}
+
+
+// "ac1_" codes issued by the release before issue 19 (route in clear) stay consumable.
+TYPED_TEST(CodesTest, VersionOneCodesStayConsumable) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  ASSERT_TRUE(ring);
+  CodeGrant g = sample_grant();
+  g.grant_id = "grant-v1";
+  g.ttl_ms = 60'000;
+  auto code = legacy::issue_code(this->harness().backend(), *ring, g, this->clock().now());
+  ASSERT_TRUE(code.ok()) << code.status().to_string();
+  EXPECT_EQ(code->substr(0, 4), "ac1_");
+  auto peek = this->store().codes().peek(*code);
+  ASSERT_TRUE(peek.ok()) << peek.status().to_string();
+  EXPECT_EQ(peek->grant.subject, "alice@example.com");
+  auto consumed = this->store().codes().consume(*code);
+  ASSERT_TRUE(consumed.ok()) << consumed.status().to_string();
+  EXPECT_EQ(consumed->grant.grant_id, "grant-v1");
+  EXPECT_EQ(this->store().codes().consume(*code).code(), StatusCode::kAlreadyConsumed);
 }
 
 }  // namespace

@@ -55,11 +55,13 @@ class TamperingBackend final : public Backend,
       d(std::move(res));
     });
   }
-  void peek(const std::string& route, const std::string& t, Millis n, Callback<internal::FamilyState> d) override {
-    real_->refresh().peek(route, t, n, flip_cb(on, std::move(d), &internal::FamilyState::record));
+  void peek(const std::string& route, const std::string& t, const std::string& f, Millis n,
+            Callback<internal::FamilyState> d) override {
+    real_->refresh().peek(route, t, f, n, flip_cb(on, std::move(d), &internal::FamilyState::record));
   }
-  void revoke_token(const std::string& a, const std::string& b, Millis n, Callback<Done> d) override {
-    real_->refresh().revoke_token(a, b, n, std::move(d));
+  void revoke_token(const std::string& a, const std::string& b, const std::string& f, Millis n,
+                    Callback<Done> d) override {
+    real_->refresh().revoke_token(a, b, f, n, std::move(d));
   }
   void revoke_family(const std::string& a, const std::string& b, Millis n, Callback<Done> d) override {
     real_->refresh().revoke_family(a, b, n, std::move(d));

@@ -2,6 +2,8 @@
 #include <algorithm>
 
 #include "conformance/backends.h"
+#include "conformance/legacy_v1.h"
+#include "core/encoding.h"
 
 namespace authstore::testing {
 namespace {
@@ -27,7 +29,9 @@ TYPED_TEST_SUITE(RefreshTest, Backends, TraitsName);
 TYPED_TEST(RefreshTest, IssueRotateChainAndPeekStates) {
   auto first = this->rt().issue(this->grant());
   ASSERT_TRUE(first.ok()) << first.status().to_string();
-  EXPECT_EQ(first->token.substr(0, 4), "rt1_");
+  EXPECT_EQ(first->token.substr(0, 4), "rt2_");
+  EXPECT_EQ(first->token.size(), 82u);
+  EXPECT_EQ(first->family.family_id.substr(0, 4), "rf2_");
   EXPECT_EQ(first->family.subject, "alice");
   EXPECT_EQ(first->family.client_id, "app");
   EXPECT_EQ(first->family.expires_at, kStart + 86'400'000);
@@ -258,6 +262,9 @@ TYPED_TEST(RefreshTest, BadInputNamesTheField) {
   g.grant_id = "bad grant";
   EXPECT_EQ(this->rt().issue(g).status().field(), "grant_id");
   EXPECT_EQ(this->rt().rotate("garbage", "app").status().field(), "token");
+  // The message names the formats expected.
+  EXPECT_NE(this->rt().rotate("garbage", "app").status().message().find("\"rt2_\""), std::string::npos);
+  EXPECT_NE(this->rt().revoke_family("garbage").status().message().find("\"rf2_\""), std::string::npos);
   EXPECT_EQ(this->rt().rotate("rt1_" + std::string(56, 'A'), "").status().field(), "client_id");
   EXPECT_EQ(this->rt().peek("ac1_" + std::string(56, 'A')).status().field(), "token");
 }
@@ -334,6 +341,288 @@ TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
     ASSERT_TRUE(this->rt().list(subject)->empty());
   }
   EXPECT_GT(overlapped, kRounds / 4);
+}
+
+
+// ---- issue 19 (security audit): grace window, wrong clients, linkable routing bytes ----
+
+// Two holders of one token (the victim and a thief) alternate inside the grace window: the
+// first superseded successor presented again is reuse, and the family dies.
+TYPED_TEST(RefreshTest, GraceWindowDoesNotLetTwoHoldersKeepTwoChains) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 30'000;
+  Store s = this->harness().another(o);
+  auto t0 = s.refresh().issue(this->grant());
+  ASSERT_TRUE(t0.ok());
+  auto victim = s.refresh().rotate(t0->token, "app");  // T0 -> A
+  ASSERT_TRUE(victim.ok());
+  this->clock().advance(1000);
+  auto thief = s.refresh().rotate(t0->token, "app");  // stolen T0 inside the window -> B
+  ASSERT_TRUE(thief.ok()) << thief.status().to_string();
+  // Alternate: each side presents its latest token. The very first presentation of the
+  // superseded A must be reuse; nothing after it rotates.
+  std::string a = victim->token;
+  std::string b = thief->token;
+  int rotated = 0;
+  bool reuse_seen = false;
+  for (int i = 0; i < 6; ++i) {
+    this->clock().advance(1000);
+    std::string& mine = i % 2 == 0 ? a : b;
+    auto r = s.refresh().rotate(mine, "app");
+    if (r.ok()) {
+      ++rotated;
+      mine = r->token;
+      continue;
+    }
+    if (r.code() == StatusCode::kReused) reuse_seen = true;
+    EXPECT_TRUE(r.code() == StatusCode::kReused || r.code() == StatusCode::kRevoked)
+        << r.status().to_string();
+  }
+  EXPECT_TRUE(reuse_seen);
+  EXPECT_EQ(rotated, 0);
+  EXPECT_EQ(s.refresh().peek(b)->state, RefreshTokenState::kRevoked);
+  EXPECT_TRUE(s.refresh().list("alice")->empty());
+}
+
+TYPED_TEST(RefreshTest, GraceCoversRepeatedRetriesOfTheSameLostRotationOnly) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 30'000;
+  Store s = this->harness().another(o);
+  auto t0 = s.refresh().issue(this->grant());
+  auto lost1 = s.refresh().rotate(t0->token, "app");
+  ASSERT_TRUE(lost1.ok());
+  this->clock().advance(1000);
+  auto lost2 = s.refresh().rotate(t0->token, "app");  // retry: response lost again
+  ASSERT_TRUE(lost2.ok()) << lost2.status().to_string();
+  this->clock().advance(1000);
+  auto got = s.refresh().rotate(t0->token, "app");  // third try succeeds
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  auto next = s.refresh().rotate(got->token, "app");  // the client goes on normally
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  // Once a successor of T0 was used, T0 is dead.
+  EXPECT_EQ(s.refresh().rotate(t0->token, "app").code(), StatusCode::kReused);
+}
+
+TYPED_TEST(RefreshTest, PresentingTheSupersededSuccessorOfALostRotationIsReuse) {
+  Options o = this->harness().options();
+  o.refresh.grace_window_ms = 30'000;
+  Store s = this->harness().another(o);
+  auto t0 = s.refresh().issue(this->grant());
+  auto lost = s.refresh().rotate(t0->token, "app");
+  ASSERT_TRUE(lost.ok());
+  auto retry = s.refresh().rotate(t0->token, "app");
+  ASSERT_TRUE(retry.ok());
+  // Nobody legitimate holds `lost`: presenting it (even inside the window) is reuse.
+  EXPECT_EQ(s.refresh().rotate(lost->token, "app").code(), StatusCode::kReused);
+  EXPECT_EQ(s.refresh().rotate(retry->token, "app").code(), StatusCode::kRevoked);
+}
+
+TYPED_TEST(RefreshTest, WrongClientLearnsNothingAboutTheFamily) {
+  auto a = this->rt().issue(this->grant());
+  ASSERT_TRUE(this->rt().revoke(a->token).ok());
+  auto wrong = this->rt().rotate(a->token, "other-app");
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(wrong.has_value());
+  auto wrong_consume = this->rt().consume(a->token, "other-app");
+  EXPECT_EQ(wrong_consume.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(wrong_consume.has_value());
+
+  // A spent token presented by another client: denied, no family, and the family lives on.
+  auto b = this->rt().issue(this->grant());
+  auto b2 = this->rt().rotate(b->token, "app");
+  ASSERT_TRUE(b2.ok());
+  auto spent = this->rt().rotate(b->token, "other-app");
+  EXPECT_EQ(spent.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(spent.has_value());
+  EXPECT_TRUE(this->rt().rotate(b2->token, "app").ok());
+}
+
+// The longest run of equal bytes the two strings share, anywhere.
+std::size_t longest_common_run(std::string_view a, std::string_view b) {
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      std::size_t n = 0;
+      while (i + n < a.size() && j + n < b.size() && a[i + n] == b[j + n]) ++n;
+      best = std::max(best, n);
+    }
+  }
+  return best;
+}
+
+std::string body_after_key_id(const std::string& text) {
+  auto raw = internal::base64url_decode(text.substr(4));
+  EXPECT_TRUE(raw.has_value()) << text;
+  return raw && raw->size() > 2 ? raw->substr(2) : std::string();
+}
+
+// Routing bytes must not link two tokens of one user: beyond the version prefix and the key id,
+// no two of a user's codes, refresh tokens and family ids share a run of 4 bytes (random data
+// does so with probability ~1e-6).
+TYPED_TEST(RefreshTest, TokensCodesAndFamilyIdsOfOneUserShareNoBytes) {
+  std::vector<std::string> texts;
+  auto a = this->rt().issue(this->grant("alice", "app"));
+  auto b = this->rt().issue(this->grant("alice", "tv-app"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto a2 = this->rt().rotate(a->token, "app");
+  ASSERT_TRUE(a2.ok());
+  texts = {a->token, b->token, a2->token, a->family.family_id, b->family.family_id};
+  for (const char* client : {"app", "tv-app"}) {
+    CodeGrant g;
+    g.client_id = client;
+    g.subject = "alice";
+    g.redirect_uri = "https://app.example/cb";
+    auto code = this->store().codes().issue(g);
+    ASSERT_TRUE(code.ok()) << code.status().to_string();
+    texts.push_back(code->code);
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    for (std::size_t j = i + 1; j < texts.size(); ++j) {
+      EXPECT_LT(longest_common_run(body_after_key_id(texts[i]), body_after_key_id(texts[j])), 4u)
+          << texts[i] << " and " << texts[j];
+    }
+  }
+}
+
+
+// ---- data of the release before issue 19 keeps working ----
+
+TYPED_TEST(RefreshTest, VersionOneTokensFromEarlierReleasesKeepWorking) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  ASSERT_TRUE(ring);
+  auto v1 = legacy::issue_family(this->harness().backend(), *ring, this->grant(), this->clock().now());
+  ASSERT_TRUE(v1.ok()) << v1.status().to_string();
+  auto info = this->rt().peek(v1->token);
+  ASSERT_TRUE(info.ok()) << info.status().to_string();
+  EXPECT_EQ(info->state, RefreshTokenState::kActive);
+  EXPECT_EQ(info->family.family_id, v1->family_id);
+  EXPECT_EQ(info->family.subject, "alice");
+  // The signed client decides for v1 tokens too; a wrong client learns nothing.
+  auto wrong = this->rt().rotate(v1->token, "other-app");
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(wrong.has_value());
+  this->clock().advance(1000);
+  auto next = this->rt().rotate(v1->token, "app");
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_EQ(next->token.substr(0, 4), "rt1_");  // a v1 chain stays v1 until its family ends
+  EXPECT_EQ(next->family.family_id, v1->family_id);
+  EXPECT_EQ(next->family.rotations, 1);
+  auto third = this->rt().rotate(next->token, "app");
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_EQ(this->rt().rotate(v1->token, "app").code(), StatusCode::kReused);
+  EXPECT_EQ(this->rt().rotate(third->token, "app").code(), StatusCode::kRevoked);
+
+  auto other = legacy::issue_family(this->harness().backend(), *ring, this->grant(), this->clock().now());
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(this->rt().list("alice")->size(), 1u);
+  ASSERT_TRUE(this->rt().revoke_family(other->family_id).ok());
+  EXPECT_EQ(this->rt().rotate(other->token, "app").code(), StatusCode::kRevoked);
+  auto last = legacy::issue_family(this->harness().backend(), *ring, this->grant(), this->clock().now());
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(this->rt().revoke(last->token).ok());
+  EXPECT_EQ(this->rt().peek(last->token)->state, RefreshTokenState::kRevoked);
+}
+
+TYPED_TEST(RefreshTest, VersionOneJwtIdRecordsStillConsume) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  ASSERT_TRUE(legacy::store_jti(this->harness().backend(), *ring, "old-jti", "alice", "app",
+                                this->clock().now(), 60'000).ok());
+  auto c = this->rt().consume_jti("alice", "old-jti");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->jti, "old-jti");
+  EXPECT_EQ(c->client_id, "app");
+  EXPECT_EQ(this->rt().consume_jti("alice", "old-jti").code(), StatusCode::kAlreadyConsumed);
+}
+
+// What the backend keeps for a JWT refresh id names the jti only by a keyed hash.
+TYPED_TEST(RefreshTest, JwtIdIsStoredOnlyAsAKeyedHash) {
+  const std::string jti = "jti-9f2c1e7a-plain";
+  ASSERT_TRUE(this->rt().store_jti(jti, "alice", "app", 60'000).ok());
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  const internal::UserIds user = internal::user_ids(*ring, "alice");
+  const std::string key = internal::jti_key(user.tag, internal::index_hash(*ring, "jti", "alice", jti));
+  auto raw = legacy::wait<internal::JtiResult>([&](Callback<internal::JtiResult> cb) {
+    this->harness().backend().refresh().consume_jti(user.tag, user.subject_key, key,
+                                                    this->clock().now(), std::move(cb));
+  });
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->outcome, internal::JtiOutcome::kConsumed);
+  ASSERT_GT(raw->record.size(), 40u);
+  EXPECT_EQ(raw->record.find(jti), std::string::npos);
+  EXPECT_EQ(raw->record.find("9f2c1e7a"), std::string::npos);
+  // The caller's jti comes back.
+  auto again = this->rt().consume_jti("alice", jti);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyConsumed);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->jti, jti);
+}
+
+// A token linked (in the backend's state) to another family than the one its text commits to
+// reads as absent on every backend, for every operation, and nothing changes.
+TYPED_TEST(RefreshTest, BackendRefusesATokenLinkedToAnotherFamily) {
+  auto mine = this->rt().issue(this->grant("mallory", "evil-app"));
+  auto victim = this->rt().issue(this->grant("alice", "app"));
+  ASSERT_TRUE(mine.ok() && victim.ok());
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  auto t = internal::parse_token(*ring, internal::TokenKind::kRefresh, victim->token);
+  auto m = internal::parse_token(*ring, internal::TokenKind::kRefresh, mine->token);
+  ASSERT_TRUE(t && m);
+  const std::string vtag = internal::route_tag(t->route);
+  const std::string mtag = internal::route_tag(m->route);
+  const std::string token_key = internal::refresh_token_key(vtag, t->lookup_hash);
+  const std::string other_family = internal::family_key(mtag, m->family);
+  internal::RotateRequest req;
+  req.route = vtag;
+  req.token_key = token_key;
+  req.family_key = other_family;
+  req.new_token_key = internal::refresh_token_key(vtag, std::string(32, 'n'));
+  req.now = this->clock().now();
+  internal::RefreshBackend& b = this->harness().backend().refresh();
+  auto rotated = legacy::wait<internal::RotateResult>([&](auto cb) { b.rotate(req, std::move(cb)); });
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->outcome, internal::TokenOutcome::kNotFound);
+  auto peeked = legacy::wait<internal::FamilyState>([&](auto cb) {
+    b.peek(vtag, token_key, other_family, req.now, std::move(cb));
+  });
+  EXPECT_EQ(peeked.code(), StatusCode::kNotFound);
+  auto revoked = legacy::wait<Done>([&](auto cb) {
+    b.revoke_token(vtag, token_key, other_family, req.now, std::move(cb));
+  });
+  EXPECT_EQ(revoked.code(), StatusCode::kNotFound);
+  // Nothing changed: both chains go on.
+  EXPECT_TRUE(this->rt().rotate(victim->token, "app").ok());
+  EXPECT_TRUE(this->rt().rotate(mine->token, "evil-app").ok());
+}
+
+// A writer who raised a family's stored expiry past its signed one does not revive it.
+TYPED_TEST(RefreshTest, SignedFamilyExpiryDecides) {
+  auto ring = legacy::ring_of(this->harness().options().keys);
+  RefreshGrant g = this->grant();
+  g.lifetime_ms = 10'000;
+  g.idle_ttl_ms = 10'000;
+  const UnixMillis now = this->clock().now();
+  auto fam = legacy::issue_family(this->harness().backend(), *ring, g, now, now + 86'400'000);
+  ASSERT_TRUE(fam.ok());
+  ASSERT_TRUE(this->rt().peek(fam->token).ok());
+  this->clock().advance(20'000);  // past the signed end; the stored idle expiry also passed
+  EXPECT_EQ(this->rt().peek(fam->token).code(), StatusCode::kNotFound);
+  // Same with the idle expiry raised as well: a rotation inside the stored idle window.
+  g.idle_ttl_ms = 3'600'000;
+  g.lifetime_ms = 3'600'000;
+  auto fam2 = legacy::issue_family(this->harness().backend(), *ring, g, this->clock().now(),
+                                   this->clock().now() + 86'400'000);
+  ASSERT_TRUE(fam2.ok());
+  auto ok = this->rt().rotate(fam2->token, "app");
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  this->clock().advance(3'600'000 - 1000);
+  auto next = this->rt().rotate(ok->token, "app");
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  this->clock().advance(2000);  // signed end passed; the stored one is a day away
+  const std::uint64_t before = this->security(SecurityEvent::kSignatureFailure);
+  EXPECT_EQ(this->rt().rotate(next->token, "app").code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->rt().peek(next->token).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->rt().list("alice")->empty());
+  EXPECT_GE(this->security(SecurityEvent::kSignatureFailure), before + 3);
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ class Ring:
     def mac_key(self, kid):
         return hkdf(self.keys[kid], "authstore v1 record-mac")
 
+    def lookup_key(self, kid):
+        return hkdf(self.keys[kid], "authstore v1 lookup")
+
     def enc_key(self, kid):
         return hkdf(self.keys[kid], "authstore v1 encrypt")
 
@@ -159,6 +162,19 @@ def fields(body):
     return out
 
 
+def family_id_parts(ring, text):
+    """(route, family random) of a family id: "rf2_" masks the route (format.md section 2)."""
+    raw = b64u_decode(text[4:])
+    if text.startswith("rf1_"):
+        assert len(raw) == 24, "rf1_ length"
+        return raw[:8], raw[8:]
+    assert text.startswith("rf2_") and len(raw) == 26, "family id format"
+    kid = struct.unpack(">H", raw[:2])[0]
+    family = raw[10:]
+    mask = hmac.new(ring.lookup_key(kid), b"route-mask" + b"rf2_" + family, hashlib.sha256).digest()
+    return bytes(a ^ b for a, b in zip(raw[2:10], mask)), family
+
+
 def i64(v):
     return struct.unpack(">q", v)[0]
 
@@ -187,9 +203,9 @@ def main(key_file, db_file, store_id=b""):
         assert route.decode() == ring.tag(subject), "family route"
         h = hmac.new(ring.index, b"subject" + lp(subject), hashlib.sha256).digest()
         assert subject_key.decode() == b64u(h), "subject key"
-        raw = b64u_decode(f[1].decode()[4:])
-        assert f[1].startswith(b"rf1_") and "{" + b64u(raw[:8]) + "}" == ring.tag(subject), "family id route"
-        assert fkey.decode() == "rf:" + ring.tag(subject) + ":" + b64u(raw[8:]), "family key"
+        route_bytes, family = family_id_parts(ring, f[1].decode())
+        assert "{" + b64u(route_bytes) + "}" == ring.tag(subject), "family id route"
+        assert fkey.decode() == "rf:" + ring.tag(subject) + ":" + b64u(family), "family key"
         counts["families"] = counts.get("families", 0) + 1
 
     for route, bucket, skey, record in db.execute(

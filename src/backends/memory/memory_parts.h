@@ -74,10 +74,10 @@ class MemoryRefresh final : public RefreshBackend {
   MemoryRefresh() : shards_(64) {}
   void issue(const FamilyIssue& req, Callback<Done> done) override;
   void rotate(const RotateRequest& req, Callback<RotateResult> done) override;
-  void peek(const std::string& route, const std::string& token_key, Millis now,
-            Callback<FamilyState> done) override;
-  void revoke_token(const std::string& route, const std::string& token_key, Millis now,
-                    Callback<Done> done) override;
+  void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
+            Millis now, Callback<FamilyState> done) override;
+  void revoke_token(const std::string& route, const std::string& token_key,
+                    const std::string& family_key, Millis now, Callback<Done> done) override;
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override;
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
@@ -121,6 +121,7 @@ class MemoryRefresh final : public RefreshBackend {
   struct Token {
     std::string family_key;
     bool spent = false;
+    bool superseded = false;  // spent by a grace rotation of its predecessor, never presented.
     Millis spent_at = 0;
     std::string successor;
     Millis expires_at = 0;

@@ -46,6 +46,16 @@ User& user_of(State& s, const std::string& subject_key, Millis keep_until) {
   return u;
 }
 
+// The token, unless it is linked to another family than a non-empty expected one.
+std::unordered_map<std::string, MemoryRefresh::Token>::iterator find_token(
+    State& s, const std::string& token_key, const std::string& family_key) {
+  auto t = s.tokens.find(token_key);
+  if (t != s.tokens.end() && !family_key.empty() && t->second.family_key != family_key) {
+    return s.tokens.end();
+  }
+  return t;
+}
+
 Status not_found() { return Status(StatusCode::kNotFound, "refresh token not found"); }
 
 }  // namespace
@@ -78,7 +88,7 @@ void MemoryRefresh::issue(const FamilyIssue& req, Callback<Done> done) {
       f.expires_at = req.expires_at;
       f.idle_expires_at = std::min(req.now + req.idle_ttl, req.expires_at);
       s.families.emplace(req.family_key, std::move(f));
-      s.tokens.emplace(req.token_key, Token{req.family_key, false, 0, {}, req.expires_at});
+      s.tokens.emplace(req.token_key, Token{req.family_key, false, false, 0, {}, req.expires_at});
       u.families[req.family_key] = req.expires_at;
     }
   }
@@ -93,7 +103,7 @@ void MemoryRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done
     auto& shard = shards_.for_key(req.route);
     std::lock_guard lock(shard.mu);
     State& s = shard.state;
-    auto t = s.tokens.find(req.token_key);
+    auto t = find_token(s, req.token_key, req.family_key);
     auto f = t == s.tokens.end() ? s.families.end() : s.families.find(t->second.family_key);
     if (f == s.families.end() || !unexpired(f->second, req.now)) {
       out.outcome = TokenOutcome::kNotFound;
@@ -109,7 +119,7 @@ void MemoryRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done
           fam.current.clear();
         } else {
           fam.current = req.new_token_key;
-          s.tokens[req.new_token_key] = Token{f->first, false, 0, {}, fam.expires_at};
+          s.tokens[req.new_token_key] = Token{f->first, false, false, 0, {}, fam.expires_at};
         }
       };
       if (revoked(s, fam, req.now)) {
@@ -117,15 +127,17 @@ void MemoryRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done
       } else if (!req.client_key.empty() && req.client_key != fam.client_key) {
         out.outcome = TokenOutcome::kClientMismatch;
       } else if (tok.spent) {
+        auto current = s.tokens.find(fam.current);
         const bool in_grace = req.grace > 0 && fam.status == FamilyStatus::kActive &&
-                              req.now - tok.spent_at <= req.grace && !tok.successor.empty() &&
-                              tok.successor == fam.current;
+                              !tok.superseded && req.now - tok.spent_at <= req.grace &&
+                              !tok.successor.empty() && tok.successor == fam.current &&
+                              current != s.tokens.end() && !current->second.spent;
         if (in_grace) {
-          // The unused successor is spent; the retrying client gets a fresh one.
-          Token& unused = s.tokens[fam.current];
-          unused.spent = true;
-          unused.spent_at = req.now;
-          unused.successor = req.new_token_key;
+          // A retry of the same lost rotation: the unused successor is superseded (presenting
+          // it later is reuse); the retrying client gets a fresh one.
+          current->second.spent = true;
+          current->second.superseded = true;
+          current->second.spent_at = req.now;
           tok.successor = req.new_token_key;
           advance();
           out.outcome = TokenOutcome::kGraceRotated;
@@ -147,14 +159,14 @@ void MemoryRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done
   done(Result<RotateResult>(std::move(out)));
 }
 
-void MemoryRefresh::peek(const std::string& route, const std::string& token_key, Millis now,
-                         Callback<FamilyState> done) {
+void MemoryRefresh::peek(const std::string& route, const std::string& token_key,
+                         const std::string& family_key, Millis now, Callback<FamilyState> done) {
   std::optional<FamilyState> st;
   {
     auto& shard = shards_.for_key(route);
     std::lock_guard lock(shard.mu);
     State& s = shard.state;
-    auto t = s.tokens.find(token_key);
+    auto t = find_token(s, token_key, family_key);
     auto f = t == s.tokens.end() ? s.families.end() : s.families.find(t->second.family_key);
     if (f != s.families.end() && unexpired(f->second, now)) {
       st = view(f->first, f->second);
@@ -176,13 +188,13 @@ bool revoke_locked(State& s, const std::string& family_key, Millis now) {
 }
 }  // namespace
 
-void MemoryRefresh::revoke_token(const std::string& route, const std::string& token_key, Millis now,
-                                 Callback<Done> done) {
+void MemoryRefresh::revoke_token(const std::string& route, const std::string& token_key,
+                                 const std::string& family_key, Millis now, Callback<Done> done) {
   bool found = false;
   {
     auto& shard = shards_.for_key(route);
     std::lock_guard lock(shard.mu);
-    auto t = shard.state.tokens.find(token_key);
+    auto t = find_token(shard.state, token_key, family_key);
     found = t != shard.state.tokens.end() && revoke_locked(shard.state, t->second.family_key, now);
   }
   if (!found) return done(Result<Done>(not_found()));

@@ -38,6 +38,9 @@ bool read_view(const std::vector<Reply>& v, std::size_t at, FamilyState& st) {
 }
 
 Status token_not_found() { return Status(StatusCode::kNotFound, "refresh token not found"); }
+Status garbled_generations() {
+  return Status(StatusCode::kDataLoss, "redis backend: the user's stored generations are garbled");
+}
 
 Callback<Reply> done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
   return [op, done = std::move(done), otherwise = std::move(otherwise)](Result<Reply> r) {
@@ -65,6 +68,7 @@ class RedisRefresh final : public RefreshBackend {
                 return done(Result<Done>(Status(StatusCode::kRevoked, "grant revoked", "grant_id")));
               }
               if (r->integer() == 3) return done(Result<Done>(Status(StatusCode::kAlreadyExists, "key collision")));
+              if (r->integer() == 4) return done(Result<Done>(garbled_generations()));
               done(Result<Done>(Done{}));
             });
   }
@@ -73,7 +77,8 @@ class RedisRefresh final : public RefreshBackend {
     std::vector<std::string> keys = {b_.key(req.token_key)};
     if (!req.new_token_key.empty()) keys.push_back(b_.key(req.new_token_key));
     b_.eval(script_rotate(), std::move(keys),
-            {num(req.now), b_.prefix(), req.route, req.new_token_key, req.client_key, num(req.grace)},
+            {num(req.now), b_.prefix(), req.route, req.new_token_key, req.client_key, num(req.grace),
+             req.family_key},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<RotateResult>(r.status()));
               const auto& v = r->elements();
@@ -87,6 +92,9 @@ class RedisRefresh final : public RefreshBackend {
                 case 3: out.outcome = TokenOutcome::kReused; break;
                 case 4: out.outcome = TokenOutcome::kRevoked; break;
                 case 5: out.outcome = TokenOutcome::kClientMismatch; break;
+                case 6:
+                  out.family.corrupt = true;  // kNotFound
+                  return done(Result<RotateResult>(std::move(out)));
                 default: return done(Result<RotateResult>(unexpected("refresh_rotate")));
               }
               if (!read_view(v, 1, out.family)) return done(Result<RotateResult>(unexpected("refresh_rotate")));
@@ -94,15 +102,20 @@ class RedisRefresh final : public RefreshBackend {
             });
   }
 
-  void peek(const std::string& route, const std::string& token_key, Millis now,
-            Callback<FamilyState> done) override {
-    b_.eval(script_peek(), {b_.key(token_key)}, {num(now), b_.prefix(), route},
+  void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
+            Millis now, Callback<FamilyState> done) override {
+    b_.eval(script_peek(), {b_.key(token_key)}, {num(now), b_.prefix(), route, family_key},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<FamilyState>(r.status()));
               const auto& v = r->elements();
               std::int64_t found = -1;
               if (v.empty() || !to_int(v[0], found)) return done(Result<FamilyState>(unexpected("refresh_peek")));
               if (found == 0) return done(Result<FamilyState>(token_not_found()));
+              if (found == 2) {
+                FamilyState corrupt;
+                corrupt.corrupt = true;
+                return done(Result<FamilyState>(std::move(corrupt)));
+              }
               FamilyState st;
               std::int64_t spent = 0;
               std::int64_t live = 0;
@@ -116,15 +129,15 @@ class RedisRefresh final : public RefreshBackend {
             });
   }
 
-  void revoke_token(const std::string& route, const std::string& token_key, Millis now,
-                    Callback<Done> done) override {
-    b_.eval(script_revoke(), {b_.key(token_key)}, {num(now), b_.prefix(), route, "token"},
+  void revoke_token(const std::string& route, const std::string& token_key,
+                    const std::string& family_key, Millis now, Callback<Done> done) override {
+    b_.eval(script_revoke(), {b_.key(token_key)}, {num(now), b_.prefix(), route, "token", family_key},
             done_if_one("refresh_revoke", std::move(done), token_not_found()));
   }
 
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override {
-    b_.eval(script_revoke(), {b_.key(family_key)}, {num(now), b_.prefix(), route, "family"},
+    b_.eval(script_revoke(), {b_.key(family_key)}, {num(now), b_.prefix(), route, "family", ""},
             done_if_one("refresh_revoke", std::move(done),
                         Status(StatusCode::kNotFound, "refresh family not found")));
   }
@@ -174,8 +187,15 @@ class RedisRefresh final : public RefreshBackend {
   void store_jti(const JtiEntry& e, Callback<Done> done) override {
     b_.eval(script_jti_store(), {b_.key(e.jti_key), user(e.route, e.subject_key)},
             {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at)},
-            done_if_one("jti_store", std::move(done),
-                        Status(StatusCode::kAlreadyExists, "jti already stored", "jti")));
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("jti_store")));
+              if (r->integer() == 0) {
+                return done(Result<Done>(Status(StatusCode::kAlreadyExists, "jti already stored", "jti")));
+              }
+              if (r->integer() == 2) return done(Result<Done>(garbled_generations()));
+              done(Result<Done>(Done{}));
+            });
   }
 
   void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,

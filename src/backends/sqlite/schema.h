@@ -98,19 +98,31 @@ inline constexpr int kTableCount = 10;
     "   AND c.client_key = f.client_key AND c.expires_at > ?2), 0)"                            \
     " OR (length(f.grant_key) > 0 AND EXISTS(SELECT 1 FROM refresh_grants g"                   \
     "   WHERE g.route = f.route AND g.subject_key = f.subject_key"                             \
-    "   AND g.grant_key = f.grant_key AND g.until > ?2)), f.idle_ttl"                          \
+    "   AND g.grant_key = f.grant_key AND g.until > ?2)), f.idle_ttl,"                         \
+    /* 16: the row is well-formed (a garbled row reads as absent, counted by the store) */     \
+    " f.state IN (0, 1, 2) AND typeof(f.state) = 'integer' AND typeof(f.record) = 'blob'"      \
+    " AND typeof(f.created_at) = 'integer' AND typeof(f.last_used_at) = 'integer'"             \
+    " AND typeof(f.idle_expires_at) = 'integer' AND typeof(f.expires_at) = 'integer'"          \
+    " AND typeof(f.rotations) = 'integer' AND typeof(f.idle_ttl) = 'integer'"                  \
+    " AND typeof(f.prev_spent_at) = 'integer' AND typeof(f.grace_spent_at) = 'integer'"        \
+    " AND typeof(f.user_gen) = 'integer' AND typeof(f.client_gen) = 'integer'"                 \
+    " AND typeof(f.current_token) = 'blob' AND typeof(f.prev_token) = 'blob'"                  \
+    " AND typeof(f.grace_token) = 'blob' AND typeof(f.client_key) = 'blob'"                    \
     " FROM refresh_tokens t JOIN refresh_families f ON f.family_key = t.family_key"            \
-    " WHERE t.token_key = ?1 AND t.expires_at > ?2 AND f.expires_at > ?2"                      \
-    " AND f.idle_expires_at > ?2")                                                             \
+    " WHERE t.token_key = ?1 AND (length(?3) = 0 OR t.family_key = ?3)"                        \
+    " AND t.expires_at > ?2 AND f.expires_at > ?2 AND f.idle_expires_at > ?2")                 \
   X(kFamilyRevoke,                                                                             \
     "UPDATE refresh_families SET state = 2 WHERE family_key = ?1 AND expires_at > ?2"          \
     " AND idle_expires_at > ?2")                                                               \
   X(kFamilyRevokeByToken,                                                                      \
     "UPDATE refresh_families SET state = 2 WHERE family_key = (SELECT family_key"              \
-    " FROM refresh_tokens WHERE token_key = ?1) AND expires_at > ?2 AND idle_expires_at > ?2") \
+    " FROM refresh_tokens WHERE token_key = ?1 AND (length(?3) = 0 OR family_key = ?3))"       \
+    " AND expires_at > ?2 AND idle_expires_at > ?2")                                           \
   X(kFamilyRotate,                                                                             \
+    /* a grace rotation (?7 = 1) supersedes the current token: it never becomes prev_token */ \
     "UPDATE refresh_families SET grace_token = ?5, grace_spent_at = ?6,"                       \
-    " prev_token = current_token, prev_spent_at = ?4, current_token = ?2,"                     \
+    " prev_token = CASE WHEN ?7 THEN x'' ELSE current_token END,"                              \
+    " prev_spent_at = CASE WHEN ?7 THEN 0 ELSE ?4 END, current_token = ?2,"                    \
     " state = ?3, last_used_at = ?4, idle_expires_at = min(?4 + idle_ttl, expires_at),"        \
     " rotations = rotations + 1 WHERE family_key = ?1")                                        \
   X(kFamilySetState, "UPDATE refresh_families SET state = ?2 WHERE family_key = ?1")           \

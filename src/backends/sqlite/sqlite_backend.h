@@ -28,10 +28,10 @@ class SqliteRefresh final : public RefreshBackend {
   explicit SqliteRefresh(Engine& e) : e_(e) {}
   void issue(const FamilyIssue& req, Callback<Done> done) override;
   void rotate(const RotateRequest& req, Callback<RotateResult> done) override;
-  void peek(const std::string& route, const std::string& token_key, Millis now,
-            Callback<FamilyState> done) override;
-  void revoke_token(const std::string& route, const std::string& token_key, Millis now,
-                    Callback<Done> done) override;
+  void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
+            Millis now, Callback<FamilyState> done) override;
+  void revoke_token(const std::string& route, const std::string& token_key,
+                    const std::string& family_key, Millis now, Callback<Done> done) override;
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override;
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,

@@ -3,9 +3,11 @@
 // generations and the grant's revocation), then at most two writes.
 //
 // Grace bookkeeping lives on the family row: a spent token may rotate again within the grace
-// window only if its successor is the family's current token. Those tokens are at most two:
-// `prev_token` (the one rotated into the current token) and `grace_token` (the token presented
-// at the last grace rotation, whose successor was reset to the new current token).
+// window only if it was presented (not superseded) and its successor is the family's current
+// token. Those tokens are at most two: `prev_token` (the one whose normal rotation made the
+// current token) and `grace_token` (the token presented at the last grace rotation, whose
+// successor was reset to the new current token). A grace rotation clears `prev_token`: the
+// successor it supersedes was never presented, so presenting it later is reuse.
 #include "backends/sqlite/sqlite_backend.h"
 
 #include <algorithm>
@@ -26,12 +28,15 @@ struct FamilyRow {
   std::string client_key;
   bool revoked = false;  // state revoked, or a generation / grant revocation applies
   Millis idle_ttl = 0;
+  bool sane = true;  // every column has its type and range (else: read as absent, corrupt)
 };
 
-// kFamilyByToken: nullopt when the token or its family is missing or expired.
-Result<std::optional<FamilyRow>> load_family(Db& db, const std::string& token_key, Millis now) {
+// kFamilyByToken: nullopt when the token or its family is missing or expired, or the token is
+// linked to another family than a non-empty `family_key`.
+Result<std::optional<FamilyRow>> load_family(Db& db, const std::string& token_key,
+                                             const std::string& family_key, Millis now) {
   Stmt s = db.stmt(StmtId::kFamilyByToken);
-  s.blob(1, token_key).i64(2, now);
+  s.blob(1, token_key).i64(2, now).blob(3, family_key);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<FamilyRow>();
   if (rc != SQLITE_ROW) return db.error(rc, "refresh.lookup");
@@ -52,6 +57,7 @@ Result<std::optional<FamilyRow>> load_family(Db& db, const std::string& token_ke
   r.client_key = s.col_blob(13);
   r.revoked = r.state == kRevokedState || s.col_i64(14) != 0;
   r.idle_ttl = s.col_i64(15);
+  r.sane = s.col_i64(16) != 0;
   return std::optional<FamilyRow>(std::move(r));
 }
 
@@ -72,7 +78,7 @@ Status advance(Db& db, FamilyRow& f, const RotateRequest& req, const std::string
     Stmt s = db.stmt(StmtId::kFamilyRotate);
     s.blob(1, f.view.family_key).blob(2, req.new_token_key);
     s.i64(3, req.new_token_key.empty() ? kEnded : kActive).i64(4, req.now);
-    s.blob(5, grace_token).i64(6, grace_spent_at);
+    s.blob(5, grace_token).i64(6, grace_spent_at).i64(7, grace_token.empty() ? 0 : 1);
     // No RETURNING (see SqliteCodes::consume): the new values are computed here exactly as the
     // UPDATE computes them, from the row read under the same write transaction.
     if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.rotate");
@@ -87,10 +93,14 @@ Status advance(Db& db, FamilyRow& f, const RotateRequest& req, const std::string
 
 Result<RotateResult> rotate_tx(Db& db, const RotateRequest& req) {
   RotateResult out;
-  Result<std::optional<FamilyRow>> loaded = load_family(db, req.token_key, req.now);
+  Result<std::optional<FamilyRow>> loaded = load_family(db, req.token_key, req.family_key, req.now);
   if (!loaded.ok()) return loaded.status();
   if (!loaded.value()) return out;  // kNotFound
   FamilyRow& f = *loaded.value();
+  if (!f.sane) {
+    out.family.corrupt = true;  // kNotFound; nothing changes
+    return out;
+  }
   if (f.revoked) {
     out.outcome = TokenOutcome::kRevoked;
   } else if (!req.client_key.empty() && req.client_key != f.client_key) {
@@ -215,17 +225,22 @@ void SqliteRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done
 }
 
 // peek = 1 statement.
-void SqliteRefresh::peek(const std::string& route, const std::string& token_key, Millis now,
-                         Callback<FamilyState> done) {
+void SqliteRefresh::peek(const std::string& route, const std::string& token_key,
+                         const std::string& family_key, Millis now, Callback<FamilyState> done) {
   (void)route;
   e_.submit<FamilyState>(false, 0, now,
-                         [token_key, now](Db& db) -> Result<FamilyState> {
-                           auto loaded = load_family(db, token_key, now);
+                         [token_key, family_key, now](Db& db) -> Result<FamilyState> {
+                           auto loaded = load_family(db, token_key, family_key, now);
                            if (!loaded.ok()) return loaded.status();
                            if (!loaded.value()) {
                              return Status(StatusCode::kNotFound, "refresh token not found");
                            }
                            FamilyRow& f = *loaded.value();
+                           if (!f.sane) {
+                             FamilyState corrupt;
+                             corrupt.corrupt = true;
+                             return corrupt;
+                           }
                            f.view.token_spent = f.current_token.empty() || f.current_token != token_key;
                            f.view.live = !f.revoked;
                            return std::move(f.view);
@@ -235,12 +250,12 @@ void SqliteRefresh::peek(const std::string& route, const std::string& token_key,
 
 // revoke_token / revoke_family = 1 statement each.
 void SqliteRefresh::revoke_token(const std::string& route, const std::string& token_key,
-                                 Millis now, Callback<Done> done) {
+                                 const std::string& family_key, Millis now, Callback<Done> done) {
   (void)route;
   e_.submit<Done>(true, 0, now,
-                  [token_key, now](Db& db) -> Result<Done> {
+                  [token_key, family_key, now](Db& db) -> Result<Done> {
                     Stmt s = db.stmt(StmtId::kFamilyRevokeByToken);
-                    s.blob(1, token_key).i64(2, now);
+                    s.blob(1, token_key).i64(2, now).blob(3, family_key);
                     if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke");
                     if (db.changes() == 0) return Status(StatusCode::kNotFound, "refresh token not found");
                     return Done{};

@@ -1,20 +1,62 @@
 -- Refresh families (prepended to the refresh scripts). ARGV[2] is the key prefix, ARGV[3] the
 -- user's route tag "{R}": keys derived here (a token's family, a family's user) share that tag.
+-- Stored fields are checked before use: a garbled field (not an integer, an unknown state) makes
+-- the family or token read as corrupt (absent; the store counts it) and never raises a Lua error.
 local P, ROUTE = ARGV[2], ARGV[3]
 local function user_key(sub) return P .. 'ru:' .. ROUTE .. ':' .. sub end
 local function grants_key(sub) return P .. 'rg:' .. ROUTE .. ':' .. sub end
+-- A stored integer (decimal, at most 15 digits: exact in a Lua number), else nil.
+local function int(v)
+  if type(v) ~= 'string' or #v > 16 or not string.match(v, '^%-?%d+$') then return nil end
+  return tonumber(v)
+end
+local function str(v) if type(v) == 'string' then return v end return nil end
+-- nil: no family; false: a garbled family; else its fields.
 local function load_family(fkey)
   local v = redis.call('HMGET', fkey, 'rec', 'sub', 'cli', 'gra', 'gen', 'cg', 'st', 'cur', 'ca',
                        'lu', 'it', 'ie', 'ea', 'rot')
   if not v[1] then return nil end
-  return {rec = v[1], sub = v[2], cli = v[3], gra = v[4], gen = tonumber(v[5]), cg = tonumber(v[6]),
-          st = v[7], cur = v[8], ca = tonumber(v[9]), lu = tonumber(v[10]), it = tonumber(v[11]),
-          ie = tonumber(v[12]), ea = tonumber(v[13]), rot = tonumber(v[14])}
+  local f = {rec = v[1], sub = str(v[2]), cli = str(v[3]), gra = str(v[4]), gen = int(v[5]),
+             cg = int(v[6]), st = v[7], cur = str(v[8]), ca = int(v[9]), lu = int(v[10]),
+             it = int(v[11]), ie = int(v[12]), ea = int(v[13]), rot = int(v[14])}
+  if not (f.sub and f.cli and f.gra and f.cur and f.gen and f.cg and f.ca and f.lu and f.it and
+          f.ie and f.ea and f.rot) or (f.st ~= 'a' and f.st ~= 'r' and f.st ~= 'e') then
+    return false
+  end
+  return f
+end
+-- A token: nil when absent or linked to another family than a non-empty `expected` (the family
+-- its text names); false when garbled; else {f = family key, s = state, sa = spent at, n =
+-- successor}. State '0' current, '1' spent by being presented, '2' superseded by a grace
+-- rotation of its predecessor (never grace-eligible). A current token is its family's `cur`.
+local function load_token(tkey, expected)
+  local t = redis.call('HMGET', tkey, 'f', 's', 'sa', 'n')
+  if not t[1] then return nil end
+  if expected ~= '' and t[1] ~= expected then return nil end
+  local tok = {f = t[1], s = t[2], sa = 0, n = str(t[4]) or ''}
+  if tok.s ~= '0' and tok.s ~= '1' and tok.s ~= '2' then return false end
+  if tok.s ~= '0' then
+    tok.sa = int(t[3])
+    if not tok.sa then return false end
+  end
+  return tok
+end
+-- Family and token together: nil absent (or expired), false garbled, else f, t.
+local function load_pair(tkey, expected)
+  local t = load_token(tkey, expected)
+  if not t then return t end
+  local f = load_family(P .. t.f)
+  if f == false then return false end
+  if not f or not (NOW < f.ea and NOW < f.ie) then return nil end
+  if (t.s == '0') ~= (P .. f.cur == tkey) then return false end
+  return f, t
 end
 local function unexpired(f) return NOW < f.ea and NOW < f.ie end
+-- The user's generation and the client's (missing = 0; garbled = nil: every family reads as
+-- revoked, and issue / jti_store refuse to capture it).
 local function user_gens(sub, cli)
   local v = redis.call('HMGET', user_key(sub), 'g', 'c:' .. cli)
-  return tonumber(v[1] or '0'), tonumber(v[2] or '0')
+  return int(v[1] or '0'), int(v[2] or '0')
 end
 local function grant_revoked(sub, gra)
   if gra == '' then return false end

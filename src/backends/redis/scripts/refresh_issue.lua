@@ -1,11 +1,12 @@
 -- KEYS: family, token, user hash, grants, index. ARGV: now, prefix, route, subject, family key,
 -- token key (both unprefixed), client, grant, record, idle_ttl, expires_at.
--- 1 issued, 2 grant revoked, 3 key collision.
+-- 1 issued, 2 grant revoked, 3 key collision, 4 the user's stored generations are garbled.
 local sub, fk, tk, cli, gra = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local it, ea = tonumber(ARGV[10]), tonumber(ARGV[11])
 if grant_revoked(sub, gra) then return 2 end
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 3 end
 local g, c = user_gens(sub, cli)
+if not g or not c then return 4 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[9], 'sub', sub, 'cli', cli, 'gra', gra, 'gen', fmt(g),
            'cg', fmt(c), 'st', 'a', 'cur', tk, 'ca', ARGV[1], 'lu', ARGV[1], 'it', ARGV[10],
            'ie', fmt(math.min(NOW + it, ea)), 'ea', ARGV[11], 'rot', '0')

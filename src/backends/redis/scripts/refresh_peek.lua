@@ -1,9 +1,9 @@
--- KEYS: token. ARGV: now, prefix, route. {0} not found; {1, view..., spent, live}. Read-only.
-local t = redis.call('HMGET', KEYS[1], 'f', 's')
-if not t[1] then return {0} end
-local f = load_family(P .. t[1])
-if not f or not unexpired(f) then return {0} end
-local out = append({1}, view(t[1], f))
-out[#out + 1] = t[2] == '1' and 1 or 0
+-- KEYS: token. ARGV: now, prefix, route, expected family key ('' = any).
+-- {0} not found; {2} garbled; {1, view..., spent, live}. Read-only.
+local f, t = load_pair(KEYS[1], ARGV[4] or '')
+if f == false then return {2} end
+if not f then return {0} end
+local out = append({1}, view(t.f, f))
+out[#out + 1] = t.s ~= '0' and 1 or 0
 out[#out + 1] = revoked(f) and 0 or 1
 return out

@@ -1,13 +1,12 @@
 -- KEYS: token, new token (absent when consuming). ARGV: now, prefix, route, new token key
--- (unprefixed, '' = consume), client ('' = no check), grace.
--- {0} not found; else {outcome, view...}: 1 rotated, 2 grace rotated, 3 reused, 4 revoked,
--- 5 client mismatch.
+-- (unprefixed, '' = consume), client ('' = no check), grace, expected family key ('' = any).
+-- {0} not found; {6} garbled (nothing changed); else {outcome, view...}: 1 rotated, 2 grace
+-- rotated, 3 reused, 4 revoked, 5 client mismatch.
 local newk, cli, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local t = redis.call('HMGET', KEYS[1], 'f', 's', 'sa', 'n')
-if not t[1] then return {0} end
-local fkey = P .. t[1]
-local f = load_family(fkey)
-if not f or not unexpired(f) then return {0} end
+local f, t = load_pair(KEYS[1], ARGV[7] or '')
+if f == false then return {6} end
+if not f then return {0} end
+local fkey = P .. t.f
 local function advance()
   f.lu = NOW
   f.ie = math.min(NOW + f.it, f.ea)
@@ -18,7 +17,7 @@ local function advance()
   else
     f.cur = newk
     redis.call('DEL', KEYS[2])
-    redis.call('HSET', KEYS[2], 'f', t[1], 's', '0')
+    redis.call('HSET', KEYS[2], 'f', t.f, 's', '0')
     redis.call('PEXPIRE', KEYS[2], fmt(ttl_for(f.ea)))
   end
   redis.call('HSET', fkey, 'lu', fmt(f.lu), 'ie', fmt(f.ie), 'rot', fmt(f.rot), 'st', f.st,
@@ -30,12 +29,13 @@ if revoked(f) then
   outcome = 4
 elseif cli ~= '' and cli ~= f.cli then
   outcome = 5
-elseif t[2] == '1' then
-  local sa = tonumber(t[3])
-  if grace > 0 and f.st == 'a' and NOW - sa <= grace and t[4] and t[4] ~= '' and t[4] == f.cur then
-    -- The unused successor is spent; the retrying client gets a fresh one.
+elseif t.s ~= '0' then
+  -- Grace: only a retry of the same lost rotation (a token spent by being presented, whose
+  -- successor is still the current, unused token).
+  if grace > 0 and t.s == '1' and f.st == 'a' and NOW - t.sa <= grace and t.n ~= '' and
+     t.n == f.cur then
     local unused = P .. f.cur
-    redis.call('HSET', unused, 'f', t[1], 's', '1', 'sa', ARGV[1], 'n', newk)
+    redis.call('HSET', unused, 's', '2', 'sa', ARGV[1])
     keep_until(unused, f.ea)
     redis.call('HSET', KEYS[1], 'n', newk)
     advance()
@@ -50,4 +50,4 @@ else
   advance()
   outcome = 1
 end
-return append({outcome}, view(t[1], f))
+return append({outcome}, view(t.f, f))
