@@ -153,23 +153,26 @@ Status check_sample(Backend& backend, const KeyRing& ring, std::vector<std::stri
     }
     if (!body) continue;
     ++verified;
-    // A key "xx:{R}:..." carries the route tag of a user: some field of the record (the
-    // subject) must map to it under the ring's index key.
-    const auto open = key.find('{');
-    const auto close = key.find('}', open == std::string::npos ? 0 : open);
-    if (open == std::string::npos || close == std::string::npos) continue;
-    ++tagged;
-    const std::string tag = key.substr(open, close - open + 1);
-    auto reader = RecordReader::parse(*body);
-    if (!reader) continue;
-    for (std::uint8_t t = 1; t < 64; ++t) {
-      const std::string_view v = reader->str(t);
-      if (!v.empty() && user_ids(ring, v).tag == tag) {
-        ++routed;
-        break;
+    // A user's key "ac:{R}:...", "rf:{R}:...", "rj:{R}:..." carries the user's route tag: some
+    // field of the record (the subject) must map to it under the ring's index key. (Client
+    // token keys are the caller's own names: any braces in them mean nothing.)
+    const bool user_key = key.rfind("ac:{", 0) == 0 || key.rfind("rf:{", 0) == 0 ||
+                          key.rfind("rj:{", 0) == 0;
+    const auto close = key.find('}');
+    if (user_key && close != std::string::npos) {
+      ++tagged;
+      const std::string tag = key.substr(3, close - 2);
+      if (auto reader = RecordReader::parse(*body)) {
+        for (std::uint8_t t = 1; t < 64; ++t) {
+          const std::string_view v = reader->str(t);
+          if (!v.empty() && user_ids(ring, v).tag == tag) {
+            ++routed;
+            break;
+          }
+        }
       }
     }
-    cleanse(*body);
+    cleanse(*body);  // client tokens hold secrets
   }
   const std::string counts = std::to_string(verified) + " of " + std::to_string(sample->size());
   if (verified == 0) {

@@ -189,6 +189,15 @@ TYPED_TEST(OpenGuard, StoreWithoutMarkerGetsOneOnlyWhenItsRecordsVerify) {
   EXPECT_TRUE(contains(later.status().message(), "key ids 1, 2")) << later.status().message();
 }
 
+TYPED_TEST(OpenGuard, StoreWithoutMarkerHoldingClientTokensNamedWithBracesOpens) {
+  Harness legacy(this->url_);
+  ASSERT_TRUE(legacy.store().client_tokens().save("user{1}:token", TokenRecord{}, 60'000).ok());
+  auto right = this->opener_.open(this->url_, test_keys(2));
+  ASSERT_TRUE(right.ok()) << right.status().to_string();
+  EXPECT_TRUE(right->client_tokens().get("user{1}:token").ok());
+  EXPECT_EQ(this->opener_.open(this->url_, ring_of({{7, 'x'}})).code(), StatusCode::kFailedPrecondition);
+}
+
 TYPED_TEST(OpenGuard, StoreWithoutMarkerWhoseIndexKeyWouldChangeIsRefused) {
   Options o;
   o.keys = ring_of({{1, 'a'}, {2, 'b'}}, 2, "");  // index key from key 1
