@@ -74,11 +74,11 @@ class KeyRing {
   static Result<std::shared_ptr<KeyRing>> build(const std::vector<KeyEntry>& keys,
                                                 std::uint16_t current_id,
                                                 const std::string& route_secret);
+  std::string index_fingerprint_;
+  std::uint16_t index_source_ = 0;
 
   std::map<std::uint16_t, RingKey> keys_;
   const RingKey* current_ = nullptr;
-  std::string index_fingerprint_;
-  std::uint16_t index_source_ = 0;
   std::unique_ptr<HmacKey> index_;
   std::string store_id_;
 };
