@@ -1,6 +1,10 @@
 // Files that are not authstore's: refused with the table that gives them away, left untouched.
-// authstore's own files from before the store marker open, and get their marker.
+// authstore's own files from before the store marker open, and get their marker; processes
+// creating one at once agree on it.
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
 
 #include "backends/factories.h"
 #include "core/keyring.h"
@@ -72,6 +76,43 @@ TEST(SqliteForeignFile, AuthstoreFileWithoutMarkerOpensAndGetsOne) {
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_TRUE(again->codes().peek(issued).ok());
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM authstore_meta WHERE name = 'marker'"), 1);
+}
+
+// Processes opening one new file at once (each with its own connections) agree on one marker:
+// every one of them binds its ring to the same store id.
+TEST(SqliteMarker, ProcessesOpeningANewFileAtOnceAgreeOnOneMarker) {
+  constexpr int kProcs = 4;
+  struct Slots {
+    ProcessBarrier barrier;
+    char ids[kProcs][16];
+    std::atomic<int> opened{0};
+  };
+  Shared<Slots> shared;
+  ASSERT_TRUE(shared);
+  const std::string path = fresh_path();
+  std::vector<pid_t> children;
+  for (int i = 0; i < kProcs; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (!shared->barrier.wait(kProcs)) ::_exit(2);
+      auto clock = std::make_shared<ManualClock>(kStart);
+      auto st = internal::open_state("sqlite://" + path, test_options(clock));
+      if (!st.ok()) ::_exit(1);
+      const std::string& id = st.value()->context->ring->store_id();
+      if (id.size() != 16) ::_exit(1);
+      std::memcpy(shared->ids[i], id.data(), 16);
+      shared->opened.fetch_add(1);
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) EXPECT_EQ(wait_child(pid), 0);
+  ASSERT_EQ(shared->opened.load(), kProcs);
+  for (int i = 1; i < kProcs; ++i) {
+    EXPECT_EQ(std::string(shared->ids[i], 16), std::string(shared->ids[0], 16)) << "process " << i;
+  }
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM authstore_meta"), 1);
 }
 
 }  // namespace
