@@ -35,6 +35,15 @@ struct KeyEntry {
 //   4. environment AUTHSTORE_KEY_FILE   a key file path
 // With none of them, open() fails with kFailedPrecondition, except for "memory://" with
 // development_mode = true, which uses a random throwaway key and logs a warning saying so.
+// An environment variable that is set but empty is an error (kInvalidArgument), never a reason
+// to fall back to the next source.
+//
+// A key file is refused (kFailedPrecondition, field "key_file") like ssh refuses a private key
+// when it is a symlink, not a regular file, larger than 64 KiB, owned by another user (root
+// excepted), or readable or writable by group or others; allow_insecure_key_file (or the
+// environment variable AUTHSTORE_ALLOW_INSECURE_KEY_FILE=1) keeps only the type and size checks.
+// Secrets that look weak (all zero, or printable ASCII like a password) are logged as a warning
+// when loaded; their derived keys never change.
 struct KeyOptions {
   std::vector<KeyEntry> keys;        // the ring; empty = not set here.
   std::uint16_t current_key_id = 0;  // key for new tokens and records; 0 = the highest id.
@@ -44,6 +53,7 @@ struct KeyOptions {
   std::string route_secret;
   std::string key_file;           // path of a key file; empty = not set here.
   bool development_mode = false;  // allow a throwaway random key for memory:// only.
+  bool allow_insecure_key_file = false;  // accept a group/other-readable, foreign or linked file.
 };
 
 struct CodeOptions {
@@ -102,10 +112,20 @@ struct Options {
   ClientTokenOptions client_tokens;
   // Memory backend: how often the owned sweeper thread removes expired entries.
   std::int64_t memory_sweep_interval_ms = 1'000;
+  // The store marker (docs/security.md "Store marker"): every store records which keys wrote it,
+  // and open() refuses (kFailedPrecondition, naming the key ids it expects) a key ring that
+  // cannot verify that marker, or whose index key differs from the one that wrote the store.
+  // Set start_new_store = true only for the one open() that deliberately starts a new store over
+  // data whose keys are lost: the marker is then replaced (with a logged warning) and the old
+  // records read as not found until they expire. Leaving it set disables the wrong-key check.
+  // A store with no marker at all gets one without this flag: at once when it holds no records,
+  // else after a sample of its records verified under the ring (stores written before markers).
+  bool start_new_store = false;
 };
 
-// Creates a new key file at `path` with mode 0600 (fails with kAlreadyExists if it exists):
-// one random 32-byte key (id 1) and a random route secret. Used by the CLI's first run.
+// Creates a new key file at `path` with mode 0600 (fails with kAlreadyExists if it exists, and
+// never follows a symlink): one random 32-byte key (id 1) and a random route secret. Used by
+// the CLI's first run.
 Status create_key_file(const std::string& path);
 
 }  // namespace authstore

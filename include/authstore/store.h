@@ -11,6 +11,15 @@
 // lives until the last copy is destroyed (its background threads stop then).
 // Fork: a Store opened before fork() may be used in the child; backends with connections or
 // handles (SQLite, Redis) notice the new pid and reconnect lazily; memory is per process.
+//
+// Keys: open() refuses (kFailedPrecondition, field "keys", naming the key ids the store expects)
+// a key ring that did not write the store, or whose index key differs from the store's; see
+// Options::start_new_store and docs/security.md ("Store marker"). This reads the store once, so
+// open() needs a reachable backend (Redis included).
+//
+// An empty handle (default-constructed, moved from, or the value of a failed open()) never
+// crashes: every call through it answers kFailedPrecondition (field "store"), metrics() is an
+// empty registry and backend() is "".
 #pragma once
 
 #include <memory>
@@ -31,7 +40,7 @@ namespace internal { struct StoreState; }
 
 class Store {
  public:
-  Store() = default;  // an empty handle; valid() is false.
+  Store() = default;  // an empty handle; valid() is false; every call answers kFailedPrecondition.
 
   bool valid() const noexcept { return state_ != nullptr; }
   CodeStore& codes();
@@ -48,6 +57,7 @@ class Store {
   std::shared_ptr<internal::StoreState> state_;
 };
 
+// Opens the store a URL names: loads the keys, builds the backend, checks the store marker.
 Result<Store> open(std::string_view url, const Options& options = {});
 
 }  // namespace authstore

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "authstore/status.h"
@@ -297,6 +298,21 @@ class Backend {
   virtual SessionBackend& sessions() = 0;
   virtual ReplayBackend& replay() = 0;
   virtual ClientTokenBackend& client_tokens() = 0;
+
+  // The store marker (src/stores/marker.h): one small blob per store naming the keys that wrote
+  // it, read and written by open() only. It never expires.
+  // The marker as stored; kNotFound when the store has none.
+  virtual void read_marker(Callback<std::string> done) = 0;
+  // One atomic compare-and-set: stores `desired` when the stored marker equals `expected` (empty:
+  // when there is none), then answers the marker stored afterwards: `desired`, or what another
+  // process stored first. Two processes creating a marker at once thus agree on one.
+  virtual void swap_marker(const std::string& expected, const std::string& desired,
+                           Callback<std::string> done) = 0;
+  // Up to `limit` stored records as (storage key, blob): any of codes (record or tombstone),
+  // refresh families, JWT refresh ids and client tokens, expired or not. For checking a store
+  // written before markers existed; empty when it holds none.
+  virtual void sample_records(std::size_t limit,
+                              Callback<std::vector<std::pair<std::string, std::string>>> done) = 0;
 };
 
 }  // namespace authstore::internal

@@ -1,52 +1,9 @@
-// authstore::open(): parse the URL, load the keys, build the backend, assemble the stores.
+// open_backend(): the scheme dispatch of authstore::open() (src/stores/store.cc).
 #include <string>
 
-#include "authstore/store.h"
 #include "backends/factories.h"
-#include "core/keyring.h"
-#include "stores/store_state.h"
 
 namespace authstore {
-
-Result<Store> open(std::string_view url, const Options& options) {
-  const auto sep = url.find("://");
-  if (sep == std::string_view::npos || sep == 0) {
-    return Status(StatusCode::kInvalidArgument,
-                  "expected scheme://... (memory://, sqlite:///path.db, redis://host:port)", "url");
-  }
-  const std::string_view scheme = url.substr(0, sep);
-
-  auto ctx = std::make_shared<internal::StoreContext>();
-  ctx->options = options;
-  ctx->clock = options.clock ? options.clock : SystemClock::instance();
-  ctx->metrics = options.metrics ? options.metrics : std::make_shared<Metrics>();
-  ctx->log = options.log;
-  if (options.refresh.grace_window_ms < 0 ||
-      options.refresh.grace_window_ms > options.refresh.max_grace_window_ms) {
-    return Status(StatusCode::kInvalidArgument,
-                  "must be 0..max_grace_window_ms (" + std::to_string(options.refresh.max_grace_window_ms) + ")",
-                  "refresh.grace_window_ms");
-  }
-  if (options.replay.memory_shards == 0 ||
-      (options.replay.memory_shards & (options.replay.memory_shards - 1)) != 0) {
-    return Status(StatusCode::kInvalidArgument, "must be a power of two", "replay.memory_shards");
-  }
-
-  const bool is_memory = scheme == "memory";
-  bool throwaway = false;
-  auto ring = internal::KeyRing::load(options.keys, is_memory, &throwaway);
-  if (!ring.ok()) return ring.status();
-  ctx->ring = std::move(ring.value());
-  if (throwaway && ctx->log) {
-    ctx->log(LogLevel::kWarning,
-             "memory:// in development mode: using a random throwaway key; nothing survives this process");
-  }
-
-  internal::BackendConfig config{&ctx->options, ctx->clock, ctx->log};
-  auto backend = internal::open_backend(url, config);
-  if (!backend.ok()) return backend.status();
-  return Store(internal::assemble(ctx, std::move(backend.value())));
-}
 
 namespace internal {
 

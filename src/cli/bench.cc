@@ -120,6 +120,7 @@ Work make_work(Store& store, const std::string& op, int threads, UnixMillis now)
 int run_bench(const BenchConfig& config, const KeySource& keys) {
   Options options;
   if (!resolve_keys(keys, options.keys)) return 1;
+  if (!check_store_files(config.url)) return 1;
   auto opened = open(config.url, options);
   if (!opened.ok()) {
     std::cerr << "error: cannot open " << config.url << ": " << opened.status().to_string() << "\n";

@@ -17,6 +17,11 @@ struct KeySource {
 // Resolves the key options; prints what it did (never the key). Returns false on error.
 bool resolve_keys(const KeySource& source, KeyOptions& out);
 
+// For a sqlite:// URL: refuses (prints why, returns false) a database, WAL, SHM or journal file
+// that exists and is a symlink, not a regular file, owned by another user, or accessible by group
+// or others: a file planted by someone else. Other URLs pass.
+bool check_store_files(const std::string& url);
+
 int run_demo(const std::string& url, const KeySource& keys, bool show_metrics);
 
 struct BenchConfig {

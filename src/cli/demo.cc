@@ -39,6 +39,7 @@ std::string run_id() {
 int run_demo(const std::string& url, const KeySource& keys, bool show_metrics) {
   Options options;
   if (!resolve_keys(keys, options.keys)) return 1;
+  if (!check_store_files(url)) return 1;
   auto opened = open(url, options);
   if (!opened.ok()) {
     std::cerr << "error: cannot open " << url << ": " << opened.status().to_string() << "\n";

@@ -1,7 +1,11 @@
 // authstore: the command-line tool. `authstore demo` plays every flow; `authstore bench` measures.
 #include <CLI/CLI.hpp>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <string_view>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -14,12 +18,14 @@ bool resolve_keys(const KeySource& source, KeyOptions& out) {
     std::cout << "keys: from key file " << source.key_file << "\n";
     return true;
   }
+  // Set, even to an empty value: the library reads it (and refuses an empty one). Never a
+  // reason to fall back to, or create, a key file.
   const char* secret = std::getenv("AUTHSTORE_SECRET");
   const char* file = std::getenv("AUTHSTORE_KEY_FILE");
-  if ((secret != nullptr && *secret != 0) || (file != nullptr && *file != 0)) {
-    std::cout << "keys: from the environment (" << (secret != nullptr && *secret != 0 ? "AUTHSTORE_SECRET" : "AUTHSTORE_KEY_FILE")
+  if (secret != nullptr || file != nullptr) {
+    std::cout << "keys: from the environment (" << (secret != nullptr ? "AUTHSTORE_SECRET" : "AUTHSTORE_KEY_FILE")
               << ")\n";
-    return true;  // the library reads the environment itself
+    return true;
   }
   Status created = create_key_file(source.default_key_file);
   if (created.ok()) {
@@ -35,10 +41,42 @@ bool resolve_keys(const KeySource& source, KeyOptions& out) {
   return true;
 }
 
+bool check_store_files(const std::string& url) {
+  constexpr std::string_view kScheme = "sqlite://";
+  if (url.compare(0, kScheme.size(), kScheme) != 0) return true;
+  std::string path = url.substr(kScheme.size());
+  path = path.substr(0, path.find('?'));
+  if (path.empty()) return true;  // the library names the URL error
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string p = path + suffix;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) continue;  // absent: created by the library, mode 0600
+    std::string why;
+    if (S_ISLNK(st.st_mode)) {
+      why = "it is a symbolic link";
+    } else if (!S_ISREG(st.st_mode)) {
+      why = "it is not a regular file";
+    } else if (st.st_uid != ::geteuid()) {
+      why = "it is owned by uid " + std::to_string(st.st_uid) + ", not by this user";
+    } else if ((st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      why = std::string("its mode is ") + mode + " (group or others have access; chmod 600)";
+    }
+    if (!why.empty()) {
+      std::cerr << "error: refusing store file " << p << ": " << why
+                << "; someone else may have planted it. Remove it or fix it, or use another --store\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace authstore::cli
 
 int main(int argc, char** argv) {
   using namespace authstore::cli;
+  ::umask(077);  // every file this tool creates (key file, database, WAL, SHM) is private
   CLI::App app{"authstore: the security state of OAuth 2 / OpenID Connect servers and clients"};
   app.require_subcommand(1);
   KeySource keys;

@@ -423,6 +423,7 @@ RefreshTokenStore::RefreshTokenStore(std::shared_ptr<internal::RefreshStoreImpl>
 RefreshTokenStore::~RefreshTokenStore() = default;
 
 void RefreshTokenStore::issue_async(const RefreshGrant& grant, Callback<IssuedRefreshToken> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->issue(grant, instrument(impl_->ctx, OpId::kRefreshIssue, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
@@ -430,6 +431,7 @@ Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
 }
 void RefreshTokenStore::rotate_async(std::string_view token, std::string_view client_id,
                                      Callback<IssuedRefreshToken> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->rotate(token, client_id, true, instrument(impl_->ctx, OpId::kRefreshRotate, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std::string_view client_id) {
@@ -437,6 +439,7 @@ Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std
 }
 void RefreshTokenStore::consume_async(std::string_view token, std::string_view client_id,
                                       Callback<RefreshFamily> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->rotate(token, client_id, false,
                 instrument<IssuedRefreshToken>(
                     impl_->ctx, OpId::kRefreshConsume,
@@ -449,6 +452,7 @@ Result<RefreshFamily> RefreshTokenStore::consume(std::string_view token, std::st
   return wait_for<RefreshFamily>([&](auto cb) { consume_async(token, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshTokenInfo> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->peek(token, instrument(impl_->ctx, OpId::kRefreshPeek, std::move(done)));
 }
 Result<RefreshTokenInfo> RefreshTokenStore::peek(std::string_view token) {
@@ -457,6 +461,7 @@ Result<RefreshTokenInfo> RefreshTokenStore::peek(std::string_view token) {
 void RefreshTokenStore::store_jti_async(std::string_view jti, std::string_view subject,
                                         std::string_view client_id, std::int64_t ttl_ms,
                                         Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->store_jti(jti, subject, client_id, ttl_ms,
                    instrument(impl_->ctx, OpId::kRefreshStoreJti, std::move(done)));
 }
@@ -466,24 +471,28 @@ Result<Done> RefreshTokenStore::store_jti(std::string_view jti, std::string_view
 }
 void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_view jti,
                                           Callback<JtiRecord> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->consume_jti(subject, jti, instrument(impl_->ctx, OpId::kRefreshConsumeJti, std::move(done)));
 }
 Result<JtiRecord> RefreshTokenStore::consume_jti(std::string_view subject, std::string_view jti) {
   return wait_for<JtiRecord>([&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->revoke(token, instrument(impl_->ctx, OpId::kRefreshRevoke, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke(std::string_view token) {
   return wait_for<Done>([&](auto cb) { revoke_async(token, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->revoke_family(family_id, instrument(impl_->ctx, OpId::kRefreshRevokeFamily, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_family(std::string_view family_id) {
   return wait_for<Done>([&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->revoke_subject(subject, instrument(impl_->ctx, OpId::kRefreshRevokeSubject, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
@@ -491,6 +500,7 @@ Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
 }
 void RefreshTokenStore::revoke_client_async(std::string_view subject, std::string_view client_id,
                                             Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->revoke_client(subject, client_id,
                        instrument(impl_->ctx, OpId::kRefreshRevokeClient, std::move(done)));
 }
@@ -499,6 +509,7 @@ Result<Done> RefreshTokenStore::revoke_client(std::string_view subject, std::str
 }
 void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string_view grant_id,
                                            Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->revoke_grant(subject, grant_id,
                       instrument(impl_->ctx, OpId::kRefreshRevokeGrant, std::move(done)));
 }
@@ -507,6 +518,7 @@ Result<Done> RefreshTokenStore::revoke_grant(std::string_view subject, std::stri
 }
 void RefreshTokenStore::list_async(std::string_view subject,
                                    Callback<std::vector<RefreshFamily>> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->list(subject, instrument(impl_->ctx, OpId::kRefreshList, std::move(done)));
 }
 Result<std::vector<RefreshFamily>> RefreshTokenStore::list(std::string_view subject) {

@@ -123,6 +123,7 @@ ReplayCache::~ReplayCache() = default;
 
 void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
                                 UnixMillis expires_at, Callback<Reservation> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
@@ -132,6 +133,7 @@ void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
 Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_view jti,
                                          UnixMillis expires_at) {
   // The same as reserve_async, without a callback when the answer is known at once (memory).
+  if (!impl_) return ::authstore::internal::empty_store();
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
@@ -141,6 +143,7 @@ Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_vi
   });
 }
 void ReplayCache::release_async(const Reservation& reservation, Callback<Done> done) {
+  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
   impl_->release(reservation, instrument(impl_->ctx, OpId::kReplayRelease, std::move(done)));
 }
 Result<Done> ReplayCache::release(const Reservation& reservation) {

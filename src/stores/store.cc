@@ -1,17 +1,49 @@
 // The Store handle and the assembly of its five stores over one backend.
 #include "authstore/store.h"
 
+#include "backends/factories.h"
+#include "core/crypto.h"
+#include "stores/marker.h"
 #include "stores/store_state.h"
 
 namespace authstore {
 
-CodeStore& Store::codes() { return *state_->codes; }
-RefreshTokenStore& Store::refresh() { return *state_->refresh; }
-SessionStore& Store::sessions() { return *state_->sessions; }
-ReplayCache& Store::replay() { return *state_->replay; }
-ClientTokenStore& Store::client_tokens() { return *state_->client_tokens; }
-Metrics& Store::metrics() { return *state_->context->metrics; }
-const std::string& Store::backend() const { return state_->backend->name(); }
+// An empty handle answers through stores without an implementation: every call on them
+// completes with kFailedPrecondition (internal::empty_store()).
+CodeStore& Store::codes() {
+  static CodeStore none(nullptr);
+  return state_ ? *state_->codes : none;
+}
+RefreshTokenStore& Store::refresh() {
+  static RefreshTokenStore none(nullptr);
+  return state_ ? *state_->refresh : none;
+}
+SessionStore& Store::sessions() {
+  static SessionStore none(nullptr);
+  return state_ ? *state_->sessions : none;
+}
+ReplayCache& Store::replay() {
+  static ReplayCache none(nullptr);
+  return state_ ? *state_->replay : none;
+}
+ClientTokenStore& Store::client_tokens() {
+  static ClientTokenStore none(nullptr);
+  return state_ ? *state_->client_tokens : none;
+}
+Metrics& Store::metrics() {
+  static Metrics none;  // counts nothing: no call on an empty handle reaches a store
+  return state_ ? *state_->context->metrics : none;
+}
+const std::string& Store::backend() const {
+  static const std::string none;
+  return state_ ? state_->backend->name() : none;
+}
+
+Result<Store> open(std::string_view url, const Options& options) {
+  auto state = internal::open_state(url, options);
+  if (!state.ok()) return state.status();
+  return Store(std::move(state.value()));
+}
 
 namespace internal {
 
@@ -30,6 +62,64 @@ std::shared_ptr<StoreState> assemble(std::shared_ptr<StoreContext> ctx, std::sha
   st->replay = std::make_unique<ReplayCache>(base(std::make_shared<ReplayCacheImpl>()));
   st->client_tokens = std::make_unique<ClientTokenStore>(base(std::make_shared<ClientTokenStoreImpl>()));
   return st;
+}
+
+Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Options& options) {
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "expected scheme://... (memory://, sqlite:///path.db, redis://host:port)", "url");
+  }
+  const std::string_view scheme = url.substr(0, sep);
+
+  auto ctx = std::make_shared<StoreContext>();
+  ctx->options = options;
+  // The ring keeps only derived keys: no raw secret stays in the store's copy of the options.
+  for (auto& k : ctx->options.keys.keys) cleanse(k.secret);
+  ctx->options.keys.keys.clear();
+  cleanse(ctx->options.keys.route_secret);
+  ctx->options.keys.route_secret.clear();
+  ctx->clock = options.clock ? options.clock : SystemClock::instance();
+  ctx->metrics = options.metrics ? options.metrics : std::make_shared<Metrics>();
+  ctx->log = options.log;
+  if (options.refresh.grace_window_ms < 0 ||
+      options.refresh.grace_window_ms > options.refresh.max_grace_window_ms) {
+    return Status(StatusCode::kInvalidArgument,
+                  "must be 0..max_grace_window_ms (" + std::to_string(options.refresh.max_grace_window_ms) + ")",
+                  "refresh.grace_window_ms");
+  }
+  if (options.replay.memory_shards == 0 ||
+      (options.replay.memory_shards & (options.replay.memory_shards - 1)) != 0) {
+    return Status(StatusCode::kInvalidArgument, "must be a power of two", "replay.memory_shards");
+  }
+
+  const bool is_memory = scheme == "memory";
+  bool throwaway = false;
+  const LogHook& log = ctx->log;
+  auto ring = KeyRing::load(options.keys, is_memory, &throwaway, [&log](std::string_view m) {
+    if (log) log(LogLevel::kWarning, m);
+  });
+  if (!ring.ok()) return ring.status();
+  if (throwaway && ctx->log) {
+    ctx->log(LogLevel::kWarning,
+             "memory:// in development mode: using a random throwaway key; nothing survives this process");
+  }
+
+  BackendConfig config{&ctx->options, ctx->clock, ctx->log};
+  auto backend = open_backend(url, config);
+  if (!backend.ok()) return backend.status();
+
+  // Which keys wrote this store: refuse a ring that cannot read it (one round trip when the
+  // marker is there and lists the current key). The ring is bound to the store before it is
+  // shared with the stores.
+  MarkerCheck marker = check_marker(*backend.value(), *ring.value(), options.start_new_store);
+  for (const auto& w : marker.warnings) {
+    if (ctx->log) ctx->log(LogLevel::kWarning, w);
+  }
+  if (!marker.status.ok()) return marker.status;
+  ring.value()->set_store_id(std::move(marker.store_id));
+  ctx->ring = std::move(ring.value());
+  return assemble(ctx, std::move(backend.value()));
 }
 
 }  // namespace internal

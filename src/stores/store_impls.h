@@ -17,6 +17,15 @@
 
 namespace authstore::internal {
 
+// The answer of every call on a store reached through an empty Store handle (default
+// constructed, moved from, or taken from a failed open()).
+inline Status empty_store() {
+  return Status(StatusCode::kFailedPrecondition,
+                "this Store handle holds no open store (default-constructed, moved from, or the "
+                "value of a failed open()); check the Result of authstore::open()",
+                "store");
+}
+
 struct StoreBase {
   std::shared_ptr<StoreContext> ctx;
   std::shared_ptr<Backend> backend;

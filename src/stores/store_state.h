@@ -20,4 +20,7 @@ struct StoreState {
 
 std::shared_ptr<StoreState> assemble(std::shared_ptr<StoreContext> ctx, std::shared_ptr<Backend> backend);
 
+// authstore::open() (src/stores/store.cc): keys, backend, the store marker, the stores.
+Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Options& options);
+
 }  // namespace authstore::internal

@@ -36,6 +36,13 @@ class TamperingBackend final : public Backend,
   internal::SessionBackend& sessions() override { return *this; }
   internal::ReplayBackend& replay() override { return *this; }
   internal::ClientTokenBackend& client_tokens() override { return *this; }
+  void read_marker(Callback<std::string> d) override { real_->read_marker(std::move(d)); }
+  void swap_marker(const std::string& e, const std::string& w, Callback<std::string> d) override {
+    real_->swap_marker(e, w, std::move(d));
+  }
+  void sample_records(std::size_t l, Callback<std::vector<std::pair<std::string, std::string>>> d) override {
+    real_->sample_records(l, std::move(d));
+  }
 
   // codes
   void insert(const std::string& k, std::string r, std::string t, Millis e, Millis n, Callback<Done> d) override {

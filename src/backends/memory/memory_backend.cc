@@ -309,6 +309,54 @@ SessionBackend& MemoryBackend::sessions() { return *sessions_; }
 ReplayBackend& MemoryBackend::replay() { return *replay_; }
 ClientTokenBackend& MemoryBackend::client_tokens() { return *client_tokens_; }
 
+void MemoryBackend::read_marker(Callback<std::string> done) {
+  std::string m;
+  {
+    std::lock_guard lock(marker_mu_);
+    m = marker_;
+  }
+  if (m.empty()) return done(Result<std::string>(not_found("marker")));
+  done(Result<std::string>(std::move(m)));
+}
+
+void MemoryBackend::swap_marker(const std::string& expected, const std::string& desired,
+                                Callback<std::string> done) {
+  std::string now_stored;
+  {
+    std::lock_guard lock(marker_mu_);
+    if (marker_ == expected) marker_ = desired;
+    now_stored = marker_;
+  }
+  done(Result<std::string>(std::move(now_stored)));
+}
+
+void MemoryBackend::sample_records(std::size_t limit,
+                                   Callback<std::vector<std::pair<std::string, std::string>>> done) {
+  std::vector<std::pair<std::string, std::string>> out;
+  codes_->sample(limit, out);
+  client_tokens_->sample(limit, out);
+  done(Result<std::vector<std::pair<std::string, std::string>>>(std::move(out)));
+}
+
+void MemoryCodes::sample(std::size_t limit, std::vector<std::pair<std::string, std::string>>& out) {
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, e] : shard.state.map) {
+      if (out.size() >= limit) return;
+      out.emplace_back(key, e.consumed ? e.tombstone : e.record);
+    }
+  }
+}
+
+void MemoryClientTokens::sample(std::size_t limit,
+                                std::vector<std::pair<std::string, std::string>>& out) {
+  std::lock_guard lock(mu_);
+  for (const auto& [key, e] : entries_) {
+    if (out.size() >= limit) return;
+    out.emplace_back(key, e.blob);
+  }
+}
+
 void MemoryBackend::sweep() {
   const Millis now = clock_->now();
   codes_->sweep(now);

@@ -31,6 +31,11 @@ class MemoryBackend final : public Backend {
   SessionBackend& sessions() override;
   ReplayBackend& replay() override;
   ClientTokenBackend& client_tokens() override;
+  void read_marker(Callback<std::string> done) override;
+  void swap_marker(const std::string& expected, const std::string& desired,
+                   Callback<std::string> done) override;
+  void sample_records(std::size_t limit,
+                      Callback<std::vector<std::pair<std::string, std::string>>> done) override;
 
   // Removes every expired entry now (the sweeper calls it periodically). Exposed for tests.
   void sweep();
@@ -45,6 +50,8 @@ class MemoryBackend final : public Backend {
   std::unique_ptr<MemorySessions> sessions_;
   std::unique_ptr<MemoryReplay> replay_;
   std::unique_ptr<MemoryClientTokens> client_tokens_;
+  std::mutex marker_mu_;
+  std::string marker_;  // empty: none (a memory store is new at open: open() creates one)
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

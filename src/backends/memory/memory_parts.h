@@ -55,6 +55,8 @@ class MemoryCodes final : public CodeBackend {
   void peek(const std::string& key, Millis now, Callback<CodeSlot> done) override;
   void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override;
   void sweep(Millis now);
+  // Appends up to `limit` (key, record or tombstone) pairs to `out` (Backend::sample_records).
+  void sample(std::size_t limit, std::vector<std::pair<std::string, std::string>>& out);
 
  private:
   struct Entry {
@@ -228,6 +230,7 @@ class MemoryClientTokens final : public ClientTokenBackend {
   void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
             Callback<KeyList> done) override;
   void sweep(Millis now);
+  void sample(std::size_t limit, std::vector<std::pair<std::string, std::string>>& out);
 
  private:
   struct Entry {

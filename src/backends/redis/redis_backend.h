@@ -46,6 +46,12 @@ class RedisBackend final : public Backend {
   SessionBackend& sessions() override;
   ReplayBackend& replay() override;
   ClientTokenBackend& client_tokens() override;
+  // The store marker (redis_marker.cc): key "P marker", no TTL.
+  void read_marker(Callback<std::string> done) override;
+  void swap_marker(const std::string& expected, const std::string& desired,
+                   Callback<std::string> done) override;
+  void sample_records(std::size_t limit,
+                      Callback<std::vector<std::pair<std::string, std::string>>> done) override;
 
   const std::string& prefix() const { return options_.prefix; }
   std::string key(std::string_view k) const { return options_.prefix + std::string(k); }

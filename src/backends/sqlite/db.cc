@@ -183,6 +183,56 @@ Status Db::exec(StmtId id, std::string_view what) {
   return error(rc, what);
 }
 
+namespace {
+// A file without authstore's user_version must hold nothing: a table (or view, index, trigger)
+// means it is another program's database, which authstore must not add its tables to.
+// Runs before anything is written (journal_mode=WAL rewrites the header), in one read
+// transaction so that another process's first migration is seen whole or not at all.
+Status refuse_foreign(sqlite3* db, const std::string& path) {
+  if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return sqlite_error(sqlite3_errcode(db), db, path, "read schema");
+  }
+  struct End {
+    sqlite3* db;
+    ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
+  } end{db};
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  int version = 0;
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    version = sqlite3_column_int(st, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  st = nullptr;
+  if (rc != SQLITE_OK) return sqlite_error(rc, db, path, "read user_version");
+  if (version != 0) return Status::Ok();
+  rc = sqlite3_prepare_v2(db, kForeignObject.data(), static_cast<int>(kForeignObject.size()),
+                          &st, nullptr);
+  std::string type;
+  std::string name;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      const unsigned char* t = sqlite3_column_text(st, 0);
+      const unsigned char* n = sqlite3_column_text(st, 1);
+      type = t != nullptr ? reinterpret_cast<const char*>(t) : "";
+      name = n != nullptr ? reinterpret_cast<const char*>(n) : "";
+      rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return sqlite_error(rc, db, path, "read schema");
+  if (name.empty()) return Status::Ok();
+  return Status(StatusCode::kFailedPrecondition,
+                prefix(path, "schema") + "not an authstore database: it holds " + type + " '" +
+                    name.substr(0, 64) + "' but no authstore schema version; refusing to add "
+                    "authstore's tables to another program's file (use a new file)");
+}
+}  // namespace
+
 Result<std::unique_ptr<Db>> Db::open(const DbConfig& config) {
   const std::string& path = config.path;
   // Create the file ourselves so that it is 0600 from its first byte; SQLite then creates the
@@ -239,6 +289,8 @@ Result<std::unique_ptr<Db>> Db::open_connection(const DbConfig& config, const Fi
     return Status(StatusCode::kPermissionDenied,
                   prefix(path, "open") + "the database file is read-only (authstore needs to write)");
   }
+  sqlite3_busy_timeout(raw, static_cast<int>(config.busy_timeout_ms));  // until configure()
+  if (Status s = refuse_foreign(raw, path); !s.ok()) return s;
   if (Status s = db->configure(config); !s.ok()) return s;
   if (Status s = db->migrate(); !s.ok()) return s;
   if (Status s = db->prepare_all(); !s.ok()) return s;

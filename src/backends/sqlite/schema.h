@@ -14,6 +14,32 @@ namespace authstore::internal::sqlite {
 // newer authstore and is refused (kFailedPrecondition); a lower one is migrated forward.
 inline constexpr int kSchemaVersion = 1;
 
+// The store marker's table (src/stores/marker.h). Not part of the versioned schema: created
+// on first use by open() (IF NOT EXISTS), so a file keeps opening in builds that predate it.
+// Statements on it run once per open() and are prepared then, not with the others.
+inline constexpr std::string_view kMetaTable =
+    "CREATE TABLE IF NOT EXISTS authstore_meta(name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+    " WITHOUT ROWID";
+inline constexpr std::string_view kMetaExists =
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'authstore_meta'";
+inline constexpr std::string_view kMarkerGet = "SELECT value FROM authstore_meta WHERE name = 'marker'";
+// Create-if-absent (?1 = desired) and compare-and-set (?1 = desired, ?2 = expected).
+inline constexpr std::string_view kMarkerInsert =
+    "INSERT OR IGNORE INTO authstore_meta(name, value) VALUES('marker', ?1)";
+inline constexpr std::string_view kMarkerUpdate =
+    "UPDATE authstore_meta SET value = ?1 WHERE name = 'marker' AND value = ?2";
+// Up to ?1 stored records (storage key, blob) of each kind, for checking a file without a marker.
+inline constexpr std::string_view kSampleRecords =
+    "SELECT * FROM (SELECT key, CASE consumed WHEN 0 THEN record ELSE tombstone END FROM codes"
+    " LIMIT ?1) UNION ALL SELECT * FROM (SELECT family_key, record FROM refresh_families LIMIT ?1)"
+    " UNION ALL SELECT * FROM (SELECT jti_key, record FROM refresh_jtis LIMIT ?1)"
+    " UNION ALL SELECT * FROM (SELECT key, blob FROM client_tokens LIMIT ?1)";
+// The first table, view, index or trigger of a file that is not SQLite's own: a file without
+// a user_version (0) must have none, or it is someone else's database.
+inline constexpr std::string_view kForeignObject =
+    "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    " ORDER BY name LIMIT 1";
+
 // migrations()[v] moves a file from user_version v to v + 1 (v = 0 is an empty file).
 // Each step runs inside the transaction that also sets user_version.
 std::span<const std::string_view> migrations();

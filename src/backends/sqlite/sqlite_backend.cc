@@ -2,6 +2,7 @@
 // sqlite_refresh.cc), plus the factory.
 #include "backends/sqlite/sqlite_backend.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "backends/factories.h"
@@ -326,6 +327,113 @@ void SqliteClientTokens::list(const std::string& prefix, const std::string& curs
         return out;
       },
       std::move(done));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store marker: statements prepared for the call (they run once per open()).
+namespace {
+
+// A statement prepared for one use and finalized with this object.
+class OneShot {
+ public:
+  OneShot(Db& db, std::string_view sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &s_, nullptr);
+  }
+  ~OneShot() { sqlite3_finalize(s_); }
+  OneShot(const OneShot&) = delete;
+  OneShot& operator=(const OneShot&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Status error(std::string_view what) const { return db_.error(rc_, what); }
+  Stmt stmt() { return Stmt(s_); }
+
+ private:
+  Db& db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
+Result<bool> meta_exists(Db& db) {
+  OneShot q(db, kMetaExists);
+  if (!q.ok()) return q.error("marker.read");
+  Stmt s = q.stmt();
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db.error(rc, "marker.read");
+}
+
+// The stored marker; empty when there is none.
+Result<std::string> marker_of(Db& db) {
+  Result<bool> exists = meta_exists(db);
+  if (!exists.ok()) return exists.status();
+  if (!exists.value()) return std::string();
+  OneShot q(db, kMarkerGet);
+  if (!q.ok()) return q.error("marker.read");
+  Stmt s = q.stmt();
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return db.error(rc, "marker.read");
+  return s.col_blob(0);
+}
+
+}  // namespace
+
+void SqliteBackend::read_marker(Callback<std::string> done) {
+  engine_.submit<std::string>(false, 0, 0,
+                              [](Db& db) -> Result<std::string> {
+                                Result<std::string> m = marker_of(db);
+                                if (m.ok() && m->empty()) return not_found("marker");
+                                return m;
+                              },
+                              std::move(done));
+}
+
+void SqliteBackend::swap_marker(const std::string& expected, const std::string& desired,
+                                Callback<std::string> done) {
+  engine_.submit<std::string>(
+      true, 0, 0,
+      [expected, desired](Db& db) -> Result<std::string> {
+        {
+          OneShot create(db, kMetaTable);
+          if (!create.ok()) return create.error("marker.create_table");
+          Stmt s = create.stmt();
+          if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "marker.create_table");
+        }
+        {
+          OneShot w(db, expected.empty() ? kMarkerInsert : kMarkerUpdate);
+          if (!w.ok()) return w.error("marker.write");
+          Stmt s = w.stmt();
+          s.blob(1, desired);
+          if (!expected.empty()) s.blob(2, expected);
+          if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "marker.write");
+        }
+        Result<std::string> now_stored = marker_of(db);  // ours, or what was there first
+        if (now_stored.ok() && now_stored->empty()) {
+          return Status(StatusCode::kInternal, "sqlite: the marker vanished inside its transaction");
+        }
+        return now_stored;
+      },
+      std::move(done));
+}
+
+void SqliteBackend::sample_records(std::size_t limit,
+                                   Callback<std::vector<std::pair<std::string, std::string>>> done) {
+  using Sample = std::vector<std::pair<std::string, std::string>>;
+  engine_.submit<Sample>(false, 0, 0,
+                         [limit](Db& db) -> Result<Sample> {
+                           Sample out;
+                           OneShot q(db, kSampleRecords);
+                           if (!q.ok()) return q.error("marker.sample");
+                           Stmt s = q.stmt();
+                           s.i64(1, static_cast<std::int64_t>(std::max<std::size_t>(1, limit / 4)));
+                           int rc;
+                           while ((rc = s.step()) == SQLITE_ROW && out.size() < limit) {
+                             out.emplace_back(s.col_blob(0), s.col_blob(1));
+                           }
+                           if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.error(rc, "marker.sample");
+                           return out;
+                         },
+                         std::move(done));
 }
 
 }  // namespace sqlite

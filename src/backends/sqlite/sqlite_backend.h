@@ -105,6 +105,12 @@ class SqliteBackend final : public Backend {
   SessionBackend& sessions() override { return sessions_; }
   ReplayBackend& replay() override { return replay_; }
   ClientTokenBackend& client_tokens() override { return client_tokens_; }
+  // The marker lives in table authstore_meta (schema.h); each call is one transaction.
+  void read_marker(Callback<std::string> done) override;
+  void swap_marker(const std::string& expected, const std::string& desired,
+                   Callback<std::string> done) override;
+  void sample_records(std::size_t limit,
+                      Callback<std::vector<std::pair<std::string, std::string>>> done) override;
   Engine& engine() noexcept { return engine_; }
 
  private:
