@@ -186,6 +186,15 @@ def main(key_file, db_file, store_id=b""):
     ring = Ring(key_file)
     db = sqlite3.connect(db_file)
     counts = {}
+    if not store_id:
+        # The store id comes from the store's marker (security.md "Store marker"; sqlite.md: table
+        # authstore_meta, row "marker"): the line "store <base64url 16 bytes>".
+        row = db.execute("SELECT value FROM authstore_meta WHERE name = 'marker'").fetchone()
+        assert row is not None, "no store marker"
+        lines = bytes(row[0]).decode().split("\n")
+        assert lines[0] == "authstore-marker 1", "marker header"
+        store_id = b64u_decode([l for l in lines if l.startswith("store ")][0][6:])
+        assert len(store_id) == 16, "store id is 16 bytes"
 
     for key, consumed, record, tomb in db.execute("SELECT key, consumed, record, tombstone FROM codes"):
         t = open_signed(ring, 2, key, tomb, store_id)
