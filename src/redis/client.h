@@ -52,7 +52,8 @@ struct CallOptions {
 // A Lua script called by EVALSHA. The source actually loaded starts with a comment naming the
 // script and its version ("-- authstore:<name>:v<version>"), so two authstore versions sharing one
 // Redis during a rolling upgrade never run each other's script, and SCRIPT/SLOWLOG output says
-// which one it is. Cheap to copy (shared, immutable).
+// which one it is. A body starting with a shebang line ("#!lua flags=no-writes", Redis >= 7.0)
+// keeps it first, before that comment, as Redis requires. Cheap to copy (shared, immutable).
 class Script {
  public:
   Script(std::string_view name, int version, std::string_view body);
