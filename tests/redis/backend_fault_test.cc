@@ -97,6 +97,128 @@ TEST(RedisBackendFull, EveryOperationThatAddsStateIsRefusedOnAFullServerAndNothi
   EXPECT_TRUE(s.client_tokens().list("").ok());
 }
 
+// Every key of `prefix` containing `part`.
+std::vector<std::string> keys_with(redis::Client& c, const std::string& prefix, const std::string& part) {
+  std::vector<std::string> out;
+  std::string cursor = "0";
+  for (int i = 0; i < 10000; ++i) {
+    auto r = c.call({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+    if (!r.ok()) break;
+    cursor = r->elements()[0].str();
+    for (const auto& k : r->elements()[1].elements()) {
+      if (k.str().find(part) != std::string::npos) out.push_back(k.str());
+    }
+    if (cursor == "0") break;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+class RedisBackendCorrupt : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AUTHSTORE_REQUIRE_REDIS_FIXTURE();
+    prefix_ = "corrupt" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ":";
+    auto c = redis::Client::from_url(redis::testing::plain_url());
+    ASSERT_TRUE(c.ok());
+    raw_ = std::move(c.value());
+    h_ = std::make_unique<Harness>(redis::testing::plain_url() + "?prefix=" + prefix_);
+  }
+  // The only key of the prefix containing `part`.
+  std::string key(const std::string& part) {
+    auto all = keys_with(*raw_, prefix_, part);
+    EXPECT_EQ(all.size(), 1u) << part;
+    return all.empty() ? std::string() : all.front();
+  }
+  void make_string(const std::string& k) {
+    ASSERT_TRUE(raw_->call({"DEL", k}).ok());
+    ASSERT_TRUE(raw_->call({"SET", k, "not-authstore"}).ok());
+  }
+  std::uint64_t backend_errors() { return h_->store().metrics().security_events(SecurityEvent::kBackendError); }
+
+  static inline int counter_ = 0;
+  std::string prefix_;
+  std::unique_ptr<redis::Client> raw_;
+  std::unique_ptr<Harness> h_;
+};
+
+TEST_F(RedisBackendCorrupt, CodeWithGarbledExpiryOrOfTheWrongTypeIsDataLossForPeekAndConsumeAlike) {
+  Store& s = h_->store();
+  auto code = s.codes().issue(grant("olga"));
+  ASSERT_TRUE(code.ok());
+  const std::string k = key(":ac:");
+  ASSERT_TRUE(raw_->call({"HSET", k, "e", "soon"}).ok());
+  const auto errors = backend_errors();
+  EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
+  ASSERT_TRUE(raw_->call({"HSET", k, "e", std::to_string(h_->clock().now() + 60'000), "c", "x"}).ok());
+  EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
+  make_string(k);
+  EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(backend_errors(), errors + 6);  // counted
+}
+
+TEST_F(RedisBackendCorrupt, ReservationWithGarbledExpiryIsNeverOverwrittenAndIsDataLoss) {
+  Store& s = h_->store();
+  auto r = s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000);
+  ASSERT_TRUE(r.ok());
+  const std::string k = key(":jr:");
+  ASSERT_TRUE(raw_->call({"HSET", k, "u", "later"}).ok());
+  EXPECT_EQ(s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000).code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(s.replay().release(r.value()).code(), StatusCode::kDataLoss);
+  make_string(k);
+  EXPECT_EQ(s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000).code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(s.replay().release(r.value()).code(), StatusCode::kDataLoss);
+}
+
+TEST_F(RedisBackendCorrupt, GarbledSessionIsDataLossForEveryOperation) {
+  Store& s = h_->store();
+  Session se;
+  se.id = SessionStore::new_session_id();
+  se.user_id = "pia";
+  se.refresh_expires_at = h_->clock().now() + 600'000;
+  auto saved = s.sessions().upsert(se);
+  ASSERT_TRUE(saved.ok()) << saved.status().to_string();
+  const std::string h = key(":sh:");
+  auto fields = raw_->call({"HKEYS", h});
+  ASSERT_TRUE(fields.ok());
+  ASSERT_EQ(fields->elements().size(), 1u);
+  const std::string field = fields->elements()[0].str();
+  ASSERT_TRUE(raw_->call({"HSET", h, field, "garbage"}).ok());
+  EXPECT_EQ(s.sessions().get(se.id, "pia", "full").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.sessions().upsert(saved.value()).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.sessions().get_all("pia", "full").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.sessions().delete_session(se.id, "pia", "full").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(raw_->call({"HGET", h, field})->str(), "garbage");  // nothing was written over it
+  make_string(h);
+  EXPECT_EQ(s.sessions().get(se.id, "pia", "full").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.sessions().get_all("pia", "full").code(), StatusCode::kDataLoss);
+}
+
+TEST_F(RedisBackendCorrupt, GarbledClientTokenIsDataLossAndListSkipsIt) {
+  Store& s = h_->store();
+  TokenRecord tr;
+  tr.access_token = "at-1";
+  ASSERT_TRUE(s.client_tokens().save("bad", tr, 600'000).ok());
+  ASSERT_TRUE(s.client_tokens().save("good", tr, 600'000).ok());
+  const std::string k = key(":bad");
+  ASSERT_TRUE(raw_->call({"SET", k, "no-expiry-here"}).ok());
+  EXPECT_EQ(s.client_tokens().get("bad").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.client_tokens().has("bad").code(), StatusCode::kDataLoss);
+  ASSERT_TRUE(raw_->call({"DEL", k}).ok());
+  ASSERT_TRUE(raw_->call({"HSET", k, "f", "v"}).ok());
+  EXPECT_EQ(s.client_tokens().get("bad").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.client_tokens().has("bad").code(), StatusCode::kDataLoss);
+  auto listed = s.client_tokens().list("");
+  ASSERT_TRUE(listed.ok()) << listed.status().to_string();
+  EXPECT_EQ(listed->keys, std::vector<std::string>{"good"});
+}
+
 // Reserves fresh JWT ids until one is refused with kFailedPrecondition; the ids reserved before.
 std::vector<std::string> reserve_until_refused(Store& s, ManualClock& clock, const std::string& tag,
                                                std::chrono::milliseconds limit, Status& refused) {

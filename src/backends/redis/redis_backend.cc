@@ -104,6 +104,20 @@ bool to_int(const redis::Reply& r, std::int64_t& out) {
 Status unexpected(std::string_view op) {
   return Status(StatusCode::kInternal, "redis backend: unexpected reply to " + std::string(op));
 }
+Status failure(const Result<redis::Reply>& r) {
+  if (!r.has_value() || !r.value().is_error()) return r.status();
+  const redis::Reply& e = r.value();
+  const std::string_view code = e.error_code();
+  const std::string& m = e.str();
+  const bool script_failed = m.starts_with("ERR user_script") || m.starts_with("ERR Error running script");
+  if (code != "WRONGTYPE" && code != "CORRUPT" && !script_failed) return r.status();
+  return Status(StatusCode::kDataLoss,
+                "redis backend: stored data is corrupt or not authstore's (" + m.substr(0, 160) + ")");
+}
+Status corrupt(std::string_view op, std::string_view what) {
+  return Status(StatusCode::kDataLoss, "redis backend: stored data at " + std::string(op) +
+                                           " is corrupt (" + std::string(what) + ")");
+}
 }  // namespace redis_reply
 
 std::shared_ptr<const redis::ServerCheck> maxmemory_policy_check(bool allow_eviction, LogHook log) {

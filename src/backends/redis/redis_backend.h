@@ -92,6 +92,12 @@ namespace redis_reply {
 bool to_int(const redis::Reply& r, std::int64_t& out);
 // kInternal "redis backend: unexpected reply to <op>".
 Status unexpected(std::string_view op);
+// The status of a failed call. Stored data that fails its checks is kDataLoss (which the stores
+// count as a backend error), never the caller's kInvalidArgument: a key of the wrong type
+// (WRONGTYPE), a script's own CORRUPT error reply, or a script that failed at run time.
+Status failure(const Result<redis::Reply>& r);
+// kDataLoss "redis backend: stored data at <op> is corrupt (<what>)".
+Status corrupt(std::string_view op, std::string_view what);
 // A number as a script argument (decimal).
 inline std::string num(std::int64_t v) { return std::to_string(v); }
 }  // namespace redis_reply

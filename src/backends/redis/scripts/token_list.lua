@@ -11,8 +11,9 @@ for _ = 1, 64 do
   local r = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
   local keys = r[2]
   for i = skip + 1, #keys do
-    local head = redis.call('GETRANGE', keys[i], 0, 20)
-    local colon = string.find(head, ':', 1, true)
+    -- pcall: a key of another type under the prefix is skipped (read as absent), not an error.
+    local head = redis.pcall('GETRANGE', keys[i], 0, 20)
+    local colon = type(head) == 'string' and string.find(head, ':', 1, true)
     local e = colon and tonumber(string.sub(head, 1, colon - 1))
     if e and (e == 0 or e > NOW) then
       if #out == limit then
