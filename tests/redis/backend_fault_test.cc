@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -217,6 +218,61 @@ TEST_F(RedisBackendCorrupt, GarbledClientTokenIsDataLossAndListSkipsIt) {
   auto listed = s.client_tokens().list("");
   ASSERT_TRUE(listed.ok()) << listed.status().to_string();
   EXPECT_EQ(listed->keys, std::vector<std::string>{"good"});
+}
+
+// Keys that expire (natively, in Redis) between two pages leave their SCAN batch: the listing
+// must still return every live key.
+TEST(RedisBackendList, KeysExpiringBetweenPagesNeverHideLiveOnes) {
+  AUTHSTORE_REQUIRE_REDIS_FIXTURE();
+  PrivateServer server("backend-list");
+  ASSERT_TRUE(server.start());
+  Harness h(server.url() + "?prefix=list:");
+  Store& s = h.store();
+  TokenRecord tr;
+  tr.access_token = "at";
+  std::vector<std::string> live;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(s.client_tokens().save("live-" + n, tr, 3'600'000).ok());
+    live.push_back("live-" + n);
+    // Native TTL ~1 s (1 ms + the backend's 1 s slack); the store clock (manual) never moves.
+    ASSERT_TRUE(s.client_tokens().save("brief-" + n, tr, 1).ok());
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 1000; ++page) {
+    auto r = s.client_tokens().list("", cursor, 50);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_LE(r->keys.size(), 50u);
+    seen.insert(seen.end(), r->keys.begin(), r->keys.end());
+    cursor = r->next_cursor;
+    if (cursor.empty()) break;
+    if (page == 0) std::this_thread::sleep_for(1500ms);  // the brief ones expire meanwhile
+  }
+  EXPECT_TRUE(cursor.empty()) << "the listing did not end";
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  std::vector<std::string> missing;
+  std::sort(live.begin(), live.end());
+  std::set_difference(live.begin(), live.end(), seen.begin(), seen.end(), std::back_inserter(missing));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " live keys skipped, e.g. " << missing.front();
+
+  // Pages of one key (a hash bucket may hold more): every key once, none skipped.
+  std::vector<std::string> one_by_one;
+  cursor.clear();
+  for (int page = 0; page < 3000; ++page) {
+    auto r = s.client_tokens().list("live-1", cursor, 1);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    ASSERT_LE(r->keys.size(), 1u);
+    one_by_one.insert(one_by_one.end(), r->keys.begin(), r->keys.end());
+    cursor = r->next_cursor;
+    if (cursor.empty()) break;
+  }
+  std::sort(one_by_one.begin(), one_by_one.end());
+  std::vector<std::string> want;
+  std::copy_if(live.begin(), live.end(), std::back_inserter(want),
+               [](const std::string& k) { return k.starts_with("live-1"); });
+  EXPECT_EQ(one_by_one, want);
 }
 
 // Reserves fresh JWT ids until one is refused with kFailedPrecondition; the ids reserved before.

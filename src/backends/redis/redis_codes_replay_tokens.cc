@@ -151,9 +151,11 @@ std::string glob_escape(std::string_view s) {
   return out;
 }
 
-// The cursor handed to callers: the SCAN cursor in decimal followed by 6 digits: how many keys of
-// that SCAN batch were already returned. Digits only, as the store requires.
-constexpr std::size_t kSkipDigits = 6;
+// The cursor handed to callers: the SCAN cursor in decimal followed by 15 digits: 1 + the rank of
+// the last key of that SCAN batch already returned, 0 for none (see token_list.lua). Digits only,
+// as the store requires. (Ranks are < 2^48 < 10^15.)
+constexpr std::size_t kSkipDigits = 15;
+constexpr std::int64_t kMaxAfter = std::int64_t{1} << 48;
 
 class RedisClientTokens final : public ClientTokenBackend {
  public:
@@ -209,6 +211,10 @@ class RedisClientTokens final : public ClientTokenBackend {
       }
       scan_cursor = cursor.substr(0, cursor.size() - kSkipDigits);
       skip = std::to_string(std::stoll(cursor.substr(cursor.size() - kSkipDigits)));
+      if (std::stoll(skip) > kMaxAfter) {
+        return done(Result<KeyList>(Status(StatusCode::kInvalidArgument,
+                                           "is not a cursor returned by list()", "cursor")));
+      }
     }
     const std::string pattern = glob_escape(b_.prefix() + prefix) + "*";
     b_.eval(script_token_list(), {},
@@ -218,7 +224,7 @@ class RedisClientTokens final : public ClientTokenBackend {
               auto& v = r->elements();
               std::int64_t next_skip = 0;
               if (v.size() < 2 || !v[0].is_string() || !to_int(v[1], next_skip) || next_skip < 0 ||
-                  next_skip > 999999) {
+                  next_skip > kMaxAfter) {
                 return done(Result<KeyList>(unexpected("token_list")));
               }
               KeyList out;

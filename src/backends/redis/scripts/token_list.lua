@@ -1,33 +1,59 @@
 -- Client tokens by key prefix: SCAN (never KEYS), cost follows the keyspace. No KEYS: the keys
 -- it reads are found by SCAN (standalone servers only).
--- ARGV: now, MATCH pattern, scan cursor, skip (keys of that SCAN batch already returned), limit,
--- prefix length to strip. Values are "<expires_at>:<blob>", expires_at 0 = never.
--- Returns {cursor, skip, key...}: resume with SCAN cursor `cursor` skipping `skip` keys of its batch;
--- cursor "0" with skip 0 means done.
-local pattern, cursor, skip = ARGV[2], ARGV[3], tonumber(ARGV[4])
+-- ARGV: now, MATCH pattern, scan cursor, after (1 + the rank of the last key returned from that
+-- SCAN batch, 0 = none), limit, prefix length to strip. Values are "<expires_at>:<blob>",
+-- expires_at 0 = never.
+-- A page ends between SCAN batches: a batch that does not fit is scanned again from the same
+-- cursor with a smaller COUNT (down to one hash bucket). Resuming inside a batch is unsafe: keys
+-- that expire between pages leave it, and a dict resized meanwhile gives the same cursor other
+-- keys, so a count of keys to skip (or any position) would skip live keys. Only when one bucket
+-- holds more live keys than a page does a page end inside it, after the last rank returned (the
+-- rank of a key: the first 48 bits of the SHA-1 of its name).
+-- Returns {cursor, after, key...}: resume with SCAN cursor `cursor` after `after`; cursor "0"
+-- with after 0 means done.
+local pattern, cursor, after = ARGV[2], ARGV[3], tonumber(ARGV[4]) - 1
 local limit, strip = tonumber(ARGV[5]), tonumber(ARGV[6])
 local out = {}
-for _ = 1, 64 do
-  local r = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
-  local keys = r[2]
-  for i = skip + 1, #keys do
-    -- pcall: a key of another type under the prefix is skipped (read as absent), not an error.
-    local head = redis.pcall('GETRANGE', keys[i], 0, 20)
-    local colon = type(head) == 'string' and string.find(head, ':', 1, true)
-    local e = colon and tonumber(string.sub(head, 1, colon - 1))
-    if e and (e == 0 or e > NOW) then
-      if #out == limit then
-        table.insert(out, 1, i - 1)
-        table.insert(out, 1, cursor)
-        return out
-      end
-      out[#out + 1] = string.sub(keys[i], strip + 1)
+local function by_rank(a, b) return a[1] < b[1] end
+-- The live keys of a batch ranked above `above`, by rank.
+local function live_keys(names, above)
+  local batch = {}
+  for _, k in ipairs(names) do
+    local rank = tonumber(string.sub(redis.sha1hex(k), 1, 12), 16)
+    if rank > above then
+      -- pcall: a key of another type under the prefix is skipped (read as absent), not an error.
+      local head = redis.pcall('GETRANGE', k, 0, 20)
+      local colon = type(head) == 'string' and string.find(head, ':', 1, true)
+      local x = colon and tonumber(string.sub(head, 1, colon - 1))
+      if x and (x == 0 or x > NOW) then batch[#batch + 1] = {rank, k} end
     end
   end
-  skip = 0
-  cursor = r[1]
-  if cursor == '0' then break end
+  table.sort(batch, by_rank)
+  return batch
 end
-table.insert(out, 1, 0)
-table.insert(out, 1, cursor)
-return out
+local function page(c, a)
+  table.insert(out, 1, a)
+  table.insert(out, 1, c)
+  return out
+end
+local count = 1000
+for _ = 1, 64 do
+  local r = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', count)
+  local batch = live_keys(r[2], after)
+  local room = limit - #out
+  if #batch <= room then
+    for _, e in ipairs(batch) do out[#out + 1] = string.sub(e[2], strip + 1) end
+    after = -1
+    count = 1000
+    cursor = r[1]
+    if cursor == '0' then break end
+  elseif count > 1 then
+    count = math.max(1, math.floor(count / 8))  -- the same cursor, fewer buckets
+  elseif #out > 0 then
+    return page(cursor, after + 1)  -- the next page starts with this batch
+  else
+    for i = 1, room do out[#out + 1] = string.sub(batch[i][2], strip + 1) end
+    return page(cursor, batch[room][1] + 1)
+  end
+end
+return page(cursor, after + 1)
