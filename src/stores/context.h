@@ -19,6 +19,11 @@
 
 namespace authstore::internal {
 
+// The latest time a store accepts (9999-12-31T23:59:59.999Z in Unix ms): every backend can keep
+// it (a Redis TTL, a Lua number without loss of precision, an SQLite integer), and adding a TTL
+// to `now` below it cannot overflow. Checked before anything is written.
+inline constexpr Millis kMaxUnixMillis = 253'402'300'799'999;
+
 struct StoreContext {
   std::shared_ptr<const KeyRing> ring;
   std::shared_ptr<Clock> clock;

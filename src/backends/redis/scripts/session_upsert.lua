@@ -3,6 +3,9 @@
 local h, live, tomb = KEYS[1], KEYS[2], KEYS[3]
 local s, exp = ARGV[2], tonumber(ARGV[5])
 local expected, max = tonumber(ARGV[4]), tonumber(ARGV[6])
+-- The store checks it; checked again here because a failing PEXPIRE after the HSET below would
+-- leave a session written without a TTL (Redis does not roll a script back).
+if not exp or exp > 253402300799999 then return redis.error_reply('ERR refresh_expires_at out of range') end
 local cur = redis.call('HGET', h, s)
 local lock, cexp = nil, nil
 if cur then
