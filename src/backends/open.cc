@@ -42,6 +42,7 @@ Result<Store> open(std::string_view url, const Options& options) {
              "memory:// in development mode: using a random throwaway key; nothing survives this process");
   }
 
+  ctx->options.metrics = ctx->metrics;  // so a backend can count what it sees at open
   internal::BackendConfig config{&ctx->options, ctx->clock, ctx->log};
   auto backend = internal::open_backend(url, config);
   if (!backend.ok()) return backend.status();

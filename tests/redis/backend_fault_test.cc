@@ -275,6 +275,29 @@ TEST(RedisBackendList, KeysExpiringBetweenPagesNeverHideLiveOnes) {
   EXPECT_EQ(one_by_one, want);
 }
 
+TEST(RedisBackendTls, InsecureSkipVerifyFromTheUrlIsLoggedAndCounted) {
+  AUTHSTORE_REQUIRE_REDIS_FIXTURE();
+  std::vector<std::string> warnings;
+  Options o;
+  o.keys = test_keys();
+  o.log = [&](LogLevel level, std::string_view m) {
+    if (level == LogLevel::kWarning) warnings.emplace_back(m);
+  };
+  const std::string port = redis::testing::fixture_value("REDIS_TLS_PORT");
+  auto store = open("rediss://127.0.0.1:" + port + "?insecure_skip_tls_verify=true&prefix=insecure:", o);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_EQ(store->metrics().security_events(SecurityEvent::kInsecureTls), 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("insecure_skip_tls_verify"), std::string::npos) << warnings[0];
+  EXPECT_NE(store->metrics().prometheus().find("event=\"insecure_tls\"} 1"), std::string::npos);
+
+  auto verified = open("rediss://127.0.0.1:" + port + "?ca_file=" + redis::testing::tls_file("ca.crt") +
+                           "&prefix=insecure:", o);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->metrics().security_events(SecurityEvent::kInsecureTls), 0u);
+  EXPECT_EQ(warnings.size(), 1u);
+}
+
 // Reserves fresh JWT ids until one is refused with kFailedPrecondition; the ids reserved before.
 std::vector<std::string> reserve_until_refused(Store& s, ManualClock& clock, const std::string& tag,
                                                std::chrono::milliseconds limit, Status& refused) {

@@ -159,6 +159,16 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
   base.server_check = maxmemory_policy_check(options.allow_eviction, config.log);
   auto client = redis::Client::from_url(client_url.value(), std::move(base));
   if (!client.ok()) return client.status();
+  if (const redis::TlsOptions& tls = client.value()->options().tls;
+      tls.enabled && tls.insecure_skip_verify_dangerous) {
+    if (config.options->metrics) config.options->metrics->record_security(SecurityEvent::kInsecureTls);
+    if (config.log) {
+      config.log(LogLevel::kWarning,
+                 "redis backend: insecure_skip_tls_verify=true: the server's certificate is NOT "
+                 "verified, anyone on the path can impersonate the server and read every record; "
+                 "for throw-away test setups only");
+    }
+  }
   return std::unique_ptr<Backend>(
       std::make_unique<RedisBackend>(std::move(client.value()), std::move(options), config.log));
 }
