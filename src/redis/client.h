@@ -12,7 +12,10 @@
 // Results. Ok with the reply, or:
 //   an error reply (-ERR ...)  -> status_of_error() (kPermissionDenied for NOPERM/WRONGPASS, ...)
 //                                 with the error reply attached (has_value()).
-//   kDeadlineExceeded          -> no reply in time; a late reply is dropped, the connection stays.
+//   kDeadlineExceeded          -> no reply in time (counted from the call, connecting included);
+//                                 a late reply is dropped. The connection is then probed (PING):
+//                                 unanswered within command_timeout, it is dropped and rebuilt.
+//   kFailedPrecondition        -> the server failed ClientOptions::server_check (its status).
 //   kUnavailable               -> not connected (failing fast while reconnecting), or the
 //                                 connection dropped while the request was in flight: it MAY have
 //                                 run; it is never resent by the client.

@@ -362,8 +362,7 @@ void Connection::on_handshake_reply(std::uint64_t gen, int step, bool last, Resu
   if (step == kCheck) {
     Status verdict;
     if (!r.ok() && !r.has_value()) {
-      std::lock_guard lock(mutex_);
-      verdict = stage_status_locked("(" + r.status().message() + ")");
+      verdict = Status(StatusCode::kUnavailable, r.status().message());  // says the stage
     } else if (options_.server_check) {
       verdict = options_.server_check->verdict(r);
     }  // a PING: any reply (even -LOADING) shows the server is there
@@ -614,9 +613,12 @@ void Connection::on_health_timer(std::uint64_t gen) {
     std::lock_guard lock(mutex_);
     if (state_ != State::kReady) return;
   }
-  // Pending requests or not: a connection that owes replies and reads nothing is suspect too.
-  if (Clock::now() - last_read_ >= options_.idle_ping_interval) start_probe(gen, "a health PING");
-  if (options_.server_check) start_server_check(gen);
+  if (options_.server_check) {
+    start_server_check(gen);  // every period; unanswered, it drops the connection like a probe
+  } else if (Clock::now() - last_read_ >= options_.idle_ping_interval) {
+    // Pending requests or not: a connection that owes replies and reads nothing is suspect too.
+    start_probe(gen, "a health PING");
+  }
   arm_health_timer(gen);
 }
 

@@ -151,11 +151,16 @@ std::string glob_escape(std::string_view s) {
   return out;
 }
 
-// The cursor handed to callers: the SCAN cursor in decimal followed by 15 digits: 1 + the rank of
-// the last key of that SCAN batch already returned, 0 for none (see token_list.lua). Digits only,
-// as the store requires. (Ranks are < 2^48 < 10^15.)
-constexpr std::size_t kSkipDigits = 15;
-constexpr std::int64_t kMaxAfter = std::int64_t{1} << 48;
+// The cursor handed to callers: the SCAN cursor in decimal, then two numbers of 15 digits each:
+// `after` (1 + the rank of the last key returned from that SCAN step, 0 for none) and `check`
+// (see token_list.lua). Digits only, as the store requires. (Both are < 2^48 < 10^15.)
+constexpr std::size_t kFieldDigits = 15;
+constexpr std::int64_t kMaxField = std::int64_t{1} << 48;
+
+std::string cursor_field(std::int64_t v) {
+  std::string s = std::to_string(v);
+  return std::string(kFieldDigits - s.size(), '0') + s;
+}
 
 class RedisClientTokens final : public ClientTokenBackend {
  public:
@@ -203,35 +208,35 @@ class RedisClientTokens final : public ClientTokenBackend {
   void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
             Callback<KeyList> done) override {
     std::string scan_cursor = "0";
-    std::string skip = "0";
+    std::int64_t after = 0, check = 0;
     if (!cursor.empty()) {
-      if (cursor.size() <= kSkipDigits || cursor.find_first_not_of("0123456789") != std::string::npos) {
+      const std::size_t n = cursor.size();
+      if (n <= 2 * kFieldDigits || n > 20 + 2 * kFieldDigits ||
+          cursor.find_first_not_of("0123456789") != std::string::npos ||
+          (after = std::stoll(cursor.substr(n - 2 * kFieldDigits, kFieldDigits))) > kMaxField ||
+          (check = std::stoll(cursor.substr(n - kFieldDigits))) >= kMaxField) {
         return done(Result<KeyList>(Status(StatusCode::kInvalidArgument,
                                            "is not a cursor returned by list()", "cursor")));
       }
-      scan_cursor = cursor.substr(0, cursor.size() - kSkipDigits);
-      skip = std::to_string(std::stoll(cursor.substr(cursor.size() - kSkipDigits)));
-      if (std::stoll(skip) > kMaxAfter) {
-        return done(Result<KeyList>(Status(StatusCode::kInvalidArgument,
-                                           "is not a cursor returned by list()", "cursor")));
-      }
+      scan_cursor = cursor.substr(0, n - 2 * kFieldDigits);
     }
     const std::string pattern = glob_escape(b_.prefix() + prefix) + "*";
     b_.eval(script_token_list(), {},
-            {num(now), pattern, scan_cursor, skip, std::to_string(limit), std::to_string(b_.prefix().size())},
+            {num(now), pattern, scan_cursor, num(after), std::to_string(limit),
+             std::to_string(b_.prefix().size()), num(check)},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<KeyList>(failure(r)));
               auto& v = r->elements();
-              std::int64_t next_skip = 0;
-              if (v.size() < 2 || !v[0].is_string() || !to_int(v[1], next_skip) || next_skip < 0 ||
-                  next_skip > kMaxAfter) {
+              std::int64_t next_after = 0, next_check = 0;
+              if (v.size() < 3 || !v[0].is_string() || !to_int(v[1], next_after) || next_after < 0 ||
+                  next_after > kMaxField || !to_int(v[2], next_check) || next_check < 0 ||
+                  next_check >= kMaxField) {
                 return done(Result<KeyList>(unexpected("token_list")));
               }
               KeyList out;
-              for (std::size_t i = 2; i < v.size(); ++i) out.keys.push_back(std::move(v[i]).str());
-              if (v[0].str() != "0" || next_skip != 0) {
-                std::string s = std::to_string(next_skip);
-                out.next_cursor = v[0].str() + std::string(kSkipDigits - s.size(), '0') + s;
+              for (std::size_t i = 3; i < v.size(); ++i) out.keys.push_back(std::move(v[i]).str());
+              if (v[0].str() != "0" || next_after != 0) {
+                out.next_cursor = v[0].str() + cursor_field(next_after) + cursor_field(next_check);
               }
               done(Result<KeyList>(std::move(out)));
             });
