@@ -298,6 +298,42 @@ TEST(RedisBackendTls, InsecureSkipVerifyFromTheUrlIsLoggedAndCounted) {
   EXPECT_EQ(warnings.size(), 1u);
 }
 
+// The store over a connection gone half-open (tests/redis/fault_test.cc covers the client in depth):
+// calls fail within their deadline, as errors, and service returns once the peer answers.
+TEST(RedisBackendHalfOpen, StoreCallsFailWithinTheirDeadlineAndServiceReturns) {
+  AUTHSTORE_REQUIRE_REDIS_FIXTURE();
+  PrivateServer server("backend-halfopen");
+  ASSERT_TRUE(server.start());
+  redis::testing::FaultProxy proxy(server.port());
+  ASSERT_TRUE(proxy.ok());
+  Harness h(proxy.url() + "?prefix=ho:&timeout=300ms&connect_timeout=300ms");
+  Store& s = h.store();
+  using Clock = std::chrono::steady_clock;
+  int n = 0, odd = 0, late = 0;
+  auto call = [&] {
+    const auto start = Clock::now();
+    auto r = s.replay().reserve("https://issuer", "jti-" + std::to_string(n++), h.clock().now() + 60'000);
+    if (Clock::now() - start > 300ms + 500ms) ++late;
+    if (!r.ok() && r.code() != StatusCode::kUnavailable && r.code() != StatusCode::kDeadlineExceeded) ++odd;
+    if (!r.ok()) std::this_thread::sleep_for(5ms);
+    return r.ok();
+  };
+  ASSERT_TRUE(call());
+  proxy.half_open();
+  int ok_while_down = 0;
+  for (const auto until = Clock::now() + 1200ms; Clock::now() < until;) ok_while_down += call() ? 1 : 0;
+  proxy.heal();
+  const auto healed = Clock::now();
+  bool back = false;
+  while (!back && Clock::now() - healed < 5s) back = call();
+  const auto took = Clock::now() - healed;
+  EXPECT_TRUE(back) << "service never came back";
+  EXPECT_LT(took, 300ms + 300ms + 400ms + 500ms);
+  EXPECT_EQ(ok_while_down, 0);
+  EXPECT_EQ(odd, 0);
+  EXPECT_EQ(late, 0);
+}
+
 // Reserves fresh JWT ids until one is refused with kFailedPrecondition; the ids reserved before.
 std::vector<std::string> reserve_until_refused(Store& s, ManualClock& clock, const std::string& tag,
                                                std::chrono::milliseconds limit, Status& refused) {
