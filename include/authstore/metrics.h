@@ -32,6 +32,7 @@ enum class SecurityEvent : std::uint8_t {
   kRevokedUse,            // a revoked refresh token / grant was presented.
   kCapacityRejected,      // the replay cache was full and refused a reservation (fail closed).
   kBackendError,          // the backend failed (unavailable, deadline, data loss, internal).
+  kInsecureTls,           // a store was opened with TLS certificate verification turned off.
   kCount_
 };
 std::string_view to_string(SecurityEvent e) noexcept;

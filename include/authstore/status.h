@@ -109,7 +109,9 @@ struct Done {};
 // thread before the call returns (memory and SQLite backends: their work is local, and a SQLite
 // call waits for the group-commit transaction that carries it), or later on the backend's I/O
 // thread (Redis; bad input is answered inline by every backend). It must not block for long:
-// it may run on a thread that serves other operations.
+// it may run on a thread that serves other operations. A blocking store call made inside it
+// answers kFailedPrecondition at once, on every backend ("use the _async form"): on Redis it
+// would wait for the very thread running the callback.
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 

@@ -82,6 +82,7 @@ std::string_view to_string(SecurityEvent e) noexcept {
     case SecurityEvent::kRevokedUse: return "revoked_use";
     case SecurityEvent::kCapacityRejected: return "capacity_rejected";
     case SecurityEvent::kBackendError: return "backend_error";
+    case SecurityEvent::kInsecureTls: return "insecure_tls";
     case SecurityEvent::kCount_: break;
   }
   return "unknown";

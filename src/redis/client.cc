@@ -105,7 +105,15 @@ Script::Script(std::string_view name, int version, std::string_view body) {
   auto d = std::make_shared<Data>();
   d->name = std::string(name);
   d->version = version;
-  d->source = "-- authstore:" + d->name + ":v" + std::to_string(version) + "\n";
+  // A shebang ("#!lua flags=..."), when the body has one, must stay the first line.
+  if (body.starts_with("#!")) {
+    const std::size_t eol = body.find('\n');
+    const std::size_t cut = eol == std::string_view::npos ? body.size() : eol + 1;
+    d->source.assign(body.substr(0, cut));
+    if (eol == std::string_view::npos) d->source.push_back('\n');
+    body.remove_prefix(cut);
+  }
+  d->source += "-- authstore:" + d->name + ":v" + std::to_string(version) + "\n";
   d->source.append(body);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -12,7 +12,10 @@
 // Results. Ok with the reply, or:
 //   an error reply (-ERR ...)  -> status_of_error() (kPermissionDenied for NOPERM/WRONGPASS, ...)
 //                                 with the error reply attached (has_value()).
-//   kDeadlineExceeded          -> no reply in time; a late reply is dropped, the connection stays.
+//   kDeadlineExceeded          -> no reply in time (counted from the call, connecting included);
+//                                 a late reply is dropped. The connection is then probed (PING):
+//                                 unanswered within command_timeout, it is dropped and rebuilt.
+//   kFailedPrecondition        -> the server failed ClientOptions::server_check (its status).
 //   kUnavailable               -> not connected (failing fast while reconnecting), or the
 //                                 connection dropped while the request was in flight: it MAY have
 //                                 run; it is never resent by the client.
@@ -52,7 +55,8 @@ struct CallOptions {
 // A Lua script called by EVALSHA. The source actually loaded starts with a comment naming the
 // script and its version ("-- authstore:<name>:v<version>"), so two authstore versions sharing one
 // Redis during a rolling upgrade never run each other's script, and SCRIPT/SLOWLOG output says
-// which one it is. Cheap to copy (shared, immutable).
+// which one it is. A body starting with a shebang line ("#!lua flags=no-writes", Redis >= 7.0)
+// keeps it first, before that comment, as Redis requires. Cheap to copy (shared, immutable).
 class Script {
  public:
   Script(std::string_view name, int version, std::string_view body);

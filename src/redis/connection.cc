@@ -14,7 +14,9 @@ namespace {
 constexpr std::size_t kReadBufferSize = 64 * 1024;
 constexpr std::size_t kEarlyFlushAfter = 32;
 
-enum HandshakeStep { kAuth = 0, kSelect = 1, kSetName = 2 };
+enum HandshakeStep { kAuth = 0, kSelect = 1, kSetName = 2, kCheck = 3 };
+
+const std::string_view kPing[] = {"PING"};
 
 bool is_ip_literal(const std::string& host) {
   asio::error_code ec;
@@ -97,10 +99,12 @@ Status Connection::refusal_locked() const {
   // Backing off after a failed attempt: fail fast rather than make callers wait for the next one.
   std::string message = "redis: not connected to " + endpoint_name() + " (reconnecting)";
   if (!last_error_.ok()) message += "; last error: " + last_error_.message();
-  const StatusCode code = last_error_.code() == StatusCode::kPermissionDenied
-                              ? StatusCode::kPermissionDenied
-                              : StatusCode::kUnavailable;
-  return Status(code, std::move(message));
+  // A refusal by the server (credentials, a failed server check) keeps its code and field.
+  const StatusCode last = last_error_.code();
+  if (last == StatusCode::kPermissionDenied || last == StatusCode::kFailedPrecondition) {
+    return Status(last, std::move(message), last_error_.field());
+  }
+  return Status(StatusCode::kUnavailable, std::move(message));
 }
 
 template <class Push>
@@ -187,6 +191,7 @@ void Connection::start_connect() {
     std::lock_guard lock(mutex_);
     if (state_ == State::kClosed) return;
     state_ = State::kConnecting;
+    stage_ = Stage::kTcp;
     close_socket_locked();
     gen = socket_generation_;
     arm_deadline_locked(core_.next_deadline());
@@ -194,9 +199,12 @@ void Connection::start_connect() {
   connect_timer_.expires_after(options_.connect_timeout);
   connect_timer_.async_wait([self = shared_from_this(), gen](const asio::error_code& ec) {
     if (ec || gen != self->socket_generation_) return;
-    self->fail_connection(gen, Status(StatusCode::kUnavailable,
-                                      "redis: could not connect to " + self->endpoint_name() +
-                                          " within connect_timeout"));
+    Status why;
+    {
+      std::lock_guard lock(self->mutex_);
+      why = self->stage_status_locked("within connect_timeout");
+    }
+    self->fail_connection(gen, why);
   });
 
   if (!options_.unix_path.empty()) {
@@ -251,6 +259,10 @@ void Connection::on_tcp_connected(std::uint64_t gen, const asio::error_code& ec)
     on_transport_up(gen);
     return;
   }
+  {
+    std::lock_guard lock(mutex_);
+    stage_ = Stage::kTls;
+  }
   SSL* ssl = tls_->native_handle();
   const std::string& name = options_.tls.server_name.empty() ? options_.host : options_.tls.server_name;
   const bool ip = is_ip_literal(name);
@@ -295,6 +307,7 @@ void Connection::on_transport_up(std::uint64_t gen) {
   {
     std::lock_guard lock(mutex_);
     transport_up_ = true;
+    stage_ = Stage::kHandshake;
     if (!tls_) direct_fd_ = options_.unix_path.empty() ? tcp_.native_handle() : unix_.native_handle();
   }
   last_read_ = Clock::now();
@@ -324,16 +337,19 @@ void Connection::start_handshake(std::uint64_t gen) {
   const std::string db = std::to_string(options_.db);
   if (options_.db != 0) add(kSelect, {"SELECT", db});
   if (!options_.client_name.empty()) add(kSetName, {"CLIENT", "SETNAME", options_.client_name});
+  // Last, the server check (or a PING): the connection is ready only once the server answered,
+  // so a reconnection into a server that accepts but never answers does not pass for healthy.
+  if (options_.server_check) {
+    std::vector<std::string_view> check(options_.server_check->command.begin(),
+                                        options_.server_check->command.end());
+    append_command(encoded, check);
+    last_step = kCheck;
+    callbacks.emplace_back();
+  } else {
+    add(kCheck, {"PING"});
+  }
 
   std::lock_guard lock(mutex_);
-  if (callbacks.empty()) {
-    state_ = State::kReady;
-    attempt_ = 0;
-    connect_timer_.cancel();
-    last_error_ = Status();
-    arm_health_timer(gen);
-    return;
-  }
   // The last step's callback completes the handshake.
   callbacks.back() = [self = shared_from_this(), gen, last_step](Result<Reply> r) {
     self->on_handshake_reply(gen, last_step, true, std::move(r));
@@ -343,7 +359,18 @@ void Connection::start_handshake(std::uint64_t gen) {
 
 void Connection::on_handshake_reply(std::uint64_t gen, int step, bool last, Result<Reply> r) {
   if (gen != socket_generation_) return;
-  if (!r.ok()) {
+  if (step == kCheck) {
+    Status verdict;
+    if (!r.ok() && !r.has_value()) {
+      verdict = Status(StatusCode::kUnavailable, r.status().message());  // says the stage
+    } else if (options_.server_check) {
+      verdict = options_.server_check->verdict(r);
+    }  // a PING: any reply (even -LOADING) shows the server is there
+    if (!verdict.ok()) {
+      fail_connection(gen, verdict);
+      return;
+    }
+  } else if (!r.ok()) {
     Status why;
     const std::string detail = r.status().message();
     if (step == kAuth && r.code() == StatusCode::kPermissionDenied) {
@@ -358,7 +385,8 @@ void Connection::on_handshake_reply(std::uint64_t gen, int step, bool last, Resu
       why = Status(StatusCode::kInvalidArgument, "redis: CLIENT SETNAME refused (" + detail + ")",
                    "client_name");
     } else {
-      why = Status(r.code(), "redis: connection handshake failed (" + detail + ")");
+      why = Status(r.code() == StatusCode::kDeadlineExceeded ? StatusCode::kUnavailable : r.code(),
+                   "redis: connection handshake failed (" + detail + ")");
     }
     fail_connection(gen, why);
     return;
@@ -496,14 +524,79 @@ void Connection::arm_deadline_locked(Clock::time_point t) {
 }
 
 void Connection::on_deadline_timer(std::uint64_t generation) {
+  bool probe = false;
+  std::uint64_t gen = 0;
   {
     std::lock_guard lock(mutex_);
     if (generation != timer_generation_) return;
     armed_at_ = Clock::time_point::max();
-    core_.expire(Clock::now(), done_);
+    const std::size_t before = done_.size();
+    if (state_ == State::kReady) {
+      core_.expire(Clock::now(), done_);
+      probe = done_.size() > before;
+    } else {
+      core_.expire(Clock::now(), done_,
+                   Status(StatusCode::kDeadlineExceeded,
+                          stage_status_locked("before the request's deadline").message()));
+    }
+    gen = socket_generation_;
     arm_deadline_locked(core_.next_deadline());
   }
+  // A request went unanswered: is anyone there? (A half-open connection never says.)
+  if (probe) start_probe(gen, "a PING sent after a request timed out");
   run_completions();
+}
+
+Status Connection::stage_status_locked(std::string_view what) const {
+  std::string m;
+  switch (stage_) {
+    case Stage::kTcp:
+      m = "redis: could not connect to " + endpoint_name() + " " + std::string(what);
+      break;
+    case Stage::kTls:
+      m = "redis: TLS handshake with " + endpoint_name() + " failed: not complete " +
+          std::string(what) + " (is it a TLS port?)";
+      break;
+    case Stage::kHandshake:
+      m = "redis: " + endpoint_name() + " did not answer the connection handshake " + std::string(what);
+      break;
+  }
+  return Status(StatusCode::kUnavailable, std::move(m));
+}
+
+void Connection::start_probe(std::uint64_t gen, const char* what) {
+  if (probe_outstanding_) return;
+  probe_outstanding_ = true;
+  submit(kPing, Clock::now() + options_.command_timeout,
+         [self = shared_from_this(), gen, what](Result<Reply> r) {
+           self->probe_outstanding_ = false;
+           if (r.code() == StatusCode::kDeadlineExceeded) {
+             self->fail_connection(gen, Status(StatusCode::kUnavailable,
+                                               "redis: " + self->endpoint_name() + " did not answer " +
+                                                   what + " (connection dropped)"));
+           }
+         });
+}
+
+void Connection::start_server_check(std::uint64_t gen) {
+  if (check_outstanding_) return;
+  check_outstanding_ = true;
+  std::vector<std::string_view> args(options_.server_check->command.begin(),
+                                     options_.server_check->command.end());
+  submit(args, Clock::now() + options_.command_timeout,
+         [self = shared_from_this(), gen](Result<Reply> r) {
+           self->check_outstanding_ = false;
+           if (r.code() == StatusCode::kDeadlineExceeded) {
+             self->fail_connection(gen, Status(StatusCode::kUnavailable,
+                                               "redis: " + self->endpoint_name() +
+                                                   " did not answer the server check"));
+             return;
+           }
+           if (!r.ok() && !r.has_value()) return;  // the connection is gone already
+           if (Status verdict = self->options_.server_check->verdict(r); !verdict.ok()) {
+             self->fail_connection(gen, verdict);
+           }
+         });
 }
 
 void Connection::arm_health_timer(std::uint64_t gen) {
@@ -516,23 +609,15 @@ void Connection::arm_health_timer(std::uint64_t gen) {
 
 void Connection::on_health_timer(std::uint64_t gen) {
   if (gen != socket_generation_) return;
-  bool idle = false;
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kReady) return;
-    idle = core_.pending() == 0 && Clock::now() - last_read_ >= options_.idle_ping_interval;
   }
-  if (idle) {
-    static constexpr std::string_view kPing[] = {"PING"};
-    const auto timeout = std::max<std::chrono::milliseconds>(options_.command_timeout,
-                                                             std::chrono::milliseconds(1000));
-    submit(kPing, Clock::now() + timeout, [self = shared_from_this(), gen](Result<Reply> r) {
-      if (r.code() == StatusCode::kDeadlineExceeded) {
-        self->fail_connection(gen, Status(StatusCode::kUnavailable,
-                                          "redis: " + self->endpoint_name() +
-                                              " did not answer an idle PING"));
-      }
-    });
+  if (options_.server_check) {
+    start_server_check(gen);  // every period; unanswered, it drops the connection like a probe
+  } else if (Clock::now() - last_read_ >= options_.idle_ping_interval) {
+    // Pending requests or not: a connection that owes replies and reads nothing is suspect too.
+    start_probe(gen, "a health PING");
   }
   arm_health_timer(gen);
 }

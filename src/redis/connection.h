@@ -8,9 +8,18 @@
 //
 // Life of a connection: idle (nothing happens until the first request: connections are lazy, so
 // a client created before fork() has no socket yet) -> connecting (TCP, TLS, then AUTH / SELECT /
-// CLIENT SETNAME pipelined; requests queue behind, bounded) -> ready -> on any failure: requests
-// in flight fail with kUnavailable (never resent: they may have reached the server), one immediate
-// reconnect attempt, then backoff (jittered exponential) during which requests fail fast.
+// CLIENT SETNAME and the server check (or a PING) pipelined; requests queue behind, bounded, and
+// keep their own deadlines: a connection is ready only once the server answered) -> ready -> on
+// any failure: requests in flight fail with kUnavailable (never resent: they may have reached the
+// server), one immediate reconnect attempt, then backoff (jittered exponential) during which
+// requests fail fast.
+//
+// Liveness: a server that stops answering without closing (frozen host, dead NAT entry, a proxy
+// gone half-open) must not keep a connection whose every request times out. When a request
+// expires on a ready connection, a PING probe goes out with one command_timeout to answer; any
+// reply keeps the connection (the late replies are then dropped as they come), no reply drops it
+// and reconnects. A connection with nothing read for idle_ping_interval is probed the same way,
+// and the server check (if any) is repeated at that period.
 #pragma once
 
 #include <asio.hpp>
@@ -103,6 +112,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   enum class State { kIdle, kConnecting, kReady, kBackoff, kClosed };
+  // Where a connection attempt is, to say what did not complete in time.
+  enum class Stage { kTcp, kTls, kHandshake };
 
   template <class Push>
   void submit_with(Clock::time_point deadline, ReplyCallback& callback, Push&& push);
@@ -125,6 +136,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_deadline_timer(std::uint64_t generation);
   void arm_health_timer(std::uint64_t gen);
   void on_health_timer(std::uint64_t gen);
+  void start_probe(std::uint64_t gen, const char* what);
+  void start_server_check(std::uint64_t gen);
+  Status stage_status_locked(std::string_view what) const;
   void fail_connection(std::uint64_t gen, const Status& why);
   void schedule_reconnect_locked();
   void close_socket_locked();
@@ -149,6 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionCore core_;
   State state_ = State::kIdle;
   Status last_error_;
+  Stage stage_ = Stage::kTcp;
   bool transport_up_ = false;  // socket connected (and TLS established): handshake bytes may go
   bool writing_ = false;
   bool resume_write_ = false;  // write_buffer_ holds the unsent rest of a direct send
@@ -169,6 +184,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<std::string> write_buffer_;
   std::shared_ptr<std::vector<char>> read_buffer_;
   Clock::time_point last_read_ = Clock::now();
+  bool probe_outstanding_ = false;  // a PING probe is in flight
+  bool check_outstanding_ = false;  // a periodic server check is in flight
   unsigned attempt_ = 0;
   std::minstd_rand jitter_;
 };

@@ -93,14 +93,17 @@ Status ConnectionCore::on_bytes(const char* data, std::size_t len, std::vector<C
 }
 
 void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done) {
+  expire(now, done,
+         Status(StatusCode::kDeadlineExceeded, "redis: no reply before the request's deadline"));
+}
+
+void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done, const Status& why) {
   Clock::time_point earliest = Clock::time_point::max();
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     if (!e.callback) continue;
     if (e.deadline <= now) {
-      done.push_back(Completion{
-          std::move(e.callback),
-          Status(StatusCode::kDeadlineExceeded, "redis: no reply before the request's deadline")});
+      done.push_back(Completion{std::move(e.callback), why});
       e.callback = nullptr;
     } else if (e.deadline < earliest) {
       earliest = e.deadline;

@@ -66,9 +66,11 @@ class ConnectionCore {
   // the transport must drop the connection (then call on_disconnect()).
   Status on_bytes(const char* data, std::size_t len, std::vector<Completion>& done);
 
-  // Completes every request whose deadline is <= now with kDeadlineExceeded; its reply, if it
-  // ever comes, is discarded.
+  // Completes every request whose deadline is <= now with `why` (kDeadlineExceeded, "no reply
+  // before the request's deadline", unless the transport says more); its reply, if it ever
+  // comes, is discarded.
   void expire(Clock::time_point now, std::vector<Completion>& done);
+  void expire(Clock::time_point now, std::vector<Completion>& done, const Status& why);
 
   // The connection is gone. Requests already handed to the transport may have reached the
   // server: they complete with kUnavailable and are never resent. Requests not yet taken stay

@@ -4,10 +4,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "authstore/status.h"
+#include "redis/reply.h"
 
 namespace authstore::redis {
 
@@ -23,6 +27,18 @@ struct TlsOptions {
   bool insecure_skip_verify_dangerous = false;
 };
 
+// A check of the server a connection must pass before any request goes out on it (e.g. the Redis
+// backend's maxmemory-policy rule). `command` is sent as the last step of every connection's
+// handshake and again every idle_ping_interval on a ready connection; `verdict` gets its result
+// (an error reply included; never a transport failure, which fails the connection on its own).
+// A non-OK verdict fails the connection with that status: requests queued on it fail with it, and
+// new ones are refused with it (same code, message and field) until a later connection passes.
+// `verdict` runs on the I/O thread: it must not block.
+struct ServerCheck {
+  std::vector<std::string> command;
+  std::function<Status(const Result<Reply>&)> verdict;
+};
+
 struct ClientOptions {
   std::string host = "127.0.0.1";  // name, IPv4 or IPv6 literal
   std::uint16_t port = 6379;
@@ -35,7 +51,9 @@ struct ClientOptions {
 
   std::chrono::milliseconds connect_timeout{1000};    // TCP connect + TLS handshake + AUTH/SELECT
   std::chrono::milliseconds command_timeout{1000};    // default deadline of each request
-  std::chrono::milliseconds idle_ping_interval{5000}; // PING after this long without traffic; 0: never
+  // PING after this long without a byte read (pending requests or not); also the period of the
+  // server_check. 0: never (a connection whose requests time out is probed all the same).
+  std::chrono::milliseconds idle_ping_interval{5000};
   std::chrono::milliseconds reconnect_backoff_min{25};   // first retry after a failed attempt
   std::chrono::milliseconds reconnect_backoff_max{400};  // cap of the jittered exponential backoff
 
@@ -46,6 +64,7 @@ struct ClientOptions {
   // Blocking calls spin this long for their reply before sleeping: on VMs, where a wake-up costs
   // tens of microseconds, a short spin can double one-in-flight throughput at the cost of CPU.
   std::chrono::microseconds spin_before_block{0};
+  std::shared_ptr<const ServerCheck> server_check;  // null: the handshake ends with a PING
 };
 
 // Parses a Redis URL over `base` (fields the URL does not mention keep base's values):

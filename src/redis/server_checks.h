@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "authstore/status.h"
 #include "redis/client.h"
@@ -16,9 +17,17 @@ struct MaxmemoryPolicy {
   bool safe() const noexcept { return known && policy == "noeviction"; }
 };
 
-// CONFIG GET maxmemory-policy. A refusal (NOPERM, unknown or renamed CONFIG) is not an error:
-// the result is !known with a warning, and the caller decides (the stores' backend refuses to
-// start on a known unsafe policy and warns on an unknown one). Transport failures are errors.
+// The command that reads the policy, for a ServerCheck (options.h) or a call.
+inline constexpr std::string_view kMaxmemoryPolicyCommand[] = {"CONFIG", "GET", "maxmemory-policy"};
+
+// Reads the answer to kMaxmemoryPolicyCommand. A refusal of CONFIG (NOPERM, unknown or renamed
+// command) or an odd reply is not an error: the result is !known with a warning, and the caller
+// decides (the stores' backend refuses to run on a known unsafe policy and warns on an unknown
+// one). Errors: the transport's failure (no reply), or kPermissionDenied when the server wants
+// credentials (NOAUTH, WRONGPASS: not a CONFIG restriction).
+Result<MaxmemoryPolicy> read_maxmemory_policy(const Result<Reply>& r);
+
+// CONFIG GET maxmemory-policy on `client`, read by read_maxmemory_policy(). Blocking.
 Result<MaxmemoryPolicy> check_maxmemory_policy(Client& client, CallOptions call = {});
 
 }  // namespace authstore::redis

@@ -64,6 +64,11 @@ Status check_record(const TokenRecord& t, std::size_t max) {
 Result<std::int64_t> entry_expiry(std::int64_t ttl_ms, Millis now, const TokenRecord* record,
                                   std::int64_t default_ttl) {
   if (ttl_ms == kNoExpiry) return std::int64_t{0};
+  if (ttl_ms > kMaxUnixMillis - now || (record != nullptr && (record->expires_at > kMaxUnixMillis ||
+                                                              record->refresh_expires_at > kMaxUnixMillis))) {
+    return Status(StatusCode::kInvalidArgument, "must end before the year 10000 (Unix ms)",
+                  ttl_ms > kMaxUnixMillis - now ? "ttl_ms" : "expires_at");
+  }
   if (ttl_ms > 0) return now + ttl_ms;
   if (ttl_ms < 0) return Status(StatusCode::kInvalidArgument, "must be > 0, 0 (default) or kNoExpiry", "ttl_ms");
   if (record == nullptr) return now + default_ttl;

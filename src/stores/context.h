@@ -19,6 +19,11 @@
 
 namespace authstore::internal {
 
+// The latest time a store accepts (9999-12-31T23:59:59.999Z in Unix ms): every backend can keep
+// it (a Redis TTL, a Lua number without loss of precision, an SQLite integer), and adding a TTL
+// to `now` below it cannot overflow. Checked before anything is written.
+inline constexpr Millis kMaxUnixMillis = 253'402'300'799'999;
+
 struct StoreContext {
   std::shared_ptr<const KeyRing> ring;
   std::shared_ptr<Clock> clock;
@@ -60,6 +65,35 @@ inline void finish_op(const StoreContext& ctx, OpId op, StatusCode outcome,
   }
 }
 
+// How many store callbacks (the caller's, run by instrument() or run_callback()) this thread is
+// inside. A blocking call made there would wait for a backend thread that may be this very
+// thread (the Redis client's I/O thread runs completions): wait_for() refuses it at once, on
+// every backend alike, so what passes on memory cannot hang on Redis.
+inline thread_local int t_store_callback_depth = 0;
+
+class StoreCallbackScope {
+ public:
+  StoreCallbackScope() noexcept { ++t_store_callback_depth; }
+  ~StoreCallbackScope() { --t_store_callback_depth; }
+  StoreCallbackScope(const StoreCallbackScope&) = delete;
+  StoreCallbackScope& operator=(const StoreCallbackScope&) = delete;
+};
+
+inline bool inside_store_callback() noexcept { return t_store_callback_depth > 0; }
+
+inline Status blocking_inside_callback() {
+  return Status(StatusCode::kFailedPrecondition,
+                "blocking call inside an async callback; use the _async form (a blocking call "
+                "there can wait for the very thread that runs the callback)");
+}
+
+// Runs a caller's callback marked as a store callback (see wait_for).
+template <class T>
+void run_callback(Callback<T>& done, Result<T> r) {
+  StoreCallbackScope scope;
+  done(std::move(r));
+}
+
 // Wraps a caller's callback: records the outcome and latency of `op`, counts backend errors.
 template <class T>
 Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callback<T> done,
@@ -69,6 +103,7 @@ Callback<T> instrument(const std::shared_ptr<StoreContext>& ctx, OpId op, Callba
   // after the backend, whose destructor completes whatever is still pending.
   return [ctx = ctx.get(), op, start, done = std::move(done)](Result<T> r) mutable {
     finish_op(*ctx, op, r.code(), start);
+    StoreCallbackScope scope;
     done(std::move(r));
   };
 }
@@ -80,9 +115,11 @@ void fail(Callback<T>& done, Status status) {
 }
 
 // The blocking call: starts the asynchronous one and waits for its callback. The callback may run
-// inline (memory backend) or on a backend thread.
+// inline (memory backend) or on a backend thread. Inside a store callback it starts nothing and
+// answers kFailedPrecondition at once (see inside_store_callback()).
 template <class T, class Start>
 Result<T> wait_for(Start&& start) {
+  if (inside_store_callback()) return Result<T>(blocking_inside_callback());
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;

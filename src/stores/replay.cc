@@ -127,13 +127,14 @@ void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
-  if (auto r = impl.try_reserve(p, issuer, jti, start)) return done(std::move(*r));
+  if (auto r = impl.try_reserve(p, issuer, jti, start)) return internal::run_callback(done, std::move(*r));
   impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(done), start));
 }
 Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_view jti,
                                          UnixMillis expires_at) {
   // The same as reserve_async, without a callback when the answer is known at once (memory).
   if (!impl_) return ::authstore::internal::empty_store();
+  if (internal::inside_store_callback()) return internal::blocking_inside_callback();
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);

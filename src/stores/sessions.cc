@@ -133,6 +133,10 @@ void SessionStoreImpl::upsert(const Session& in, Callback<Session> done) {
       return fail(done, invalid_argument("refresh_expires_at",
                                          "must be in the future (a session past its refresh expiry is dead)"));
     }
+    if (in.refresh_expires_at > kMaxUnixMillis || (in.expires_at && *in.expires_at > kMaxUnixMillis)) {
+      return fail(done, invalid_argument(in.refresh_expires_at > kMaxUnixMillis ? "refresh_expires_at" : "expires_at",
+                                         "must be a Unix ms time before the year 10000"));
+    }
     if (in.expires_at && *in.expires_at <= 0) {
       return fail(done, invalid_argument("expires_at", "must be a Unix ms time, or empty for infinite"));
     }

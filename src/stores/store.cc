@@ -105,6 +105,7 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
              "memory:// in development mode: using a random throwaway key; nothing survives this process");
   }
 
+  ctx->options.metrics = ctx->metrics;  // so a backend can count what it sees at open
   BackendConfig config{&ctx->options, ctx->clock, ctx->log};
   auto backend = open_backend(url, config);
   if (!backend.ok()) return backend.status();

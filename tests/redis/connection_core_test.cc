@@ -140,6 +140,20 @@ TEST_F(ConnectionCoreTest, DeadlinePassedGivesDeadlineExceededAndLateReplyIsDrop
   EXPECT_EQ(core_.pending(), 0U);
 }
 
+TEST_F(ConnectionCoreTest, ExpireWithAStatusSaysWhyAndLeavesLaterDeadlines) {
+  const auto now = Clock::now();
+  push({"GET", "a"}, now + 10ms);
+  push({"GET", "b"}, now + 1h);
+  const Status why(StatusCode::kDeadlineExceeded, "redis: TLS handshake with h:1 failed: not complete");
+  core_.expire(now + 20ms, done_, why);
+  run(done_);
+  ASSERT_TRUE(rec_.results[0].has_value());
+  EXPECT_EQ(rec_.results[0]->code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(rec_.results[0]->status().message(), why.message());
+  EXPECT_FALSE(rec_.results[1].has_value());
+  EXPECT_EQ(core_.next_deadline(), now + 1h);
+}
+
 TEST_F(ConnectionCoreTest, AbandonedRequestStillSentAndItsReplySkipped) {
   const auto now = Clock::now();
   push({"GET", "a"}, now + 1ms);

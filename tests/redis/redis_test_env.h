@@ -70,8 +70,9 @@ class PrivateServer {
   explicit PrivateServer(std::string name) : name_(std::move(name)) {}
   ~PrivateServer() { kill_now(); }
 
-  // Starts on `port` (0: pick a free one). Returns false if it did not come up within 5 s.
-  bool start(int port = 0) {
+  // Starts on `port` (0: pick a free one), with `extra` arguments (e.g. {"--maxmemory", "4mb"}).
+  // Returns false if it did not come up within 5 s.
+  bool start(int port = 0, const std::vector<std::string>& extra = {}) {
     for (int attempt = 0; attempt < 20; ++attempt) {
       port_ = port != 0 ? port : 20000 + static_cast<int>((::getpid() * 7919 + attempt * 104729 +
                                                            std::chrono::steady_clock::now()
@@ -84,6 +85,7 @@ class PrivateServer {
                                        std::to_string(port_), "--save", "", "--appendonly", "no",
                                        "--daemonize", "no", "--pidfile", pidfile, "--logfile",
                                        dir + "/" + name_ + ".log", "--dir", dir};
+      args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -103,9 +105,18 @@ class PrivateServer {
   void kill_now() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
+    ::kill(pid_, SIGCONT);  // a stopped process dies only once continued
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+  }
+
+  // Freezes / thaws the server (SIGSTOP / SIGCONT): its sockets stay open, nothing answers.
+  void stop_signal() const {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void continue_signal() const {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
   }
 
   int port() const { return port_; }

@@ -62,6 +62,18 @@ TEST_F(TlsTest, TlsInsecureSkipVerifyAcceptsUnknownCa) {
   ASSERT_TRUE(r.ok()) << r.status().to_string();
 }
 
+// A TLS client on a plain port: the server never answers the ClientHello; the caller is told the
+// TLS handshake failed, not merely that no reply came before the deadline.
+TEST_F(TlsTest, TlsToAPlainPortSaysTheTlsHandshakeFailed) {
+  for (const std::string timeouts : {"&timeout=300ms&connect_timeout=2s", "&timeout=2s&connect_timeout=300ms"}) {
+    Result<Reply> r = ping("rediss://127.0.0.1:" + fixture_value("REDIS_PLAIN_PORT") +
+                           "?insecure_skip_tls_verify=true" + timeouts);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("TLS handshake"), std::string::npos)
+        << timeouts << ": " << r.status().message();
+  }
+}
+
 TEST_F(TlsTest, MutualTlsWithClientCertificateConnects) {
   Result<Reply> r = ping(tls_url("REDIS_MTLS_PORT", "ca_file=" + tls_file("ca.crt") + "&cert_file=" +
                                                         tls_file("client.crt") + "&key_file=" +

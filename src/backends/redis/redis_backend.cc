@@ -1,6 +1,10 @@
 #include "backends/redis/redis_backend.h"
 
 #include <charconv>
+#include <mutex>
+#include <set>
+
+#include "redis/server_checks.h"
 
 namespace authstore::internal {
 namespace {
@@ -71,86 +75,19 @@ SessionBackend& RedisBackend::sessions() { return *sessions_; }
 ReplayBackend& RedisBackend::replay() { return *replay_; }
 ClientTokenBackend& RedisBackend::client_tokens() { return *client_tokens_; }
 
-void RedisBackend::when_ready(std::function<void(Status)> then) {
-  {
-    std::unique_lock lock(ready_mu_);
-    if (!ready_) {
-      waiting_.push_back(std::move(then));
-      if (checking_) return;
-      checking_ = true;
-      lock.unlock();
-      client_->async_call({"CONFIG", "GET", "maxmemory-policy"},
-                          [this](Result<redis::Reply> r) { finish_check(std::move(r)); });
-      return;
-    }
-  }
-  then(Status::Ok());
-}
-
-void RedisBackend::finish_check(Result<redis::Reply> r) {
-  Status status = Status::Ok();
-  std::string warning;
-  if (!r.ok() && !r.has_value()) {
-    status = r.status();  // no answer (unavailable, deadline, AUTH refused): check again next time
-  } else if (!r.ok()) {
-    if (r.status().code() == StatusCode::kPermissionDenied &&
-        r.value().error_code() != "NOPERM") {
-      status = r.status();  // NOAUTH / WRONGPASS: not a CONFIG restriction
-    } else {
-      warning = "redis backend: cannot read maxmemory-policy (" + r.status().message() +
-                "); make sure the server runs with maxmemory-policy noeviction, or evicted "
-                "tombstones and indexes can reopen replays";
-    }
-  } else {
-    const redis::Reply& reply = r.value();
-    if (!reply.is_array() || reply.elements().size() != 2 || !reply.elements()[1].is_string()) {
-      warning = "redis backend: unexpected reply to CONFIG GET maxmemory-policy; make sure the "
-                "server runs with maxmemory-policy noeviction";
-    } else if (const std::string& policy = reply.elements()[1].str(); policy != "noeviction") {
-      const std::string why = "maxmemory-policy is " + policy +
-                              ": Redis may evict tombstones and indexes, which can reopen replays "
-                              "and revive revoked tokens; set maxmemory-policy noeviction";
-      if (options_.allow_eviction) {
-        warning = "redis backend: " + why + " (allowed by allow_eviction=true)";
-      } else {
-        status = Status(StatusCode::kFailedPrecondition,
-                        "redis backend refuses to run: " + why + " (or open with allow_eviction=true "
-                        "to only warn)",
-                        "maxmemory-policy");
-      }
-    }
-  }
-  if (!warning.empty() && log_) log_(LogLevel::kWarning, warning);
-  std::vector<std::function<void(Status)>> waiting;
-  {
-    std::lock_guard lock(ready_mu_);
-    checking_ = false;
-    ready_ = status.ok();
-    waiting.swap(waiting_);
-  }
-  for (auto& w : waiting) w(status);
-}
-
 void RedisBackend::eval(const redis::Script& script, std::vector<std::string> keys,
                         std::vector<std::string> args, redis::ReplyCallback done) {
   if (observer_) observer_(script.name(), keys);
-  when_ready([this, &script, keys = std::move(keys), args = std::move(args),
-              done = std::move(done)](Status st) mutable {
-    if (!st.ok()) return done(Result<redis::Reply>(std::move(st)));
-    std::vector<std::string_view> k(keys.begin(), keys.end());
-    std::vector<std::string_view> a(args.begin(), args.end());
-    client_->async_eval(script, k, a, std::move(done));
-  });
+  std::vector<std::string_view> k(keys.begin(), keys.end());
+  std::vector<std::string_view> a(args.begin(), args.end());
+  client_->async_eval(script, k, a, std::move(done));
 }
 
 void RedisBackend::command(std::string_view op, std::vector<std::string> args,
                            std::vector<std::string> keys, redis::ReplyCallback done) {
   if (observer_) observer_(op, keys);
-  when_ready([this, args = std::move(args), done = std::move(done)](Status st) mutable {
-    if (!st.ok()) return done(Result<redis::Reply>(std::move(st)));
-    std::vector<std::string_view> a(args.begin(), args.end());
-    client_->async_call(a, std::move(done));
-  });
+  std::vector<std::string_view> a(args.begin(), args.end());
+  client_->async_call(a, std::move(done));
 }
 
 namespace redis_reply {
@@ -167,14 +104,71 @@ bool to_int(const redis::Reply& r, std::int64_t& out) {
 Status unexpected(std::string_view op) {
   return Status(StatusCode::kInternal, "redis backend: unexpected reply to " + std::string(op));
 }
+Status failure(const Result<redis::Reply>& r) {
+  if (!r.has_value() || !r.value().is_error()) return r.status();
+  const redis::Reply& e = r.value();
+  const std::string_view code = e.error_code();
+  const std::string& m = e.str();
+  const bool script_failed = m.starts_with("ERR user_script") || m.starts_with("ERR Error running script");
+  if (code != "WRONGTYPE" && code != "CORRUPT" && !script_failed) return r.status();
+  return Status(StatusCode::kDataLoss,
+                "redis backend: stored data is corrupt or not authstore's (" + m.substr(0, 160) + ")");
+}
+Status corrupt(std::string_view op, std::string_view what) {
+  return Status(StatusCode::kDataLoss, "redis backend: stored data at " + std::string(op) +
+                                           " is corrupt (" + std::string(what) + ")");
+}
 }  // namespace redis_reply
+
+std::shared_ptr<const redis::ServerCheck> maxmemory_policy_check(bool allow_eviction, LogHook log) {
+  struct Warned {
+    std::mutex mu;
+    std::set<std::string> said;  // each distinct warning is logged once, not every ping_interval
+  };
+  auto warned = std::make_shared<Warned>();
+  auto check = std::make_shared<redis::ServerCheck>();
+  check->command.assign(std::begin(redis::kMaxmemoryPolicyCommand), std::end(redis::kMaxmemoryPolicyCommand));
+  check->verdict = [allow_eviction, log = std::move(log), warned](const Result<redis::Reply>& r) -> Status {
+    auto policy = redis::read_maxmemory_policy(r);
+    if (!policy.ok()) return policy.status();
+    if (policy->safe()) return Status::Ok();
+    if (policy->known && !allow_eviction) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "redis backend refuses to run: " + policy->warning +
+                        " (or open with allow_eviction=true to only warn)",
+                    "maxmemory-policy");
+    }
+    std::string warning = "redis backend: " + policy->warning;
+    if (policy->known) warning += " (allowed by allow_eviction=true)";
+    bool first = false;
+    {
+      std::lock_guard lock(warned->mu);
+      first = warned->said.insert(warning).second;
+    }
+    if (first && log) log(LogLevel::kWarning, warning);
+    return Status::Ok();
+  };
+  return check;
+}
 
 Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config) {
   RedisBackendOptions options;
   auto client_url = split_backend_options(url, options);
   if (!client_url.ok()) return client_url.status();
-  auto client = redis::Client::from_url(client_url.value());
+  redis::ClientOptions base;
+  base.server_check = maxmemory_policy_check(options.allow_eviction, config.log);
+  auto client = redis::Client::from_url(client_url.value(), std::move(base));
   if (!client.ok()) return client.status();
+  if (const redis::TlsOptions& tls = client.value()->options().tls;
+      tls.enabled && tls.insecure_skip_verify_dangerous) {
+    if (config.options->metrics) config.options->metrics->record_security(SecurityEvent::kInsecureTls);
+    if (config.log) {
+      config.log(LogLevel::kWarning,
+                 "redis backend: insecure_skip_tls_verify=true: the server's certificate is NOT "
+                 "verified, anyone on the path can impersonate the server and read every record; "
+                 "for throw-away test setups only");
+    }
+  }
   return std::unique_ptr<Backend>(
       std::make_unique<RedisBackend>(std::move(client.value()), std::move(options), config.log));
 }

@@ -6,10 +6,14 @@
 //   prefix=<p>            prepended to every key (default "authstore:"); [A-Za-z0-9:._-], <= 64 bytes
 //   allow_eviction=true   only warn (log) when maxmemory-policy is not noeviction (default: refuse)
 //
-// Before its first command the backend reads maxmemory-policy (CONFIG GET, lazily, so that forked
-// workers connect on their own): any policy but noeviction can evict a tombstone or an index and
-// reopen a replay, so every operation then fails with kFailedPrecondition (unless allow_eviction).
-// A server that forbids CONFIG is trusted with a warning in the log.
+// Every connection reads maxmemory-policy (CONFIG GET) as the last step of its handshake, before
+// any command goes out on it, and again every ping_interval (default 5 s) while it is up: any
+// policy but noeviction can evict a tombstone or an index and reopen a replay, so the connection
+// is then dropped and every operation fails with kFailedPrecondition, field "maxmemory-policy"
+// (unless allow_eviction), until a connection finds noeviction again. This covers a server
+// restarted or switched (CONFIG SET) to an evicting policy, within one ping_interval. A server that
+// forbids CONFIG is trusted with a warning in the log. Connections are lazy (forked workers
+// connect on their own), and the check shares the first call's deadline.
 #pragma once
 
 #include <functional>
@@ -34,6 +38,11 @@ struct RedisBackendOptions {
 // Splits the backend's own options (prefix, allow_eviction) off a Redis URL. Returns the URL the
 // client gets. kInvalidArgument, field "url", for a bad value.
 Result<std::string> split_backend_options(std::string_view url, RedisBackendOptions& out);
+
+// The maxmemory-policy rule as the client's per-connection server check: refuses an evicting
+// policy with kFailedPrecondition (field "maxmemory-policy") unless allow_eviction, warns through
+// `log` when the policy is unknown or allowed although evicting (once per distinct warning).
+std::shared_ptr<const redis::ServerCheck> maxmemory_policy_check(bool allow_eviction, LogHook log);
 
 class RedisBackend final : public Backend {
  public:
@@ -61,7 +70,7 @@ class RedisBackend final : public Backend {
   using KeyObserver = std::function<void(std::string_view op, const std::vector<std::string>& keys)>;
   void set_key_observer(KeyObserver observer) { observer_ = std::move(observer); }
 
-  // Runs `script` (EVALSHA, NOSCRIPT reload in the client) once the server was checked.
+  // Runs `script` (EVALSHA, NOSCRIPT reload in the client).
   void eval(const redis::Script& script, std::vector<std::string> keys,
             std::vector<std::string> args, redis::ReplyCallback done);
   // Runs a native command; `keys` are the keys among `args` (for the observer).
@@ -69,19 +78,10 @@ class RedisBackend final : public Backend {
                redis::ReplyCallback done);
 
  private:
-  // Runs then(status) once maxmemory-policy was checked (at once when it was).
-  void when_ready(std::function<void(Status)> then);
-  void finish_check(Result<redis::Reply> r);
-
   std::string name_ = "redis";
   RedisBackendOptions options_;
   LogHook log_;
   KeyObserver observer_;
-
-  std::mutex ready_mu_;
-  bool ready_ = false;  // the check passed (cached for the backend's life)
-  bool checking_ = false;
-  std::vector<std::function<void(Status)>> waiting_;
 
   std::unique_ptr<CodeBackend> codes_;
   std::unique_ptr<RefreshBackend> refresh_;
@@ -98,6 +98,12 @@ namespace redis_reply {
 bool to_int(const redis::Reply& r, std::int64_t& out);
 // kInternal "redis backend: unexpected reply to <op>".
 Status unexpected(std::string_view op);
+// The status of a failed call. Stored data that fails its checks is kDataLoss (which the stores
+// count as a backend error), never the caller's kInvalidArgument: a key of the wrong type
+// (WRONGTYPE), a script's own CORRUPT error reply, or a script that failed at run time.
+Status failure(const Result<redis::Reply>& r);
+// kDataLoss "redis backend: stored data at <op> is corrupt (<what>)".
+Status corrupt(std::string_view op, std::string_view what);
 // A number as a script argument (decimal).
 inline std::string num(std::int64_t v) { return std::to_string(v); }
 }  // namespace redis_reply

@@ -1,7 +1,6 @@
 // Codes, replay reservations and client tokens on Redis (layout: docs/redis.md).
 #include <algorithm>
 #include <charconv>
-#include <optional>
 
 #include "backends/redis/redis_backend.h"
 #include "backends/redis/scripts.h"
@@ -11,6 +10,8 @@ namespace {
 
 using redis::Reply;
 using redis_reply::to_int;
+using redis_reply::corrupt;
+using redis_reply::failure;
 using redis_reply::unexpected;
 using redis_reply::num;
 
@@ -31,7 +32,7 @@ class RedisCodes final : public CodeBackend {
     std::string k = b_.key(key);
     b_.eval(script_code_insert(), {k}, {num(now), std::move(record), std::move(tombstone), num(expires_at)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r.ok()) return done(Result<Done>(failure(r)));
               if (!r->is_integer()) return done(Result<Done>(unexpected("code_insert")));
               if (r->integer() == 0) {
                 return done(Result<Done>(Status(StatusCode::kAlreadyExists, "code key collision")));
@@ -45,14 +46,20 @@ class RedisCodes final : public CodeBackend {
     std::string k = b_.key(key);
     b_.command("code_peek", {"HMGET", k, "e", "c", "r", "t"}, {k},
                [now, done = std::move(done)](Result<Reply> r) {
-                 if (!r.ok()) return done(Result<CodeSlot>(r.status()));
+                 if (!r.ok()) return done(Result<CodeSlot>(failure(r)));
                  const auto& v = r->elements();
                  if (v.size() != 4) return done(Result<CodeSlot>(unexpected("code_peek")));
+                 // The same checks, in the same order, as code_consume.lua.
+                 if (v[0].is_nil()) return done(Result<CodeSlot>(not_found()));
                  std::int64_t e = 0;
-                 if (v[0].is_nil() || !to_int(v[0], e) || e <= now) return done(Result<CodeSlot>(not_found()));
-                 const bool consumed = v[1].str() == "1";
+                 if (!to_int(v[0], e)) return done(Result<CodeSlot>(corrupt("code_peek", "expiry")));
+                 if (e <= now) return done(Result<CodeSlot>(not_found()));
+                 const bool consumed = v[1].is_string() && v[1].str() == "1";
+                 if (!consumed && !(v[1].is_string() && v[1].str() == "0")) {
+                   return done(Result<CodeSlot>(corrupt("code_peek", "state")));
+                 }
                  const Reply& blob = consumed ? v[3] : v[2];
-                 if (!blob.is_string()) return done(Result<CodeSlot>(not_found()));
+                 if (!blob.is_string()) return done(Result<CodeSlot>(corrupt("code_peek", "state")));
                  done(Result<CodeSlot>(CodeSlot{consumed, blob.str()}));
                });
   }
@@ -60,7 +67,7 @@ class RedisCodes final : public CodeBackend {
   void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override {
     std::string k = b_.key(key);
     b_.eval(script_code_consume(), {k}, {num(now)}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<CodeSlot>(r.status()));
+      if (!r.ok()) return done(Result<CodeSlot>(failure(r)));
       auto& v = r->elements();
       std::int64_t outcome = 0;
       if (v.empty() || !to_int(v[0], outcome)) return done(Result<CodeSlot>(unexpected("code_consume")));
@@ -86,7 +93,7 @@ class RedisReplay final : public ReplayBackend {
     std::string k = b_.key(key);
     b_.eval(script_replay_reserve(), {k}, {num(now), owner, num(kept_until)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r.ok()) return done(Result<Done>(failure(r)));
               if (!r->is_integer()) return done(Result<Done>(unexpected("replay_reserve")));
               if (r->integer() == 0) {
                 return done(Result<Done>(Status(StatusCode::kReplayed, "jti already reserved")));
@@ -98,7 +105,7 @@ class RedisReplay final : public ReplayBackend {
   void release(const std::string& key, const std::string& owner, Millis now, Callback<Done> done) override {
     std::string k = b_.key(key);
     b_.eval(script_replay_release(), {k}, {num(now), owner}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<Done>(r.status()));
+      if (!r.ok()) return done(Result<Done>(failure(r)));
       if (!r->is_integer()) return done(Result<Done>(unexpected("replay_release")));
       if (r->integer() == 0) {
         return done(Result<Done>(Status(StatusCode::kNotFound, "no reservation held by this owner")));
@@ -115,16 +122,21 @@ class RedisReplay final : public ReplayBackend {
 // Client tokens: string "<expires_at>:<blob>" (expires_at 0 = never, and then no native TTL).
 // Every operation but list is one native command; the expiry decision is made here.
 
-// The blob of a stored value if it is live at `now`.
-std::optional<std::string> live_blob(const Reply& v, Millis now) {
-  if (!v.is_string()) return std::nullopt;
+// A stored value "<expires_at>:<blob>" (or its head) read at `now`: its blob when live, kNotFound
+// when absent or expired, kDataLoss when garbled.
+Result<std::string> live_blob(std::string_view op, const Reply& v, Millis now) {
+  if (v.is_nil() || (v.is_string() && v.str().empty())) {
+    return Status(StatusCode::kNotFound, "token record not found");
+  }
+  if (!v.is_string()) return corrupt(op, "not a string");
   const std::string& s = v.str();
   const std::size_t colon = s.find(':');
-  if (colon == std::string::npos) return std::nullopt;
   std::int64_t e = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + colon, e);
-  if (ec != std::errc() || end != s.data() + colon) return std::nullopt;
-  if (e != 0 && e <= now) return std::nullopt;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + (colon == std::string::npos ? 0 : colon), e);
+  if (colon == std::string::npos || ec != std::errc() || end != s.data() + colon || e < 0) {
+    return corrupt(op, "expiry");
+  }
+  if (e != 0 && e <= now) return Status(StatusCode::kNotFound, "token record not found");
   return s.substr(colon + 1);
 }
 
@@ -139,9 +151,16 @@ std::string glob_escape(std::string_view s) {
   return out;
 }
 
-// The cursor handed to callers: the SCAN cursor in decimal followed by 6 digits: how many keys of
-// that SCAN batch were already returned. Digits only, as the store requires.
-constexpr std::size_t kSkipDigits = 6;
+// The cursor handed to callers: the SCAN cursor in decimal, then two numbers of 15 digits each:
+// `after` (1 + the rank of the last key returned from that SCAN step, 0 for none) and `check`
+// (see token_list.lua). Digits only, as the store requires. (Both are < 2^48 < 10^15.)
+constexpr std::size_t kFieldDigits = 15;
+constexpr std::int64_t kMaxField = std::int64_t{1} << 48;
+
+std::string cursor_field(std::int64_t v) {
+  std::string s = std::to_string(v);
+  return std::string(kFieldDigits - s.size(), '0') + s;
+}
 
 class RedisClientTokens final : public ClientTokenBackend {
  public:
@@ -158,7 +177,7 @@ class RedisClientTokens final : public ClientTokenBackend {
       args.push_back(num(std::max<Millis>(expires_at - now, 0) + 1000));
     }
     b_.command("token_put", std::move(args), {k}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<Done>(r.status()));
+      if (!r.ok()) return done(Result<Done>(failure(r)));
       done(Result<Done>(Done{}));
     });
   }
@@ -179,40 +198,45 @@ class RedisClientTokens final : public ClientTokenBackend {
     std::string k = b_.key(key);
     // The expiry prefix only (at most 19 digits and the colon).
     b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, [now, done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<bool>(r.status()));
-      const bool live = r->is_string() && !r->str().empty() && live_blob(r.value(), now).has_value();
-      done(Result<bool>(live));
+      if (!r.ok()) return done(Result<bool>(failure(r)));
+      Result<std::string> live = live_blob("token_exists", r.value(), now);
+      if (!live.ok() && live.code() != StatusCode::kNotFound) return done(Result<bool>(live.status()));
+      done(Result<bool>(live.ok()));
     });
   }
 
   void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
             Callback<KeyList> done) override {
     std::string scan_cursor = "0";
-    std::string skip = "0";
+    std::int64_t after = 0, check = 0;
     if (!cursor.empty()) {
-      if (cursor.size() <= kSkipDigits || cursor.find_first_not_of("0123456789") != std::string::npos) {
+      const std::size_t n = cursor.size();
+      if (n <= 2 * kFieldDigits || n > 20 + 2 * kFieldDigits ||
+          cursor.find_first_not_of("0123456789") != std::string::npos ||
+          (after = std::stoll(cursor.substr(n - 2 * kFieldDigits, kFieldDigits))) > kMaxField ||
+          (check = std::stoll(cursor.substr(n - kFieldDigits))) >= kMaxField) {
         return done(Result<KeyList>(Status(StatusCode::kInvalidArgument,
                                            "is not a cursor returned by list()", "cursor")));
       }
-      scan_cursor = cursor.substr(0, cursor.size() - kSkipDigits);
-      skip = std::to_string(std::stoll(cursor.substr(cursor.size() - kSkipDigits)));
+      scan_cursor = cursor.substr(0, n - 2 * kFieldDigits);
     }
     const std::string pattern = glob_escape(b_.prefix() + prefix) + "*";
     b_.eval(script_token_list(), {},
-            {num(now), pattern, scan_cursor, skip, std::to_string(limit), std::to_string(b_.prefix().size())},
+            {num(now), pattern, scan_cursor, num(after), std::to_string(limit),
+             std::to_string(b_.prefix().size()), num(check)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<KeyList>(r.status()));
+              if (!r.ok()) return done(Result<KeyList>(failure(r)));
               auto& v = r->elements();
-              std::int64_t next_skip = 0;
-              if (v.size() < 2 || !v[0].is_string() || !to_int(v[1], next_skip) || next_skip < 0 ||
-                  next_skip > 999999) {
+              std::int64_t next_after = 0, next_check = 0;
+              if (v.size() < 3 || !v[0].is_string() || !to_int(v[1], next_after) || next_after < 0 ||
+                  next_after > kMaxField || !to_int(v[2], next_check) || next_check < 0 ||
+                  next_check >= kMaxField) {
                 return done(Result<KeyList>(unexpected("token_list")));
               }
               KeyList out;
-              for (std::size_t i = 2; i < v.size(); ++i) out.keys.push_back(std::move(v[i]).str());
-              if (v[0].str() != "0" || next_skip != 0) {
-                std::string s = std::to_string(next_skip);
-                out.next_cursor = v[0].str() + std::string(kSkipDigits - s.size(), '0') + s;
+              for (std::size_t i = 3; i < v.size(); ++i) out.keys.push_back(std::move(v[i]).str());
+              if (v[0].str() != "0" || next_after != 0) {
+                out.next_cursor = v[0].str() + cursor_field(next_after) + cursor_field(next_check);
               }
               done(Result<KeyList>(std::move(out)));
             });
@@ -222,11 +246,9 @@ class RedisClientTokens final : public ClientTokenBackend {
   void read(std::string_view op, const char* cmd, const std::string& key, Millis now,
             Callback<std::string> done) {
     std::string k = b_.key(key);
-    b_.command(op, {cmd, k}, {k}, [now, done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<std::string>(r.status()));
-      auto blob = live_blob(r.value(), now);
-      if (!blob) return done(Result<std::string>(Status(StatusCode::kNotFound, "token record not found")));
-      done(Result<std::string>(std::move(*blob)));
+    b_.command(op, {cmd, k}, {k}, [op, now, done = std::move(done)](Result<Reply> r) {
+      if (!r.ok()) return done(Result<std::string>(failure(r)));
+      done(live_blob(op, r.value(), now));
     });
   }
 

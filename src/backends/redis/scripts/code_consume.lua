@@ -1,8 +1,16 @@
 -- KEYS[1] code hash. ARGV: now.
 -- {0} not found or expired; {1, record} consumed now; {2, tombstone} consumed before.
+-- A garbled entry is an error reply CORRUPT (read as kDataLoss), checked as code_peek does.
 local v = redis.call('HMGET', KEYS[1], 'e', 'c', 'r', 't')
-if not v[1] or tonumber(v[1]) <= NOW then return {0} end
-if v[2] == '1' then return {2, v[4]} end
+if not v[1] then return {0} end
+local e = tonumber(v[1])
+if not e then return redis.error_reply('CORRUPT code entry: expiry') end
+if e <= NOW then return {0} end
+if v[2] == '1' then
+  if not v[4] then return redis.error_reply('CORRUPT code entry: tombstone') end
+  return {2, v[4]}
+end
+if v[2] ~= '0' or not v[3] then return redis.error_reply('CORRUPT code entry: state') end
 redis.call('HSET', KEYS[1], 'c', '1')
 redis.call('HDEL', KEYS[1], 'r')
 return {1, v[3]}

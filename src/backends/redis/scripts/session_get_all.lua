@@ -5,7 +5,8 @@ local out = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', live, '(' .. ARGV[1], '+inf')) do
   local cur = redis.call('HGET', h, m)
   if cur then
-    local _, exp, record = parse_session(cur)
+    local lock, exp, record = parse_session(cur)
+    if not lock then return corrupt() end
     if exp > NOW then
       out[#out + 1] = m
       out[#out + 1] = record

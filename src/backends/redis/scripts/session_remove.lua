@@ -3,7 +3,8 @@ local h, live, tomb = KEYS[1], KEYS[2], KEYS[3]
 local s = ARGV[2]
 local cur = redis.call('HGET', h, s)
 if not cur then return 0 end
-local _, exp = parse_session(cur)
+local lock, exp = parse_session(cur)
+if not lock then return corrupt() end
 redis.call('HDEL', h, s)
 redis.call('ZREM', live, s)
 if exp <= NOW then return 0 end

@@ -3,10 +3,17 @@
 local h, live, tomb = KEYS[1], KEYS[2], KEYS[3]
 local s, exp = ARGV[2], tonumber(ARGV[5])
 local expected, max = tonumber(ARGV[4]), tonumber(ARGV[6])
-prune_bucket(h, live, tomb)
+-- The store checks it; checked again here because a failing PEXPIRE after the HSET below would
+-- leave a session written without a TTL (Redis does not roll a script back).
+if not exp or exp > 253402300799999 then return redis.error_reply('ERR refresh_expires_at out of range') end
 local cur = redis.call('HGET', h, s)
 local lock, cexp = nil, nil
-if cur then lock, cexp = parse_session(cur) end
+if cur then
+  lock, cexp = parse_session(cur)
+  if not lock then return corrupt() end
+end
+-- (Pruning only drops sessions expired by now, which the checks below treat as absent anyway.)
+prune_bucket(h, live, tomb)
 local is_live = cur and cexp > NOW
 if expected == 0 then
   if is_live then return 0 end
