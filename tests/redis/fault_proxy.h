@@ -185,9 +185,10 @@ class FaultProxy {
         fds.push_back(pollfd{p->server, static_cast<short>(p->server >= 0 ? POLLIN : 0), 0});
       }
       ::poll(fds.data(), fds.size(), 2);
+      const std::size_t polled = pairs_.size();  // a pair accepted below has no pollfd this round
       if (fds[0].revents & POLLIN) accept_one(half_open);
       const auto now = Clock::now();
-      for (std::size_t i = 0; i < pairs_.size(); ++i) {
+      for (std::size_t i = 0; i < polled; ++i) {
         Pair& p = *pairs_[i];
         bool gone = false;
         for (int side = 0; side < 2 && !gone; ++side) {
