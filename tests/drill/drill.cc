@@ -458,19 +458,22 @@ int main(int argc, char** argv) {
       ::_exit(0);
     }
     ::close(fds[1]);
+    std::string buf;
+    std::thread reader([&] {  // drained as the child writes: a full pipe would stall it
+      char chunk[4096];
+      for (;;) {
+        const auto n = ::read(fds[0], chunk, sizeof chunk);
+        if (n <= 0) break;
+        buf.append(chunk, static_cast<std::size_t>(n));
+      }
+    });
     std::this_thread::sleep_for(s.phase() * 2);
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
-    std::vector<std::string> acked;
-    std::string buf;
-    char chunk[4096];
-    for (;;) {
-      const auto n = ::read(fds[0], chunk, sizeof chunk);
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
-    }
+    reader.join();  // EOF: the child, the only writer, is gone
     ::close(fds[0]);
+    std::vector<std::string> acked;
     for (std::size_t at = 0, nl; (nl = buf.find('\n', at)) != std::string::npos; at = nl + 1) {
       acked.push_back(buf.substr(at, nl - at));
     }
