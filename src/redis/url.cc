@@ -59,7 +59,7 @@ Status parse_db(std::string_view s, int& db) {
 Status apply_option(std::string_view name, std::string_view raw, ClientOptions& o) {
   std::string value;
   if (!percent_decode(raw, value)) {
-    return url_error("option '" + std::string(name) + "' has a malformed %-escape");
+    return url_error(internal::describe_option(name) + " has a malformed %-escape");
   }
   if (name == "timeout") return parse_duration(name, value, o.command_timeout);
   if (name == "connect_timeout") return parse_duration(name, value, o.connect_timeout);
@@ -91,8 +91,8 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
     o.tls.insecure_skip_verify_dangerous = value == "true";
     return Status::Ok();
   }
-  return url_error("unknown option '" + std::string(name) +
-                   "' (expected timeout, connect_timeout, ping_interval, db, client_name, "
+  return url_error("unknown " + internal::describe_option(name) +
+                   " (expected timeout, connect_timeout, ping_interval, db, client_name, "
                    "connections, ca_file, ca_dir, cert_file, key_file, sni or "
                    "insecure_skip_tls_verify)");
 }
@@ -105,7 +105,7 @@ Status parse_query(std::string_view query, ClientOptions& o) {
     if (pair.empty()) continue;
     const std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) {
-      return url_error("option '" + std::string(pair) + "' has no value (expected name=value)");
+      return url_error(internal::describe_option(pair) + " has no value (expected name=value)");
     }
     if (Status s = apply_option(pair.substr(0, eq), pair.substr(eq + 1), o); !s.ok()) return s;
   }

@@ -109,5 +109,21 @@ TEST(RedisUrl, ErrorsNeverEchoThePassword) {
   EXPECT_EQ(r.status().to_string().find("hunter2"), std::string::npos);
 }
 
+// A password with an unescaped '?' turns its tail into the "query": the error must not repeat it.
+TEST(RedisUrl, MisplacedSecretInTheQueryIsNeverRepeated) {
+  for (const char* url : {"redis://se?cretpassword@host", "redis://user:p?w=rest@host:6379",
+                          "redis://h?x%zz@secret=1", "redis://h?Secret-Tail"}) {
+    Result<ClientOptions> r = parse_url(url);
+    ASSERT_FALSE(r.ok()) << url;
+    const std::string m = r.status().to_string();
+    for (const char* part : {"cretpassword", "rest@host", "x%zz@secret", "Secret-Tail"}) {
+      EXPECT_EQ(m.find(part), std::string::npos) << url << " -> " << m;
+    }
+  }
+  EXPECT_NE(parse_url("redis://se?cretpassword@host").status().message().find("not shown"), std::string::npos);
+  // A plain unknown name is still named, so a typo is easy to find.
+  EXPECT_NE(parse_url("redis://h?timout=1s").status().message().find("'timout'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace authstore::redis

@@ -61,7 +61,7 @@ Result<DbConfig> parse_url(std::string_view rest) {
       query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
       if (pair.empty()) continue;
       const std::size_t eq = pair.find('=');
-      if (eq == std::string_view::npos) return bad_url("option " + std::string(pair) + ": expected name=value");
+      if (eq == std::string_view::npos) return bad_url(describe_option(pair) + ": expected name=value");
       const std::string_view name = pair.substr(0, eq);
       const std::string_view value = pair.substr(eq + 1);
       if (name == "busy_timeout_ms") {
@@ -89,8 +89,8 @@ Result<DbConfig> parse_url(std::string_view rest) {
         if (!v.ok()) return v.status();
         cfg.max_batch = static_cast<std::size_t>(v.value());
       } else {
-        return bad_url("unknown option '" + std::string(name) +
-                       "' (known: busy_timeout_ms, synchronous, max_page_count, "
+        return bad_url("unknown " + describe_option(name) +
+                       " (known: busy_timeout_ms, synchronous, max_page_count, "
                        "journal_size_limit, max_batch)");
       }
     }
