@@ -121,6 +121,7 @@ void check_sqlite(std::string_view rest) {
   const std::filesystem::path p(c.path);
   FUZZ_CHECK(p.is_absolute(), "a relative database path");
   FUZZ_CHECK(p.lexically_normal() == p, "a database path that is not normalized");
+  FUZZ_CHECK(p.has_filename(), "a database path that names a directory");
   FUZZ_CHECK(c.path.find('\0') == std::string::npos, "a database path with NUL");
   FUZZ_CHECK(c.busy_timeout_ms >= 0 && c.busy_timeout_ms <= 3'600'000, "busy_timeout_ms out of range");
   FUZZ_CHECK(c.max_batch >= 1 && c.max_batch <= 4096, "max_batch out of range");
