@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh --ci                 every target 30 s (what scripts/test.sh runs)
 #   scripts/fuzz.sh [SECONDS] [TARGET..] every target (or the named ones) SECONDS each (default 60)
 #   scripts/fuzz.sh --runs N [TARGET..]  every target until N inputs ran (e.g. --runs 10000000)
+#   --no-build                           run what build-fuzz/ holds (e.g. two runs side by side)
 #
 # The working corpus of each target (build-fuzz/work/<target>/corpus) starts from the committed
 # seeds (tests/fuzz/corpus/<target>) plus seeds the current code makes (fuzz_make_seeds), and keeps
@@ -16,12 +17,14 @@ cd "$(dirname "$0")/.."
 
 seconds=60
 runs=""
+build_it=1
 targets=()
 while (($#)); do
   case $1 in
     --ci) seconds=30 ;;
     --runs) runs=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --no-build) build_it=0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     [0-9]*) seconds=$1 ;;
     *) targets+=("$1") ;;
   esac
@@ -30,18 +33,19 @@ done
 all=(record token key_file url resp pkce store)
 ((${#targets[@]})) || targets=("${all[@]}")
 
-scripts/deps.sh
 build=build-fuzz
-echo "== configure $build (clang, AUTHSTORE_FUZZ=ON)"
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DAUTHSTORE_FUZZ=ON -DAUTHSTORE_WERROR=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHSTORE_SHARED=OFF -DAUTHSTORE_BUILD_TESTS=OFF \
-  -DAUTHSTORE_BUILD_BENCH=OFF -DAUTHSTORE_BUILD_CLI=OFF -DAUTHSTORE_INSTALL=OFF >/dev/null
-echo "== build $build"
-cmake --build "$build" -j "$(nproc)" --target fuzz_make_seeds "${targets[@]/#/fuzz_}"
-
 gen=$build/work/generated
-rm -rf "$gen"
-"$build/tests/fuzz/fuzz_make_seeds" "$gen"
+if ((build_it)); then
+  scripts/deps.sh
+  echo "== configure $build (clang, AUTHSTORE_FUZZ=ON)"
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DAUTHSTORE_FUZZ=ON -DAUTHSTORE_WERROR=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHSTORE_SHARED=OFF -DAUTHSTORE_BUILD_TESTS=OFF \
+    -DAUTHSTORE_BUILD_BENCH=OFF -DAUTHSTORE_BUILD_CLI=OFF -DAUTHSTORE_INSTALL=OFF >/dev/null
+  echo "== build $build"
+  cmake --build "$build" -j "$(nproc)" --target fuzz_make_seeds "${targets[@]/#/fuzz_}"
+  rm -rf "$gen"
+  "$build/tests/fuzz/fuzz_make_seeds" "$gen"
+fi
 
 # halt_on_error / abort_on_error: the first report ends the run and counts as a crash.
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
