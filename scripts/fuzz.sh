@@ -30,7 +30,7 @@ while (($#)); do
   esac
   shift
 done
-all=(record token key_file url resp pkce store)
+all=(record token key_file url resp pkce store validate)
 ((${#targets[@]})) || targets=("${all[@]}")
 
 build=build-fuzz
