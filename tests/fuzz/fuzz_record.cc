@@ -96,11 +96,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   check_parse(rest);
 
-  // Arbitrary blobs: only a blob sealed under this key and type may open, and it re-seals
-  // byte for byte (the MAC is deterministic; the header says which key made it).
+  // Arbitrary blobs: only a blob sealed under this key and type may open, and one in the current
+  // format re-seals byte for byte under the key that made it (the MAC is deterministic).
   if (auto body = open_signed(*ring1, type, key, rest)) {
-    const KeyRing& by = get_u16(reinterpret_cast<const unsigned char*>(rest.data() + 2)) == 7 ? *ring7 : *ring1;
-    FUZZ_CHECK(seal_signed(by, type, key, *body) == rest, "an opened record does not re-seal identically");
+    const std::string by1 = seal_signed(*ring1, type, key, *body);
+    if (rest[0] == by1[0]) {  // same format version (an older one may open but not re-seal)
+      FUZZ_CHECK(by1 == rest || seal_signed(*ring7, type, key, *body) == rest,
+                 "an opened record does not re-seal identically");
+    }
     FUZZ_CHECK(!open_signed(*ring1, other, key, rest), "a signed record opened as another type");
     FUZZ_CHECK(!open_signed(*ring1, type, key + "x", rest), "a signed record opened under another key");
   }

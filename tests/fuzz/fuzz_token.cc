@@ -21,7 +21,13 @@ using namespace authstore::internal;
 
 constexpr std::size_t kTokenLength = 60;  // prefix (4) + base64url of 42 bytes (56)
 
-std::string_view prefix_of(TokenKind kind) { return kind == TokenKind::kCode ? "ac1_" : "rt1_"; }
+// The prefix of tokens minted now ("ac1_" / "rt1_"), taken from the code rather than repeated.
+std::string_view prefix_of(TokenKind kind) {
+  static const auto ring = authstore::fuzz::make_ring(1);
+  static const std::string code = mint_token(*ring, TokenKind::kCode, "routeAAA").text.substr(0, 4);
+  static const std::string refresh = mint_token(*ring, TokenKind::kRefresh, "routeAAA").text.substr(0, 4);
+  return kind == TokenKind::kCode ? code : refresh;
+}
 
 void check_parse(const KeyRing& ring, TokenKind kind, std::string_view text) {
   TokenError err = TokenError::kNone;
