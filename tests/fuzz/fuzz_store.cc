@@ -23,32 +23,33 @@ struct Live {
   std::string family;
 };
 
+// Destroyed at exit like any static, which stops the store's sweeper thread.
 Live& live() {
-  static Live* l = [] {
+  static Live l = [] {
     Options o;
     o.keys = fuzz::ring_options();
     auto store = open("memory://", o);
     if (!store.ok()) fuzz::fail(__FILE__, __LINE__, "open", store.status().message());
-    auto* out = new Live{store.value(), {}, {}, {}};
+    Live out{store.value(), {}, {}, {}};
     CodeGrant g;
     g.client_id = "client";
     g.subject = "alice";
     g.redirect_uri = "https://client.example/cb";
     g.ttl_ms = 600'000;
-    auto code = out->store.codes().issue(g);
+    auto code = out.store.codes().issue(g);
     RefreshGrant r;
     r.subject = "alice";
     r.client_id = "client";
     r.lifetime_ms = 86'400'000;
     r.idle_ttl_ms = 86'400'000;
-    auto refresh = out->store.refresh().issue(r);
+    auto refresh = out.store.refresh().issue(r);
     if (!code.ok() || !refresh.ok()) fuzz::fail(__FILE__, __LINE__, "issue", "code or refresh");
-    out->code = code.value().code;
-    out->refresh = refresh.value().token;
-    out->family = refresh.value().family.family_id;
+    out.code = code.value().code;
+    out.refresh = refresh.value().token;
+    out.family = refresh.value().family.family_id;
     return out;
   }();
-  return *l;
+  return l;
 }
 
 // What the calls below answer for a malformed and for a well-formed unknown input, joined.
