@@ -25,4 +25,8 @@ run build-asan -DCMAKE_BUILD_TYPE=Debug -DAUTHSTORE_SANITIZE=ON -DAUTHSTORE_BUIL
 # (TSan's own limitation; it would otherwise kill them). Any report fails the test (exit code 66).
 export TSAN_OPTIONS="die_after_fork=0 ${TSAN_OPTIONS:-}"
 run build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHSTORE_TSAN=ON -DAUTHSTORE_BUILD_BENCH=OFF
-echo "== all tests passed (normal, ASan+UBSan and TSan builds)"
+# Hostile input: every libFuzzer target (clang) for 20 s; the long runs are on demand
+# (scripts/fuzz.sh --runs 10000000).
+echo "== fuzz (20 s per target)"
+scripts/fuzz.sh --ci
+echo "== all tests passed (normal, ASan+UBSan and TSan builds; fuzzing)"

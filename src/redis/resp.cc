@@ -1,5 +1,6 @@
 #include "redis/resp.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <new>
@@ -74,44 +75,59 @@ struct ReplyReader::Impl {
   redisReader* reader = nullptr;
   Reply root;
 
-  // Where the value of `task` goes: the root, or its slot in the parent array.
+  // Where the value of `task` goes: the root, or its slot in the parent array. Elements arrive in
+  // order (idx 0, 1, ...), so the array grows as they do: its length header alone, which a
+  // hostile or broken server can set to 2^31 - 1 in 13 bytes, never allocates (found by
+  // fuzzing). An element's slot moves only when a later sibling is added, after it is complete.
   static Reply* slot(const redisReadTask* task) {
     auto* self = static_cast<Impl*>(task->privdata);
     if (task->parent == nullptr) return &self->root;
-    auto* parent = static_cast<Reply*>(task->parent->obj);
-    return &parent->elements()[static_cast<std::size_t>(task->idx)];
+    auto& elements = static_cast<Reply*>(task->parent->obj)->elements();
+    const auto idx = static_cast<std::size_t>(task->idx);
+    if (idx >= elements.size()) elements.resize(idx + 1);  // may throw: callers catch bad_alloc
+    return &elements[idx];
   }
 
   static void* create_string(const redisReadTask* task, char* str, std::size_t len) {
-    Reply* r = slot(task);
     Reply::Type t = Reply::Type::kBulkString;
     if (task->type == REDIS_REPLY_STATUS) t = Reply::Type::kSimpleString;
     if (task->type == REDIS_REPLY_ERROR) t = Reply::Type::kError;
     try {
+      Reply* r = slot(task);
       r->assign_string(t, str, len);
+      return r;
     } catch (const std::bad_alloc&) {
       return nullptr;  // hiredis reports out of memory
     }
-    return r;
   }
   static void* create_array(const redisReadTask* task, int elements) {
-    Reply* r = slot(task);
     try {
-      r->assign_array(elements < 0 ? 0 : static_cast<std::size_t>(elements));
+      Reply* r = slot(task);
+      r->assign_array(0);
+      // Room for a typical reply up front; beyond that the array grows as elements arrive.
+      r->elements().reserve(std::min<std::size_t>(elements < 0 ? 0 : static_cast<std::size_t>(elements), 64));
+      return r;
     } catch (const std::bad_alloc&) {
       return nullptr;
     }
-    return r;
   }
   static void* create_integer(const redisReadTask* task, long long value) {
-    Reply* r = slot(task);
-    r->assign_integer(value);
-    return r;
+    try {
+      Reply* r = slot(task);
+      r->assign_integer(value);
+      return r;
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
   }
   static void* create_nil(const redisReadTask* task) {
-    Reply* r = slot(task);
-    r->clear();
-    return r;
+    try {
+      Reply* r = slot(task);
+      r->clear();
+      return r;
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
   }
   // Replies live inside Impl::root; nothing to free.
   static void free_object(void*) {}

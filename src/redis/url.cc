@@ -61,6 +61,9 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
   if (!percent_decode(raw, value)) {
     return url_error(internal::describe_option(name) + " has a malformed %-escape");
   }
+  if (value.find('\0') != std::string::npos) {  // a path would be cut at it: refuse, never truncate
+    return url_error(internal::describe_option(name) + " must not contain a NUL byte (%00)");
+  }
   if (name == "timeout") return parse_duration(name, value, o.command_timeout);
   if (name == "connect_timeout") return parse_duration(name, value, o.connect_timeout);
   if (name == "ping_interval") return parse_duration(name, value, o.idle_ping_interval);
@@ -195,6 +198,9 @@ Result<ClientOptions> parse_url(std::string_view url, ClientOptions base) {
       return url_error("unix:// needs an absolute socket path (unix:///path/to/redis.sock)");
     }
     if (!percent_decode(rest, o.unix_path)) return url_error("the socket path has a malformed %-escape");
+    if (o.unix_path.find('\0') != std::string::npos) {
+      return url_error("the socket path must not contain a NUL byte (%00)");
+    }
     o.tls.enabled = false;
   } else if (scheme == "redis" || scheme == "rediss") {
     o.tls.enabled = scheme == "rediss";

@@ -90,6 +90,28 @@ TEST(RespReader, ProtocolErrorReported) {
   EXPECT_EQ(r, Reply::integer(1));
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_resp.cc): the reader sized an array from its header alone, so
+// 13 bytes from a hostile or broken server ("*2000000000\r\n") made the client allocate 2e9
+// replies (~144 GB): out of memory, or worse, an allocation that succeeds and is zero-filled.
+// Elements are now stored as they arrive: the reply is simply incomplete.
+TEST(RespReader, ArrayHeaderAloneAllocatesNoElements) {
+  ReplyReader reader;
+  const std::string_view head = "*2000000000\r\n:1\r\n$2\r\nab\r\n*1\r\n*-1\r\n";
+  ASSERT_TRUE(reader.feed(head.data(), head.size()).ok());
+  Reply r;
+  EXPECT_EQ(reader.next(r), ReplyReader::Next::kNeedMore) << reader.error();
+  // Arrays longer than the room reserved up front still read back whole and in order.
+  std::string stream = "*1000\r\n";
+  std::vector<Reply> expect;
+  for (int i = 0; i < 1000; ++i) {
+    stream += i % 2 ? ":" + std::to_string(i) + "\r\n" : "*1\r\n$1\r\nx\r\n";
+    expect.push_back(i % 2 ? Reply::integer(i) : Reply::array({Reply::bulk_string("x")}));
+  }
+  const std::vector<Reply> got = parse_all(stream, 7);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0], Reply::array(expect));
+}
+
 TEST(RespReply, ErrorRepliesMapToStatusCodes) {
   EXPECT_EQ(reply_result(Reply::error("WRONGPASS invalid")).code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(reply_result(Reply::error("NOPERM no")).code(), StatusCode::kPermissionDenied);

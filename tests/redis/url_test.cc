@@ -125,5 +125,15 @@ TEST(RedisUrl, MisplacedSecretInTheQueryIsNeverRepeated) {
   EXPECT_NE(parse_url("redis://h?timout=1s").status().message().find("'timout'"), std::string::npos);
 }
 
+// A percent-encoded NUL would cut a path short (the file opened would be another one): refused.
+TEST(RedisUrl, NulInPathsAndFileOptionsIsRefused) {
+  for (const char* url : {"unix:///tmp/x%00y.sock", "rediss://h?ca_file=/x%00y", "rediss://h?cert_file=/a%00&key_file=/b",
+                          "redis://h?client_name=a%00b"}) {
+    Result<ClientOptions> r = parse_url(url);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_NE(r.status().message().find("NUL"), std::string::npos) << r.status().to_string();
+  }
+}
+
 }  // namespace
 }  // namespace authstore::redis

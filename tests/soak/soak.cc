@@ -8,8 +8,10 @@
 // `--sample` seconds it records: resident memory, open file descriptors, threads, operations and
 // unexpected outcomes so far, and the backend's own count (SQLite: rows of every table; Redis:
 // keys under the prefix). At the end it checks that each series grew by less than 5 % over the
-// second half of the run ("flat"), that no operation had an unexpected outcome, and (Redis) that
-// every key under the prefix has a TTL except the store's marker. Exit status 0 = all held.
+// second half of the run ("flat": its least-squares trend there, against its mean; the backend's
+// count is judged per unit of load, count / recent operations per second, since what a store
+// holds is the rate times the lifetimes), that no operation had an unexpected outcome, and
+// (Redis) that every key under the prefix has a TTL except the store's marker. Exit 0: all held.
 // Bounded: the run stops at --seconds; each worker's loop is bounded by count as well.
 // Keys: from the environment (AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE) or --key-file.
 #include <dirent.h>
@@ -305,15 +307,23 @@ void worker(Store store, std::shared_ptr<Clock> clock, int id, Counters& c) {
   }
 }
 
-bool flat(const std::vector<long long>& v, const char* name) {
+// "Flat": over the second half of the run, the least-squares trend of the series changes it by less
+// than 5 % of its mean (a trend, not one noisy sample: counts follow the momentary throughput).
+bool flat(const std::vector<double>& t, const std::vector<long long>& v, const char* name) {
   if (v.size() < 4) return true;
-  const std::size_t half = v.size() / 2;
-  const double lo = static_cast<double>(v[half]);
-  double hi = lo;
-  for (std::size_t i = half; i < v.size(); ++i) hi = std::max(hi, static_cast<double>(v[i]));
-  if (lo < 0) return true;  // not measurable
-  const double growth = lo == 0 ? (hi == 0 ? 0 : 1) : (hi - lo) / lo;
-  std::printf("  %-14s second half: from %.0f, max %.0f (%+.1f %%) %s\n", name, lo, hi, growth * 100,
+  const std::size_t half = std::max<std::size_t>(v.size() / 2, 2);
+  double n = 0, st = 0, sv = 0, stt = 0, stv = 0;
+  for (std::size_t i = half; i < v.size(); ++i) {
+    if (v[i] < 0) return true;  // not measurable
+    const double x = t[i], y = static_cast<double>(v[i]);
+    n += 1, st += x, sv += y, stt += x * x, stv += x * y;
+  }
+  const double mean = sv / n;
+  const double denom = n * stt - st * st;
+  const double slope = denom == 0 ? 0 : (n * stv - st * sv) / denom;
+  const double change = slope * (t.back() - t[half]);
+  const double growth = mean == 0 ? 0 : change / mean;
+  std::printf("  %-14s second half: mean %.0f, trend %+.0f (%+.1f %%) %s\n", name, mean, change, growth * 100,
               growth < 0.05 ? "flat" : "GROWING");
   return growth < 0.05;
 }
@@ -415,16 +425,31 @@ int main(int argc, char** argv) {
 
   bool ok = true;
   std::printf("flatness (growth over the second half must stay under 5 %%):\n");
+  std::vector<double> times;
+  for (const Sample& x : samples) times.push_back(x.t);
   auto series = [&](auto field) {
     std::vector<long long> out;
     for (const Sample& x : samples) out.push_back(static_cast<long long>(x.*field));
     return out;
   };
-  bool level = flat(series(&Sample::rss_kb), "rss_kb");
-  level &= flat(series(&Sample::fds), "fds");
-  level &= flat(series(&Sample::threads), "threads");
+  bool level = flat(times, series(&Sample::rss_kb), "rss_kb");
+  level &= flat(times, series(&Sample::fds), "fds");
+  level &= flat(times, series(&Sample::threads), "threads");
   if (!sqlite_path.empty() || is_redis) {
-    level &= flat(series(&Sample::backend_count), sqlite_path.empty() ? "redis keys" : "sqlite rows");
+    // What the store holds follows the load: rows / keys = rate x the lifetimes. So the count is
+    // judged per unit of load: count / (operations per second over the last two samples), the
+    // "seconds of load kept", which must not trend up (a leak); the raw count is shown beside it.
+    std::vector<long long> kept(samples.size(), -1);
+    for (std::size_t i = 2; i < samples.size(); ++i) {
+      const double rate = static_cast<double>(samples[i].ops - samples[i - 2].ops) / (samples[i].t - samples[i - 2].t);
+      if (rate > 0 && samples[i].backend_count >= 0) {
+        kept[i] = static_cast<long long>(100.0 * static_cast<double>(samples[i].backend_count) / rate);
+      }
+    }
+    const char* what = sqlite_path.empty() ? "redis keys" : "sqlite rows";
+    (void)flat(times, series(&Sample::backend_count), what);
+    std::printf("  (%s follow the load; judged per unit of load:)\n", what);
+    level &= flat(times, kept, sqlite_path.empty() ? "keys/(op/s)x100" : "rows/(op/s)x100");
   }
   if (cfg.smoke) std::printf("  (--smoke: flatness reported, not required)\n");
   ok &= level || cfg.smoke;

@@ -51,7 +51,9 @@ Result<DbConfig> parse_url(std::string_view rest) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(path.value(), ec);
   if (ec) return bad_url("cannot resolve path: " + ec.message());
-  cfg.path = abs.lexically_normal().string();
+  abs = abs.lexically_normal();  // "dir/." and "dir/.." normalize to "dir/": a directory too
+  if (!abs.has_filename()) return bad_url("path names a directory, expected a file");
+  cfg.path = abs.string();
 
   if (q != std::string_view::npos) {
     std::string_view query = rest.substr(q + 1);
