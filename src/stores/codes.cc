@@ -162,7 +162,7 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
     }
     std::string key = code_key(route_tag(token->route), token->lookup_hash);
     const Millis now = ctx->now();
-    auto finish = [ctx = ctx.get(), key, consume, now, done = std::move(done)](Result<CodeSlot> r) mutable {
+    auto finish = [ctx = ctx.get(), key, now, done = std::move(done)](Result<CodeSlot> r) mutable {
       if (!r.ok()) return done(Result<CodeRecord>(r.status()));
       auto rec = decode(*ctx->ring, key, r.value());
       if (!rec) {
