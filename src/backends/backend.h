@@ -141,7 +141,8 @@ class RefreshBackend {
   // Creates a family and its first token; adds the family to the user's index.
   // kRevoked if grant_key is revoked for the user (until > now). kAlreadyExists on key collision.
   virtual void issue(const FamilyIssue& req, Callback<Done> done) = 0;
-  // Rotation state machine, in order:
+  // Rotation state machine, in order (memory and SQLite decide it through one function,
+  // decide_rotation in backends/refresh_policy.h; the Redis scripts implement it in Lua):
   //  token missing, family missing / expired (now >= expires_at or >= idle_expires_at), or
   //  family_key non-empty and != the token's family -> kNotFound (corrupt state: also kNotFound)
   //  family not live for a revocation reason -> kRevoked
