@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
 
   struct Row {
     std::string backend;
-    long long sequences = 0, operations = 0, differences = 0;
+    long long sequences = 0, operations = 0, differences = 0, unreproduced = 0;
     double seconds = 0;
   };
   std::vector<Row> rows;
@@ -116,11 +116,24 @@ int main(int argc, char** argv) {
       }
       if (!p.failed()) continue;
       ++row.differences;
-      failed = true;
       if (!p.open_error.empty()) {
+        failed = true;
         std::fprintf(stderr, "%s: %s\n", b.c_str(), p.open_error.c_str());
         break;
       }
+      // A difference must show again on a fresh store. Redis sets native TTLs of (remaining
+      // time by the store clock + 1 s) counted in real time (docs/redis.md, "Time"); a ManualClock
+      // that stands still while a loaded machine spends over a second on a sequence can see a key
+      // vanish early. Such a one-off is reported (with its operation) but does not fail the run.
+      if (!model::play(target, s.config, s.ops).failed()) {
+        --row.differences;
+        ++row.unreproduced;
+        std::printf("UNREPRODUCED backend=%s seed=%llu: op %d (%s) model: %s | %s: %s\n", b.c_str(),
+                    static_cast<unsigned long long>(s.seed), p.diff, model::describe(s.ops[static_cast<std::size_t>(p.diff)]).c_str(),
+                    p.model.back().c_str(), b.c_str(), p.real.back().c_str());
+        continue;
+      }
+      failed = true;
       int runs = 0;
       std::vector<model::Op> shrunk = model::shrink(target, s.config, s.ops, shrink_runs, &runs);
       model::Played again = model::play(target, s.config, shrunk);
@@ -131,10 +144,11 @@ int main(int argc, char** argv) {
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rows.push_back(row);
   }
-  std::printf("%-8s %10s %11s %12s %9s\n", "backend", "sequences", "operations", "differences", "seconds");
+  std::printf("%-8s %10s %11s %12s %13s %9s\n", "backend", "sequences", "operations", "differences",
+              "unreproduced", "seconds");
   for (const Row& r : rows) {
-    std::printf("%-8s %10lld %11lld %12lld %9.1f\n", r.backend.c_str(), r.sequences, r.operations,
-                r.differences, r.seconds);
+    std::printf("%-8s %10lld %11lld %12lld %13lld %9.1f\n", r.backend.c_str(), r.sequences, r.operations,
+                r.differences, r.unreproduced, r.seconds);
   }
   std::printf("first seed %llu\n", seed);
   if (!made_dir.empty()) {
