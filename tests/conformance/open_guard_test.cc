@@ -214,23 +214,29 @@ TYPED_TEST(OpenGuard, StoreWithoutMarkerWhoseIndexKeyWouldChangeIsRefused) {
 
 TYPED_TEST(OpenGuard, ConcurrentOpensOfANewStoreAgreeOnOneMarker) {
   const KeyOptions a = ring_of({{1, 'a'}});
-  std::mutex mu;
-  std::set<std::string> ids;
-  int failures = 0;
-  race(6, [&](int) {
-    auto st = internal::open_state(this->url_, this->opener_.options(a));
-    std::lock_guard lock(mu);
-    if (!st.ok()) {
-      ++failures;
-      ADD_FAILURE() << st.status().to_string();
-      return;
-    }
-    ids.insert(st.value()->context->ring->store_id());
-  });
-  EXPECT_EQ(failures, 0);
-  ASSERT_EQ(ids.size(), 1u);
-  EXPECT_EQ(ids.begin()->size(), 16u);
-  EXPECT_EQ(this->opener_.store_id(this->url_, a), *ids.begin());
+  // Each round opens a new store (a fresh URL) from 6 threads at once.
+  RaceRounds rounds(3, 3, 20);
+  while (rounds.more()) {
+    const std::string url = rounds.round() == 0 ? this->url_ : TypeParam::url();
+    std::mutex mu;
+    std::set<std::string> ids;
+    int failures = 0;
+    rounds.record(race(6, [&](int) {
+      auto st = internal::open_state(url, this->opener_.options(a));
+      std::lock_guard lock(mu);
+      if (!st.ok()) {
+        ++failures;
+        ADD_FAILURE() << st.status().to_string();
+        return;
+      }
+      ids.insert(st.value()->context->ring->store_id());
+    }));
+    ASSERT_EQ(failures, 0);
+    ASSERT_EQ(ids.size(), 1u) << "round " << rounds.round();
+    EXPECT_EQ(ids.begin()->size(), 16u);
+    EXPECT_EQ(this->opener_.store_id(url, a), *ids.begin());
+  }
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TYPED_TEST(OpenGuard, AlteredMarkerIsRefused) {

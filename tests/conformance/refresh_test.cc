@@ -288,50 +288,46 @@ TYPED_TEST(RefreshTest, KeyRotationKeepsOldTokensRotatable) {
 }
 
 TYPED_TEST(RefreshTest, SixteenThreadsRaceToRotateOneTokenExactlyOneWins) {
-  constexpr int kRounds = 60;
-  int overlapped = 0;
-  for (int round = 0; round < kRounds; ++round) {
+  RaceRounds rounds(60, 16, 300);
+  while (rounds.more()) {
+    const int round = rounds.round();
     auto t = this->rt().issue(this->grant("racer-" + std::to_string(round)));
+    ASSERT_TRUE(t.ok()) << t.status().to_string();
     std::atomic<int> winners{0};
     std::atomic<int> reused{0};
     std::atomic<int> revoked{0};
-    if (race(16, [&](int) {
-          auto r = this->rt().rotate(t->token, "app");
-          if (r.ok()) winners.fetch_add(1);
-          if (r.code() == StatusCode::kReused) reused.fetch_add(1);
-          if (r.code() == StatusCode::kRevoked) revoked.fetch_add(1);
-        }) > 1) {
-      ++overlapped;
-    }
+    rounds.record(race(16, [&](int) {
+      auto r = this->rt().rotate(t->token, "app");
+      if (r.ok()) winners.fetch_add(1);
+      if (r.code() == StatusCode::kReused) reused.fetch_add(1);
+      if (r.code() == StatusCode::kRevoked) revoked.fetch_add(1);
+    }));
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(winners.load() + reused.load() + revoked.load(), 16);
     ASSERT_GE(reused.load(), 1);
   }
-  EXPECT_GT(overlapped, kRounds / 4);
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
-  constexpr int kRounds = 40;
-  int overlapped = 0;
-  for (int round = 0; round < kRounds; ++round) {
-    const std::string subject = "logout-" + std::to_string(round);
+  RaceRounds rounds(40, 11, 200);
+  while (rounds.more()) {
+    const std::string subject = "logout-" + std::to_string(rounds.round());
     std::vector<std::string> tokens;
     for (int i = 0; i < 15; ++i) tokens.push_back(this->rt().issue(this->grant(subject))->token);
     std::vector<std::string> successors(15);
-    if (race(16, [&](int i) {
-          if (i == 15) {
-            ASSERT_TRUE(this->rt().revoke_subject(subject).ok());
-          } else {
-            auto r = this->rt().rotate(tokens[static_cast<std::size_t>(i)], "app");
-            if (r.ok()) {
-              successors[static_cast<std::size_t>(i)] = r->token;
-            } else {
-              ASSERT_EQ(r.code(), StatusCode::kRevoked);
-            }
-          }
-        }) > 1) {
-      ++overlapped;
-    }
+    rounds.record(race(16, [&](int i) {
+      if (i == 15) {
+        ASSERT_TRUE(this->rt().revoke_subject(subject).ok());
+      } else {
+        auto r = this->rt().rotate(tokens[static_cast<std::size_t>(i)], "app");
+        if (r.ok()) {
+          successors[static_cast<std::size_t>(i)] = r->token;
+        } else {
+          ASSERT_EQ(r.code(), StatusCode::kRevoked);
+        }
+      }
+    }));
     // Whatever won the race, nothing survives the logout.
     for (const auto& s : successors) {
       if (!s.empty()) {
@@ -340,7 +336,7 @@ TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
     }
     ASSERT_TRUE(this->rt().list(subject)->empty());
   }
-  EXPECT_GT(overlapped, kRounds / 4);
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 
