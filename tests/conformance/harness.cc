@@ -120,11 +120,11 @@ class TamperingBackend final : public Backend,
     real_->sessions().remove_all(a, b, n, std::move(d));
   }
   // replay
-  void reserve(const std::string& k, const std::string& o, Millis u, Millis n, Callback<Done> d) override {
-    real_->replay().reserve(k, o, u, n, std::move(d));
+  void reserve(const internal::ReplayReservation& r, Millis u, Millis n, Callback<Done> d) override {
+    real_->replay().reserve(r, u, n, std::move(d));
   }
-  void release(const std::string& k, const std::string& o, Millis n, Callback<Done> d) override {
-    real_->replay().release(k, o, n, std::move(d));
+  void release(const internal::ReplayReservation& r, Millis n, Callback<Done> d) override {
+    real_->replay().release(r, n, std::move(d));
   }
   // client tokens
   void put(const std::string& k, std::string b, Millis e, Millis n, Callback<Done> d) override {

@@ -173,4 +173,11 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
       std::make_unique<RedisBackend>(std::move(client.value()), std::move(options), config.log));
 }
 
+BackendRegistration redis_backend_registration() {
+  auto make = [](const BackendUrl& url, const BackendConfig& config) {
+    return make_redis_backend(url.url, config);
+  };
+  return {{"redis", "rediss", "unix"}, make, {}, false};
+}
+
 }  // namespace authstore::internal

@@ -115,6 +115,11 @@ inline std::string num(std::int64_t v) { return std::to_string(v); }
     return s;                                      \
   }
 
+// redis://, rediss://, unix:// (the options: above, and redis::parse_url()).
+Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config);
+// Its entry in the registry (registered_backends.cc).
+BackendRegistration redis_backend_registration();
+
 std::unique_ptr<CodeBackend> make_redis_codes(RedisBackend& b);
 std::unique_ptr<ReplayBackend> make_redis_replay(RedisBackend& b);
 std::unique_ptr<ClientTokenBackend> make_redis_client_tokens(RedisBackend& b);

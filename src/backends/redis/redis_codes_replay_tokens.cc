@@ -88,10 +88,10 @@ class RedisReplay final : public ReplayBackend {
  public:
   explicit RedisReplay(RedisBackend& b) : b_(b) {}
 
-  void reserve(const std::string& key, const std::string& owner, Millis kept_until, Millis now,
+  void reserve(const ReplayReservation& res, Millis kept_until, Millis now,
                Callback<Done> done) override {
-    std::string k = b_.key(key);
-    b_.eval(script_replay_reserve(), {k}, {num(now), owner, num(kept_until)},
+    std::string k = b_.key(res.key);
+    b_.eval(script_replay_reserve(), {k}, {num(now), res.owner, num(kept_until)},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<Done>(failure(r)));
               if (!r->is_integer()) return done(Result<Done>(unexpected("replay_reserve")));
@@ -102,9 +102,9 @@ class RedisReplay final : public ReplayBackend {
             });
   }
 
-  void release(const std::string& key, const std::string& owner, Millis now, Callback<Done> done) override {
-    std::string k = b_.key(key);
-    b_.eval(script_replay_release(), {k}, {num(now), owner}, [done = std::move(done)](Result<Reply> r) {
+  void release(const ReplayReservation& res, Millis now, Callback<Done> done) override {
+    std::string k = b_.key(res.key);
+    b_.eval(script_replay_release(), {k}, {num(now), res.owner}, [done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<Done>(failure(r)));
       if (!r->is_integer()) return done(Result<Done>(unexpected("replay_release")));
       if (r->integer() == 0) {
