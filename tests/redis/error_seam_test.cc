@@ -152,6 +152,13 @@ class RedisErrorSeam : public ::testing::Test {
     raw_ = std::move(c.value());
   }
 
+  // The fixture server is shared: keys left behind would slow other tests' keyspace scans.
+  void TearDown() override {
+    if (raw_ == nullptr) return;
+    drop(unique("seam"));
+    drop(unique("seamstore"));
+  }
+
   // A backend under a prefix of its own, holding one of everything.
   std::shared_ptr<Backend> fresh(std::string& prefix) {
     prefix = unique("seam") + std::to_string(counter_++) + ":";
@@ -186,6 +193,15 @@ class RedisErrorSeam : public ::testing::Test {
       if (cursor == "0") break;
     }
     return out;
+  }
+
+  void drop(const std::string& prefix) {
+    const std::vector<std::string> keys = keys_of(prefix);
+    for (std::size_t i = 0; i < keys.size(); i += 100) {
+      std::vector<std::string_view> del = {"DEL"};
+      for (std::size_t j = i; j < keys.size() && j < i + 100; ++j) del.push_back(keys[j]);
+      EXPECT_TRUE(raw_->call(del).ok());
+    }
   }
 
   // Replaces `key` by a key of another type.

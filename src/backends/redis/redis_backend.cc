@@ -83,7 +83,7 @@ namespace {
 class Views {
  public:
   explicit Views(const std::vector<std::string>& v) {
-    if (v.size() > small_.size()) big_.assign(v.begin(), v.end());
+    if (v.size() > small_.size()) big_.resize(v.size());
     std::string_view* out = v.size() > small_.size() ? big_.data() : small_.data();
     for (std::size_t i = 0; i < v.size(); ++i) out[i] = v[i];
     span_ = {out, v.size()};
