@@ -35,6 +35,7 @@
 #include "authstore/authstore.h"
 #include "backends/redis/scripts.h"
 #include "redis/client.h"
+#include "redis/script.h"
 
 namespace {
 

@@ -131,12 +131,12 @@ class TamperingBackend final : public Backend,
     if (s) reserve_now_answered.fetch_add(1);
     return s;
   }
-  void reserve(const std::string& k, const std::string& o, Millis u, Millis n, Callback<Done> d) override {
+  void reserve(const internal::ReplayReservation& r, Millis u, Millis n, Callback<Done> d) override {
     reserve_called.fetch_add(1);
-    real_->replay().reserve(k, o, u, n, std::move(d));
+    real_->replay().reserve(r, u, n, std::move(d));
   }
-  void release(const std::string& k, const std::string& o, Millis n, Callback<Done> d) override {
-    real_->replay().release(k, o, n, std::move(d));
+  void release(const internal::ReplayReservation& r, Millis n, Callback<Done> d) override {
+    real_->replay().release(r, n, std::move(d));
   }
   // client tokens
   void put(const std::string& k, std::string b, Millis e, Millis n, Callback<Done> d) override {

@@ -665,7 +665,10 @@ TEST_F(RedisBackendTest, RefusesAnEvictingServerUnlessAllowedToWarn) {
     auto b = internal::make_redis_backend(base + "?prefix=" + prefix_ + "&allow_eviction=true", config);
     ASSERT_TRUE(b.ok()) << b.status().to_string();
     std::promise<Status> done;
-    b.value()->replay().reserve("jr:x", "owner", kStart + 60'000, kStart,
+    internal::ReplayReservation entry;
+    entry.key = "jr:x";
+    entry.owner = "owner";
+    b.value()->replay().reserve(entry, kStart + 60'000, kStart,
                                 [&](Result<Done> r) { done.set_value(r.status()); });
     EXPECT_TRUE(done.get_future().get().ok());
     std::lock_guard lock(mu);

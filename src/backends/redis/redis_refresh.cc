@@ -42,7 +42,7 @@ Status garbled_generations() {
   return Status(StatusCode::kDataLoss, "redis backend: the user's stored generations are garbled");
 }
 
-Callback<Reply> done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
+auto done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
   return [op, done = std::move(done), otherwise = std::move(otherwise)](Result<Reply> r) {
     if (!r.ok()) return done(Result<Done>(r.status()));
     if (!r->is_integer()) return done(Result<Done>(unexpected(op)));
