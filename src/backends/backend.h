@@ -322,7 +322,8 @@ class Backend {
                            Callback<std::string> done) = 0;
   // Up to `limit` stored records as (storage key, blob): any of codes (record or tombstone),
   // refresh families, JWT refresh ids and client tokens, expired or not. For checking a store
-  // written before markers existed; empty when it holds none.
+  // written before markers existed; empty only when it holds none (the whole store is looked
+  // at: on Redis a scan of the database in steps, however many other keys it holds).
   virtual void sample_records(std::size_t limit,
                               Callback<std::vector<std::pair<std::string, std::string>>> done) = 0;
 };

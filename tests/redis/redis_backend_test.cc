@@ -606,6 +606,38 @@ TEST_F(RedisBackendTest, SessionValueCopiedOverAnotherSessionReadsAsNotFound) {
   EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kSignatureFailure), 2u);
 }
 
+// A store written before markers, in a database holding many other keys: open() finds its
+// records however far the scan must go, and so refuses a ring that did not write them. (The
+// sample once scanned 16 x 200 keys and took such a store for a new one, binding it to any ring.)
+TEST_F(RedisBackendTest, StoreWithoutMarkerIsFoundAmongManyOtherKeys) {
+  const std::string db_url = plain_url() + "/7";
+  auto c = redis::Client::from_url(db_url);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  redis::Client& db = *c.value();
+  struct Flush {
+    redis::Client& db;
+    ~Flush() { (void)db.call({"FLUSHDB"}); }
+  } flush{db};
+  ASSERT_TRUE(db.call({"FLUSHDB"}).ok());
+  auto filled = db.call({"EVAL", "for i = 1, 60000 do redis.call('SET', 'other:' .. i, 'x') end return 1", "0"});
+  ASSERT_TRUE(filled.ok()) << filled.status().to_string();
+  const std::string url = db_url + "?prefix=" + prefix_;
+  {
+    Harness legacy(url);  // writes without a marker, as a store written before markers did
+    ASSERT_TRUE(legacy.store().client_tokens().save("k1", TokenRecord{}, 60'000).ok());
+  }
+  Options wrong;
+  wrong.keys.keys = {{7, std::string(32, 'x')}};
+  wrong.keys.route_secret = std::string(32, 'r');
+  auto refused = authstore::open(url, wrong);
+  ASSERT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.status().to_string();
+  EXPECT_NE(refused.status().message().find("no marker"), std::string::npos) << refused.status().message();
+  Options right;
+  right.keys = test_keys(2);
+  auto opened = authstore::open(url, right);
+  EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+}
+
 TEST_F(RedisBackendTest, TwoPrefixesOnOneServerNeverSeeEachOther) {
   Harness a(url());
   Harness b(plain_url() + "?prefix=" + unique_prefix());

@@ -21,13 +21,16 @@ end
 return cur
 )lua";
 
-// ARGV[1] prefix, ARGV[2] most records, ARGV[3] most SCAN calls. Returns key, blob, key, blob, ...
-// (keys without the prefix): code records / tombstones, families, JWT ids, client tokens.
+// ARGV[1] prefix, ARGV[2] most records, ARGV[3] most SCAN calls, ARGV[4] the cursor to start
+// from. Returns the cursor to go on from ('0': the keyspace was scanned through), then key, blob,
+// key, blob, ... (keys without the prefix): code records / tombstones, families, JWT ids, client
+// tokens. One call scans at most ARGV[3] x 1000 keys of the database (the server is busy for about
+// a millisecond); the caller goes on from the cursor until the scan ends or the sample is full.
 constexpr std::string_view kSample = R"lua(
 local prefix, limit, rounds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local out, cursor = {}, '0'
+local out, cursor = {'0'}, ARGV[4]
 for _ = 1, rounds do
-  local r = redis.call('SCAN', cursor, 'MATCH', prefix .. '*', 'COUNT', 200)
+  local r = redis.call('SCAN', cursor, 'MATCH', prefix .. '*', 'COUNT', 1000)
   cursor = r[1]
   for _, k in ipairs(r[2]) do
     local short = string.sub(k, #prefix + 1)
@@ -45,11 +48,11 @@ for _ = 1, rounds do
     if v then
       out[#out + 1] = short
       out[#out + 1] = v
-      if #out >= 2 * limit then return out end
     end
   end
-  if cursor == '0' then break end
+  if cursor == '0' or (#out - 1) / 2 >= limit then break end
 end
+out[1] = cursor
 return out
 )lua";
 
@@ -84,22 +87,33 @@ void RedisBackend::swap_marker(const std::string& expected, const std::string& d
   });
 }
 
-void RedisBackend::sample_records(std::size_t limit,
-                                  Callback<std::vector<std::pair<std::string, std::string>>> done) {
-  using Sample = std::vector<std::pair<std::string, std::string>>;
-  eval(sample_script(), {}, {prefix(), std::to_string(limit), "16"},
-       [done = std::move(done)](Result<Reply> r) {
-         if (!r.ok()) return done(Result<Sample>(r.status()));
-         auto& v = r->elements();
-         if (!r->is_array() || v.size() % 2 != 0) {
-           return done(Result<Sample>(redis_reply::unexpected("marker_sample")));
-         }
-         Sample out;
-         for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
-           out.emplace_back(std::move(v[i]).str(), std::move(v[i + 1]).str());
-         }
-         done(Result<Sample>(std::move(out)));
-       });
+namespace {
+using Sample = std::vector<std::pair<std::string, std::string>>;
+
+// One step of the sample: a script call from `cursor`; goes on until the database was scanned
+// through (a store written before markers is found however many other keys the database holds)
+// or `limit` records were found.
+void sample_from(RedisBackend* backend, std::string cursor, std::size_t limit,
+                 std::shared_ptr<Sample> found, Callback<Sample> done) {
+  backend->eval(sample_script(), {}, {backend->prefix(), std::to_string(limit), "8", std::move(cursor)},
+                [backend, limit, found, done = std::move(done)](Result<Reply> r) mutable {
+                  if (!r.ok()) return done(Result<Sample>(r.status()));
+                  auto& v = r->elements();
+                  if (!r->is_array() || v.empty() || v.size() % 2 != 1 || !v[0].is_string()) {
+                    return done(Result<Sample>(redis_reply::unexpected("marker_sample")));
+                  }
+                  for (std::size_t i = 1; i + 1 < v.size() && found->size() < limit; i += 2) {
+                    found->emplace_back(std::move(v[i]).str(), std::move(v[i + 1]).str());
+                  }
+                  std::string next = std::move(v[0]).str();
+                  if (next == "0" || found->size() >= limit) return done(Result<Sample>(std::move(*found)));
+                  sample_from(backend, std::move(next), limit, std::move(found), std::move(done));
+                });
+}
+}  // namespace
+
+void RedisBackend::sample_records(std::size_t limit, Callback<Sample> done) {
+  sample_from(this, "0", limit, std::make_shared<Sample>(), std::move(done));
 }
 
 }  // namespace authstore::internal
