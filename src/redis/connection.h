@@ -1,25 +1,17 @@
-// Connection: one Redis connection over Asio (TCP, TLS or a Unix socket), driving a
-// ConnectionCore. Internal to src/redis: this header pulls in Asio and OpenSSL, so only the
-// client's .cc files include it; client.h stays free of them.
+// Connection: one Redis connection over Asio (TCP, TLS or a Unix socket): the thin transport of a
+// ConnectionMachine (connection_machine.h, which owns the ConnectionCore). Internal to src/redis:
+// this header pulls in Asio and OpenSSL, so only the client's .cc files include it; client.h stays
+// free of them.
 //
 // Threads: submit() may be called from any thread; everything else runs on the I/O thread of the
-// io_context. One mutex guards the core and the state; completions run outside it, on the I/O
-// thread (or inline in submit() when a request is refused at once).
+// io_context. One mutex guards the machine (and its core) and the transport's write state;
+// completions run outside it, on the I/O thread (or inline in submit() when a request is refused
+// at once).
 //
-// Life of a connection: idle (nothing happens until the first request: connections are lazy, so
-// a client created before fork() has no socket yet) -> connecting (TCP, TLS, then AUTH / SELECT /
-// CLIENT SETNAME and the server check (or a PING) pipelined; requests queue behind, bounded, and
-// keep their own deadlines: a connection is ready only once the server answered) -> ready -> on
-// any failure: requests in flight fail with kUnavailable (never resent: they may have reached the
-// server), one immediate reconnect attempt, then backoff (jittered exponential) during which
-// requests fail fast.
-//
-// Liveness: a server that stops answering without closing (frozen host, dead NAT entry, a proxy
-// gone half-open) must not keep a connection whose every request times out. When a request
-// expires on a ready connection, a PING probe goes out with one command_timeout to answer; any
-// reply keeps the connection (the late replies are then dropped as they come), no reply drops it
-// and reconnects. A connection with nothing read for idle_ping_interval is probed the same way,
-// and the server check (if any) is repeated at that period.
+// The life of a connection (lazy connect, handshake, readiness, failure and backoff, the probes
+// that keep a half-open peer from holding a connection) is the machine's, documented there with
+// its table of states and transitions. This file only opens sockets, runs TLS, reads, writes and
+// arms timers when the machine says so, and turns what happens into the machine's events.
 #pragma once
 
 #include <asio.hpp>
@@ -31,13 +23,13 @@
 #include <new>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "redis/connection_core.h"
+#include "redis/connection_machine.h"
 #include "redis/options.h"
 
 namespace authstore::redis {
@@ -111,39 +103,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void shutdown();
 
  private:
-  enum class State { kIdle, kConnecting, kReady, kBackoff, kClosed };
-  // Where a connection attempt is, to say what did not complete in time.
-  enum class Stage { kTcp, kTls, kHandshake };
+  using Actions = ConnectionMachine::Actions;
 
   template <class Push>
   void submit_with(Clock::time_point deadline, ReplyCallback& callback, Push&& push);
-  Status refusal_locked() const;
 
   // All below run on the I/O thread.
   asio::ip::tcp::socket& tcp_socket() { return tls_ ? tls_->next_layer() : tcp_; }
-  void start_connect();
-  void on_tcp_connected(std::uint64_t gen, const asio::error_code& ec);
-  void on_transport_up(std::uint64_t gen);
-  void start_handshake(std::uint64_t gen);
-  void on_handshake_reply(std::uint64_t gen, int step, bool last, Result<Reply> r);
+  // Executes what the machine asked for: the locked part under mutex_ (held), then the rest.
+  void apply_locked(const Actions& a);
+  void apply(const Actions& a);
+  void start_attempt();
+  void open_socket(std::uint64_t gen);
+  void start_tls(std::uint64_t gen);
+  void on_own_reply(ConnectionMachine::OwnReply&& reply);
   void start_read(std::uint64_t gen);
   void on_read(std::uint64_t gen, const asio::error_code& ec, std::size_t n);
   void service();
+  void flush();
   void try_write();
   void send_directly_locked();
   void on_write(std::uint64_t gen, const asio::error_code& ec);
   void arm_deadline_locked(Clock::time_point t);
   void on_deadline_timer(std::uint64_t generation);
-  void arm_health_timer(std::uint64_t gen);
-  void on_health_timer(std::uint64_t gen);
-  void start_probe(std::uint64_t gen, const char* what);
-  void start_server_check(std::uint64_t gen);
-  Status stage_status_locked(std::string_view what) const;
-  void fail_connection(std::uint64_t gen, const Status& why);
-  void schedule_reconnect_locked();
   void close_socket_locked();
   void run_completions();
-  std::string endpoint_name() const;
+  // Runs `event(now, actions)` on the machine under the lock, then executes the actions and the
+  // completions it produced.
+  template <class Event>
+  void handle(Event&& event);
 
   asio::io_context& io_;
   std::shared_ptr<asio::ssl::context> tls_context_;
@@ -160,10 +148,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer health_timer_;
 
   std::mutex mutex_;  // guards the members down to the I/O-thread-only ones
-  ConnectionCore core_;
-  State state_ = State::kIdle;
-  Status last_error_;
-  Stage stage_ = Stage::kTcp;
+  // Its generation() (the socket's) is written only on the I/O thread, under the lock, so the
+  // I/O thread's handlers read it without the lock to recognise a stale operation.
+  ConnectionMachine machine_;
   bool transport_up_ = false;  // socket connected (and TLS established): handshake bytes may go
   bool writing_ = false;
   bool resume_write_ = false;  // write_buffer_ holds the unsent rest of a direct send
@@ -171,9 +158,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool kick_posted_ = false;
   Clock::time_point armed_at_ = Clock::time_point::max();
   std::uint64_t timer_generation_ = 0;
-  // Bumps whenever the socket is closed or a new attempt starts: handlers of an older socket
-  // compare and bail out.
-  std::uint64_t socket_generation_ = 0;
 
   HandlerSlot kick_slot_;
   HandlerSlot write_slot_;
@@ -183,11 +167,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<ConnectionCore::Completion> done_;
   std::shared_ptr<std::string> write_buffer_;
   std::shared_ptr<std::vector<char>> read_buffer_;
-  Clock::time_point last_read_ = Clock::now();
-  bool probe_outstanding_ = false;  // a PING probe is in flight
-  bool check_outstanding_ = false;  // a periodic server check is in flight
-  unsigned attempt_ = 0;
-  std::minstd_rand jitter_;
 };
 
 }  // namespace authstore::redis
