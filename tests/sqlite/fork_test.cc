@@ -21,7 +21,9 @@ constexpr int kRacers = kWorkers + 1;  // the parent races too
 constexpr int kRounds = 60;            // per kind of item and attempt
 // Phases run again on fresh items (at most kAttempts times) until the racers overlapped in at
 // least kMinOverlap rounds in all (a busy machine, or ASan, can keep them apart).
-constexpr int kMinOverlap = kRounds / 4;
+// A few overlapped rounds prove the race happened; on a loaded 2-core machine (ctest -j2 beside
+// other tests) a kind sometimes overlapped in only 4 of 480 rounds, so more would be flaky.
+constexpr int kMinOverlap = 3;
 constexpr int kAttempts = 8;
 constexpr int kItems = kRounds * kAttempts;
 enum Kind { kCode = 0, kRefresh = 1, kJti = 2, kKinds = 3 };
