@@ -155,6 +155,14 @@ struct Done {};
 // it may run on a thread that serves other operations. A blocking store call made inside it
 // answers kFailedPrecondition at once, on every backend ("use the _async form"): on Redis it
 // would wait for the very thread running the callback.
+//
+// Lifetimes, for every _async call of every store: each std::string_view and const& argument is
+// read or copied before the call returns (the caller may free it right after). The store takes
+// the callback (moved) and runs it exactly once, also when the store is closed with the call in
+// flight: memory and SQLite have nothing in flight once the call returned; Redis completes a
+// request still unanswered with kUnavailable (it MAY have run) on its I/O thread, before
+// Store::close() (or the destruction of the last Store handle) returns. Never drop the last Store
+// handle inside a callback (on Redis that would join the I/O thread from itself).
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 

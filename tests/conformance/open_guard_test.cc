@@ -289,7 +289,7 @@ TEST(OpenGuardMemory, OpenKeepsNoRawSecretInTheStoresOptions) {
   const Options& kept = st.value()->context->options;
   EXPECT_TRUE(kept.keys.keys.empty());
   EXPECT_TRUE(kept.keys.route_secret.empty());
-  Store s(st.value());
+  Store s = internal::make_store(st.value());
   EXPECT_TRUE(s.codes().issue(code_for("alice")).ok());  // the ring has what it needs
 }
 
