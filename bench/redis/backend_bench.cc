@@ -279,12 +279,12 @@ int run_authstore(const Args& a) {
     };
   } else if (op == "jti_store") {
     timed = [&](long i, auto done) {
-      refresh.store_jti_async("jti-" + run + "-" + std::to_string(i), "user-" + std::to_string(i), "client-app",
+      refresh.store_jti_async("user-" + std::to_string(i), "jti-" + run + "-" + std::to_string(i), "client-app",
                               3'600'000, ok_cb<authstore::Done>(done));
     };
   } else if (op == "jti_consume") {
     prepare("jtis", n, [&](long i, auto done) {
-      refresh.store_jti_async("jti-" + std::to_string(i), "user-" + std::to_string(i), "client-app", 3'600'000,
+      refresh.store_jti_async("user-" + std::to_string(i), "jti-" + std::to_string(i), "client-app", 3'600'000,
                               ok_cb<authstore::Done>(done));
     });
     timed = [&](long i, auto done) {

@@ -19,7 +19,6 @@
 #include "authstore/status.h"
 
 namespace authstore {
-namespace internal { class ClientTokenStoreImpl; }
 
 // Pass as ttl_ms to keep a record until removed.
 inline constexpr std::int64_t kNoExpiry = -1;
@@ -109,11 +108,15 @@ class ClientTokenStore {
   // Releases this store's resources; later calls fail with kFailedPrecondition.
   void close();
 
-  explicit ClientTokenStore(std::shared_ptr<internal::ClientTokenStoreImpl> impl);
+  // A ClientTokenStore is reached through Store (its only source); it is a handle sharing the Store's
+  // state, so a copy stays usable (answering kFailedPrecondition once the store is closed).
   ~ClientTokenStore();
 
+  class Impl;  // the implementation (src/); opaque to users and bindings.
+
  private:
-  std::shared_ptr<internal::ClientTokenStoreImpl> impl_;
+  explicit ClientTokenStore(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace authstore

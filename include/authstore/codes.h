@@ -14,7 +14,6 @@
 #include "authstore/status.h"
 
 namespace authstore {
-namespace internal { class CodeStoreImpl; }
 
 // What a code stands for. Strings are UTF-8; limits are checked by issue() (docs/api.md).
 struct CodeGrant {
@@ -68,11 +67,15 @@ class CodeStore {
   Result<CodeRecord> consume(std::string_view code);
   void consume_async(std::string_view code, Callback<CodeRecord> done);
 
-  explicit CodeStore(std::shared_ptr<internal::CodeStoreImpl> impl);
+  // A CodeStore is reached through Store (its only source); it is a handle sharing the Store's
+  // state, so a copy stays usable (answering kFailedPrecondition once the store is closed).
   ~CodeStore();
 
+  class Impl;  // the implementation (src/); opaque to users and bindings.
+
  private:
-  std::shared_ptr<internal::CodeStoreImpl> impl_;
+  explicit CodeStore(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
 };
 
 // PKCE (RFC 7636). A verifier is 43-128 characters of [A-Za-z0-9-._~].

@@ -14,13 +14,6 @@
 #include "authstore/status.h"
 
 namespace authstore {
-class Metrics;
-namespace internal {
-enum class OpId : std::size_t;
-// Fast path for the stores: records by table index (src/core/metrics_ops.h).
-void record_op(Metrics& metrics, OpId op, StatusCode outcome, std::int64_t nanoseconds) noexcept;
-}  // namespace internal
-
 // Events a security team watches. Each has a counter `authstore_security_events_total{event=...}`.
 enum class SecurityEvent : std::uint8_t {
   kCodeReplay = 0,        // an authorization code was presented after it had been consumed.
@@ -59,9 +52,9 @@ class Metrics {
                         std::int64_t nanoseconds) noexcept;
   void record_security(SecurityEvent event) noexcept;
 
+  struct Impl;  // the counters (src/); opaque to users and bindings.
+
  private:
-  friend void internal::record_op(Metrics&, internal::OpId, StatusCode, std::int64_t) noexcept;
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

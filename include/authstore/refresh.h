@@ -18,7 +18,6 @@
 #include "authstore/status.h"
 
 namespace authstore {
-namespace internal { class RefreshStoreImpl; }
 
 struct RefreshGrant {
   std::string subject;             // required, <= 256 bytes.
@@ -111,9 +110,10 @@ class RefreshTokenStore {
   // consume_jti: OK with the record; kAlreadyConsumed on a second use; kRevoked after
   // revoke_subject/revoke_client; kNotFound when unknown or expired. The store keeps only a keyed
   // hash of the jti: JtiRecord::jti is the one presented.
-  Result<Done> store_jti(std::string_view jti, std::string_view subject,
+  // Both take the subject first, then the jti (the order of every per-subject call).
+  Result<Done> store_jti(std::string_view subject, std::string_view jti,
                          std::string_view client_id, std::int64_t ttl_ms);
-  void store_jti_async(std::string_view jti, std::string_view subject, std::string_view client_id,
+  void store_jti_async(std::string_view subject, std::string_view jti, std::string_view client_id,
                        std::int64_t ttl_ms, Callback<Done> done);
   Result<JtiRecord> consume_jti(std::string_view subject, std::string_view jti);
   void consume_jti_async(std::string_view subject, std::string_view jti,
@@ -142,11 +142,15 @@ class RefreshTokenStore {
   Result<std::vector<RefreshFamily>> list(std::string_view subject);
   void list_async(std::string_view subject, Callback<std::vector<RefreshFamily>> done);
 
-  explicit RefreshTokenStore(std::shared_ptr<internal::RefreshStoreImpl> impl);
+  // A RefreshTokenStore is reached through Store (its only source); it is a handle sharing the Store's
+  // state, so a copy stays usable (answering kFailedPrecondition once the store is closed).
   ~RefreshTokenStore();
 
+  class Impl;  // the implementation (src/); opaque to users and bindings.
+
  private:
-  std::shared_ptr<internal::RefreshStoreImpl> impl_;
+  explicit RefreshTokenStore(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace authstore

@@ -13,7 +13,6 @@
 #include "authstore/status.h"
 
 namespace authstore {
-namespace internal { class ReplayCacheImpl; }
 
 // Proof of a reservation. Only its holder can release it: `owner` is 128 random bits.
 struct Reservation {
@@ -38,11 +37,15 @@ class ReplayCache {
   Result<Done> release(const Reservation& reservation);
   void release_async(const Reservation& reservation, Callback<Done> done);
 
-  explicit ReplayCache(std::shared_ptr<internal::ReplayCacheImpl> impl);
+  // A ReplayCache is reached through Store (its only source); it is a handle sharing the Store's
+  // state, so a copy stays usable (answering kFailedPrecondition once the store is closed).
   ~ReplayCache();
 
+  class Impl;  // the implementation (src/); opaque to users and bindings.
+
  private:
-  std::shared_ptr<internal::ReplayCacheImpl> impl_;
+  explicit ReplayCache(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace authstore

@@ -19,7 +19,6 @@
 #include "authstore/status.h"
 
 namespace authstore {
-namespace internal { class SessionStoreImpl; }
 
 struct Session {
   std::string id;                      // required, 16..256 bytes (see new_session_id()).
@@ -73,11 +72,15 @@ class SessionStore {
   // A fresh session id: "ss1_" + 43 base64url characters (256 random bits).
   static std::string new_session_id();
 
-  explicit SessionStore(std::shared_ptr<internal::SessionStoreImpl> impl);
+  // A SessionStore is reached through Store (its only source); it is a handle sharing the Store's
+  // state, so a copy stays usable (answering kFailedPrecondition once the store is closed).
   ~SessionStore();
 
+  class Impl;  // the implementation (src/); opaque to users and bindings.
+
  private:
-  std::shared_ptr<internal::SessionStoreImpl> impl_;
+  explicit SessionStore(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace authstore

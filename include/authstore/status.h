@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,32 +76,73 @@ class [[nodiscard]] Status {
 // Result<T>: a Status plus a value. The value is present when ok(), and for some outcomes a call
 // documents that it also carries details (kAlreadyConsumed carries the consumed code's grant id
 // and subject, kReused the revoked family). has_value() tells.
+//
+// Invariant: ok() implies has_value(). A Result built from an OK Status and no value (e.g.
+// `Result<T>(Status())`, which cannot be refused at compile time since the code is a run-time
+// value) is not OK: it becomes kInternal ("Result<T> built from an OK status without a value")
+// so that a bug can never read as a success. Build an OK result from its value.
+//
+// value(), operator* and operator-> on a Result without a value throw BadResultAccess (a
+// std::logic_error naming the status); they never return a made-up value. Check has_value()
+// (or ok()) first, or use value_or().
+class BadResultAccess : public std::logic_error {
+ public:
+  explicit BadResultAccess(const Status& status)
+      : std::logic_error("authstore: value() of a Result without a value (status " +
+                         status.to_string() + ")"),
+        status_(status) {}
+  const Status& status() const noexcept { return status_; }
+
+ private:
+  Status status_;
+};
+
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)), has_value_(true) {}  // NOLINT: implicit on purpose
-  Result(Status status) : status_(std::move(status)) {}            // NOLINT
-  Result(Status status, T value)
-      : status_(std::move(status)), value_(std::move(value)), has_value_(true) {}
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(Status status) : status_(std::move(status)) {  // NOLINT
+    if (status_.ok()) {
+      status_ = Status(StatusCode::kInternal,
+                       "Result<T> built from an OK status without a value (a bug in authstore "
+                       "or in the code that built it)");
+    }
+  }
+  Result(Status status, T value) : status_(std::move(status)), value_(std::move(value)) {}
 
   bool ok() const noexcept { return status_.ok(); }
   StatusCode code() const noexcept { return status_.code(); }
   const Status& status() const noexcept { return status_; }
-  bool has_value() const noexcept { return has_value_; }
+  bool has_value() const noexcept { return value_.has_value(); }
 
-  // Precondition: has_value(). Calling it otherwise returns a default-constructed T.
-  const T& value() const& noexcept { return value_; }
-  T& value() & noexcept { return value_; }
-  T&& value() && noexcept { return std::move(value_); }
-  const T& operator*() const& noexcept { return value_; }
-  T& operator*() & noexcept { return value_; }
-  const T* operator->() const noexcept { return &value_; }
-  T* operator->() noexcept { return &value_; }
+  // Throws BadResultAccess when !has_value().
+  const T& value() const& {
+    checked();
+    return *value_;
+  }
+  T& value() & {
+    checked();
+    return *value_;
+  }
+  T&& value() && {
+    checked();
+    return std::move(*value_);
+  }
+  const T& operator*() const& { return value(); }
+  T& operator*() & { return value(); }
+  const T* operator->() const { return &value(); }
+  T* operator->() { return &value(); }
+  // The value, or `fallback` when there is none.
+  T value_or(T fallback) const& { return value_ ? *value_ : std::move(fallback); }
+  T value_or(T fallback) && { return value_ ? std::move(*value_) : std::move(fallback); }
 
  private:
+  void checked() const {
+    if (!value_) throw BadResultAccess(status_);
+  }
+
   Status status_;
-  T value_{};
-  bool has_value_ = false;
+  std::optional<T> value_;
 };
 
 // A value-less result payload for operations that only report a status.
@@ -112,6 +155,14 @@ struct Done {};
 // it may run on a thread that serves other operations. A blocking store call made inside it
 // answers kFailedPrecondition at once, on every backend ("use the _async form"): on Redis it
 // would wait for the very thread running the callback.
+//
+// Lifetimes, for every _async call of every store: each std::string_view and const& argument is
+// read or copied before the call returns (the caller may free it right after). The store takes
+// the callback (moved) and runs it exactly once, also when the store is closed with the call in
+// flight: memory and SQLite have nothing in flight once the call returned; Redis completes a
+// request still unanswered with kUnavailable (it MAY have run) on its I/O thread, before
+// Store::close() (or the destruction of the last Store handle) returns. Never drop the last Store
+// handle inside a callback (on Redis that would join the I/O thread from itself).
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 

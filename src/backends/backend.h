@@ -326,6 +326,11 @@ class Backend {
   // at: on Redis a scan of the database in steps, however many other keys it holds).
   virtual void sample_records(std::size_t limit,
                               Callback<std::vector<std::pair<std::string, std::string>>> done) = 0;
+
+  // Store::close(): called once, when no call is inside the backend and none will come again.
+  // Stops the backend's threads and releases its connections, handles and memory; completes
+  // whatever is still pending (Redis: kUnavailable). The destructor must work after it.
+  virtual void close() {}
 };
 
 }  // namespace authstore::internal

@@ -110,7 +110,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 50))->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
-  if (demo->parsed()) return run_demo(demo_url, keys, metrics);
+  if (demo->parsed()) {
+    // A failed step has no value to show: the demo stops there (its FAIL line is printed).
+    try {
+      return run_demo(demo_url, keys, metrics);
+    } catch (const authstore::BadResultAccess& e) {
+      std::cerr << "error: the demo stopped after a failed step: " << e.status().to_string() << "\n";
+      return 1;
+    }
+  }
   if (bench->parsed()) return run_bench(bench_config, keys);
   return 2;
 }

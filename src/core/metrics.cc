@@ -48,6 +48,9 @@ std::size_t my_stripe() {
 }  // namespace
 
 struct Metrics::Impl {
+  // The counters of `m` (a nested class may reach its enclosing class's private members).
+  static Impl& of(Metrics& m) noexcept { return *m.impl_; }
+
   std::array<Stripe, kStripes> stripes{};
   std::array<std::atomic<std::uint64_t>, kEvents> events{};
 
@@ -112,7 +115,7 @@ void internal::record_op(Metrics& m, OpId op, StatusCode outcome,
   const auto i = static_cast<std::size_t>(op);
   const auto c = static_cast<std::size_t>(outcome);
   if (i >= kOps || c >= kCodes) return;
-  Stripe& stripe = m.impl_->stripes[my_stripe()];
+  Stripe& stripe = Metrics::Impl::of(m).stripes[my_stripe()];
   stripe.counts[i][c].fetch_add(1, std::memory_order_relaxed);
   Histogram& h = stripe.latency[i];
   std::size_t b = 0;

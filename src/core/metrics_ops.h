@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
+
+#include "authstore/metrics.h"
 
 namespace authstore::internal {
 
@@ -41,5 +44,8 @@ inline constexpr OpName kOpNames[] = {
     AUTHSTORE_OPS(AUTHSTORE_OP_NAME)
 #undef AUTHSTORE_OP_NAME
 };
+
+// Fast path for the stores: records by table index (src/core/metrics.cc).
+void record_op(Metrics& metrics, OpId op, StatusCode outcome, std::int64_t nanoseconds) noexcept;
 
 }  // namespace authstore::internal

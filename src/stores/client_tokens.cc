@@ -188,12 +188,13 @@ using internal::OpId;
 using internal::wait_for;
 using Kind = ClientTokenStoreImpl::Kind;
 
-ClientTokenStore::ClientTokenStore(std::shared_ptr<ClientTokenStoreImpl> impl) : impl_(std::move(impl)) {}
+ClientTokenStore::ClientTokenStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ClientTokenStore::~ClientTokenStore() = default;
 
 void ClientTokenStore::save_async(std::string_view key, const TokenRecord& record, std::int64_t ttl_ms,
                                   Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (Status s = internal::check_key("key", key); !s.ok()) return done(Result<Done>(s));
   if (Status s = internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes); !s.ok()) {
     return done(Result<Done>(s));
@@ -209,7 +210,8 @@ Result<Done> ClientTokenStore::save(std::string_view key, const TokenRecord& rec
 }
 
 void ClientTokenStore::get_async(std::string_view key, Callback<TokenRecord> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (Status s = internal::check_key("key", key); !s.ok()) return done(Result<TokenRecord>(s));
   impl_->load(Kind::kGeneric, ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), false,
               OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
@@ -224,7 +226,8 @@ Result<TokenRecord> ClientTokenStore::get(std::string_view key) {
 }
 
 void ClientTokenStore::has_async(std::string_view key, Callback<bool> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (Status s = internal::check_key("key", key); !s.ok()) return done(Result<bool>(s));
   impl_->has(ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), std::move(done));
 }
@@ -233,7 +236,8 @@ Result<bool> ClientTokenStore::has(std::string_view key) {
 }
 
 void ClientTokenStore::remove_async(std::string_view key, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (Status s = internal::check_key("key", key); !s.ok()) return done(Result<Done>(s));
   impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), OpId::kTokenRemove, std::move(done));
 }
@@ -243,7 +247,8 @@ Result<Done> ClientTokenStore::remove(std::string_view key) {
 
 void ClientTokenStore::list_async(std::string_view prefix, std::string_view cursor, std::size_t limit,
                                   Callback<KeyPage> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->list(prefix, cursor, limit, std::move(done));
 }
 Result<KeyPage> ClientTokenStore::list(std::string_view prefix, std::string_view cursor, std::size_t limit) {
@@ -262,7 +267,8 @@ bool refuse(const Status& s, Callback<T>& done) {
 
 void ClientTokenStore::save_client_credentials_async(std::string_view server_url, const ClientCredentials& c,
                                                      std::int64_t ttl_ms, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   using internal::invalid_argument;
   if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done) ||
       refuse(internal::check_text("client_id", c.client_id, 1024), done) ||
@@ -294,7 +300,8 @@ Result<Done> ClientTokenStore::save_client_credentials(std::string_view server_u
 
 void ClientTokenStore::get_client_credentials_async(std::string_view server_url,
                                                     Callback<ClientCredentials> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done)) return;
   impl_->load(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), false,
               OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
@@ -313,7 +320,8 @@ Result<ClientCredentials> ClientTokenStore::get_client_credentials(std::string_v
 }
 
 void ClientTokenStore::remove_client_credentials_async(std::string_view server_url, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done)) return;
   impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), OpId::kTokenRemove,
                 std::move(done));
@@ -324,7 +332,8 @@ Result<Done> ClientTokenStore::remove_client_credentials(std::string_view server
 
 void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_view state, const PkceValues& pkce,
                                        std::int64_t ttl_ms, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_key("user_id", user_id), done) || refuse(internal::check_key("state", state), done) ||
       refuse(internal::check_text("code_verifier", pkce.code_verifier, 128), done) ||
       refuse(internal::check_text("code_challenge", pkce.code_challenge, 128, false), done) ||
@@ -347,7 +356,8 @@ Result<Done> ClientTokenStore::save_pkce(std::string_view user_id, std::string_v
 
 void ClientTokenStore::take_pkce_async(std::string_view user_id, std::string_view state,
                                        Callback<PkceValues> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_key("user_id", user_id), done) || refuse(internal::check_key("state", state), done)) {
     return;
   }
@@ -367,7 +377,8 @@ Result<PkceValues> ClientTokenStore::take_pkce(std::string_view user_id, std::st
 
 void ClientTokenStore::save_access_token_async(std::string_view user_id, std::string_view url,
                                                const TokenRecord& record, std::int64_t ttl_ms, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_key("user_id", user_id), done) ||
       refuse(internal::check_absolute_uri("url", url, 2048), done) ||
       refuse(internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes), done)) {
@@ -386,7 +397,8 @@ Result<Done> ClientTokenStore::save_access_token(std::string_view user_id, std::
 
 void ClientTokenStore::get_access_token_async(std::string_view user_id, std::string_view url,
                                               Callback<TokenRecord> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_key("user_id", user_id), done) ||
       refuse(internal::check_absolute_uri("url", url, 2048), done)) {
     return;
@@ -406,7 +418,8 @@ Result<TokenRecord> ClientTokenStore::get_access_token(std::string_view user_id,
 
 void ClientTokenStore::remove_access_token_async(std::string_view user_id, std::string_view url,
                                                  Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_key("user_id", user_id), done) ||
       refuse(internal::check_absolute_uri("url", url, 2048), done)) {
     return;

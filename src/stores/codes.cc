@@ -192,18 +192,20 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
 
 }  // namespace internal
 
-CodeStore::CodeStore(std::shared_ptr<internal::CodeStoreImpl> impl) : impl_(std::move(impl)) {}
+CodeStore::CodeStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CodeStore::~CodeStore() = default;
 
 void CodeStore::issue_async(const CodeGrant& grant, Callback<IssuedCode> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->issue(grant, std::move(done));
 }
 Result<IssuedCode> CodeStore::issue(const CodeGrant& grant) {
   return internal::wait_for<IssuedCode>([&](Callback<IssuedCode> cb) { issue_async(grant, std::move(cb)); });
 }
 void CodeStore::peek_async(std::string_view code, Callback<CodeRecord> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->lookup(code, false,
                 internal::instrument(impl_->ctx, internal::OpId::kCodePeek, std::move(done)));
 }
@@ -211,7 +213,8 @@ Result<CodeRecord> CodeStore::peek(std::string_view code) {
   return internal::wait_for<CodeRecord>([&](Callback<CodeRecord> cb) { peek_async(code, std::move(cb)); });
 }
 void CodeStore::consume_async(std::string_view code, Callback<CodeRecord> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->lookup(code, true,
                 internal::instrument(impl_->ctx, internal::OpId::kCodeConsume, std::move(done)));
 }

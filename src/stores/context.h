@@ -2,6 +2,7 @@
 // that turns one asynchronous backend call into a timed, counted public call.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -24,7 +25,56 @@ namespace authstore::internal {
 // to `now` below it cannot overflow. Checked before anything is written.
 inline constexpr Millis kMaxUnixMillis = 253'402'300'799'999;
 
+// Admission of calls, for Store::close(): counts the calls inside the store (from the entry of a
+// public call until it returns to its caller) and refuses new ones once closed. The count is
+// sharded by thread on separate cache lines so that concurrent calls do not contend on one
+// counter; a call leaves the shard it entered. enter() and close() pair a seq_cst write with a
+// seq_cst read of the other's variable (Dekker): a call that close() did not count sees closed.
+class CallGate {
+ public:
+  static constexpr int kShards = 16;
+
+  // The shard to pass to leave(), or -1 (nothing to leave) when the store is closed.
+  int enter() noexcept {
+    const int shard = this_thread_shard();
+    counts_[shard].n.fetch_add(1, std::memory_order_seq_cst);
+    if (closed_.load(std::memory_order_seq_cst)) {
+      counts_[shard].n.fetch_sub(1, std::memory_order_release);
+      return -1;
+    }
+    return shard;
+  }
+  void leave(int shard) noexcept { counts_[shard].n.fetch_sub(1, std::memory_order_release); }
+  // Refuses every later enter(). Returns false when it was already closed.
+  bool close() noexcept { return !closed_.exchange(true, std::memory_order_seq_cst); }
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  // After close(): true once no call is inside (none can enter again).
+  bool drained() const noexcept {
+    long n = 0;
+    for (const auto& c : counts_) n += c.n.load(std::memory_order_seq_cst);
+    return n == 0;
+  }
+
+ private:
+  static int this_thread_shard() noexcept {
+    static std::atomic<unsigned> next{0};
+    thread_local const int shard =
+        static_cast<int>(next.fetch_add(1, std::memory_order_relaxed) % kShards);
+    return shard;
+  }
+  struct alignas(64) Count {
+    std::atomic<long> n{0};
+  };
+  Count counts_[kShards];
+  std::atomic<bool> closed_{false};
+};
+
+inline Status closed_store() {
+  return Status(StatusCode::kFailedPrecondition, "the store is closed (Store::close())", "store");
+}
+
 struct StoreContext {
+  CallGate gate;
   std::shared_ptr<const KeyRing> ring;
   std::shared_ptr<Clock> clock;
   std::shared_ptr<Metrics> metrics;

@@ -259,12 +259,12 @@ void RefreshStoreImpl::peek(std::string_view text, Callback<RefreshTokenInfo> do
   });
 }
 
-void RefreshStoreImpl::store_jti(std::string_view jti, std::string_view subject,
+void RefreshStoreImpl::store_jti(std::string_view subject, std::string_view jti,
                                  std::string_view client_id, std::int64_t ttl_ms,
                                  Callback<Done> done) {
   guarded(done, [&] {
-    if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
     if (Status s = check_ttl("ttl_ms", ttl_ms, ctx->options.refresh.max_lifetime_ms); !s.ok()) {
       return fail(done, s);
@@ -418,12 +418,13 @@ using internal::instrument;
 using internal::OpId;
 using internal::wait_for;
 
-RefreshTokenStore::RefreshTokenStore(std::shared_ptr<internal::RefreshStoreImpl> impl)
+RefreshTokenStore::RefreshTokenStore(std::shared_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
 RefreshTokenStore::~RefreshTokenStore() = default;
 
 void RefreshTokenStore::issue_async(const RefreshGrant& grant, Callback<IssuedRefreshToken> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->issue(grant, instrument(impl_->ctx, OpId::kRefreshIssue, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
@@ -431,7 +432,8 @@ Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
 }
 void RefreshTokenStore::rotate_async(std::string_view token, std::string_view client_id,
                                      Callback<IssuedRefreshToken> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->rotate(token, client_id, true, instrument(impl_->ctx, OpId::kRefreshRotate, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std::string_view client_id) {
@@ -439,7 +441,8 @@ Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std
 }
 void RefreshTokenStore::consume_async(std::string_view token, std::string_view client_id,
                                       Callback<RefreshFamily> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->rotate(token, client_id, false,
                 instrument<IssuedRefreshToken>(
                     impl_->ctx, OpId::kRefreshConsume,
@@ -452,47 +455,53 @@ Result<RefreshFamily> RefreshTokenStore::consume(std::string_view token, std::st
   return wait_for<RefreshFamily>([&](auto cb) { consume_async(token, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshTokenInfo> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->peek(token, instrument(impl_->ctx, OpId::kRefreshPeek, std::move(done)));
 }
 Result<RefreshTokenInfo> RefreshTokenStore::peek(std::string_view token) {
   return wait_for<RefreshTokenInfo>([&](auto cb) { peek_async(token, std::move(cb)); });
 }
-void RefreshTokenStore::store_jti_async(std::string_view jti, std::string_view subject,
+void RefreshTokenStore::store_jti_async(std::string_view subject, std::string_view jti,
                                         std::string_view client_id, std::int64_t ttl_ms,
                                         Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
-  impl_->store_jti(jti, subject, client_id, ttl_ms,
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
+  impl_->store_jti(subject, jti, client_id, ttl_ms,
                    instrument(impl_->ctx, OpId::kRefreshStoreJti, std::move(done)));
 }
-Result<Done> RefreshTokenStore::store_jti(std::string_view jti, std::string_view subject,
+Result<Done> RefreshTokenStore::store_jti(std::string_view subject, std::string_view jti,
                                           std::string_view client_id, std::int64_t ttl_ms) {
-  return wait_for<Done>([&](auto cb) { store_jti_async(jti, subject, client_id, ttl_ms, std::move(cb)); });
+  return wait_for<Done>([&](auto cb) { store_jti_async(subject, jti, client_id, ttl_ms, std::move(cb)); });
 }
 void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_view jti,
                                           Callback<JtiRecord> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->consume_jti(subject, jti, instrument(impl_->ctx, OpId::kRefreshConsumeJti, std::move(done)));
 }
 Result<JtiRecord> RefreshTokenStore::consume_jti(std::string_view subject, std::string_view jti) {
   return wait_for<JtiRecord>([&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->revoke(token, instrument(impl_->ctx, OpId::kRefreshRevoke, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke(std::string_view token) {
   return wait_for<Done>([&](auto cb) { revoke_async(token, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->revoke_family(family_id, instrument(impl_->ctx, OpId::kRefreshRevokeFamily, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_family(std::string_view family_id) {
   return wait_for<Done>([&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->revoke_subject(subject, instrument(impl_->ctx, OpId::kRefreshRevokeSubject, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
@@ -500,7 +509,8 @@ Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
 }
 void RefreshTokenStore::revoke_client_async(std::string_view subject, std::string_view client_id,
                                             Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->revoke_client(subject, client_id,
                        instrument(impl_->ctx, OpId::kRefreshRevokeClient, std::move(done)));
 }
@@ -509,7 +519,8 @@ Result<Done> RefreshTokenStore::revoke_client(std::string_view subject, std::str
 }
 void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string_view grant_id,
                                            Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->revoke_grant(subject, grant_id,
                       instrument(impl_->ctx, OpId::kRefreshRevokeGrant, std::move(done)));
 }
@@ -518,7 +529,8 @@ Result<Done> RefreshTokenStore::revoke_grant(std::string_view subject, std::stri
 }
 void RefreshTokenStore::list_async(std::string_view subject,
                                    Callback<std::vector<RefreshFamily>> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->list(subject, instrument(impl_->ctx, OpId::kRefreshList, std::move(done)));
 }
 Result<std::vector<RefreshFamily>> RefreshTokenStore::list(std::string_view subject) {

@@ -128,12 +128,13 @@ using internal::instrument;
 using internal::OpId;
 using internal::wait_for;
 
-ReplayCache::ReplayCache(std::shared_ptr<internal::ReplayCacheImpl> impl) : impl_(std::move(impl)) {}
+ReplayCache::ReplayCache(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReplayCache::~ReplayCache() = default;
 
 void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
                                 UnixMillis expires_at, Callback<Reservation> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
@@ -143,7 +144,8 @@ void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
 Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_view jti,
                                          UnixMillis expires_at) {
   // The same as reserve_async, without a callback when the answer is known at once (memory).
-  if (!impl_) return ::authstore::internal::empty_store();
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return admitted.refusal();
   if (internal::inside_store_callback()) return internal::blocking_inside_callback();
   const auto start = std::chrono::steady_clock::now();
   internal::ReplayCacheImpl& impl = *impl_;
@@ -154,7 +156,8 @@ Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_vi
   });
 }
 void ReplayCache::release_async(const Reservation& reservation, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->release(reservation, instrument(impl_->ctx, OpId::kReplayRelease, std::move(done)));
 }
 Result<Done> ReplayCache::release(const Reservation& reservation) {

@@ -223,7 +223,7 @@ using internal::instrument;
 using internal::OpId;
 using internal::wait_for;
 
-SessionStore::SessionStore(std::shared_ptr<internal::SessionStoreImpl> impl) : impl_(std::move(impl)) {}
+SessionStore::SessionStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SessionStore::~SessionStore() = default;
 
 std::string SessionStore::new_session_id() {
@@ -232,14 +232,16 @@ std::string SessionStore::new_session_id() {
 
 void SessionStore::get_async(std::string_view sid, std::string_view uid, std::string_view type,
                              Callback<Session> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->get(sid, uid, type, instrument(impl_->ctx, OpId::kSessionGet, std::move(done)));
 }
 Result<Session> SessionStore::get(std::string_view sid, std::string_view uid, std::string_view type) {
   return wait_for<Session>([&](auto cb) { get_async(sid, uid, type, std::move(cb)); });
 }
 void SessionStore::upsert_async(const Session& session, Callback<Session> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->upsert(session, instrument(impl_->ctx, OpId::kSessionUpsert, std::move(done)));
 }
 Result<Session> SessionStore::upsert(const Session& session) {
@@ -247,7 +249,8 @@ Result<Session> SessionStore::upsert(const Session& session) {
 }
 void SessionStore::delete_session_async(std::string_view sid, std::string_view uid,
                                         std::string_view type, Callback<Done> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->remove(sid, uid, type, instrument(impl_->ctx, OpId::kSessionDelete, std::move(done)));
 }
 Result<Done> SessionStore::delete_session(std::string_view sid, std::string_view uid,
@@ -256,7 +259,8 @@ Result<Done> SessionStore::delete_session(std::string_view sid, std::string_view
 }
 void SessionStore::get_all_async(std::string_view uid, std::string_view type,
                                  Callback<std::vector<Session>> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->get_all(uid, type, instrument(impl_->ctx, OpId::kSessionGetAll, std::move(done)));
 }
 Result<std::vector<Session>> SessionStore::get_all(std::string_view uid, std::string_view type) {
@@ -264,7 +268,8 @@ Result<std::vector<Session>> SessionStore::get_all(std::string_view uid, std::st
 }
 void SessionStore::delete_all_async(std::string_view uid, std::string_view type,
                                     Callback<std::int64_t> done) {
-  if (!impl_) return ::authstore::internal::fail(done, ::authstore::internal::empty_store());
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->remove_all(uid, type, instrument(impl_->ctx, OpId::kSessionDeleteAll, std::move(done)));
 }
 Result<std::int64_t> SessionStore::delete_all(std::string_view uid, std::string_view type) {

@@ -1,6 +1,9 @@
 // The Store handle and the assembly of its five stores over one backend.
 #include "authstore/store.h"
 
+#include <chrono>
+#include <thread>
+
 #include "backends/factories.h"
 #include "core/crypto.h"
 #include "stores/marker.h"
@@ -11,23 +14,23 @@ namespace authstore {
 // An empty handle answers through stores without an implementation: every call on them
 // completes with kFailedPrecondition (internal::empty_store()).
 CodeStore& Store::codes() {
-  static CodeStore none(nullptr);
+  static CodeStore none = CodeStore::Impl::handle(nullptr);
   return state_ ? *state_->codes : none;
 }
 RefreshTokenStore& Store::refresh() {
-  static RefreshTokenStore none(nullptr);
+  static RefreshTokenStore none = RefreshTokenStore::Impl::handle(nullptr);
   return state_ ? *state_->refresh : none;
 }
 SessionStore& Store::sessions() {
-  static SessionStore none(nullptr);
+  static SessionStore none = SessionStore::Impl::handle(nullptr);
   return state_ ? *state_->sessions : none;
 }
 ReplayCache& Store::replay() {
-  static ReplayCache none(nullptr);
+  static ReplayCache none = ReplayCache::Impl::handle(nullptr);
   return state_ ? *state_->replay : none;
 }
 ClientTokenStore& Store::client_tokens() {
-  static ClientTokenStore none(nullptr);
+  static ClientTokenStore none = ClientTokenStore::Impl::handle(nullptr);
   return state_ ? *state_->client_tokens : none;
 }
 Metrics& Store::metrics() {
@@ -42,7 +45,30 @@ const std::string& Store::backend() const {
 Result<Store> open(std::string_view url, const Options& options) {
   auto state = internal::open_state(url, options);
   if (!state.ok()) return state.status();
-  return Store(std::move(state.value()));
+  return internal::make_store(std::move(state.value()));
+}
+
+void Store::close() {
+  if (state_) state_->close();
+}
+
+void Store::State::close() {
+  context->gate.close();
+  // Inside a store callback this thread may itself be inside a call (memory, SQLite), or be the
+  // Redis I/O thread that must run to complete the calls waited for: waiting would deadlock.
+  if (internal::inside_store_callback()) return;
+  std::lock_guard lock(close_mu_);
+  if (released_) return;
+  // Calls inside the store are bounded (a backend deadline or busy timeout each): wait for them.
+  for (int spins = 0; !context->gate.drained(); ++spins) {
+    if (spins < 64) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  backend->close();
+  released_ = true;
 }
 
 namespace internal {
@@ -56,11 +82,15 @@ std::shared_ptr<StoreState> assemble(std::shared_ptr<StoreContext> ctx, std::sha
     impl->backend = backend;
     return impl;
   };
-  st->codes = std::make_unique<CodeStore>(base(std::make_shared<CodeStoreImpl>()));
-  st->refresh = std::make_unique<RefreshTokenStore>(base(std::make_shared<RefreshStoreImpl>()));
-  st->sessions = std::make_unique<SessionStore>(base(std::make_shared<SessionStoreImpl>()));
-  st->replay = std::make_unique<ReplayCache>(base(std::make_shared<ReplayCacheImpl>()));
-  st->client_tokens = std::make_unique<ClientTokenStore>(base(std::make_shared<ClientTokenStoreImpl>()));
+  auto handle = [&](auto impl) {
+    using Impl = typename decltype(impl)::element_type;
+    return std::make_unique<decltype(Impl::handle(nullptr))>(Impl::handle(base(std::move(impl))));
+  };
+  st->codes = handle(std::make_shared<CodeStore::Impl>());
+  st->refresh = handle(std::make_shared<RefreshTokenStore::Impl>());
+  st->sessions = handle(std::make_shared<SessionStore::Impl>());
+  st->replay = handle(std::make_shared<ReplayCache::Impl>());
+  st->client_tokens = handle(std::make_shared<ClientTokenStore::Impl>());
   return st;
 }
 

@@ -22,13 +22,33 @@ namespace authstore::internal {
 inline Status empty_store() {
   return Status(StatusCode::kFailedPrecondition,
                 "this Store handle holds no open store (default-constructed, moved from, or the "
-                "value of a failed open()); check the Result of authstore::open()",
+                "value_or() of a failed open()); check the Result of authstore::open()",
                 "store");
 }
 
 struct StoreBase {
   std::shared_ptr<StoreContext> ctx;
   std::shared_ptr<Backend> backend;
+};
+
+// Admits one public call on a store (see CallGate): held for the call's synchronous part, which
+// on memory and SQLite includes the callback. `ok()` false: the handle is empty or the store is
+// closed; `refusal()` says which.
+class Admission {
+ public:
+  explicit Admission(const StoreBase* impl) noexcept
+      : gate_(impl ? &impl->ctx->gate : nullptr), shard_(gate_ ? gate_->enter() : -1) {}
+  ~Admission() {
+    if (shard_ >= 0) gate_->leave(shard_);
+  }
+  Admission(const Admission&) = delete;
+  Admission& operator=(const Admission&) = delete;
+  bool ok() const noexcept { return shard_ >= 0; }
+  Status refusal() const { return gate_ ? closed_store() : empty_store(); }
+
+ private:
+  CallGate* gate_;
+  int shard_;
 };
 
 class CodeStoreImpl : public StoreBase {
@@ -43,7 +63,7 @@ class RefreshStoreImpl : public StoreBase {
   void rotate(std::string_view token, std::string_view client_id, bool successor,
               Callback<IssuedRefreshToken> done);
   void peek(std::string_view token, Callback<RefreshTokenInfo> done);
-  void store_jti(std::string_view jti, std::string_view subject, std::string_view client_id,
+  void store_jti(std::string_view subject, std::string_view jti, std::string_view client_id,
                  std::int64_t ttl_ms, Callback<Done> done);
   void consume_jti(std::string_view subject, std::string_view jti, Callback<JtiRecord> done);
   void revoke(std::string_view token, Callback<Done> done);
@@ -107,3 +127,20 @@ class ClientTokenStoreImpl : public StoreBase {
 };
 
 }  // namespace authstore::internal
+
+// The public handles' opaque implementation types: the classes above, under the names the
+// headers declare. Their static handle() is the one way to build a handle (the constructors are
+// private; a nested class may call them).
+namespace authstore {
+#define AUTHSTORE_HANDLE_IMPL(Handle, Base)                                              \
+  class Handle::Impl final : public internal::Base {                                     \
+   public:                                                                               \
+    static Handle handle(std::shared_ptr<Impl> impl) { return Handle(std::move(impl)); } \
+  };
+AUTHSTORE_HANDLE_IMPL(CodeStore, CodeStoreImpl)
+AUTHSTORE_HANDLE_IMPL(RefreshTokenStore, RefreshStoreImpl)
+AUTHSTORE_HANDLE_IMPL(SessionStore, SessionStoreImpl)
+AUTHSTORE_HANDLE_IMPL(ReplayCache, ReplayCacheImpl)
+AUTHSTORE_HANDLE_IMPL(ClientTokenStore, ClientTokenStoreImpl)
+#undef AUTHSTORE_HANDLE_IMPL
+}  // namespace authstore

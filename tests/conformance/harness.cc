@@ -45,6 +45,7 @@ class TamperingBackend final : public Backend,
   void sample_records(std::size_t l, Callback<std::vector<std::pair<std::string, std::string>>> d) override {
     real_->sample_records(l, std::move(d));
   }
+  void close() override { real_->close(); }
 
   // codes
   void insert(const std::string& k, std::string r, std::string t, Millis e, Millis n, Callback<Done> d) override {
@@ -189,7 +190,7 @@ Harness::Harness(std::string url, Options base)
   if (!b.ok()) return;
   backend_ = b.value();
   tamper_ = std::make_shared<TamperingBackend>(backend_);
-  store_ = Store(internal::assemble(ctx, tamper_));
+  store_ = internal::make_store(internal::assemble(ctx, tamper_));
 }
 
 Harness::~Harness() = default;
@@ -197,7 +198,7 @@ Harness::~Harness() = default;
 Store Harness::another(const Options& options) {
   Options o = options;
   o.clock = clock_;
-  return Store(internal::assemble(make_context(o, clock_), backend_));
+  return internal::make_store(internal::assemble(make_context(o, clock_), backend_));
 }
 
 Store Harness::another(const KeyOptions& keys) {

@@ -224,9 +224,9 @@ TYPED_TEST(RefreshTest, ListShowsActiveFamiliesSoonestExpiryFirst) {
 }
 
 TYPED_TEST(RefreshTest, JwtIdsStoreConsumeOnceAndRevokeWithSubject) {
-  ASSERT_TRUE(this->rt().store_jti("jti-1", "alice", "app", 60'000).ok());
-  ASSERT_TRUE(this->rt().store_jti("jti-2", "alice", "app", 60'000).ok());
-  ASSERT_TRUE(this->rt().store_jti("jti-3", "alice", "web", 60'000).ok());
+  ASSERT_TRUE(this->rt().store_jti("alice", "jti-1", "app", 60'000).ok());
+  ASSERT_TRUE(this->rt().store_jti("alice", "jti-2", "app", 60'000).ok());
+  ASSERT_TRUE(this->rt().store_jti("alice", "jti-3", "web", 60'000).ok());
   auto c = this->rt().consume_jti("alice", "jti-1");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ(c->subject, "alice");
@@ -238,11 +238,11 @@ TYPED_TEST(RefreshTest, JwtIdsStoreConsumeOnceAndRevokeWithSubject) {
   EXPECT_EQ(this->rt().consume_jti("alice", "jti-3").code(), StatusCode::kRevoked);
   ASSERT_TRUE(this->rt().revoke_subject("alice").ok());
   EXPECT_EQ(this->rt().consume_jti("alice", "jti-2").code(), StatusCode::kRevoked);
-  ASSERT_TRUE(this->rt().store_jti("jti-4", "alice", "app", 1000).ok());
+  ASSERT_TRUE(this->rt().store_jti("alice", "jti-4", "app", 1000).ok());
   this->clock().advance(1000);
   EXPECT_EQ(this->rt().consume_jti("alice", "jti-4").code(), StatusCode::kNotFound);
-  EXPECT_EQ(this->rt().store_jti("", "alice", "app", 1000).status().field(), "jti");
-  EXPECT_EQ(this->rt().store_jti("j", "alice", "app", 0).status().field(), "ttl_ms");
+  EXPECT_EQ(this->rt().store_jti("alice", "", "app", 1000).status().field(), "jti");
+  EXPECT_EQ(this->rt().store_jti("alice", "j", "app", 0).status().field(), "ttl_ms");
 }
 
 TYPED_TEST(RefreshTest, BadInputNamesTheField) {
@@ -536,7 +536,7 @@ TYPED_TEST(RefreshTest, VersionOneJwtIdRecordsStillConsume) {
 // What the backend keeps for a JWT refresh id names the jti only by a keyed hash.
 TYPED_TEST(RefreshTest, JwtIdIsStoredOnlyAsAKeyedHash) {
   const std::string jti = "jti-9f2c1e7a-plain";
-  ASSERT_TRUE(this->rt().store_jti(jti, "alice", "app", 60'000).ok());
+  ASSERT_TRUE(this->rt().store_jti("alice", jti, "app", 60'000).ok());
   auto ring = legacy::ring_of(this->harness().options().keys);
   const internal::UserIds user = internal::user_ids(*ring, "alice");
   const std::string key = internal::jti_key(user.tag, internal::index_hash(*ring, "jti", "alice", jti));

@@ -88,7 +88,7 @@ class RedisBackendTest : public ::testing::Test {
   std::string dump(const std::string& k) {
     std::string out = k;
     const std::string t = type_of(k);
-    Result<redis::Reply> r = Status::Ok();
+    Result<redis::Reply> r = Status(StatusCode::kNotFound, "unexpected type " + t);
     if (t == "string") r = raw_->call({"GET", k});
     if (t == "hash") r = raw_->call({"HGETALL", k});
     if (t == "zset") r = raw_->call({"ZRANGE", k, "0", "-1", "WITHSCORES"});
@@ -147,7 +147,7 @@ std::vector<std::string> demo_flows(Harness& h) {
   EXPECT_EQ(s.refresh().rotate(t1->token, "client-1").code(), StatusCode::kReused);
   EXPECT_TRUE(s.refresh().list("alice").ok());
   EXPECT_TRUE(s.refresh().revoke(t3->token).ok());
-  EXPECT_TRUE(s.refresh().store_jti("jti-1", "alice", "client-1", 600'000).ok());
+  EXPECT_TRUE(s.refresh().store_jti("alice", "jti-1", "client-1", 600'000).ok());
   EXPECT_TRUE(s.refresh().consume_jti("alice", "jti-1").ok());
   EXPECT_TRUE(s.refresh().revoke_client("bob", "client-1").ok());
   EXPECT_TRUE(s.refresh().revoke_grant("alice", code->grant_id).ok());

@@ -60,7 +60,7 @@ TEST(SqliteForeignFile, AuthstoreFileWithoutMarkerOpensAndGetsOne) {
     auto backend = internal::open_backend("sqlite://" + path,
                                           internal::BackendConfig{&ctx->options, ctx->clock, {}});
     ASSERT_TRUE(backend.ok()) << backend.status().to_string();
-    Store legacy(internal::assemble(ctx, backend.value()));
+    Store legacy = internal::make_store(internal::assemble(ctx, backend.value()));
     auto code = legacy.codes().issue(a_grant());
     ASSERT_TRUE(code.ok());
     issued = code->code;

@@ -370,7 +370,7 @@ TEST(TamperRedis, GarbledGenerationsFailClosedAndLogoutStillWorks) {
   g.client_id = "app";
   auto before = rt.issue(g);
   ASSERT_TRUE(before.ok()) << before.status().to_string();
-  ASSERT_TRUE(rt.store_jti("jti-1", "alice", "app", 60'000).ok());
+  ASSERT_TRUE(rt.store_jti("alice", "jti-1", "app", 60'000).ok());
   const internal::UserIds user = internal::user_ids(*ring, "alice");
   auto raw = redis::Client::from_url("redis://127.0.0.1:" + RedisBackendTraits::port());
   ASSERT_TRUE(raw.ok());
@@ -381,7 +381,7 @@ TEST(TamperRedis, GarbledGenerationsFailClosedAndLogoutStillWorks) {
     ASSERT_TRUE(raw.value()->call({"HSET", user_hash, field, "garbage"}).ok());
     EXPECT_EQ(rt.rotate(before->token, "app").code(), StatusCode::kRevoked) << field;
     EXPECT_EQ(rt.issue(g).code(), StatusCode::kDataLoss) << field;
-    EXPECT_EQ(rt.store_jti("jti-2", "alice", "app", 60'000).code(), StatusCode::kDataLoss) << field;
+    EXPECT_EQ(rt.store_jti("alice", "jti-2", "app", 60'000).code(), StatusCode::kDataLoss) << field;
     EXPECT_EQ(rt.consume_jti("alice", "jti-1").code(), StatusCode::kRevoked) << field;
     EXPECT_TRUE(rt.list("alice")->empty()) << field;
     // Logging out (everywhere, or one client) replaces the garbled generation and works.

@@ -186,7 +186,7 @@ Status write_refresh(Store& store, FixtureLog& log) {
   // JWT ids (store_jti).
   auto jti = [&](const std::string& name, const char* subject, const char* client) -> Status {
     const std::string id = "jwt-" + pkce_new_verifier();
-    FIX_TRY(expect(name, rt.store_jti(id, subject, client, kJtiTtl)));
+    FIX_TRY(expect(name, rt.store_jti(subject, id, client, kJtiTtl)));
     put(name, id);
     return Status::Ok();
   };

@@ -525,9 +525,9 @@ TEST_P(UpgradeTest, JwtRefreshIdsConsumeOnce) {
   EXPECT_EQ(rt.consume_jti("bob", tok("jti.live")).code(), StatusCode::kNotFound);
 
   // New ids beside the old ones, under the old generation rows.
-  ASSERT_TRUE(rt.store_jti("jwt-new-1", "bob", "client-b", kJtiTtl).ok());
+  ASSERT_TRUE(rt.store_jti("bob", "jwt-new-1", "client-b", kJtiTtl).ok());
   EXPECT_TRUE(rt.consume_jti("bob", "jwt-new-1").ok());
-  ASSERT_TRUE(rt.store_jti("jwt-new-2", "bob", "client-a", kJtiTtl).ok());
+  ASSERT_TRUE(rt.store_jti("bob", "jwt-new-2", "client-a", kJtiTtl).ok());
   EXPECT_TRUE(rt.consume_jti("bob", "jwt-new-2").ok());  // revoke_client was before it
 }
 

@@ -269,13 +269,25 @@ MemoryBackend::MemoryBackend(const BackendConfig& config)
   sweeper_ = std::thread([this, interval] { sweeper_loop(interval); });
 }
 
-MemoryBackend::~MemoryBackend() {
+MemoryBackend::~MemoryBackend() { stop_sweeper(); }
+
+void MemoryBackend::stop_sweeper() {
   {
     std::lock_guard lock(stop_mu_);
     stopping_ = true;
   }
   stop_cv_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
+}
+
+void MemoryBackend::close() {
+  stop_sweeper();
+  // Nothing calls the tables again (Backend::close()): free what they hold.
+  codes_.reset();
+  refresh_.reset();
+  sessions_.reset();
+  replay_.reset();
+  client_tokens_.reset();
 }
 
 CodeBackend& MemoryBackend::codes() { return *codes_; }

@@ -36,12 +36,15 @@ class MemoryBackend final : public Backend {
                    Callback<std::string> done) override;
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  // Stops the sweeper and frees the tables.
+  void close() override;
 
   // Removes every expired entry now (the sweeper calls it periodically). Exposed for tests.
   void sweep();
 
  private:
   void sweeper_loop(std::int64_t interval_ms);
+  void stop_sweeper();
 
   std::string name_ = "memory";
   std::shared_ptr<Clock> clock_;

@@ -77,6 +77,8 @@ class RedisBackend final : public Backend {
                    Callback<std::string> done) override;
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
+  void close() override { client_.reset(); }
 
   const std::string& prefix() const { return options_.prefix; }
   std::string key(std::string_view k) const { return options_.prefix + std::string(k); }

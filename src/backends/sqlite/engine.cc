@@ -129,13 +129,16 @@ Engine::Engine(DbConfig config, std::unique_ptr<Db> first)
   proc_.store(p, std::memory_order_release);
 }
 
-Engine::~Engine() {
-  Proc* p = proc_.load(std::memory_order_acquire);
+Engine::~Engine() { close(); }
+
+void Engine::close() {
+  Proc* p = proc_.exchange(nullptr, std::memory_order_acq_rel);
+  if (p == nullptr) return;  // closed before
   if (p->pid != ::getpid()) {
     abandon(p);
     return;
   }
-  delete p;  // no operation can be running: the owner destroys the engine after its last call
+  delete p;  // no operation can be running: the owner closes the engine after its last call
 }
 
 Engine::Proc* Engine::proc() {

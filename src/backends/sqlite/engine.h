@@ -145,6 +145,9 @@ class Engine {
   Engine(DbConfig config, std::unique_ptr<Db> first);
   ~Engine();
   Engine(const Engine&) = delete;
+  // Closes this process's connections (checkpointing the WAL as the last one closes). Called
+  // when no operation runs and none will be submitted again (Backend::close()); idempotent.
+  void close();
   Engine& operator=(const Engine&) = delete;
 
   // Runs `fn(Db&) -> Result<T>` atomically and calls `done` with its result once committed.

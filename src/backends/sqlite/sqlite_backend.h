@@ -111,6 +111,7 @@ class SqliteBackend final : public Backend {
                    Callback<std::string> done) override;
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  void close() override { engine_.close(); }
   Engine& engine() noexcept { return engine_; }
 
  private:
