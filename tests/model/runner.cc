@@ -20,11 +20,11 @@
 namespace model {
 namespace {
 
-// The only calls whose argument order issue 12 changes (store_jti will take (subject, jti,
+// The calls whose argument order issue 12 changed (store_jti takes (subject, jti,
 // client_id, ttl)): kept here so that the switch at merge is one place.
 authstore::Result<authstore::Done> store_jti(authstore::RefreshTokenStore& rt, const std::string& subject,
                                              const std::string& jti, const std::string& client, Millis ttl) {
-  return rt.store_jti(jti, subject, client, ttl);
+  return rt.store_jti(subject, jti, client, ttl);
 }
 authstore::Result<authstore::JtiRecord> consume_jti(authstore::RefreshTokenStore& rt, const std::string& subject,
                                                     const std::string& jti) {

@@ -392,7 +392,7 @@ void every_operation(Harness& h) {
   EXPECT_EQ(s.refresh().rotate(t4->token, "client-1").code(), StatusCode::kRevoked);
   EXPECT_TRUE(s.refresh().list("frank").ok());
   // A JWT id consumed twice, then revoked with its client.
-  EXPECT_TRUE(s.refresh().store_jti("jti-f", "frank", "client-1", 600'000).ok());
+  EXPECT_TRUE(s.refresh().store_jti("frank", "jti-f", "client-1", 600'000).ok());
   EXPECT_TRUE(s.refresh().consume_jti("frank", "jti-f").ok());
   EXPECT_EQ(s.refresh().consume_jti("frank", "jti-f").code(), StatusCode::kAlreadyConsumed);
   // Native reads and deletes.
