@@ -7,6 +7,8 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET..] every target (or the named ones) SECONDS each (default 60)
 #   scripts/fuzz.sh --runs N [TARGET..]  every target until N inputs ran (e.g. --runs 10000000)
 #   --no-build                           run what build-fuzz/ holds (e.g. two runs side by side)
+#   --timeout S                          one input may take S s of wall time (default 10; raise it when
+#                                        the run shares a loaded machine: a starved input is no hang)
 #
 # The working corpus of each target (build-fuzz/work/<target>/corpus) starts from the committed
 # seeds (tests/fuzz/corpus/<target>) plus seeds the current code makes (fuzz_make_seeds), and keeps
@@ -18,13 +20,15 @@ cd "$(dirname "$0")/.."
 seconds=60
 runs=""
 build_it=1
+timeout=10
 targets=()
 while (($#)); do
   case $1 in
     --ci) seconds=20 ;;
     --runs) runs=$2; shift ;;
     --no-build) build_it=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --timeout) timeout=$2; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     [0-9]*) seconds=$1 ;;
     *) targets+=("$1") ;;
   esac
@@ -63,7 +67,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t (${runs:+$runs runs}${runs:-$seconds s})"
   start=$(date +%s)
   rc=0
-  "$build/tests/fuzz/fuzz_$t" "${limit[@]}" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/fuzz_$t" "${limit[@]}" -print_final_stats=1 -timeout="$timeout" -rss_limit_mb=2048 \
     -max_len=4096 -artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1 || rc=$?
   elapsed=$(($(date +%s) - start))
   after=$(find "$work" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' \

@@ -35,6 +35,7 @@
 #include "authstore/authstore.h"
 #include "backends/redis/scripts.h"
 #include "redis/client.h"
+#include "redis/script.h"
 
 namespace {
 
@@ -529,23 +530,26 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
   if (op == "refresh_issue") return issue_cmd(s, now, rid, rid, rid);
   if (op == "refresh_rotate") {
     const std::string nk = hid("n" + R);
-    return {"EVALSHA", s.refresh_rotate.sha1(), "2", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
-            ms(now), kP, kRoute, "rt:" + kRoute + ":" + nk, kCli, "0", "rf:" + kRoute + ":" + rid};
+    return {"EVALSHA", s.refresh_rotate.sha1(), "3", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
+            kP + "rf:" + kRoute + ":" + rid, ms(now), kP, kRoute, "rt:" + kRoute + ":" + nk, kCli, "0",
+            "rf:" + kRoute + ":" + rid};
   }
   if (op == "refresh_peek") {
-    return {"EVALSHA", s.refresh_peek.sha1(), "1", kP + "rt:" + kRoute + ":" + rid, ms(now), kP, kRoute,
-            "rf:" + kRoute + ":" + rid};
+    return {"EVALSHA", s.refresh_peek.sha1(), "2", kP + "rt:" + kRoute + ":" + rid, kP + "rf:" + kRoute + ":" + rid,
+            ms(now), kP, kRoute, "rf:" + kRoute + ":" + rid};
   }
   if (op == "revoke_subject") {
     return {"EVALSHA", s.refresh_revoke_subject.sha1(), "2", kP + "ru:" + kRoute + ":" + rid,
             kP + "ri:" + kRoute + ":" + rid, ms(now)};
   }
   if (op == "refresh_list") {
-    return {"EVALSHA", s.refresh_list.sha1(), "1", kP + "ri:" + kRoute + ":" + rid, ms(now), kP, kRoute};
+    return {"EVALSHA", s.refresh_list.sha1(), "3", kP + "ri:" + kRoute + ":" + rid, kP + "ru:" + kRoute + ":" + rid,
+            kP + "rg:" + kRoute + ":" + rid, ms(now), kP, kRoute};
   }
   if (op == "jti_store") return jti_cmd(s, now, rid, rid);
   if (op == "jti_consume") {
-    return {"EVALSHA", s.jti_consume.sha1(), "1", kP + "rj:" + kRoute + ":" + rid, ms(now), kP, kRoute, hid("s0")};
+    return {"EVALSHA", s.jti_consume.sha1(), "2", kP + "rj:" + kRoute + ":" + rid, kP + "ru:" + kRoute + ":" + hid("s0"),
+            ms(now), kP, kRoute, hid("s0")};
   }
   if (op == "session_upsert") return session_cmd(s, now, rid, rid);
   if (op == "session_get") return {"HGET", kP + "sh:" + kRoute + ":" + rid, hid("session0")};

@@ -141,7 +141,8 @@ class RefreshBackend {
   // Creates a family and its first token; adds the family to the user's index.
   // kRevoked if grant_key is revoked for the user (until > now). kAlreadyExists on key collision.
   virtual void issue(const FamilyIssue& req, Callback<Done> done) = 0;
-  // Rotation state machine, in order:
+  // Rotation state machine, in order (memory and SQLite decide it through one function,
+  // decide_rotation in backends/refresh_policy.h; the Redis scripts implement it in Lua):
   //  token missing, family missing / expired (now >= expires_at or >= idle_expires_at), or
   //  family_key non-empty and != the token's family -> kNotFound (corrupt state: also kNotFound)
   //  family not live for a revocation reason -> kRevoked
@@ -237,21 +238,32 @@ class SessionBackend {
 
 // ---------------------------------------------------------------------------------------------
 // Replay cache.
+//
+// A reservation names its entry twice: as opaque strings (`key`, `owner`), for a backend that
+// keeps strings, and as the raw bytes the store built them from (`hash`, `owner_bytes`), for one
+// that keeps fixed-size slots (memory). Both name the same entry; a backend uses one form and
+// never converts between them (keys are opaque).
+inline constexpr std::size_t kReplayHashBytes = 32;
+inline constexpr std::size_t kReplayOwnerBytes = 16;
+struct ReplayReservation {
+  std::string key;    // the entry's key (the store builds it from `hash`).
+  std::string owner;  // the owner token (the store builds it from `owner_bytes`).
+  unsigned char hash[kReplayHashBytes] = {};
+  unsigned char owner_bytes[kReplayOwnerBytes] = {};
+};
+
 class ReplayBackend {
  public:
   virtual ~ReplayBackend() = default;
-  // Stores key -> owner until kept_until if no live entry: OK. kReplayed if one is live.
-  // kResourceExhausted if the backend is full of live entries.
-  virtual void reserve(const std::string& key, const std::string& owner, Millis kept_until,
-                       Millis now, Callback<Done> done) = 0;
-  // Deletes key if its live entry's owner == owner: OK. Otherwise kNotFound.
-  virtual void release(const std::string& key, const std::string& owner, Millis now,
+  // Stores the entry (owned by `r`'s owner) until kept_until if no live entry: OK. kReplayed if
+  // one is live. kResourceExhausted if the backend is full of live entries.
+  virtual void reserve(const ReplayReservation& r, Millis kept_until, Millis now,
                        Callback<Done> done) = 0;
+  // Deletes the entry if it is live and its owner is `r`'s owner: OK. Otherwise kNotFound.
+  virtual void release(const ReplayReservation& r, Millis now, Callback<Done> done) = 0;
 
-  // The raw forms of a reservation: `key` above is "jr:" + base64url(hash), `owner` above is
-  // base64url(owner bytes).
-  static constexpr std::size_t kHashBytes = 32;
-  static constexpr std::size_t kOwnerBytes = 16;
+  static constexpr std::size_t kHashBytes = kReplayHashBytes;
+  static constexpr std::size_t kOwnerBytes = kReplayOwnerBytes;
   // reserve(), answered synchronously from the raw bytes, for backends that decide in this
   // process without waiting (memory): the status reserve() would pass to its callback. The store
   // then skips building strings and callbacks. std::nullopt: this backend has no synchronous

@@ -1,8 +1,14 @@
-// Backend factories, called by authstore::open() (src/backends/open.cc).
+// The backend registry: which backend serves which URL scheme, and open_backend(), the scheme
+// dispatch of authstore::open() (src/stores/store.cc). Nothing here names a backend: each backend
+// declares its registration in its own header, and registered_backends.cc lists them, one line
+// per backend (an explicit list, not static initializers: a static library's linker drops object
+// files nothing refers to, and a backend would silently go missing).
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "authstore/options.h"
 #include "authstore/status.h"
@@ -18,18 +24,33 @@ struct BackendConfig {
   LogHook log;                       // may be empty.
 };
 
-// Builds the backend a URL names (the scheme dispatch of authstore::open()).
+// A URL split at its "://": scheme://rest. Views into the caller's URL, valid during the call.
+struct BackendUrl {
+  std::string_view url;     // the whole URL, e.g. "sqlite:///var/lib/a.db?busy_timeout_ms=5000"
+  std::string_view scheme;  // "sqlite"
+  std::string_view rest;    // "/var/lib/a.db?busy_timeout_ms=5000"
+};
+
+// Builds a backend from its URL. URL errors are kInvalidArgument, field "url".
+using BackendFactory = Result<std::unique_ptr<Backend>> (*)(const BackendUrl& url,
+                                                            const BackendConfig& config);
+
+// One backend as open() knows it.
+struct BackendRegistration {
+  std::vector<std::string_view> schemes;  // the URL schemes it serves (static strings).
+  BackendFactory make = nullptr;  // null: known, but not in this build or version (see below).
+  std::string_view unavailable;   // when make is null: why (the kInvalidArgument message).
+  bool ephemeral = false;         // nothing outlives the process: open() may use a throwaway key.
+};
+
+// Every registration, in the order of registered_backends.cc. Built once; thread-safe.
+std::span<const BackendRegistration> registered_backends();
+
+// The registration serving `scheme`, or null.
+const BackendRegistration* find_backend(std::string_view scheme);
+
+// Builds the backend a URL names: kInvalidArgument (field "url") for a URL without a scheme, an
+// unknown scheme or one this build does not serve; otherwise what the backend's factory answers.
 Result<std::shared_ptr<Backend>> open_backend(std::string_view url, const BackendConfig& config);
-
-// memory:// (no path or query accepted).
-Result<std::unique_ptr<Backend>> make_memory_backend(const BackendConfig& config);
-
-// sqlite:///abs/path.db or sqlite://rel/path.db, with an optional ?query. `rest` is everything
-// after "sqlite://" (e.g. "/var/lib/a.db?busy_timeout_ms=5000").
-Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest,
-                                                     const BackendConfig& config);
-
-// redis://, rediss://, unix:// (src/backends/redis/redis_backend.h lists the options).
-Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config);
 
 }  // namespace authstore::internal

@@ -1,6 +1,5 @@
 #include "redis/client.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 
 #include <optional>
@@ -92,47 +91,6 @@ class Waiter {
 
 }  // namespace
 
-// ---------------------------------------------------------------- Script
-
-struct Script::Data {
-  std::string name;
-  int version = 0;
-  std::string source;
-  std::string sha1;
-};
-
-Script::Script(std::string_view name, int version, std::string_view body) {
-  auto d = std::make_shared<Data>();
-  d->name = std::string(name);
-  d->version = version;
-  // A shebang ("#!lua flags=..."), when the body has one, must stay the first line.
-  if (body.starts_with("#!")) {
-    const std::size_t eol = body.find('\n');
-    const std::size_t cut = eol == std::string_view::npos ? body.size() : eol + 1;
-    d->source.assign(body.substr(0, cut));
-    if (eol == std::string_view::npos) d->source.push_back('\n');
-    body.remove_prefix(cut);
-  }
-  d->source += "-- authstore:" + d->name + ":v" + std::to_string(version) + "\n";
-  d->source.append(body);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(d->source.data(), d->source.size(), md, &len, EVP_sha1(), nullptr) != 1) {
-    throw std::runtime_error("redis: SHA-1 unavailable in OpenSSL");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned i = 0; i < len; ++i) {
-    d->sha1.push_back(kHex[md[i] >> 4]);
-    d->sha1.push_back(kHex[md[i] & 0xf]);
-  }
-  data_ = std::move(d);
-}
-
-const std::string& Script::name() const noexcept { return data_->name; }
-int Script::version() const noexcept { return data_->version; }
-const std::string& Script::source() const noexcept { return data_->source; }
-const std::string& Script::sha1() const noexcept { return data_->sha1; }
-
 // ---------------------------------------------------------------- Client::Impl
 
 // Everything that belongs to one process: the I/O thread, its io_context, the connections.
@@ -223,27 +181,43 @@ Client::Impl* Client::impl() {
   return p;  // another thread installed one first
 }
 
+Client::Impl* Client::admit(std::size_t request_bytes, ReplyCallback& callback) {
+  if (request_bytes > options_.max_request_bytes) {
+    callback(Status(StatusCode::kInvalidArgument,
+                    "redis: request of " + std::to_string(request_bytes) + " bytes exceeds max_request_bytes (" +
+                        std::to_string(options_.max_request_bytes) + ")",
+                    "request"));
+    return nullptr;
+  }
+  Impl* p = impl();
+  if (!p->status().ok()) {
+    callback(p->status());
+    return nullptr;
+  }
+  return p;
+}
+
 void Client::async_call(std::span<const std::string_view> args, ReplyCallback callback,
                         CallOptions call) {
   if (args.empty()) {
     callback(Status(StatusCode::kInvalidArgument, "redis: empty command", "request"));
     return;
   }
-  const std::size_t size = encoded_size(args);
-  if (size > options_.max_request_bytes) {
-    callback(Status(StatusCode::kInvalidArgument,
-                    "redis: request of " + std::to_string(size) + " bytes exceeds max_request_bytes (" +
-                        std::to_string(options_.max_request_bytes) + ")",
-                    "request"));
-    return;
+  if (Impl* p = admit(encoded_size(args), callback)) {
+    p->pick().submit(args, deadline_of(call), std::move(callback));
   }
-  Impl* p = impl();
-  if (!p->status().ok()) {
-    callback(p->status());
-    return;
+}
+
+void Client::async_call_encoded(std::string_view encoded, ReplyCallback callback, CallOptions call) {
+  if (Impl* p = admit(encoded.size(), callback)) {
+    p->pick().submit_encoded(encoded, deadline_of(call), std::move(callback));
   }
+}
+
+ConnectionCore::Clock::time_point Client::deadline_of(const CallOptions& call) const {
+  if (call.deadline != ConnectionCore::Clock::time_point{}) return call.deadline;
   const auto timeout = call.timeout.count() > 0 ? call.timeout : options_.command_timeout;
-  p->pick().submit(args, ConnectionCore::Clock::now() + timeout, std::move(callback));
+  return ConnectionCore::Clock::now() + timeout;
 }
 
 Status Client::check_blocking_allowed() {
@@ -259,60 +233,6 @@ Result<Reply> Client::call(std::span<const std::string_view> args, CallOptions c
   if (Status s = check_blocking_allowed(); !s.ok()) return s;
   Waiter waiter(options_.spin_before_block);
   async_call(args, waiter.callback(), call);
-  return waiter.wait();
-}
-
-void Client::async_eval(const Script& script, std::span<const std::string_view> keys,
-                        std::span<const std::string_view> args, ReplyCallback callback,
-                        CallOptions call) {
-  struct Eval {
-    Script script;
-    std::string encoded;  // the EVALSHA command, kept for the one retry after NOSCRIPT
-    ConnectionCore::Clock::time_point deadline;
-    ReplyCallback callback;
-  };
-  auto e = std::make_shared<Eval>(Eval{script, {}, {}, std::move(callback)});
-  const std::string numkeys = std::to_string(keys.size());
-  append_array_header(e->encoded, 3 + keys.size() + args.size());
-  append_bulk(e->encoded, "EVALSHA");
-  append_bulk(e->encoded, script.sha1());
-  append_bulk(e->encoded, numkeys);
-  for (std::string_view k : keys) append_bulk(e->encoded, k);
-  for (std::string_view a : args) append_bulk(e->encoded, a);
-  if (e->encoded.size() > options_.max_request_bytes) {
-    e->callback(Status(StatusCode::kInvalidArgument,
-                       "redis: script call exceeds max_request_bytes", "request"));
-    return;
-  }
-  Impl* p = impl();
-  if (!p->status().ok()) {
-    e->callback(p->status());
-    return;
-  }
-  const auto timeout = call.timeout.count() > 0 ? call.timeout : options_.command_timeout;
-  e->deadline = ConnectionCore::Clock::now() + timeout;
-  p->pick().submit_encoded(e->encoded, e->deadline, [p, e](Result<Reply> r) {
-    if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) {
-      e->callback(std::move(r));
-      return;
-    }
-    const std::string_view load[] = {"SCRIPT", "LOAD", e->script.source()};
-    p->pick().submit(load, e->deadline, [p, e](Result<Reply> loaded) {
-      if (!loaded.ok()) {
-        e->callback(std::move(loaded));
-        return;
-      }
-      p->pick().submit_encoded(e->encoded, e->deadline,
-                               [e](Result<Reply> again) { e->callback(std::move(again)); });
-    });
-  });
-}
-
-Result<Reply> Client::eval(const Script& script, std::span<const std::string_view> keys,
-                           std::span<const std::string_view> args, CallOptions call) {
-  if (Status s = check_blocking_allowed(); !s.ok()) return s;
-  Waiter waiter(options_.spin_before_block);
-  async_eval(script, keys, args, waiter.callback(), call);
   return waiter.wait();
 }
 

@@ -50,24 +50,9 @@ using ReplyCallback = Callback<Reply>;
 
 struct CallOptions {
   std::chrono::milliseconds timeout{0};  // 0: ClientOptions::command_timeout
-};
-
-// A Lua script called by EVALSHA. The source actually loaded starts with a comment naming the
-// script and its version ("-- authstore:<name>:v<version>"), so two authstore versions sharing one
-// Redis during a rolling upgrade never run each other's script, and SCRIPT/SLOWLOG output says
-// which one it is. A body starting with a shebang line ("#!lua flags=no-writes", Redis >= 7.0)
-// keeps it first, before that comment, as Redis requires. Cheap to copy (shared, immutable).
-class Script {
- public:
-  Script(std::string_view name, int version, std::string_view body);
-  const std::string& name() const noexcept;
-  int version() const noexcept;
-  const std::string& source() const noexcept;  // what SCRIPT LOAD sends
-  const std::string& sha1() const noexcept;    // lowercase hex, what EVALSHA sends
-
- private:
-  struct Data;
-  std::shared_ptr<const Data> data_;
+  // Set: the request's deadline, instead of now + timeout (a caller that already read the clock,
+  // or one deadline shared by several requests).
+  std::chrono::steady_clock::time_point deadline{};
 };
 
 class Client {
@@ -100,13 +85,9 @@ class Client {
     return this->call(std::span<const std::string_view>(args.begin(), args.size()), call);
   }
 
-  // EVALSHA script.sha1() numkeys keys... args...; on NOSCRIPT: SCRIPT LOAD, then EVALSHA once
-  // more (safe: NOSCRIPT means it did not run). One deadline covers the whole exchange.
-  void async_eval(const Script& script, std::span<const std::string_view> keys,
-                  std::span<const std::string_view> args, ReplyCallback callback,
-                  CallOptions call = {});
-  Result<Reply> eval(const Script& script, std::span<const std::string_view> keys,
-                     std::span<const std::string_view> args, CallOptions call = {});
+  // Sends one command already encoded as a RESP array of bulk strings (see resp.h), e.g. one
+  // built once to be sent again (EVALSHA after SCRIPT LOAD). Otherwise as async_call.
+  void async_call_encoded(std::string_view encoded, ReplyCallback callback, CallOptions call = {});
 
   const ClientOptions& options() const noexcept { return options_; }
 
@@ -114,6 +95,10 @@ class Client {
   class Impl;
   explicit Client(ClientOptions options);
   Impl* impl();  // this process's connections and I/O thread, created on first use
+  // The connections for a request of `request_bytes`, or null after failing `callback` (too
+  // large, or the connections could not be built).
+  Impl* admit(std::size_t request_bytes, ReplyCallback& callback);
+  std::chrono::steady_clock::time_point deadline_of(const CallOptions& call) const;
   Status check_blocking_allowed();
 
   ClientOptions options_;

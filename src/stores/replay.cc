@@ -1,6 +1,8 @@
 // JWT ID replay cache: policy over ReplayBackend.
 #include "authstore/replay.h"
 
+#include <cstring>
+
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "stores/context.h"
@@ -88,10 +90,14 @@ void ReplayCacheImpl::reserve(const Prepared& p, std::string_view issuer, std::s
                               Callback<Reservation> done) {
   guarded(done, [&] {
     if (!p.status.ok()) return fail(done, p.status);
-    std::string owner = b64(p.owner, sizeof p.owner);
-    const std::string key = replay_key(b64(p.hash, sizeof p.hash));
+    ReplayReservation entry;
+    entry.key = replay_key(b64(p.hash, sizeof p.hash));
+    entry.owner = b64(p.owner, sizeof p.owner);
+    std::memcpy(entry.hash, p.hash, sizeof p.hash);
+    std::memcpy(entry.owner_bytes, p.owner, sizeof p.owner);
+    std::string owner = entry.owner;
     backend->replay().reserve(
-        key, owner, p.kept_until, p.now,
+        entry, p.kept_until, p.now,
         [ctx = ctx.get(), done = std::move(done), issuer = std::string(issuer), jti = std::string(jti), owner,
          kept_until = p.kept_until](Result<Done> r) mutable {
           done(answer(*ctx, r.status(), issuer, jti, std::move(owner), kept_until));
@@ -104,11 +110,15 @@ void ReplayCacheImpl::release(const Reservation& res, Callback<Done> done) {
     if (Status s = check_text("issuer", res.issuer, 1024); !s.ok()) return fail(done, s);
     if (Status s = check_text("jti", res.jti, 1024); !s.ok()) return fail(done, s);
     auto owner = base64url_decode(res.owner);
-    if (!owner || owner->size() != 16) {
+    if (!owner || owner->size() != ReplayBackend::kOwnerBytes) {
       return fail(done, invalid_argument("owner", "is not a reservation owner from reserve()"));
     }
-    std::string key = replay_key(index_hash(*ctx->ring, "replay", res.issuer, res.jti));
-    backend->replay().release(key, res.owner, ctx->now(), std::move(done));
+    ReplayReservation entry;
+    index_hash_raw(*ctx->ring, "replay", res.issuer, res.jti, entry.hash);
+    entry.key = replay_key(b64(entry.hash, sizeof entry.hash));
+    entry.owner = res.owner;
+    std::memcpy(entry.owner_bytes, owner->data(), sizeof entry.owner_bytes);
+    backend->replay().release(entry, ctx->now(), std::move(done));
   });
 }
 

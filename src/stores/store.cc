@@ -123,10 +123,12 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
     return Status(StatusCode::kInvalidArgument, "must be a power of two", "replay.memory_shards");
   }
 
-  const bool is_memory = scheme == "memory";
+  // A backend whose data dies with the process may run on a throwaway key (development mode).
+  const BackendRegistration* backend_kind = find_backend(scheme);
+  const bool ephemeral = backend_kind != nullptr && backend_kind->ephemeral;
   bool throwaway = false;
   const LogHook& log = ctx->log;
-  auto ring = KeyRing::load(options.keys, is_memory, &throwaway, [&log](std::string_view m) {
+  auto ring = KeyRing::load(options.keys, ephemeral, &throwaway, [&log](std::string_view m) {
     if (log) log(LogLevel::kWarning, m);
   });
   if (!ring.ok()) return ring.status();

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,5 +86,36 @@ int race(int n, Body body) {
   for (auto& t : threads) t.join();
   return at_first_finish.load();
 }
+
+// The rounds of a race test: at least `min_rounds`, then more (at most `max_rounds` in all) while
+// fewer than `wanted` rounds had contenders that overlapped (race() > 1). A loaded machine makes
+// the test run longer instead of passing without a race or failing at random; the test asserts
+// overlapped() >= wanted() at the end, so a race that never happens fails it.
+//   for (RaceRounds r(40, 10, 400); r.more();) { ...; r.record(race(16, body)); ASSERT_...; }
+//   EXPECT_GE(r.overlapped(), r.wanted()) << r;
+class RaceRounds {
+ public:
+  RaceRounds(int min_rounds, int wanted, int max_rounds)
+      : min_rounds_(min_rounds), wanted_(wanted), max_rounds_(max_rounds) {}
+  bool more() const { return round_ < min_rounds_ || (overlapped_ < wanted_ && round_ < max_rounds_); }
+  int round() const { return round_; }  // the current round, from 0
+  void record(int started_at_first_finish) {
+    if (started_at_first_finish > 1) ++overlapped_;
+    ++round_;
+  }
+  int overlapped() const { return overlapped_; }
+  int wanted() const { return wanted_; }
+  friend std::ostream& operator<<(std::ostream& os, const RaceRounds& r) {
+    return os << "contenders overlapped in " << r.overlapped_ << " of " << r.round_
+              << " rounds (wanted " << r.wanted_ << "): the race proves little";
+  }
+
+ private:
+  int min_rounds_;
+  int wanted_;
+  int max_rounds_;
+  int round_ = 0;
+  int overlapped_ = 0;
+};
 
 }  // namespace authstore::testing

@@ -112,16 +112,24 @@ TYPED_TEST(ClientTokensTest, PkceValuesAreTakenOnce) {
 }
 
 TYPED_TEST(ClientTokensTest, PkceTakeRaceHasExactlyOneWinner) {
-  for (int round = 0; round < 40; ++round) {
+  RaceRounds rounds(40, 11, 200);
+  while (rounds.more()) {
+    const int round = rounds.round();
     const std::string state = "s" + std::to_string(round);
     PkceValues p{pkce_new_verifier(), "", "S256"};
+    p.code_challenge = pkce_s256_challenge(p.code_verifier);
     ASSERT_TRUE(this->ct().save_pkce("alice", state, p).ok());
     std::atomic<int> winners{0};
-    race(16, [&](int) {
-      if (this->ct().take_pkce("alice", state).ok()) winners.fetch_add(1);
-    });
-    ASSERT_EQ(winners.load(), 1);
+    std::atomic<int> not_found{0};
+    rounds.record(race(16, [&](int) {
+      auto r = this->ct().take_pkce("alice", state);
+      if (r.ok() && r->code_verifier == p.code_verifier) winners.fetch_add(1);
+      if (r.code() == StatusCode::kNotFound) not_found.fetch_add(1);
+    }));
+    ASSERT_EQ(winners.load(), 1) << "round " << round;
+    ASSERT_EQ(not_found.load(), 15) << "round " << round;
   }
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TYPED_TEST(ClientTokensTest, ListByPrefixInPages) {

@@ -215,23 +215,22 @@ TYPED_TEST(CodesTest, ForeignKeyRingCannotReadRecords) {
 }
 
 TYPED_TEST(CodesTest, SixteenThreadsRaceToConsumeExactlyOneWins) {
-  constexpr int kRounds = 100;
-  int overlapped_rounds = 0;
-  for (int round = 0; round < kRounds; ++round) {
+  RaceRounds rounds(100, 26, 400);
+  while (rounds.more()) {
+    const int round = rounds.round();
     auto issued = this->store().codes().issue(sample_grant());
     ASSERT_TRUE(issued.ok());
     std::atomic<int> winners{0};
     std::atomic<int> replays{0};
-    const int started = race(16, [&](int) {
+    rounds.record(race(16, [&](int) {
       auto r = this->store().codes().consume(issued->code);
       if (r.ok()) winners.fetch_add(1);
       if (r.code() == StatusCode::kAlreadyConsumed) replays.fetch_add(1);
-    });
-    if (started > 1) ++overlapped_rounds;
+    }));
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(replays.load(), 15) << "round " << round;
   }
-  EXPECT_GT(overlapped_rounds, kRounds / 4) << "contenders rarely overlapped: the race proves little";
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TYPED_TEST(CodesTest, AsyncCallbacksDeliverTheSameOutcomes) {

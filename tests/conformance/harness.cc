@@ -1,5 +1,7 @@
 #include "conformance/harness.h"
 
+#include <optional>
+
 namespace authstore::testing {
 
 using internal::Backend;
@@ -120,12 +122,22 @@ class TamperingBackend final : public Backend,
   void remove_all(const std::string& a, const std::string& b, Millis n, Callback<std::int64_t> d) override {
     real_->sessions().remove_all(a, b, n, std::move(d));
   }
-  // replay
-  void reserve(const std::string& k, const std::string& o, Millis u, Millis n, Callback<Done> d) override {
-    real_->replay().reserve(k, o, u, n, std::move(d));
+  // replay: the synchronous form is forwarded too, so the store takes the path it takes in
+  // production (memory answers at once; SQLite and Redis through reserve()).
+  std::atomic<int> reserve_now_answered{0};
+  std::atomic<int> reserve_called{0};
+  std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes], const unsigned char (&owner)[kOwnerBytes],
+                                    Millis u, Millis n) override {
+    std::optional<Status> s = real_->replay().reserve_now(hash, owner, u, n);
+    if (s) reserve_now_answered.fetch_add(1);
+    return s;
   }
-  void release(const std::string& k, const std::string& o, Millis n, Callback<Done> d) override {
-    real_->replay().release(k, o, n, std::move(d));
+  void reserve(const internal::ReplayReservation& r, Millis u, Millis n, Callback<Done> d) override {
+    reserve_called.fetch_add(1);
+    real_->replay().reserve(r, u, n, std::move(d));
+  }
+  void release(const internal::ReplayReservation& r, Millis n, Callback<Done> d) override {
+    real_->replay().release(r, n, std::move(d));
   }
   // client tokens
   void put(const std::string& k, std::string b, Millis e, Millis n, Callback<Done> d) override {
@@ -196,5 +208,9 @@ Store Harness::another(const KeyOptions& keys) {
 }
 
 void Harness::set_tamper(bool on) { tamper_->on.store(on); }
+
+Harness::ReplayPaths Harness::replay_paths() const {
+  return {tamper_->reserve_now_answered.load(), tamper_->reserve_called.load()};
+}
 
 }  // namespace authstore::testing

@@ -47,6 +47,14 @@ class Harness {
   // While on, every record read back through store() has one byte flipped.
   void set_tamper(bool on);
 
+  // How store()'s replay cache reached the backend so far: reservations the backend answered
+  // synchronously (reserve_now: memory) and reservations sent through reserve() (a callback).
+  struct ReplayPaths {
+    int synchronous = 0;
+    int callback = 0;
+  };
+  ReplayPaths replay_paths() const;
+
  private:
   std::string url_;
   std::shared_ptr<ManualClock> clock_;

@@ -122,16 +122,16 @@ TYPED_TEST(RefreshTest, IdleAndAbsoluteExpiry) {
   this->clock().advance(3'600'000);  // idle
   EXPECT_EQ(this->rt().rotate(t2->token, "app").code(), StatusCode::kNotFound);
 
+  // Kept busy (a rotation every 3,599 s, within the 1 h idle TTL), the family still ends at its
+  // 24 h lifetime: rotations 1..24 come before expires_at, the 25th after it, 1 s before the
+  // idle TTL since the last use would end it.
   auto u = this->rt().issue(this->grant());
+  ASSERT_TRUE(u.ok()) << u.status().to_string();
   std::string token = u->token;
-  for (int i = 0; i < 24; ++i) {  // keep it busy; the absolute lifetime still ends it
+  for (int i = 0; i < 24; ++i) {
     this->clock().advance(3'599'000);
     auto next = this->rt().rotate(token, "app");
-    if (!next.ok()) {
-      EXPECT_EQ(next.code(), StatusCode::kNotFound);
-      EXPECT_GE(this->clock().now(), u->family.expires_at);
-      return;
-    }
+    ASSERT_TRUE(next.ok()) << "rotation " << i + 1 << ": " << next.status().to_string();
     // The idle expiry slides with each rotation but never past the family's lifetime.
     EXPECT_EQ(next->family.idle_expires_at,
               std::min<std::int64_t>(this->clock().now() + 3'600'000, u->family.expires_at));
@@ -139,7 +139,10 @@ TYPED_TEST(RefreshTest, IdleAndAbsoluteExpiry) {
     EXPECT_EQ(next->family.last_used_at, this->clock().now());
     token = next->token;
   }
-  this->clock().advance(86'400'000);
+  const UnixMillis last_use = this->clock().now();
+  this->clock().advance(3'599'000);
+  ASSERT_GE(this->clock().now(), u->family.expires_at);
+  ASSERT_LT(this->clock().now(), last_use + 3'600'000);
   EXPECT_EQ(this->rt().rotate(token, "app").code(), StatusCode::kNotFound);
 }
 
@@ -288,50 +291,46 @@ TYPED_TEST(RefreshTest, KeyRotationKeepsOldTokensRotatable) {
 }
 
 TYPED_TEST(RefreshTest, SixteenThreadsRaceToRotateOneTokenExactlyOneWins) {
-  constexpr int kRounds = 60;
-  int overlapped = 0;
-  for (int round = 0; round < kRounds; ++round) {
+  RaceRounds rounds(60, 16, 300);
+  while (rounds.more()) {
+    const int round = rounds.round();
     auto t = this->rt().issue(this->grant("racer-" + std::to_string(round)));
+    ASSERT_TRUE(t.ok()) << t.status().to_string();
     std::atomic<int> winners{0};
     std::atomic<int> reused{0};
     std::atomic<int> revoked{0};
-    if (race(16, [&](int) {
-          auto r = this->rt().rotate(t->token, "app");
-          if (r.ok()) winners.fetch_add(1);
-          if (r.code() == StatusCode::kReused) reused.fetch_add(1);
-          if (r.code() == StatusCode::kRevoked) revoked.fetch_add(1);
-        }) > 1) {
-      ++overlapped;
-    }
+    rounds.record(race(16, [&](int) {
+      auto r = this->rt().rotate(t->token, "app");
+      if (r.ok()) winners.fetch_add(1);
+      if (r.code() == StatusCode::kReused) reused.fetch_add(1);
+      if (r.code() == StatusCode::kRevoked) revoked.fetch_add(1);
+    }));
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(winners.load() + reused.load() + revoked.load(), 16);
     ASSERT_GE(reused.load(), 1);
   }
-  EXPECT_GT(overlapped, kRounds / 4);
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
-  constexpr int kRounds = 40;
-  int overlapped = 0;
-  for (int round = 0; round < kRounds; ++round) {
-    const std::string subject = "logout-" + std::to_string(round);
+  RaceRounds rounds(40, 11, 200);
+  while (rounds.more()) {
+    const std::string subject = "logout-" + std::to_string(rounds.round());
     std::vector<std::string> tokens;
     for (int i = 0; i < 15; ++i) tokens.push_back(this->rt().issue(this->grant(subject))->token);
     std::vector<std::string> successors(15);
-    if (race(16, [&](int i) {
-          if (i == 15) {
-            ASSERT_TRUE(this->rt().revoke_subject(subject).ok());
-          } else {
-            auto r = this->rt().rotate(tokens[static_cast<std::size_t>(i)], "app");
-            if (r.ok()) {
-              successors[static_cast<std::size_t>(i)] = r->token;
-            } else {
-              ASSERT_EQ(r.code(), StatusCode::kRevoked);
-            }
-          }
-        }) > 1) {
-      ++overlapped;
-    }
+    rounds.record(race(16, [&](int i) {
+      if (i == 15) {
+        ASSERT_TRUE(this->rt().revoke_subject(subject).ok());
+      } else {
+        auto r = this->rt().rotate(tokens[static_cast<std::size_t>(i)], "app");
+        if (r.ok()) {
+          successors[static_cast<std::size_t>(i)] = r->token;
+        } else {
+          ASSERT_EQ(r.code(), StatusCode::kRevoked);
+        }
+      }
+    }));
     // Whatever won the race, nothing survives the logout.
     for (const auto& s : successors) {
       if (!s.empty()) {
@@ -340,7 +339,7 @@ TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
     }
     ASSERT_TRUE(this->rt().list(subject)->empty());
   }
-  EXPECT_GT(overlapped, kRounds / 4);
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 

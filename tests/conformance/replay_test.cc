@@ -10,6 +10,14 @@ template <class T>
 class ReplayTest : public StoreTest<T> {
  protected:
   ReplayCache& rc() { return this->store().replay(); }
+  // The `n` reservations that reached the backend so far took its production path: answered
+  // synchronously by memory (reserve_now), through the callback by SQLite and Redis.
+  void expect_production_path(int n) {
+    const Harness::ReplayPaths p = this->harness().replay_paths();
+    const bool synchronous = T::name() == "memory";
+    EXPECT_EQ(p.synchronous, synchronous ? n : 0) << T::name();
+    EXPECT_EQ(p.callback, synchronous ? 0 : n) << T::name();
+  }
 };
 TYPED_TEST_SUITE(ReplayTest, Backends, TraitsName);
 
@@ -21,6 +29,7 @@ TYPED_TEST(ReplayTest, ReserveThenReplayed) {
   auto again = this->rc().reserve("https://issuer.example", "jti-1", kStart + 300'000);
   EXPECT_EQ(again.code(), StatusCode::kReplayed);
   EXPECT_EQ(this->security(SecurityEvent::kJtiReplay), 1u);
+  this->expect_production_path(2);
 }
 
 // Every reserve is counted once with its outcome, through the blocking and the async call, on
@@ -42,6 +51,16 @@ TYPED_TEST(ReplayTest, EveryOutcomeIsCountedOnceInMetrics) {
   EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kReplayed), 1u);
   EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kInvalidArgument), 1u);
   EXPECT_EQ(this->security(SecurityEvent::kJtiReplay), 1u);
+  // The refused one never reached the backend; the three others took the production path.
+  this->expect_production_path(3);
+  // The replayed branch through the async call as well.
+  std::promise<Result<Reservation>> again;
+  this->rc().reserve_async("iss", "m-3", kStart + 1000,
+                           [&again](Result<Reservation> res) { again.set_value(std::move(res)); });
+  EXPECT_EQ(again.get_future().get().code(), StatusCode::kReplayed);
+  EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kReplayed), 2u);
+  EXPECT_EQ(this->security(SecurityEvent::kJtiReplay), 2u);
+  this->expect_production_path(4);
 }
 
 TYPED_TEST(ReplayTest, ScopedPerIssuer) {
@@ -96,23 +115,21 @@ TYPED_TEST(ReplayTest, ReleaseOnlyByTheHolder) {
 }
 
 TYPED_TEST(ReplayTest, SixteenThreadsRaceOnOneJtiExactlyOneWins) {
-  constexpr int kRounds = 100;
-  int overlapped = 0;
-  for (int round = 0; round < kRounds; ++round) {
+  RaceRounds rounds(100, 26, 400);
+  while (rounds.more()) {
+    const int round = rounds.round();
     const std::string jti = "race-" + std::to_string(round);
     std::atomic<int> winners{0};
     std::atomic<int> replays{0};
-    if (race(16, [&](int) {
-          auto r = this->rc().reserve("iss", jti, kStart + 60'000);
-          if (r.ok()) winners.fetch_add(1);
-          if (r.code() == StatusCode::kReplayed) replays.fetch_add(1);
-        }) > 1) {
-      ++overlapped;
-    }
+    rounds.record(race(16, [&](int) {
+      auto r = this->rc().reserve("iss", jti, kStart + 60'000);
+      if (r.ok()) winners.fetch_add(1);
+      if (r.code() == StatusCode::kReplayed) replays.fetch_add(1);
+    }));
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(replays.load(), 15);
   }
-  EXPECT_GT(overlapped, kRounds / 4);
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
@@ -124,11 +141,46 @@ TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
   auto full = h.store().replay().reserve("iss", "one-more", kStart + 1000);
   EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kCapacityRejected), 1u);
+  std::promise<Result<Reservation>> async_full;
+  h.store().replay().reserve_async("iss", "one-more", kStart + 1000,
+                                   [&](Result<Reservation> r) { async_full.set_value(std::move(r)); });
+  EXPECT_EQ(async_full.get_future().get().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kCapacityRejected), 2u);
+  EXPECT_EQ(h.store().metrics().operations("replay", "reserve", StatusCode::kResourceExhausted), 2u);
   for (int i = 0; i < 64; ++i) {
     ASSERT_EQ(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).code(), StatusCode::kReplayed);
   }
+  EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kJtiReplay), 64u);
   h.clock().advance(61'000);  // all expired: room again
   EXPECT_TRUE(h.store().replay().reserve("iss", "one-more", kStart + 100'000).ok());
+  // Every one of them was answered synchronously: the memory fast path, as in production.
+  EXPECT_EQ(h.replay_paths().synchronous, 64 + 2 + 64 + 1);
+  EXPECT_EQ(h.replay_paths().callback, 0);
+}
+
+// SQLite: a file at its max_page_count refuses the next reservation with kResourceExhausted,
+// through the callback path, counted like the memory cache's refusal; held ones still replay.
+TEST(ReplaySqlite, FullFileFailsClosedAndIsCounted) {
+  Harness h(SqliteBackendTraits::url() + "?max_page_count=40");
+  ReplayCache& rc = h.store().replay();
+  int held = 0;
+  Result<Reservation> full = Status::Ok();
+  for (; held < 20'000; ++held) {
+    full = rc.reserve("https://issuer.example/" + std::string(200, 'i'), "jti-" + std::to_string(held),
+                      kStart + 1000);
+    if (!full.ok()) break;
+  }
+  ASSERT_EQ(full.code(), StatusCode::kResourceExhausted) << full.status().to_string() << " after " << held;
+  ASSERT_GT(held, 0);
+  const Metrics& m = h.store().metrics();
+  EXPECT_EQ(m.security_events(SecurityEvent::kCapacityRejected), 1u);
+  EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kResourceExhausted), 1u);
+  EXPECT_EQ(m.operations("replay", "reserve", StatusCode::kOk), static_cast<std::uint64_t>(held));
+  EXPECT_EQ(rc.reserve("https://issuer.example/" + std::string(200, 'i'), "jti-0", kStart + 1000).code(),
+            StatusCode::kReplayed);
+  EXPECT_EQ(m.security_events(SecurityEvent::kJtiReplay), 1u);
+  EXPECT_EQ(h.replay_paths().synchronous, 0);
+  EXPECT_EQ(h.replay_paths().callback, held + 2);
 }
 
 TEST(ReplayMemory, SmallCacheWithDefaultShardsHoldsExactlyItsCapacity) {

@@ -251,43 +251,55 @@ TYPED_TEST(SessionsTest, KeyRotationOldSessionsStillReadable) {
 }
 
 TYPED_TEST(SessionsTest, SixteenThreadsRaceOnOneLockVersionExactlyOneWins) {
-  constexpr int kRounds = 60;
-  int overlapped = 0;
-  for (int round = 0; round < kRounds; ++round) {
+  RaceRounds rounds(60, 16, 300);
+  while (rounds.more()) {
+    const int round = rounds.round();
     auto v1 = this->ss().upsert(this->session());
     ASSERT_TRUE(v1.ok());
     std::atomic<int> winners{0};
     std::atomic<int> conflicts{0};
-    if (race(16, [&](int i) {
-          Session mine = v1.value();
-          mine.refresh_token_id = "writer-" + std::to_string(i);
-          auto r = this->ss().upsert(mine);
-          if (r.ok()) winners.fetch_add(1);
-          if (r.code() == StatusCode::kConflict) conflicts.fetch_add(1);
-        }) > 1) {
-      ++overlapped;
-    }
+    rounds.record(race(16, [&](int i) {
+      Session mine = v1.value();
+      mine.refresh_token_id = "writer-" + std::to_string(i);
+      auto r = this->ss().upsert(mine);
+      if (r.ok()) winners.fetch_add(1);
+      if (r.code() == StatusCode::kConflict) conflicts.fetch_add(1);
+    }));
     ASSERT_EQ(winners.load(), 1) << "round " << round;
     ASSERT_EQ(conflicts.load(), 15);
   }
-  EXPECT_GT(overlapped, kRounds / 4);
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 TYPED_TEST(SessionsTest, DeleteRacingStaleUpsertsNeverResurrects) {
-  constexpr int kRounds = 60;
-  for (int round = 0; round < kRounds; ++round) {
+  RaceRounds rounds(60, 16, 300);
+  while (rounds.more()) {
+    const int round = rounds.round();
     auto v1 = this->ss().upsert(this->session());
+    ASSERT_TRUE(v1.ok()) << v1.status().to_string();
     const Session s = v1.value();
-    race(16, [&](int i) {
+    std::atomic<int> deleted{0};
+    std::atomic<int> written{0};
+    std::atomic<int> refused{0};
+    rounds.record(race(16, [&](int i) {
       if (i == 0) {
-        (void)this->ss().delete_session(s.id, "u1", "full");
+        auto d = this->ss().delete_session(s.id, "u1", "full");
+        EXPECT_TRUE(d.ok()) << d.status().to_string();  // the session is live until deleted
+        if (d.ok()) deleted.fetch_add(1);
       } else {
-        (void)this->ss().upsert(s);
+        auto r = this->ss().upsert(s);
+        if (r.ok()) written.fetch_add(1);
+        // Stale after another writer won (conflict), or after the delete (not found / conflict).
+        if (r.code() == StatusCode::kConflict || r.code() == StatusCode::kNotFound) refused.fetch_add(1);
       }
-    });
+    }));
+    ASSERT_EQ(deleted.load(), 1) << "round " << round;
+    ASSERT_LE(written.load(), 1) << "round " << round;  // all 15 present the same lock version
+    ASSERT_EQ(written.load() + refused.load(), 15) << "round " << round;
     // Either an upsert won before the delete (and the delete removed it), or every upsert lost.
     ASSERT_EQ(this->ss().get(s.id, "u1", "full").code(), StatusCode::kNotFound) << "round " << round;
   }
+  EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 // Opening stores: URLs, secrets, metrics, and isolation.
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "conformance/backends.h"
 #include "core/keyring.h"
@@ -120,35 +124,121 @@ TEST(Metrics, SharedRegistryAcrossStores) {
   EXPECT_EQ(o.metrics->operations("replay", "reserve", StatusCode::kOk), 2u);
 }
 
-TEST(Logging, NoSecretInAnyLogLineOrMessage) {
-  std::vector<std::string> lines;
+// Every security event is logged (one warning line naming the event), and no line or error
+// message holds a secret: key material, a code, a refresh token, a session id.
+TEST(Logging, SecurityEventsAreLoggedWithoutAnySecret) {
+  std::vector<std::pair<LogLevel, std::string>> lines;
   Options o = keyed();
   o.keys.keys[0].secret = "SUPERSECRETKEYMATERIAL-0123456789abcdef";
-  o.log = [&](LogLevel, std::string_view m) { lines.emplace_back(m); };
+  o.clock = std::make_shared<ManualClock>(kStart);
+  o.log = [&](LogLevel level, std::string_view m) { lines.emplace_back(level, m); };
   auto s = open("memory://", o);
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  std::vector<std::string> secrets = {"SUPERSECRET"};
+  std::vector<Status> failures;
+
+  CodeGrant cg;
+  cg.client_id = "app";
+  cg.subject = "alice";
+  cg.redirect_uri = "https://app.example/cb";
+  auto code = s->codes().issue(cg);
+  ASSERT_TRUE(code.ok()) << code.status().to_string();
+  secrets.push_back(code->code);
+  ASSERT_TRUE(s->codes().consume(code->code).ok());
+  failures.push_back(s->codes().consume(code->code).status());  // code_replay
+
   RefreshGrant g;
   g.subject = "alice";
   g.client_id = "app";
   auto t = s->refresh().issue(g);
-  auto bad = s->refresh().rotate(t->token, "evil");
-  EXPECT_EQ(bad.status().to_string().find(t->token), std::string::npos);
-  for (const auto& l : lines) {
-    EXPECT_EQ(l.find("SUPERSECRET"), std::string::npos);
-    EXPECT_EQ(l.find(t->token), std::string::npos);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  secrets.push_back(t->token);
+  failures.push_back(s->refresh().rotate(t->token, "evil").status());  // client_mismatch
+  auto t2 = s->refresh().rotate(t->token, "app");
+  ASSERT_TRUE(t2.ok()) << t2.status().to_string();
+  secrets.push_back(t2->token);
+  failures.push_back(s->refresh().rotate(t->token, "app").status());   // refresh_reuse
+  failures.push_back(s->refresh().rotate(t2->token, "app").status());  // revoked_use
+
+  ASSERT_TRUE(s->replay().reserve("https://issuer", "jti-1", kStart + 60'000).ok());
+  failures.push_back(s->replay().reserve("https://issuer", "jti-1", kStart + 60'000).status());  // jti_replay
+
+  Session se;
+  se.id = SessionStore::new_session_id();
+  se.user_id = "alice";
+  se.refresh_expires_at = kStart + 600'000;
+  secrets.push_back(se.id);
+  ASSERT_TRUE(s->sessions().upsert(se).ok());
+  failures.push_back(s->sessions().upsert(se).status());  // session_conflict (a stale version)
+
+  std::vector<std::pair<LogLevel, std::string>> expected;
+  for (const char* e : {"code_replay", "client_mismatch", "refresh_reuse", "revoked_use", "jti_replay",
+                        "session_conflict"}) {
+    expected.emplace_back(LogLevel::kWarning, std::string("security event: ") + e);
+  }
+  // Open warns about each printable (password-like) key without echoing it, then every event.
+  ASSERT_EQ(lines.size(), 3 + expected.size());
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[i].first, LogLevel::kWarning);
+    EXPECT_NE(lines[i].second.find("looks weak"), std::string::npos) << lines[i].second;
+  }
+  const std::vector<std::pair<LogLevel, std::string>> events(lines.begin() + 3, lines.end());
+  EXPECT_EQ(events, expected);
+  ASSERT_EQ(failures.size(), 6u);
+  for (const Status& f : failures) EXPECT_FALSE(f.ok());
+  for (const auto& secret : secrets) {
+    for (const auto& [level, l] : lines) EXPECT_EQ(l.find(secret), std::string::npos) << l;
+    for (const Status& f : failures) EXPECT_EQ(f.to_string().find(secret), std::string::npos) << f.to_string();
   }
 }
 
-TEST(MemoryBackend, SweeperStopsWithTheStoreAndBoundsMemory) {
-  Options o = keyed();
-  auto clock = std::make_shared<ManualClock>(kStart);
-  o.clock = clock;
-  o.memory_sweep_interval_ms = 10;
-  for (int i = 0; i < 5; ++i) {
-    auto s = open("memory://", o);
-    ASSERT_TRUE(s.ok());
-    (void)s->replay().reserve("i", std::to_string(i), kStart + 1000);
-  }  // each store's sweeper thread is joined here; a leak or hang would show under ASan/ctest timeout
+// Threads of this process.
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// Records the memory backend holds, expired or not (codes and client tokens: sample_records).
+std::size_t held_records(internal::Backend& b) {
+  std::size_t n = 0;
+  b.sample_records(1000, [&](Result<std::vector<std::pair<std::string, std::string>>> r) {
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    n = r->size();
+  });
+  return n;
+}
+
+// The sweeper removes expired entries that nothing reads again (memory stays bounded), and its
+// thread stops with the store.
+TEST(MemoryBackend, SweeperRemovesExpiredEntriesAndStopsWithTheStore) {
+  const std::size_t threads_before = thread_count();
+  for (int i = 0; i < 3; ++i) {
+    Options o = keyed();
+    o.memory_sweep_interval_ms = 10;
+    Harness h("memory://", o);
+    EXPECT_EQ(thread_count(), threads_before + 1) << "one sweeper thread per memory store";
+    CodeGrant g;
+    g.client_id = "c";
+    g.subject = "s";
+    g.redirect_uri = "https://x/cb";
+    TokenRecord t;
+    t.access_token = "at";
+    for (int k = 0; k < 20; ++k) {
+      ASSERT_TRUE(h.store().codes().issue(g).ok());
+      ASSERT_TRUE(h.store().client_tokens().save("k" + std::to_string(k), t, 60'000).ok());
+    }
+    ASSERT_TRUE(h.store().client_tokens().save("kept", t, 3'600'000).ok());
+    EXPECT_EQ(held_records(h.backend()), 41u);
+    h.clock().advance(600'000);  // every code and all but one token expired; nothing reads them
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (held_records(h.backend()) != 1 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(held_records(h.backend()), 1u) << "the sweeper did not remove the expired entries";
+    EXPECT_TRUE(h.store().client_tokens().get("kept").ok());
+  }
+  EXPECT_EQ(thread_count(), threads_before) << "a sweeper thread outlived its store";
 }
 
 }  // namespace

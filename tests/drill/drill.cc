@@ -13,7 +13,8 @@
 //
 //   authstore_drill [--short] [--only SUBSTRING] [--threads N]
 //
-// --short (CI): about 1 s per phase; the default runs each phase 3-5x longer with 8 threads.
+// --short (CI): 0.6 s of load, a 1 s fault, load until service is back, 0.6 s more; the default
+// runs each phase 3-5x longer with 8 threads.
 // Redis faults run against a redis-server the drill starts (appendonly yes, appendfsync always:
 // the durability the "no acknowledged write lost after SIGKILL" row holds for) on a free loopback
 // port, through a fault-injecting TCP proxy (tests/redis/fault_proxy.h) for the network faults;
@@ -61,8 +62,8 @@ struct Settings {
   bool shorter = false;
   int threads = 8;
   std::string only;
-  milliseconds phase() const { return milliseconds(shorter ? 800 : 3000); }
-  milliseconds fault() const { return milliseconds(shorter ? 1200 : 3000); }
+  milliseconds phase() const { return milliseconds(shorter ? 600 : 3000); }
+  milliseconds fault() const { return milliseconds(shorter ? 1000 : 3000); }
 };
 
 // ---- the load ----
@@ -220,7 +221,14 @@ Row drill(const Settings& s, const std::string& name, const std::string& url, co
   std::this_thread::sleep_for(s.phase());
   inject();
   load.mark_fault_end();
-  std::this_thread::sleep_for(s.phase() + milliseconds(static_cast<int>(recovery_bound_ms)));
+  // After the fault: wait until a call succeeds again (bounded by the recovery bound), then one
+  // more phase of load, so every row shows steady service after recovery without idling.
+  const auto recovery_deadline =
+      std::chrono::steady_clock::now() + milliseconds(static_cast<int>(recovery_bound_ms));
+  while (load.recovery_ms() < 0 && std::chrono::steady_clock::now() < recovery_deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  std::this_thread::sleep_for(s.phase());
   load.stop();
   row.calls = load.calls();
   row.max_ms = load.max_call_ms();

@@ -73,9 +73,14 @@ TEST(RedisBackendFull, EveryOperationThatAddsStateIsRefusedOnAFullServerAndNothi
   // Refused before writing: the server stays near its limit, not megabytes past it.
   EXPECT_LT(info_field(**admin, "used_memory"), limit + (256 << 10));
 
-  // The other writes that add state are refused alike.
+  // The other writes that add state are refused alike. A refused reservation is counted as the
+  // replay store counts it on every backend (capacity_rejected, the operation's outcome).
   EXPECT_EQ(s.replay().reserve("https://issuer", "jti-full", h.clock().now() + 60'000).code(),
             StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.metrics().security_events(SecurityEvent::kCapacityRejected), 1u);
+  EXPECT_EQ(s.metrics().operations("replay", "reserve", StatusCode::kResourceExhausted), 1u);
+  EXPECT_EQ(h.replay_paths().callback, 1);  // Redis answers through the callback
+  EXPECT_EQ(h.replay_paths().synchronous, 0);
   Session se;
   se.id = SessionStore::new_session_id();
   se.user_id = "zoe";

@@ -169,34 +169,6 @@ TEST_F(ClientTest, DatabaseOutOfRangeGivesInvalidArgument) {
   EXPECT_EQ(r.status().field(), "db");
 }
 
-TEST_F(ClientTest, ScriptLoadedOnNoscriptThenCalledBySha) {
-  const Script script("test_incr_by", 1, "return redis.call('INCRBY', KEYS[1], ARGV[1])");
-  EXPECT_EQ(script.source().rfind("-- authstore:test_incr_by:v1\n", 0), 0U);
-  ASSERT_TRUE(client_->call({"SCRIPT", "FLUSH"}).ok());
-  const std::string k = unique_key("script");
-  client_->call({"DEL", k}).status().ok();
-  const std::string_view keys[] = {k};
-  const std::string_view args[] = {"5"};
-  Result<Reply> first = client_->eval(script, keys, args);  // NOSCRIPT -> SCRIPT LOAD -> EVALSHA
-  ASSERT_TRUE(first.ok()) << first.status().to_string();
-  EXPECT_EQ(first.value(), Reply::integer(5));
-  Result<Reply> second = client_->eval(script, keys, args);  // cached now
-  EXPECT_EQ(second.value(), Reply::integer(10));
-  Result<Reply> exists = client_->call({"SCRIPT", "EXISTS", script.sha1()});
-  EXPECT_EQ(exists.value(), Reply::array({Reply::integer(1)}));
-  // A new version is a different script, even with the same body.
-  const Script v2("test_incr_by", 2, "return redis.call('INCRBY', KEYS[1], ARGV[1])");
-  EXPECT_NE(v2.sha1(), script.sha1());
-  client_->call({"DEL", k}).status().ok();
-}
-
-TEST_F(ClientTest, ScriptErrorReportedNotRetried) {
-  const Script script("test_fails", 1, "return redis.error_reply('ERR nope')");
-  Result<Reply> r = client_->eval(script, {}, {});
-  EXPECT_EQ(r.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("nope"), std::string::npos);
-}
-
 TEST_F(ClientTest, MaxmemoryPolicyReadWhenAllowed) {
   Result<MaxmemoryPolicy> p = check_maxmemory_policy(*client_);
   ASSERT_TRUE(p.ok()) << p.status().to_string();

@@ -4,10 +4,15 @@
 // the conformance suite, which also runs on Redis.)
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +22,7 @@
 #include "conformance/harness.h"
 #include "redis/client.h"
 #include "stores/keys.h"
+#include "redis/monitor.h"
 #include "redis/redis_test_env.h"
 
 namespace authstore::testing {
@@ -24,6 +30,7 @@ namespace {
 
 using redis::testing::fixture_value;
 using redis::testing::plain_url;
+using redis::testing::PrivateServer;
 
 std::string unique_prefix() {
   static int counter = 0;
@@ -204,44 +211,291 @@ std::vector<std::string> demo_flows(Harness& h) {
   return secrets;
 }
 
-TEST_F(RedisBackendTest, EveryOperationsKeysShareOneHashSlot) {
-  Harness h(url());
-  auto* backend = dynamic_cast<internal::RedisBackend*>(&h.backend());
-  ASSERT_NE(backend, nullptr);
-  std::mutex mu;
-  std::map<std::string, int> ops;
-  std::vector<std::string> bad;
-  backend->set_key_observer([&](std::string_view op, const std::vector<std::string>& keys) {
-    std::lock_guard lock(mu);
-    ops[std::string(op)] += 1;
-    for (const auto& k : keys) {
-      if (slot_of(k) != slot_of(keys.front())) bad.push_back(std::string(op) + ": " + k);
-      // Keys a script derives (a token's family, a family's user) carry the same tag.
-      // (Replay reservations and client tokens are one key each, owned by no user: no tag.)
-      if (k.find('{') == std::string::npos && op.substr(0, 5) != "token" && op.substr(0, 6) != "replay") {
-        bad.push_back("untagged " + k);
+// The slot function the checks below use is Redis Cluster's, checked on the specification's
+// own examples (CLUSTER KEYSLOT needs a cluster-enabled server).
+TEST(RedisHashSlot, MatchesTheClusterSpecification) {
+  EXPECT_EQ(crc16("123456789"), 0x31C3);  // CRC16-CCITT (XMODEM) check value
+  EXPECT_EQ(slot_of("somekey"), 11058);
+  EXPECT_EQ(slot_of("foo{hash_tag}"), 2515);
+  EXPECT_EQ(slot_of("{hash_tag}bar"), 2515);
+  EXPECT_EQ(slot_of("a{}b"), crc16("a{}b") % 16384);  // an empty tag hashes the whole key
+  EXPECT_EQ(slot_of("x{hash_tag}{other}"), 2515);     // the first tag counts
+  EXPECT_EQ(slot_of("x{hash_tag"), crc16("x{hash_tag") % 16384);
+}
+
+// Lowercase hex SHA-1: the name EVALSHA gives a script.
+std::string sha1_hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xF]);
+  }
+  return out;
+}
+
+// The name redis::Script writes into every script's source ("-- authstore:<name>:v<n>").
+std::string script_name(std::string_view source) {
+  const auto at = source.find("-- authstore:");
+  if (at == std::string_view::npos) return {};
+  const auto from = at + 13;
+  const auto to = source.find(":v", from);
+  return to == std::string_view::npos ? std::string() : std::string(source.substr(from, to - from));
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// What a MONITOR record of the backend's traffic shows about hash slots.
+struct SlotReport {
+  std::vector<std::string> failures;  // keys of one operation in different slots, and the like
+  // (script, key pattern) for every key a script touched without declaring it in KEYS.
+  std::set<std::pair<std::string, std::string>> undeclared;
+  std::map<std::string, int> script_runs;
+  std::map<std::string, int> native_commands;
+};
+
+// "ru:{R}:*" for "<prefix>ru:{abc}:def", "ct:*" for "<prefix>ct:...", "marker" for "<prefix>marker".
+std::string key_pattern(const std::string& key, const std::string& prefix) {
+  if (key.rfind(prefix, 0) != 0) return "(outside the prefix) " + key;
+  const std::string rest = key.substr(prefix.size());
+  const auto colon = rest.find(':');
+  if (colon == std::string::npos) return rest;
+  const bool tagged = colon + 1 < rest.size() && rest[colon + 1] == '{';
+  return rest.substr(0, colon) + (tagged ? ":{R}:*" : ":*");
+}
+
+// Groups the record into script runs (a script's EVAL / EVALSHA line, then the "lua" lines of
+// the commands it ran) and native commands; asks the server (COMMAND GETKEYS) which arguments of
+// each command are keys, and checks them against the script's declared KEYS with slot_of().
+SlotReport check_slots(const std::vector<redis::testing::MonitorLine>& lines, redis::Client& admin,
+                       const std::string& prefix) {
+  SlotReport out;
+  auto keys_of = [&](const std::vector<std::string>& args, bool required) {
+    std::vector<std::string_view> call = {"COMMAND", "GETKEYS"};
+    call.insert(call.end(), args.begin(), args.end());
+    auto r = admin.call(std::span<const std::string_view>(call));
+    std::vector<std::string> keys;
+    if (!r.ok() || r->is_error()) {
+      // SCAN and the connection handshake have no keys.
+      if (required && upper(args[0]) != "SCAN") {
+        out.failures.push_back("COMMAND GETKEYS " + args[0] + ": " +
+                               (r.ok() ? r->str() : r.status().to_string()));
       }
+      return keys;
     }
-  });
+    for (const auto& k : r->elements()) keys.push_back(k.str());
+    return keys;
+  };
+  // sha1 -> script name, from every script the record shows loaded or sent whole (a first
+  // EVALSHA answered NOSCRIPT comes before its SCRIPT LOAD).
+  std::map<std::string, std::string> names;
+  for (const auto& line : lines) {
+    if (line.source == "lua" || line.args.size() < 2) continue;
+    const std::string cmd = upper(line.args[0]);
+    if (cmd == "SCRIPT" && line.args.size() == 3 && upper(line.args[1]) == "LOAD") {
+      names[sha1_hex(line.args[2])] = script_name(line.args[2]);
+    } else if (cmd == "EVAL" || cmd == "EVAL_RO") {
+      names[sha1_hex(line.args[1])] = script_name(line.args[1]);
+    }
+  }
+  struct Run {
+    std::string name;
+    std::set<std::string> declared;
+    int slot = -1;  // -1: declares no key
+  };
+  std::optional<Run> run;
+  for (const auto& line : lines) {
+    if (line.source == "lua") {
+      if (!run) {
+        out.failures.push_back("a Lua command outside any script: " + line.args[0]);
+        continue;
+      }
+      for (const auto& k : keys_of(line.args, true)) {
+        if (run->slot < 0) {
+          // No KEYS at all: the script cannot run on a cluster; listed as undeclared below.
+        } else if (slot_of(k) != run->slot) {
+          out.failures.push_back(run->name + " touched " + k + " (slot " + std::to_string(slot_of(k)) +
+                                 ") outside its declared slot " + std::to_string(run->slot));
+        }
+        if (run->declared.count(k) == 0) out.undeclared.emplace(run->name, key_pattern(k, prefix));
+      }
+      continue;
+    }
+    run.reset();
+    const std::string cmd = upper(line.args[0]);
+    if (cmd == "EVAL" || cmd == "EVALSHA" || cmd == "EVAL_RO" || cmd == "EVALSHA_RO") {
+      if (line.args.size() < 3) {
+        out.failures.push_back("a short " + cmd);
+        continue;
+      }
+      const std::string sha = cmd == "EVAL" || cmd == "EVAL_RO" ? sha1_hex(line.args[1]) : line.args[1];
+      Run r;
+      r.name = names.count(sha) != 0 ? names[sha] : std::string();
+      if (r.name.empty()) {
+        r.name = "script " + sha;
+        out.failures.push_back("a script never loaded nor named (-- authstore:<name>): " + sha);
+      }
+      const std::size_t n = static_cast<std::size_t>(std::stoul(line.args[2]));
+      for (std::size_t i = 0; i < n && 3 + i < line.args.size(); ++i) {
+        const std::string& k = line.args[3 + i];
+        r.declared.insert(k);
+        if (r.slot < 0) r.slot = slot_of(k);
+        if (slot_of(k) != r.slot) out.failures.push_back(r.name + " declares keys in two slots: " + k);
+      }
+      out.script_runs[r.name] += 1;
+      run = std::move(r);
+      continue;
+    }
+    const auto keys = keys_of(line.args, false);
+    out.native_commands[cmd] += 1;
+    for (const auto& k : keys) {
+      if (slot_of(k) != slot_of(keys.front())) out.failures.push_back(cmd + " keys in two slots: " + k);
+    }
+  }
+  return out;
+}
+
+// Every store operation, with every outcome that makes a script reach another key: rotation,
+// grace retry, reuse, revocation, JWT ids, sessions, replay, client tokens.
+void every_operation(Harness& h) {
   demo_flows(h);
-  EXPECT_TRUE(bad.empty()) << bad.front();
-  // The flows reached every script and native command of every store.
+  Store& s = h.store();
+  RefreshGrant rg;
+  rg.subject = "frank";
+  rg.client_id = "client-1";
+  rg.grant_id = "grant-f";
+  // A grace retry: the presented token's successor is the family's current token (P .. f.cur).
+  Options graceful = h.options();
+  graceful.refresh.grace_window_ms = 10'000;
+  Store g = h.another(graceful);
+  auto t1 = g.refresh().issue(rg);
+  EXPECT_TRUE(t1.ok()) << t1.status().to_string();
+  auto t2 = g.refresh().rotate(t1->token, "client-1");
+  EXPECT_TRUE(t2.ok()) << t2.status().to_string();
+  auto retry = g.refresh().rotate(t1->token, "client-1");
+  EXPECT_TRUE(retry.ok()) << retry.status().to_string();
+  EXPECT_EQ(g.refresh().rotate(t2->token, "client-1").code(), StatusCode::kReused);
+  // Consume (rotation without a successor), peek of a spent token, revocation by family.
+  auto t3 = s.refresh().issue(rg);
+  EXPECT_TRUE(t3.ok());
+  EXPECT_TRUE(s.refresh().consume(t3->token, "client-1").ok());
+  EXPECT_TRUE(s.refresh().peek(t3->token).ok());
+  auto t4 = s.refresh().issue(rg);
+  EXPECT_TRUE(t4.ok());
+  EXPECT_TRUE(s.refresh().revoke_family(t4->family.family_id).ok());
+  EXPECT_EQ(s.refresh().rotate(t4->token, "client-1").code(), StatusCode::kRevoked);
+  EXPECT_TRUE(s.refresh().list("frank").ok());
+  // A JWT id consumed twice, then revoked with its client.
+  EXPECT_TRUE(s.refresh().store_jti("frank", "jti-f", "client-1", 600'000).ok());
+  EXPECT_TRUE(s.refresh().consume_jti("frank", "jti-f").ok());
+  EXPECT_EQ(s.refresh().consume_jti("frank", "jti-f").code(), StatusCode::kAlreadyConsumed);
+  // Native reads and deletes.
+  Session se;
+  se.id = SessionStore::new_session_id();
+  se.user_id = "frank";
+  se.refresh_expires_at = h.clock().now() + 600'000;
+  EXPECT_TRUE(s.sessions().upsert(se).ok());
+  EXPECT_TRUE(s.sessions().get(se.id, "frank", "full").ok());
+  TokenRecord tr;
+  tr.access_token = "at";
+  EXPECT_TRUE(s.client_tokens().save("user:f", tr, 600'000).ok());
+  EXPECT_TRUE(s.client_tokens().get("user:f").ok());
+  EXPECT_TRUE(s.client_tokens().has("user:f").ok());
+  EXPECT_TRUE(s.client_tokens().remove("user:f").ok());
+  EXPECT_TRUE(s.client_tokens().get_access_token("erin", "https://api").ok());
+  EXPECT_TRUE(s.client_tokens().get_client_credentials("https://as").ok());
+}
+
+// Every key each operation touches lies in one hash slot, the slot of the keys it declares
+// (Redis Cluster runs a script on the node of its KEYS; a key elsewhere fails there, or worse,
+// is read from the wrong node's empty keyspace). Checked on what the server itself ran: a
+// MONITOR connection records every command, including each one a Lua script runs, and COMMAND
+// GETKEYS names their keys; slot_of() is this test's own.
+TEST_F(RedisBackendTest, EveryKeyATouchedOperationReachesLiesInItsDeclaredSlot) {
+  PrivateServer server("slot-monitor");
+  ASSERT_TRUE(server.start());
+  redis::testing::Monitor monitor(server.port());
+  ASSERT_TRUE(monitor.ok());
+  auto admin = redis::Client::from_url(server.url());
+  ASSERT_TRUE(admin.ok()) << admin.status().to_string();
+  const std::string url = server.url() + "?prefix=" + prefix_;
+
+  std::map<std::string, int> ops;
+  {
+    Harness h(url);
+    auto* backend = dynamic_cast<internal::RedisBackend*>(&h.backend());
+    ASSERT_NE(backend, nullptr);
+    std::mutex mu;
+    backend->set_key_observer([&](std::string_view op, const std::vector<std::string>&) {
+      std::lock_guard lock(mu);
+      ops[std::string(op)] += 1;
+    });
+    every_operation(h);
+    // A store over these keys, opened without a marker: open() samples the records (a SCAN).
+    Options o = h.options();
+    auto opened = open(url, o);
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  }
+  const std::string marker = "monitor-end-" + prefix_;
+  ASSERT_TRUE((*admin)->call({"ECHO", marker}).ok());
+  auto lines = monitor.read_until_echo(marker, std::chrono::seconds(20));
+  ASSERT_TRUE(lines.has_value()) << "the MONITOR record did not parse or did not end";
+  const SlotReport report = check_slots(*lines, **admin, prefix_);
+
+  // (a) Hard rule: no key outside the slot of the operation's declared keys.
+  std::string failures;
+  for (std::size_t i = 0; i < report.failures.size() && i < 10; ++i) failures += "\n  " + report.failures[i];
+  EXPECT_TRUE(report.failures.empty()) << report.failures.size() << " failure(s), the first ten:" << failures;
+
+  // (b) Keys touched but not declared in KEYS. They share the declared slot today (checked
+  // above), but a cluster client cannot route by them, and a script reaching a key by what it
+  // read cannot be checked before it runs. Each is data-dependent: the caller does not know the
+  // key without a second round trip (a token's family's subject, its current token, the
+  // families of an index), or the script finds keys by SCAN (standalone servers only). Issue 13
+  // changes the data model so that every key is declared; this list must then shrink, and it
+  // fails when a new pair appears or one disappears.
+  const std::set<std::pair<std::string, std::string>> known_undeclared = {
+      {"refresh_rotate", "ru:{R}:*"},  // the generations of the family's subject (f.sub)
+      {"refresh_rotate", "rg:{R}:*"},  // the revoked grants of the family's subject
+      {"refresh_rotate", "rt:{R}:*"},  // a grace retry supersedes the family's current token (f.cur)
+      {"refresh_peek", "ru:{R}:*"},
+      {"refresh_peek", "rg:{R}:*"},
+      {"refresh_list", "rf:{R}:*"},    // the families the index names
+      {"token_list", "ct:*"},          // found by SCAN: no KEYS
+      {"marker_sample", "ac:{R}:*"},   // found by SCAN: no KEYS (open() of a store without marker)
+      {"marker_sample", "rf:{R}:*"},
+      {"marker_sample", "rj:{R}:*"},
+      {"marker_sample", "ct:*"},
+  };
+  std::string listed;
+  for (const auto& [script, pattern] : report.undeclared) listed += "\n  " + script + " " + pattern;
+  EXPECT_EQ(report.undeclared, known_undeclared) << "undeclared (script, key) pairs now:" << listed;
+
+  // The record covers every script, and the flows reached every operation of every store.
+  for (const char* script :
+       {"code_insert", "code_consume", "replay_reserve", "replay_release", "token_list", "session_upsert",
+        "session_remove", "session_get_all", "session_remove_all", "refresh_issue", "refresh_rotate",
+        "refresh_peek", "refresh_revoke", "refresh_list", "refresh_revoke_subject", "refresh_revoke_client",
+        "refresh_revoke_grant", "jti_store", "jti_consume", "marker_swap", "marker_sample"}) {
+    EXPECT_GT(report.script_runs.count(script) != 0 ? report.script_runs.at(script) : 0, 0) << script;
+  }
+  for (const char* cmd : {"HMGET", "HGET", "SET", "GET", "GETDEL", "GETRANGE"}) {
+    EXPECT_GT(report.native_commands.count(cmd) != 0 ? report.native_commands.at(cmd) : 0, 0) << cmd;
+  }
   for (const char* op : {"code_insert", "code_peek", "code_consume", "refresh_issue", "refresh_rotate",
                          "refresh_peek", "refresh_list", "refresh_revoke", "refresh_revoke_subject",
                          "refresh_revoke_client", "refresh_revoke_grant", "jti_store", "jti_consume", "session_upsert",
-                         "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
-                         "replay_release", "token_put", "token_take", "token_list"}) {
+                         "session_get", "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
+                         "replay_release", "token_put", "token_get", "token_take", "token_exists", "token_remove",
+                         "token_list"}) {
     EXPECT_GT(ops[op], 0) << op;
   }
-  // And on the server, every key of one user lives in that user's slot.
-  std::map<std::string, std::set<int>> slots_by_tag;
-  for (const auto& k : keys()) {
-    const auto open = k.find('{');
-    if (open == std::string::npos) continue;
-    slots_by_tag[k.substr(open, k.find('}') - open + 1)].insert(slot_of(k));
-  }
-  EXPECT_FALSE(slots_by_tag.empty());
-  for (const auto& [tag, slots] : slots_by_tag) EXPECT_EQ(slots.size(), 1u) << tag;
 }
 
 TEST_F(RedisBackendTest, AfterTheFlowsEveryKeyHasATtlAndNoIndexHoldsAnExpiredMember) {
@@ -411,7 +665,10 @@ TEST_F(RedisBackendTest, RefusesAnEvictingServerUnlessAllowedToWarn) {
     auto b = internal::make_redis_backend(base + "?prefix=" + prefix_ + "&allow_eviction=true", config);
     ASSERT_TRUE(b.ok()) << b.status().to_string();
     std::promise<Status> done;
-    b.value()->replay().reserve("jr:x", "owner", kStart + 60'000, kStart,
+    internal::ReplayReservation entry;
+    entry.key = "jr:x";
+    entry.owner = "owner";
+    b.value()->replay().reserve(entry, kStart + 60'000, kStart,
                                 [&](Result<Done> r) { done.set_value(r.status()); });
     EXPECT_TRUE(done.get_future().get().ok());
     std::lock_guard lock(mu);

@@ -74,8 +74,10 @@ TEST(SqliteGroupCommit, ManyThreadsShareTransactionsAndExactlyOneReservesEachKey
       for (int k = 0; k < kKeys; ++k) {
         std::promise<Result<Done>> p;
         auto f = p.get_future();
-        d->backend->replay().reserve("key-" + std::to_string(k), "owner-" + std::to_string(t),
-                                     kStart + 60'000, kStart,
+        internal::ReplayReservation entry;
+        entry.key = "key-" + std::to_string(k);
+        entry.owner = "owner-" + std::to_string(t);
+        d->backend->replay().reserve(entry, kStart + 60'000, kStart,
                                      [&p](Result<Done> r) { p.set_value(std::move(r)); });
         Result<Done> r = f.get();
         if (r.ok()) {
@@ -237,8 +239,11 @@ TEST(SqliteGroupCommit, CheckpointsBesideBatchesKeepTheWalBounded) {
         // Random-looking keys, like the stores' keyed hashes: each insert dirties its own page.
         const std::string key = std::to_string(std::hash<std::string>{}(
                                     std::to_string(t) + "/" + std::to_string(i))) + "-" + std::to_string(i);
+        internal::ReplayReservation entry;
+        entry.key = key;
+        entry.owner = "owner";
         auto r = call<Done>([&](auto cb) {
-          d->backend->replay().reserve(key, "owner", kStart + 600'000, kStart, std::move(cb));
+          d->backend->replay().reserve(entry, kStart + 600'000, kStart, std::move(cb));
         });
         if (!r.ok()) failures.fetch_add(1);
       }

@@ -6,7 +6,6 @@
 
 #include "backends/memory/memory_parts.h"
 #include "core/crypto.h"
-#include "core/encoding.h"
 
 namespace authstore::internal {
 namespace {
@@ -140,40 +139,16 @@ std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHas
   }
 }
 
-namespace {
-// The raw bytes of a textual key / owner the store built; false if it is not one.
-template <std::size_t N>
-bool decode_exact(std::string_view text, std::string_view prefix, unsigned char (&out)[N]) {
-  if (text.substr(0, prefix.size()) != prefix) return false;
-  auto raw = base64url_decode(text.substr(prefix.size()));
-  if (!raw || raw->size() != N) return false;
-  std::memcpy(out, raw->data(), N);
-  return true;
-}
-Status malformed() { return Status(StatusCode::kInternal, "malformed replay key or owner"); }
-}  // namespace
-
-void MemoryReplay::reserve(const std::string& key, const std::string& owner, Millis kept_until,
-                           Millis now, Callback<Done> done) {
-  unsigned char hash[kHashBytes];
-  unsigned char who[kOwnerBytes];
-  if (!decode_exact(key, "jr:", hash) || !decode_exact(owner, "", who)) {
-    return done(Result<Done>(malformed()));
-  }
-  Status s = *reserve_now(hash, who, kept_until, now);
+void MemoryReplay::reserve(const ReplayReservation& r, Millis kept_until, Millis now,
+                           Callback<Done> done) {
+  Status s = *reserve_now(r.hash, r.owner_bytes, kept_until, now);
   if (!s.ok()) return done(Result<Done>(std::move(s)));
   done(Result<Done>(Done{}));
 }
 
-void MemoryReplay::release(const std::string& key, const std::string& owner, Millis now,
-                           Callback<Done> done) {
-  unsigned char hash[kHashBytes];
-  unsigned char who[kOwnerBytes];
-  if (!decode_exact(key, "jr:", hash) || !decode_exact(owner, "", who)) {
-    return done(Result<Done>(malformed()));
-  }
+void MemoryReplay::release(const ReplayReservation& r, Millis now, Callback<Done> done) {
   Id id;
-  std::memcpy(id.bytes.data(), hash, kHashBytes);
+  std::memcpy(id.bytes.data(), r.hash, kHashBytes);
   bool released = false;
   {
     auto& shard = shard_of(id);
@@ -181,7 +156,7 @@ void MemoryReplay::release(const std::string& key, const std::string& owner, Mil
     auto it = shard.state.map.find(id);
     if (it != shard.state.map.end() && it->second.until > now &&
         constant_time_equal({reinterpret_cast<const char*>(it->second.owner.data()), kOwnerBytes},
-                            {reinterpret_cast<const char*>(who), kOwnerBytes})) {
+                            {reinterpret_cast<const char*>(r.owner_bytes), kOwnerBytes})) {
       shard.state.map.erase(it);
       released = true;
     }
@@ -389,6 +364,16 @@ void MemoryBackend::sweeper_loop(std::int64_t interval_ms) {
 
 Result<std::unique_ptr<Backend>> make_memory_backend(const BackendConfig& config) {
   return std::unique_ptr<Backend>(std::make_unique<MemoryBackend>(config));
+}
+
+BackendRegistration memory_backend_registration() {
+  auto make = [](const BackendUrl& url, const BackendConfig& config) -> Result<std::unique_ptr<Backend>> {
+    if (!url.rest.empty()) {
+      return Status(StatusCode::kInvalidArgument, "memory:// takes no host, path or query", "url");
+    }
+    return make_memory_backend(config);
+  };
+  return {{"memory"}, make, {}, /*ephemeral=*/true};
 }
 
 }  // namespace authstore::internal

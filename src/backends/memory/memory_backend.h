@@ -61,4 +61,9 @@ class MemoryBackend final : public Backend {
   std::thread sweeper_;
 };
 
+// memory:// (no host, path or query accepted).
+Result<std::unique_ptr<Backend>> make_memory_backend(const BackendConfig& config);
+// Its entry in the registry (registered_backends.cc).
+BackendRegistration memory_backend_registration();
+
 }  // namespace authstore::internal

@@ -176,15 +176,14 @@ class MemorySessions final : public SessionBackend {
 };
 
 // Reservations as fixed-size slots keyed by the raw 32-byte index hash: no allocation per entry,
-// one cache line per slot. The store's textual key ("jr:" + base64url) and owner (base64url) are
-// decoded back to these bytes by the string forms.
+// one cache line per slot. It reads only the raw forms of a reservation (hash, owner_bytes), never
+// the store's key strings.
 class MemoryReplay final : public ReplayBackend {
  public:
   MemoryReplay(std::size_t capacity, std::size_t shards);
-  void reserve(const std::string& key, const std::string& owner, Millis kept_until, Millis now,
+  void reserve(const ReplayReservation& r, Millis kept_until, Millis now,
                Callback<Done> done) override;
-  void release(const std::string& key, const std::string& owner, Millis now,
-               Callback<Done> done) override;
+  void release(const ReplayReservation& r, Millis now, Callback<Done> done) override;
   std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes],
                                     const unsigned char (&owner)[kOwnerBytes], Millis kept_until,
                                     Millis now) override;

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "backends/memory/memory_parts.h"
+#include "backends/refresh_policy.h"
 
 namespace authstore::internal {
 namespace {
@@ -26,6 +27,22 @@ bool revoked(const State& s, const Family& f, Millis now) {
     if (g != u->second.grant_revoked.end() && g->second > now) return true;
   }
   return false;
+}
+
+// The facts the shared decision (backends/refresh_policy.h) needs, from the per-token flags.
+RotationFacts facts_of(const State& s, const Family& f, const MemoryRefresh::Token& tok,
+                       std::unordered_map<std::string, MemoryRefresh::Token>::const_iterator current,
+                       Millis now) {
+  RotationFacts facts;
+  facts.revoked = revoked(s, f, now);
+  facts.client_key = f.client_key;
+  facts.current = !tok.spent;
+  facts.active = f.status == FamilyStatus::kActive;
+  if (tok.spent && !tok.superseded && !tok.successor.empty() && tok.successor == f.current &&
+      current != s.tokens.end() && !current->second.spent) {
+    facts.grace_spent_at = tok.spent_at;
+  }
+  return facts;
 }
 
 FamilyState view(const std::string& key, const Family& f) {
@@ -122,35 +139,30 @@ void MemoryRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done
           s.tokens[req.new_token_key] = Token{f->first, false, false, 0, {}, fam.expires_at};
         }
       };
-      if (revoked(s, fam, req.now)) {
-        out.outcome = TokenOutcome::kRevoked;
-      } else if (!req.client_key.empty() && req.client_key != fam.client_key) {
-        out.outcome = TokenOutcome::kClientMismatch;
-      } else if (tok.spent) {
-        auto current = s.tokens.find(fam.current);
-        const bool in_grace = req.grace > 0 && fam.status == FamilyStatus::kActive &&
-                              !tok.superseded && req.now - tok.spent_at <= req.grace &&
-                              !tok.successor.empty() && tok.successor == fam.current &&
-                              current != s.tokens.end() && !current->second.spent;
-        if (in_grace) {
+      auto current = s.tokens.find(fam.current);
+      const RotationFacts facts = facts_of(s, fam, tok, current, req.now);
+      out.outcome = decide_rotation(facts, req);
+      switch (out.outcome) {
+        case TokenOutcome::kGraceRotated:
           // A retry of the same lost rotation: the unused successor is superseded (presenting
-          // it later is reuse); the retrying client gets a fresh one.
+          // it later is reuse); the retrying client gets a fresh one. spent_at stays.
           current->second.spent = true;
           current->second.superseded = true;
           current->second.spent_at = req.now;
           tok.successor = req.new_token_key;
           advance();
-          out.outcome = TokenOutcome::kGraceRotated;
-        } else {
+          break;
+        case TokenOutcome::kRotated:
+          tok.spent = true;
+          tok.spent_at = req.now;
+          tok.successor = req.new_token_key;
+          advance();
+          break;
+        case TokenOutcome::kReused:
           fam.status = FamilyStatus::kRevoked;
-          out.outcome = TokenOutcome::kReused;
-        }
-      } else {
-        tok.spent = true;
-        tok.spent_at = req.now;
-        tok.successor = req.new_token_key;
-        advance();
-        out.outcome = TokenOutcome::kRotated;
+          break;
+        default:
+          break;
       }
       if (out.outcome != TokenOutcome::kNotFound) out.family = view(f->first, fam);
     }
@@ -170,8 +182,7 @@ void MemoryRefresh::peek(const std::string& route, const std::string& token_key,
     auto f = t == s.tokens.end() ? s.families.end() : s.families.find(t->second.family_key);
     if (f != s.families.end() && unexpired(f->second, now)) {
       st = view(f->first, f->second);
-      st->token_spent = t->second.spent;
-      st->live = !revoked(s, f->second, now);
+      fill_peek(*st, facts_of(s, f->second, t->second, s.tokens.find(f->second.current), now));
     }
   }
   if (!st) return done(Result<FamilyState>(not_found()));
@@ -319,16 +330,9 @@ void MemoryRefresh::consume_jti(const std::string& route, const std::string& sub
         auto c = u->second.client_gen.find(j.client_key);
         cgen = c == u->second.client_gen.end() ? 0 : c->second;
       }
-      if (gen != j.gen || cgen != j.client_gen) {
-        out.outcome = JtiOutcome::kRevoked;
-      } else if (j.consumed) {
-        out.outcome = JtiOutcome::kAlreadyConsumed;
-        out.record = j.record;
-      } else {
-        j.consumed = true;
-        out.outcome = JtiOutcome::kConsumed;
-        out.record = j.record;
-      }
+      out.outcome = decide_jti(gen != j.gen || cgen != j.client_gen, j.consumed);
+      if (out.outcome != JtiOutcome::kRevoked) out.record = j.record;
+      if (out.outcome == JtiOutcome::kConsumed) j.consumed = true;
     }
   }
   done(Result<JtiResult>(std::move(out)));

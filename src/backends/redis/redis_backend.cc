@@ -1,6 +1,9 @@
 #include "backends/redis/redis_backend.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <initializer_list>
 #include <mutex>
 #include <set>
 
@@ -57,9 +60,9 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
   return kept;
 }
 
-RedisBackend::RedisBackend(std::unique_ptr<redis::Client> client, RedisBackendOptions options,
+RedisBackend::RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackendOptions options,
                            LogHook log)
-    : options_(std::move(options)), log_(std::move(log)), client_(std::move(client)) {
+    : options_(std::move(options)), log_(std::move(log)), executor_(std::move(executor)) {
   codes_ = make_redis_codes(*this);
   refresh_ = make_redis_refresh(*this);
   sessions_ = make_redis_sessions(*this);
@@ -67,7 +70,7 @@ RedisBackend::RedisBackend(std::unique_ptr<redis::Client> client, RedisBackendOp
   client_tokens_ = make_redis_client_tokens(*this);
 }
 
-RedisBackend::~RedisBackend() { client_.reset(); }
+RedisBackend::~RedisBackend() { executor_.reset(); }
 
 CodeBackend& RedisBackend::codes() { return *codes_; }
 RefreshBackend& RedisBackend::refresh() { return *refresh_; }
@@ -75,19 +78,33 @@ SessionBackend& RedisBackend::sessions() { return *sessions_; }
 ReplayBackend& RedisBackend::replay() { return *replay_; }
 ClientTokenBackend& RedisBackend::client_tokens() { return *client_tokens_; }
 
-void RedisBackend::eval(const redis::Script& script, std::vector<std::string> keys,
-                        std::vector<std::string> args, redis::ReplyCallback done) {
-  if (observer_) observer_(script.name(), keys);
-  std::vector<std::string_view> k(keys.begin(), keys.end());
-  std::vector<std::string_view> a(args.begin(), args.end());
-  client_->async_eval(script, k, a, std::move(done));
-}
+namespace {
+// Views of a call's strings, on the stack for the usual few (no allocation per call).
+class Views {
+ public:
+  explicit Views(const std::vector<std::string>& v) {
+    if (v.size() > small_.size()) big_.resize(v.size());
+    std::string_view* out = v.size() > small_.size() ? big_.data() : small_.data();
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = v[i];
+    span_ = {out, v.size()};
+  }
+  std::span<const std::string_view> span() const { return span_; }
 
-void RedisBackend::command(std::string_view op, std::vector<std::string> args,
-                           std::vector<std::string> keys, redis::ReplyCallback done) {
+ private:
+  std::array<std::string_view, 16> small_;
+  std::vector<std::string_view> big_;
+  std::span<const std::string_view> span_;
+};
+}  // namespace
+
+void RedisBackend::submit(std::string_view op, const redis::Script* script,
+                          const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                          redis::ReplyCallback done) {
   if (observer_) observer_(op, keys);
-  std::vector<std::string_view> a(args.begin(), args.end());
-  client_->async_call(a, std::move(done));
+  const Views k(keys);
+  const Views a(args);
+  const RedisDeadline deadline = std::chrono::steady_clock::now() + executor_->command_timeout();
+  executor_->execute(RedisCall{op, script, k.span(), a.span()}, deadline, std::move(done));
 }
 
 namespace redis_reply {
@@ -104,15 +121,34 @@ bool to_int(const redis::Reply& r, std::int64_t& out) {
 Status unexpected(std::string_view op) {
   return Status(StatusCode::kInternal, "redis backend: unexpected reply to " + std::string(op));
 }
-Status failure(const Result<redis::Reply>& r) {
+Status map_error(std::string_view op, const Result<redis::Reply>& r) {
+  if (r.ok()) return Status::Ok();
   if (!r.has_value() || !r.value().is_error()) return r.status();
   const redis::Reply& e = r.value();
   const std::string_view code = e.error_code();
-  const std::string& m = e.str();
+  const std::string text = e.str().substr(0, 160);
+  auto is_one_of = [code](std::initializer_list<std::string_view> codes) {
+    return std::find(codes.begin(), codes.end(), code) != codes.end();
+  };
+  if (is_one_of({"WRONGPASS", "NOAUTH", "NOPERM"})) {
+    return Status(StatusCode::kPermissionDenied, "redis backend: " + std::string(op) + ": " + text);
+  }
+  if (code == "OOM") {
+    return Status(StatusCode::kResourceExhausted, "redis backend: " + std::string(op) + ": " + text);
+  }
+  if (is_one_of({"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MOVED", "ASK"})) {
+    return Status(StatusCode::kUnavailable, "redis backend: " + std::string(op) + ": " + text);
+  }
+  const std::string_view m = e.str();
   const bool script_failed = m.starts_with("ERR user_script") || m.starts_with("ERR Error running script");
-  if (code != "WRONGTYPE" && code != "CORRUPT" && !script_failed) return r.status();
-  return Status(StatusCode::kDataLoss,
-                "redis backend: stored data is corrupt or not authstore's (" + m.substr(0, 160) + ")");
+  const bool not_a_number = m.starts_with("ERR value is not") || m.starts_with("ERR hash value is not") ||
+                            m.starts_with("ERR increment or decrement would overflow");
+  if (is_one_of({"WRONGTYPE", "CORRUPT"}) || script_failed || not_a_number) {
+    return Status(StatusCode::kDataLoss, "redis backend: " + std::string(op) +
+                                             ": stored data is corrupt or not authstore's (" + text + ")");
+  }
+  return Status(StatusCode::kInternal,
+                "redis backend: " + std::string(op) + ": the server refused the request (" + text + ")");
 }
 Status corrupt(std::string_view op, std::string_view what) {
   return Status(StatusCode::kDataLoss, "redis backend: stored data at " + std::string(op) +
@@ -169,8 +205,15 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
                  "for throw-away test setups only");
     }
   }
-  return std::unique_ptr<Backend>(
-      std::make_unique<RedisBackend>(std::move(client.value()), std::move(options), config.log));
+  return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
+      make_standalone_executor(std::move(client.value())), std::move(options), config.log));
+}
+
+BackendRegistration redis_backend_registration() {
+  auto make = [](const BackendUrl& url, const BackendConfig& config) {
+    return make_redis_backend(url.url, config);
+  };
+  return {{"redis", "rediss", "unix"}, make, {}, false};
 }
 
 }  // namespace authstore::internal

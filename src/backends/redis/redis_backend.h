@@ -26,6 +26,7 @@
 
 #include "backends/backend.h"
 #include "backends/factories.h"
+#include "backends/redis/executor.h"
 #include "redis/client.h"
 
 namespace authstore::internal {
@@ -44,9 +45,24 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
 // `log` when the policy is unknown or allowed although evicting (once per distinct warning).
 std::shared_ptr<const redis::ServerCheck> maxmemory_policy_check(bool allow_eviction, LogHook log);
 
+// Shared by the parts: parsing replies and mapping errors.
+namespace redis_reply {
+// The status of a failed call, as the backend reports it: the one mapping of Redis errors, applied
+// at the executor seam (RedisBackend::eval / command) to every reply before a part sees it.
+//   not an error reply     the client's status (kUnavailable, kDeadlineExceeded, ...)
+//   WRONGPASS NOAUTH NOPERM  kPermissionDenied;  OOM  kResourceExhausted
+//   LOADING BUSY MASTERDOWN TRYAGAIN CLUSTERDOWN READONLY MOVED ASK  kUnavailable (retry later)
+//   WRONGTYPE, a script's CORRUPT reply, a script that failed at run time (a garbled field),
+//   a number that is not one            kDataLoss: stored data is corrupt or not authstore's
+//   any other error reply                kInternal: the backend sent something the server refused
+// Never kInvalidArgument: nothing the caller passed reaches Redis unchecked. kDataLoss and
+// kInternal are counted by the stores as backend errors.
+Status map_error(std::string_view op, const Result<redis::Reply>& r);
+}  // namespace redis_reply
+
 class RedisBackend final : public Backend {
  public:
-  RedisBackend(std::unique_ptr<redis::Client> client, RedisBackendOptions options, LogHook log);
+  RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackendOptions options, LogHook log);
   ~RedisBackend() override;
 
   const std::string& name() const override { return name_; }
@@ -62,7 +78,7 @@ class RedisBackend final : public Backend {
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
   // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
-  void close() override { client_.reset(); }
+  void close() override { executor_.reset(); }  // the executor owns the client
 
   const std::string& prefix() const { return options_.prefix; }
   std::string key(std::string_view k) const { return options_.prefix + std::string(k); }
@@ -72,14 +88,33 @@ class RedisBackend final : public Backend {
   using KeyObserver = std::function<void(std::string_view op, const std::vector<std::string>& keys)>;
   void set_key_observer(KeyObserver observer) { observer_ = std::move(observer); }
 
-  // Runs `script` (EVALSHA, NOSCRIPT reload in the client).
+  // Runs `script` with `keys` and `args` (ARGV) through the executor. `on_reply(Result<Reply>)`
+  // runs once, with the reply or with the status map_error() gives a failure.
+  template <class OnReply>
   void eval(const redis::Script& script, std::vector<std::string> keys,
-            std::vector<std::string> args, redis::ReplyCallback done);
-  // Runs a native command; `keys` are the keys among `args` (for the observer).
+            std::vector<std::string> args, OnReply on_reply) {
+    submit(script.name(), &script, keys, args, mapped(script.name(), std::move(on_reply)));
+  }
+  // Runs a native command (`args`, name first); `keys` are the keys among `args`. As eval().
+  template <class OnReply>
   void command(std::string_view op, std::vector<std::string> args, std::vector<std::string> keys,
-               redis::ReplyCallback done);
+               OnReply on_reply) {
+    submit(op, nullptr, keys, args, mapped(op, std::move(on_reply)));
+  }
 
  private:
+  // The reply callback the executor gets: on_reply with failures mapped. One std::function, as
+  // before the seam: the part's closure already needs a heap block, this one only grows it.
+  template <class OnReply>
+  static redis::ReplyCallback mapped(std::string_view op, OnReply on_reply) {
+    return [op, on_reply = std::move(on_reply)](Result<redis::Reply> r) mutable {
+      if (r.ok()) return on_reply(std::move(r));
+      on_reply(Result<redis::Reply>(redis_reply::map_error(op, r)));
+    };
+  }
+  void submit(std::string_view op, const redis::Script* script, const std::vector<std::string>& keys,
+              const std::vector<std::string>& args, redis::ReplyCallback done);
+
   std::string name_ = "redis";
   RedisBackendOptions options_;
   LogHook log_;
@@ -91,19 +126,14 @@ class RedisBackend final : public Backend {
   std::unique_ptr<ReplayBackend> replay_;
   std::unique_ptr<ClientTokenBackend> client_tokens_;
   // Last: destroyed first, failing what is in flight while everything above still exists.
-  std::unique_ptr<redis::Client> client_;
+  std::unique_ptr<RedisExecutor> executor_;
 };
 
-// Shared by the parts: parsing replies.
 namespace redis_reply {
 // The integer of an integer reply or of a decimal string reply; false otherwise.
 bool to_int(const redis::Reply& r, std::int64_t& out);
 // kInternal "redis backend: unexpected reply to <op>".
 Status unexpected(std::string_view op);
-// The status of a failed call. Stored data that fails its checks is kDataLoss (which the stores
-// count as a backend error), never the caller's kInvalidArgument: a key of the wrong type
-// (WRONGTYPE), a script's own CORRUPT error reply, or a script that failed at run time.
-Status failure(const Result<redis::Reply>& r);
 // kDataLoss "redis backend: stored data at <op> is corrupt (<what>)".
 Status corrupt(std::string_view op, std::string_view what);
 // A number as a script argument (decimal).
@@ -116,6 +146,11 @@ inline std::string num(std::int64_t v) { return std::to_string(v); }
     static const redis::Script s(#id, 1, lua::id); \
     return s;                                      \
   }
+
+// redis://, rediss://, unix:// (the options: above, and redis::parse_url()).
+Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config);
+// Its entry in the registry (registered_backends.cc).
+BackendRegistration redis_backend_registration();
 
 std::unique_ptr<CodeBackend> make_redis_codes(RedisBackend& b);
 std::unique_ptr<ReplayBackend> make_redis_replay(RedisBackend& b);

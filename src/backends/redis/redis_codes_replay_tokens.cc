@@ -11,7 +11,6 @@ namespace {
 using redis::Reply;
 using redis_reply::to_int;
 using redis_reply::corrupt;
-using redis_reply::failure;
 using redis_reply::unexpected;
 using redis_reply::num;
 
@@ -32,7 +31,7 @@ class RedisCodes final : public CodeBackend {
     std::string k = b_.key(key);
     b_.eval(script_code_insert(), {k}, {num(now), std::move(record), std::move(tombstone), num(expires_at)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(failure(r)));
+              if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("code_insert")));
               if (r->integer() == 0) {
                 return done(Result<Done>(Status(StatusCode::kAlreadyExists, "code key collision")));
@@ -46,7 +45,7 @@ class RedisCodes final : public CodeBackend {
     std::string k = b_.key(key);
     b_.command("code_peek", {"HMGET", k, "e", "c", "r", "t"}, {k},
                [now, done = std::move(done)](Result<Reply> r) {
-                 if (!r.ok()) return done(Result<CodeSlot>(failure(r)));
+                 if (!r.ok()) return done(Result<CodeSlot>(r.status()));
                  const auto& v = r->elements();
                  if (v.size() != 4) return done(Result<CodeSlot>(unexpected("code_peek")));
                  // The same checks, in the same order, as code_consume.lua.
@@ -67,7 +66,7 @@ class RedisCodes final : public CodeBackend {
   void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override {
     std::string k = b_.key(key);
     b_.eval(script_code_consume(), {k}, {num(now)}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<CodeSlot>(failure(r)));
+      if (!r.ok()) return done(Result<CodeSlot>(r.status()));
       auto& v = r->elements();
       std::int64_t outcome = 0;
       if (v.empty() || !to_int(v[0], outcome)) return done(Result<CodeSlot>(unexpected("code_consume")));
@@ -88,12 +87,12 @@ class RedisReplay final : public ReplayBackend {
  public:
   explicit RedisReplay(RedisBackend& b) : b_(b) {}
 
-  void reserve(const std::string& key, const std::string& owner, Millis kept_until, Millis now,
+  void reserve(const ReplayReservation& res, Millis kept_until, Millis now,
                Callback<Done> done) override {
-    std::string k = b_.key(key);
-    b_.eval(script_replay_reserve(), {k}, {num(now), owner, num(kept_until)},
+    std::string k = b_.key(res.key);
+    b_.eval(script_replay_reserve(), {k}, {num(now), res.owner, num(kept_until)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(failure(r)));
+              if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("replay_reserve")));
               if (r->integer() == 0) {
                 return done(Result<Done>(Status(StatusCode::kReplayed, "jti already reserved")));
@@ -102,10 +101,10 @@ class RedisReplay final : public ReplayBackend {
             });
   }
 
-  void release(const std::string& key, const std::string& owner, Millis now, Callback<Done> done) override {
-    std::string k = b_.key(key);
-    b_.eval(script_replay_release(), {k}, {num(now), owner}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<Done>(failure(r)));
+  void release(const ReplayReservation& res, Millis now, Callback<Done> done) override {
+    std::string k = b_.key(res.key);
+    b_.eval(script_replay_release(), {k}, {num(now), res.owner}, [done = std::move(done)](Result<Reply> r) {
+      if (!r.ok()) return done(Result<Done>(r.status()));
       if (!r->is_integer()) return done(Result<Done>(unexpected("replay_release")));
       if (r->integer() == 0) {
         return done(Result<Done>(Status(StatusCode::kNotFound, "no reservation held by this owner")));
@@ -177,7 +176,7 @@ class RedisClientTokens final : public ClientTokenBackend {
       args.push_back(num(std::max<Millis>(expires_at - now, 0) + 1000));
     }
     b_.command("token_put", std::move(args), {k}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<Done>(failure(r)));
+      if (!r.ok()) return done(Result<Done>(r.status()));
       done(Result<Done>(Done{}));
     });
   }
@@ -198,7 +197,7 @@ class RedisClientTokens final : public ClientTokenBackend {
     std::string k = b_.key(key);
     // The expiry prefix only (at most 19 digits and the colon).
     b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, [now, done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<bool>(failure(r)));
+      if (!r.ok()) return done(Result<bool>(r.status()));
       Result<std::string> live = live_blob("token_exists", r.value(), now);
       if (!live.ok() && live.code() != StatusCode::kNotFound) return done(Result<bool>(live.status()));
       done(Result<bool>(live.ok()));
@@ -225,7 +224,7 @@ class RedisClientTokens final : public ClientTokenBackend {
             {num(now), pattern, scan_cursor, num(after), std::to_string(limit),
              std::to_string(b_.prefix().size()), num(check)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<KeyList>(failure(r)));
+              if (!r.ok()) return done(Result<KeyList>(r.status()));
               auto& v = r->elements();
               std::int64_t next_after = 0, next_check = 0;
               if (v.size() < 3 || !v[0].is_string() || !to_int(v[1], next_after) || next_after < 0 ||
@@ -247,7 +246,7 @@ class RedisClientTokens final : public ClientTokenBackend {
             Callback<std::string> done) {
     std::string k = b_.key(key);
     b_.command(op, {cmd, k}, {k}, [op, now, done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<std::string>(failure(r)));
+      if (!r.ok()) return done(Result<std::string>(r.status()));
       done(live_blob(op, r.value(), now));
     });
   }

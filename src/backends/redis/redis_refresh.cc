@@ -42,7 +42,7 @@ Status garbled_generations() {
   return Status(StatusCode::kDataLoss, "redis backend: the user's stored generations are garbled");
 }
 
-Callback<Reply> done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
+auto done_if_one(std::string_view op, Callback<Done> done, Status otherwise) {
   return [op, done = std::move(done), otherwise = std::move(otherwise)](Result<Reply> r) {
     if (!r.ok()) return done(Result<Done>(r.status()));
     if (!r->is_integer()) return done(Result<Done>(unexpected(op)));
@@ -76,6 +76,7 @@ class RedisRefresh final : public RefreshBackend {
   void rotate(const RotateRequest& req, Callback<RotateResult> done) override {
     std::vector<std::string> keys = {b_.key(req.token_key)};
     if (!req.new_token_key.empty()) keys.push_back(b_.key(req.new_token_key));
+    if (!req.family_key.empty()) keys.push_back(b_.key(req.family_key));
     b_.eval(script_rotate(), std::move(keys),
             {num(req.now), b_.prefix(), req.route, req.new_token_key, req.client_key, num(req.grace),
              req.family_key},
@@ -104,7 +105,7 @@ class RedisRefresh final : public RefreshBackend {
 
   void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
             Millis now, Callback<FamilyState> done) override {
-    b_.eval(script_peek(), {b_.key(token_key)}, {num(now), b_.prefix(), route, family_key},
+    b_.eval(script_peek(), token_and_family(token_key, family_key), {num(now), b_.prefix(), route, family_key},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<FamilyState>(r.status()));
               const auto& v = r->elements();
@@ -131,7 +132,8 @@ class RedisRefresh final : public RefreshBackend {
 
   void revoke_token(const std::string& route, const std::string& token_key,
                     const std::string& family_key, Millis now, Callback<Done> done) override {
-    b_.eval(script_revoke(), {b_.key(token_key)}, {num(now), b_.prefix(), route, "token", family_key},
+    b_.eval(script_revoke(), token_and_family(token_key, family_key),
+            {num(now), b_.prefix(), route, "token", family_key},
             done_if_one("refresh_revoke", std::move(done), token_not_found()));
   }
 
@@ -162,7 +164,8 @@ class RedisRefresh final : public RefreshBackend {
 
   void list(const std::string& route, const std::string& subject_key, Millis now,
             Callback<std::vector<FamilyState>> done) override {
-    b_.eval(script_list(), {index(route, subject_key)}, {num(now), b_.prefix(), route},
+    b_.eval(script_list(), {index(route, subject_key), user(route, subject_key), grants(route, subject_key)},
+            {num(now), b_.prefix(), route},
             [done = std::move(done)](Result<Reply> r) {
               using Out = std::vector<FamilyState>;
               if (!r.ok()) return done(Result<Out>(r.status()));
@@ -200,7 +203,8 @@ class RedisRefresh final : public RefreshBackend {
 
   void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,
                    Millis now, Callback<JtiResult> done) override {
-    b_.eval(script_jti_consume(), {b_.key(jti_key)}, {num(now), b_.prefix(), route, subject_key},
+    b_.eval(script_jti_consume(), {b_.key(jti_key), user(route, subject_key)},
+            {num(now), b_.prefix(), route, subject_key},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<JtiResult>(r.status()));
               auto& v = r->elements();
@@ -223,6 +227,13 @@ class RedisRefresh final : public RefreshBackend {
   }
 
  private:
+  // A token's key, and its family's when the token's text names it (v2): a script reaching the
+  // family declares it, so that a cluster client can route by every key.
+  std::vector<std::string> token_and_family(const std::string& token_key, const std::string& family_key) const {
+    std::vector<std::string> keys = {b_.key(token_key)};
+    if (!family_key.empty()) keys.push_back(b_.key(family_key));
+    return keys;
+  }
   // Per user: "ru:" generations hash, "rg:" revoked grants, "ri:" family index; route = "{R}".
   std::string user(const std::string& route, const std::string& subject_key) const {
     return b_.prefix() + "ru:" + route + ":" + subject_key;

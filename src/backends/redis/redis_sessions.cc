@@ -10,7 +10,6 @@ namespace {
 
 using redis::Reply;
 using redis_reply::corrupt;
-using redis_reply::failure;
 using redis_reply::unexpected;
 
 using redis_reply::num;
@@ -31,7 +30,7 @@ class RedisSessions final : public SessionBackend {
            Millis now, Callback<std::string> done) override {
     std::string h = bucket(route, bucket_key, "sh:");
     b_.command("session_get", {"HGET", h, session_key}, {h}, [now, done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<std::string>(failure(r)));
+      if (!r.ok()) return done(Result<std::string>(r.status()));
       if (!r->is_string()) return done(Result<std::string>(not_found()));
       // "<lock>:<refresh_expires_at>:<record>"
       const std::string& v = r->str();
@@ -55,7 +54,7 @@ class RedisSessions final : public SessionBackend {
             {num(req.now), req.session_key, req.record, num(req.expected_lock),
              num(req.refresh_expires_at), std::to_string(req.max_sessions)},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(failure(r)));
+              if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("session_upsert")));
               if (r->integer() == 0) {
                 return done(Result<Done>(Status(StatusCode::kConflict, "stale lock_version or deleted session")));
@@ -68,7 +67,7 @@ class RedisSessions final : public SessionBackend {
               Millis now, Callback<Done> done) override {
     b_.eval(script_remove(), keys3(route, bucket_key), {num(now), session_key},
             [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(failure(r)));
+              if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("session_remove")));
               if (r->integer() == 0) return done(Result<Done>(not_found()));
               done(Result<Done>(Done{}));
@@ -80,7 +79,7 @@ class RedisSessions final : public SessionBackend {
     b_.eval(script_get_all(), {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:")}, {num(now)},
             [done = std::move(done)](Result<Reply> r) {
               using R = Result<std::vector<StoredSession>>;
-              if (!r.ok()) return done(R(failure(r)));
+              if (!r.ok()) return done(R(r.status()));
               if (!r->is_array() || r->elements().size() % 2 != 0) return done(R(unexpected("session_get_all")));
               std::vector<StoredSession> out;
               out.reserve(r->elements().size() / 2);
@@ -95,7 +94,7 @@ class RedisSessions final : public SessionBackend {
   void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
                   Callback<std::int64_t> done) override {
     b_.eval(script_remove_all(), keys3(route, bucket_key), {num(now)}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<std::int64_t>(failure(r)));
+      if (!r.ok()) return done(Result<std::int64_t>(r.status()));
       if (!r->is_integer()) return done(Result<std::int64_t>(unexpected("session_remove_all")));
       done(Result<std::int64_t>(r->integer()));
     });

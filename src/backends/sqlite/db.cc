@@ -317,21 +317,32 @@ Status Db::configure(const DbConfig& config) {
   busy_ = busy;
   sqlite3_busy_handler(db_, busy_handler, busy);
 
+  // Changing the journal mode of a new file takes an exclusive lock, and SQLite answers
+  // SQLITE_BUSY at once, without the busy handler, when another connection (another process
+  // opening the same new store) holds a lock it would deadlock on: that case is retried here
+  // until busy_timeout_ms has passed, like any other wait for a lock.
+  const auto give_up = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(std::max<std::int64_t>(config.busy_timeout_ms, 0));
   auto pragma = [&](const std::string& sql, std::string_view what,
                     std::string* result) -> Status {
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW && result != nullptr) {
-        const unsigned char* t = sqlite3_column_text(st, 0);
-        *result = t != nullptr ? reinterpret_cast<const char*>(t) : "";
+    for (int attempt = 0;; ++attempt) {
+      sqlite3_stmt* st = nullptr;
+      int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && result != nullptr) {
+          const unsigned char* t = sqlite3_column_text(st, 0);
+          *result = t != nullptr ? reinterpret_cast<const char*>(t) : "";
+        }
+        if (rc == SQLITE_ROW) rc = SQLITE_DONE;
       }
-      if (rc == SQLITE_ROW) rc = SQLITE_DONE;
+      sqlite3_finalize(st);
+      if ((rc & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 + attempt, 20)));
+        continue;
+      }
+      return rc == SQLITE_DONE ? Status::Ok() : error(rc, what);
     }
-    Status s = rc == SQLITE_DONE ? Status::Ok() : error(rc, what);
-    sqlite3_finalize(st);
-    return s;
   };
   // WAL: readers never block the writer, one fsync-free append per commit at synchronous=NORMAL.
   std::string mode;

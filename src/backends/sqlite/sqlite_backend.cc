@@ -194,10 +194,10 @@ void SqliteSessions::remove_all(const std::string& route, const std::string& buc
 
 // ---------------------------------------------------------------------------------------------
 // Replay: reserve = 1 statement; release = 1.
-void SqliteReplay::reserve(const std::string& key, const std::string& owner, Millis kept_until,
-                           Millis now, Callback<Done> done) {
+void SqliteReplay::reserve(const ReplayReservation& r, Millis kept_until, Millis now,
+                           Callback<Done> done) {
   e_.submit<Done>(true, kReplay, now,
-                  [key, owner, kept_until, now](Db& db) -> Result<Done> {
+                  [key = r.key, owner = r.owner, kept_until, now](Db& db) -> Result<Done> {
                     Stmt s = db.stmt(StmtId::kReplayReserve);
                     s.blob(1, key).blob(2, owner).i64(3, kept_until).i64(4, now);
                     if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "replay.reserve");
@@ -207,10 +207,9 @@ void SqliteReplay::reserve(const std::string& key, const std::string& owner, Mil
                   std::move(done));
 }
 
-void SqliteReplay::release(const std::string& key, const std::string& owner, Millis now,
-                           Callback<Done> done) {
+void SqliteReplay::release(const ReplayReservation& r, Millis now, Callback<Done> done) {
   e_.submit<Done>(true, kReplay, now,
-                  [key, owner, now](Db& db) -> Result<Done> {
+                  [key = r.key, owner = r.owner, now](Db& db) -> Result<Done> {
                     Stmt s = db.stmt(StmtId::kReplayRelease);
                     s.blob(1, key).blob(2, owner).i64(3, now);
                     if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "replay.release");
@@ -447,6 +446,13 @@ Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest,
   if (!db.ok()) return db.status();
   return std::unique_ptr<Backend>(
       std::make_unique<sqlite::SqliteBackend>(std::move(cfg.value()), std::move(db.value())));
+}
+
+BackendRegistration sqlite_backend_registration() {
+  auto make = [](const BackendUrl& url, const BackendConfig& config) {
+    return make_sqlite_backend(url.rest, config);
+  };
+  return {{"sqlite"}, make, {}, false};
 }
 
 }  // namespace authstore::internal

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "backends/factories.h"
 #include "backends/sqlite/engine.h"
 
 namespace authstore::internal::sqlite {
@@ -71,10 +72,9 @@ class SqliteSessions final : public SessionBackend {
 class SqliteReplay final : public ReplayBackend {
  public:
   explicit SqliteReplay(Engine& e) : e_(e) {}
-  void reserve(const std::string& key, const std::string& owner, Millis kept_until, Millis now,
+  void reserve(const ReplayReservation& r, Millis kept_until, Millis now,
                Callback<Done> done) override;
-  void release(const std::string& key, const std::string& owner, Millis now,
-               Callback<Done> done) override;
+  void release(const ReplayReservation& r, Millis now, Callback<Done> done) override;
 
  private:
   Engine& e_;
@@ -131,3 +131,14 @@ Result<DbConfig> parse_url(std::string_view rest);
 inline Status step_error(Db& db, int rc, std::string_view what) { return db.error(rc, what); }
 
 }  // namespace authstore::internal::sqlite
+
+namespace authstore::internal {
+
+// sqlite:///abs/path.db or sqlite://rel/path.db, with an optional ?query. `rest` is everything
+// after "sqlite://" (e.g. "/var/lib/a.db?busy_timeout_ms=5000").
+Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest,
+                                                     const BackendConfig& config);
+// Its entry in the registry (registered_backends.cc).
+BackendRegistration sqlite_backend_registration();
+
+}  // namespace authstore::internal

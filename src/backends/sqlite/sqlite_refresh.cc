@@ -12,6 +12,8 @@
 
 #include <algorithm>
 
+#include "backends/refresh_policy.h"
+
 namespace authstore::internal::sqlite {
 namespace {
 
@@ -61,6 +63,22 @@ Result<std::optional<FamilyRow>> load_family(Db& db, const std::string& token_ke
   return std::optional<FamilyRow>(std::move(r));
 }
 
+// The facts the shared decision (backends/refresh_policy.h) needs, from the family row. A spent
+// token may rotate again within the grace window only as `prev_token` (its normal rotation made
+// the current token) or `grace_token` (presented at the last grace rotation; its successor was
+// reset to the current token). A normal rotation clears `grace_token`, a grace rotation
+// `prev_token`: a token is never both.
+RotationFacts facts_of(const FamilyRow& f, const std::string& token_key) {
+  RotationFacts facts;
+  facts.revoked = f.revoked;
+  facts.client_key = f.client_key;
+  facts.current = !f.current_token.empty() && f.current_token == token_key;
+  facts.active = f.state == kActive && !f.current_token.empty();
+  if (!facts.current && token_key == f.prev_token) facts.grace_spent_at = f.prev_spent_at;
+  if (!facts.current && token_key == f.grace_token) facts.grace_spent_at = f.grace_spent_at;
+  return facts;
+}
+
 Status insert_token(Db& db, const std::string& token_key, const std::string& family_key,
                     Millis expires_at, Millis now) {
   Stmt s = db.stmt(StmtId::kTokenInsert);
@@ -101,30 +119,23 @@ Result<RotateResult> rotate_tx(Db& db, const RotateRequest& req) {
     out.family.corrupt = true;  // kNotFound; nothing changes
     return out;
   }
-  if (f.revoked) {
-    out.outcome = TokenOutcome::kRevoked;
-  } else if (!req.client_key.empty() && req.client_key != f.client_key) {
-    out.outcome = TokenOutcome::kClientMismatch;
-  } else if (f.current_token.empty() || f.current_token != req.token_key) {
-    // Spent. Within the grace window, a token whose successor is still the current token
-    // rotates again; anything else is reuse and revokes the family.
-    const bool active = f.state == kActive && !f.current_token.empty();
-    const bool is_prev = req.token_key == f.prev_token && req.now - f.prev_spent_at <= req.grace;
-    const bool is_grace =
-        req.token_key == f.grace_token && req.now - f.grace_spent_at <= req.grace;
-    if (req.grace > 0 && active && (is_prev || is_grace)) {
-      const Millis spent_at = is_prev ? f.prev_spent_at : f.grace_spent_at;
-      if (Status s = advance(db, f, req, req.token_key, spent_at); !s.ok()) return s;
-      out.outcome = TokenOutcome::kGraceRotated;
-    } else {
+  const RotationFacts facts = facts_of(f, req.token_key);
+  switch (out.outcome = decide_rotation(facts, req)) {
+    case TokenOutcome::kGraceRotated:
+      // The window runs from the presented token's first rotation: its spent_at stays.
+      if (Status s = advance(db, f, req, req.token_key, *facts.grace_spent_at); !s.ok()) return s;
+      break;
+    case TokenOutcome::kRotated:
+      if (Status s = advance(db, f, req, std::string(), 0); !s.ok()) return s;
+      break;
+    case TokenOutcome::kReused: {
       Stmt s = db.stmt(StmtId::kFamilySetState);
       s.blob(1, f.view.family_key).i64(2, kRevokedState);
       if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_on_reuse");
-      out.outcome = TokenOutcome::kReused;
+      break;
     }
-  } else {
-    if (Status s = advance(db, f, req, std::string(), 0); !s.ok()) return s;
-    out.outcome = TokenOutcome::kRotated;
+    default:
+      break;
   }
   out.family = std::move(f.view);
   return out;
@@ -241,8 +252,7 @@ void SqliteRefresh::peek(const std::string& route, const std::string& token_key,
                              corrupt.corrupt = true;
                              return corrupt;
                            }
-                           f.view.token_spent = f.current_token.empty() || f.current_token != token_key;
-                           f.view.live = !f.revoked;
+                           fill_peek(f.view, facts_of(f, token_key));
                            return std::move(f.view);
                          },
                          std::move(done));
@@ -383,24 +393,17 @@ void SqliteRefresh::consume_jti(const std::string& route, const std::string& sub
   e_.submit<JtiResult>(true, 0, now,
                        [route, subject_key, jti_key, now](Db& db) -> Result<JtiResult> {
                          JtiResult out;
-                         bool consumed = false;
                          {
                            Stmt s = db.stmt(StmtId::kJtiGet);
                            s.blob(1, route).blob(2, subject_key).blob(3, jti_key).i64(4, now);
                            const int rc = s.step();
                            if (rc == SQLITE_DONE) return out;  // kNotFound
                            if (rc != SQLITE_ROW) return db.error(rc, "refresh.consume_jti");
-                           if (s.col_i64(2) != 0) {
-                             out.outcome = JtiOutcome::kRevoked;
-                             return out;
-                           }
+                           out.outcome = decide_jti(s.col_i64(2) != 0, s.col_i64(1) != 0);
+                           if (out.outcome == JtiOutcome::kRevoked) return out;
                            out.record = s.col_blob(0);
-                           consumed = s.col_i64(1) != 0;
                          }
-                         if (consumed) {
-                           out.outcome = JtiOutcome::kAlreadyConsumed;
-                           return out;
-                         }
+                         if (out.outcome == JtiOutcome::kAlreadyConsumed) return out;
                          Stmt s = db.stmt(StmtId::kJtiConsume);
                          s.blob(1, route).blob(2, subject_key).blob(3, jti_key);
                          if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.consume_jti");

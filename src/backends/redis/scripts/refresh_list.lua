@@ -1,5 +1,6 @@
--- KEYS: index. ARGV: now, prefix, route. Views of the user's live active families (flat, 7 fields
--- each); prunes expired and revoked members from the index.
+-- KEYS: index, user hash, grants (the indexed families' subject is the index's). ARGV: now,
+-- prefix, route. Views of the user's live active families (flat, 7 fields each); prunes expired
+-- and revoked members from the index.
 local idx = KEYS[1]
 redis.call('ZREMRANGEBYSCORE', idx, '-inf', ARGV[1])
 local out = {}

@@ -1,4 +1,5 @@
--- KEYS: token. ARGV: now, prefix, route, expected family key ('' = any).
+-- KEYS: token, its family (when the expected family key is known). ARGV: now, prefix, route,
+-- expected family key ('' = any).
 -- {0} not found; {2} garbled; {1, view..., spent, live}. Read-only.
 local f, t = load_pair(KEYS[1], ARGV[4] or '')
 if f == false then return {2} end

@@ -1,5 +1,6 @@
--- KEYS: a token (ARGV[4] = 'token') or a family (ARGV[4] = 'family'). ARGV: now, prefix, route,
--- kind, expected family key of the token ('' = any). Marks the unexpired family revoked: 1, or 0
+-- KEYS: a token (ARGV[4] = 'token', then its family when the expected family key is known) or a
+-- family (ARGV[4] = 'family'). ARGV: now, prefix, route, kind, expected family key of the token
+-- ('' = any). Marks the unexpired family revoked: 1, or 0
 -- when missing, expired, garbled, or the token is linked to another family.
 local fkey = KEYS[1]
 if ARGV[4] == 'token' then

@@ -1,5 +1,6 @@
--- KEYS: token, new token (absent when consuming). ARGV: now, prefix, route, new token key
--- (unprefixed, '' = consume), client ('' = no check), grace, expected family key ('' = any).
+-- KEYS: token, new token (absent when consuming), the token's family (when the caller knows it:
+-- the expected family key below). ARGV: now, prefix, route, new token key (unprefixed, '' =
+-- consume), client ('' = no check), grace, expected family key ('' = any).
 -- {0} not found; {6} garbled (nothing changed); else {outcome, view...}: 1 rotated, 2 grace
 -- rotated, 3 reused, 4 revoked, 5 client mismatch.
 local newk, cli, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])

@@ -1,0 +1,59 @@
+// The executor seam: how the Redis backend's operations reach Redis.
+//
+// The backend (redis_backend.h and its parts) builds each store operation as ONE call: a native
+// command or a Lua script with its keys and arguments. It hands the call to an executor, which
+// decides where it runs and how: which server or node (standalone, Sentinel's current primary,
+// the Cluster node serving the call's hash slot), over which connection, loading scripts where
+// they are missing. Neither the stores nor the scripts know which executor runs.
+//
+// Contract of an executor (docs/redis.md, "The executor seam"):
+//  * One call is one round trip in the normal case. The only extra round trips an executor may add
+//    are ones that cannot have run the call (SCRIPT LOAD after NOSCRIPT; later, for Cluster, a
+//    MOVED / ASK redirection).
+//  * `done` runs exactly once, on an I/O thread or inline (when refused at once). It must not
+//    block and must not destroy the backend.
+//  * The reply is passed as the server gave it (error replies included, with the client's
+//    status); the backend maps errors at its side of the seam (redis_reply::map_error).
+//  * The spans of a call are valid only during execute(): an executor copies what it keeps.
+//  * Thread-safe: execute() may be called from any thread, concurrently.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "redis/client.h"
+#include "redis/script.h"
+
+namespace authstore::internal {
+
+using RedisDeadline = std::chrono::steady_clock::time_point;
+
+// One operation: a native command (`script` null, `args` the whole command, name first) or a
+// script (`args` its ARGV). `keys` are the keys it touches, all in one hash slot (every key of a
+// user carries the user's "{route}" tag): keys[0], when there is one, routes the call. A call
+// without keys (a listing scanning the keyspace) may run on any node of a standalone / Sentinel
+// setup; a Cluster executor must refuse it or run it on every primary (issue 13).
+struct RedisCall {
+  std::string_view op;                     // the operation's name, for errors and observers.
+  const redis::Script* script = nullptr;   // static storage (the backend's scripts are).
+  std::span<const std::string_view> keys;
+  std::span<const std::string_view> args;
+};
+
+class RedisExecutor {
+ public:
+  virtual ~RedisExecutor() = default;
+  // Runs `call`, answering by `deadline` at the latest (kDeadlineExceeded).
+  virtual void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) = 0;
+  // The time a call is given when its caller sets no deadline (ClientOptions::command_timeout).
+  virtual std::chrono::milliseconds command_timeout() const = 0;
+};
+
+// One standalone server through authstore's client (src/redis/client.h): native commands as
+// they are; scripts by EVALSHA, and on NOSCRIPT (the server restarted or flushed its scripts)
+// SCRIPT LOAD then EVALSHA once more, within the same deadline.
+std::unique_ptr<RedisExecutor> make_standalone_executor(std::unique_ptr<redis::Client> client);
+
+}  // namespace authstore::internal
