@@ -20,8 +20,8 @@
 namespace model {
 namespace {
 
-// The calls whose argument order issue 12 changed (store_jti takes (subject, jti,
-// client_id, ttl)): kept here so that the switch at merge is one place.
+// The calls whose argument order issue 12 changed (store_jti takes (subject, jti, client_id,
+// ttl), like consume_jti): kept in one place.
 authstore::Result<authstore::Done> store_jti(authstore::RefreshTokenStore& rt, const std::string& subject,
                                              const std::string& jti, const std::string& client, Millis ttl) {
   return rt.store_jti(subject, jti, client, ttl);
@@ -271,7 +271,8 @@ class Real {
     const auto code = presented(codes_, op);
     if (!code) return "skip";
     auto r = op.kind == Kind::kCPeek ? store_.codes().peek(*code) : store_.codes().consume(*code);
-    const auto& g = r->grant;
+    const authstore::CodeRecord rec = r.value_or(authstore::CodeRecord{});  // read only when there is one
+    const auto& g = rec.grant;
     const std::string who = "(" + g.subject + "," + g.client_id + "," + grant_shown(g.grant_id) + ")";
     if (r.code() == authstore::StatusCode::kAlreadyConsumed) {
       return std::string("already_consumed ") + (r.has_value() && r->consumed ? who : "<no consumed record>");

@@ -78,7 +78,7 @@ class RedisBackend final : public Backend {
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
   // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
-  void close() override { executor_.reset(); }  // stops the client and its I/O thread
+  void close() override { executor_.reset(); }  // the executor owns the client
 
   const std::string& prefix() const { return options_.prefix; }
   std::string key(std::string_view k) const { return options_.prefix + std::string(k); }
