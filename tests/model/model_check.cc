@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     for (long long i = 0; i < sequences; ++i) {
       const model::Sequence s = model::generate(seed + static_cast<unsigned long long>(i), length);
+      const auto played_at = std::chrono::steady_clock::now();
       model::Played p = model::play(target, s.config, s.ops);
+      const auto took = std::chrono::steady_clock::now() - played_at;
       ++row.sequences;
       row.operations += static_cast<long long>(p.model.size());
       if (trace) {
@@ -124,8 +126,11 @@ int main(int argc, char** argv) {
       // A difference must show again on a fresh store. Redis sets native TTLs of (remaining
       // time by the store clock + 1 s) counted in real time (docs/redis.md, "Time"); a ManualClock
       // that stands still while a loaded machine spends over a second on a sequence can see a key
-      // vanish early. Such a one-off is reported (with its operation) but does not fail the run.
-      if (!model::play(target, s.config, s.ops).failed()) {
+      // vanish early. Such a one-off is reported (with its operation) but does not fail the run,
+      // and only where that explanation can hold: on Redis, in a sequence that took longer in
+      // real time than the 1 s slack. Anywhere else a difference fails even if it does not repeat.
+      const bool slack_exceeded = b == "redis" && took > std::chrono::seconds(1);
+      if (slack_exceeded && !model::play(target, s.config, s.ops).failed()) {
         --row.differences;
         ++row.unreproduced;
         std::printf("UNREPRODUCED backend=%s seed=%llu: op %d (%s) model: %s | %s: %s\n", b.c_str(),
