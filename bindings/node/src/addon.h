@@ -139,6 +139,9 @@ Reservation reservation_from(ObjectReader r);
 TokenRecord token_record_from(ObjectReader r);
 ClientCredentials client_credentials_from(ObjectReader r);
 PkceValues pkce_values_from(ObjectReader r);
+// A LogHook that calls `fn(level, message)` on the JavaScript thread, from any thread, without
+// waiting (a thread-safe function that does not keep the event loop alive).
+LogHook log_hook(Napi::Env env, Napi::Function fn);
 // Options (the clock option takes a ManualClock made by this addon).
 Options options_from(Napi::Env env, const Napi::Value& v);
 

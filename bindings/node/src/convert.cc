@@ -493,10 +493,13 @@ Options options_from(Napi::Env env, const Napi::Value& v) {
     c.size("maxRecordBytes", o.client_tokens.max_record_bytes);
     c.finish();
   }
+  if (auto log = r.get("log")) {
+    if (!log->IsFunction()) throw InputError{"options.log", "expected a function (level, message)"};
+    o.log = log_hook(env, log->As<Napi::Function>());
+  }
   r.i64("memorySweepIntervalMs", o.memory_sweep_interval_ms);
   r.boolean("startNewStore", o.start_new_store);
   r.finish();
-  (void)env;
   return o;
 }
 

@@ -120,3 +120,47 @@ void Pending::settle_status(Napi::Env env, const Status& status, std::optional<N
 }
 
 }  // namespace authstore::node
+
+namespace authstore::node {
+namespace {
+
+struct LogLine {
+  LogLevel level;
+  std::string message;
+};
+
+void call_log(Napi::Env env, Napi::Function fn, std::nullptr_t*, LogLine* line) {
+  std::unique_ptr<LogLine> owned(line);
+  if (env == nullptr) return;  // the environment is going away
+  // A hook that throws is an uncaught exception of the process, as for any callback.
+  fn.Call({Napi::String::New(env, std::string(to_string(line->level))), Napi::String::New(env, line->message)});
+}
+
+using LogFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, LogLine, call_log>;
+
+// Owns the thread-safe function; released (from whichever thread drops the hook) with the store.
+class LogSink {
+ public:
+  explicit LogSink(LogFunction fn) : fn_(fn) {}
+  ~LogSink() { fn_.Release(); }
+  LogSink(const LogSink&) = delete;
+  LogSink& operator=(const LogSink&) = delete;
+  void log(LogLevel level, std::string_view message) {
+    auto* line = new LogLine{level, std::string(message)};
+    if (fn_.NonBlockingCall(line) != napi_ok) delete line;  // closing: the line is dropped
+  }
+
+ private:
+  LogFunction fn_;
+};
+
+}  // namespace
+
+LogHook log_hook(Napi::Env env, Napi::Function fn) {
+  LogFunction tsfn = LogFunction::New(env, fn, "authstore.log", 0, 1);
+  tsfn.Unref(env);  // logging never keeps the process alive
+  auto sink = std::make_shared<LogSink>(tsfn);
+  return [sink](LogLevel level, std::string_view message) { sink->log(level, message); };
+}
+
+}  // namespace authstore::node

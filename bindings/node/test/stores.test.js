@@ -196,6 +196,17 @@ describe('lifecycle', () => {
     await store.close();  // idempotent
   });
 
+  it('options.log receives the store\'s warnings on the JavaScript thread', async () => {
+    const lines = [];
+    const store = await authstore.open('memory://', {
+      keys: { developmentMode: true }, log: (level, message) => lines.push([level, message]),
+    });
+    for (let i = 0; i < 100 && lines.length === 0; i++) await h.sleep(10);
+    assert.ok(lines.some(([level, m]) => level === 'warning' && /throwaway key/.test(m)), JSON.stringify(lines));
+    await store.close();
+    await h.rejectsWith(authstore.open('memory://', { keys: h.KEY, log: 'stderr' }), 'invalid_argument', 'options.log');
+  });
+
   it('a ManualClock moves expiry', async () => {
     const clock = new authstore.ManualClock(1_700_000_000_000);
     const store = await authstore.open('memory://', { keys: h.KEY, clock });
