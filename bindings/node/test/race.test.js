@@ -44,6 +44,36 @@ for (const name of ['memory', 'sqlite', 'redis']) {
       }
     });
 
+    if (name === 'redis') {
+      it(`${CONTENDERS} requests held at a stopped server, then released at once, ${ROUNDS} rounds: one wins`, async () => {
+        const store = await h.authstore.open(`${redis.url}?prefix=held${h.randomId()}:`, { keys: h.KEY });
+        try {
+          for (let round = 0; round < ROUNDS; round++) {
+            const issued = await store.codes.issue(h.grant());
+            let settled = 0;
+            process.kill(redis.pid, 'SIGSTOP');
+            let results;
+            try {
+              const calls = Array.from({ length: CONTENDERS }, () =>
+                store.codes.consume(issued.value.code).then((r) => { settled++; return r; }));
+              await h.sleep(20);
+              // Every request is outstanding at the server at the same time: the overlap.
+              assert.equal(settled, 0, 'no contender settled while the server was stopped');
+              process.kill(redis.pid, 'SIGCONT');
+              results = await Promise.all(calls);
+            } finally {
+              process.kill(redis.pid, 'SIGCONT');
+            }
+            const statuses = results.map((r) => r.status);
+            assert.equal(statuses.filter((s) => s === 'ok').length, 1, `round ${round}: ${statuses}`);
+            assert.equal(statuses.filter((s) => s === 'already_consumed').length, CONTENDERS - 1);
+          }
+        } finally {
+          await store.close();
+        }
+      });
+    }
+
     if (name === 'memory') return;  // a memory store is not shared between Store objects
     it(`4 worker threads x 8 promises consume one code, ${ROUNDS} rounds: one wins`, async () => {
       const url = name === 'sqlite'
