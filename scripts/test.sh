@@ -19,12 +19,14 @@ run() {  # run <build-dir> <extra cmake args...>
 }
 
 run build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run build-asan -DCMAKE_BUILD_TYPE=Debug -DAUTHSTORE_SANITIZE=ON -DAUTHSTORE_BUILD_BENCH=OFF
+# The bindings' tests (Node addon) run in the normal build only: a sanitized module cannot be loaded
+# into an uninstrumented interpreter.
+run build-asan -DCMAKE_BUILD_TYPE=Debug -DAUTHSTORE_SANITIZE=ON -DAUTHSTORE_BUILD_BENCH=OFF -DAUTHSTORE_BUILD_NODE=OFF
 # ThreadSanitizer over the same tests: the race tests' contenders, the SQLite group commit, the
 # Redis client's I/O thread. die_after_fork=0: the fork tests start threads in forked children
 # (TSan's own limitation; it would otherwise kill them). Any report fails the test (exit code 66).
 export TSAN_OPTIONS="die_after_fork=0 ${TSAN_OPTIONS:-}"
-run build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHSTORE_TSAN=ON -DAUTHSTORE_BUILD_BENCH=OFF
+run build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHSTORE_TSAN=ON -DAUTHSTORE_BUILD_BENCH=OFF -DAUTHSTORE_BUILD_NODE=OFF
 # Hostile input: every libFuzzer target (clang) for 20 s; the long runs are on demand
 # (scripts/fuzz.sh --runs 10000000).
 echo "== fuzz (20 s per target)"

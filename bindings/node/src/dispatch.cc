@@ -1,0 +1,166 @@
+// Pending calls: where a store call runs and how its result reaches the JavaScript thread
+// (see addon.h for the threading rules).
+#include "addon.h"
+
+namespace authstore::node {
+namespace {
+
+// The pending call whose _async call this pool thread is making right now: its callback, when it
+// runs inline (memory, SQLite), leaves the result for the work's completion.
+thread_local Pending* t_inline_call = nullptr;
+
+void finish(Napi::Env env, Pending* p) {
+  p->settle(env);
+  delete p;  // releases the call's Store handle, on the JavaScript thread.
+  addon_data(env).end(env);
+}
+
+// Makes a memory or SQLite call on a libuv pool thread.
+class PoolCall final : public Napi::AsyncWorker {
+ public:
+  PoolCall(Napi::Env env, Pending* p, std::function<void()> call)
+      : Napi::AsyncWorker(env, "authstore.call"), pending_(p), call_(std::move(call)) {}
+  void Execute() override {
+    t_inline_call = pending_;
+    call_();
+    t_inline_call = nullptr;
+  }
+  void OnOK() override {
+    // Not answered inline: the callback posts to the completions function instead.
+    if (pending_->answered_inline) finish(Env(), pending_);
+  }
+
+ private:
+  Pending* pending_;
+  std::function<void()> call_;
+};
+
+// Blocking work (open, close, key file creation) on a pool thread.
+class PoolWork final : public Napi::AsyncWorker {
+ public:
+  PoolWork(Napi::Env env, std::function<void()> work,
+           std::function<void(Napi::Env, Napi::Promise::Deferred&)> finish)
+      : Napi::AsyncWorker(env, "authstore.work"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        finish_(std::move(finish)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  void Execute() override { work_(); }
+  void OnOK() override { finish_(Env(), deferred_); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<void(Napi::Env, Napi::Promise::Deferred&)> finish_;
+};
+
+}  // namespace
+
+AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+void AddonData::begin(Napi::Env env) {
+  if (in_flight++ == 0) completions.Ref(env);
+}
+
+void AddonData::end(Napi::Env env) {
+  if (--in_flight == 0) completions.Unref(env);
+}
+
+void settle_completion(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* pending) {
+  if (env == nullptr) {
+    // The environment is going away: nothing can be settled. The Store handle is released here,
+    // on the JavaScript thread, like every other.
+    delete pending;
+    return;
+  }
+  finish(env, pending);
+}
+
+void deliver(Pending* pending) {
+  if (t_inline_call == pending) {
+    pending->answered_inline = true;
+    return;
+  }
+  // From the Redis I/O thread (or any thread but the pool thread making this call). The queue is
+  // unbounded, so a non-blocking call is only refused while the environment shuts down; the
+  // pending call is then left to the process's end (deleting it here could drop the last Store
+  // handle inside a store callback).
+  (void)pending->completions().NonBlockingCall(pending);
+}
+
+Napi::Value dispatch(Napi::Env env, Pending* pending, std::function<void()> call) {
+  Napi::Promise promise = pending->promise();
+  addon_data(env).begin(env);
+  if (pending->store().backend().rfind("redis", 0) == 0) {
+    call();  // only queues the request; the callback comes from the I/O thread.
+  } else {
+    (new PoolCall(env, pending, std::move(call)))->Queue();
+  }
+  return promise;
+}
+
+Napi::Promise run_blocking(Napi::Env env, std::function<void()> work,
+                           std::function<void(Napi::Env, Napi::Promise::Deferred&)> finish) {
+  auto* w = new PoolWork(env, std::move(work), std::move(finish));
+  Napi::Promise promise = w->promise();
+  w->Queue();
+  return promise;
+}
+
+void Pending::settle_status(Napi::Env env, const Status& status, std::optional<Napi::Value> value) {
+  if (status.is_error()) {
+    deferred_.Reject(make_error(env, status).Value());
+    return;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("status", Napi::String::New(env, std::string(to_string(status.code()))));
+  if (!status.ok() && !status.message().empty()) o.Set("message", status.message());
+  if (value) o.Set("value", *value);
+  deferred_.Resolve(o);
+}
+
+}  // namespace authstore::node
+
+namespace authstore::node {
+namespace {
+
+struct LogLine {
+  LogLevel level;
+  std::string message;
+};
+
+void call_log(Napi::Env env, Napi::Function fn, std::nullptr_t*, LogLine* line) {
+  std::unique_ptr<LogLine> owned(line);
+  if (env == nullptr) return;  // the environment is going away
+  // A hook that throws is an uncaught exception of the process, as for any callback.
+  fn.Call({Napi::String::New(env, std::string(to_string(line->level))), Napi::String::New(env, line->message)});
+}
+
+using LogFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, LogLine, call_log>;
+
+// Owns the thread-safe function; released (from whichever thread drops the hook) with the store.
+class LogSink {
+ public:
+  explicit LogSink(LogFunction fn) : fn_(fn) {}
+  ~LogSink() { fn_.Release(); }
+  LogSink(const LogSink&) = delete;
+  LogSink& operator=(const LogSink&) = delete;
+  void log(LogLevel level, std::string_view message) {
+    auto* line = new LogLine{level, std::string(message)};
+    if (fn_.NonBlockingCall(line) != napi_ok) delete line;  // closing: the line is dropped
+  }
+
+ private:
+  LogFunction fn_;
+};
+
+}  // namespace
+
+LogHook log_hook(Napi::Env env, Napi::Function fn) {
+  LogFunction tsfn = LogFunction::New(env, fn, "authstore.log", 0, 1);
+  tsfn.Unref(env);  // logging never keeps the process alive
+  auto sink = std::make_shared<LogSink>(tsfn);
+  return [sink](LogLevel level, std::string_view message) { sink->log(level, message); };
+}
+
+}  // namespace authstore::node
