@@ -41,10 +41,12 @@ def test_codes_issue_peek_consume(store):
     assert unknown.status == Status.NOT_FOUND and unknown.value is None
 
 
-def test_codes_race_exactly_one_wins(store):
-    """Eight threads consume one code from a barrier: the GIL is released in the call, so the
-    calls overlap, and exactly one gets OK."""
-    for _ in range(5):
+def test_codes_race_exactly_one_wins(store, backend):
+    """Eight threads consume one code from a barrier, 25 rounds: exactly one gets OK. The GIL is
+    released inside the call, so on SQLite and Redis (calls of 0.1 ms and more) the calls
+    overlap: asserted for at least one round (a memory call is too short to measure)."""
+    overlapped = 0
+    for _ in range(25):
         code = store.codes.issue(code_grant()).value.code
         barrier = threading.Barrier(8)
         spans, results = [None] * 8, [None] * 8
@@ -62,8 +64,10 @@ def test_codes_race_exactly_one_wins(store):
             t.join(timeout=30)
         assert results.count(Status.OK) == 1
         assert results.count(Status.ALREADY_CONSUMED) == 7
-        # Started at the barrier: the last to start began before the first to finish ended.
-        assert max(s for s, _ in spans) < min(e for _, e in spans) or len(set(results)) == 2
+        # The last to start began before the first to finish ended.
+        overlapped += max(s for s, _ in spans) < min(e for _, e in spans)
+    if backend != "memory":
+        assert overlapped > 0
 
 
 def test_refresh_family(store):
