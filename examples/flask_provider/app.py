@@ -77,16 +77,21 @@ class AccessTokens:
         self._lock = threading.Lock()
         self._tokens = {}
         self._revoked_grants = set()  # grants whose code was replayed (RFC 9700 4.4)
+        # subject -> when its logout everywhere completed: a token whose code or refresh decision
+        # started before then was decided before authstore's revoke_subject, so it is dead.
+        self._logged_out = {}
 
-    def save(self, token, subject, client_id, grant_id):
+    def save(self, token, subject, client_id, grant_id, decided_at):
         with self._lock:
             self._tokens[token["access_token"]] = (subject, client_id, grant_id,
-                                                   time.time() + token.get("expires_in", 3600))
+                                                   time.time() + token.get("expires_in", 3600),
+                                                   decided_at)
 
     def get(self, access_token):
         with self._lock:
             found = self._tokens.get(access_token)
-            if found and (found[3] <= time.time() or found[2] in self._revoked_grants):
+            if found and (found[3] <= time.time() or found[2] in self._revoked_grants
+                          or found[4] <= self._logged_out.get(found[0], 0)):
                 found = None
         return found
 
@@ -94,14 +99,14 @@ class AccessTokens:
         with self._lock:
             self._tokens.pop(access_token, None)
 
+    def logged_out(self, subject):
+        with self._lock:
+            self._logged_out[subject] = time.monotonic()
+
     def revoke_grant(self, grant_id):
         with self._lock:
             self._revoked_grants.add(grant_id)
 
-    def revoke_where(self, predicate):
-        with self._lock:
-            for key in [k for k, v in self._tokens.items() if predicate(v)]:
-                del self._tokens[key]
 
 
 def create_app(store, clients=None, code_grant=None, refresh_grant=None):
@@ -150,7 +155,8 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
     def save_token(token, req):
         credential = req.credential
         grant_id = getattr(credential, "grant_id", "")
-        access.save(token, req.user.get_user_id(), req.client.get_client_id(), grant_id)
+        access.save(token, req.user.get_user_id(), req.client.get_client_id(), grant_id,
+                    getattr(req, "authstore_decision_started", time.monotonic()))
 
     server = AuthorizationServer(app, query_client=clients.get, save_token=save_token)
     server.register_grant(code_grant)
@@ -193,7 +199,7 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
     def logout_everywhere():
         user = session.get("user") or abort(401)
         store.refresh.revoke_subject(user)
-        access.revoke_where(lambda v: v[0] == user)
+        access.logged_out(user)  # after: see AccessTokens._logged_out
         session.clear()
         return jsonify(ok=True)
 

@@ -25,6 +25,7 @@ Usage (see examples/flask_provider)::
 """
 
 import json
+import time
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
@@ -167,6 +168,9 @@ class AuthorizationCodeMixin:
 
     def create_token_response(self):
         code = self.request.credential
+        # Taken before the decision: a logout that completes after it must kill this response's
+        # tokens (an app keeping access tokens compares with its logout times).
+        self.request.authstore_decision_started = time.monotonic()
         spent = self.consume_authorization_code(code)
         if spent.status == Status.ALREADY_CONSUMED:
             self.code_replayed(spent.value)
@@ -236,6 +240,7 @@ class RefreshTokenMixin:
 
     def create_token_response(self):
         credential = self.request.credential
+        self.request.authstore_decision_started = time.monotonic()
         rotated = self.store.refresh.rotate(credential.refresh_token,
                                             self.request.client.get_client_id())
         if not rotated.ok:
