@@ -22,6 +22,7 @@ import time
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from flask import Flask, abort, jsonify, redirect, request, session
 
 import authstore
@@ -31,10 +32,13 @@ import authstore.authlib as adapters
 class Client(ClientMixin):
     """A registered public client (PKCE, no secret)."""
 
-    def __init__(self, client_id, redirect_uris, scope="profile offline_access"):
+    def __init__(self, client_id, redirect_uris, scope="profile offline_access", secret=None):
         self.client_id = client_id
         self.redirect_uris = redirect_uris
         self.scope = scope
+        # A confidential client authenticates with an HS256 client assertion (RFC 7523) signed
+        # with this secret; a public one with nothing (PKCE).
+        self.secret = secret
 
     def get_client_id(self):
         return self.client_id
@@ -53,6 +57,8 @@ class Client(ClientMixin):
         return False
 
     def check_endpoint_auth_method(self, method, endpoint):
+        if self.secret:
+            return method == JWTBearerClientAssertion.CLIENT_AUTH_METHOD
         return method == "none"
 
     def check_response_type(self, response_type):
@@ -60,6 +66,9 @@ class Client(ClientMixin):
 
     def check_grant_type(self, grant_type):
         return grant_type in ("authorization_code", "refresh_token")
+
+
+AUTH_METHODS = ["none", JWTBearerClientAssertion.CLIENT_AUTH_METHOD]
 
 
 class User:
@@ -116,11 +125,12 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
     clients = clients or {
         "client-a": Client("client-a", ["http://127.0.0.1/cb-a"]),
         "client-b": Client("client-b", ["http://127.0.0.1/cb-b"]),
+        "client-c": Client("client-c", ["http://127.0.0.1/cb-c"], secret=b"c" * 32),
     }
     access = AccessTokens()
 
     class CodeGrant(adapters.AuthorizationCodeMixin, grants.AuthorizationCodeGrant):
-        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+        TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
         def authenticate_user(self, code):
             return User(code.subject)
@@ -130,7 +140,7 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
             access.revoke_grant(record.grant.grant_id)
 
     class RefreshGrant(adapters.RefreshTokenMixin, grants.RefreshTokenGrant):
-        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+        TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
         def authenticate_user(self, credential):
             return User(credential.subject)
@@ -147,7 +157,24 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
         def revoke_access_token(self, token, request):
             access.remove(token.value)
 
-    for cls in (CodeGrant, RefreshGrant, Revocation):
+    class ClientAssertion(adapters.ClientAssertionJtiMixin, JWTBearerClientAssertion):
+        """RFC 7523 client assertions; each jti is accepted once (authstore's replay cache)."""
+
+        def __init__(self):
+            super().__init__(token_url=None)
+
+        @property
+        def token_url(self):  # the audience: this server's token endpoint
+            return request.url_root + "oauth/token"
+
+        @token_url.setter
+        def token_url(self, value):
+            pass
+
+        def resolve_client_public_key(self, client, headers):
+            return client.secret
+
+    for cls in (CodeGrant, RefreshGrant, Revocation, ClientAssertion):
         cls.store = store
     code_grant = code_grant(CodeGrant) if code_grant else CodeGrant
     refresh_grant = refresh_grant(RefreshGrant) if refresh_grant else RefreshGrant
@@ -159,6 +186,7 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
                     getattr(req, "authstore_decision_started", time.monotonic()))
 
     server = AuthorizationServer(app, query_client=clients.get, save_token=save_token)
+    server.register_client_auth_method(ClientAssertion.CLIENT_AUTH_METHOD, ClientAssertion())
     server.register_grant(code_grant)
     server.register_grant(refresh_grant)
     server.register_endpoint(Revocation)

@@ -276,3 +276,61 @@ def test_naive_dict_pattern_double_spends(served):
         code, verifier = authorize(base)
         double += race(base, code, verifier).count(200) > 1
     assert double >= 4, double
+
+
+def test_resent_client_assertion_is_invalid_client(served):
+    """RFC 7523: a confidential client's assertion is accepted once; resent (even with another
+    code) it gets invalid_client. A fresh assertion works."""
+    from authlib.jose import jwt
+
+    base = served().base
+
+    def assertion():
+        now = int(time.time())
+        claims = {"iss": "client-c", "sub": "client-c", "aud": f"{base}/oauth/token",
+                  "jti": authstore.pkce_new_verifier(), "iat": now, "exp": now + 60}
+        return jwt.encode({"alg": "HS256"}, claims, b"c" * 32).decode()
+
+    def exchange_with(code, verifier, signed):
+        return requests.post(f"{base}/oauth/token", timeout=10, data={
+            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": "http://127.0.0.1/cb-c", "client_assertion": signed,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+
+    signed = assertion()
+    code, verifier = authorize(base, client_id="client-c")
+    assert exchange_with(code, verifier, signed).status_code == 200
+    code, verifier = authorize(base, client_id="client-c")
+    resent = exchange_with(code, verifier, signed)
+    # (400: RFC 6749 5.2 keeps 401 for clients that authenticated with an Authorization header)
+    assert resent.status_code == 400 and resent.json()["error"] == "invalid_client"
+    assert exchange_with(code, verifier, assertion()).status_code == 200  # code not burnt
+    # Without any client authentication the confidential client is refused.
+    assert exchange(base, code, verifier, client_id="client-c").status_code in (400, 401)
+
+
+def test_devices_page_lists_and_revokes(served):
+    """The "your devices" page over HTTP (not in a browser): two devices, revoke one, its refresh
+    token is refused, the other still refreshes; another user's family cannot be revoked."""
+    import re
+
+    base = served().base
+    tokens = []
+    for client in ("client-a", "client-b"):
+        code, verifier = authorize(base, client_id=client, user="dora")
+        tokens.append(exchange(base, code, verifier, client_id=client).json())
+    browser = requests.Session()
+    browser.post(f"{base}/login", data={"username": "dora"}, allow_redirects=False)
+    page = browser.get(f"{base}/devices", timeout=10).text
+    families = re.findall(r'<li class="device" id="([^"]+)">(client-[ab])', page)
+    assert sorted(c for _, c in families) == ["client-a", "client-b"]
+    family_a = dict((c, f) for f, c in families)["client-a"]
+    intruder = requests.Session()
+    intruder.post(f"{base}/login", data={"username": "eve"}, allow_redirects=False)
+    assert intruder.post(f"{base}/devices/revoke", data={"family_id": family_a},
+                         allow_redirects=False, timeout=10).status_code == 404
+    assert browser.post(f"{base}/devices/revoke", data={"family_id": family_a},
+                        allow_redirects=False, timeout=10).status_code == 302
+    assert family_a not in browser.get(f"{base}/devices", timeout=10).text
+    assert refresh(base, tokens[0]["refresh_token"]).status_code == 400
+    assert refresh(base, tokens[1]["refresh_token"], client_id="client-b").status_code == 200
