@@ -226,7 +226,7 @@ def instrumented(delay, log):
 
 def test_race_same_code_exactly_one_200(served):
     log = []
-    base = served(code_grant=instrumented(0.02, log)).base
+    base = served(code_grant=instrumented(0.05, log)).base
     overlapped = 0
     for _ in range(25):
         code, verifier = authorize(base)
@@ -243,7 +243,7 @@ def test_race_same_code_exactly_one_200(served):
         consumes = [t for kind, t in log if kind == "consume"]
         # Overlap inside the token endpoint: a second request peeked before the first consumed.
         overlapped += len(peeks) >= 2 and sorted(peeks)[1] < min(consumes)
-    assert overlapped >= 20, overlapped
+    assert overlapped >= 13, overlapped  # most rounds, also on a loaded machine
 
 
 def test_naive_dict_pattern_double_spends(served):
