@@ -3,6 +3,7 @@ blocking and awaitable form, outcomes as results, errors as typed exceptions."""
 
 import asyncio
 import json
+import os
 import threading
 import time
 
@@ -235,10 +236,16 @@ def test_every_call_awaitable(store):
 
 
 def test_many_awaitables_in_flight(store):
-    """256 consumes in flight from one thread: each code exactly once, all complete."""
+    """256 consumes in flight from one thread: each code exactly once, all complete, and no
+    thread is started for them (the process's native thread count does not move)."""
+    def native_threads():
+        return len(os.listdir("/proc/self/task"))
+
     async def run():
         codes = [(await store.codes.issue_async(code_grant())).value.code for _ in range(64)]
+        before = native_threads()
         calls = [store.codes.consume_async(c) for c in codes for _ in range(4)]
+        assert native_threads() == before
         results = await asyncio.gather(*calls)
         assert sum(r.ok for r in results) == 64
         assert sum(r.status == Status.ALREADY_CONSUMED for r in results) == 192
