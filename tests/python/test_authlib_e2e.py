@@ -334,3 +334,26 @@ def test_devices_page_lists_and_revokes(served):
     assert family_a not in browser.get(f"{base}/devices", timeout=10).text
     assert refresh(base, tokens[0]["refresh_token"]).status_code == 400
     assert refresh(base, tokens[1]["refresh_token"], client_id="client-b").status_code == 200
+
+
+def test_expired_code_and_missing_redirect_uri(tmp_path):
+    """A code past its lifetime (a manual clock moved 601 s) and a token request without the
+    redirect_uri the authorization request named are refused; neither burns a live code."""
+    clock = authstore.ManualClock(int(time.time() * 1000))
+    store = authstore.open(f"sqlite://{tmp_path}/clock.db", secret=SECRET, clock=clock)
+    server = Server(provider.create_app(store))
+    try:
+        base = server.base
+        code, verifier = authorize(base)
+        missing = requests.post(f"{base}/oauth/token", timeout=10, data={
+            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "client_id": "client-a"})
+        assert missing.status_code == 400 and missing.json()["error"] == "invalid_grant"
+        clock.advance(601_000)
+        expired = exchange(base, code, verifier)
+        assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
+        fresh, verifier = authorize(base)
+        assert exchange(base, fresh, verifier).status_code == 200
+    finally:
+        server.stop()
+        store.close()
