@@ -276,10 +276,13 @@ def _escape(text):
 def main(argv):
     url = argv[1] if len(argv) > 1 and not argv[1].startswith("--") else "sqlite://provider.db"
     port = int(argv[argv.index("--port") + 1]) if "--port" in argv else 5000
-    key_file = os.environ.get("AUTHSTORE_KEY_FILE") or url.split("://", 1)[-1] + ".keys"
-    if not os.path.exists(key_file):
-        authstore.create_key_file(key_file)
-    store = authstore.open(url, key_file=key_file)
+    if url.startswith("memory://"):
+        store = authstore.open(url, development_mode=True)  # a throwaway key: nothing persists
+    else:
+        key_file = os.environ.get("AUTHSTORE_KEY_FILE") or url.split("://", 1)[-1] + ".keys"
+        if not os.path.exists(key_file):
+            authstore.create_key_file(key_file)
+        store = authstore.open(url, key_file=key_file)
     create_app(store).run(host="127.0.0.1", port=port, threaded=True)
 
 
