@@ -96,7 +96,11 @@ void sample_read(std::shared_ptr<Sampling> s) {
       }
       const std::size_t colon = v->is_string() && token ? v->str().find(':') : 0;
       if (v->is_string() && colon != std::string::npos) {
-        s->found.emplace_back(k.substr(s->backend->prefix().size()), v->str().substr(token ? colon + 1 : 0));
+        std::string storage = k.substr(s->backend->prefix().size());
+        // A generic client token is stored as "ct:{g}:<k>" (redis_codes_replay_tokens.cc): its
+        // record is bound to its storage key "ct:g:<k>".
+        if (storage.rfind("ct:{g}:", 0) == 0) storage = "ct:g:" + storage.substr(7);
+        s->found.emplace_back(std::move(storage), v->str().substr(token ? colon + 1 : 0));
       }
       sample_read(s);
     });
