@@ -79,4 +79,18 @@ struct ClientOptions {
 // URL itself is never echoed (it may hold a password).
 Result<ClientOptions> parse_url(std::string_view url, ClientOptions base = {});
 
+// A Redis Cluster URL (docs/redis.md, "Cluster"):
+//   redis+cluster://[[user]:password@]host[:port][,host[:port]...][/0][?option=value&...]
+//   rediss+cluster://...              the same over TLS
+// Each host is a seed node (IPv6 in brackets; port 6379 when omitted); user, password and the
+// options (those of parse_url()) apply to every node. Only database 0 exists on a cluster.
+// Errors: kInvalidArgument, field "url", as parse_url(), naming the seed that is wrong.
+struct ClusterUrl {
+  ClientOptions node;                                         // options of every node's client
+  std::vector<std::pair<std::string, std::uint16_t>> seeds;  // in the URL's order
+};
+Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base = {});
+// True when the URL's scheme is redis+cluster or rediss+cluster.
+bool is_cluster_url(std::string_view url);
+
 }  // namespace authstore::redis

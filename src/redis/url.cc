@@ -229,4 +229,53 @@ Result<ClientOptions> parse_url(std::string_view url, ClientOptions base) {
   return o;
 }
 
+bool is_cluster_url(std::string_view url) {
+  return url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://");
+}
+
+Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base) {
+  const std::size_t sep = url.find("://");
+  const std::string_view scheme = sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
+  if (scheme != "redis+cluster" && scheme != "rediss+cluster") {
+    return url_error("a cluster URL starts with redis+cluster:// or rediss+cluster://");
+  }
+  const std::string plain = scheme == "rediss+cluster" ? "rediss://" : "redis://";
+  std::string_view rest = url.substr(sep + 3);
+  std::string_view query;
+  if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q);
+    rest = rest.substr(0, q);
+  }
+  if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    const std::string_view db = rest.substr(slash + 1);
+    if (!db.empty() && db != "0") return url_error("a Redis Cluster has only database 0");
+    rest = rest.substr(0, slash);
+  }
+  std::string_view userinfo;
+  if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    userinfo = rest.substr(0, at + 1);
+    rest = rest.substr(at + 1);
+  }
+  if (rest.empty()) return url_error("a cluster URL needs at least one seed host:port");
+  ClusterUrl out;
+  std::size_t n = 0;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view host = rest.substr(0, comma);
+    ++n;
+    if (host.empty()) return url_error("seed " + std::to_string(n) + " of the cluster URL is empty");
+    auto o = parse_url(plain + std::string(userinfo) + std::string(host) + std::string(query), base);
+    if (!o.ok()) {
+      return Status(o.status().code(), "seed " + std::to_string(n) + ": " + o.status().message(),
+                    o.status().field());
+    }
+    if (o->db != 0) return url_error("a Redis Cluster has only database 0");
+    if (n == 1) out.node = o.value();
+    out.seeds.emplace_back(o->host, o->port);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace authstore::redis

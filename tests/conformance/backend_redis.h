@@ -22,15 +22,36 @@ struct RedisBackendTraits {
   // REDIS_PLAIN_PORT from $AUTHSTORE_REDIS_FIXTURE_DIR/servers.env ("1" when missing: nothing
   // listens there, so every Redis test then fails with kUnavailable rather than passing).
   static std::string port() {
-    static const std::string value = [] {
-      const char* dir = std::getenv("AUTHSTORE_REDIS_FIXTURE_DIR");
-      if (dir == nullptr) return std::string("1");
-      std::ifstream in(std::string(dir) + "/servers.env");
-      for (std::string line; std::getline(in, line);) {
-        if (line.rfind("REDIS_PLAIN_PORT=", 0) == 0) return line.substr(17);
-      }
-      return std::string("1");
-    }();
+    static const std::string value = fixture_value("/servers.env", "REDIS_PLAIN_PORT=", "1");
+    return value;
+  }
+  // NAME=value from a file under $AUTHSTORE_REDIS_FIXTURE_DIR, else `fallback`.
+  static std::string fixture_value(const std::string& file, const std::string& name, const std::string& fallback) {
+    const char* dir = std::getenv("AUTHSTORE_REDIS_FIXTURE_DIR");
+    if (dir == nullptr) return fallback;
+    std::ifstream in(std::string(dir) + file);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(name, 0) == 0) return line.substr(name.size());
+    }
+    return fallback;
+  }
+};
+
+// The same suite on a real Redis Cluster of 3 masters and 3 replicas (the redis_cluster fixture,
+// tests/fixtures/redis/redis-cluster.sh): every seed in the URL; each test's users hash over all
+// 16384 slots, so over all three masters.
+struct RedisClusterBackendTraits {
+  static std::string name() { return "redis_cluster"; }
+  static std::string url() {
+    static std::atomic<unsigned> counter{0};
+    return "redis+cluster://" + seeds() + "?prefix=c" + std::to_string(::getpid()) + "-" +
+           std::to_string(counter.fetch_add(1)) + ":";
+  }
+  // REDIS_CLUSTER_SEEDS from redis-cluster/cluster.env beside $AUTHSTORE_REDIS_FIXTURE_DIR
+  // ("127.0.0.1:1" when missing: nothing listens there, so every Cluster test then fails).
+  static std::string seeds() {
+    static const std::string value =
+        RedisBackendTraits::fixture_value("/../redis-cluster/cluster.env", "REDIS_CLUSTER_SEEDS=", "127.0.0.1:1");
     return value;
   }
 };

@@ -29,7 +29,7 @@ struct MemoryTraits {
 #endif
 #if __has_include("conformance/backend_redis.h")
 #include "conformance/backend_redis.h"
-#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits
+#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits
 #else
 #define AUTHSTORE_REDIS_TRAITS
 #endif

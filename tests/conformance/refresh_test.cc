@@ -577,17 +577,25 @@ TYPED_TEST(RefreshTest, BackendRefusesATokenLinkedToAnotherFamily) {
   req.new_token_key = internal::refresh_token_key(vtag, std::string(32, 'n'));
   req.now = this->clock().now();
   internal::RefreshBackend& b = this->harness().backend().refresh();
+  // On a Redis Cluster the two users' keys lie in two hash slots: the executor refuses the call
+  // before sending it (kInternal), which changes nothing either.
+  const bool cluster = this->harness().backend().name() == "redis_cluster";
+  const StatusCode absent = cluster ? StatusCode::kInternal : StatusCode::kNotFound;
   auto rotated = legacy::wait<internal::RotateResult>([&](auto cb) { b.rotate(req, std::move(cb)); });
-  ASSERT_TRUE(rotated.ok());
-  EXPECT_EQ(rotated->outcome, internal::TokenOutcome::kNotFound);
+  if (cluster) {
+    EXPECT_EQ(rotated.code(), StatusCode::kInternal) << rotated.status().to_string();
+  } else {
+    ASSERT_TRUE(rotated.ok());
+    EXPECT_EQ(rotated->outcome, internal::TokenOutcome::kNotFound);
+  }
   auto peeked = legacy::wait<internal::FamilyState>([&](auto cb) {
     b.peek(vtag, token_key, other_family, req.now, std::move(cb));
   });
-  EXPECT_EQ(peeked.code(), StatusCode::kNotFound);
+  EXPECT_EQ(peeked.code(), absent);
   auto revoked = legacy::wait<Done>([&](auto cb) {
     b.revoke_token(vtag, token_key, other_family, req.now, std::move(cb));
   });
-  EXPECT_EQ(revoked.code(), StatusCode::kNotFound);
+  EXPECT_EQ(revoked.code(), absent);
   // Nothing changed: both chains go on.
   EXPECT_TRUE(this->rt().rotate(victim->token, "app").ok());
   EXPECT_TRUE(this->rt().rotate(mine->token, "evil-app").ok());

@@ -2,6 +2,7 @@
 //   sqlite://...               sqlite::parse_url (src/backends/sqlite/url.cc)
 //   redis:// rediss:// unix:// the Redis backend's own options (split_backend_options), then
 //                              redis::parse_url (src/redis/url.cc); also parse_url on the raw URL
+//   redis+cluster:// rediss+cluster://  redis::parse_cluster_url (seeds, db 0, no password echoed)
 //   anything else              open(url) itself (memory:// with a path, unknown schemes): an error
 // Invariants: a parse either errors (kInvalidArgument, field "url") or yields values in range (a
 // port 1..65535, a host, an absolute normalized file path, options within their documented bounds);
@@ -142,6 +143,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto [pw_begin, pw_end] = rfc_password(url);
     if (pw_end > pw_begin) {
       FUZZ_CHECK(check_redis(other_password(url)) == messages, "an error message repeats the password");
+    }
+  } else if (sep != std::string_view::npos && (scheme == "redis+cluster" || scheme == "rediss+cluster")) {
+    auto cluster_messages = [](std::string_view u) {
+      const auto c = redis::parse_cluster_url(u);
+      if (!c.ok()) {
+        FUZZ_CHECK(url_error(c.status()), "cluster url error is not kInvalidArgument/url");
+        return c.status().message();
+      }
+      FUZZ_CHECK(!c->seeds.empty() && c->node.db == 0, "a cluster URL without seeds or with a db");
+      for (const auto& [host, port] : c->seeds) FUZZ_CHECK(!host.empty() && port >= 1, "a bad seed");
+      FUZZ_CHECK(c->node.tls.enabled == (u.rfind("rediss+", 0) == 0), "TLS does not follow the scheme");
+      return std::string();
+    };
+    const std::string messages = cluster_messages(url);
+    const auto [pw_begin, pw_end] = rfc_password(url);
+    if (pw_end > pw_begin) {
+      FUZZ_CHECK(cluster_messages(other_password(url)) == messages, "an error message repeats the password");
     }
   } else if (url != "memory://") {
     // Everything else is refused by open() itself before any backend exists.

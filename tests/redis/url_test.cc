@@ -135,5 +135,63 @@ TEST(RedisUrl, NulInPathsAndFileOptionsIsRefused) {
   }
 }
 
+// Cluster URLs: every form, and precise errors for bad ones.
+using Seeds = std::vector<std::pair<std::string, std::uint16_t>>;
+
+ClusterUrl cluster_ok(std::string_view url) {
+  Result<ClusterUrl> r = parse_cluster_url(url);
+  EXPECT_TRUE(r.ok()) << url << ": " << r.status().to_string();
+  return r.ok() ? r.value() : ClusterUrl{};
+}
+
+std::string cluster_error(std::string_view url) {
+  Result<ClusterUrl> r = parse_cluster_url(url);
+  EXPECT_FALSE(r.ok()) << url;
+  EXPECT_EQ(r.status().field(), "url");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  return r.status().message();
+}
+
+TEST(RedisClusterUrl, SeedsUserPasswordAndOptionsForEveryNode) {
+  ClusterUrl c = cluster_ok("redis+cluster://app:p%40ss@n1:7000,n2:7001,[::1]:7002?timeout=250ms");
+  EXPECT_EQ(c.seeds, (Seeds{{"n1", 7000}, {"n2", 7001}, {"::1", 7002}}));
+  EXPECT_EQ(c.node.username, "app");
+  EXPECT_EQ(c.node.password, "p@ss");
+  EXPECT_EQ(c.node.command_timeout, 250ms);
+  EXPECT_FALSE(c.node.tls.enabled);
+  EXPECT_TRUE(is_cluster_url("redis+cluster://h"));
+  EXPECT_TRUE(is_cluster_url("rediss+cluster://h"));
+  EXPECT_FALSE(is_cluster_url("redis://h"));
+}
+
+TEST(RedisClusterUrl, OneSeedDefaultPortDbZeroPasswordOnlyAndTls) {
+  ClusterUrl c = cluster_ok("redis+cluster://h1");
+  EXPECT_EQ(c.seeds, (Seeds{{"h1", 6379}}));
+  EXPECT_EQ(cluster_ok("redis+cluster://h1:7000/0").seeds, (Seeds{{"h1", 7000}}));
+  EXPECT_EQ(cluster_ok("redis+cluster://h1:7000/").seeds, (Seeds{{"h1", 7000}}));
+  ClusterUrl p = cluster_ok("redis+cluster://:secret@h1:7000,h2");
+  EXPECT_EQ(p.node.password, "secret");
+  EXPECT_TRUE(p.node.username.empty());
+  EXPECT_EQ(p.seeds, (Seeds{{"h1", 7000}, {"h2", 6379}}));
+  ClusterUrl t = cluster_ok("rediss+cluster://h1:7000,h2:7001?ca_file=/etc/ca.pem&sni=redis.example");
+  EXPECT_TRUE(t.node.tls.enabled);
+  EXPECT_EQ(t.node.tls.ca_file, "/etc/ca.pem");
+}
+
+TEST(RedisClusterUrl, BadFormsSayWhatIsWrong) {
+  EXPECT_NE(cluster_error("redis://h1:7000").find("redis+cluster://"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1:7000/2").find("only database 0"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1:7000?db=1").find("only database 0"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://").find("at least one seed"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://u:p@").find("at least one seed"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1:7000,,h2").find("seed 2"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1:7000,h2:99999").find("seed 2"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1:7000,h2:99999").find("port"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1?timeout=fast").find("timeout"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1?ca_file=/x").find("rediss"), std::string::npos);
+  // The password never appears in an error.
+  EXPECT_EQ(cluster_error("redis+cluster://u:hunter2@h1:0").find("hunter2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace authstore::redis

@@ -56,4 +56,10 @@ class RedisExecutor {
 // SCRIPT LOAD then EVALSHA once more, within the same deadline.
 std::unique_ptr<RedisExecutor> make_standalone_executor(std::unique_ptr<redis::Client> client);
 
+// A Redis Cluster (cluster_executor.cc; docs/redis.md, "Cluster"): every call to the master of
+// its keys' hash slot (a keyless call: to the master of slot 0).
+std::unique_ptr<RedisExecutor> make_cluster_executor(redis::ClusterUrl url);
+// Redis Cluster's hash slot of a key: CRC16 of its first non-empty {tag}, else of the key.
+int redis_key_slot(std::string_view key);
+
 }  // namespace authstore::internal

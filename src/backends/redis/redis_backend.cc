@@ -193,10 +193,8 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
   if (!client_url.ok()) return client_url.status();
   redis::ClientOptions base;
   base.server_check = maxmemory_policy_check(options.allow_eviction, config.log);
-  auto client = redis::Client::from_url(client_url.value(), std::move(base));
-  if (!client.ok()) return client.status();
-  if (const redis::TlsOptions& tls = client.value()->options().tls;
-      tls.enabled && tls.insecure_skip_verify_dangerous) {
+  auto warn_insecure = [&config](const redis::TlsOptions& tls) {
+    if (!tls.enabled || !tls.insecure_skip_verify_dangerous) return;
     if (config.options->metrics) config.options->metrics->record_security(SecurityEvent::kInsecureTls);
     if (config.log) {
       config.log(LogLevel::kWarning,
@@ -204,7 +202,18 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
                  "verified, anyone on the path can impersonate the server and read every record; "
                  "for throw-away test setups only");
     }
+  };
+  if (redis::is_cluster_url(client_url.value())) {
+    auto cluster = redis::parse_cluster_url(client_url.value(), std::move(base));
+    if (!cluster.ok()) return cluster.status();
+    options.name = "redis_cluster";
+    warn_insecure(cluster->node.tls);
+    return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
+        make_cluster_executor(std::move(cluster.value())), std::move(options), config.log));
   }
+  auto client = redis::Client::from_url(client_url.value(), std::move(base));
+  if (!client.ok()) return client.status();
+  warn_insecure(client.value()->options().tls);
   return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
       make_standalone_executor(std::move(client.value())), std::move(options), config.log));
 }
@@ -213,7 +222,7 @@ BackendRegistration redis_backend_registration() {
   auto make = [](const BackendUrl& url, const BackendConfig& config) {
     return make_redis_backend(url.url, config);
   };
-  return {{"redis", "rediss", "unix"}, make, {}, false};
+  return {{"redis", "rediss", "unix", "redis+cluster", "rediss+cluster"}, make, {}, false};
 }
 
 }  // namespace authstore::internal

@@ -32,6 +32,7 @@
 namespace authstore::internal {
 
 struct RedisBackendOptions {
+  std::string name = "redis";  // Backend::name(): "redis_cluster" on a Cluster
   std::string prefix = "authstore:";
   bool allow_eviction = false;
 };
@@ -65,7 +66,7 @@ class RedisBackend final : public Backend {
   RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackendOptions options, LogHook log);
   ~RedisBackend() override;
 
-  const std::string& name() const override { return name_; }
+  const std::string& name() const override { return options_.name; }
   CodeBackend& codes() override;
   RefreshBackend& refresh() override;
   SessionBackend& sessions() override;
@@ -115,7 +116,6 @@ class RedisBackend final : public Backend {
   void submit(std::string_view op, const redis::Script* script, const std::vector<std::string>& keys,
               const std::vector<std::string>& args, redis::ReplyCallback done);
 
-  std::string name_ = "redis";
   RedisBackendOptions options_;
   LogHook log_;
   KeyObserver observer_;

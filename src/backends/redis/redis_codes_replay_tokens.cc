@@ -1,6 +1,9 @@
 // Codes, replay reservations and client tokens on Redis (layout: docs/redis.md).
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <functional>
+#include <mutex>
 
 #include "backends/redis/redis_backend.h"
 #include "backends/redis/scripts.h"
@@ -18,7 +21,10 @@ AUTHSTORE_REDIS_SCRIPT(script_code_insert, code_insert)
 AUTHSTORE_REDIS_SCRIPT(script_code_consume, code_consume)
 AUTHSTORE_REDIS_SCRIPT(script_replay_reserve, replay_reserve)
 AUTHSTORE_REDIS_SCRIPT(script_replay_release, replay_release)
+AUTHSTORE_REDIS_SCRIPT(script_token_put, token_put)
+AUTHSTORE_REDIS_SCRIPT(script_token_take, token_take)
 AUTHSTORE_REDIS_SCRIPT(script_token_list, token_list)
+AUTHSTORE_REDIS_SCRIPT(script_token_migrate, token_migrate)
 
 // ---------------------------------------------------------------------------------------------
 // Codes: hash {e: expires_at, c: 0|1, r: record (until consumed), t: tombstone}.
@@ -139,27 +145,8 @@ Result<std::string> live_blob(std::string_view op, const Reply& v, Millis now) {
   return s.substr(colon + 1);
 }
 
-// `s` with the glob characters of SCAN MATCH escaped.
-std::string glob_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 1);
-  for (char c : s) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-// The cursor handed to callers: the SCAN cursor in decimal, then two numbers of 15 digits each:
-// `after` (1 + the rank of the last key returned from that SCAN step, 0 for none) and `check`
-// (see token_list.lua). Digits only, as the store requires. (Both are < 2^48 < 10^15.)
-constexpr std::size_t kFieldDigits = 15;
-constexpr std::int64_t kMaxField = std::int64_t{1} << 48;
-
-std::string cursor_field(std::int64_t v) {
-  std::string s = std::to_string(v);
-  return std::string(kFieldDigits - s.size(), '0') + s;
-}
+constexpr std::string_view kGeneric = "ct:g:";
+bool is_generic(const std::string& key) { return key.rfind(kGeneric, 0) == 0; }
 
 class RedisClientTokens final : public ClientTokenBackend {
  public:
@@ -167,17 +154,22 @@ class RedisClientTokens final : public ClientTokenBackend {
 
   void put(const std::string& key, std::string blob, Millis expires_at, Millis now,
            Callback<Done> done) override {
-    std::string k = b_.key(key);
+    std::string k = redis_key(key);
     std::string value = num(expires_at) + ":" + blob;
-    std::vector<std::string> args = {"SET", k, std::move(value)};
-    if (expires_at != 0) {
-      // Relative to the store clock (see docs/redis.md), plus the same 1 s slack as the scripts.
-      args.push_back("PX");
-      args.push_back(num(std::max<Millis>(expires_at - now, 0) + 1000));
-    }
-    b_.command("token_put", std::move(args), {k}, [done = std::move(done)](Result<Reply> r) {
+    // Relative to the store clock (see docs/redis.md), plus the same 1 s slack as the scripts.
+    const std::string px = expires_at != 0 ? num(std::max<Millis>(expires_at - now, 0) + 1000) : std::string();
+    auto finish = [done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<Done>(r.status()));
       done(Result<Done>(Done{}));
+    };
+    if (!is_generic(key)) {
+      std::vector<std::string> args = {"SET", k, std::move(value)};
+      if (!px.empty()) args.insert(args.end(), {"PX", px});
+      return b_.command("token_put", std::move(args), {k}, std::move(finish));
+    }
+    indexed(now, std::move(finish), [this, key, k, value = std::move(value), expires_at, px, now](auto finish2) mutable {
+      b_.eval(script_token_put(), {index_key(), expiries_key(), k},
+              {num(now), key, std::move(value), num(expires_at), px}, std::move(finish2));
     });
   }
 
@@ -194,64 +186,156 @@ class RedisClientTokens final : public ClientTokenBackend {
     });
   }
   void exists(const std::string& key, Millis now, Callback<bool> done) override {
-    std::string k = b_.key(key);
-    // The expiry prefix only (at most 19 digits and the colon).
-    b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, [now, done = std::move(done)](Result<Reply> r) {
+    std::string k = redis_key(key);
+    auto finish = [now, done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<bool>(r.status()));
       Result<std::string> live = live_blob("token_exists", r.value(), now);
       if (!live.ok() && live.code() != StatusCode::kNotFound) return done(Result<bool>(live.status()));
       done(Result<bool>(live.ok()));
+    };
+    // The expiry prefix only (at most 19 digits and the colon).
+    if (!is_generic(key)) return b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, std::move(finish));
+    indexed(now, std::move(finish), [this, k](auto finish2) {
+      b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, std::move(finish2));
     });
   }
 
+  // Generic tokens only (the store lists nothing else): the index, in byte order after `cursor`.
   void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
             Callback<KeyList> done) override {
-    std::string scan_cursor = "0";
-    std::int64_t after = 0, check = 0;
-    if (!cursor.empty()) {
-      const std::size_t n = cursor.size();
-      if (n <= 2 * kFieldDigits || n > 20 + 2 * kFieldDigits ||
-          cursor.find_first_not_of("0123456789") != std::string::npos ||
-          (after = std::stoll(cursor.substr(n - 2 * kFieldDigits, kFieldDigits))) > kMaxField ||
-          (check = std::stoll(cursor.substr(n - kFieldDigits))) >= kMaxField) {
-        return done(Result<KeyList>(Status(StatusCode::kInvalidArgument,
-                                           "is not a cursor returned by list()", "cursor")));
-      }
-      scan_cursor = cursor.substr(0, n - 2 * kFieldDigits);
+    if (!cursor.empty() && (cursor.rfind(prefix, 0) != 0 || !is_generic(cursor))) {
+      return done(Result<KeyList>(Status(StatusCode::kInvalidArgument, "is not a cursor returned by list()", "cursor")));
     }
-    const std::string pattern = glob_escape(b_.prefix() + prefix) + "*";
-    b_.eval(script_token_list(), {},
-            {num(now), pattern, scan_cursor, num(after), std::to_string(limit),
-             std::to_string(b_.prefix().size()), num(check)},
-            [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<KeyList>(r.status()));
-              auto& v = r->elements();
-              std::int64_t next_after = 0, next_check = 0;
-              if (v.size() < 3 || !v[0].is_string() || !to_int(v[1], next_after) || next_after < 0 ||
-                  next_after > kMaxField || !to_int(v[2], next_check) || next_check < 0 ||
-                  next_check >= kMaxField) {
-                return done(Result<KeyList>(unexpected("token_list")));
-              }
-              KeyList out;
-              for (std::size_t i = 3; i < v.size(); ++i) out.keys.push_back(std::move(v[i]).str());
-              if (v[0].str() != "0" || next_after != 0) {
-                out.next_cursor = v[0].str() + cursor_field(next_after) + cursor_field(next_check);
-              }
-              done(Result<KeyList>(std::move(out)));
-            });
+    auto finish = [done = std::move(done)](Result<Reply> r) {
+      if (!r.ok()) return done(Result<KeyList>(r.status()));
+      auto& v = r->elements();
+      if (!r->is_array() || v.empty() || !v[0].is_string()) return done(Result<KeyList>(unexpected("token_list")));
+      KeyList out;
+      out.next_cursor = std::move(v[0]).str();
+      for (std::size_t i = 1; i < v.size(); ++i) {
+        if (!v[i].is_string()) return done(Result<KeyList>(unexpected("token_list")));
+        out.keys.push_back(std::move(v[i]).str());
+      }
+      done(Result<KeyList>(std::move(out)));
+    };
+    indexed(now, std::move(finish), [this, prefix, cursor, limit, now](auto finish2) {
+      b_.eval(script_token_list(), {index_key(), expiries_key()},
+              {num(now), prefix, cursor, std::to_string(limit)}, std::move(finish2));
+    });
   }
 
  private:
+  using ReplyDone = std::function<void(Result<Reply>)>;
+
+  // P "ct:{g}:<k>" for a generic token "ct:g:<k>" (all of them share the index's slot); the
+  // others as they are.
+  std::string redis_key(const std::string& key) const {
+    if (!is_generic(key)) return b_.key(key);
+    return b_.prefix() + "ct:{g}:" + key.substr(kGeneric.size());
+  }
+  std::string index_key() const { return b_.prefix() + "cti:{g}"; }
+  std::string expiries_key() const { return b_.prefix() + "cte:{g}"; }
+  std::string moved_key() const { return b_.prefix() + "ctv:{g}"; }
+
   void read(std::string_view op, const char* cmd, const std::string& key, Millis now,
             Callback<std::string> done) {
-    std::string k = b_.key(key);
-    b_.command(op, {cmd, k}, {k}, [op, now, done = std::move(done)](Result<Reply> r) {
+    std::string k = redis_key(key);
+    auto finish = [op, now, done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<std::string>(r.status()));
       done(live_blob(op, r.value(), now));
+    };
+    if (!is_generic(key)) return b_.command(op, {cmd, k}, {k}, std::move(finish));
+    const bool take = std::string_view(cmd) == "GETDEL";
+    indexed(now, std::move(finish), [this, op, cmd, take, key, k, now](auto finish2) {
+      if (!take) return b_.command(op, {cmd, k}, {k}, std::move(finish2));
+      b_.eval(script_token_take(), {index_key(), expiries_key(), k}, {num(now), key}, std::move(finish2));
     });
   }
 
+  // Runs `then(finish)` once the generic tokens written before the index (P "ct:g:<k>") were
+  // moved under it: checked once per process (GET of P "ctv:{g}"); if not yet, SCAN MATCH
+  // P "ct:g:*" and token_migrate for each key found, then SET P "ctv:{g}" 1. Concurrent callers
+  // wait for the one move.
+  template <class Then>
+  void indexed(Millis now, ReplyDone finish, Then then) {
+    if (indexed_.load(std::memory_order_acquire)) return then(std::move(finish));
+    bool queued = false;
+    bool first = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!indexed_.load(std::memory_order_relaxed)) {
+        first = waiting_.empty();
+        queued = true;
+        waiting_.push_back([then = std::move(then), finish = std::move(finish)](Status s) mutable {
+          if (!s.ok()) return finish(Result<Reply>(s));
+          then(std::move(finish));
+        });
+      }
+    }
+    if (!queued) return then(std::move(finish));  // the move ended meanwhile
+    if (first) check_moved(now);
+  }
+
+  void finish_move(const Status& s, bool flagged = true) {
+    std::vector<std::function<void(Status)>> run;
+    {
+      std::lock_guard lock(mu_);
+      if (s.ok() && flagged) indexed_.store(true, std::memory_order_release);
+      run.swap(waiting_);
+    }
+    for (auto& w : run) w(s);
+  }
+
+  void check_moved(Millis now) {
+    std::string k = moved_key();
+    b_.command("token_index_check", {"GET", k}, {k}, [this, now](Result<Reply> r) {
+      if (!r.ok()) return finish_move(r.status());
+      if (r->is_string() && r->str() == "1") return finish_move(Status::Ok());
+      move_step("0", now);
+    });
+  }
+
+  void move_step(std::string cursor, Millis now) {
+    std::vector<std::string> args = {"SCAN", std::move(cursor), "MATCH", b_.prefix() + std::string(kGeneric) + "*",
+                                     "COUNT", "1000"};
+    b_.command("token_index_scan", std::move(args), {}, [this, now](Result<Reply> r) {
+      if (!r.ok()) return finish_move(r.status());
+      auto& v = r->elements();
+      if (!r->is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_array()) {
+        return finish_move(unexpected("token_index_scan"));
+      }
+      auto keys = std::make_shared<std::vector<std::string>>();
+      for (const Reply& k : v[1].elements()) {
+        if (k.is_string()) keys->push_back(k.str());
+      }
+      move_keys(std::move(keys), 0, std::move(v[0]).str(), now);
+    });
+  }
+
+  void move_keys(std::shared_ptr<std::vector<std::string>> keys, std::size_t i, std::string cursor, Millis now) {
+    if (i == keys->size()) {
+      if (cursor != "0") return move_step(std::move(cursor), now);
+      std::string k = moved_key();
+      // The move is complete either way; a flag not written (a full server refuses SET) only
+      // makes the next process scan again.
+      return b_.command("token_index_done", {"SET", k, "1"}, {k}, [this](Result<Reply> r) {
+        finish_move(Status::Ok(), r.ok());
+      });
+    }
+    const std::string& old = (*keys)[i];
+    std::string storage = old.substr(b_.prefix().size());
+    std::string fresh = redis_key(storage);
+    b_.eval(script_token_migrate(), {index_key(), expiries_key(), fresh, old}, {num(now), storage},
+            [this, keys, i, cursor = std::move(cursor), now](Result<Reply> r) mutable {
+              if (!r.ok()) return finish_move(r.status());
+              move_keys(std::move(keys), i + 1, std::move(cursor), now);
+            });
+  }
+
   RedisBackend& b_;
+  std::atomic<bool> indexed_{false};
+  std::mutex mu_;
+  std::vector<std::function<void(Status)>> waiting_;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The store marker on Redis (src/stores/marker.h): one string key "P marker" without a TTL.
 // read: GET. swap: one script, GET then SET when the value is the expected one (atomic
-// create-if-absent and compare-and-set), answering the value stored afterwards. sample: one
-// script scanning a bounded number of the store's keys (a store written before markers).
+// create-if-absent and compare-and-set), answering the value stored afterwards. sample: native
+// SCAN steps and one native read per record found (a store written before markers).
 #include "backends/redis/redis_backend.h"
 
 namespace authstore::internal {
@@ -21,50 +21,10 @@ end
 return cur
 )lua";
 
-// ARGV[1] prefix, ARGV[2] most records, ARGV[3] most SCAN calls, ARGV[4] the cursor to start
-// from. Returns the cursor to go on from ('0': the keyspace was scanned through), then key, blob,
-// key, blob, ... (keys without the prefix): code records / tombstones, families, JWT ids, client
-// tokens. One call scans at most ARGV[3] x 1000 keys of the database (the server is busy for about
-// a millisecond); the caller goes on from the cursor until the scan ends or the sample is full.
-constexpr std::string_view kSample = R"lua(
-local prefix, limit, rounds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local out, cursor = {'0'}, ARGV[4]
-for _ = 1, rounds do
-  local r = redis.call('SCAN', cursor, 'MATCH', prefix .. '*', 'COUNT', 1000)
-  cursor = r[1]
-  for _, k in ipairs(r[2]) do
-    local short = string.sub(k, #prefix + 1)
-    local kind = string.sub(short, 1, 3)
-    local v = false
-    if kind == 'ac:' then
-      v = redis.call('HGET', k, 'r') or redis.call('HGET', k, 't')
-    elseif kind == 'rf:' or kind == 'rj:' then
-      v = redis.call('HGET', k, 'rec')
-    elseif kind == 'ct:' then
-      local s = redis.call('GET', k)
-      local colon = s and string.find(s, ':', 1, true)
-      if colon then v = string.sub(s, colon + 1) end
-    end
-    if v then
-      out[#out + 1] = short
-      out[#out + 1] = v
-    end
-  end
-  if cursor == '0' or (#out - 1) / 2 >= limit then break end
-end
-out[1] = cursor
-return out
-)lua";
-
 const redis::Script& swap_script() {
   static const redis::Script s("marker_swap", 1, kSwap);
   return s;
 }
-const redis::Script& sample_script() {
-  static const redis::Script s("marker_sample", 1, kSample);
-  return s;
-}
-
 }  // namespace
 
 void RedisBackend::read_marker(Callback<std::string> done) {
@@ -90,30 +50,88 @@ void RedisBackend::swap_marker(const std::string& expected, const std::string& d
 namespace {
 using Sample = std::vector<std::pair<std::string, std::string>>;
 
-// One step of the sample: a script call from `cursor`; goes on until the database was scanned
-// through (a store written before markers is found however many other keys the database holds)
-// or `limit` records were found.
-void sample_from(RedisBackend* backend, std::string cursor, std::size_t limit,
-                 std::shared_ptr<Sample> found, Callback<Sample> done) {
-  backend->eval(sample_script(), {}, {backend->prefix(), std::to_string(limit), "8", std::move(cursor)},
-                [backend, limit, found, done = std::move(done)](Result<Reply> r) mutable {
-                  if (!r.ok()) return done(Result<Sample>(r.status()));
-                  auto& v = r->elements();
-                  if (!r->is_array() || v.empty() || v.size() % 2 != 1 || !v[0].is_string()) {
-                    return done(Result<Sample>(redis_reply::unexpected("marker_sample")));
-                  }
-                  for (std::size_t i = 1; i + 1 < v.size() && found->size() < limit; i += 2) {
-                    found->emplace_back(std::move(v[i]).str(), std::move(v[i + 1]).str());
-                  }
-                  std::string next = std::move(v[0]).str();
-                  if (next == "0" || found->size() >= limit) return done(Result<Sample>(std::move(*found)));
-                  sample_from(backend, std::move(next), limit, std::move(found), std::move(done));
-                });
+// The sample: native SCAN steps (MATCH P*, COUNT 1000; no key, so any node of a standalone
+// server), then one native read per record key found, declaring it: HMGET r t of a code (record,
+// else tombstone), HGET rec of a family or JWT id, GET of a client token (the blob after the
+// expiry). It goes on until the database was scanned through (a store written before markers is
+// found however many other keys the database holds) or `limit` records were found.
+struct Sampling {
+  RedisBackend* backend;
+  std::size_t limit;
+  Sample found;
+  std::vector<std::string> keys;  // of the current SCAN step
+  std::size_t next = 0;
+  std::string cursor;             // to go on from after this step
+  Callback<Sample> done;
+};
+
+void sample_scan(std::shared_ptr<Sampling> s);
+
+void sample_read(std::shared_ptr<Sampling> s) {
+  while (s->next < s->keys.size() && s->found.size() < s->limit) {
+    std::string k = s->keys[s->next++];
+    const std::string_view kind = std::string_view(k).substr(s->backend->prefix().size(), 3);
+    std::vector<std::string> args;
+    if (kind == "ac:") {
+      args = {"HMGET", k, "r", "t"};
+    } else if (kind == "rf:" || kind == "rj:") {
+      args = {"HGET", k, "rec"};
+    } else if (kind == "ct:") {
+      args = {"GET", k};
+    } else {
+      continue;
+    }
+    const bool token = kind == "ct:";
+    const bool code = kind == "ac:";
+    std::vector<std::string> keys = {k};
+    s->backend->command("marker_sample", std::move(args), std::move(keys),
+                        [s, k, token, code](Result<Reply> r) {
+      if (!r.ok()) return s->done(Result<Sample>(r.status()));
+      const Reply* v = &r.value();
+      if (code) {
+        if (!v->is_array() || v->elements().size() != 2) {
+          return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
+        }
+        v = v->elements()[0].is_string() ? &v->elements()[0] : &v->elements()[1];
+      }
+      const std::size_t colon = v->is_string() && token ? v->str().find(':') : 0;
+      if (v->is_string() && colon != std::string::npos) {
+        std::string storage = k.substr(s->backend->prefix().size());
+        // A generic client token is stored as "ct:{g}:<k>" (redis_codes_replay_tokens.cc): its
+        // record is bound to its storage key "ct:g:<k>".
+        if (storage.rfind("ct:{g}:", 0) == 0) storage = "ct:g:" + storage.substr(7);
+        s->found.emplace_back(std::move(storage), v->str().substr(token ? colon + 1 : 0));
+      }
+      sample_read(s);
+    });
+    return;
+  }
+  if (s->cursor == "0" || s->found.size() >= s->limit) return s->done(Result<Sample>(std::move(s->found)));
+  sample_scan(std::move(s));
+}
+
+void sample_scan(std::shared_ptr<Sampling> s) {
+  std::vector<std::string> args = {"SCAN", s->cursor, "MATCH", s->backend->prefix() + "*", "COUNT", "1000"};
+  s->backend->command("marker_sample_scan", std::move(args), {}, [s](Result<Reply> r) {
+    if (!r.ok()) return s->done(Result<Sample>(r.status()));
+    const auto& v = r->elements();
+    if (!r->is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_array()) {
+      return s->done(Result<Sample>(redis_reply::unexpected("marker_sample_scan")));
+    }
+    s->cursor = v[0].str();
+    s->keys.clear();
+    s->next = 0;
+    for (const Reply& k : v[1].elements()) {
+      if (k.is_string()) s->keys.push_back(k.str());
+    }
+    sample_read(std::move(s));
+  });
 }
 }  // namespace
 
 void RedisBackend::sample_records(std::size_t limit, Callback<Sample> done) {
-  sample_from(this, "0", limit, std::make_shared<Sample>(), std::move(done));
+  if (limit == 0) return done(Result<Sample>(Sample{}));
+  sample_scan(std::make_shared<Sampling>(Sampling{this, limit, {}, {}, 0, "0", std::move(done)}));
 }
 
 }  // namespace authstore::internal

@@ -73,7 +73,16 @@ class RedisRefresh final : public RefreshBackend {
             });
   }
 
-  void rotate(const RotateRequest& req, Callback<RotateResult> done) override {
+  void rotate(const RotateRequest& request, Callback<RotateResult> done) override {
+    with_family<RotateResult>(request.token_key, request.family_key, std::move(done),
+                              [this, request](std::string family_key, Callback<RotateResult> then_done) {
+      RotateRequest req = request;
+      req.family_key = std::move(family_key);
+      rotate_known(req, std::move(then_done));
+    });
+  }
+
+  void rotate_known(const RotateRequest& req, Callback<RotateResult> done) {
     std::vector<std::string> keys = {b_.key(req.token_key)};
     if (!req.new_token_key.empty()) keys.push_back(b_.key(req.new_token_key));
     if (!req.family_key.empty()) keys.push_back(b_.key(req.family_key));
@@ -103,8 +112,16 @@ class RedisRefresh final : public RefreshBackend {
             });
   }
 
-  void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
+  void peek(const std::string& route, const std::string& token_key, const std::string& known_family,
             Millis now, Callback<FamilyState> done) override {
+    with_family<FamilyState>(token_key, known_family, std::move(done),
+                             [this, route, token_key, now](std::string family_key, Callback<FamilyState> then_done) {
+      peek_known(route, token_key, family_key, now, std::move(then_done));
+    });
+  }
+
+  void peek_known(const std::string& route, const std::string& token_key, const std::string& family_key,
+                  Millis now, Callback<FamilyState> done) {
     b_.eval(script_peek(), token_and_family(token_key, family_key), {num(now), b_.prefix(), route, family_key},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<FamilyState>(r.status()));
@@ -131,10 +148,13 @@ class RedisRefresh final : public RefreshBackend {
   }
 
   void revoke_token(const std::string& route, const std::string& token_key,
-                    const std::string& family_key, Millis now, Callback<Done> done) override {
-    b_.eval(script_revoke(), token_and_family(token_key, family_key),
-            {num(now), b_.prefix(), route, "token", family_key},
-            done_if_one("refresh_revoke", std::move(done), token_not_found()));
+                    const std::string& known_family, Millis now, Callback<Done> done) override {
+    with_family<Done>(token_key, known_family, std::move(done),
+                      [this, route, token_key, now](std::string family_key, Callback<Done> then_done) {
+      b_.eval(script_revoke(), token_and_family(token_key, family_key),
+              {num(now), b_.prefix(), route, "token", family_key},
+              done_if_one("refresh_revoke", std::move(then_done), token_not_found()));
+    });
   }
 
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
@@ -162,29 +182,12 @@ class RedisRefresh final : public RefreshBackend {
             done_if_one("refresh_revoke_grant", std::move(done), unexpected("refresh_revoke_grant")));
   }
 
+  // Two round trips: ZRANGE of the index (native, read-only), then refresh_list declaring every
+  // family read; the script answers -1 when the index names a family issued in between, and the
+  // listing starts again (at most kListAttempts times, then kUnavailable).
   void list(const std::string& route, const std::string& subject_key, Millis now,
             Callback<std::vector<FamilyState>> done) override {
-    b_.eval(script_list(), {index(route, subject_key), user(route, subject_key), grants(route, subject_key)},
-            {num(now), b_.prefix(), route},
-            [done = std::move(done)](Result<Reply> r) {
-              using Out = std::vector<FamilyState>;
-              if (!r.ok()) return done(Result<Out>(r.status()));
-              const auto& v = r->elements();
-              if (!r->is_array() || v.size() % kViewFields != 0) return done(Result<Out>(unexpected("refresh_list")));
-              Out out;
-              for (std::size_t i = 0; i < v.size(); i += kViewFields) {
-                FamilyState st;
-                if (!read_view(v, i, st)) return done(Result<Out>(unexpected("refresh_list")));
-                st.live = true;
-                out.push_back(std::move(st));
-              }
-              std::sort(out.begin(), out.end(), [](const FamilyState& a, const FamilyState& b) {
-                const Millis ea = std::min(a.idle_expires_at, a.expires_at);
-                const Millis eb = std::min(b.idle_expires_at, b.expires_at);
-                return ea != eb ? ea < eb : a.family_key < b.family_key;
-              });
-              done(Result<Out>(std::move(out)));
-            });
+    list_attempt(route, subject_key, now, 1, std::move(done));
   }
 
   void store_jti(const JtiEntry& e, Callback<Done> done) override {
@@ -227,6 +230,75 @@ class RedisRefresh final : public RefreshBackend {
   }
 
  private:
+  // Runs `then(family_key, done)` with the family the token belongs to, so that the script can
+  // declare it: the key its text names (v2 tokens), or else (v1 tokens, whose text names no
+  // family) the token's `f` field read first by HGET, one extra round trip; the script then
+  // refuses a token linked to another family. A missing token: `then` with '' (the script reads
+  // the token alone and answers not found).
+  template <class T, class Then>
+  void with_family(const std::string& token_key, const std::string& family_key, Callback<T> done, Then then) {
+    if (!family_key.empty()) return then(family_key, std::move(done));
+    std::string k = b_.key(token_key);
+    b_.command("refresh_token_family", {"HGET", k, "f"}, {k},
+               [then = std::move(then), done = std::move(done)](Result<Reply> r) mutable {
+                 if (!r.ok()) return done(Result<T>(r.status()));
+                 if (r->is_nil()) return then(std::string(), std::move(done));
+                 if (!r->is_string()) return done(Result<T>(unexpected("refresh_token_family")));
+                 then(std::move(r.value()).str(), std::move(done));
+               });
+  }
+
+  static constexpr int kListAttempts = 5;
+
+  void list_attempt(const std::string& route, const std::string& subject_key, Millis now, int attempt,
+                    Callback<std::vector<FamilyState>> done) {
+    using Out = std::vector<FamilyState>;
+    std::string idx = index(route, subject_key);
+    b_.command("refresh_list_index", {"ZRANGE", idx, "0", "-1"}, {idx},
+               [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> r) mutable {
+                 if (!r.ok()) return done(Result<Out>(r.status()));
+                 if (!r->is_array()) return done(Result<Out>(unexpected("refresh_list_index")));
+                 std::vector<std::string> keys = {index(route, subject_key), user(route, subject_key),
+                                                  grants(route, subject_key)};
+                 for (const Reply& m : r->elements()) {
+                   if (!m.is_string()) return done(Result<Out>(unexpected("refresh_list_index")));
+                   keys.push_back(b_.key(m.str()));
+                 }
+                 b_.eval(script_list(), std::move(keys), {num(now), b_.prefix(), route},
+                         [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> listed) mutable {
+                           if (!listed.ok()) return done(Result<Out>(listed.status()));
+                           if (listed->is_integer() && listed->integer() == -1) {
+                             if (attempt < kListAttempts) {
+                               return list_attempt(route, subject_key, now, attempt + 1, std::move(done));
+                             }
+                             return done(Result<Out>(Status(StatusCode::kUnavailable,
+                                                            "redis backend: refresh_list: the family index "
+                                                            "changed under every attempt")));
+                           }
+                           done(read_list(listed.value()));
+                         });
+               });
+  }
+
+  static Result<std::vector<FamilyState>> read_list(Reply& r) {
+    using Out = std::vector<FamilyState>;
+    auto& v = r.elements();
+    if (!r.is_array() || v.size() % kViewFields != 0) return Result<Out>(unexpected("refresh_list"));
+    Out out;
+    for (std::size_t i = 0; i < v.size(); i += kViewFields) {
+      FamilyState st;
+      if (!read_view(v, i, st)) return Result<Out>(unexpected("refresh_list"));
+      st.live = true;
+      out.push_back(std::move(st));
+    }
+    std::sort(out.begin(), out.end(), [](const FamilyState& a, const FamilyState& b) {
+      const Millis ea = std::min(a.idle_expires_at, a.expires_at);
+      const Millis eb = std::min(b.idle_expires_at, b.expires_at);
+      return ea != eb ? ea < eb : a.family_key < b.family_key;
+    });
+    return Result<Out>(std::move(out));
+  }
+
   // A token's key, and its family's when the token's text names it (v2): a script reaching the
   // family declares it, so that a cluster client can route by every key.
   std::vector<std::string> token_and_family(const std::string& token_key, const std::string& family_key) const {

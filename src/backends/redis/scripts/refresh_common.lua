@@ -25,14 +25,17 @@ local function load_family(fkey)
   end
   return f
 end
--- A token: nil when absent or linked to another family than a non-empty `expected` (the family
--- its text names); false when garbled; else {f = family key, s = state, sa = spent at, n =
+-- A token: nil when absent or linked to another family than `expected` (the family its text
+-- names, or that the caller read first for a v1 token; '' when the caller found no token: one
+-- that appeared since is not read further, its family being undeclared); false when garbled; else {f = family key, s = state, sa = spent at, n =
 -- successor}. State '0' current, '1' spent by being presented, '2' superseded by a grace
--- rotation of its predecessor (never grace-eligible). A current token is its family's `cur`.
+-- rotation of its predecessor (never grace-eligible). A current token is its family's `cur`; a
+-- token still at '0' that is not (load_pair) was superseded: a grace retry leaves it as it is,
+-- since its key (the family's `cur`) is not one the caller can declare.
 local function load_token(tkey, expected)
   local t = redis.call('HMGET', tkey, 'f', 's', 'sa', 'n')
   if not t[1] then return nil end
-  if expected ~= '' and t[1] ~= expected then return nil end
+  if t[1] ~= expected then return nil end
   local tok = {f = t[1], s = t[2], sa = 0, n = str(t[4]) or ''}
   if tok.s ~= '0' and tok.s ~= '1' and tok.s ~= '2' then return false end
   if tok.s ~= '0' then
@@ -48,7 +51,9 @@ local function load_pair(tkey, expected)
   local f = load_family(P .. t.f)
   if f == false then return false end
   if not f or not (NOW < f.ea and NOW < f.ie) then return nil end
-  if (t.s == '0') ~= (P .. f.cur == tkey) then return false end
+  local current = P .. f.cur == tkey
+  if t.s ~= '0' and current then return false end
+  if t.s == '0' and not current then t.s = '2' end
   return f, t
 end
 local function unexpired(f) return NOW < f.ea and NOW < f.ie end

@@ -1,7 +1,7 @@
--- KEYS: token, its family (when the expected family key is known). ARGV: now, prefix, route,
--- expected family key ('' = any).
+-- KEYS: token, its family (absent when the caller found no token). ARGV: now, prefix, route,
+-- the token's family key ('' = the caller found no token).
 -- {0} not found; {2} garbled; {1, view..., spent, live}. Read-only.
-local f, t = load_pair(KEYS[1], ARGV[4] or '')
+local f, t = load_pair(KEYS[1], ARGV[4])
 if f == false then return {2} end
 if not f then return {0} end
 local out = append({1}, view(t.f, f))

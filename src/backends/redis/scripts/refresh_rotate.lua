@@ -1,10 +1,10 @@
--- KEYS: token, new token (absent when consuming), the token's family (when the caller knows it:
--- the expected family key below). ARGV: now, prefix, route, new token key (unprefixed, '' =
--- consume), client ('' = no check), grace, expected family key ('' = any).
+-- KEYS: token, new token (absent when consuming), the token's family (absent when the caller found
+-- no token). ARGV: now, prefix, route, new token key (unprefixed, '' = consume), client ('' = no
+-- check), grace, the token's family key (unprefixed, '' = the caller found no token).
 -- {0} not found; {6} garbled (nothing changed); else {outcome, view...}: 1 rotated, 2 grace
 -- rotated, 3 reused, 4 revoked, 5 client mismatch.
 local newk, cli, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local f, t = load_pair(KEYS[1], ARGV[7] or '')
+local f, t = load_pair(KEYS[1], ARGV[7])
 if f == false then return {6} end
 if not f then return {0} end
 local fkey = P .. t.f
@@ -35,9 +35,8 @@ elseif t.s ~= '0' then
   -- successor is still the current, unused token).
   if grace > 0 and t.s == '1' and f.st == 'a' and NOW - t.sa <= grace and t.n ~= '' and
      t.n == f.cur then
-    local unused = P .. f.cur
-    redis.call('HSET', unused, 's', '2', 'sa', ARGV[1])
-    keep_until(unused, f.ea)
+    -- The unused successor (f.cur) is superseded by moving `cur` on: still at '0' but no longer
+    -- current, it reads as state '2' (load_pair). Its TTL already covers the family's end.
     redis.call('HSET', KEYS[1], 'n', newk)
     advance()
     outcome = 2

@@ -1,0 +1,444 @@
+// The Redis Cluster executor (executor.h; docs/redis.md, "Cluster"): the slot map from CLUSTER
+// SHARDS (CLUSTER SLOTS on 6.2), one pipelined client per master (never a replica), each call
+// sent to the master of its keys' slot. MOVED: the slot is re-pointed, a full refresh is asked
+// for (at most one per 500 ms), and the call is resent (it did not run). ASK: ASKING + the call
+// once on the named node, the map unchanged. TRYAGAIN / CLUSTERDOWN (refused before running):
+// resent after a backoff while the caller's deadline allows. A call whose connection failed may
+// have run: never resent, the map is refreshed for the next calls. NOSCRIPT: SCRIPT LOAD on that
+// node and the call once more. Keys of one call in two slots: refused before sending.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "backends/redis/executor.h"
+#include "redis/resp.h"
+
+namespace authstore::internal {
+
+int redis_key_slot(std::string_view key) {
+  if (const std::size_t open = key.find('{'); open != std::string_view::npos) {
+    const std::size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  std::uint16_t crc = 0;  // CRC16-CCITT (XMODEM), as the cluster specification says
+  for (unsigned char c : key) {
+    crc ^= static_cast<std::uint16_t>(c << 8);
+    for (int i = 0; i < 8; ++i) {
+      crc = static_cast<std::uint16_t>((crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1);
+    }
+  }
+  return crc & 16383;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using redis::Reply;
+constexpr int kSlots = 16384;
+constexpr int kMaxRedirects = 5;
+
+Status unavailable(std::string what) { return Status(StatusCode::kUnavailable, "redis cluster: " + what); }
+
+// One call on its way: the encoded command is kept for resending.
+struct Op {
+  const redis::Script* script = nullptr;
+  std::string encoded;
+  int slot = 0;
+  RedisDeadline deadline;
+  redis::ReplyCallback done;
+  int redirects = 0;
+  int retries = 0;
+  bool loaded = false;
+};
+
+// Runs functions at a time, on its own thread; what is pending at destruction runs with
+// `cancelled` true.
+class Timer {
+ public:
+  using Fn = std::function<void(bool cancelled)>;
+  Timer() : thread_([this] { run(); }) {}
+  ~Timer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    for (auto& [at, fn] : due_) fn(true);
+  }
+  void at(Clock::time_point when, Fn fn) {
+    {
+      std::lock_guard lock(mu_);
+      due_.emplace(when, std::move(fn));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (due_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      auto first = due_.begin();
+      if (first->first > Clock::now()) {
+        cv_.wait_until(lock, first->first);
+        continue;
+      }
+      Fn fn = std::move(first->second);
+      due_.erase(first);
+      lock.unlock();
+      fn(false);
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::multimap<Clock::time_point, Fn> due_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class ClusterExecutor final : public RedisExecutor {
+ public:
+  explicit ClusterExecutor(redis::ClusterUrl url) : url_(std::move(url)), owner_(kSlots, -1) {}
+  ~ClusterExecutor() override {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    timer_.reset();  // pending backoffs fail now
+    std::map<std::string, std::unique_ptr<redis::Client>> clients;
+    std::vector<std::shared_ptr<Op>> waiting;
+    {
+      std::lock_guard lock(mu_);
+      clients.swap(clients_);
+      waiting.swap(waiting_);
+    }
+    for (auto& op : waiting) op->done(Result<Reply>(unavailable("closed")));
+    clients.clear();  // fails what is in flight
+  }
+
+  void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) override {
+    auto op = std::make_shared<Op>();
+    op->script = call.script;
+    op->deadline = deadline;
+    op->done = std::move(done);
+    for (std::size_t i = 0; i < call.keys.size(); ++i) {
+      const int slot = redis_key_slot(call.keys[i]);
+      if (i > 0 && slot != op->slot) {
+        return op->done(Result<Reply>(Status(StatusCode::kInternal, "redis cluster: the keys of " +
+                                                                        std::string(call.op) +
+                                                                        " lie in two hash slots")));
+      }
+      op->slot = slot;
+    }
+    if (call.script != nullptr) {
+      redis::append_array_header(op->encoded, 3 + call.keys.size() + call.args.size());
+      redis::append_bulk(op->encoded, "EVALSHA");
+      redis::append_bulk(op->encoded, call.script->sha1());
+      redis::append_bulk(op->encoded, std::to_string(call.keys.size()));
+      for (std::string_view k : call.keys) redis::append_bulk(op->encoded, k);
+    } else {
+      redis::append_array_header(op->encoded, call.args.size());
+    }
+    for (std::string_view a : call.args) redis::append_bulk(op->encoded, a);
+    dispatch(std::move(op));
+  }
+
+  std::chrono::milliseconds command_timeout() const override { return url_.node.command_timeout; }
+
+ private:
+  // Sends `op` to its slot's master, or queues it until the map is known.
+  void dispatch(std::shared_ptr<Op> op) {
+    redis::Client* client = nullptr;
+    Candidates refresh;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return op->done(Result<Reply>(unavailable("closed")));
+      const int node = owner_[static_cast<std::size_t>(op->slot)];
+      if (node < 0) {
+        waiting_.push_back(std::move(op));
+        refresh = start_refresh_locked();
+      } else {
+        client = client_locked(nodes_[static_cast<std::size_t>(node)]);
+      }
+    }
+    if (refresh) return ask_for_map(std::move(refresh), 0, true);
+    if (client != nullptr) send(std::move(op), client, false);  // else queued for the map
+  }
+
+  void send(std::shared_ptr<Op> op, redis::Client* client, bool asking) {
+    redis::CallOptions options;
+    options.deadline = op->deadline;
+    if (asking) client->async_call({"ASKING"}, [](Result<Reply>) {}, options);
+    client->async_call_encoded(op->encoded, [this, op, client, asking](Result<Reply> r) mutable {
+      on_reply(std::move(op), client, asking, std::move(r));
+    }, options);
+  }
+
+  void on_reply(std::shared_ptr<Op> op, redis::Client* client, bool asking, Result<Reply> r) {
+    if (!r.has_value() || !r.value().is_error()) {
+      if (r.code() == StatusCode::kUnavailable) refresh_soon();  // may have run: not resent
+      return op->done(std::move(r));
+    }
+    const std::string_view code = r.value().error_code();
+    const std::string& text = r.value().str();
+    if ((code == "MOVED" || code == "ASK") && op->redirects < kMaxRedirects) {
+      // "MOVED <slot> <host>:<port>"
+      const std::size_t sp = text.rfind(' ');
+      const std::string addr = sp == std::string::npos ? std::string() : text.substr(sp + 1);
+      const std::size_t colon = addr.rfind(':');
+      if (colon == std::string::npos || colon == 0) return op->done(std::move(r));
+      ++op->redirects;
+      redis::Client* target = nullptr;
+      {
+        std::lock_guard lock(mu_);
+        if (closing_) return op->done(Result<Reply>(unavailable("closed")));
+        if (code == "MOVED") {
+          ++moved_;
+          owner_[static_cast<std::size_t>(op->slot)] = node_index_locked(addr);
+        } else {
+          ++ask_;
+        }
+        target = client_locked(addr);
+      }
+      if (code == "MOVED") refresh_soon();
+      return send(std::move(op), target, code == "ASK");
+    }
+    if (code == "NOSCRIPT" && op->script != nullptr && !op->loaded) {
+      op->loaded = true;
+      redis::CallOptions options;
+      options.deadline = op->deadline;
+      const std::string_view load[] = {"SCRIPT", "LOAD", op->script->source()};
+      return client->async_call(load, [this, op, client, asking](Result<Reply> loaded) mutable {
+        if (!loaded.ok()) return op->done(std::move(loaded));
+        send(std::move(op), client, asking);
+      }, options);
+    }
+    if (code == "TRYAGAIN" || code == "CLUSTERDOWN") {
+      // Refused before running: safe to resend, after a backoff, within the deadline.
+      const auto backoff = std::chrono::milliseconds(std::min(25 << std::min(op->retries, 3), 200));
+      if (Clock::now() + backoff < op->deadline) {
+        ++op->retries;
+        ++tryagain_;
+        std::lock_guard lock(mu_);
+        if (!closing_ && timer_) {
+          auto copy = op;
+          timer_->at(Clock::now() + backoff, [this, copy](bool cancelled) mutable {
+            if (cancelled) return copy->done(Result<Reply>(unavailable("closed")));
+            dispatch(std::move(copy));
+          });
+          return;
+        }
+      }
+    }
+    op->done(std::move(r));
+  }
+
+  int node_index_locked(const std::string& addr) {
+    const auto it = std::find(nodes_.begin(), nodes_.end(), addr);
+    if (it != nodes_.end()) return static_cast<int>(it - nodes_.begin());
+    nodes_.push_back(addr);
+    return static_cast<int>(nodes_.size()) - 1;
+  }
+
+  redis::Client* client_locked(const std::string& addr) {
+    auto& c = clients_[addr];
+    if (!c) {
+      redis::ClientOptions o = url_.node;
+      const std::size_t colon = addr.rfind(':');
+      o.host = addr.substr(0, colon);
+      if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+      o.port = static_cast<std::uint16_t>(std::stoul(addr.substr(colon + 1)));
+      o.connections = 1;  // ASKING and its call go out back to back on one connection
+      auto made = redis::Client::create(std::move(o));
+      c = made.ok() ? std::move(made.value()) : nullptr;
+      if (!c) {  // options were validated with the URL: only a resource failure gets here
+        auto again = redis::Client::create(url_.node);
+        c = std::move(again.value());
+      }
+    }
+    return c.get();
+  }
+
+  void refresh_soon() {
+    Candidates refresh;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_ || Clock::now() - last_refresh_ < std::chrono::milliseconds(500)) return;
+      refresh = start_refresh_locked();
+    }
+    if (refresh) ask_for_map(std::move(refresh), 0, true);
+  }
+
+  // The nodes to ask for the map (the known masters, then the seeds, in turn: CLUSTER SHARDS,
+  // else CLUSTER SLOTS), or null when a refresh is already on its way. The caller runs
+  // ask_for_map() after releasing mu_.
+  using Candidates = std::shared_ptr<std::vector<std::string>>;
+  Candidates start_refresh_locked() {
+    if (refreshing_) return nullptr;
+    refreshing_ = true;
+    last_refresh_ = Clock::now();
+    auto candidates = std::make_shared<std::vector<std::string>>();
+    for (const auto& n : nodes_) candidates->push_back(n);
+    for (const auto& [host, port] : url_.seeds) {
+      const std::string addr = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                               std::to_string(port);
+      if (std::find(candidates->begin(), candidates->end(), addr) == candidates->end()) candidates->push_back(addr);
+    }
+    return candidates;
+  }
+
+  void ask_for_map(std::shared_ptr<std::vector<std::string>> candidates, std::size_t i, bool shards) {
+    redis::Client* client = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      if (i >= candidates->size()) return map_failed();
+      client = client_locked((*candidates)[i]);
+    }
+    redis::CallOptions options;
+    options.timeout = url_.node.command_timeout;
+    const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
+    const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
+    client->async_call(shards ? std::span<const std::string_view>(shards_cmd) : std::span<const std::string_view>(slots_cmd),
+                       [this, candidates, i, shards](Result<Reply> r) {
+      std::vector<std::pair<std::pair<int, int>, std::string>> ranges;
+      const bool parsed = r.ok() && (shards ? read_shards(r.value(), ranges) : read_slots(r.value(), ranges));
+      if (!parsed || ranges.empty()) {
+        {
+          std::lock_guard lock(mu_);
+          last_map_error_ = (*candidates)[i] + ": " +
+                            (!r.ok() ? r.status().message() : std::string("an unreadable slot map"));
+        }
+        if (shards && r.has_value() && r.value().is_error()) return ask_for_map(candidates, i, false);
+        return ask_for_map(candidates, i + 1, true);
+      }
+      std::vector<std::shared_ptr<Op>> ready;
+      {
+        std::lock_guard lock(mu_);
+        std::fill(owner_.begin(), owner_.end(), -1);
+        for (const auto& [range, addr] : ranges) {
+          const int node = node_index_locked(addr);
+          for (int s = std::max(range.first, 0); s <= std::min(range.second, kSlots - 1); ++s) {
+            owner_[static_cast<std::size_t>(s)] = node;
+          }
+        }
+        refreshing_ = false;
+        ready.swap(waiting_);
+      }
+      for (auto& op : ready) {
+        bool served = false;
+        {
+          std::lock_guard lock(mu_);
+          served = owner_[static_cast<std::size_t>(op->slot)] >= 0;
+        }
+        if (served) {
+          dispatch(std::move(op));
+        } else {
+          op->done(Result<Reply>(unavailable("hash slot " + std::to_string(op->slot) + " is not served")));
+        }
+      }
+    }, options);
+  }
+
+  void map_failed() {
+    std::vector<std::shared_ptr<Op>> failed;
+    refreshing_ = false;
+    failed.swap(waiting_);
+    const std::string why = "no node gave the slot map (CLUSTER SHARDS / SLOTS); last: " + last_map_error_;
+    // Called with mu_ held: run the callbacks outside it, on a fresh stack, via the timer.
+    if (timer_) {
+      timer_->at(Clock::now(), [failed, why](bool) {
+        for (auto& op : failed) op->done(Result<Reply>(unavailable(why)));
+      });
+    }
+  }
+
+  static std::string field(const Reply& flat, std::string_view name) {
+    const auto& v = flat.elements();
+    for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
+      if (v[i].is_string() && v[i].str() == name) {
+        if (v[i + 1].is_string()) return v[i + 1].str();
+        if (v[i + 1].is_integer()) return std::to_string(v[i + 1].integer());
+      }
+    }
+    return {};
+  }
+  static std::string address(const std::string& host, const std::string& port) {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  bool read_shards(const Reply& r, std::vector<std::pair<std::pair<int, int>, std::string>>& out) const {
+    if (!r.is_array()) return false;
+    for (const Reply& shard : r.elements()) {
+      if (!shard.is_array()) return false;
+      const Reply* slots = nullptr;
+      const Reply* nodes = nullptr;
+      const auto& v = shard.elements();
+      for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
+        if (v[i].is_string() && v[i].str() == "slots") slots = &v[i + 1];
+        if (v[i].is_string() && v[i].str() == "nodes") nodes = &v[i + 1];
+      }
+      if (slots == nullptr || nodes == nullptr || !slots->is_array() || !nodes->is_array()) return false;
+      std::string master;
+      for (const Reply& n : nodes->elements()) {
+        if (!n.is_array() || field(n, "role") != "master") continue;
+        std::string host = field(n, "endpoint");
+        if (host.empty() || host == "?") host = field(n, "ip");
+        const std::string port = field(n, url_.node.tls.enabled ? "tls-port" : "port");
+        if (!host.empty() && !port.empty()) master = address(host, port);
+      }
+      const auto& s = slots->elements();
+      if (master.empty()) continue;  // a shard without a master serves nothing now
+      for (std::size_t i = 0; i + 1 < s.size(); i += 2) {
+        if (!s[i].is_integer() || !s[i + 1].is_integer()) return false;
+        out.push_back({{static_cast<int>(s[i].integer()), static_cast<int>(s[i + 1].integer())}, master});
+      }
+    }
+    return true;
+  }
+
+  static bool read_slots(const Reply& r, std::vector<std::pair<std::pair<int, int>, std::string>>& out) {
+    if (!r.is_array()) return false;
+    for (const Reply& range : r.elements()) {
+      const auto& v = range.elements();
+      if (!range.is_array() || v.size() < 3 || !v[0].is_integer() || !v[1].is_integer() || !v[2].is_array() ||
+          v[2].elements().size() < 2 || !v[2].elements()[0].is_string() || !v[2].elements()[1].is_integer()) {
+        return false;
+      }
+      out.push_back({{static_cast<int>(v[0].integer()), static_cast<int>(v[1].integer())},
+                     address(v[2].elements()[0].str(), std::to_string(v[2].elements()[1].integer()))});
+    }
+    return true;
+  }
+
+  const redis::ClusterUrl url_;
+  std::mutex mu_;
+  bool closing_ = false;
+  bool refreshing_ = false;
+  Clock::time_point last_refresh_{};
+  std::vector<int> owner_;          // slot -> index into nodes_, -1 unknown
+  std::vector<std::string> nodes_;  // "host:port" of masters seen
+  std::map<std::string, std::unique_ptr<redis::Client>> clients_;
+  std::vector<std::shared_ptr<Op>> waiting_;
+  std::string last_map_error_;
+  std::atomic<std::uint64_t> moved_{0}, ask_{0}, tryagain_{0};  // redirections and retries seen
+  std::unique_ptr<Timer> timer_ = std::make_unique<Timer>();
+};
+
+}  // namespace
+
+std::unique_ptr<RedisExecutor> make_cluster_executor(redis::ClusterUrl url) {
+  return std::make_unique<ClusterExecutor>(std::move(url));
+}
+
+}  // namespace authstore::internal
