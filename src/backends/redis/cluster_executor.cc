@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -197,6 +198,15 @@ class ClusterExecutor final : public RedisExecutor {
       const std::string addr = sp == std::string::npos ? std::string() : text.substr(sp + 1);
       const std::size_t colon = addr.rfind(':');
       if (colon == std::string::npos || colon == 0) return op->done(std::move(r));
+      // The port must be a number in range: a malformed redirect is answered as the error it is,
+      // never followed (client_locked would otherwise throw on the I/O thread).
+      unsigned port = 0;
+      const char* first = addr.data() + colon + 1;
+      const char* last = addr.data() + addr.size();
+      const auto parsed = std::from_chars(first, last, port);
+      if (parsed.ec != std::errc() || parsed.ptr != last || port == 0 || port > 65535) {
+        return op->done(std::move(r));
+      }
       ++op->redirects;
       redis::Client* target = nullptr;
       {
