@@ -12,6 +12,7 @@ from test_authlib_e2e import Server, authorize, exchange, provider, refresh
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -43,10 +44,14 @@ def test_devices_page_in_a_browser(browser, tmp_path):
         browser.get(f"{base}/login?next=/devices")
         browser.find_element(By.ID, "username").send_keys("fay")
         browser.find_element(By.ID, "login").click()
+        # click() returns before the next page is loaded: wait (bounded) for it, then check it.
+        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/devices")
+                                          and b.find_elements(By.CSS_SELECTOR, "li.device"))
         devices = browser.find_elements(By.CSS_SELECTOR, "li.device")
         assert sorted(d.text.split()[0] for d in devices) == ["client-a", "client-b"]
         device_a = next(d for d in devices if d.text.startswith("client-a"))
         device_a.find_element(By.CSS_SELECTOR, "button.revoke").click()
+        WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "li.device")) == 1)
         remaining = browser.find_elements(By.CSS_SELECTOR, "li.device")
         assert [d.text.split()[0] for d in remaining] == ["client-b"]
         assert refresh(base, tokens["client-a"]["refresh_token"]).status_code == 400
