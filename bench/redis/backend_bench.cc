@@ -407,17 +407,19 @@ struct Scripts {
   redis::Script session_upsert{"session_upsert", 1, lua::session_upsert};
   redis::Script session_remove{"session_remove", 1, lua::session_remove};
   redis::Script session_get_all{"session_get_all", 1, lua::session_get_all};
-  redis::Script refresh_issue{"refresh_issue", 1, lua::refresh_issue};
-  redis::Script refresh_rotate{"refresh_rotate", 1, lua::refresh_rotate};
-  redis::Script refresh_peek{"refresh_peek", 1, lua::refresh_peek};
-  redis::Script refresh_list{"refresh_list", 1, lua::refresh_list};
-  redis::Script refresh_revoke_subject{"refresh_revoke_subject", 1, lua::refresh_revoke_subject};
-  redis::Script jti_store{"jti_store", 1, lua::jti_store};
-  redis::Script jti_consume{"jti_consume", 1, lua::jti_consume};
+  redis::Script refresh_issue{"refresh_issue", 2, lua::refresh_issue};
+  redis::Script refresh_rotate{"refresh_rotate", 2, lua::refresh_rotate};
+  redis::Script refresh_peek{"refresh_peek", 2, lua::refresh_peek};
+  redis::Script refresh_list{"refresh_list", 2, lua::refresh_list};
+  redis::Script refresh_revoke_subject{"refresh_revoke_subject", 2, lua::refresh_revoke_subject};
+  redis::Script jti_store{"jti_store", 2, lua::jti_store};
+  redis::Script jti_consume{"jti_consume", 2, lua::jti_consume};
 };
 
 const std::string kP = "b:";
 const std::string kRoute = "{bench000000}";  // a route tag is 11 characters in braces
+// The scripts' last argument: the route-named layout only (legacy_user_keys=false, a Cluster's).
+const std::string kLayout = "0";
 const std::string kCli = pad(kHashLen, "cli");
 const std::string kGra = pad(kHashLen, "gra");
 const std::string kOwnerV = blob(kOwner, 'o');
@@ -437,9 +439,9 @@ std::vector<std::string> issue_cmd(const Scripts& s, std::int64_t now, const std
           "5",
           kP + "rf:" + kRoute + ":" + fam,
           kP + "rt:" + kRoute + ":" + tok,
-          kP + "ru:" + kRoute + ":" + sub,
-          kP + "rg:" + kRoute + ":" + sub,
           kP + "ri:" + kRoute + ":" + sub,
+          kP + "rs:" + kRoute,
+          kP + "rx:" + kRoute,
           ms(now),
           kP,
           kRoute,
@@ -450,7 +452,8 @@ std::vector<std::string> issue_cmd(const Scripts& s, std::int64_t now, const std
           kGra,
           blob(kFamilyRecord, 'f'),
           ms(14 * kDay),
-          ms(now + 90 * kDay)};
+          ms(now + 90 * kDay),
+          kLayout};
 }
 
 std::vector<std::string> session_cmd(const Scripts& s, std::int64_t now, const std::string& bucket,
@@ -461,8 +464,8 @@ std::vector<std::string> session_cmd(const Scripts& s, std::int64_t now, const s
 }
 
 std::vector<std::string> jti_cmd(const Scripts& s, std::int64_t now, const std::string& jti, const std::string& sub) {
-  return {"EVALSHA", s.jti_store.sha1(), "2", kP + "rj:" + kRoute + ":" + jti, kP + "ru:" + kRoute + ":" + sub,
-          ms(now), kP, kRoute, sub, kCli, blob(kJtiRecord, 'j'), ms(now + 3'600'000)};
+  return {"EVALSHA", s.jti_store.sha1(), "2", kP + "rj:" + kRoute + ":" + jti, kP + "rs:" + kRoute,
+          ms(now), kP, kRoute, sub, kCli, blob(kJtiRecord, 'j'), ms(now + 3'600'000), kLayout};
 }
 
 std::string token_value(std::int64_t now) { return ms(now + 30 * kDay) + ":" + blob(kTokenRecord, 't'); }
@@ -530,26 +533,27 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
   if (op == "refresh_issue") return issue_cmd(s, now, rid, rid, rid);
   if (op == "refresh_rotate") {
     const std::string nk = hid("n" + R);
-    return {"EVALSHA", s.refresh_rotate.sha1(), "3", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
-            kP + "rf:" + kRoute + ":" + rid, ms(now), kP, kRoute, "rt:" + kRoute + ":" + nk, kCli, "0",
-            "rf:" + kRoute + ":" + rid};
+    return {"EVALSHA", s.refresh_rotate.sha1(), "5", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
+            kP + "rs:" + kRoute, kP + "rx:" + kRoute, kP + "rf:" + kRoute + ":" + rid, ms(now), kP, kRoute,
+            "rt:" + kRoute + ":" + nk, kCli, "0", "rf:" + kRoute + ":" + rid, kLayout};
   }
   if (op == "refresh_peek") {
-    return {"EVALSHA", s.refresh_peek.sha1(), "2", kP + "rt:" + kRoute + ":" + rid, kP + "rf:" + kRoute + ":" + rid,
-            ms(now), kP, kRoute, "rf:" + kRoute + ":" + rid};
+    return {"EVALSHA", s.refresh_peek.sha1(), "4", kP + "rt:" + kRoute + ":" + rid, kP + "rs:" + kRoute,
+            kP + "rx:" + kRoute, kP + "rf:" + kRoute + ":" + rid, ms(now), kP, kRoute, "rf:" + kRoute + ":" + rid,
+            kLayout};
   }
   if (op == "revoke_subject") {
-    return {"EVALSHA", s.refresh_revoke_subject.sha1(), "2", kP + "ru:" + kRoute + ":" + rid,
-            kP + "ri:" + kRoute + ":" + rid, ms(now)};
+    return {"EVALSHA", s.refresh_revoke_subject.sha1(), "2", kP + "rs:" + kRoute, kP + "ri:" + kRoute + ":" + rid,
+            ms(now), rid};
   }
   if (op == "refresh_list") {
-    return {"EVALSHA", s.refresh_list.sha1(), "3", kP + "ri:" + kRoute + ":" + rid, kP + "ru:" + kRoute + ":" + rid,
-            kP + "rg:" + kRoute + ":" + rid, ms(now), kP, kRoute};
+    return {"EVALSHA", s.refresh_list.sha1(), "3", kP + "ri:" + kRoute + ":" + rid, kP + "rs:" + kRoute,
+            kP + "rx:" + kRoute, ms(now), kP, kRoute, kLayout};
   }
   if (op == "jti_store") return jti_cmd(s, now, rid, rid);
   if (op == "jti_consume") {
-    return {"EVALSHA", s.jti_consume.sha1(), "2", kP + "rj:" + kRoute + ":" + rid, kP + "ru:" + kRoute + ":" + hid("s0"),
-            ms(now), kP, kRoute, hid("s0")};
+    return {"EVALSHA", s.jti_consume.sha1(), "2", kP + "rj:" + kRoute + ":" + rid, kP + "rs:" + kRoute,
+            ms(now), kP, kRoute, hid("s0"), kLayout};
   }
   if (op == "session_upsert") return session_cmd(s, now, rid, rid);
   if (op == "session_get") return {"HGET", kP + "sh:" + kRoute + ":" + rid, hid("session0")};

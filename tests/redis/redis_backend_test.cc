@@ -20,6 +20,7 @@
 #include "backends/redis/redis_backend.h"
 #include "testing/secret_forms.h"
 #include "conformance/harness.h"
+#include "conformance/legacy_v1.h"
 #include "redis/client.h"
 #include "stores/keys.h"
 #include "redis/monitor.h"
@@ -416,15 +417,17 @@ void every_operation(Harness& h) {
 // (Redis Cluster runs a script on the node of its KEYS; a key elsewhere fails there, or worse,
 // is read from the wrong node's empty keyspace). Checked on what the server itself ran: a
 // MONITOR connection records every command, including each one a Lua script runs, and COMMAND
-// GETKEYS names their keys; slot_of() is this test's own.
-TEST_F(RedisBackendTest, EveryKeyATouchedOperationReachesLiesInItsDeclaredSlot) {
+// GETKEYS names their keys; slot_of() is this test's own. `options` are URL options of the store
+// (the layout), `known_undeclared` the (script, key pattern) pairs it may touch undeclared.
+void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::string& options,
+                                         const std::set<std::pair<std::string, std::string>>& known_undeclared) {
   PrivateServer server("slot-monitor");
   ASSERT_TRUE(server.start());
   redis::testing::Monitor monitor(server.port());
   ASSERT_TRUE(monitor.ok());
   auto admin = redis::Client::from_url(server.url());
   ASSERT_TRUE(admin.ok()) << admin.status().to_string();
-  const std::string url = server.url() + "?prefix=" + prefix_;
+  const std::string url = server.url() + "?prefix=" + prefix + options;
 
   std::map<std::string, int> ops;
   {
@@ -442,29 +445,19 @@ TEST_F(RedisBackendTest, EveryKeyATouchedOperationReachesLiesInItsDeclaredSlot) 
     auto opened = open(url, o);
     ASSERT_TRUE(opened.ok()) << opened.status().to_string();
   }
-  const std::string marker = "monitor-end-" + prefix_;
+  const std::string marker = "monitor-end-" + prefix;
   ASSERT_TRUE((*admin)->call({"ECHO", marker}).ok());
   auto lines = monitor.read_until_echo(marker, std::chrono::seconds(20));
   ASSERT_TRUE(lines.has_value()) << "the MONITOR record did not parse or did not end";
-  const SlotReport report = check_slots(*lines, **admin, prefix_);
+  const SlotReport report = check_slots(*lines, **admin, prefix);
 
   // (a) Hard rule: no key outside the slot of the operation's declared keys.
   std::string failures;
   for (std::size_t i = 0; i < report.failures.size() && i < 10; ++i) failures += "\n  " + report.failures[i];
   EXPECT_TRUE(report.failures.empty()) << report.failures.size() << " failure(s), the first ten:" << failures;
 
-  // (b) Keys touched but not declared in KEYS. They share the declared slot (checked above),
-  // but a cluster client cannot route by them, and a script reaching a key by what it read cannot
-  // be checked before it runs. What is left is what the data model cannot name before the call
-  // without a second round trip on the hottest path (docs/redis.md, "Declared keys"): the
-  // generations and revoked grants of a token's family's subject (rotate, peek: the token's text
-  // names the route and family, not the subject). The list fails when a pair appears or goes.
-  const std::set<std::pair<std::string, std::string>> known_undeclared = {
-      {"refresh_rotate", "ru:{R}:*"},  // the generations of the family's subject (f.sub)
-      {"refresh_rotate", "rg:{R}:*"},  // the revoked grants of the family's subject
-      {"refresh_peek", "ru:{R}:*"},
-      {"refresh_peek", "rg:{R}:*"},
-  };
+  // (b) Keys touched but not declared in KEYS: exactly the expected ones (the list fails when a
+  // pair appears or goes).
   std::string listed;
   for (const auto& [script, pattern] : report.undeclared) listed += "\n  " + script + " " + pattern;
   EXPECT_EQ(report.undeclared, known_undeclared) << "undeclared (script, key) pairs now:" << listed;
@@ -489,6 +482,112 @@ TEST_F(RedisBackendTest, EveryKeyATouchedOperationReachesLiesInItsDeclaredSlot) 
                          "token_list", "refresh_list_index"}) {
     EXPECT_GT(ops[op], 0) << op;
   }
+}
+
+
+// The route-named layout alone (a Cluster's, or legacy_user_keys=false): every key declared.
+TEST_F(RedisBackendTest, EveryKeyATouchedOperationReachesLiesInItsDeclaredSlot) {
+  every_key_lies_in_the_declared_slot(prefix_, "&legacy_user_keys=false", {});
+}
+
+// The default on a standalone server also keeps the per-user generations and revoked grants of
+// earlier releases (so that their processes and this one see each other's revocations): rotate and
+// peek, whose token names its route and family but not its subject, read those undeclared (same
+// slot; docs/redis.md, "Generations and revoked grants"). Nothing else is undeclared.
+TEST_F(RedisBackendTest, TheLegacyLayoutReadsOnlyTheOldPerUserKeysUndeclared) {
+  every_key_lies_in_the_declared_slot(prefix_, "",
+                                      {
+                                          {"refresh_rotate", "ru:{R}:*"},
+                                          {"refresh_rotate", "rg:{R}:*"},
+                                          {"refresh_peek", "ru:{R}:*"},
+                                          {"refresh_peek", "rg:{R}:*"},
+                                      });
+}
+
+// Generations and revoked grants moved from per-user keys ("ru:", "rg:") to route-named ones
+// ("rs:", "rx:"), so that rotate and peek declare them. Processes of earlier releases sharing the
+// server only know the old keys: with the default (legacy) layout a revocation written there the
+// way their scripts wrote it (HINCRBY / ZADD) stops this release's rotations, and this release's
+// revocations land in the old keys too, where they read them. With legacy_user_keys=false the old
+// keys are neither read nor written (the documented cost of turning it off too early).
+TEST_F(RedisBackendTest, RevocationsCrossBetweenTheLegacyAndRouteNamedLayouts) {
+  Harness h(url());
+  auto ring = legacy::ring_of(h.options().keys);
+  const internal::UserIds user = internal::user_ids(*ring, "alice");
+  const std::string old_gens = prefix_ + "ru:" + user.tag + ":" + user.subject_key;
+  const std::string old_grants = prefix_ + "rg:" + user.tag + ":" + user.subject_key;
+  const std::string new_gens = prefix_ + "rs:" + user.tag;
+  RefreshTokenStore& rt = h.store().refresh();
+  RefreshGrant g;
+  g.subject = "alice";
+  g.client_id = "app";
+  g.grant_id = "grant-1";
+
+  // An earlier release logs alice out: only the old hash changes.
+  auto a = rt.issue(g);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_TRUE(raw_->call({"HINCRBY", old_gens, "g", "1"}).ok());
+  EXPECT_EQ(rt.rotate(a->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_EQ(rt.peek(a->token)->state, RefreshTokenState::kRevoked);
+  EXPECT_TRUE(rt.list("alice")->empty());
+  // A family issued after it captures the higher generation and lives.
+  auto b = rt.issue(g);
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  auto b2 = rt.rotate(b->token, "app");
+  ASSERT_TRUE(b2.ok()) << b2.status().to_string();
+
+  // An earlier release revokes grant-1 (its script: ZADD of the grant key, scored by until).
+  const std::string grant_key = internal::index_hash(*ring, "grant", "grant-1");
+  ASSERT_TRUE(raw_->call({"ZADD", old_grants, std::to_string(h.clock().now() + 3'600'000), grant_key}).ok());
+  EXPECT_EQ(rt.rotate(b2->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_EQ(rt.issue(g).code(), StatusCode::kRevoked);
+
+  // This release logs alice out: both places get the same new generation, above the old one.
+  g.grant_id = "grant-2";
+  auto c = rt.issue(g);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const std::string before = raw_->call({"HGET", old_gens, "g"})->str();
+  ASSERT_TRUE(rt.revoke_subject("alice").ok());
+  const std::string old_after = raw_->call({"HGET", old_gens, "g"})->str();
+  const std::string new_after = raw_->call({"HGET", new_gens, "g:" + user.subject_key})->str();
+  EXPECT_EQ(std::stoll(old_after), std::stoll(before) + 1);
+  EXPECT_EQ(new_after, old_after);
+  EXPECT_EQ(rt.rotate(c->token, "app").code(), StatusCode::kRevoked);
+  // ... and a client logout and a grant revocation reach the old keys as well.
+  auto d = rt.issue(g);
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(rt.revoke_client("alice", "app").ok());
+  const std::string client_key = internal::index_hash(*ring, "client", "app");
+  EXPECT_EQ(raw_->call({"HGET", old_gens, "c:" + client_key})->str(), "1");
+  ASSERT_TRUE(rt.revoke_grant("alice", "grant-2").ok());
+  EXPECT_TRUE(raw_->call({"ZSCORE", old_grants, internal::index_hash(*ring, "grant", "grant-2")})->is_string());
+
+  // Route-named only: an old-key revocation is not seen; this release's revocations still are.
+  Harness only_new(url() + "&legacy_user_keys=false");
+  RefreshTokenStore& nt = only_new.store().refresh();
+  g.grant_id = "grant-3";
+  auto e = nt.issue(g);
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  ASSERT_TRUE(raw_->call({"HINCRBY", old_gens, "g", "1"}).ok());
+  auto e2 = nt.rotate(e->token, "app");
+  EXPECT_TRUE(e2.ok()) << "legacy_user_keys=false reads no old key: " << e2.status().to_string();
+  ASSERT_TRUE(nt.revoke_subject("alice").ok());
+  EXPECT_EQ(nt.rotate(e2->token, "app").code(), StatusCode::kRevoked);
+  EXPECT_EQ(raw_->call({"HGET", old_gens, "g"})->str(), std::to_string(std::stoll(old_after) + 1))
+      << "legacy_user_keys=false wrote the old hash";
+}
+
+// A Cluster never had the old layout: asking for it there is refused, naming the option.
+TEST(RedisBackendOptions, LegacyUserKeysIsRefusedOnACluster) {
+  internal::RedisBackendOptions o;
+  auto url = internal::split_backend_options("redis://127.0.0.1:1?legacy_user_keys=maybe", o);
+  EXPECT_EQ(url.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(url.status().message().find("legacy_user_keys"), std::string::npos);
+  Options opts;
+  opts.keys.keys.push_back({1, std::string(32, 'k')});
+  auto cluster = open("redis+cluster://127.0.0.1:1?legacy_user_keys=true", opts);
+  EXPECT_EQ(cluster.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(cluster.status().message().find("legacy_user_keys"), std::string::npos) << cluster.status().to_string();
 }
 
 TEST_F(RedisBackendTest, AfterTheFlowsEveryKeyHasATtlAndNoIndexHoldsAnExpiredMember) {

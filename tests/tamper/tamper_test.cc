@@ -375,17 +375,25 @@ TEST(TamperRedis, GarbledGenerationsFailClosedAndLogoutStillWorks) {
   auto raw = redis::Client::from_url("redis://127.0.0.1:" + RedisBackendTraits::port());
   ASSERT_TRUE(raw.ok());
   const std::string prefix = editor.url().substr(editor.url().find("prefix=") + 7);
+  // Both places a generation lives in (the default layout keeps the old per-user hash too).
   const std::string user_hash = prefix + "ru:" + user.tag + ":" + user.subject_key;
-  const std::string client_field = "c:" + internal::index_hash(*ring, "client", "app");
-  for (const std::string& field : {std::string("g"), client_field}) {
-    ASSERT_TRUE(raw.value()->call({"HSET", user_hash, field, "garbage"}).ok());
+  const std::string route_hash = prefix + "rs:" + user.tag;
+  const std::string client_key = internal::index_hash(*ring, "client", "app");
+  const std::vector<std::pair<std::string, std::string>> places = {
+      {user_hash, "g"},
+      {user_hash, "c:" + client_key},
+      {route_hash, "g:" + user.subject_key},
+      {route_hash, "c:" + user.subject_key + ":" + client_key}};
+  for (const auto& [hash, field] : places) {
+    ASSERT_TRUE(raw.value()->call({"HSET", hash, field, "garbage"}).ok());
     EXPECT_EQ(rt.rotate(before->token, "app").code(), StatusCode::kRevoked) << field;
     EXPECT_EQ(rt.issue(g).code(), StatusCode::kDataLoss) << field;
     EXPECT_EQ(rt.store_jti("alice", "jti-2", "app", 60'000).code(), StatusCode::kDataLoss) << field;
     EXPECT_EQ(rt.consume_jti("alice", "jti-1").code(), StatusCode::kRevoked) << field;
     EXPECT_TRUE(rt.list("alice")->empty()) << field;
     // Logging out (everywhere, or one client) replaces the garbled generation and works.
-    auto logout = field == "g" ? rt.revoke_subject("alice") : rt.revoke_client("alice", "app");
+    const bool user_wide = field[0] == 'g';
+    auto logout = user_wide ? rt.revoke_subject("alice") : rt.revoke_client("alice", "app");
     ASSERT_TRUE(logout.ok()) << field << ": " << logout.status().to_string();
     EXPECT_EQ(rt.rotate(before->token, "app").code(), StatusCode::kRevoked) << field;
     auto after = rt.issue(g);

@@ -51,6 +51,11 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
         return url_error("option 'allow_eviction' must be true or false");
       }
       out.allow_eviction = value == "true";
+    } else if (name == "legacy_user_keys") {
+      if (value != "true" && value != "false") {
+        return url_error("option 'legacy_user_keys' must be true or false");
+      }
+      out.legacy_user_keys = value == "true";
     } else if (!pair.empty()) {
       kept.push_back(sep);
       kept.append(pair);
@@ -207,6 +212,11 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     auto cluster = redis::parse_cluster_url(client_url.value(), std::move(base));
     if (!cluster.ok()) return cluster.status();
     options.name = "redis_cluster";
+    if (options.legacy_user_keys.value_or(false)) {
+      return url_error("option 'legacy_user_keys' must be false on a Cluster: no release before the "
+                       "route-named generations ran on one");
+    }
+    options.legacy_user_keys = false;
     warn_insecure(cluster->node.tls);
     return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
         make_cluster_executor(std::move(cluster.value())), std::move(options), config.log));

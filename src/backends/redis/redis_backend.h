@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,12 @@ struct RedisBackendOptions {
   std::string name = "redis";  // Backend::name(): "redis_cluster" on a Cluster
   std::string prefix = "authstore:";
   bool allow_eviction = false;
+  // Also keep the per-user generations and revoked grants of releases before the route-named ones
+  // ("ru:", "rg:"; docs/redis.md, "Generations and revoked grants"), so that processes of those
+  // releases sharing the server see this one's revocations and the other way round. URL option
+  // legacy_user_keys=true|false; unset: true, except on a Cluster (no earlier release ran there).
+  std::optional<bool> legacy_user_keys;
+  bool legacy() const { return legacy_user_keys.value_or(true); }
 };
 
 // Splits the backend's own options (prefix, allow_eviction) off a Redis URL. Returns the URL the
@@ -82,6 +89,7 @@ class RedisBackend final : public Backend {
   void close() override { executor_.reset(); }  // the executor owns the client
 
   const std::string& prefix() const { return options_.prefix; }
+  const RedisBackendOptions& options() const { return options_; }
   std::string key(std::string_view k) const { return options_.prefix + std::string(k); }
 
   // Test hook: called with an operation's name and the (prefixed) keys it declares, before each
@@ -140,11 +148,12 @@ Status corrupt(std::string_view op, std::string_view what);
 inline std::string num(std::int64_t v) { return std::to_string(v); }
 }  // namespace redis_reply
 
-// Defines `const redis::Script& fn()`: the embedded script lua::id, built once.
-#define AUTHSTORE_REDIS_SCRIPT(fn, id)             \
-  const redis::Script& fn() {                      \
-    static const redis::Script s(#id, 1, lua::id); \
-    return s;                                      \
+// Defines `const redis::Script& fn()`: the embedded script lua::id (version 1), built once.
+#define AUTHSTORE_REDIS_SCRIPT(fn, id) AUTHSTORE_REDIS_SCRIPT_V(fn, id, 1)
+#define AUTHSTORE_REDIS_SCRIPT_V(fn, id, version)        \
+  const redis::Script& fn() {                            \
+    static const redis::Script s(#id, version, lua::id); \
+    return s;                                            \
   }
 
 // redis://, rediss://, unix:// (the options: above, and redis::parse_url()).

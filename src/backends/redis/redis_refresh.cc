@@ -14,16 +14,16 @@ using redis_reply::unexpected;
 
 using redis_reply::num;
 
-AUTHSTORE_REDIS_SCRIPT(script_issue, refresh_issue)
-AUTHSTORE_REDIS_SCRIPT(script_rotate, refresh_rotate)
-AUTHSTORE_REDIS_SCRIPT(script_peek, refresh_peek)
-AUTHSTORE_REDIS_SCRIPT(script_revoke, refresh_revoke)
-AUTHSTORE_REDIS_SCRIPT(script_list, refresh_list)
-AUTHSTORE_REDIS_SCRIPT(script_revoke_subject, refresh_revoke_subject)
-AUTHSTORE_REDIS_SCRIPT(script_revoke_client, refresh_revoke_client)
-AUTHSTORE_REDIS_SCRIPT(script_revoke_grant, refresh_revoke_grant)
-AUTHSTORE_REDIS_SCRIPT(script_jti_store, jti_store)
-AUTHSTORE_REDIS_SCRIPT(script_jti_consume, jti_consume)
+AUTHSTORE_REDIS_SCRIPT_V(script_issue, refresh_issue, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_rotate, refresh_rotate, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_peek, refresh_peek, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_revoke, refresh_revoke, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_list, refresh_list, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_revoke_subject, refresh_revoke_subject, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_revoke_client, refresh_revoke_client, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_revoke_grant, refresh_revoke_grant, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_jti_store, jti_store, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_jti_consume, jti_consume, 2)
 
 constexpr std::size_t kViewFields = 7;
 
@@ -56,11 +56,12 @@ class RedisRefresh final : public RefreshBackend {
   explicit RedisRefresh(RedisBackend& b) : b_(b) {}
 
   void issue(const FamilyIssue& req, Callback<Done> done) override {
-    b_.eval(script_issue(),
-            {b_.key(req.family_key), b_.key(req.token_key), user(req.route, req.subject_key),
-             grants(req.route, req.subject_key), index(req.route, req.subject_key)},
+    std::vector<std::string> keys = {b_.key(req.family_key), b_.key(req.token_key), index(req.route, req.subject_key),
+                                     gens(req.route), revoked_grants(req.route)};
+    add_legacy(keys, req.route, req.subject_key, true);
+    b_.eval(script_issue(), std::move(keys),
             {num(req.now), b_.prefix(), req.route, req.subject_key, req.family_key, req.token_key,
-             req.client_key, req.grant_key, req.record, num(req.idle_ttl), num(req.expires_at)},
+             req.client_key, req.grant_key, req.record, num(req.idle_ttl), num(req.expires_at), layout()},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("refresh_issue")));
@@ -85,10 +86,12 @@ class RedisRefresh final : public RefreshBackend {
   void rotate_known(const RotateRequest& req, Callback<RotateResult> done) {
     std::vector<std::string> keys = {b_.key(req.token_key)};
     if (!req.new_token_key.empty()) keys.push_back(b_.key(req.new_token_key));
+    keys.push_back(gens(req.route));
+    keys.push_back(revoked_grants(req.route));
     if (!req.family_key.empty()) keys.push_back(b_.key(req.family_key));
     b_.eval(script_rotate(), std::move(keys),
             {num(req.now), b_.prefix(), req.route, req.new_token_key, req.client_key, num(req.grace),
-             req.family_key},
+             req.family_key, layout()},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<RotateResult>(r.status()));
               const auto& v = r->elements();
@@ -122,7 +125,9 @@ class RedisRefresh final : public RefreshBackend {
 
   void peek_known(const std::string& route, const std::string& token_key, const std::string& family_key,
                   Millis now, Callback<FamilyState> done) {
-    b_.eval(script_peek(), token_and_family(token_key, family_key), {num(now), b_.prefix(), route, family_key},
+    std::vector<std::string> keys = {b_.key(token_key), gens(route), revoked_grants(route)};
+    if (!family_key.empty()) keys.push_back(b_.key(family_key));
+    b_.eval(script_peek(), std::move(keys), {num(now), b_.prefix(), route, family_key, layout()},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<FamilyState>(r.status()));
               const auto& v = r->elements();
@@ -152,33 +157,39 @@ class RedisRefresh final : public RefreshBackend {
     with_family<Done>(token_key, known_family, std::move(done),
                       [this, route, token_key, now](std::string family_key, Callback<Done> then_done) {
       b_.eval(script_revoke(), token_and_family(token_key, family_key),
-              {num(now), b_.prefix(), route, "token", family_key},
+              {num(now), b_.prefix(), route, "token", family_key, layout()},
               done_if_one("refresh_revoke", std::move(then_done), token_not_found()));
     });
   }
 
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override {
-    b_.eval(script_revoke(), {b_.key(family_key)}, {num(now), b_.prefix(), route, "family", ""},
+    b_.eval(script_revoke(), {b_.key(family_key)}, {num(now), b_.prefix(), route, "family", "", layout()},
             done_if_one("refresh_revoke", std::move(done),
                         Status(StatusCode::kNotFound, "refresh family not found")));
   }
 
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
                       Callback<Done> done) override {
-    b_.eval(script_revoke_subject(), {user(route, subject_key), index(route, subject_key)}, {num(now)},
+    std::vector<std::string> keys = {gens(route), index(route, subject_key)};
+    if (b_.options().legacy()) keys.push_back(user(route, subject_key));
+    b_.eval(script_revoke_subject(), std::move(keys), {num(now), subject_key},
             done_if_one("refresh_revoke_subject", std::move(done), unexpected("refresh_revoke_subject")));
   }
 
   void revoke_client(const std::string& route, const std::string& subject_key, const std::string& client_key,
                      Millis now, Callback<Done> done) override {
-    b_.eval(script_revoke_client(), {user(route, subject_key)}, {num(now), client_key},
+    std::vector<std::string> keys = {gens(route)};
+    if (b_.options().legacy()) keys.push_back(user(route, subject_key));
+    b_.eval(script_revoke_client(), std::move(keys), {num(now), subject_key, client_key},
             done_if_one("refresh_revoke_client", std::move(done), unexpected("refresh_revoke_client")));
   }
 
   void revoke_grant(const std::string& route, const std::string& subject_key, const std::string& grant_key,
                     Millis until, Millis now, Callback<Done> done) override {
-    b_.eval(script_revoke_grant(), {grants(route, subject_key)}, {num(now), grant_key, num(until)},
+    std::vector<std::string> keys = {revoked_grants(route)};
+    if (b_.options().legacy()) keys.push_back(grants(route, subject_key));
+    b_.eval(script_revoke_grant(), std::move(keys), {num(now), subject_key, grant_key, num(until)},
             done_if_one("refresh_revoke_grant", std::move(done), unexpected("refresh_revoke_grant")));
   }
 
@@ -191,8 +202,10 @@ class RedisRefresh final : public RefreshBackend {
   }
 
   void store_jti(const JtiEntry& e, Callback<Done> done) override {
-    b_.eval(script_jti_store(), {b_.key(e.jti_key), user(e.route, e.subject_key)},
-            {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at)},
+    std::vector<std::string> keys = {b_.key(e.jti_key), gens(e.route)};
+    add_legacy(keys, e.route, e.subject_key, false);
+    b_.eval(script_jti_store(), std::move(keys),
+            {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at), layout()},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("jti_store")));
@@ -206,8 +219,9 @@ class RedisRefresh final : public RefreshBackend {
 
   void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,
                    Millis now, Callback<JtiResult> done) override {
-    b_.eval(script_jti_consume(), {b_.key(jti_key), user(route, subject_key)},
-            {num(now), b_.prefix(), route, subject_key},
+    std::vector<std::string> keys = {b_.key(jti_key), gens(route)};
+    add_legacy(keys, route, subject_key, false);
+    b_.eval(script_jti_consume(), std::move(keys), {num(now), b_.prefix(), route, subject_key, layout()},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<JtiResult>(r.status()));
               auto& v = r->elements();
@@ -258,13 +272,13 @@ class RedisRefresh final : public RefreshBackend {
                [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> r) mutable {
                  if (!r.ok()) return done(Result<Out>(r.status()));
                  if (!r->is_array()) return done(Result<Out>(unexpected("refresh_list_index")));
-                 std::vector<std::string> keys = {index(route, subject_key), user(route, subject_key),
-                                                  grants(route, subject_key)};
+                 std::vector<std::string> keys = {index(route, subject_key), gens(route), revoked_grants(route)};
+                 add_legacy(keys, route, subject_key, true);
                  for (const Reply& m : r->elements()) {
                    if (!m.is_string()) return done(Result<Out>(unexpected("refresh_list_index")));
                    keys.push_back(b_.key(m.str()));
                  }
-                 b_.eval(script_list(), std::move(keys), {num(now), b_.prefix(), route},
+                 b_.eval(script_list(), std::move(keys), {num(now), b_.prefix(), route, layout()},
                          [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> listed) mutable {
                            if (!listed.ok()) return done(Result<Out>(listed.status()));
                            if (listed->is_integer() && listed->integer() == -1) {
@@ -306,7 +320,22 @@ class RedisRefresh final : public RefreshBackend {
     if (!family_key.empty()) keys.push_back(b_.key(family_key));
     return keys;
   }
-  // Per user: "ru:" generations hash, "rg:" revoked grants, "ri:" family index; route = "{R}".
+  // Per route "{R}" (the user's hash tag): "rs:" generations (fields "g:<subject>",
+  // "c:<subject>:<client>"), "rx:" revoked grants (members "<subject>:<grant>"): named by the route
+  // alone, so that rotate and peek, which know a token's route but not its subject, declare them.
+  std::string gens(const std::string& route) const { return b_.prefix() + "rs:" + route; }
+  std::string revoked_grants(const std::string& route) const { return b_.prefix() + "rx:" + route; }
+  // The scripts' last ARGV: whether they also read (and write) the legacy per-user keys.
+  std::string layout() const { return b_.options().legacy() ? "1" : "0"; }
+  // Appends the legacy per-user generations (and revoked grants) when the layout keeps them.
+  void add_legacy(std::vector<std::string>& keys, const std::string& route, const std::string& subject_key,
+                  bool with_grants) const {
+    if (!b_.options().legacy()) return;
+    keys.push_back(user(route, subject_key));
+    if (with_grants) keys.push_back(grants(route, subject_key));
+  }
+  // Per user, earlier releases (legacy layout): "ru:" generations hash, "rg:" revoked grants; and
+  // "ri:" the user's family index (every release).
   std::string user(const std::string& route, const std::string& subject_key) const {
     return b_.prefix() + "ru:" + route + ":" + subject_key;
   }

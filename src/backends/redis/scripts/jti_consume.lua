@@ -1,5 +1,6 @@
--- KEYS: jti hash, user hash (of ARGV[4]: an entry of another subject is not found). ARGV: now,
--- prefix, route, subject.
+-- KEYS: jti hash, the route's generations, then (legacy layout) the user's generations of earlier
+-- releases (of ARGV[4]: an entry of another subject is not found). ARGV: now, prefix, route,
+-- subject, layout.
 -- {0} not found (or garbled); {1, record} consumed; {2, record} already consumed; {3} revoked.
 local v = redis.call('HMGET', KEYS[1], 'rec', 'sub', 'cli', 'gen', 'cg', 'c', 'e')
 local e = v[7] and string.match(v[7], '^%d+$') and tonumber(v[7])

@@ -1,8 +1,15 @@
 -- Refresh families (prepended to the refresh scripts). ARGV[2] is the key prefix, ARGV[3] the
 -- user's route tag "{R}": keys derived here (a token's family, a family's user) share that tag.
+-- The LAST ARGV is the layout flag: '1' also reads (and, in the scripts that write them, writes)
+-- the per-user generations and revoked grants of releases before the route-named ones ("ru:",
+-- "rg:"; docs/redis.md, "Generations and revoked grants"), '0' only the route-named ones.
 -- Stored fields are checked before use: a garbled field (not an integer, an unknown state) makes
 -- the family or token read as corrupt (absent; the store counts it) and never raises a Lua error.
-local P, ROUTE = ARGV[2], ARGV[3]
+local P, ROUTE, LEGACY = ARGV[2], ARGV[3], ARGV[#ARGV] == '1'
+-- Route-named: the generations of every user of the route (fields 'g:<sub>', 'c:<sub>:<cli>') and
+-- their revoked grants (members '<sub>:<grant>'): a caller knowing only a token's route declares them.
+local GENS, GRANTS = P .. 'rs:' .. ROUTE, P .. 'rx:' .. ROUTE
+-- The per-user keys of earlier releases (legacy layout only).
 local function user_key(sub) return P .. 'ru:' .. ROUTE .. ':' .. sub end
 local function grants_key(sub) return P .. 'rg:' .. ROUTE .. ':' .. sub end
 -- A stored integer (decimal, at most 15 digits: exact in a Lua number), else nil.
@@ -58,14 +65,35 @@ local function load_pair(tkey, expected)
 end
 local function unexpired(f) return NOW < f.ea and NOW < f.ie end
 -- The user's generation and the client's (missing = 0; garbled = nil: every family reads as
--- revoked, and issue / jti_store refuse to capture it).
+-- revoked, and issue / jti_store refuse to capture it). Legacy layout: the higher of the two places
+-- (a revocation by this release writes both alike; one by an earlier release only the old one).
 local function user_gens(sub, cli)
-  local v = redis.call('HMGET', user_key(sub), 'g', 'c:' .. cli)
-  return int(v[1] or '0'), int(v[2] or '0')
+  local v = redis.call('HMGET', GENS, 'g:' .. sub, 'c:' .. sub .. ':' .. cli)
+  local g, c = int(v[1] or '0'), int(v[2] or '0')
+  if LEGACY then
+    local o = redis.call('HMGET', user_key(sub), 'g', 'c:' .. cli)
+    local og, oc = int(o[1] or '0'), int(o[2] or '0')
+    g = g and og and math.max(g, og)
+    c = c and oc and math.max(c, oc)
+  end
+  return g, c
+end
+-- The user's generations outlive every family and jti that captured them (a missing place reads
+-- as 0: were it to expire first, a revoked family would read as live again).
+local function keep_user(sub, until_ms)
+  redis.call('HSETNX', GENS, 'g:' .. sub, '0')
+  keep_until(GENS, until_ms)
+  if LEGACY then
+    redis.call('HSETNX', user_key(sub), 'g', '0')
+    keep_until(user_key(sub), until_ms)
+  end
 end
 local function grant_revoked(sub, gra)
   if gra == '' then return false end
-  local u = redis.call('ZSCORE', grants_key(sub), gra)
+  local u = redis.call('ZSCORE', GRANTS, sub .. ':' .. gra)
+  if u and tonumber(u) > NOW then return true end
+  if not LEGACY then return false end
+  u = redis.call('ZSCORE', grants_key(sub), gra)
   return u and tonumber(u) > NOW
 end
 local function revoked(f)

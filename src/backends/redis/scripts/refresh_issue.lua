@@ -1,5 +1,6 @@
--- KEYS: family, token, user hash, grants, index. ARGV: now, prefix, route, subject, family key,
--- token key (both unprefixed), client, grant, record, idle_ttl, expires_at.
+-- KEYS: family, token, index, the route's generations and revoked grants, then (legacy layout) the
+-- user's generations and revoked grants of earlier releases. ARGV: now, prefix, route, subject,
+-- family key, token key (both unprefixed), client, grant, record, idle_ttl, expires_at, layout.
 -- 1 issued, 2 grant revoked, 3 key collision, 4 the user's stored generations are garbled.
 local sub, fk, tk, cli, gra = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local it, ea = tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -15,10 +16,8 @@ redis.call('HSET', KEYS[1], 'rec', ARGV[9], 'sub', sub, 'cli', cli, 'gra', gra, 
 redis.call('PEXPIRE', KEYS[1], fmt(ttl_for(math.min(NOW + it, ea))))
 redis.call('HSET', KEYS[2], 'f', fk, 's', '0')
 redis.call('PEXPIRE', KEYS[2], fmt(ttl_for(ea)))
--- The user's generations must outlive every family that captured them.
-redis.call('HSETNX', KEYS[3], 'g', '0')
+keep_user(sub, ea)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[11], fk)
 keep_until(KEYS[3], ea)
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[11], fk)
-keep_until(KEYS[5], ea)
 return 1

@@ -1,5 +1,6 @@
--- KEYS: token, its family (absent when the caller found no token). ARGV: now, prefix, route,
--- the token's family key ('' = the caller found no token).
+-- KEYS: token, the route's generations and revoked grants, its family (absent when the caller
+-- found no token). ARGV: now, prefix, route, the token's family key ('' = the caller found no
+-- token), layout.
 -- {0} not found; {2} garbled; {1, view..., spent, live}. Read-only.
 local f, t = load_pair(KEYS[1], ARGV[4])
 if f == false then return {2} end

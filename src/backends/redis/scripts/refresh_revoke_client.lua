@@ -1,11 +1,6 @@
--- KEYS: user hash. ARGV: now, client. Bumps the user's generation for one client (a garbled one
--- is replaced by `now`, as in refresh_revoke_subject).
-local field = 'c:' .. ARGV[2]
-local c = redis.call('HGET', KEYS[1], field)
-if not c or string.match(c, '^%d+$') then
-  redis.call('HINCRBY', KEYS[1], field, 1)
-else
-  redis.call('HSET', KEYS[1], field, ARGV[1])
-end
-keep_until(KEYS[1], NOW)
+-- KEYS: the route's generations, then (legacy layout) the user's hash of earlier releases. ARGV:
+-- now, subject, client. Bumps the user's generation for one client.
+local places = {{KEYS[1], 'c:' .. ARGV[2] .. ':' .. ARGV[3]}}
+if KEYS[2] then places[2] = {KEYS[2], 'c:' .. ARGV[3]} end
+bump(places)
 return 1

@@ -1,7 +1,13 @@
--- KEYS: grants. ARGV: now, grant, until. Keeps the grant revoked until max(until, earlier until).
-local until_ms = tonumber(ARGV[3])
-local cur = redis.call('ZSCORE', KEYS[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if not cur or tonumber(cur) < until_ms then redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2]) end
-keep_until(KEYS[1], until_ms)
+-- KEYS: the route's revoked grants, then (legacy layout) the user's revoked grants of earlier
+-- releases. ARGV: now, subject, grant, until. Keeps the grant revoked until max(until, earlier
+-- until), in each place; drops expired members.
+local until_ms = tonumber(ARGV[4])
+local function revoke_in(key, member)
+  local cur = redis.call('ZSCORE', key, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+  if not cur or tonumber(cur) < until_ms then redis.call('ZADD', key, ARGV[4], member) end
+  keep_until(key, until_ms)
+end
+revoke_in(KEYS[1], ARGV[2] .. ':' .. ARGV[3])
+if KEYS[2] then revoke_in(KEYS[2], ARGV[3]) end
 return 1

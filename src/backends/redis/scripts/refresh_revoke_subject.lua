@@ -1,12 +1,8 @@
--- KEYS: user hash, index. ARGV: now. Bumps the user's generation (every family and jti issued
--- before reads as revoked, then expires on its own: no mass delete) and drops the index. A garbled
--- generation (not an integer) is replaced by `now`, above any generation captured (small counts).
-local g = redis.call('HGET', KEYS[1], 'g')
-if not g or string.match(g, '^%d+$') then
-  redis.call('HINCRBY', KEYS[1], 'g', 1)
-else
-  redis.call('HSET', KEYS[1], 'g', ARGV[1])
-end
-keep_until(KEYS[1], NOW)
+-- KEYS: the route's generations, the user's family index, then (legacy layout) the user's hash of
+-- earlier releases. ARGV: now, subject. Bumps the user's generation (every family and jti issued
+-- before reads as revoked, then expires on its own: no mass delete) and drops the index.
+local places = {{KEYS[1], 'g:' .. ARGV[2]}}
+if KEYS[3] then places[2] = {KEYS[3], 'g'} end
+bump(places)
 redis.call('DEL', KEYS[2])
 return 1

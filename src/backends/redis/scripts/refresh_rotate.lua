@@ -1,6 +1,7 @@
--- KEYS: token, new token (absent when consuming), the token's family (absent when the caller found
--- no token). ARGV: now, prefix, route, new token key (unprefixed, '' = consume), client ('' = no
--- check), grace, the token's family key (unprefixed, '' = the caller found no token).
+-- KEYS: token, new token (absent when consuming), the route's generations and revoked grants, the
+-- token's family (absent when the caller found no token). ARGV:
+-- now, prefix, route, new token key (unprefixed, '' = consume), client ('' = no check), grace, the
+-- token's family key (unprefixed, '' = the caller found no token), layout.
 -- {0} not found; {6} garbled (nothing changed); else {outcome, view...}: 1 rotated, 2 grace
 -- rotated, 3 reused, 4 revoked, 5 client mismatch.
 local newk, cli, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])
