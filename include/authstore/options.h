@@ -72,6 +72,10 @@ struct RefreshOptions {
   std::int64_t grace_window_ms = 0;
   std::int64_t max_grace_window_ms = 60'000;  // bound on grace_window_ms.
   std::size_t max_metadata_bytes = 4096;      // size limit of a family's metadata JSON.
+  // The longest lifetime of an access token checked with RefreshTokenStore::grant_live: a logout
+  // (revoke_subject, revoke_client) is remembered at least this long, and grant_live refuses a
+  // credential issued earlier than now minus this. 1 ms .. max_lifetime_ms.
+  std::int64_t access_token_max_ttl_ms = 3600LL * 1000;  // 1 hour.
 };
 
 struct SessionOptions {

@@ -138,6 +138,22 @@ class RefreshTokenStore {
   void revoke_grant_async(std::string_view subject, std::string_view grant_id,
                           Callback<Done> done);
 
+  // Whether credentials issued at `issued_at` (Unix ms, store clock) for the grant still stand:
+  // the check a resource server makes on each access token (an opaque token's record or a JWT's
+  // sub / client_id / grant claim and iat), in another process than the one that revoked. OK when
+  // live. kRevoked when the grant was revoked (revoke_grant: a replayed code, a revocation), or the
+  // subject was logged out everywhere (revoke_subject) or from client_id (revoke_client) at or
+  // after issued_at, or when issued_at is more than RefreshOptions::access_token_max_ttl_ms ago
+  // (logouts are remembered that long, so an older credential cannot be vouched for). grant_id
+  // empty: no grant check. kInvalidArgument (field "issued_at") when issued_at is more than a
+  // minute ahead of the store clock. One round trip, read-only; a backend failure is an error,
+  // never OK. Revoking a single family (revoke, revoke_family, a reuse) does not reach it: an app
+  // that wants a reused refresh token to kill its access tokens calls revoke_grant (RFC 9700).
+  Result<Done> grant_live(std::string_view subject, std::string_view client_id, std::string_view grant_id,
+                          UnixMillis issued_at);
+  void grant_live_async(std::string_view subject, std::string_view client_id, std::string_view grant_id,
+                        UnixMillis issued_at, Callback<Done> done);
+
   // The subject's active families, soonest expiry first. Cost follows the subject's families.
   Result<std::vector<RefreshFamily>> list(std::string_view subject);
   void list_async(std::string_view subject, Callback<std::vector<RefreshFamily>> done);

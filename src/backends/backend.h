@@ -172,11 +172,19 @@ class RefreshBackend {
   virtual void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                              Callback<Done> done) = 0;
   // Bumps the user's generation (every family and jti issued before is revoked); drops the index.
+  // Records the logout at `now` for grant_live, remembered at least until remember_until.
   virtual void revoke_subject(const std::string& route, const std::string& subject_key,
-                              Millis now, Callback<Done> done) = 0;
-  // Bumps client_gen[client_key] of the user.
+                              Millis now, Millis remember_until, Callback<Done> done) = 0;
+  // Bumps client_gen[client_key] of the user; records the client's logout as revoke_subject does.
   virtual void revoke_client(const std::string& route, const std::string& subject_key,
-                             const std::string& client_key, Millis now, Callback<Done> done) = 0;
+                             const std::string& client_key, Millis now, Millis remember_until,
+                             Callback<Done> done) = 0;
+  // kRevoked when grant_key (non-empty) is revoked for the user (until > now), or a logout of the
+  // user, or of client_key, was recorded at or after issued_at (and is still remembered); else OK.
+  // Read-only, one round trip. A garbled record answers kRevoked or kDataLoss, never OK.
+  virtual void grant_live(const std::string& route, const std::string& subject_key,
+                          const std::string& client_key, const std::string& grant_key, Millis issued_at,
+                          Millis now, Callback<Done> done) = 0;
   // Marks grant_key revoked for the user until `until` (kept at least that long).
   virtual void revoke_grant(const std::string& route, const std::string& subject_key,
                             const std::string& grant_key, Millis until, Millis now,

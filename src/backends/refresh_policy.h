@@ -15,6 +15,16 @@
 
 namespace authstore::internal {
 
+// grant_live's answers when a credential no longer stands (every backend gives the same ones).
+inline Status grant_revoked_status() { return Status(StatusCode::kRevoked, "the grant was revoked", "grant_id"); }
+inline Status subject_logged_out_status() {
+  return Status(StatusCode::kRevoked, "the subject was logged out at or after issued_at", "subject");
+}
+inline Status client_logged_out_status() {
+  return Status(StatusCode::kRevoked, "the subject was logged out of client_id at or after issued_at",
+                "client_id");
+}
+
 // What a backend knows about a presented refresh token whose family exists, is linked to it (as
 // RotateRequest::family_key demands) and is unexpired. (A missing or expired family, or a
 // corrupt row, is kNotFound before any decision.)

@@ -19,6 +19,7 @@ namespace authstore::internal {
   X(kRefreshRevokeSubject, "refresh", "revoke_subject")                                \
   X(kRefreshRevokeClient, "refresh", "revoke_client")                                  \
   X(kRefreshRevokeGrant, "refresh", "revoke_grant") X(kRefreshList, "refresh", "list") \
+  X(kRefreshGrantLive, "refresh", "grant_live")                                         \
   X(kSessionGet, "sessions", "get") X(kSessionUpsert, "sessions", "upsert")            \
   X(kSessionDelete, "sessions", "delete") X(kSessionGetAll, "sessions", "get_all")     \
   X(kSessionDeleteAll, "sessions", "delete_all")                                       \

@@ -17,6 +17,9 @@ namespace {
 enum FamilyTag : std::uint8_t {
   kFamilyId = 1, kSubject, kClientId, kScope, kGrantId, kMetadata, kCreatedAt, kIdleTtl, kExpiresAt,
 };
+// grant_live: how far ahead of the store clock an issued_at may be (clock skew between servers).
+constexpr Millis kIssuedAtLeewayMs = 60'000;
+
 // kJti (the jti in clear) is written by older versions only; kJtiHash replaces it.
 enum JtiTag : std::uint8_t { kJti = 1, kJtiSubject, kJtiClient, kJtiExpires, kJtiHash };
 
@@ -356,7 +359,9 @@ void RefreshStoreImpl::revoke_subject(std::string_view subject, Callback<Done> d
   guarded(done, [&] {
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     const UserIds user = user_ids(*ctx->ring, subject);
-    backend->refresh().revoke_subject(user.tag, user.subject_key, ctx->now(), std::move(done));
+    const Millis now = ctx->now();
+    backend->refresh().revoke_subject(user.tag, user.subject_key, now,
+                                      now + ctx->options.refresh.access_token_max_ttl_ms, std::move(done));
   });
 }
 
@@ -366,8 +371,9 @@ void RefreshStoreImpl::revoke_client(std::string_view subject, std::string_view 
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
     const UserIds user = user_ids(*ctx->ring, subject);
-    backend->refresh().revoke_client(user.tag, user.subject_key, client_key(*ctx->ring, client_id),
-                                     ctx->now(), std::move(done));
+    const Millis now = ctx->now();
+    backend->refresh().revoke_client(user.tag, user.subject_key, client_key(*ctx->ring, client_id), now,
+                                     now + ctx->options.refresh.access_token_max_ttl_ms, std::move(done));
   });
 }
 
@@ -380,6 +386,31 @@ void RefreshStoreImpl::revoke_grant(std::string_view subject, std::string_view g
     const Millis now = ctx->now();
     backend->refresh().revoke_grant(user.tag, user.subject_key, grant_key(*ctx->ring, grant_id),
                                     now + ctx->options.refresh.max_lifetime_ms, now, std::move(done));
+  });
+}
+
+void RefreshStoreImpl::grant_live(std::string_view subject, std::string_view client_id, std::string_view grant_id,
+                                  UnixMillis issued_at, Callback<Done> done) {
+  guarded(done, [&] {
+    if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
+    if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
+    if (!grant_id.empty()) {
+      if (Status s = check_identifier("grant_id", grant_id, 128); !s.ok()) return fail(done, s);
+    }
+    const Millis now = ctx->now();
+    if (issued_at > now + kIssuedAtLeewayMs) {
+      return fail(done, invalid_argument("issued_at", "is more than a minute ahead of the store clock"));
+    }
+    if (issued_at < now - ctx->options.refresh.access_token_max_ttl_ms) {
+      return fail(done, Status(StatusCode::kRevoked,
+                               "issued before refresh.access_token_max_ttl_ms: logouts are not remembered "
+                               "that long, so the credential cannot be vouched for",
+                               "issued_at"));
+    }
+    const UserIds user = user_ids(*ctx->ring, subject);
+    backend->refresh().grant_live(user.tag, user.subject_key, client_key(*ctx->ring, client_id),
+                                  grant_id.empty() ? std::string() : grant_key(*ctx->ring, grant_id), issued_at,
+                                  now, std::move(done));
   });
 }
 
@@ -526,6 +557,17 @@ void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string
 }
 Result<Done> RefreshTokenStore::revoke_grant(std::string_view subject, std::string_view grant_id) {
   return wait_for<Done>([&](auto cb) { revoke_grant_async(subject, grant_id, std::move(cb)); });
+}
+void RefreshTokenStore::grant_live_async(std::string_view subject, std::string_view client_id,
+                                         std::string_view grant_id, UnixMillis issued_at, Callback<Done> done) {
+  const internal::Admission admitted(impl_.get());
+  if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
+  impl_->grant_live(subject, client_id, grant_id, issued_at,
+                    instrument(impl_->ctx, OpId::kRefreshGrantLive, std::move(done)));
+}
+Result<Done> RefreshTokenStore::grant_live(std::string_view subject, std::string_view client_id,
+                                           std::string_view grant_id, UnixMillis issued_at) {
+  return wait_for<Done>([&](auto cb) { grant_live_async(subject, client_id, grant_id, issued_at, std::move(cb)); });
 }
 void RefreshTokenStore::list_async(std::string_view subject,
                                    Callback<std::vector<RefreshFamily>> done) {

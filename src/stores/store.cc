@@ -118,6 +118,12 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
                   "must be 0..max_grace_window_ms (" + std::to_string(options.refresh.max_grace_window_ms) + ")",
                   "refresh.grace_window_ms");
   }
+  if (options.refresh.access_token_max_ttl_ms < 1 ||
+      options.refresh.access_token_max_ttl_ms > options.refresh.max_lifetime_ms) {
+    return Status(StatusCode::kInvalidArgument,
+                  "must be 1..max_lifetime_ms (" + std::to_string(options.refresh.max_lifetime_ms) + ")",
+                  "refresh.access_token_max_ttl_ms");
+  }
   if (options.replay.memory_shards == 0 ||
       (options.replay.memory_shards & (options.replay.memory_shards - 1)) != 0) {
     return Status(StatusCode::kInvalidArgument, "must be a power of two", "replay.memory_shards");

@@ -71,6 +71,8 @@ class RefreshStoreImpl : public StoreBase {
   void revoke_subject(std::string_view subject, Callback<Done> done);
   void revoke_client(std::string_view subject, std::string_view client_id, Callback<Done> done);
   void revoke_grant(std::string_view subject, std::string_view grant_id, Callback<Done> done);
+  void grant_live(std::string_view subject, std::string_view client_id, std::string_view grant_id,
+                  UnixMillis issued_at, Callback<Done> done);
   void list(std::string_view subject, Callback<std::vector<RefreshFamily>> done);
 };
 

@@ -76,12 +76,16 @@ class TamperingBackend final : public Backend,
   void revoke_family(const std::string& a, const std::string& b, Millis n, Callback<Done> d) override {
     real_->refresh().revoke_family(a, b, n, std::move(d));
   }
-  void revoke_subject(const std::string& a, const std::string& b, Millis n, Callback<Done> d) override {
-    real_->refresh().revoke_subject(a, b, n, std::move(d));
+  void revoke_subject(const std::string& a, const std::string& b, Millis n, Millis r, Callback<Done> d) override {
+    real_->refresh().revoke_subject(a, b, n, r, std::move(d));
   }
-  void revoke_client(const std::string& a, const std::string& b, const std::string& c, Millis n,
+  void revoke_client(const std::string& a, const std::string& b, const std::string& c, Millis n, Millis r,
                      Callback<Done> d) override {
-    real_->refresh().revoke_client(a, b, c, n, std::move(d));
+    real_->refresh().revoke_client(a, b, c, n, r, std::move(d));
+  }
+  void grant_live(const std::string& a, const std::string& b, const std::string& c, const std::string& g,
+                  Millis i, Millis n, Callback<Done> d) override {
+    real_->refresh().grant_live(a, b, c, g, i, n, std::move(d));
   }
   void revoke_grant(const std::string& a, const std::string& b, const std::string& c, Millis u, Millis n,
                     Callback<Done> d) override {

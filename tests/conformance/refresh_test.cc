@@ -202,6 +202,71 @@ TYPED_TEST(RefreshTest, RevokedGrantKillsFamiliesAndRefusesNewOnes) {
   EXPECT_TRUE(this->rt().issue(this->grant()).ok());
 }
 
+// grant_live: what a resource server asks about an access token of (subject, client, grant)
+// issued at iat, in another store (process) than the one that revoked.
+TYPED_TEST(RefreshTest, GrantLiveAnswersRevokedAfterGrantRevocationAndLogouts) {
+  const UnixMillis iat = this->clock().now();
+  Store other = this->harness().another(this->harness().options());  // a resource server
+  RefreshTokenStore& rs = other.refresh();
+  EXPECT_TRUE(rs.grant_live("alice", "app", "grant-1", iat).ok());
+  EXPECT_TRUE(rs.grant_live("alice", "app", "", iat).ok());  // no grant: logouts only
+  this->clock().advance(1000);
+
+  // A revoked grant (a replayed code): its tokens die; another grant of alice lives.
+  ASSERT_TRUE(this->rt().revoke_grant("alice", "grant-1").ok());
+  auto g = rs.grant_live("alice", "app", "grant-1", iat);
+  EXPECT_EQ(g.code(), StatusCode::kRevoked);
+  EXPECT_EQ(g.status().field(), "grant_id");
+  EXPECT_TRUE(rs.grant_live("alice", "app", "grant-2", iat).ok());
+  EXPECT_TRUE(rs.grant_live("bob", "app", "grant-1", iat).ok());  // scoped by subject
+
+  // A client logout: alice's tokens of that client issued before (or at) it die; of another
+  // client, and issued after it, live.
+  this->clock().advance(1000);
+  const UnixMillis client_logout = this->clock().now();
+  ASSERT_TRUE(this->rt().revoke_client("alice", "app").ok());
+  auto c = rs.grant_live("alice", "app", "grant-2", iat);
+  EXPECT_EQ(c.code(), StatusCode::kRevoked);
+  EXPECT_EQ(c.status().field(), "client_id");
+  EXPECT_EQ(rs.grant_live("alice", "app", "grant-2", client_logout).code(), StatusCode::kRevoked);
+  EXPECT_TRUE(rs.grant_live("alice", "web", "grant-3", iat).ok());
+  this->clock().advance(1);
+  EXPECT_TRUE(rs.grant_live("alice", "app", "grant-2", client_logout + 1).ok());
+
+  // Logout everywhere.
+  this->clock().advance(1000);
+  const UnixMillis logout = this->clock().now();
+  ASSERT_TRUE(this->rt().revoke_subject("alice").ok());
+  for (const char* client : {"app", "web"}) {
+    auto s = rs.grant_live("alice", client, "grant-3", logout - 1);
+    EXPECT_EQ(s.code(), StatusCode::kRevoked) << client;
+    EXPECT_EQ(s.status().field(), "subject") << client;
+  }
+  EXPECT_TRUE(rs.grant_live("bob", "web", "grant-3", iat).ok());
+  this->clock().advance(1);
+  EXPECT_TRUE(rs.grant_live("alice", "web", "grant-3", logout + 1).ok());  // a token issued after
+
+  // Logouts are remembered for access_token_max_ttl_ms; older tokens are refused outright.
+  const UnixMillis ttl = this->harness().options().refresh.access_token_max_ttl_ms;
+  this->clock().advance(ttl - 2);
+  EXPECT_EQ(rs.grant_live("alice", "web", "grant-3", logout - 1).code(), StatusCode::kRevoked);
+  auto old = rs.grant_live("alice", "web", "grant-3", this->clock().now() - ttl - 1);
+  EXPECT_EQ(old.code(), StatusCode::kRevoked);
+  EXPECT_EQ(old.status().field(), "issued_at");
+  EXPECT_TRUE(rs.grant_live("alice", "web", "grant-3", logout + 1).ok());
+  // The grant revocation sticks for max_lifetime_ms, beyond that.
+  EXPECT_EQ(rs.grant_live("alice", "app", "grant-1", this->clock().now()).code(), StatusCode::kRevoked);
+
+  // Bad input, named.
+  EXPECT_EQ(rs.grant_live("", "app", "g", iat).status().field(), "subject");
+  EXPECT_EQ(rs.grant_live("alice", "", "g", iat).status().field(), "client_id");
+  EXPECT_EQ(rs.grant_live("alice", "app", std::string(129, 'g'), this->clock().now()).status().field(), "grant_id");
+  auto ahead = rs.grant_live("alice", "app", "g", this->clock().now() + 60'001);
+  EXPECT_EQ(ahead.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ahead.status().field(), "issued_at");
+  EXPECT_TRUE(rs.grant_live("alice", "app", "g", this->clock().now() + 60'000).ok());  // skew allowed
+}
+
 TYPED_TEST(RefreshTest, ListShowsActiveFamiliesSoonestExpiryFirst) {
   RefreshGrant g1 = this->grant();
   g1.idle_ttl_ms = 7'200'000;

@@ -126,9 +126,10 @@ std::vector<Op> all_ops() {
       {"refresh_revoke_family", [](Backend& b) {
          return answer<Done>([&](auto cb) { b.refresh().revoke_family(kRoute, "rf:" + kRoute + ":f1", kNow, cb); });
        }},
-      {"refresh_revoke_subject", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_subject(kRoute, "subj", kNow, cb); }); }},
-      {"refresh_revoke_client", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_client(kRoute, "subj", "client", kNow, cb); }); }},
+      {"refresh_revoke_subject", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_subject(kRoute, "subj", kNow, kLater, cb); }); }},
+      {"refresh_revoke_client", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_client(kRoute, "subj", "client", kNow, kLater, cb); }); }},
       {"refresh_revoke_grant", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_grant(kRoute, "subj", "grant", kLater, kNow, cb); }); }},
+      {"refresh_grant_live", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().grant_live(kRoute, "subj", "client", "grant", kNow, kNow, cb); }); }},
       {"refresh_list", [](Backend& b) { return answer<std::vector<FamilyState>>([&](auto cb) { b.refresh().list(kRoute, "subj", kNow, cb); }); }},
       {"jti_store", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().store_jti(jti("j2"), cb); }); }},
       {"jti_consume", [](Backend& b) { return answer<JtiResult>([&](auto cb) { b.refresh().consume_jti(kRoute, "subj", "rj:" + kRoute + ":j1", kNow, cb); }); }},

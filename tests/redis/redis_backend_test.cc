@@ -392,6 +392,7 @@ void every_operation(Harness& h) {
   EXPECT_TRUE(s.refresh().revoke_family(t4->family.family_id).ok());
   EXPECT_EQ(s.refresh().rotate(t4->token, "client-1").code(), StatusCode::kRevoked);
   EXPECT_TRUE(s.refresh().list("frank").ok());
+  EXPECT_TRUE(s.refresh().grant_live("frank", "client-1", "grant-f", h.clock().now()).ok());
   // A JWT id consumed twice, then revoked with its client.
   EXPECT_TRUE(s.refresh().store_jti("frank", "jti-f", "client-1", 600'000).ok());
   EXPECT_TRUE(s.refresh().consume_jti("frank", "jti-f").ok());
@@ -468,7 +469,7 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
         "session_upsert",
         "session_remove", "session_get_all", "session_remove_all", "refresh_issue", "refresh_rotate",
         "refresh_peek", "refresh_revoke", "refresh_list", "refresh_revoke_subject", "refresh_revoke_client",
-        "refresh_revoke_grant", "jti_store", "jti_consume", "marker_swap"}) {
+        "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "marker_swap"}) {
     EXPECT_GT(report.script_runs.count(script) != 0 ? report.script_runs.at(script) : 0, 0) << script;
   }
   for (const char* cmd : {"HMGET", "HGET", "SET", "GET", "GETDEL", "GETRANGE", "ZRANGE", "SCAN"}) {
@@ -476,7 +477,7 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
   }
   for (const char* op : {"code_insert", "code_peek", "code_consume", "refresh_issue", "refresh_rotate",
                          "refresh_peek", "refresh_list", "refresh_revoke", "refresh_revoke_subject",
-                         "refresh_revoke_client", "refresh_revoke_grant", "jti_store", "jti_consume", "session_upsert",
+                         "refresh_revoke_client", "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "session_upsert",
                          "session_get", "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
                          "replay_release", "token_put", "token_get", "token_take", "token_exists",
                          "token_list", "refresh_list_index"}) {

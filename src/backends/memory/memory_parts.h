@@ -83,9 +83,12 @@ class MemoryRefresh final : public RefreshBackend {
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override;
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
-                      Callback<Done> done) override;
+                      Millis remember_until, Callback<Done> done) override;
   void revoke_client(const std::string& route, const std::string& subject_key,
-                     const std::string& client_key, Millis now, Callback<Done> done) override;
+                     const std::string& client_key, Millis now, Millis remember_until,
+                     Callback<Done> done) override;
+  void grant_live(const std::string& route, const std::string& subject_key, const std::string& client_key,
+                  const std::string& grant_key, Millis issued_at, Millis now, Callback<Done> done) override;
   void revoke_grant(const std::string& route, const std::string& subject_key,
                     const std::string& grant_key, Millis until, Millis now,
                     Callback<Done> done) override;
@@ -102,6 +105,8 @@ class MemoryRefresh final : public RefreshBackend {
     std::unordered_map<std::string, std::int64_t> client_gen;
     std::unordered_map<std::string, Millis> grant_revoked;
     std::unordered_map<std::string, Millis> families;  // family key -> expires_at (the index)
+    std::optional<Millis> logged_out_at;                // the latest revoke_subject (grant_live)
+    std::unordered_map<std::string, Millis> client_logged_out_at;  // client key -> latest revoke_client
     Millis keep_until = 0;  // latest expiry of anything that depends on this user's state.
   };
   struct Family {

@@ -225,25 +225,55 @@ void MemoryRefresh::revoke_family(const std::string& route, const std::string& f
 }
 
 void MemoryRefresh::revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
-                                   Callback<Done> done) {
+                                   Millis remember_until, Callback<Done> done) {
   {
     auto& shard = shards_.for_key(route);
     std::lock_guard lock(shard.mu);
-    User& u = user_of(shard.state, subject_key, now);
+    User& u = user_of(shard.state, subject_key, remember_until);
     u.gen += 1;
+    u.logged_out_at = std::max(u.logged_out_at.value_or(now), now);
     u.families.clear();  // every indexed family is revoked now
   }
   done(Result<Done>(Done{}));
 }
 
 void MemoryRefresh::revoke_client(const std::string& route, const std::string& subject_key,
-                                  const std::string& client_key, Millis now, Callback<Done> done) {
+                                  const std::string& client_key, Millis now, Millis remember_until,
+                                  Callback<Done> done) {
   {
     auto& shard = shards_.for_key(route);
     std::lock_guard lock(shard.mu);
-    User& u = user_of(shard.state, subject_key, now);
+    User& u = user_of(shard.state, subject_key, remember_until);
     u.client_gen[client_key] += 1;
+    auto [at, added] = u.client_logged_out_at.try_emplace(client_key, now);
+    if (!added) at->second = std::max(at->second, now);
   }
+  done(Result<Done>(Done{}));
+}
+
+void MemoryRefresh::grant_live(const std::string& route, const std::string& subject_key,
+                               const std::string& client_key, const std::string& grant_key, Millis issued_at,
+                               Millis now, Callback<Done> done) {
+  Status verdict;
+  {
+    auto& shard = shards_.for_key(route);
+    std::lock_guard lock(shard.mu);
+    const State& s = shard.state;
+    auto u = s.users.find(subject_key);
+    if (u != s.users.end()) {
+      const User& user = u->second;
+      auto g = grant_key.empty() ? user.grant_revoked.end() : user.grant_revoked.find(grant_key);
+      auto c = user.client_logged_out_at.find(client_key);
+      if (g != user.grant_revoked.end() && g->second > now) {
+        verdict = grant_revoked_status();
+      } else if (user.logged_out_at && *user.logged_out_at >= issued_at) {
+        verdict = subject_logged_out_status();
+      } else if (c != user.client_logged_out_at.end() && c->second >= issued_at) {
+        verdict = client_logged_out_status();
+      }
+    }
+  }
+  if (!verdict.ok()) return done(Result<Done>(std::move(verdict)));
   done(Result<Done>(Done{}));
 }
 

@@ -4,6 +4,7 @@
 
 #include "backends/redis/redis_backend.h"
 #include "backends/redis/scripts.h"
+#include "backends/refresh_policy.h"
 
 namespace authstore::internal {
 namespace {
@@ -22,6 +23,7 @@ AUTHSTORE_REDIS_SCRIPT_V(script_list, refresh_list, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke_subject, refresh_revoke_subject, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke_client, refresh_revoke_client, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke_grant, refresh_revoke_grant, 2)
+AUTHSTORE_REDIS_SCRIPT(script_grant_live, refresh_grant_live)
 AUTHSTORE_REDIS_SCRIPT_V(script_jti_store, jti_store, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_jti_consume, jti_consume, 2)
 
@@ -170,18 +172,18 @@ class RedisRefresh final : public RefreshBackend {
   }
 
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
-                      Callback<Done> done) override {
+                      Millis remember_until, Callback<Done> done) override {
     std::vector<std::string> keys = {gens(route), index(route, subject_key)};
     if (b_.options().legacy()) keys.push_back(user(route, subject_key));
-    b_.eval(script_revoke_subject(), std::move(keys), {num(now), subject_key},
+    b_.eval(script_revoke_subject(), std::move(keys), {num(now), subject_key, num(remember_until)},
             done_if_one("refresh_revoke_subject", std::move(done), unexpected("refresh_revoke_subject")));
   }
 
   void revoke_client(const std::string& route, const std::string& subject_key, const std::string& client_key,
-                     Millis now, Callback<Done> done) override {
+                     Millis now, Millis remember_until, Callback<Done> done) override {
     std::vector<std::string> keys = {gens(route)};
     if (b_.options().legacy()) keys.push_back(user(route, subject_key));
-    b_.eval(script_revoke_client(), std::move(keys), {num(now), subject_key, client_key},
+    b_.eval(script_revoke_client(), std::move(keys), {num(now), subject_key, client_key, num(remember_until)},
             done_if_one("refresh_revoke_client", std::move(done), unexpected("refresh_revoke_client")));
   }
 
@@ -191,6 +193,25 @@ class RedisRefresh final : public RefreshBackend {
     if (b_.options().legacy()) keys.push_back(grants(route, subject_key));
     b_.eval(script_revoke_grant(), std::move(keys), {num(now), subject_key, grant_key, num(until)},
             done_if_one("refresh_revoke_grant", std::move(done), unexpected("refresh_revoke_grant")));
+  }
+
+  void grant_live(const std::string& route, const std::string& subject_key, const std::string& client_key,
+                  const std::string& grant_key, Millis issued_at, Millis now, Callback<Done> done) override {
+    std::vector<std::string> keys = {gens(route), revoked_grants(route)};
+    if (b_.options().legacy()) keys.push_back(grants(route, subject_key));
+    b_.eval(script_grant_live(), std::move(keys),
+            {num(now), b_.prefix(), route, subject_key, client_key, grant_key, num(issued_at), layout()},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("refresh_grant_live")));
+              switch (r->integer()) {
+                case 0: return done(Result<Done>(Done{}));
+                case 1: return done(Result<Done>(grant_revoked_status()));
+                case 2: return done(Result<Done>(subject_logged_out_status()));
+                case 3: return done(Result<Done>(client_logged_out_status()));
+                default: return done(Result<Done>(unexpected("refresh_grant_live")));
+              }
+            });
   }
 
   // Two round trips: ZRANGE of the index (native, read-only), then refresh_list declaring every

@@ -26,6 +26,7 @@ extern const std::string_view refresh_list;
 extern const std::string_view refresh_revoke_subject;
 extern const std::string_view refresh_revoke_client;
 extern const std::string_view refresh_revoke_grant;
+extern const std::string_view refresh_grant_live;
 extern const std::string_view jti_store;
 extern const std::string_view jti_consume;
 

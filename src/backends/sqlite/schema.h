@@ -175,6 +175,13 @@ inline constexpr int kTableCount = 10;
     "INSERT INTO refresh_grants(route, subject_key, grant_key, until) VALUES(?1, ?2, ?3, ?4)"  \
     " ON CONFLICT(route, subject_key, grant_key) DO UPDATE SET"                                \
     " until = max(CASE WHEN until > ?5 THEN until ELSE 0 END, excluded.until)")                \
+  /* grant_live: 1 the grant is revoked, 2 a logout of the user, 3 of the client, at or after */ \
+  /* issued_at (logout rows: see sqlite_refresh.cc, logout_key); no row: live */                \
+  X(kGrantLive,                                                                                \
+    "SELECT CASE WHEN grant_key = ?4 THEN 1 WHEN substr(grant_key, 1, 1) = x'00' THEN 2"       \
+    " ELSE 3 END FROM refresh_grants WHERE route = ?1 AND subject_key = ?2 AND until > ?3"     \
+    " AND (grant_key = ?4 OR (grant_key >= ?5 AND grant_key <= ?6)"                            \
+    " OR (grant_key >= ?7 AND grant_key <= ?8)) ORDER BY 1 LIMIT 1")                           \
   X(kFamilyList,                                                                               \
     "SELECT f.family_key, f.record, f.created_at, f.last_used_at, f.idle_expires_at,"          \
     " f.expires_at, f.rotations FROM refresh_families f"                                       \

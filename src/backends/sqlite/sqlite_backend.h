@@ -36,9 +36,12 @@ class SqliteRefresh final : public RefreshBackend {
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override;
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
-                      Callback<Done> done) override;
+                      Millis remember_until, Callback<Done> done) override;
   void revoke_client(const std::string& route, const std::string& subject_key,
-                     const std::string& client_key, Millis now, Callback<Done> done) override;
+                     const std::string& client_key, Millis now, Millis remember_until,
+                     Callback<Done> done) override;
+  void grant_live(const std::string& route, const std::string& subject_key, const std::string& client_key,
+                  const std::string& grant_key, Millis issued_at, Millis now, Callback<Done> done) override;
   void revoke_grant(const std::string& route, const std::string& subject_key,
                     const std::string& grant_key, Millis until, Millis now,
                     Callback<Done> done) override;

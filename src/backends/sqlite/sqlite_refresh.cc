@@ -11,6 +11,7 @@
 #include "backends/sqlite/sqlite_backend.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "backends/refresh_policy.h"
 
@@ -287,26 +288,61 @@ void SqliteRefresh::revoke_family(const std::string& route, const std::string& f
                   std::move(done));
 }
 
-// revoke_subject = 2 statements: how long the user's current families and jtis live (an index
-// range over this user's rows), then the generation bump kept at least that long.
+namespace {
+
+// Logouts for grant_live, as rows of refresh_grants under keys no grant key has (grant keys are
+// base64url text): x'00' || T for the user, x'01' || client key || T for a client, T the logout
+// time as 8 big-endian bytes with the sign bit flipped (so that byte order is time order, negative
+// times included), `until` how long it is remembered. One row per logout time; swept by `until`.
+std::string order_preserving_time(Millis t) {
+  const auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
+  return out;
+}
+std::string logout_key(const std::string* client_key, Millis t) {
+  std::string k(1, client_key == nullptr ? '\x00' : '\x01');
+  if (client_key != nullptr) k += *client_key;
+  return k + order_preserving_time(t);
+}
+Status record_logout(Db& db, const std::string& route, const std::string& subject_key,
+                     const std::string* client_key, Millis now, Millis remember_until, const char* op) {
+  const std::string key = logout_key(client_key, now);  // bound without a copy: outlives step()
+  Stmt s = db.stmt(StmtId::kGrantRevoke);
+  s.blob(1, route).blob(2, subject_key).blob(3, key).i64(4, remember_until).i64(5, now);
+  if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, op);
+  return Status();
+}
+
+}  // namespace
+
+// revoke_subject = 3 statements: how long the user's current families and jtis live (an index
+// range over this user's rows), then the generation bump kept at least that long, then the
+// logout's row for grant_live.
 void SqliteRefresh::revoke_subject(const std::string& route, const std::string& subject_key,
-                                   Millis now, Callback<Done> done) {
-  e_.submit<Done>(true, kUsers, now,
-                  [route, subject_key, now](Db& db) -> Result<Done> {
+                                   Millis now, Millis remember_until, Callback<Done> done) {
+  e_.submit<Done>(true, kUsers | kGrants, now,
+                  [route, subject_key, now, remember_until](Db& db) -> Result<Done> {
                     Result<Millis> h = horizon(db, StmtId::kUserHorizon, route, subject_key, nullptr);
                     if (!h.ok()) return h.status();
                     Stmt s = db.stmt(StmtId::kUserBump);
                     s.blob(1, route).blob(2, subject_key).i64(3, std::max(h.value(), now)).i64(4, now);
                     if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_subject");
+                    if (Status r = record_logout(db, route, subject_key, nullptr, now, remember_until,
+                                                 "refresh.revoke_subject");
+                        !r.ok()) {
+                      return r;
+                    }
                     return Done{};
                   },
                   std::move(done));
 }
 
 void SqliteRefresh::revoke_client(const std::string& route, const std::string& subject_key,
-                                  const std::string& client_key, Millis now, Callback<Done> done) {
-  e_.submit<Done>(true, kClientGens, now,
-                  [route, subject_key, client_key, now](Db& db) -> Result<Done> {
+                                  const std::string& client_key, Millis now, Millis remember_until,
+                                  Callback<Done> done) {
+  e_.submit<Done>(true, kClientGens | kGrants, now,
+                  [route, subject_key, client_key, now, remember_until](Db& db) -> Result<Done> {
                     Result<Millis> h =
                         horizon(db, StmtId::kClientHorizon, route, subject_key, &client_key);
                     if (!h.ok()) return h.status();
@@ -314,7 +350,41 @@ void SqliteRefresh::revoke_client(const std::string& route, const std::string& s
                     s.blob(1, route).blob(2, subject_key).blob(3, client_key);
                     s.i64(4, std::max(h.value(), now)).i64(5, now);
                     if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_client");
+                    if (Status r = record_logout(db, route, subject_key, &client_key, now, remember_until,
+                                                 "refresh.revoke_client");
+                        !r.ok()) {
+                      return r;
+                    }
                     return Done{};
+                  },
+                  std::move(done));
+}
+
+// grant_live = 1 statement over the user's range of refresh_grants: the grant's row, and the
+// logout rows at or after issued_at (user, then client), still remembered.
+void SqliteRefresh::grant_live(const std::string& route, const std::string& subject_key,
+                               const std::string& client_key, const std::string& grant_key, Millis issued_at,
+                               Millis now, Callback<Done> done) {
+  e_.submit<Done>(false, 0, now,
+                  [route, subject_key, client_key, grant_key, issued_at, now](Db& db) -> Result<Done> {
+                    constexpr Millis kLast = std::numeric_limits<Millis>::max();
+                    Stmt s = db.stmt(StmtId::kGrantLive);
+                    // An empty grant key matches no row (no grant key is empty).
+                    s.blob(1, route).blob(2, subject_key).i64(3, now).blob(4, grant_key);
+                    // Bound without a copy (SQLITE_STATIC): the keys must outlive step().
+                    const std::string user_from = logout_key(nullptr, issued_at);
+                    const std::string user_to = logout_key(nullptr, kLast);
+                    const std::string client_from = logout_key(&client_key, issued_at);
+                    const std::string client_to = logout_key(&client_key, kLast);
+                    s.blob(5, user_from).blob(6, user_to).blob(7, client_from).blob(8, client_to);
+                    const int rc = s.step();
+                    if (rc == SQLITE_DONE) return Done{};
+                    if (rc != SQLITE_ROW) return db.error(rc, "refresh.grant_live");
+                    switch (s.col_i64(0)) {
+                      case 1: return grant_revoked_status();
+                      case 2: return subject_logged_out_status();
+                      default: return client_logged_out_status();
+                    }
                   },
                   std::move(done));
 }

@@ -1,8 +1,10 @@
 -- KEYS: the route's generations, the user's family index, then (legacy layout) the user's hash of
--- earlier releases. ARGV: now, subject. Bumps the user's generation (every family and jti issued
--- before reads as revoked, then expires on its own: no mass delete) and drops the index.
+-- earlier releases. ARGV: now, subject, remember_until. Bumps the user's generation (every family
+-- and jti issued before reads as revoked, then expires on its own: no mass delete), records the
+-- logout for grant_live and drops the index.
 local places = {{KEYS[1], 'g:' .. ARGV[2]}}
 if KEYS[3] then places[2] = {KEYS[3], 'g'} end
 bump(places)
+record_logout(KEYS[1], 'a:' .. ARGV[2], tonumber(ARGV[3]))
 redis.call('DEL', KEYS[2])
 return 1

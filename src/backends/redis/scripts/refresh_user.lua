@@ -23,3 +23,12 @@ local function bump(places)
     keep_until(p[1], NOW)
   end
 end
+-- Records a logout at `now` for grant_live (field 'a:<sub>' or 'a:<sub>:<cli>' of the route's
+-- generations): the later of the stored time and now (a garbled one is replaced), remembered at
+-- least until until_ms.
+local function record_logout(key, field, until_ms)
+  local v = redis.call('HGET', key, field)
+  local at = v and #v <= 16 and string.match(v, '^%-?%d+$') and tonumber(v)
+  if not at or at < NOW then redis.call('HSET', key, field, fmt(NOW)) end
+  keep_until(key, until_ms)
+end
