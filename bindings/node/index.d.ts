@@ -132,7 +132,7 @@ export interface Options {
   codes?: { defaultTtlMs?: number; maxTtlMs?: number; allowPlainPkce?: boolean; requirePkce?: boolean };
   refresh?: {
     defaultIdleTtlMs?: number; defaultLifetimeMs?: number; maxLifetimeMs?: number;
-    graceWindowMs?: number; maxGraceWindowMs?: number; maxMetadataBytes?: number;
+    graceWindowMs?: number; maxGraceWindowMs?: number; maxMetadataBytes?: number; accessTokenMaxTtlMs?: number;
   };
   sessions?: { maxSessionsPerUser?: number; maxExtraBytes?: number };
   replay?: { leewayMs?: number; minTtlMs?: number; maxTtlMs?: number; memoryCapacity?: number; memoryShards?: number };
@@ -158,6 +158,13 @@ export interface RefreshTokenStore {
   revokeSubject(subject: string): Promise<Outcome<undefined>>;
   revokeClient(subject: string, clientId: string): Promise<Outcome<undefined>>;
   revokeGrant(subject: string, grantId: string): Promise<Outcome<undefined>>;
+  /**
+   * A resource server's check of an access token issued at `issuedAt` (Unix ms): status `ok` when
+   * live, `revoked` (with `message`) when its grant was revoked or the subject was logged out
+   * (everywhere, or from clientId) at or after issuedAt, or issuedAt is older than
+   * `refresh.accessTokenMaxTtlMs`. `grantId` '' skips the grant check.
+   */
+  grantLive(subject: string, clientId: string, grantId: string, issuedAt: number): Promise<Outcome<undefined>>;
   list(subject: string): Promise<Outcome<RefreshFamily[]>>;
 }
 export interface SessionStore {

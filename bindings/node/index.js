@@ -60,6 +60,9 @@ class RefreshTokenStore {
   revokeSubject(subject) { return this.#n.refreshRevokeSubject(subject); }
   revokeClient(subject, clientId) { return this.#n.refreshRevokeClient(subject, clientId); }
   revokeGrant(subject, grantId) { return this.#n.refreshRevokeGrant(subject, grantId); }
+  grantLive(subject, clientId, grantId, issuedAt) {
+    return this.#n.refreshGrantLive(subject, clientId, grantId, issuedAt);
+  }
   list(subject) { return this.#n.refreshList(subject); }
 }
 

@@ -88,6 +88,7 @@ def test_refresh_family(store):
     assert reused.status == Status.REUSED and reused.value.family.family_id == issued.family.family_id
     assert store.refresh.rotate(second.token, "client-a").status == Status.REVOKED
     # List, revoke by family, token, client, grant, subject.
+    before = int(time.time() * 1000) - 1  # an access token's iat, before the revocations below
     a = store.refresh.issue(authstore.RefreshGrant(subject="bob", client_id="c1")).value
     b = store.refresh.issue(authstore.RefreshGrant(subject="bob", client_id="c2", grant_id="gb")).value
     c = store.refresh.issue(authstore.RefreshGrant(subject="bob", client_id="c3")).value
@@ -103,6 +104,12 @@ def test_refresh_family(store):
         assert store.refresh.rotate(t.token, t.family.client_id).status == Status.REVOKED
     assert store.refresh.issue(authstore.RefreshGrant(
         subject="bob", client_id="c2", grant_id="gb")).status == Status.REVOKED
+    # What a resource server asks about bob's access tokens issued before.
+    live = store.refresh.grant_live("bob", "c2", "gb", before)
+    assert live.status == Status.REVOKED and "grant" in live.message
+    assert store.refresh.grant_live("bob", "c3", "", before).status == Status.REVOKED
+    assert store.refresh.grant_live("bob", "c1", "other", before).ok
+    assert store.refresh.grant_live("nobody", "c1", "gb", before).ok
     e = store.refresh.issue(authstore.RefreshGrant(subject="carol", client_id="c1")).value
     assert store.refresh.revoke_subject("carol").ok
     assert store.refresh.consume(e.token).status == Status.REVOKED
@@ -203,6 +210,10 @@ def test_every_call_awaitable(store):
                      r.revoke_grant_async("al", "g"), r.store_jti_async("al", "j", "c", 1000)):
             assert (await coro).status in (Status.OK, Status.NOT_FOUND)
         assert (await r.consume_jti_async("al", "j")).ok
+        # Logged out everywhere above: a token issued a second ago is refused, one issued now not.
+        now_ms = int(time.time() * 1000)
+        assert (await r.grant_live_async("al", "c", "", now_ms - 1000)).status == Status.REVOKED
+        assert (await r.grant_live_async("al", "c", "", now_ms + 1)).ok
         later = int(time.time() * 1000) + 60_000
         sess = authstore.Session(id=authstore.new_session_id(), user_id="al", refresh_expires_at=later)
         assert (await store.sessions.upsert_async(sess)).ok

@@ -469,6 +469,7 @@ Options options_from(Napi::Env env, const Napi::Value& v) {
     c.i64("graceWindowMs", o.refresh.grace_window_ms);
     c.i64("maxGraceWindowMs", o.refresh.max_grace_window_ms);
     c.size("maxMetadataBytes", o.refresh.max_metadata_bytes);
+    c.i64("accessTokenMaxTtlMs", o.refresh.access_token_max_ttl_ms);
     c.finish();
   }
   if (auto sessions = r.get("sessions")) {

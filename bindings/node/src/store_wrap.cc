@@ -35,6 +35,7 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
             InstanceMethod<&StoreWrap::refresh_revoke_subject>("refreshRevokeSubject"),
             InstanceMethod<&StoreWrap::refresh_revoke_client>("refreshRevokeClient"),
             InstanceMethod<&StoreWrap::refresh_revoke_grant>("refreshRevokeGrant"),
+            InstanceMethod<&StoreWrap::refresh_grant_live>("refreshGrantLive"),
             InstanceMethod<&StoreWrap::refresh_list>("refreshList"),
             // sessions
             InstanceMethod<&StoreWrap::sessions_get>("sessionsGet"),
@@ -212,6 +213,14 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
     return call<Done>(info, [](Args& a) -> Start<Done> {
       return [sub = a.str(0, "subject"), g = a.str(1, "grantId")](Store& s, Callback<Done> cb) {
         s.refresh().revoke_grant_async(sub, g, std::move(cb));
+      };
+    });
+  }
+  Napi::Value refresh_grant_live(const Napi::CallbackInfo& info) {
+    return call<Done>(info, [](Args& a) -> Start<Done> {
+      return [sub = a.str(0, "subject"), c = a.str(1, "clientId"), g = a.str(2, "grantId"),
+              iat = a.i64(3, "issuedAt")](Store& s, Callback<Done> cb) {
+        s.refresh().grant_live_async(sub, c, g, iat, std::move(cb));
       };
     });
   }

@@ -81,8 +81,15 @@ for (const name of ['memory', 'sqlite', 'redis']) {
       assert.equal((await fixture.store.refresh.revokeGrant(subject, grantId)).status, 'ok');
       assert.equal((await fixture.store.refresh.rotate(d.value.token, h.CLIENT)).status, 'revoked');
       assert.equal((await fixture.store.refresh.issue({ subject, clientId: h.CLIENT, grantId })).status, 'revoked');
+      // A resource server's check of access tokens issued before and after.
+      const live = await fixture.store.refresh.grantLive(subject, h.CLIENT, grantId, Date.now());
+      assert.equal(live.status, 'revoked');
+      assert.match(live.message, /grant/);
+      assert.equal((await fixture.store.refresh.grantLive(subject, h.CLIENT, 'other', Date.now())).status, 'ok');
+      const beforeLogout = Date.now() - 1;
       const e = await fixture.store.refresh.issue({ subject, clientId: h.CLIENT });
       assert.equal((await fixture.store.refresh.revokeSubject(subject)).status, 'ok');
+      assert.equal((await fixture.store.refresh.grantLive(subject, h.CLIENT, '', beforeLogout)).status, 'revoked');
       assert.equal((await fixture.store.refresh.rotate(e.value.token, h.CLIENT)).status, 'revoked');
       assert.deepEqual((await fixture.store.refresh.list(subject)).value, []);
     });

@@ -68,6 +68,12 @@ void bind_refresh(py::module_& m) {
   bind_op(cls, "revoke_grant", &S::revoke_grant, &S::revoke_grant_async,
           "Every family issued under a grant (the answer to a replayed code); sticks.",
           py::arg("subject"), py::arg("grant_id"));
+  bind_op(cls, "grant_live", &S::grant_live, &S::grant_live_async,
+          "A resource server's check of an access token issued at issued_at (Unix ms): OK when live; "
+          "REVOKED (message and field say why) when its grant was revoked, the subject was logged out "
+          "(everywhere, or from client_id) at or after issued_at, or issued_at is older than "
+          "refresh.access_token_max_ttl_ms. grant_id '' skips the grant check.",
+          py::arg("subject"), py::arg("client_id"), py::arg("grant_id"), py::arg("issued_at"));
   bind_op(cls, "list", &S::list, &S::list_async,
           "The subject's active families (list of RefreshFamily), soonest expiry first.",
           py::arg("subject"));

@@ -176,7 +176,8 @@ void bind_options(py::module_& m) {
       .def_readwrite("max_lifetime_ms", &RefreshOptions::max_lifetime_ms)
       .def_readwrite("grace_window_ms", &RefreshOptions::grace_window_ms)
       .def_readwrite("max_grace_window_ms", &RefreshOptions::max_grace_window_ms)
-      .def_readwrite("max_metadata_bytes", &RefreshOptions::max_metadata_bytes);
+      .def_readwrite("max_metadata_bytes", &RefreshOptions::max_metadata_bytes)
+      .def_readwrite("access_token_max_ttl_ms", &RefreshOptions::access_token_max_ttl_ms);
   record<SessionOptions>(m, "SessionOptions", "Session caps and sizes.")
       .def_readwrite("max_sessions_per_user", &SessionOptions::max_sessions_per_user)
       .def_readwrite("max_extra_bytes", &SessionOptions::max_extra_bytes);
