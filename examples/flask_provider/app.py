@@ -80,41 +80,30 @@ class User:
 
 
 class AccessTokens:
-    """Opaque bearer tokens of this process: token -> (subject, client_id, grant_id, expiry)."""
+    """Opaque bearer tokens: token -> (subject, client_id, grant_id, expiry, issued_at ms). Whether
+    a token's grant still stands (code replayed, user logged out) is authstore's answer
+    (``adapters.access_token_live``), not this table's: any process sharing the store refuses it."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._tokens = {}
-        self._revoked_grants = set()  # grants whose code was replayed (RFC 9700 4.4)
-        # subject -> when its logout everywhere completed: a token whose code or refresh decision
-        # started before then was decided before authstore's revoke_subject, so it is dead.
-        self._logged_out = {}
 
-    def save(self, token, subject, client_id, grant_id, decided_at):
+    def save(self, token, subject, client_id, grant_id, issued_at_ms):
         with self._lock:
             self._tokens[token["access_token"]] = (subject, client_id, grant_id,
                                                    time.time() + token.get("expires_in", 3600),
-                                                   decided_at)
+                                                   issued_at_ms)
 
     def get(self, access_token):
         with self._lock:
             found = self._tokens.get(access_token)
-            if found and (found[3] <= time.time() or found[2] in self._revoked_grants
-                          or found[4] <= self._logged_out.get(found[0], 0)):
+            if found and found[3] <= time.time():
                 found = None
         return found
 
     def remove(self, access_token):
         with self._lock:
             self._tokens.pop(access_token, None)
-
-    def logged_out(self, subject):
-        with self._lock:
-            self._logged_out[subject] = time.monotonic()
-
-    def revoke_grant(self, grant_id):
-        with self._lock:
-            self._revoked_grants.add(grant_id)
 
 
 
@@ -134,10 +123,6 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
 
         def authenticate_user(self, code):
             return User(code.subject)
-
-        def code_replayed(self, record):
-            super().code_replayed(record)
-            access.revoke_grant(record.grant.grant_id)
 
     class RefreshGrant(adapters.RefreshTokenMixin, grants.RefreshTokenGrant):
         TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
@@ -183,7 +168,7 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
         credential = req.credential
         grant_id = getattr(credential, "grant_id", "")
         access.save(token, req.user.get_user_id(), req.client.get_client_id(), grant_id,
-                    getattr(req, "authstore_decision_started", time.monotonic()))
+                    getattr(req, "authstore_decision_started", adapters.now_ms()))
 
     server = AuthorizationServer(app, query_client=clients.get, save_token=save_token)
     server.register_client_auth_method(ClientAssertion.CLIENT_AUTH_METHOD, ClientAssertion())
@@ -219,15 +204,14 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
     def me():
         header = request.headers.get("Authorization", "")
         found = access.get(header[7:]) if header.startswith("Bearer ") else None
-        if found is None:
+        if found is None or not adapters.access_token_live(store, found[0], found[1], found[2], found[4]):
             return jsonify(error="invalid_token"), 401
         return jsonify(sub=found[0], client_id=found[1])
 
     @app.route("/logout-everywhere", methods=["POST"])
     def logout_everywhere():
         user = session.get("user") or abort(401)
-        store.refresh.revoke_subject(user)
-        access.logged_out(user)  # after: see AccessTokens._logged_out
+        store.refresh.revoke_subject(user)  # its access tokens too: see access_token_live
         session.clear()
         return jsonify(ok=True)
 

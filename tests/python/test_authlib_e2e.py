@@ -156,6 +156,7 @@ def test_logout_everywhere(served):
         assert refresh(base, tokens["refresh_token"], client_id=client).status_code == 400
         assert me(base, tokens["access_token"]).status_code == 401
     assert refresh(base, bob["refresh_token"]).status_code == 200
+    assert me(base, bob["access_token"]).status_code == 200  # another user's tokens live on
 
 
 def test_bad_input_refused_without_burning_the_code(served):

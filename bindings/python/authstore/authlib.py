@@ -16,6 +16,10 @@ call decides before any token leaves:
 * revocation (RFC 7009): refresh tokens revoke their family; another client's token answers 200
   and lives.
 * client assertions (RFC 7523): ``validate_jti`` reserves (iss, jti) until exp.
+* access tokens: ``access_token_live`` is the resource server's check, in any process sharing the
+  store: a token is refused once its grant is revoked (a replayed code) or its user logged out
+  (everywhere, or from its client) at or after the token's ``issued_at``
+  (``request.authstore_decision_started``, taken before the code or refresh decision).
 
 Usage (see examples/flask_provider)::
 
@@ -33,6 +37,20 @@ from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin as _AuthlibCode
 
 import authstore
 from authstore import Status
+
+
+def now_ms():
+    """The system clock in Unix ms: an access token's issued_at (the store's default clock)."""
+    return int(time.time() * 1000)
+
+
+def access_token_live(store, subject, client_id, grant_id, issued_at_ms):
+    """True while an access token of (subject, client_id, grant_id) issued at issued_at_ms (Unix
+    ms) stands: its grant not revoked, its user not logged out (everywhere or from the client) at
+    or after issued_at_ms, issued_at_ms within ``refresh.access_token_max_ttl_ms`` (1 h by default;
+    logouts are remembered that long). One round trip (``refresh.grant_live``); a store that cannot
+    answer raises (``authstore.Unavailable``...), so a protected resource fails closed."""
+    return store.refresh.grant_live(subject, client_id, grant_id or "", issued_at_ms).ok
 
 
 class StoredCode(_AuthlibCode):
@@ -168,9 +186,9 @@ class AuthorizationCodeMixin:
 
     def create_token_response(self):
         code = self.request.credential
-        # Taken before the decision: a logout that completes after it must kill this response's
-        # tokens (an app keeping access tokens compares with its logout times).
-        self.request.authstore_decision_started = time.monotonic()
+        # Taken before the decision: it is the access token's issued_at for access_token_live, so
+        # that a logout recorded at or after it kills this response's tokens.
+        self.request.authstore_decision_started = now_ms()
         spent = self.consume_authorization_code(code)
         if spent.status == Status.ALREADY_CONSUMED:
             self.code_replayed(spent.value)
@@ -240,7 +258,7 @@ class RefreshTokenMixin:
 
     def create_token_response(self):
         credential = self.request.credential
-        self.request.authstore_decision_started = time.monotonic()
+        self.request.authstore_decision_started = now_ms()
         rotated = self.store.refresh.rotate(credential.refresh_token,
                                             self.request.client.get_client_id())
         if not rotated.ok:
