@@ -168,6 +168,8 @@ def test_bad_input_refused_without_burning_the_code(served):
         dict(verifier=""),                                      # missing verifier
         dict(redirect_uri="http://127.0.0.1/elsewhere"),        # wrong redirect_uri
         dict(client_id="client-b", redirect_uri="http://127.0.0.1/cb-b"),  # another client's code
+        # the S256 challenge sent as the verifier: a plain-method downgrade at the token endpoint
+        dict(verifier=authstore.pkce_s256_challenge(verifier)),
     ]
     for case in bad:
         answer = exchange(base, code, case.get("verifier", verifier),
