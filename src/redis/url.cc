@@ -335,7 +335,9 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
   std::string_view rest = url.substr(sep + 3);
   std::string_view fragment;
   if (const std::size_t h = rest.find('#'); h != std::string_view::npos) {
-    if (!lettuce) return url_error("fragments (#...) are not allowed; name the master in the path (/master_name)");
+    if (!lettuce) {
+      return url_error("fragments (#...) are not allowed; name the master in the path (/master_name)");
+    }
     fragment = rest.substr(h + 1);
     rest = rest.substr(0, h);
   }
@@ -382,8 +384,8 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
   std::string_view db;
   if (!lettuce) {
     if (has_master_id) {
-      return url_error("option 'sentinelMasterId' belongs to redis-sentinel:// URLs; a " + std::string(scheme) +
-                       ":// URL names the master in the path (/master_name)");
+      return url_error("option 'sentinelMasterId' belongs to redis-sentinel:// URLs; a " +
+                       std::string(scheme) + ":// URL names the master in the path (/master_name)");
     }
     const std::size_t next = path.find('/');
     if (!percent_decode(path.substr(0, next), master_name)) {
@@ -407,7 +409,8 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
       return url_error("the master name has a malformed %-escape");
     }
     if (master_name.empty()) {
-      return url_error("a " + std::string(scheme) + ":// URL names its master with ?sentinelMasterId=name (or #name)");
+      return url_error("a " + std::string(scheme) +
+                       ":// URL names its master with ?sentinelMasterId=name (or #name)");
     }
     db = path;
   }
@@ -415,7 +418,8 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
     return url_error("the master name must be 1 to 256 characters without spaces or control characters");
   }
   if (db.find('/') != std::string_view::npos) {
-    return url_error(lettuce ? "expected [/db] after the hosts" : "expected /master_name[/db] after the hosts");
+    return url_error(lettuce ? "expected [/db] after the hosts"
+                             : "expected /master_name[/db] after the hosts");
   }
   if (!db.empty()) {
     int n = 0;
@@ -433,11 +437,12 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
   if (hosts.empty()) return url_error("a Sentinel URL needs at least one sentinel host[:port]");
   const std::string suffix = (db.empty() ? std::string() : "/" + std::string(db)) + kept;
   SentinelUrl out;
-  Status parsed = parse_hosts(hosts, "sentinel", plain, userinfo, "26379", suffix, base, [&out](ClientOptions&& o) {
+  const auto add = [&out](ClientOptions&& o) {
     if (out.sentinels.empty()) out.master = o;
     out.sentinels.emplace_back(o.host, o.port);
     return Status::Ok();
-  });
+  };
+  Status parsed = parse_hosts(hosts, "sentinel", plain, userinfo, "26379", suffix, base, add);
   if (!parsed.ok()) return parsed;
   out.sentinel = out.master;
   out.sentinel.username = std::move(sentinel_user);

@@ -66,11 +66,14 @@ Result<Reply> run(RedisExecutor& e, const RedisCall& call, std::chrono::millisec
   return p.get_future().get();
 }
 
-Result<Reply> command(RedisExecutor& e, std::vector<std::string_view> args, std::chrono::milliseconds timeout = 0ms) {
+Result<Reply> command(RedisExecutor& e, std::vector<std::string_view> args,
+                      std::chrono::milliseconds timeout = 0ms) {
   return run(e, RedisCall{"test", nullptr, {}, args}, timeout);
 }
 
-std::string key(const char* what) { return std::string("sentinel_test:") + what + ":" + std::to_string(::getpid()); }
+std::string key(const char* what) {
+  return std::string("sentinel_test:") + what + ":" + std::to_string(::getpid());
+}
 
 class RedisSentinel : public ::testing::Test {
  protected:
@@ -97,7 +100,8 @@ TEST_F(RedisSentinel, FindsTheMasterAndRunsCommandsAndScripts) {
   Result<Reply> role = command(*e, {"ROLE"});
   ASSERT_TRUE(role.ok()) << role.status().to_string();
   EXPECT_EQ(role.value().elements().at(0), Reply::bulk_string("master"));
-  static const redis::Script script("sentinel_test_append", 1, "return redis.call('APPEND', KEYS[1], ARGV[1])");
+  static const redis::Script script("sentinel_test_append", 1,
+                                    "return redis.call('APPEND', KEYS[1], ARGV[1])");
   const std::string_view keys[] = {k};
   const std::string_view args[] = {"w"};
   ASSERT_TRUE(command(*e, {"SCRIPT", "FLUSH"}).ok());
@@ -111,11 +115,11 @@ TEST_F(RedisSentinel, FindsTheMasterAndRunsCommandsAndScripts) {
 
 TEST_F(RedisSentinel, WrongOrMissingSentinelPasswordIsPermissionDenied) {
   for (const std::string& pass : {std::string("wrong-sentinel-secret"), std::string()}) {
-    const std::string url = pass.empty()
-                                ? "redis+sentinel://:" + env_["REDIS_SENTINEL_MASTER_PASSWORD"] + "@" +
-                                      env_["REDIS_SENTINEL_HOSTS"] + "/" + env_["REDIS_SENTINEL_MASTER_NAME"]
-                                : url_of(env_, env_["REDIS_SENTINEL_MASTER_PASSWORD"],
-                                         env_["REDIS_SENTINEL_MASTER_NAME"], pass);
+    const std::string url =
+        pass.empty()
+            ? "redis+sentinel://:" + env_["REDIS_SENTINEL_MASTER_PASSWORD"] + "@" +
+                  env_["REDIS_SENTINEL_HOSTS"] + "/" + env_["REDIS_SENTINEL_MASTER_NAME"]
+            : url_of(env_, env_["REDIS_SENTINEL_MASTER_PASSWORD"], env_["REDIS_SENTINEL_MASTER_NAME"], pass);
     auto e = executor_for(url);
     ASSERT_NE(e, nullptr);
     const auto start = Clock::now();
@@ -123,7 +127,8 @@ TEST_F(RedisSentinel, WrongOrMissingSentinelPasswordIsPermissionDenied) {
     EXPECT_LT(Clock::now() - start, e->command_timeout()) << "answered at once, not at the deadline";
     EXPECT_EQ(r.code(), StatusCode::kPermissionDenied) << r.status().to_string();
     EXPECT_EQ(r.status().field(), "sentinel_password");
-    EXPECT_NE(r.status().message().find("refused the sentinel credentials"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("refused the sentinel credentials"), std::string::npos)
+        << r.status().message();
     EXPECT_EQ(r.status().message().find("wrong-sentinel-secret"), std::string::npos);
     EXPECT_EQ(r.status().message().find(env_["REDIS_SENTINEL_MASTER_PASSWORD"]), std::string::npos);
   }
@@ -135,7 +140,8 @@ TEST_F(RedisSentinel, WrongMasterPasswordIsPermissionDenied) {
   ASSERT_NE(e, nullptr);
   Result<Reply> r = command(*e, {"PING"});
   EXPECT_EQ(r.code(), StatusCode::kPermissionDenied) << r.status().to_string();
-  EXPECT_NE(r.status().message().find("redis sentinel: master 127.0.0.1:"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("redis sentinel: master 127.0.0.1:"), std::string::npos)
+      << r.status().message();
   EXPECT_EQ(r.status().message().find("wrong-master-secret"), std::string::npos);
 }
 
@@ -147,7 +153,8 @@ TEST_F(RedisSentinel, UnknownMasterNameIsPrecise) {
   EXPECT_EQ(r.code(), StatusCode::kFailedPrecondition) << r.status().to_string();
   EXPECT_EQ(r.status().field(), "master_name");
   EXPECT_NE(r.status().message().find("no sentinel knows a master named 'no-such-master' (asked 3"),
-            std::string::npos) << r.status().message();
+            std::string::npos)
+      << r.status().message();
 }
 
 TEST_F(RedisSentinel, AllSentinelsDownIsUnavailableFastWithinTheDeadline) {
@@ -159,8 +166,10 @@ TEST_F(RedisSentinel, AllSentinelsDownIsUnavailableFastWithinTheDeadline) {
     Result<Reply> r = command(*e, {"PING"});
     const auto took = Clock::now() - start;
     EXPECT_EQ(r.code(), StatusCode::kUnavailable) << r.status().to_string();
-    EXPECT_NE(r.status().message().find("no sentinel named a reachable master 'm' (asked 3; last: sentinel 127.0.0.1:3"),
-              std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(
+                  "no sentinel named a reachable master 'm' (asked 3; last: sentinel 127.0.0.1:3"),
+              std::string::npos)
+        << r.status().message();
     EXPECT_LT(took, 500ms) << "fails fast, far before the 2 s deadline";
   }
 }
@@ -171,8 +180,9 @@ TEST_F(RedisSentinel, MasterCheckRefusesAReplicaAndAnEvictionPolicy) {
   auto check = sentinel_master_check(maxmemory_policy_check(false, nullptr));
   EXPECT_EQ(check->command, (std::vector<std::string>{"INFO", "replication", "memory"}));
   const auto info = [](const std::string& role, const std::string& policy) {
-    return Result<Reply>(Reply::bulk_string("# Replication\r\nrole:" + role + "\r\nconnected_slaves:0\r\n\r\n" +
-                                            "# Memory\r\nused_memory:1\r\nmaxmemory_policy:" + policy + "\r\n"));
+    return Result<Reply>(
+        Reply::bulk_string("# Replication\r\nrole:" + role + "\r\nconnected_slaves:0\r\n\r\n" +
+                           "# Memory\r\nused_memory:1\r\nmaxmemory_policy:" + policy + "\r\n"));
   };
   EXPECT_TRUE(check->verdict(info("master", "noeviction")).ok());
   const Status replica = check->verdict(info("slave", "noeviction"));
@@ -242,7 +252,8 @@ TEST(RedisSentinelFailover, MasterKilledUnderLoad) {
   ASSERT_TRUE(command(*e, {"PING"}).ok());
   // A sentinel, asked directly, to see when it names the new master.
   redis::ClientOptions so;
-  so.port = static_cast<std::uint16_t>(std::stoi(env["REDIS_SENTINEL_PORTS"].substr(0, env["REDIS_SENTINEL_PORTS"].find(' '))));
+  so.port = static_cast<std::uint16_t>(
+      std::stoi(env["REDIS_SENTINEL_PORTS"].substr(0, env["REDIS_SENTINEL_PORTS"].find(' '))));
   so.password = env["REDIS_SENTINEL_PASSWORD"];
   auto sentinel = redis::Client::create(so);
   ASSERT_TRUE(sentinel.ok());
@@ -282,7 +293,8 @@ TEST(RedisSentinelFailover, MasterKilledUnderLoad) {
   // When does a sentinel first name the new master? (At most 15 s.)
   Clock::time_point named{};
   while (Clock::now() - killed < 15s) {
-    Result<Reply> a = (*sentinel)->call({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", env["REDIS_SENTINEL_MASTER_NAME"]});
+    Result<Reply> a =
+        (*sentinel)->call({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", env["REDIS_SENTINEL_MASTER_NAME"]});
     if (a.ok() && a.value().is_array() && a.value().elements().size() == 2 &&
         a.value().elements()[1] == Reply::bulk_string(new_port)) {
       named = Clock::now();
@@ -303,11 +315,12 @@ TEST(RedisSentinelFailover, MasterKilledUnderLoad) {
       ++total;
       if (a.answered > a.deadline + 200ms) {  // slack for a loaded 2-core machine
         ++late;
-        ADD_FAILURE() << "answered "
-                      << std::chrono::duration_cast<std::chrono::milliseconds>(a.answered - a.deadline).count()
-                      << " ms past its deadline, sent "
-                      << std::chrono::duration_cast<std::chrono::milliseconds>(a.sent - killed).count()
-                      << " ms after the kill: " << a.r.status().to_string();
+        ADD_FAILURE()
+            << "answered "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(a.answered - a.deadline).count()
+            << " ms past its deadline, sent "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(a.sent - killed).count()
+            << " ms after the kill: " << a.r.status().to_string();
       }
       if (!a.r.ok()) ++failed;
       if (a.r.ok() && a.sent > killed + 100ms) back = std::min(back, a.answered);  // the old master is gone
@@ -315,9 +328,9 @@ TEST(RedisSentinelFailover, MasterKilledUnderLoad) {
   }
   EXPECT_EQ(late, 0U) << "calls answered more than 200 ms past their deadline, of " << total;
   ASSERT_NE(back, Clock::time_point::max()) << "no call succeeded after the failover";
-  EXPECT_LT(back - named, 1000ms) << "service back "
-                                  << std::chrono::duration_cast<std::chrono::milliseconds>(back - named).count()
-                                  << " ms after a sentinel named the new master";
+  EXPECT_LT(back - named, 1000ms)
+      << "service back " << std::chrono::duration_cast<std::chrono::milliseconds>(back - named).count()
+      << " ms after a sentinel named the new master";
   EXPECT_GT(failed, 0U) << "the master was killed: some calls must have failed";
   // No wrong success: after the kill, every success came from the new master (the old one is
   // dead), so per thread the values rise and none exceeds the key's final value there.
@@ -353,15 +366,17 @@ TEST(RedisSentinelFailover, MasterKilledUnderLoad) {
   const auto c = e->counters();
   EXPECT_GE(c.master_changes, 1U);
   EXPECT_GE(c.resolves, 2U);
-  std::printf("failover: %zu calls, %zu failed, back %lld ms after the sentinel named the new master "
-              "(named %lld ms after the kill); resolves %llu, resent %llu, lost in flight %llu, "
-              "switch-master %llu, readonly %llu\n",
-              total, failed,
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(back - named).count()),
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(named - killed).count()),
-              static_cast<unsigned long long>(c.resolves), static_cast<unsigned long long>(c.resent),
-              static_cast<unsigned long long>(c.lost_in_flight), static_cast<unsigned long long>(c.switch_master_seen),
-              static_cast<unsigned long long>(c.readonly_seen));
+  std::printf(
+      "failover: %zu calls, %zu failed, back %lld ms after the sentinel named the new master "
+      "(named %lld ms after the kill); resolves %llu, resent %llu, lost in flight %llu, "
+      "switch-master %llu, readonly %llu\n",
+      total, failed,
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(back - named).count()),
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(named - killed).count()),
+      static_cast<unsigned long long>(c.resolves), static_cast<unsigned long long>(c.resent),
+      static_cast<unsigned long long>(c.lost_in_flight),
+      static_cast<unsigned long long>(c.switch_master_seen),
+      static_cast<unsigned long long>(c.readonly_seen));
 }
 
 }  // namespace

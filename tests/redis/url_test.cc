@@ -271,7 +271,8 @@ TEST(RedisSentinelUrl, BadFormsSayWhatIsWrong) {
   EXPECT_NE(sentinel_error("redis+sentinel:///m").find("at least one sentinel"), std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://u:p@/m").find("at least one sentinel"), std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1,,s2/m").find("sentinel 2"), std::string::npos);
-  EXPECT_NE(sentinel_error("redis+sentinel://s1,s2:99999/m").find("sentinel 2: redis url: port"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1,s2:99999/m").find("sentinel 2: redis url: port"),
+            std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m/x").find("database"), std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m/1/2").find("/master_name[/db]"), std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m?timeout=fast").find("timeout"), std::string::npos);
@@ -280,7 +281,8 @@ TEST(RedisSentinelUrl, BadFormsSayWhatIsWrong) {
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m#x").find("fragments"), std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m%20x").find("master name"), std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m%zz").find("master name"), std::string::npos);
-  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinelMasterId=m").find("redis-sentinel://"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinelMasterId=m").find("redis-sentinel://"),
+            std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinel_username=u").find("needs sentinel_password"),
             std::string::npos);
   EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinel_password").find("no value"), std::string::npos);

@@ -84,7 +84,8 @@ std::unique_ptr<SentinelExecutor> make_sentinel_executor(redis::SentinelUrl url)
 // every ping_interval: INFO replication memory must say role:master (else kUnavailable, field
 // "role": the connection fails, and the calls queued on it, never sent, go to the master found
 // next), and its maxmemory_policy goes to `base` (null: none) as CONFIG GET would have answered.
-std::shared_ptr<const redis::ServerCheck> sentinel_master_check(std::shared_ptr<const redis::ServerCheck> base);
+std::shared_ptr<const redis::ServerCheck> sentinel_master_check(
+    std::shared_ptr<const redis::ServerCheck> base);
 
 // Redis Cluster's hash slot of a key: CRC16 of its first non-empty {tag}, else of the key.
 int redis_key_slot(std::string_view key);

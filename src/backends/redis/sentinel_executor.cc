@@ -9,9 +9,9 @@
 // credentials, no sentinel reachable).
 //
 // Following failovers: a watcher thread (sentinel_watcher.h) subscribes to +switch-master on one
-// sentinel at a time (plain TCP only; see docs/redis.md) and drops the current master when a message names ours; so
-// does READONLY (the master was demoted), a refused connection and a lost one. The next call, or
-// the watcher itself, asks the sentinels again.
+// sentinel at a time (plain TCP only; see docs/redis.md) and drops the current master when a message names
+// ours; so does READONLY (the master was demoted), a refused connection and a lost one. The next call, or the
+// watcher itself, asks the sentinels again.
 //
 // Resending: only a call that cannot have run (refused before it was sent, READONLY, NOSCRIPT) is
 // sent again, to the master found next, within its deadline (at most kMaxResends times). A call
@@ -97,7 +97,8 @@ std::string info_field(const std::string& info, std::string_view name) {
 
 }  // namespace
 
-std::shared_ptr<const redis::ServerCheck> sentinel_master_check(std::shared_ptr<const redis::ServerCheck> base) {
+std::shared_ptr<const redis::ServerCheck> sentinel_master_check(
+    std::shared_ptr<const redis::ServerCheck> base) {
   auto check = std::make_shared<redis::ServerCheck>();
   check->command = {"INFO", "replication", "memory"};
   check->verdict = [base](const Result<Reply>& r) -> Status {
@@ -105,14 +106,16 @@ std::shared_ptr<const redis::ServerCheck> sentinel_master_check(std::shared_ptr<
     const std::string& info = r.value().str();
     const std::string role = info_field(info, "role");
     if (role != "master") {
-      return Status(StatusCode::kUnavailable,
-                    "redis sentinel: the server is not the master (role " + (role.empty() ? "unknown" : role) + ")",
-                    "role");
+      return Status(
+          StatusCode::kUnavailable,
+          "redis sentinel: the server is not the master (role " + (role.empty() ? "unknown" : role) + ")",
+          "role");
     }
     if (!base) return Status::Ok();
     const std::string policy = info_field(info, "maxmemory_policy");
     if (policy.empty()) return base->verdict(r);  // an odd reply: the base check says so
-    return base->verdict(Result<Reply>(Reply::array({Reply::bulk_string("maxmemory-policy"), Reply::bulk_string(policy)})));
+    return base->verdict(
+        Result<Reply>(Reply::array({Reply::bulk_string("maxmemory-policy"), Reply::bulk_string(policy)})));
   };
   return check;
 }
@@ -154,7 +157,7 @@ class State {
       closing_ = true;
     }
     watcher_.reset();  // stopped and joined: no message after this
-    timer_.reset();  // pending deadlines and backoffs run now, cancelled
+    timer_.reset();    // pending deadlines and backoffs run now, cancelled
     // A thread that took a client pointer before closing_ may still be calling it: wait for it.
     while (users_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     std::vector<std::shared_ptr<Op>> waiting;
@@ -198,7 +201,8 @@ class State {
         client = current_;
         users_.fetch_add(1, std::memory_order_acq_rel);
       } else if (waiting_.size() >= url_.master.max_queued_while_connecting) {
-        refused = unavailable("too many calls waiting for the master to be found (max_queued_while_connecting)");
+        refused =
+            unavailable("too many calls waiting for the master to be found (max_queued_while_connecting)");
       } else {
         waiting_.push_back(op);
         resolve = start_resolve_locked();
@@ -233,17 +237,18 @@ class State {
       why = last_error_.ok() ? std::string("still asking the sentinels") : last_error_.message();
     }
     if (cancelled) return op->done(Result<Reply>(unavailable("closed")));
-    op->done(Result<Reply>(Status(StatusCode::kDeadlineExceeded,
-                                  "redis sentinel: no master of '" + url_.master_name +
-                                      "' was found before the call's deadline (" + why + ")")));
+    op->done(Result<Reply>(
+        Status(StatusCode::kDeadlineExceeded, "redis sentinel: no master of '" + url_.master_name +
+                                                  "' was found before the call's deadline (" + why + ")")));
   }
 
   void send(std::shared_ptr<Op> op, redis::Client* client) {
     redis::CallOptions options;
     options.deadline = op->deadline;
-    client->async_call_encoded(op->encoded, [this, op, client](Result<Reply> r) mutable {
-      on_reply(std::move(op), client, std::move(r));
-    }, options);
+    client->async_call_encoded(
+        op->encoded,
+        [this, op, client](Result<Reply> r) mutable { on_reply(std::move(op), client, std::move(r)); },
+        options);
   }
 
   void on_reply(std::shared_ptr<Op> op, redis::Client* client, Result<Reply> r) {
@@ -254,10 +259,13 @@ class State {
         redis::CallOptions options;
         options.deadline = op->deadline;
         const std::string_view load[] = {"SCRIPT", "LOAD", op->script->source()};
-        return client->async_call(load, [this, op, client](Result<Reply> loaded) mutable {
-          if (!loaded.ok()) return op->done(std::move(loaded));
-          send(std::move(op), client);
-        }, options);
+        return client->async_call(
+            load,
+            [this, op, client](Result<Reply> loaded) mutable {
+              if (!loaded.ok()) return op->done(std::move(loaded));
+              send(std::move(op), client);
+            },
+            options);
       }
       if (code == "READONLY") {  // a replica now: refused before running
         counters_.readonly_seen.fetch_add(1, std::memory_order_relaxed);
@@ -320,35 +328,40 @@ class State {
     options.timeout = url_.sentinel.command_timeout;
     const std::string_view cmd[] = {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", url_.master_name};
     const Release release(users_);
-    sentinel->async_call(cmd, [this, round, i](Result<Reply> r) mutable {
-      const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
-      if (r.ok() && r.value().is_nil()) {
-        ++round->unknown;
-        round->last = who + " knows no master named '" + url_.master_name + "'";
-        return ask(std::move(round), i + 1);
-      }
-      if (r.ok() && r.value().is_array() && r.value().elements().size() == 2 &&
-          r.value().elements()[0].is_string() && r.value().elements()[1].is_string()) {
-        const std::string& host = r.value().elements()[0].str();
-        unsigned port = 0;
-        const std::string& p = r.value().elements()[1].str();
-        const auto parsed = std::from_chars(p.data(), p.data() + p.size(), port);
-        if (!host.empty() && parsed.ec == std::errc() && parsed.ptr == p.data() + p.size() && port > 0 &&
-            port <= 65535) {
-          return verify(std::move(round), i, host, static_cast<std::uint16_t>(port));
-        }
-      }
-      if (r.code() == StatusCode::kPermissionDenied) {
-        ++round->refused;
-        round->last = who + " refused the sentinel credentials (sentinel_username / sentinel_password): " +
-                      r.status().message();
-      } else {
-        ++round->failed;
-        round->last = who + ": " + (r.ok() ? std::string("an unreadable answer to GET-MASTER-ADDR-BY-NAME")
-                                           : r.status().message());
-      }
-      ask(std::move(round), i + 1);
-    }, options);
+    sentinel->async_call(
+        cmd,
+        [this, round, i](Result<Reply> r) mutable {
+          const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
+          if (r.ok() && r.value().is_nil()) {
+            ++round->unknown;
+            round->last = who + " knows no master named '" + url_.master_name + "'";
+            return ask(std::move(round), i + 1);
+          }
+          if (r.ok() && r.value().is_array() && r.value().elements().size() == 2 &&
+              r.value().elements()[0].is_string() && r.value().elements()[1].is_string()) {
+            const std::string& host = r.value().elements()[0].str();
+            unsigned port = 0;
+            const std::string& p = r.value().elements()[1].str();
+            const auto parsed = std::from_chars(p.data(), p.data() + p.size(), port);
+            if (!host.empty() && parsed.ec == std::errc() && parsed.ptr == p.data() + p.size() && port > 0 &&
+                port <= 65535) {
+              return verify(std::move(round), i, host, static_cast<std::uint16_t>(port));
+            }
+          }
+          if (r.code() == StatusCode::kPermissionDenied) {
+            ++round->refused;
+            round->last = who +
+                          " refused the sentinel credentials (sentinel_username / sentinel_password): " +
+                          r.status().message();
+          } else {
+            ++round->failed;
+            round->last = who + ": " +
+                          (r.ok() ? std::string("an unreadable answer to GET-MASTER-ADDR-BY-NAME")
+                                  : r.status().message());
+          }
+          ask(std::move(round), i + 1);
+        },
+        options);
   }
 
   // Checks with ROLE that the address sentinel `i` named is the master.
@@ -369,24 +382,30 @@ class State {
     redis::CallOptions options;
     options.timeout = url_.master.command_timeout;
     const Release release(users_);
-    master->async_call({"ROLE"}, [this, round, i, addr, master](Result<Reply> r) mutable {
-      const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
-      if (r.ok() && r.value().is_array() && !r.value().elements().empty() &&
-          r.value().elements()[0].is_string() && r.value().elements()[0].str() == "master") {
-        return install(std::move(round), addr, master);
-      }
-      ++round->named_bad;
-      if (!r.ok() && (r.code() == StatusCode::kPermissionDenied || r.code() == StatusCode::kFailedPrecondition)) {
-        round->definitive = Status(r.code(), "redis sentinel: master " + addr + ": " + r.status().message(),
-                                   r.status().field());
-      }
-      std::string role = "not a master";
-      if (r.ok() && r.value().is_array() && !r.value().elements().empty() && r.value().elements()[0].is_string()) {
-        role = "not the master (role " + r.value().elements()[0].str() + ")";
-      }
-      round->last = who + " named " + addr + ", which is " + (r.ok() ? role : "unreachable: " + r.status().message());
-      ask(std::move(round), i + 1);
-    }, options);
+    master->async_call(
+        {"ROLE"},
+        [this, round, i, addr, master](Result<Reply> r) mutable {
+          const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
+          if (r.ok() && r.value().is_array() && !r.value().elements().empty() &&
+              r.value().elements()[0].is_string() && r.value().elements()[0].str() == "master") {
+            return install(std::move(round), addr, master);
+          }
+          ++round->named_bad;
+          if (!r.ok() &&
+              (r.code() == StatusCode::kPermissionDenied || r.code() == StatusCode::kFailedPrecondition)) {
+            round->definitive = Status(
+                r.code(), "redis sentinel: master " + addr + ": " + r.status().message(), r.status().field());
+          }
+          std::string role = "not a master";
+          if (r.ok() && r.value().is_array() && !r.value().elements().empty() &&
+              r.value().elements()[0].is_string()) {
+            role = "not the master (role " + r.value().elements()[0].str() + ")";
+          }
+          round->last = who + " named " + addr + ", which is " +
+                        (r.ok() ? role : "unreachable: " + r.status().message());
+          ask(std::move(round), i + 1);
+        },
+        options);
   }
 
   void install(std::shared_ptr<Round> round, const std::string& addr, redis::Client* master) {
@@ -412,7 +431,8 @@ class State {
   }
 
   void round_failed(std::shared_ptr<Round> round) {
-    const std::string asked = " (asked " + std::to_string(url_.sentinels.size()) + "; last: " + round->last + ")";
+    const std::string asked =
+        " (asked " + std::to_string(url_.sentinels.size()) + "; last: " + round->last + ")";
     Status why;
     if (!round->definitive.ok()) {
       why = round->definitive;
@@ -503,7 +523,7 @@ class State {
     {
       std::lock_guard lock(mu_);
       current_ = nullptr;  // ask again, and check the new master's ROLE, before the next call
-      ++switch_epoch_;      // a round on its way now may bring the old master: it asks again
+      ++switch_epoch_;     // a round on its way now may bring the old master: it asks again
       resolve = start_resolve_locked();
     }
     if (resolve) ask(new_round(), 0);
@@ -522,8 +542,8 @@ class State {
   std::map<std::string, std::unique_ptr<redis::Client>> masters_;  // by address, kept for reuse
   std::vector<std::unique_ptr<redis::Client>> sentinels_;          // by index in url_.sentinels
   std::unique_ptr<ExecutorTimer> timer_ = std::make_unique<ExecutorTimer>();
-  std::uint64_t switch_epoch_ = 0;     // +switch-master messages for our master, under mu_
-  std::atomic<int> users_{0};          // threads calling a client taken from under mu_
+  std::uint64_t switch_epoch_ = 0;  // +switch-master messages for our master, under mu_
+  std::atomic<int> users_{0};       // threads calling a client taken from under mu_
   std::atomic<bool> watcher_started_{false};
   std::unique_ptr<SwitchMasterWatcher> watcher_;
 };

@@ -115,7 +115,8 @@ void SwitchMasterWatcher::watch() {
       redis::append_command(out, {"SUBSCRIBE", "+switch-master"});
       Reply r;
       bool ok = send_all(fd, out);
-      if (ok && !url_.sentinel.password.empty()) ok = read_reply(fd, reader, r, handshake_ms) == 1 && !r.is_error();
+      if (ok && !url_.sentinel.password.empty())
+        ok = read_reply(fd, reader, r, handshake_ms) == 1 && !r.is_error();
       if (ok) ok = read_reply(fd, reader, r, handshake_ms) == 1 && !r.is_error();
       while (ok) {
         const int got = read_reply(fd, reader, r, 1000);
