@@ -18,8 +18,6 @@ std::span<const BackendRegistration> registered_backends() {
       {{"sqlite"}, nullptr, "this build has no SQLite backend", false},
 #endif
       redis_backend_registration(),
-      {{"redis+sentinel"}, nullptr,
-       "the Redis Sentinel backend is not available in this version of authstore", false},
   };
   return kBackends;
 }

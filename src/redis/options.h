@@ -93,4 +93,25 @@ Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base = 
 // True when the URL's scheme is redis+cluster or rediss+cluster.
 bool is_cluster_url(std::string_view url);
 
+// A Redis Sentinel URL (docs/redis.md, "Sentinel"):
+//   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master_name[/db][?option=value&...]
+//   rediss+sentinel://...             the same over TLS (to the sentinels and to the master)
+//   redis-sentinel://[password@]host[:port][,...][/db]?sentinelMasterId=name   (Lettuce's form;
+//                                     the name may also be the fragment: ...#name)
+// Each host is a sentinel (IPv6 in brackets; port 26379 when omitted). user and password are the
+// master's credentials; the options sentinel_username and sentinel_password are the sentinels'
+// (none: the sentinels get no AUTH). Every other option is parse_url()'s and applies to the
+// master and to the sentinels (timeouts, TLS files), except db (the master's only).
+// Errors: kInvalidArgument, field "url", naming the sentinel or the part that is wrong; a
+// password is never echoed.
+struct SentinelUrl {
+  ClientOptions master;    // options of the master's client (host and port: found by asking)
+  ClientOptions sentinel;  // options of a sentinel's client (host and port: each sentinel's)
+  std::string master_name;
+  std::vector<std::pair<std::string, std::uint16_t>> sentinels;  // in the URL's order
+};
+Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base = {});
+// True when the URL's scheme is redis+sentinel, rediss+sentinel, redis-sentinel or rediss-sentinel.
+bool is_sentinel_url(std::string_view url);
+
 }  // namespace authstore::redis

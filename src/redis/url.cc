@@ -1,4 +1,5 @@
 #include <charconv>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -229,6 +230,38 @@ Result<ClientOptions> parse_url(std::string_view url, ClientOptions base) {
   return o;
 }
 
+namespace {
+
+// True when `host` (a URL's host[:port], IPv6 in brackets) names a port.
+bool has_port(std::string_view host) {
+  if (host.starts_with('[')) return host.find("]:") != std::string_view::npos;
+  return host.find(':') != std::string_view::npos;
+}
+
+// The hosts of a multi-host URL ("h1[:port],h2[:port]..."), each parsed by parse_url() as
+// plain + userinfo + host[:default_port] + suffix over `base`. `what` names a host in errors
+// ("seed 2: port must be ..."). Calls each(options) per host, in order.
+Status parse_hosts(std::string_view hosts, std::string_view what, std::string_view plain,
+                   std::string_view userinfo, std::string_view default_port, std::string_view suffix,
+                   const ClientOptions& base, const std::function<Status(ClientOptions&&)>& each) {
+  std::size_t n = 0;
+  while (true) {
+    const std::size_t comma = hosts.find(',');
+    const std::string_view host = hosts.substr(0, comma);
+    const std::string which = std::string(what) + " " + std::to_string(++n);
+    if (host.empty()) return url_error(which + " of the URL is empty");
+    std::string url = std::string(plain) + std::string(userinfo) + std::string(host);
+    if (!has_port(host)) url.append(":").append(default_port);
+    auto o = parse_url(url + std::string(suffix), base);
+    if (!o.ok()) return Status(o.status().code(), which + ": " + o.status().message(), o.status().field());
+    if (Status s = each(std::move(o).value()); !s.ok()) return s;
+    if (comma == std::string_view::npos) return Status::Ok();
+    hosts = hosts.substr(comma + 1);
+  }
+}
+
+}  // namespace
+
 bool is_cluster_url(std::string_view url) {
   return url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://");
 }
@@ -258,23 +291,165 @@ Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base) {
   }
   if (rest.empty()) return url_error("a cluster URL needs at least one seed host:port");
   ClusterUrl out;
-  std::size_t n = 0;
-  while (true) {
-    const std::size_t comma = rest.find(',');
-    const std::string_view host = rest.substr(0, comma);
-    ++n;
-    if (host.empty()) return url_error("seed " + std::to_string(n) + " of the cluster URL is empty");
-    auto o = parse_url(plain + std::string(userinfo) + std::string(host) + std::string(query), base);
-    if (!o.ok()) {
-      return Status(o.status().code(), "seed " + std::to_string(n) + ": " + o.status().message(),
-                    o.status().field());
-    }
-    if (o->db != 0) return url_error("a Redis Cluster has only database 0");
-    if (n == 1) out.node = o.value();
-    out.seeds.emplace_back(o->host, o->port);
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
+  Status hosts = parse_hosts(rest, "seed", plain, userinfo, "6379", query, base, [&out](ClientOptions&& o) {
+    if (o.db != 0) return url_error("a Redis Cluster has only database 0");
+    if (out.seeds.empty()) out.node = o;
+    out.seeds.emplace_back(o.host, o.port);
+    return Status::Ok();
+  });
+  if (!hosts.ok()) return hosts;
+  return out;
+}
+
+}  // namespace authstore::redis
+
+namespace authstore::redis {
+namespace {
+
+// A Sentinel master name: what SENTINEL GET-MASTER-ADDR-BY-NAME accepts as one argument and a
+// sentinel.conf line can hold.
+bool valid_master_name(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (unsigned char c : name) {
+    if (c <= ' ' || c == 0x7f) return false;
   }
+  return true;
+}
+
+}  // namespace
+
+bool is_sentinel_url(std::string_view url) {
+  return url.starts_with("redis+sentinel://") || url.starts_with("rediss+sentinel://") ||
+         url.starts_with("redis-sentinel://") || url.starts_with("rediss-sentinel://");
+}
+
+Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base) {
+  const std::size_t sep = url.find("://");
+  const std::string_view scheme = sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
+  if (scheme != "redis+sentinel" && scheme != "rediss+sentinel" && scheme != "redis-sentinel" &&
+      scheme != "rediss-sentinel") {
+    return url_error("a Sentinel URL starts with redis+sentinel://, rediss+sentinel:// or redis-sentinel://");
+  }
+  const bool lettuce = scheme.ends_with("-sentinel");
+  const std::string plain = scheme.starts_with("rediss") ? "rediss://" : "redis://";
+  std::string_view rest = url.substr(sep + 3);
+  std::string_view fragment;
+  if (const std::size_t h = rest.find('#'); h != std::string_view::npos) {
+    if (!lettuce) {
+      return url_error("fragments (#...) are not allowed; name the master in the path (/master_name)");
+    }
+    fragment = rest.substr(h + 1);
+    rest = rest.substr(0, h);
+  }
+  std::string_view query;
+  if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  // The sentinel-only options leave the query; the rest is parse_url()'s.
+  std::string kept;
+  std::string sentinel_user;
+  std::string sentinel_password;
+  std::string master_id;
+  bool has_sentinel_user = false;
+  bool has_master_id = false;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    std::string* target = name == "sentinel_username"  ? &sentinel_user
+                          : name == "sentinel_password" ? &sentinel_password
+                          : name == "sentinelMasterId"  ? &master_id
+                                                        : nullptr;
+    if (target == nullptr) {
+      kept.append(kept.empty() ? "?" : "&").append(pair);
+      continue;
+    }
+    if (eq == std::string_view::npos) {
+      return url_error(internal::describe_option(name) + " has no value (expected name=value)");
+    }
+    if (!percent_decode(pair.substr(eq + 1), *target)) {
+      return url_error("option '" + std::string(name) + "' has a malformed %-escape");
+    }
+    if (name == "sentinel_username") has_sentinel_user = true;
+    if (name == "sentinelMasterId") has_master_id = true;
+  }
+  const std::size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  const std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string master_name;
+  std::string_view db;
+  if (!lettuce) {
+    if (has_master_id) {
+      return url_error("option 'sentinelMasterId' belongs to redis-sentinel:// URLs; a " +
+                       std::string(scheme) + ":// URL names the master in the path (/master_name)");
+    }
+    const std::size_t next = path.find('/');
+    if (!percent_decode(path.substr(0, next), master_name)) {
+      return url_error("the master name has a malformed %-escape");
+    }
+    if (master_name.empty()) {
+      return url_error("a Sentinel URL names its master after the hosts: " + std::string(scheme) +
+                       "://host[:port][,host[:port]...]/master_name[/db]");
+    }
+    if (next != std::string_view::npos) db = path.substr(next + 1);
+  } else {
+    if (!fragment.empty() && has_master_id) {
+      std::string from_fragment;
+      if (!percent_decode(fragment, from_fragment) || from_fragment != master_id) {
+        return url_error("the master name is given twice and differs (sentinelMasterId and #fragment)");
+      }
+    }
+    if (has_master_id) {
+      master_name = master_id;
+    } else if (!percent_decode(fragment, master_name)) {
+      return url_error("the master name has a malformed %-escape");
+    }
+    if (master_name.empty()) {
+      return url_error("a " + std::string(scheme) +
+                       ":// URL names its master with ?sentinelMasterId=name (or #name)");
+    }
+    db = path;
+  }
+  if (!valid_master_name(master_name)) {
+    return url_error("the master name must be 1 to 256 characters without spaces or control characters");
+  }
+  if (db.find('/') != std::string_view::npos) {
+    return url_error(lettuce ? "expected [/db] after the hosts"
+                             : "expected /master_name[/db] after the hosts");
+  }
+  if (!db.empty()) {
+    int n = 0;
+    if (Status s = parse_db(db, n); !s.ok()) return s;
+  }
+  if (has_sentinel_user && sentinel_password.empty()) {
+    return url_error("option 'sentinel_username' needs sentinel_password");
+  }
+  std::string_view hosts = authority;
+  std::string_view userinfo;
+  if (const std::size_t at = hosts.rfind('@'); at != std::string_view::npos) {
+    userinfo = hosts.substr(0, at + 1);
+    hosts = hosts.substr(at + 1);
+  }
+  if (hosts.empty()) return url_error("a Sentinel URL needs at least one sentinel host[:port]");
+  const std::string suffix = (db.empty() ? std::string() : "/" + std::string(db)) + kept;
+  SentinelUrl out;
+  const auto add = [&out](ClientOptions&& o) {
+    if (out.sentinels.empty()) out.master = o;
+    out.sentinels.emplace_back(o.host, o.port);
+    return Status::Ok();
+  };
+  Status parsed = parse_hosts(hosts, "sentinel", plain, userinfo, "26379", suffix, base, add);
+  if (!parsed.ok()) return parsed;
+  out.sentinel = out.master;
+  out.sentinel.username = std::move(sentinel_user);
+  out.sentinel.password = std::move(sentinel_password);
+  out.sentinel.db = 0;
+  out.sentinel.server_check = nullptr;  // a sentinel has no keyspace to check
+  out.master_name = std::move(master_name);
   return out;
 }
 

@@ -56,4 +56,23 @@ struct RedisClusterBackendTraits {
   }
 };
 
+// The same suite through Redis Sentinel (the redis_sentinel fixture, tests/fixtures/redis/
+// redis-sentinel.sh: a master, a replica, three sentinels; both sides with passwords): every
+// sentinel in the URL, the master found by asking them.
+struct RedisSentinelBackendTraits {
+  static std::string name() { return "redis_sentinel"; }
+  static std::string url() {
+    static std::atomic<unsigned> counter{0};
+    return "redis+sentinel://:" + env("REDIS_SENTINEL_MASTER_PASSWORD=", "none") + "@" +
+           env("REDIS_SENTINEL_HOSTS=", "127.0.0.1:1") + "/" + env("REDIS_SENTINEL_MASTER_NAME=", "none") +
+           "?sentinel_password=" + env("REDIS_SENTINEL_PASSWORD=", "none") + "&prefix=s" +
+           std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ":";
+  }
+  // NAME=value from redis-sentinel/sentinel.env beside $AUTHSTORE_REDIS_FIXTURE_DIR (fallbacks
+  // point nowhere: every Sentinel test then fails).
+  static std::string env(const std::string& name, const std::string& fallback) {
+    return RedisBackendTraits::fixture_value("/../redis-sentinel/sentinel.env", name, fallback);
+  }
+};
+
 }  // namespace authstore::testing

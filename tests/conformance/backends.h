@@ -29,7 +29,12 @@ struct MemoryTraits {
 #endif
 #if __has_include("conformance/backend_redis.h")
 #include "conformance/backend_redis.h"
+#ifdef AUTHSTORE_CONFORMANCE_SENTINEL
+#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
+    ::authstore::testing::RedisSentinelBackendTraits
+#else
 #define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits
+#endif
 #else
 #define AUTHSTORE_REDIS_TRAITS
 #endif

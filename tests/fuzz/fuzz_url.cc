@@ -3,6 +3,8 @@
 //   redis:// rediss:// unix:// the Redis backend's own options (split_backend_options), then
 //                              redis::parse_url (src/redis/url.cc); also parse_url on the raw URL
 //   redis+cluster:// rediss+cluster://  redis::parse_cluster_url (seeds, db 0, no password echoed)
+//   redis+sentinel:// rediss+sentinel:// redis-sentinel:// rediss-sentinel://
+//                              redis::parse_sentinel_url (sentinels, master name, no password echoed)
 //   anything else              open(url) itself (memory:// with a path, unknown schemes): an error
 // Invariants: a parse either errors (kInvalidArgument, field "url") or yields values in range (a
 // port 1..65535, a host, an absolute normalized file path, options within their documented bounds);
@@ -160,6 +162,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto [pw_begin, pw_end] = rfc_password(url);
     if (pw_end > pw_begin) {
       FUZZ_CHECK(cluster_messages(other_password(url)) == messages, "an error message repeats the password");
+    }
+  } else if (sep != std::string_view::npos && redis::is_sentinel_url(url)) {
+    auto sentinel_messages = [](std::string_view u) {
+      const auto c = redis::parse_sentinel_url(u);
+      if (!c.ok()) {
+        FUZZ_CHECK(url_error(c.status()), "sentinel url error is not kInvalidArgument/url");
+        return c.status().message();
+      }
+      FUZZ_CHECK(!c->sentinels.empty() && !c->master_name.empty(), "a sentinel URL without sentinels or name");
+      FUZZ_CHECK(c->master_name.find_first_of(" \r\n") == std::string::npos, "a master name with a space");
+      for (const auto& [host, port] : c->sentinels) FUZZ_CHECK(!host.empty() && port >= 1, "a bad sentinel");
+      FUZZ_CHECK(c->master.db >= 0 && c->sentinel.db == 0, "a bad db");
+      FUZZ_CHECK(c->master.tls.enabled == (u.rfind("rediss", 0) == 0) && c->sentinel.tls.enabled == c->master.tls.enabled,
+                 "TLS does not follow the scheme");
+      return std::string();
+    };
+    const std::string messages = sentinel_messages(url);
+    const auto [pw_begin, pw_end] = rfc_password(url);
+    if (pw_end > pw_begin) {
+      FUZZ_CHECK(sentinel_messages(other_password(url)) == messages, "an error message repeats the password");
     }
   } else if (url != "memory://") {
     // Everything else is refused by open() itself before any backend exists.

@@ -193,5 +193,111 @@ TEST(RedisClusterUrl, BadFormsSayWhatIsWrong) {
   EXPECT_EQ(cluster_error("redis+cluster://u:hunter2@h1:0").find("hunter2"), std::string::npos);
 }
 
+
+SentinelUrl sentinel_ok(std::string_view url) {
+  Result<SentinelUrl> r = parse_sentinel_url(url);
+  EXPECT_TRUE(r.ok()) << url << ": " << r.status().to_string();
+  return r.ok() ? r.value() : SentinelUrl{};
+}
+
+std::string sentinel_error(std::string_view url) {
+  Result<SentinelUrl> r = parse_sentinel_url(url);
+  EXPECT_FALSE(r.ok()) << url;
+  EXPECT_EQ(r.status().field(), "url");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  return r.status().message();
+}
+
+TEST(RedisSentinelUrl, SentinelsMasterNameDbAndBothCredentials) {
+  SentinelUrl s = sentinel_ok(
+      "redis+sentinel://app:p%40ss@s1:26380,s2,[::1]:26381/mymaster/3"
+      "?sentinel_username=watch&sentinel_password=s%3Acret&timeout=250ms&client_name=svc");
+  EXPECT_EQ(s.sentinels, (Seeds{{"s1", 26380}, {"s2", 26379}, {"::1", 26381}}));
+  EXPECT_EQ(s.master_name, "mymaster");
+  EXPECT_EQ(s.master.username, "app");
+  EXPECT_EQ(s.master.password, "p@ss");
+  EXPECT_EQ(s.master.db, 3);
+  EXPECT_EQ(s.master.command_timeout, 250ms);
+  EXPECT_EQ(s.sentinel.username, "watch");
+  EXPECT_EQ(s.sentinel.password, "s:cret");
+  EXPECT_EQ(s.sentinel.db, 0);  // a sentinel has no databases
+  EXPECT_EQ(s.sentinel.command_timeout, 250ms);
+  EXPECT_EQ(s.sentinel.client_name, "svc");
+  EXPECT_FALSE(s.master.tls.enabled);
+  EXPECT_TRUE(is_sentinel_url("redis+sentinel://h/m"));
+  EXPECT_TRUE(is_sentinel_url("rediss+sentinel://h/m"));
+  EXPECT_TRUE(is_sentinel_url("redis-sentinel://h?sentinelMasterId=m"));
+  EXPECT_FALSE(is_sentinel_url("redis://h"));
+  EXPECT_FALSE(is_sentinel_url("redis+cluster://h"));
+}
+
+TEST(RedisSentinelUrl, DefaultsNoCredentialsAndTls) {
+  SentinelUrl s = sentinel_ok("redis+sentinel://s1/m");
+  EXPECT_EQ(s.sentinels, (Seeds{{"s1", 26379}}));
+  EXPECT_EQ(s.master_name, "m");
+  EXPECT_EQ(s.master.db, 0);
+  EXPECT_TRUE(s.master.password.empty());
+  EXPECT_TRUE(s.sentinel.password.empty());
+  EXPECT_EQ(sentinel_ok("redis+sentinel://s1/m/").master.db, 0);
+  EXPECT_EQ(sentinel_ok("redis+sentinel://s1/m?db=5").master.db, 5);
+  EXPECT_EQ(sentinel_ok("redis+sentinel://s1/my%2Dmaster").master_name, "my-master");
+  SentinelUrl p = sentinel_ok("redis+sentinel://:secret@s1/m");
+  EXPECT_EQ(p.master.password, "secret");
+  EXPECT_TRUE(p.sentinel.password.empty());  // the master's password is not the sentinels'
+  SentinelUrl t = sentinel_ok("rediss+sentinel://s1:26390,s2/m?ca_file=/etc/ca.pem&sni=redis.example");
+  EXPECT_TRUE(t.master.tls.enabled);
+  EXPECT_TRUE(t.sentinel.tls.enabled);
+  EXPECT_EQ(t.sentinel.tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(sentinel_ok("redis+sentinel://s1/m?sentinel_password=x").sentinel.password, "x");
+  EXPECT_TRUE(sentinel_ok("redis+sentinel://s1/m?sentinel_password=x").sentinel.username.empty());
+}
+
+TEST(RedisSentinelUrl, LettuceForm) {
+  SentinelUrl s = sentinel_ok("redis-sentinel://secret@s1:26380,s2/2?sentinelMasterId=mymaster&timeout=2s");
+  EXPECT_EQ(s.sentinels, (Seeds{{"s1", 26380}, {"s2", 26379}}));
+  EXPECT_EQ(s.master_name, "mymaster");
+  EXPECT_EQ(s.master.password, "secret");
+  EXPECT_EQ(s.master.db, 2);
+  EXPECT_EQ(s.master.command_timeout, 2000ms);
+  EXPECT_EQ(sentinel_ok("redis-sentinel://s1#mymaster").master_name, "mymaster");
+  EXPECT_EQ(sentinel_ok("redis-sentinel://s1?sentinelMasterId=m#m").master_name, "m");
+  EXPECT_TRUE(sentinel_ok("rediss-sentinel://s1?sentinelMasterId=m").master.tls.enabled);
+}
+
+TEST(RedisSentinelUrl, BadFormsSayWhatIsWrong) {
+  EXPECT_NE(sentinel_error("redis://h").find("redis+sentinel://"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1").find("names its master"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/").find("names its master"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel:///m").find("at least one sentinel"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://u:p@/m").find("at least one sentinel"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1,,s2/m").find("sentinel 2"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1,s2:99999/m").find("sentinel 2: redis url: port"),
+            std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m/x").find("database"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m/1/2").find("/master_name[/db]"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?timeout=fast").find("timeout"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?ca_file=/x").find("rediss"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?bogus=1").find("bogus"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m#x").find("fragments"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m%20x").find("master name"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m%zz").find("master name"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinelMasterId=m").find("redis-sentinel://"),
+            std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinel_username=u").find("needs sentinel_password"),
+            std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinel_password").find("no value"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis+sentinel://s1/m?sentinel_password=%zz").find("sentinel_password"),
+            std::string::npos);
+  EXPECT_NE(sentinel_error("redis-sentinel://s1").find("sentinelMasterId"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis-sentinel://s1/2/3?sentinelMasterId=m").find("[/db]"), std::string::npos);
+  EXPECT_NE(sentinel_error("redis-sentinel://s1?sentinelMasterId=a#b").find("twice"), std::string::npos);
+  // No password, the master's or the sentinels', ever appears in an error.
+  EXPECT_EQ(sentinel_error("redis+sentinel://u:hunter2@s1:0/m").find("hunter2"), std::string::npos);
+  EXPECT_EQ(sentinel_error("redis+sentinel://u:hunter2@s1/m?sentinel_password=swordfish&timeout=x")
+                .find("swordfish"), std::string::npos);
+  EXPECT_EQ(sentinel_error("redis+sentinel://s1/m?sentinel_password=swordfish&sentinel_username=u&x=1")
+                .find("swordfish"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace authstore::redis

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backends/redis/executor.h"
+#include "backends/redis/executor_support.h"
 #include "redis/resp.h"
 
 namespace authstore::internal {
@@ -57,55 +58,7 @@ struct Op {
   bool loaded = false;
 };
 
-// Runs functions at a time, on its own thread; what is pending at destruction runs with
-// `cancelled` true.
-class Timer {
- public:
-  using Fn = std::function<void(bool cancelled)>;
-  Timer() : thread_([this] { run(); }) {}
-  ~Timer() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    for (auto& [at, fn] : due_) fn(true);
-  }
-  void at(Clock::time_point when, Fn fn) {
-    {
-      std::lock_guard lock(mu_);
-      due_.emplace(when, std::move(fn));
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      if (due_.empty()) {
-        cv_.wait(lock);
-        continue;
-      }
-      auto first = due_.begin();
-      if (first->first > Clock::now()) {
-        cv_.wait_until(lock, first->first);
-        continue;
-      }
-      Fn fn = std::move(first->second);
-      due_.erase(first);
-      lock.unlock();
-      fn(false);
-      lock.lock();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::multimap<Clock::time_point, Fn> due_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+using Timer = ExecutorTimer;
 
 class ClusterExecutor final : public RedisExecutor {
  public:
@@ -141,16 +94,7 @@ class ClusterExecutor final : public RedisExecutor {
       }
       op->slot = slot;
     }
-    if (call.script != nullptr) {
-      redis::append_array_header(op->encoded, 3 + call.keys.size() + call.args.size());
-      redis::append_bulk(op->encoded, "EVALSHA");
-      redis::append_bulk(op->encoded, call.script->sha1());
-      redis::append_bulk(op->encoded, std::to_string(call.keys.size()));
-      for (std::string_view k : call.keys) redis::append_bulk(op->encoded, k);
-    } else {
-      redis::append_array_header(op->encoded, call.args.size());
-    }
-    for (std::string_view a : call.args) redis::append_bulk(op->encoded, a);
+    encode_call(call, op->encoded);
     dispatch(std::move(op));
   }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -59,6 +60,33 @@ std::unique_ptr<RedisExecutor> make_standalone_executor(std::unique_ptr<redis::C
 // A Redis Cluster (cluster_executor.cc; docs/redis.md, "Cluster"): every call to the master of
 // its keys' hash slot (a keyless call: to the master of slot 0).
 std::unique_ptr<RedisExecutor> make_cluster_executor(redis::ClusterUrl url);
+// Redis Sentinel (sentinel_executor.cc; docs/redis.md, "Sentinel"): the sentinels are asked in
+// turn for the master (SENTINEL GET-MASTER-ADDR-BY-NAME), which must answer ROLE as a master; every
+// call runs on one client to it. The executor follows +switch-master (a subscription to one
+// sentinel at a time) and asks again after READONLY, a refused or lost connection, or a failed
+// ROLE. A call is resent only when it cannot have run (refused before sending, READONLY, NOSCRIPT),
+// and only within its deadline; one that may have run is answered kUnavailable.
+class SentinelExecutor : public RedisExecutor {
+ public:
+  // What it saw, for tests and operators (cumulative over the executor's life in this process).
+  struct Counters {
+    std::uint64_t resolves = 0;             // rounds of asking the sentinels
+    std::uint64_t master_changes = 0;       // a verified master at another address than before
+    std::uint64_t switch_master_seen = 0;   // +switch-master messages naming our master
+    std::uint64_t readonly_seen = 0;        // READONLY replies (the master became a replica)
+    std::uint64_t resent = 0;               // calls resent because they cannot have run
+    std::uint64_t lost_in_flight = 0;       // calls answered kUnavailable because they may have run
+  };
+  virtual Counters counters() const = 0;
+};
+std::unique_ptr<SentinelExecutor> make_sentinel_executor(redis::SentinelUrl url);
+// The server check of the Sentinel executor's connections to the master, at every handshake and
+// every ping_interval: INFO replication memory must say role:master (else kUnavailable, field
+// "role": the connection fails, and the calls queued on it, never sent, go to the master found
+// next), and its maxmemory_policy goes to `base` (null: none) as CONFIG GET would have answered.
+std::shared_ptr<const redis::ServerCheck> sentinel_master_check(
+    std::shared_ptr<const redis::ServerCheck> base);
+
 // Redis Cluster's hash slot of a key: CRC16 of its first non-empty {tag}, else of the key.
 int redis_key_slot(std::string_view key);
 

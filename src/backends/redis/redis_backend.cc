@@ -194,7 +194,10 @@ std::shared_ptr<const redis::ServerCheck> maxmemory_policy_check(bool allow_evic
 
 Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config) {
   RedisBackendOptions options;
-  auto client_url = split_backend_options(url, options);
+  // Lettuce names a Sentinel master in the fragment (redis-sentinel://h#name): kept past the query.
+  const std::size_t hash = redis::is_sentinel_url(url) ? url.find('#') : std::string_view::npos;
+  auto client_url = split_backend_options(url.substr(0, hash), options);
+  if (client_url.ok() && hash != std::string_view::npos) client_url.value().append(url.substr(hash));
   if (!client_url.ok()) return client_url.status();
   redis::ClientOptions base;
   base.server_check = maxmemory_policy_check(options.allow_eviction, config.log);
@@ -221,6 +224,14 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
         make_cluster_executor(std::move(cluster.value())), std::move(options), config.log));
   }
+  if (redis::is_sentinel_url(client_url.value())) {
+    auto sentinel = redis::parse_sentinel_url(client_url.value(), std::move(base));
+    if (!sentinel.ok()) return sentinel.status();
+    options.name = "redis_sentinel";
+    warn_insecure(sentinel->master.tls);
+    return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
+        make_sentinel_executor(std::move(sentinel.value())), std::move(options), config.log));
+  }
   auto client = redis::Client::from_url(client_url.value(), std::move(base));
   if (!client.ok()) return client.status();
   warn_insecure(client.value()->options().tls);
@@ -232,7 +243,9 @@ BackendRegistration redis_backend_registration() {
   auto make = [](const BackendUrl& url, const BackendConfig& config) {
     return make_redis_backend(url.url, config);
   };
-  return {{"redis", "rediss", "unix", "redis+cluster", "rediss+cluster"}, make, {}, false};
+  return {{"redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel",
+           "redis-sentinel", "rediss-sentinel"},
+          make, {}, false};
 }
 
 }  // namespace authstore::internal

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "backends/redis/executor.h"
-#include "redis/resp.h"
+#include "backends/redis/executor_support.h"
 
 namespace authstore::internal {
 namespace {
@@ -15,7 +15,7 @@ class StandaloneExecutor final : public RedisExecutor {
     redis::CallOptions options;
     options.deadline = deadline;
     if (call.script == nullptr) return client_->async_call(call.args, std::move(done), options);
-    eval(*call.script, call.keys, call.args, std::move(done), options);
+    eval(call, std::move(done), options);
   }
 
   std::chrono::milliseconds command_timeout() const override {
@@ -25,22 +25,15 @@ class StandaloneExecutor final : public RedisExecutor {
  private:
   // EVALSHA sha numkeys keys... args...; on NOSCRIPT (it did not run): SCRIPT LOAD, then the same
   // EVALSHA once more. The encoded command is kept for that retry.
-  void eval(const redis::Script& script, std::span<const std::string_view> keys,
-            std::span<const std::string_view> args, redis::ReplyCallback done,
-            redis::CallOptions options) {
+  void eval(const RedisCall& call, redis::ReplyCallback done, redis::CallOptions options) {
     struct Eval {
       const redis::Script& script;
       std::string encoded;
       redis::CallOptions options;
       redis::ReplyCallback done;
     };
-    auto e = std::make_shared<Eval>(Eval{script, {}, options, std::move(done)});
-    redis::append_array_header(e->encoded, 3 + keys.size() + args.size());
-    redis::append_bulk(e->encoded, "EVALSHA");
-    redis::append_bulk(e->encoded, script.sha1());
-    redis::append_bulk(e->encoded, std::to_string(keys.size()));
-    for (std::string_view k : keys) redis::append_bulk(e->encoded, k);
-    for (std::string_view a : args) redis::append_bulk(e->encoded, a);
+    auto e = std::make_shared<Eval>(Eval{*call.script, {}, options, std::move(done)});
+    encode_call(call, e->encoded);
     redis::Client* client = client_.get();
     client->async_call_encoded(e->encoded, [client, e](Result<redis::Reply> r) {
       if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) return e->done(std::move(r));

@@ -1,0 +1,600 @@
+// The Redis Sentinel executor (executor.h; docs/redis.md, "Sentinel").
+//
+// Resolving: the sentinels are asked in turn, SENTINEL GET-MASTER-ADDR-BY-NAME name; the address
+// one names is checked with ROLE on a client to it (it must say "master"); the first that passes
+// becomes the current master and the calls waiting for it go out. A round in which a sentinel
+// named an address that failed the check (dead, or not yet promoted) is tried again after a short
+// backoff while a waiting call's deadline allows; a round in which no sentinel named anything ends
+// at once: the waiting calls fail with the precise reason (unknown master name, refused sentinel
+// credentials, no sentinel reachable).
+//
+// Following failovers: a watcher thread (sentinel_watcher.h) subscribes to +switch-master on one
+// sentinel at a time (plain TCP only; see docs/redis.md) and drops the current master when a message names
+// ours; so does READONLY (the master was demoted), a refused connection and a lost one. The next call, or the
+// watcher itself, asks the sentinels again.
+//
+// Resending: only a call that cannot have run (refused before it was sent, READONLY, NOSCRIPT) is
+// sent again, to the master found next, within its deadline (at most kMaxResends times). A call
+// whose connection dropped while it was in flight may have run: it is answered kUnavailable.
+//
+// Fork: the per-process part (clients, timer, watcher) is built on first use in each process; a
+// child leaves the parent's alone (abandoned, never closed or joined) and builds its own.
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "backends/redis/executor.h"
+#include "backends/redis/executor_support.h"
+#include "backends/redis/sentinel_watcher.h"
+#include "redis/resp.h"
+
+namespace authstore::internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using redis::Reply;
+constexpr int kMaxResends = 5;
+constexpr std::chrono::milliseconds kRoundBackoff{50};
+
+std::atomic<std::uint64_t> g_fork_generation{0};
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+void register_fork_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
+}
+
+Status unavailable(std::string what) { return Status(StatusCode::kUnavailable, "redis sentinel: " + what); }
+
+// The client's words for a request whose connection dropped after it was written
+// (connection_core.cc, lost_in_flight): it may have run. Every other failure without a reply was
+// never sent (not connected, connect or handshake failed, refused by a server check).
+bool may_have_run(const Status& s) {
+  return s.code() == StatusCode::kUnavailable &&
+         s.message().find("may have reached the server") != std::string::npos;
+}
+
+std::string address(const std::string& host, std::uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+struct Op {
+  const redis::Script* script = nullptr;
+  std::string encoded;
+  RedisDeadline deadline;
+  redis::ReplyCallback done;
+  int resends = 0;
+  bool loaded = false;
+};
+
+// What a round of asking the sentinels learned.
+struct Round {
+  std::size_t named_bad = 0;  // a sentinel named an address that failed the ROLE check
+  std::size_t unknown = 0;    // a sentinel does not know the master's name
+  std::size_t refused = 0;    // a sentinel refused our credentials
+  std::size_t failed = 0;     // a sentinel could not be asked (down, timeout, other error)
+  Status definitive;          // a master refused by its server check (credentials, maxmemory-policy)
+  std::uint64_t epoch = 0;    // State::switch_epoch_ when the round began
+  std::string last;           // the last sentinel's answer, for messages
+};
+
+// The value of `name` in an INFO reply ("name:value" lines), or empty.
+std::string info_field(const std::string& info, std::string_view name) {
+  for (std::size_t at = 0; (at = info.find(name, at)) != std::string::npos; at += name.size()) {
+    const std::size_t colon = at + name.size();
+    if ((at == 0 || info[at - 1] == '\n') && colon < info.size() && info[colon] == ':') {
+      const std::size_t end = info.find_first_of("\r\n", colon);
+      return info.substr(colon + 1, end == std::string::npos ? std::string::npos : end - colon - 1);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<const redis::ServerCheck> sentinel_master_check(
+    std::shared_ptr<const redis::ServerCheck> base) {
+  auto check = std::make_shared<redis::ServerCheck>();
+  check->command = {"INFO", "replication", "memory"};
+  check->verdict = [base](const Result<Reply>& r) -> Status {
+    if (!r.ok() || !r.value().is_string()) return base ? base->verdict(r) : r.status();
+    const std::string& info = r.value().str();
+    const std::string role = info_field(info, "role");
+    if (role != "master") {
+      return Status(
+          StatusCode::kUnavailable,
+          "redis sentinel: the server is not the master (role " + (role.empty() ? "unknown" : role) + ")",
+          "role");
+    }
+    if (!base) return Status::Ok();
+    const std::string policy = info_field(info, "maxmemory_policy");
+    if (policy.empty()) return base->verdict(r);  // an odd reply: the base check says so
+    return base->verdict(
+        Result<Reply>(Reply::array({Reply::bulk_string("maxmemory-policy"), Reply::bulk_string(policy)})));
+  };
+  return check;
+}
+
+namespace {
+
+redis::SentinelUrl with_master_check(redis::SentinelUrl url) {
+  url.master.server_check = sentinel_master_check(std::move(url.master.server_check));
+  return url;
+}
+
+using Counters = SentinelExecutor::Counters;
+
+// Ends one use of a client pointer taken under State::mu_ (see State::users_).
+class Release {
+ public:
+  explicit Release(std::atomic<int>& users) : users_(users) {}
+  ~Release() { users_.fetch_sub(1, std::memory_order_acq_rel); }
+  Release(const Release&) = delete;
+  Release& operator=(const Release&) = delete;
+
+ private:
+  std::atomic<int>& users_;
+};
+struct AtomicCounters {
+  std::atomic<std::uint64_t> resolves{0}, master_changes{0}, switch_master_seen{0}, readonly_seen{0},
+      resent{0}, lost_in_flight{0};
+};
+
+// One process's part of the executor.
+class State {
+ public:
+  State(const redis::SentinelUrl& url, AtomicCounters& counters, std::uint64_t generation)
+      : url_(url), counters_(counters), generation_(generation) {}
+
+  ~State() {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    watcher_.reset();  // stopped and joined: no message after this
+    timer_.reset();    // pending deadlines and backoffs run now, cancelled
+    // A thread that took a client pointer before closing_ may still be calling it: wait for it.
+    while (users_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    std::vector<std::shared_ptr<Op>> waiting;
+    std::map<std::string, std::unique_ptr<redis::Client>> masters;
+    std::vector<std::unique_ptr<redis::Client>> sentinels;
+    {
+      std::lock_guard lock(mu_);
+      waiting.swap(waiting_);
+      masters.swap(masters_);
+      sentinels.swap(sentinels_);
+    }
+    for (auto& op : waiting) op->done(Result<Reply>(unavailable("closed")));
+    masters.clear();  // fails what is in flight; on_reply sees closing_
+    sentinels.clear();
+  }
+
+  std::uint64_t generation() const { return generation_; }
+
+  void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) {
+    start_watcher_once();
+    auto op = std::make_shared<Op>();
+    op->script = call.script;
+    op->deadline = deadline;
+    op->done = std::move(done);
+    encode_call(call, op->encoded);
+    dispatch(std::move(op));
+  }
+
+ private:
+  // ------------------------------------------------------------------ calls
+
+  void dispatch(std::shared_ptr<Op> op) {
+    redis::Client* client = nullptr;
+    bool resolve = false;
+    Status refused;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) {
+        refused = unavailable("closed");
+      } else if (current_ != nullptr) {
+        client = current_;
+        users_.fetch_add(1, std::memory_order_acq_rel);
+      } else if (waiting_.size() >= url_.master.max_queued_while_connecting) {
+        refused =
+            unavailable("too many calls waiting for the master to be found (max_queued_while_connecting)");
+      } else {
+        waiting_.push_back(op);
+        resolve = start_resolve_locked();
+        if (timer_) {
+          timer_->at(op->deadline, [this, op](bool cancelled) { expire(op, cancelled); });
+        }
+      }
+    }
+    if (!refused.ok()) return op->done(Result<Reply>(refused));
+    if (resolve) ask(new_round(), 0);
+    if (client != nullptr) {
+      send(std::move(op), client);
+      users_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  std::shared_ptr<Round> new_round() {
+    auto round = std::make_shared<Round>();
+    std::lock_guard lock(mu_);
+    round->epoch = switch_epoch_;
+    return round;
+  }
+
+  // A waiting call's deadline came before a master was known.
+  void expire(const std::shared_ptr<Op>& op, bool cancelled) {
+    std::string why;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = std::find(waiting_.begin(), waiting_.end(), op);
+      if (it == waiting_.end()) return;  // sent, or answered, since
+      waiting_.erase(it);
+      why = last_error_.ok() ? std::string("still asking the sentinels") : last_error_.message();
+    }
+    if (cancelled) return op->done(Result<Reply>(unavailable("closed")));
+    op->done(Result<Reply>(
+        Status(StatusCode::kDeadlineExceeded, "redis sentinel: no master of '" + url_.master_name +
+                                                  "' was found before the call's deadline (" + why + ")")));
+  }
+
+  void send(std::shared_ptr<Op> op, redis::Client* client) {
+    redis::CallOptions options;
+    options.deadline = op->deadline;
+    client->async_call_encoded(
+        op->encoded,
+        [this, op, client](Result<Reply> r) mutable { on_reply(std::move(op), client, std::move(r)); },
+        options);
+  }
+
+  void on_reply(std::shared_ptr<Op> op, redis::Client* client, Result<Reply> r) {
+    if (r.has_value() && r.value().is_error()) {
+      const std::string_view code = r.value().error_code();
+      if (code == "NOSCRIPT" && op->script != nullptr && !op->loaded) {
+        op->loaded = true;
+        redis::CallOptions options;
+        options.deadline = op->deadline;
+        const std::string_view load[] = {"SCRIPT", "LOAD", op->script->source()};
+        return client->async_call(
+            load,
+            [this, op, client](Result<Reply> loaded) mutable {
+              if (!loaded.ok()) return op->done(std::move(loaded));
+              send(std::move(op), client);
+            },
+            options);
+      }
+      if (code == "READONLY") {  // a replica now: refused before running
+        counters_.readonly_seen.fetch_add(1, std::memory_order_relaxed);
+        forget(client);
+        return resend(std::move(op), std::move(r));
+      }
+      return op->done(std::move(r));
+    }
+    if (!r.has_value() && r.code() == StatusCode::kUnavailable) {
+      forget(client);
+      if (may_have_run(r.status())) {
+        counters_.lost_in_flight.fetch_add(1, std::memory_order_relaxed);
+        return op->done(std::move(r));
+      }
+      return resend(std::move(op), std::move(r));
+    }
+    op->done(std::move(r));
+  }
+
+  // Sends `op` again (it cannot have run) to the master found next, if its deadline allows.
+  void resend(std::shared_ptr<Op> op, Result<Reply> last) {
+    if (op->resends >= kMaxResends || Clock::now() >= op->deadline) return op->done(std::move(last));
+    ++op->resends;
+    counters_.resent.fetch_add(1, std::memory_order_relaxed);
+    dispatch(std::move(op));
+  }
+
+  // `client` is no longer trusted as the master: the next call asks the sentinels.
+  void forget(redis::Client* client) {
+    std::lock_guard lock(mu_);
+    if (current_ == client) current_ = nullptr;
+  }
+
+  // ------------------------------------------------------------------ resolving
+
+  bool start_resolve_locked() {
+    if (resolving_ || closing_) return false;
+    resolving_ = true;
+    counters_.resolves.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Asks sentinel `i` of this round for the master's address.
+  void ask(std::shared_ptr<Round> round, std::size_t i) {
+    if (i >= url_.sentinels.size()) return round_failed(std::move(round));
+    redis::Client* sentinel = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      sentinel = sentinel_locked(i);
+      if (sentinel != nullptr) users_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (sentinel == nullptr) {
+      ++round->failed;
+      round->last = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second) +
+                    ": its client could not be built";
+      return ask(std::move(round), i + 1);
+    }
+    redis::CallOptions options;
+    options.timeout = url_.sentinel.command_timeout;
+    const std::string_view cmd[] = {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", url_.master_name};
+    const Release release(users_);
+    sentinel->async_call(
+        cmd,
+        [this, round, i](Result<Reply> r) mutable {
+          const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
+          if (r.ok() && r.value().is_nil()) {
+            ++round->unknown;
+            round->last = who + " knows no master named '" + url_.master_name + "'";
+            return ask(std::move(round), i + 1);
+          }
+          if (r.ok() && r.value().is_array() && r.value().elements().size() == 2 &&
+              r.value().elements()[0].is_string() && r.value().elements()[1].is_string()) {
+            const std::string& host = r.value().elements()[0].str();
+            unsigned port = 0;
+            const std::string& p = r.value().elements()[1].str();
+            const auto parsed = std::from_chars(p.data(), p.data() + p.size(), port);
+            if (!host.empty() && parsed.ec == std::errc() && parsed.ptr == p.data() + p.size() && port > 0 &&
+                port <= 65535) {
+              return verify(std::move(round), i, host, static_cast<std::uint16_t>(port));
+            }
+          }
+          if (r.code() == StatusCode::kPermissionDenied) {
+            ++round->refused;
+            round->last = who +
+                          " refused the sentinel credentials (sentinel_username / sentinel_password): " +
+                          r.status().message();
+          } else {
+            ++round->failed;
+            round->last = who + ": " +
+                          (r.ok() ? std::string("an unreadable answer to GET-MASTER-ADDR-BY-NAME")
+                                  : r.status().message());
+          }
+          ask(std::move(round), i + 1);
+        },
+        options);
+  }
+
+  // Checks with ROLE that the address sentinel `i` named is the master.
+  void verify(std::shared_ptr<Round> round, std::size_t i, const std::string& host, std::uint16_t port) {
+    const std::string addr = address(host, port);
+    redis::Client* master = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      master = master_locked(addr, host, port);
+      if (master != nullptr) users_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (master == nullptr) {
+      ++round->named_bad;
+      round->last = "the master's client for " + addr + " could not be built";
+      return ask(std::move(round), i + 1);
+    }
+    redis::CallOptions options;
+    options.timeout = url_.master.command_timeout;
+    const Release release(users_);
+    master->async_call(
+        {"ROLE"},
+        [this, round, i, addr, master](Result<Reply> r) mutable {
+          const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
+          if (r.ok() && r.value().is_array() && !r.value().elements().empty() &&
+              r.value().elements()[0].is_string() && r.value().elements()[0].str() == "master") {
+            return install(std::move(round), addr, master);
+          }
+          ++round->named_bad;
+          if (!r.ok() &&
+              (r.code() == StatusCode::kPermissionDenied || r.code() == StatusCode::kFailedPrecondition)) {
+            round->definitive = Status(
+                r.code(), "redis sentinel: master " + addr + ": " + r.status().message(), r.status().field());
+          }
+          std::string role = "not a master";
+          if (r.ok() && r.value().is_array() && !r.value().elements().empty() &&
+              r.value().elements()[0].is_string()) {
+            role = "not the master (role " + r.value().elements()[0].str() + ")";
+          }
+          round->last = who + " named " + addr + ", which is " +
+                        (r.ok() ? role : "unreachable: " + r.status().message());
+          ask(std::move(round), i + 1);
+        },
+        options);
+  }
+
+  void install(std::shared_ptr<Round> round, const std::string& addr, redis::Client* master) {
+    std::vector<std::shared_ptr<Op>> ready;
+    {
+      std::unique_lock lock(mu_);
+      if (closing_) return;
+      if (round->epoch != switch_epoch_) {
+        // A +switch-master came while this round was asking: its answer may be the old master.
+        lock.unlock();
+        return ask(new_round(), 0);
+      }
+      resolving_ = false;
+      current_ = master;
+      if (addr != current_addr_) {
+        if (!current_addr_.empty()) counters_.master_changes.fetch_add(1, std::memory_order_relaxed);
+        current_addr_ = addr;
+      }
+      last_error_ = Status::Ok();
+      ready.swap(waiting_);
+    }
+    for (auto& op : ready) dispatch(std::move(op));
+  }
+
+  void round_failed(std::shared_ptr<Round> round) {
+    const std::string asked =
+        " (asked " + std::to_string(url_.sentinels.size()) + "; last: " + round->last + ")";
+    Status why;
+    if (!round->definitive.ok()) {
+      why = round->definitive;
+    } else if (round->named_bad == 0 && round->unknown > 0) {
+      why = Status(StatusCode::kFailedPrecondition,
+                   "redis sentinel: no sentinel knows a master named '" + url_.master_name + "'" + asked,
+                   "master_name");
+    } else if (round->named_bad == 0 && round->refused > 0) {
+      why = Status(StatusCode::kPermissionDenied,
+                   "redis sentinel: the sentinels refused the credentials" + asked, "sentinel_password");
+    } else {
+      why = unavailable("no sentinel named a reachable master '" + url_.master_name + "'" + asked);
+    }
+    std::vector<std::shared_ptr<Op>> failed;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      last_error_ = why;
+      // A sentinel named a master that is not up yet (a failover on its way): ask again shortly
+      // while some waiting call still has time; each waiting call ends by its own deadline.
+      const auto again = Clock::now() + kRoundBackoff;
+      const bool wait = round->named_bad > 0 && round->definitive.ok() && timer_ &&
+                        std::any_of(waiting_.begin(), waiting_.end(),
+                                    [again](const std::shared_ptr<Op>& op) { return op->deadline > again; });
+      if (wait) {
+        counters_.resolves.fetch_add(1, std::memory_order_relaxed);
+        timer_->at(again, [this](bool cancelled) {
+          if (!cancelled) ask(new_round(), 0);
+        });
+        return;
+      }
+      resolving_ = false;
+      failed.swap(waiting_);
+    }
+    for (auto& op : failed) op->done(Result<Reply>(why));
+  }
+
+  redis::Client* sentinel_locked(std::size_t i) {
+    if (sentinels_.size() < url_.sentinels.size()) sentinels_.resize(url_.sentinels.size());
+    auto& c = sentinels_[i];
+    if (!c) {
+      redis::ClientOptions o = url_.sentinel;
+      o.host = url_.sentinels[i].first;
+      o.port = url_.sentinels[i].second;
+      o.connections = 1;
+      auto made = redis::Client::create(std::move(o));
+      if (made.ok()) c = std::move(made.value());
+    }
+    return c.get();
+  }
+
+  redis::Client* master_locked(const std::string& addr, const std::string& host, std::uint16_t port) {
+    auto& c = masters_[addr];
+    if (!c) {
+      redis::ClientOptions o = url_.master;
+      o.host = host;
+      o.port = port;
+      auto made = redis::Client::create(std::move(o));
+      if (made.ok()) c = std::move(made.value());
+    }
+    return c.get();
+  }
+
+  // ------------------------------------------------------------------ +switch-master
+
+  void start_watcher_once() {
+    if (watcher_started_.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(mu_);
+    if (watcher_started_.load(std::memory_order_relaxed) || closing_) return;
+    watcher_started_.store(true, std::memory_order_release);
+    if (url_.sentinel.tls.enabled) return;  // the watcher speaks plain TCP only (docs/redis.md)
+    watcher_ = std::make_unique<SwitchMasterWatcher>(url_, [this](const Reply& r) { on_message(r); });
+  }
+
+  // ["message", "+switch-master", "<name> <old-ip> <old-port> <new-ip> <new-port>"]
+  void on_message(const Reply& r) {
+    if (!r.is_array() || r.elements().size() != 3 || !r.elements()[2].is_string()) return;
+    const std::string& text = r.elements()[2].str();
+    std::vector<std::string> words;
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t sp = text.find(' ', at);
+      words.push_back(text.substr(at, sp - at));
+      at = sp == std::string::npos ? text.size() : sp + 1;
+    }
+    if (words.size() != 5 || words[0] != url_.master_name) return;
+    counters_.switch_master_seen.fetch_add(1, std::memory_order_relaxed);
+    bool resolve = false;
+    {
+      std::lock_guard lock(mu_);
+      current_ = nullptr;  // ask again, and check the new master's ROLE, before the next call
+      ++switch_epoch_;     // a round on its way now may bring the old master: it asks again
+      resolve = start_resolve_locked();
+    }
+    if (resolve) ask(new_round(), 0);
+  }
+
+  const redis::SentinelUrl& url_;
+  AtomicCounters& counters_;
+  const std::uint64_t generation_;
+  std::mutex mu_;
+  bool closing_ = false;
+  bool resolving_ = false;
+  redis::Client* current_ = nullptr;  // the verified master, or null: ask the sentinels
+  std::string current_addr_;
+  Status last_error_;
+  std::vector<std::shared_ptr<Op>> waiting_;
+  std::map<std::string, std::unique_ptr<redis::Client>> masters_;  // by address, kept for reuse
+  std::vector<std::unique_ptr<redis::Client>> sentinels_;          // by index in url_.sentinels
+  std::unique_ptr<ExecutorTimer> timer_ = std::make_unique<ExecutorTimer>();
+  std::uint64_t switch_epoch_ = 0;  // +switch-master messages for our master, under mu_
+  std::atomic<int> users_{0};       // threads calling a client taken from under mu_
+  std::atomic<bool> watcher_started_{false};
+  std::unique_ptr<SwitchMasterWatcher> watcher_;
+};
+
+class SentinelExecutorImpl final : public SentinelExecutor {
+ public:
+  explicit SentinelExecutorImpl(redis::SentinelUrl url) : url_(with_master_check(std::move(url))) {
+    register_fork_handler();
+  }
+  ~SentinelExecutorImpl() override {
+    State* s = state_.load(std::memory_order_acquire);
+    // A State from before fork() is the parent's: its threads do not exist here. Abandoned.
+    if (s != nullptr && s->generation() == g_fork_generation.load(std::memory_order_acquire)) delete s;
+  }
+
+  void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) override {
+    state()->execute(call, deadline, std::move(done));
+  }
+
+  std::chrono::milliseconds command_timeout() const override { return url_.master.command_timeout; }
+
+  Counters counters() const override {
+    Counters c;
+    c.resolves = counters_.resolves.load(std::memory_order_relaxed);
+    c.master_changes = counters_.master_changes.load(std::memory_order_relaxed);
+    c.switch_master_seen = counters_.switch_master_seen.load(std::memory_order_relaxed);
+    c.readonly_seen = counters_.readonly_seen.load(std::memory_order_relaxed);
+    c.resent = counters_.resent.load(std::memory_order_relaxed);
+    c.lost_in_flight = counters_.lost_in_flight.load(std::memory_order_relaxed);
+    return c;
+  }
+
+ private:
+  State* state() {
+    const std::uint64_t gen = g_fork_generation.load(std::memory_order_acquire);
+    State* p = state_.load(std::memory_order_acquire);
+    if (p != nullptr && p->generation() == gen) return p;
+    auto fresh = std::make_unique<State>(url_, counters_, gen);
+    if (state_.compare_exchange_strong(p, fresh.get(), std::memory_order_acq_rel)) return fresh.release();
+    return p;  // another thread installed one first
+  }
+
+  const redis::SentinelUrl url_;
+  AtomicCounters counters_;
+  std::atomic<State*> state_{nullptr};
+};
+
+}  // namespace
+
+std::unique_ptr<SentinelExecutor> make_sentinel_executor(redis::SentinelUrl url) {
+  return std::make_unique<SentinelExecutorImpl>(std::move(url));
+}
+
+}  // namespace authstore::internal

@@ -1,0 +1,43 @@
+// The Sentinel executor's +switch-master watcher (sentinel_executor.cc; docs/redis.md, "Sentinel"):
+// a thread subscribed to +switch-master on one sentinel of the URL at a time (AUTH with the
+// sentinels' credentials first), moving to the next one when a connection fails or ends, with a
+// 200 ms pause between attempts. Plain TCP only (a rediss URL gets no watcher: see docs).
+// Every message it receives goes to `on_message`, on the watcher's thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include "redis/options.h"
+#include "redis/reply.h"
+#include "redis/resp.h"
+
+namespace authstore::internal {
+
+class SwitchMasterWatcher {
+ public:
+  using OnMessage = std::function<void(const redis::Reply&)>;
+  // Starts the thread. `url` must outlive the watcher.
+  SwitchMasterWatcher(const redis::SentinelUrl& url, OnMessage on_message);
+  // Stops and joins the thread (at once: it waits on an eventfd beside its socket). Must not run
+  // on the watcher's thread. After fork(), a child must abandon a parent's watcher, not destroy it.
+  ~SwitchMasterWatcher();
+  SwitchMasterWatcher(const SwitchMasterWatcher&) = delete;
+  SwitchMasterWatcher& operator=(const SwitchMasterWatcher&) = delete;
+
+ private:
+  int wait_for(int fd, short events, int ms);
+  int connect_to(const std::string& host, std::uint16_t port);
+  int read_reply(int fd, redis::ReplyReader& reader, redis::Reply& out, int ms);
+  bool send_all(int fd, std::string_view bytes);
+  void watch();
+
+  const redis::SentinelUrl& url_;
+  OnMessage on_message_;
+  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace authstore::internal
