@@ -33,6 +33,10 @@ ClientTokenStore& Store::client_tokens() {
   static ClientTokenStore none = ClientTokenStore::Impl::handle(nullptr);
   return state_ ? *state_->client_tokens : none;
 }
+PayloadStore& Store::payloads() {
+  static PayloadStore none = PayloadStore::Impl::handle(nullptr);
+  return state_ ? *state_->payloads : none;
+}
 Metrics& Store::metrics() {
   static Metrics none;  // counts nothing: no call on an empty handle reaches a store
   return state_ ? *state_->context->metrics : none;
@@ -91,6 +95,7 @@ std::shared_ptr<StoreState> assemble(std::shared_ptr<StoreContext> ctx, std::sha
   st->sessions = handle(std::make_shared<SessionStore::Impl>());
   st->replay = handle(std::make_shared<ReplayCache::Impl>());
   st->client_tokens = handle(std::make_shared<ClientTokenStore::Impl>());
+  st->payloads = handle(std::make_shared<PayloadStore::Impl>());
   return st;
 }
 

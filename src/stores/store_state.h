@@ -18,6 +18,7 @@ class Store::State {
   std::unique_ptr<SessionStore> sessions;
   std::unique_ptr<ReplayCache> replay;
   std::unique_ptr<ClientTokenStore> client_tokens;
+  std::unique_ptr<PayloadStore> payloads;
 
   // Store::close() (src/stores/store.cc).
   void close();

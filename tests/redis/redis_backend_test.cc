@@ -209,6 +209,30 @@ std::vector<std::string> demo_flows(Harness& h) {
   EXPECT_TRUE(s.client_tokens().save_pkce("erin", "state-2", pk).ok());
   EXPECT_TRUE(s.client_tokens().take_pkce("erin", "state-1").ok());
   EXPECT_TRUE(s.client_tokens().list("user").ok());
+  // Payloads: upsert with both indexes, find by id / uid / user code, consume twice, destroy,
+  // revoke a grant (each of these keys has its own slot: docs/redis.md, "Payloads").
+  PayloadWrite pw;
+  pw.model = "DeviceCode";
+  pw.id = "pid_" + SessionStore::new_session_id();
+  pw.uid = "puid_" + SessionStore::new_session_id();
+  pw.user_code = "pcode_" + SessionStore::new_session_id();
+  pw.grant_id = "pgrant_" + SessionStore::new_session_id();
+  pw.payload = R"({"deviceInfo":"x"})";
+  pw.ttl_ms = 600'000;
+  for (const std::string* v : {&pw.id, &pw.uid, &pw.user_code, &pw.grant_id}) secrets.push_back(*v);
+  EXPECT_TRUE(s.payloads().upsert(pw).ok());
+  EXPECT_TRUE(s.payloads().find("DeviceCode", pw.id).ok());
+  EXPECT_TRUE(s.payloads().find_by_uid("DeviceCode", pw.uid).ok());
+  EXPECT_TRUE(s.payloads().find_by_user_code("DeviceCode", pw.user_code).ok());
+  EXPECT_TRUE(s.payloads().consume("DeviceCode", pw.id).ok());
+  EXPECT_EQ(s.payloads().consume("DeviceCode", pw.id).code(), StatusCode::kAlreadyConsumed);
+  PayloadWrite other = pw;
+  other.id = "pid_" + SessionStore::new_session_id();
+  secrets.push_back(other.id);
+  EXPECT_TRUE(s.payloads().upsert(other).ok());
+  EXPECT_TRUE(s.payloads().destroy("DeviceCode", other.id).ok());
+  EXPECT_TRUE(s.payloads().revoke_by_grant_id(pw.grant_id).ok());
+  EXPECT_EQ(s.payloads().find("DeviceCode", pw.id).code(), StatusCode::kNotFound);
   return secrets;
 }
 
@@ -469,7 +493,8 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
         "session_upsert",
         "session_remove", "session_get_all", "session_remove_all", "refresh_issue", "refresh_rotate",
         "refresh_peek", "refresh_revoke", "refresh_list", "refresh_revoke_subject", "refresh_revoke_client",
-        "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "marker_swap"}) {
+        "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "marker_swap",
+        "payload_put", "payload_consume", "payload_revoke_grant"}) {
     EXPECT_GT(report.script_runs.count(script) != 0 ? report.script_runs.at(script) : 0, 0) << script;
   }
   for (const char* cmd : {"HMGET", "HGET", "SET", "GET", "GETDEL", "GETRANGE", "ZRANGE", "SCAN"}) {
@@ -480,7 +505,9 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
                          "refresh_revoke_client", "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "session_upsert",
                          "session_get", "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
                          "replay_release", "token_put", "token_get", "token_take", "token_exists",
-                         "token_list", "refresh_list_index"}) {
+                         "token_list", "refresh_list_index", "payload_put", "payload_index", "payload_get",
+                         "payload_index_get", "payload_consume", "payload_destroy", "payload_revoke_grant",
+                         "payload_grant_get"}) {
     EXPECT_GT(ops[op], 0) << op;
   }
 }
