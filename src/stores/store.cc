@@ -63,6 +63,12 @@ void Store::State::close() {
   if (internal::inside_store_callback()) return;
   std::lock_guard lock(close_mu_);
   if (released_) return;
+  drain();
+  backend->close();
+  released_ = true;
+}
+
+void Store::State::drain() {
   // Calls inside the store are bounded (a backend deadline or busy timeout each): wait for them.
   for (int spins = 0; !context->gate.drained(); ++spins) {
     if (spins < 64) {
@@ -71,8 +77,12 @@ void Store::State::close() {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
-  backend->close();
-  released_ = true;
+}
+
+Store::State::~State() {
+  if (!context) return;
+  context->gate.close();
+  if (!internal::inside_store_callback()) drain();
 }
 
 namespace internal {

@@ -7,6 +7,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cctype>
 #include <map>
 #include <future>
@@ -845,6 +848,51 @@ TEST_F(RedisBackendTest, UnixSocketUrlOpensTheBackend) {
   ASSERT_TRUE(code.ok()) << code.status().to_string();
   EXPECT_TRUE(store->codes().consume(code->code).ok());
   EXPECT_EQ(store->codes().consume(code->code).code(), StatusCode::kAlreadyConsumed);
+}
+
+// A payload read with a grant is two calls on Redis; the store makes the second from the first's
+// reply. The last handle dropped with such reads in flight: every callback runs once, none after
+// the backend is gone, and none submits to a closing backend (the State waits for the calls
+// inside its gate; ASan / TSan builds check the memory side).
+TEST_F(RedisBackendTest, DroppingTheLastHandleWithTwoStepPayloadReadsInFlightAnswersEachOnce) {
+  Options o;
+  o.keys = test_keys();
+  auto opened = open(url(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  Store store = std::move(opened).value();
+  PayloadWrite w;
+  w.model = "AccessToken";
+  w.id = "in-flight";
+  w.payload = "{}";
+  w.grant_id = "grant-in-flight";
+  w.ttl_ms = 60'000;
+  ASSERT_TRUE(store.payloads().upsert(w).ok());
+  constexpr int kRounds = 20;
+  constexpr int kCalls = 64;
+  auto answered = std::make_shared<std::atomic<int>>(0);
+  int ok_answers = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto copy = std::make_unique<Store>(store);
+    auto oks = std::make_shared<std::atomic<int>>(0);
+    for (int i = 0; i < kCalls; ++i) {
+      copy->payloads().find_async("AccessToken", "in-flight", [answered, oks](Result<StoredPayload> r) {
+        if (r.ok()) oks->fetch_add(1);
+        answered->fetch_add(1);
+      });
+    }
+    if (round == kRounds - 1) {
+      store = Store();   // the other handle goes first: `copy` is the last one
+      copy.reset();      // with calls in flight
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (answered->load() < (round + 1) * kCalls && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(answered->load(), (round + 1) * kCalls) << "round " << round;
+    ok_answers += oks->load();
+  }
+  // The rounds before the last found it every time (the grant was checked: not revoked).
+  EXPECT_GE(ok_answers, (kRounds - 1) * kCalls);
 }
 
 TEST_F(RedisBackendTest, UnreachableServerIsUnavailable) {
