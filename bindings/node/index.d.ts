@@ -137,6 +137,7 @@ export interface Options {
   sessions?: { maxSessionsPerUser?: number; maxExtraBytes?: number };
   replay?: { leewayMs?: number; minTtlMs?: number; maxTtlMs?: number; memoryCapacity?: number; memoryShards?: number };
   clientTokens?: { pkceTtlMs?: number; defaultTtlMs?: number; maxRecordBytes?: number };
+  payloads?: { maxTtlMs?: number; maxPayloadBytes?: number };
   memorySweepIntervalMs?: number;
   startNewStore?: boolean;
 }
@@ -195,6 +196,43 @@ export interface ClientTokenStore {
   removeAccessToken(userId: string, url: string): Promise<Outcome<undefined>>;
   close(): Promise<void>;
 }
+/** A payload to store under (model, id); see docs/api.md "Payloads". */
+export interface PayloadWrite {
+  /** 1..64 of [A-Za-z0-9._~-], e.g. "AccessToken". */
+  model: string;
+  /** 1..1024 bytes; stored only as a keyed hash. */
+  id: string;
+  /** Opaque bytes (a string is stored as UTF-8), at most payloads.maxPayloadBytes. */
+  payload: string | Uint8Array;
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  /** 1..payloads.maxTtlMs; 0 or absent: maxTtlMs. */
+  ttlMs?: number;
+}
+export interface StoredPayload {
+  model: string;
+  id: string;
+  /** The payload bytes as a UTF-8 string. */
+  payload: string;
+  grantId: string;
+  uid: string;
+  userCode: string;
+  expiresAt: number;
+  /** 0 while not consumed. */
+  consumedAt: number;
+}
+export interface PayloadStore {
+  upsert(write: PayloadWrite): Promise<Outcome<undefined>>;
+  /** not_found when absent, expired, destroyed, tampered with, or its grant was revoked. */
+  find(model: string, id: string): Promise<Outcome<StoredPayload>>;
+  findByUid(model: string, uid: string): Promise<Outcome<StoredPayload>>;
+  findByUserCode(model: string, userCode: string): Promise<Outcome<StoredPayload>>;
+  /** ok for exactly one caller; already_consumed for every other, concurrent or later. */
+  consume(model: string, id: string): Promise<Outcome<StoredPayload>>;
+  destroy(model: string, id: string): Promise<Outcome<undefined>>;
+  revokeByGrantId(grantId: string): Promise<Outcome<undefined>>;
+}
 export interface Metrics {
   prometheus(): string;
   operations(store: string, op: string, outcome: OutcomeStatus | ErrorCode): number;
@@ -208,6 +246,7 @@ export interface Store {
   readonly sessions: SessionStore;
   readonly replay: ReplayCache;
   readonly clientTokens: ClientTokenStore;
+  readonly payloads: PayloadStore;
   readonly metrics: Metrics;
   /** Closes the store for every call; Redis calls still in flight reject with "unavailable". */
   close(): Promise<void>;

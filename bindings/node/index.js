@@ -1,5 +1,5 @@
 'use strict';
-// authstore for Node: the native addon (authstore.node) grouped as the C++ API's five stores.
+// authstore for Node: the native addon (authstore.node) grouped as the C++ API's stores.
 // Every store operation returns a Promise: it resolves with {status, value?, message?} for an
 // outcome (ok, not_found, already_consumed, replayed, reused, conflict, revoked, already_exists)
 // and rejects with an AuthstoreError {code, field, message} for a failure (invalid_argument,
@@ -104,6 +104,18 @@ class ClientTokenStore {
   close() { return this.#n.tokensClose(); }
 }
 
+class PayloadStore {
+  #n;
+  constructor(n) { this.#n = n; }
+  upsert(write) { return this.#n.payloadsUpsert(write); }
+  find(model, id) { return this.#n.payloadsFind(model, id); }
+  findByUid(model, uid) { return this.#n.payloadsFindByUid(model, uid); }
+  findByUserCode(model, userCode) { return this.#n.payloadsFindByUserCode(model, userCode); }
+  consume(model, id) { return this.#n.payloadsConsume(model, id); }
+  destroy(model, id) { return this.#n.payloadsDestroy(model, id); }
+  revokeByGrantId(grantId) { return this.#n.payloadsRevokeByGrantId(grantId); }
+}
+
 class Metrics {
   #n;
   constructor(n) { this.#n = n; }
@@ -121,6 +133,7 @@ class Store {
     this.sessions = new SessionStore(n);
     this.replay = new ReplayCache(n);
     this.clientTokens = new ClientTokenStore(n);
+    this.payloads = new PayloadStore(n);
     this.metrics = new Metrics(n);
     Object.freeze(this);
   }

@@ -6,6 +6,7 @@
 #include "authstore/codes.h"
 #include "authstore/metrics.h"
 #include "authstore/options.h"
+#include "authstore/payloads.h"
 #include "authstore/refresh.h"
 #include "authstore/replay.h"
 #include "authstore/sessions.h"

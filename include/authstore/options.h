@@ -104,6 +104,11 @@ struct ClientTokenOptions {
   std::size_t max_record_bytes = 65536;                // size limit of one stored record.
 };
 
+struct PayloadOptions {
+  std::int64_t max_ttl_ms = 30LL * 24 * 3600 * 1000;  // longest payload life (and grant revocation).
+  std::size_t max_payload_bytes = 256 * 1024;          // size limit of one payload.
+};
+
 struct Options {
   KeyOptions keys;
   std::shared_ptr<Clock> clock;      // null = SystemClock::instance().
@@ -114,6 +119,7 @@ struct Options {
   SessionOptions sessions;
   ReplayOptions replay;
   ClientTokenOptions client_tokens;
+  PayloadOptions payloads;
   // Memory backend: how often the owned sweeper thread removes expired entries.
   std::int64_t memory_sweep_interval_ms = 1'000;
   // The store marker (docs/security.md "Store marker"): every store records which keys wrote it,

@@ -30,6 +30,7 @@
 #include "authstore/codes.h"
 #include "authstore/metrics.h"
 #include "authstore/options.h"
+#include "authstore/payloads.h"
 #include "authstore/refresh.h"
 #include "authstore/replay.h"
 #include "authstore/sessions.h"
@@ -49,6 +50,7 @@ class Store {
   SessionStore& sessions();
   ReplayCache& replay();
   ClientTokenStore& client_tokens();
+  PayloadStore& payloads();
   Metrics& metrics();                   // still readable after close().
   const std::string& backend() const;  // "memory", "sqlite", "redis", ...
 

@@ -308,6 +308,57 @@ class ClientTokenBackend {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Payloads (authstore/payloads.h). An entry: key -> {record, grant_key, consumed_at, expires_at};
+// index keys (uid, user code) -> the entry's key, until the entry's expires_at; revoked grants:
+// grant_key -> until. Keys are opaque; the store verifies every record it gets back against the
+// key, model, grant key and index value it asked for, so a garbled pointer or field only denies.
+struct PayloadPut {
+  std::string key;
+  std::string record;                   // encrypted record (the backend never parses it).
+  std::string grant_key;                // empty: none.
+  std::vector<std::string> index_keys;  // each points at `key` until expires_at.
+  Millis expires_at = 0;
+  Millis now = 0;
+};
+
+struct PayloadSlot {
+  std::string key;        // the entry's key (for an index lookup: the key the index named).
+  std::string record;
+  std::string grant_key;  // as stored with the entry.
+  Millis consumed_at = 0;  // 0: not consumed (consume(): before this call).
+  // false (get_indexed only): the backend read the pointer alone (its target lives elsewhere,
+  // e.g. another Cluster slot); only `key` is set, and the store calls get(key) next.
+  bool followed = true;
+  // false: the entry's grant was not checked in the same operation (Redis: the marker has its
+  // own slot); the store then asks grant_revoked(grant_key) before answering.
+  bool grant_checked = true;
+};
+
+class PayloadBackend {
+ public:
+  virtual ~PayloadBackend() = default;
+  // Stores the entry (replacing any, consumed_at = 0) and points the index keys at it.
+  virtual void put(const PayloadPut& req, Callback<Done> done) = 0;
+  // The live entry. kNotFound if none; kRevoked if its grant_key is revoked (until > now) and
+  // the backend checked it (grant_checked).
+  virtual void get(const std::string& key, Millis now, Callback<PayloadSlot> done) = 0;
+  // The live entry a live index key points at, as get() answers it (or a slot with followed =
+  // false); kNotFound if none.
+  virtual void get_indexed(const std::string& index_key, Millis now, Callback<PayloadSlot> done) = 0;
+  // Live and not consumed: sets consumed_at = now and answers the slot with consumed_at 0.
+  // Consumed: answers the slot with its consumed_at (nothing changes). kNotFound, kRevoked as
+  // get(). With grant_checked = false a revoked entry may have been marked consumed as well.
+  virtual void consume(const std::string& key, Millis now, Callback<PayloadSlot> done) = 0;
+  // Deletes the entry (OK also when there is none). Its index keys may stay until they expire.
+  virtual void remove(const std::string& key, Millis now, Callback<Done> done) = 0;
+  // Marks grant_key revoked until `until` (never shortening a longer mark).
+  virtual void revoke_grant(const std::string& grant_key, Millis until, Millis now,
+                            Callback<Done> done) = 0;
+  // Whether grant_key is marked revoked (until > now). A garbled mark answers true.
+  virtual void grant_revoked(const std::string& grant_key, Millis now, Callback<bool> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
 // A backend: one of each. Owned by the Store; destroyed after the stores.
 class Backend {
  public:
@@ -318,6 +369,7 @@ class Backend {
   virtual SessionBackend& sessions() = 0;
   virtual ReplayBackend& replay() = 0;
   virtual ClientTokenBackend& client_tokens() = 0;
+  virtual PayloadBackend& payloads() = 0;
 
   // The store marker (src/stores/marker.h): one small blob per store naming the keys that wrote
   // it, read and written by open() only. It never expires.

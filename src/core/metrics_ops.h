@@ -26,7 +26,10 @@ namespace authstore::internal {
   X(kReplayReserve, "replay", "reserve") X(kReplayRelease, "replay", "release")        \
   X(kTokenSave, "client_tokens", "save") X(kTokenGet, "client_tokens", "get")          \
   X(kTokenHas, "client_tokens", "has") X(kTokenRemove, "client_tokens", "remove")      \
-  X(kTokenList, "client_tokens", "list") X(kTokenTake, "client_tokens", "take")
+  X(kTokenList, "client_tokens", "list") X(kTokenTake, "client_tokens", "take")    \
+  X(kPayloadUpsert, "payloads", "upsert") X(kPayloadFind, "payloads", "find")          \
+  X(kPayloadConsume, "payloads", "consume") X(kPayloadDestroy, "payloads", "destroy")  \
+  X(kPayloadRevokeGrant, "payloads", "revoke_by_grant_id")
 
 enum class OpId : std::size_t {
 #define AUTHSTORE_OP_ENUM(id, store, op) id,

@@ -37,6 +37,7 @@ enum class RecordType : std::uint8_t {
   kJti = 4,
   kSession = 5,
   kClientToken = 6,
+  kPayload = 7,
 };
 
 class RecordWriter {

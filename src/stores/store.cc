@@ -33,6 +33,10 @@ ClientTokenStore& Store::client_tokens() {
   static ClientTokenStore none = ClientTokenStore::Impl::handle(nullptr);
   return state_ ? *state_->client_tokens : none;
 }
+PayloadStore& Store::payloads() {
+  static PayloadStore none = PayloadStore::Impl::handle(nullptr);
+  return state_ ? *state_->payloads : none;
+}
 Metrics& Store::metrics() {
   static Metrics none;  // counts nothing: no call on an empty handle reaches a store
   return state_ ? *state_->context->metrics : none;
@@ -59,6 +63,12 @@ void Store::State::close() {
   if (internal::inside_store_callback()) return;
   std::lock_guard lock(close_mu_);
   if (released_) return;
+  drain();
+  backend->close();
+  released_ = true;
+}
+
+void Store::State::drain() {
   // Calls inside the store are bounded (a backend deadline or busy timeout each): wait for them.
   for (int spins = 0; !context->gate.drained(); ++spins) {
     if (spins < 64) {
@@ -67,8 +77,12 @@ void Store::State::close() {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
-  backend->close();
-  released_ = true;
+}
+
+Store::State::~State() {
+  if (!context) return;
+  context->gate.close();
+  if (!internal::inside_store_callback()) drain();
 }
 
 namespace internal {
@@ -91,6 +105,7 @@ std::shared_ptr<StoreState> assemble(std::shared_ptr<StoreContext> ctx, std::sha
   st->sessions = handle(std::make_shared<SessionStore::Impl>());
   st->replay = handle(std::make_shared<ReplayCache::Impl>());
   st->client_tokens = handle(std::make_shared<ClientTokenStore::Impl>());
+  st->payloads = handle(std::make_shared<PayloadStore::Impl>());
   return st;
 }
 

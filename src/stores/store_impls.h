@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "authstore/client_tokens.h"
+#include "authstore/payloads.h"
 #include "authstore/codes.h"
 #include "authstore/refresh.h"
 #include "authstore/replay.h"
@@ -128,6 +129,18 @@ class ClientTokenStoreImpl : public StoreBase {
   std::atomic<bool> closed_{false};
 };
 
+class PayloadStoreImpl : public StoreBase {
+ public:
+  enum class Index : char { kUid = 'u', kUserCode = 'c' };
+  void upsert(const PayloadWrite& write, Callback<Done> done);
+  void find(std::string_view model, std::string_view id, Callback<StoredPayload> done);
+  void find_indexed(Index index, std::string_view model, std::string_view value,
+                    Callback<StoredPayload> done);
+  void consume(std::string_view model, std::string_view id, Callback<StoredPayload> done);
+  void destroy(std::string_view model, std::string_view id, Callback<Done> done);
+  void revoke_grant(std::string_view grant_id, Callback<Done> done);
+};
+
 }  // namespace authstore::internal
 
 // The public handles' opaque implementation types: the classes above, under the names the
@@ -144,5 +157,6 @@ AUTHSTORE_HANDLE_IMPL(RefreshTokenStore, RefreshStoreImpl)
 AUTHSTORE_HANDLE_IMPL(SessionStore, SessionStoreImpl)
 AUTHSTORE_HANDLE_IMPL(ReplayCache, ReplayCacheImpl)
 AUTHSTORE_HANDLE_IMPL(ClientTokenStore, ClientTokenStoreImpl)
+AUTHSTORE_HANDLE_IMPL(PayloadStore, PayloadStoreImpl)
 #undef AUTHSTORE_HANDLE_IMPL
 }  // namespace authstore

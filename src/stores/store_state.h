@@ -18,6 +18,13 @@ class Store::State {
   std::unique_ptr<SessionStore> sessions;
   std::unique_ptr<ReplayCache> replay;
   std::unique_ptr<ClientTokenStore> client_tokens;
+  std::unique_ptr<PayloadStore> payloads;
+
+  // The last handle went: no call enters any more, and the calls inside the store are waited for
+  // (among them a second call a store makes from a backend's reply: payloads on Redis), so none
+  // is still submitting when the backend goes. Unlike close(), the backend is left to its own
+  // destruction (another State may share it: tests). Inside a store callback it cannot wait.
+  ~State();
 
   // Store::close() (src/stores/store.cc).
   void close();
@@ -25,6 +32,7 @@ class Store::State {
   static Store handle(std::shared_ptr<State> state) { return Store(std::move(state)); }
 
  private:
+  void drain();  // after gate.close(): waits until no call is inside the store.
   std::mutex close_mu_;    // serializes the closers that wait and release.
   bool released_ = false;  // guarded by close_mu_: backend->close() ran.
 };

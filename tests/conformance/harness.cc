@@ -38,6 +38,7 @@ class TamperingBackend final : public Backend,
   internal::SessionBackend& sessions() override { return *this; }
   internal::ReplayBackend& replay() override { return *this; }
   internal::ClientTokenBackend& client_tokens() override { return *this; }
+  internal::PayloadBackend& payloads() override { return payloads_; }
   void read_marker(Callback<std::string> d) override { real_->read_marker(std::move(d)); }
   void swap_marker(const std::string& e, const std::string& w, Callback<std::string> d) override {
     real_->swap_marker(e, w, std::move(d));
@@ -161,6 +162,33 @@ class TamperingBackend final : public Backend,
   }
 
  private:
+  // Payloads: a part of its own (its method names overlap the other stores').
+  class Payloads final : public internal::PayloadBackend {
+   public:
+    Payloads(TamperingBackend& t) : t_(t) {}
+    void put(const internal::PayloadPut& r, Callback<Done> d) override { t_.real_->payloads().put(r, std::move(d)); }
+    void get(const std::string& k, Millis n, Callback<internal::PayloadSlot> d) override {
+      t_.real_->payloads().get(k, n, flip_cb(t_.on, std::move(d), &internal::PayloadSlot::record));
+    }
+    void get_indexed(const std::string& k, Millis n, Callback<internal::PayloadSlot> d) override {
+      t_.real_->payloads().get_indexed(k, n, flip_cb(t_.on, std::move(d), &internal::PayloadSlot::record));
+    }
+    void consume(const std::string& k, Millis n, Callback<internal::PayloadSlot> d) override {
+      t_.real_->payloads().consume(k, n, flip_cb(t_.on, std::move(d), &internal::PayloadSlot::record));
+    }
+    void remove(const std::string& k, Millis n, Callback<Done> d) override { t_.real_->payloads().remove(k, n, std::move(d)); }
+    void revoke_grant(const std::string& g, Millis u, Millis n, Callback<Done> d) override {
+      t_.real_->payloads().revoke_grant(g, u, n, std::move(d));
+    }
+    void grant_revoked(const std::string& g, Millis n, Callback<bool> d) override {
+      t_.real_->payloads().grant_revoked(g, n, std::move(d));
+    }
+
+   private:
+    TamperingBackend& t_;
+  };
+  Payloads payloads_{*this};
+
   Callback<std::string> flip_string(Callback<std::string> d) {
     return [this, d = std::move(d)](Result<std::string> r) {
       if (on.load() && r.has_value()) r.value() = flip(std::move(r.value()));

@@ -147,7 +147,12 @@ def check_vectors(format_md):
             assert skey == v["session_key"], "session key"
             assert key.decode() == "ss:" + ring.tag(uid) + ":" + ring.index_hash("bucket", uid, styp) + ":" + skey
             assert bytes.fromhex(v["stored"]) == skey.encode() + b":" + record, "stored session value"
-    assert names == ["signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2", "session-v2"], names
+        if rtype == 7:
+            model, pid = v["model"].encode(), v["id"].encode()
+            assert key.decode() == "pl:{" + ring.index_hash("payload", model, pid) + "}", "payload key"
+            f = fields(body)
+            assert f[1] == model and f[2] == pid, "payload model and id"
+    assert names == ["signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2", "session-v2", "payload-v2"], names
     return len(names)
 
 

@@ -93,6 +93,17 @@ ReplayReservation reservation() {
   return r;
 }
 
+PayloadPut payload() {
+  PayloadPut p;
+  p.key = "pl:{e}";
+  p.record = "payload-record";
+  p.grant_key = "pg:{g}";
+  p.index_keys = {"pu:{u}"};
+  p.expires_at = kLater;
+  p.now = kNow;
+  return p;
+}
+
 bool rotate_flagged(const RotateResult& r) { return r.family.corrupt; }
 bool peek_flagged(const FamilyState& s) { return s.corrupt; }
 
@@ -138,6 +149,13 @@ std::vector<Op> all_ops() {
       {"session_remove", [](Backend& b) { return answer<Done>([&](auto cb) { b.sessions().remove(kRoute, "bucket", "sess", kNow, cb); }); }},
       {"session_get_all", [](Backend& b) { return answer<std::vector<StoredSession>>([&](auto cb) { b.sessions().get_all(kRoute, "bucket", kNow, cb); }); }},
       {"session_remove_all", [](Backend& b) { return answer<std::int64_t>([&](auto cb) { b.sessions().remove_all(kRoute, "bucket", kNow, cb); }); }},
+      {"payload_put", [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().put(payload(), cb); }); }},
+      {"payload_get", [](Backend& b) { return answer<PayloadSlot>([&](auto cb) { b.payloads().get("pl:{e}", kNow, cb); }); }},
+      {"payload_index_get", [](Backend& b) { return answer<PayloadSlot>([&](auto cb) { b.payloads().get_indexed("pu:{u}", kNow, cb); }); }},
+      {"payload_consume", [](Backend& b) { return answer<PayloadSlot>([&](auto cb) { b.payloads().consume("pl:{e}", kNow, cb); }); }},
+      {"payload_destroy", [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().remove("pl:{e}", kNow, cb); }); }},
+      {"payload_revoke_grant", [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().revoke_grant("pg:{g}", kLater, kNow, cb); }); }},
+      {"payload_grant_get", [](Backend& b) { return answer<bool>([&](auto cb) { b.payloads().grant_revoked("pg:{g}", kNow, cb); }); }},
       {"marker_read", [](Backend& b) { return answer<std::string>([&](auto cb) { b.read_marker(cb); }); }},
       {"marker_swap", [](Backend& b) { return answer<std::string>([&](auto cb) { b.swap_marker("m1", "m2", cb); }); }},
       {"marker_sample", [](Backend& b) { return answer<V>([&](auto cb) { b.sample_records(10, cb); }); }},
@@ -178,6 +196,8 @@ class RedisErrorSeam : public ::testing::Test {
         answer<Done>([&](auto cb) { be.refresh().store_jti(jti("j1"), cb); }),
         answer<Done>([&](auto cb) { be.sessions().upsert(session(0), cb); }),
         answer<std::string>([&](auto cb) { be.swap_marker("", "m1", cb); }),
+        answer<Done>([&](auto cb) { be.payloads().put(payload(), cb); }),
+        answer<Done>([&](auto cb) { be.payloads().revoke_grant("pg:{g}", kLater, kNow, cb); }),
     };
     for (const std::string& s : setup) EXPECT_EQ(s, "ok");
     return std::move(b.value());
@@ -264,7 +284,8 @@ TEST_F(RedisErrorSeam, EveryOperationReportsWrongTypeKeysAsDataLossNeverInvalidA
       if (!acceptable(outcome)) ++bad;
     }
     // One never reads a key's old value: put replaces it (SET). (list reads its index.)
-    const bool writes_over_or_skips = op.name == "token_put";
+    // Neither does a payload upsert (DEL, then HSET; SET of the index) or destroy (DEL).
+    const bool writes_over_or_skips = op.name == "token_put" || op.name == "payload_put" || op.name == "payload_destroy";
     EXPECT_EQ(data_loss, !writes_over_or_skips) << op.name << "\n" << table.str();
   }
   EXPECT_EQ(bad, 0) << table.str();

@@ -7,6 +7,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cctype>
 #include <map>
 #include <future>
@@ -209,6 +212,30 @@ std::vector<std::string> demo_flows(Harness& h) {
   EXPECT_TRUE(s.client_tokens().save_pkce("erin", "state-2", pk).ok());
   EXPECT_TRUE(s.client_tokens().take_pkce("erin", "state-1").ok());
   EXPECT_TRUE(s.client_tokens().list("user").ok());
+  // Payloads: upsert with both indexes, find by id / uid / user code, consume twice, destroy,
+  // revoke a grant (each of these keys has its own slot: docs/redis.md, "Payloads").
+  PayloadWrite pw;
+  pw.model = "DeviceCode";
+  pw.id = "pid_" + SessionStore::new_session_id();
+  pw.uid = "puid_" + SessionStore::new_session_id();
+  pw.user_code = "pcode_" + SessionStore::new_session_id();
+  pw.grant_id = "pgrant_" + SessionStore::new_session_id();
+  pw.payload = R"({"deviceInfo":"x"})";
+  pw.ttl_ms = 600'000;
+  for (const std::string* v : {&pw.id, &pw.uid, &pw.user_code, &pw.grant_id}) secrets.push_back(*v);
+  EXPECT_TRUE(s.payloads().upsert(pw).ok());
+  EXPECT_TRUE(s.payloads().find("DeviceCode", pw.id).ok());
+  EXPECT_TRUE(s.payloads().find_by_uid("DeviceCode", pw.uid).ok());
+  EXPECT_TRUE(s.payloads().find_by_user_code("DeviceCode", pw.user_code).ok());
+  EXPECT_TRUE(s.payloads().consume("DeviceCode", pw.id).ok());
+  EXPECT_EQ(s.payloads().consume("DeviceCode", pw.id).code(), StatusCode::kAlreadyConsumed);
+  PayloadWrite other = pw;
+  other.id = "pid_" + SessionStore::new_session_id();
+  secrets.push_back(other.id);
+  EXPECT_TRUE(s.payloads().upsert(other).ok());
+  EXPECT_TRUE(s.payloads().destroy("DeviceCode", other.id).ok());
+  EXPECT_TRUE(s.payloads().revoke_by_grant_id(pw.grant_id).ok());
+  EXPECT_EQ(s.payloads().find("DeviceCode", pw.id).code(), StatusCode::kNotFound);
   return secrets;
 }
 
@@ -469,7 +496,8 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
         "session_upsert",
         "session_remove", "session_get_all", "session_remove_all", "refresh_issue", "refresh_rotate",
         "refresh_peek", "refresh_revoke", "refresh_list", "refresh_revoke_subject", "refresh_revoke_client",
-        "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "marker_swap"}) {
+        "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "marker_swap",
+        "payload_put", "payload_consume", "payload_revoke_grant"}) {
     EXPECT_GT(report.script_runs.count(script) != 0 ? report.script_runs.at(script) : 0, 0) << script;
   }
   for (const char* cmd : {"HMGET", "HGET", "SET", "GET", "GETDEL", "GETRANGE", "ZRANGE", "SCAN"}) {
@@ -480,7 +508,9 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
                          "refresh_revoke_client", "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "session_upsert",
                          "session_get", "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
                          "replay_release", "token_put", "token_get", "token_take", "token_exists",
-                         "token_list", "refresh_list_index"}) {
+                         "token_list", "refresh_list_index", "payload_put", "payload_index", "payload_get",
+                         "payload_index_get", "payload_consume", "payload_destroy", "payload_revoke_grant",
+                         "payload_grant_get"}) {
     EXPECT_GT(ops[op], 0) << op;
   }
 }
@@ -818,6 +848,51 @@ TEST_F(RedisBackendTest, UnixSocketUrlOpensTheBackend) {
   ASSERT_TRUE(code.ok()) << code.status().to_string();
   EXPECT_TRUE(store->codes().consume(code->code).ok());
   EXPECT_EQ(store->codes().consume(code->code).code(), StatusCode::kAlreadyConsumed);
+}
+
+// A payload read with a grant is two calls on Redis; the store makes the second from the first's
+// reply. The last handle dropped with such reads in flight: every callback runs once, none after
+// the backend is gone, and none submits to a closing backend (the State waits for the calls
+// inside its gate; ASan / TSan builds check the memory side).
+TEST_F(RedisBackendTest, DroppingTheLastHandleWithTwoStepPayloadReadsInFlightAnswersEachOnce) {
+  Options o;
+  o.keys = test_keys();
+  auto opened = open(url(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  Store store = std::move(opened).value();
+  PayloadWrite w;
+  w.model = "AccessToken";
+  w.id = "in-flight";
+  w.payload = "{}";
+  w.grant_id = "grant-in-flight";
+  w.ttl_ms = 60'000;
+  ASSERT_TRUE(store.payloads().upsert(w).ok());
+  constexpr int kRounds = 20;
+  constexpr int kCalls = 64;
+  auto answered = std::make_shared<std::atomic<int>>(0);
+  int ok_answers = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto copy = std::make_unique<Store>(store);
+    auto oks = std::make_shared<std::atomic<int>>(0);
+    for (int i = 0; i < kCalls; ++i) {
+      copy->payloads().find_async("AccessToken", "in-flight", [answered, oks](Result<StoredPayload> r) {
+        if (r.ok()) oks->fetch_add(1);
+        answered->fetch_add(1);
+      });
+    }
+    if (round == kRounds - 1) {
+      store = Store();   // the other handle goes first: `copy` is the last one
+      copy.reset();      // with calls in flight
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (answered->load() < (round + 1) * kCalls && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(answered->load(), (round + 1) * kCalls) << "round " << round;
+    ok_answers += oks->load();
+  }
+  // The rounds before the last found it every time (the grant was checked: not revoked).
+  EXPECT_GE(ok_answers, (kRounds - 1) * kCalls);
 }
 
 TEST_F(RedisBackendTest, UnreachableServerIsUnavailable) {

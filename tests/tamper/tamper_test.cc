@@ -38,6 +38,8 @@ class Editor {
   virtual void set_current(const std::string& family_key, const std::string& token_key) = 0;
   // Moves the stored (unsigned) expiries of a family and of every token of it to `until`.
   virtual void raise_expiry(const std::string& family_key, Millis until) = 0;
+  // Moves the stored (unsigned) expiry of a payload entry (store.payloads()) to `until`.
+  virtual void raise_payload_expiry(const std::string& key, Millis until) = 0;
   // Garbled values of a field, each applied to a fresh family by garble().
   virtual std::vector<std::pair<FamilyField, std::string>> garbles() = 0;
   virtual void garble(const std::string& family_key, FamilyField f, const std::string& value) = 0;
@@ -70,6 +72,9 @@ class SqliteEditor final : public Editor {
     exec("UPDATE refresh_families SET expires_at = " + u + ", idle_expires_at = " + u +
              " WHERE family_key = ?1", {family_key});
     exec("UPDATE refresh_tokens SET expires_at = " + u + " WHERE family_key = ?1", {family_key});
+  }
+  void raise_payload_expiry(const std::string& key, Millis until) override {
+    exec("UPDATE payloads SET expires_at = " + std::to_string(until) + " WHERE key = ?1", {key});
   }
   std::vector<std::pair<FamilyField, std::string>> garbles() override {
     return {{FamilyField::kState, "7"},           {FamilyField::kState, "'x'"},
@@ -149,6 +154,9 @@ class RedisEditor final : public Editor {
   void raise_expiry(const std::string& family_key, Millis until) override {
     const std::string u = std::to_string(until);
     call({"HSET", prefix_ + family_key, "ea", u, "ie", u});
+  }
+  void raise_payload_expiry(const std::string& key, Millis until) override {
+    call({"HSET", prefix_ + key, "e", std::to_string(until)});
   }
   std::vector<std::pair<FamilyField, std::string>> garbles() override {
     std::vector<std::pair<FamilyField, std::string>> out;
@@ -319,6 +327,23 @@ TYPED_TEST(TamperTest, RaisedStoredExpiryDoesNotReviveAFamily) {
   EXPECT_EQ(this->rt().rotate(fam->token, "app").code(), StatusCode::kNotFound);
   EXPECT_TRUE(this->rt().list("alice")->empty());
   EXPECT_GE(this->failures(), before + 2);
+}
+
+// The same for payloads: the signed expiry inside the encrypted record wins over the stored one.
+TYPED_TEST(TamperTest, RaisedStoredExpiryDoesNotReviveAPayload) {
+  PayloadWrite w;
+  w.model = "AuthorizationCode";
+  w.id = "expired-code";
+  w.uid = "expired-uid";
+  w.payload = "{}";
+  w.ttl_ms = 10'000;
+  ASSERT_TRUE(this->store().payloads().upsert(w).ok());
+  this->h_->clock().advance(20'000);
+  EXPECT_EQ(this->store().payloads().find("AuthorizationCode", "expired-code").code(), StatusCode::kNotFound);
+  const std::string key = "pl:{" + internal::index_hash(*this->ring_, "payload", "AuthorizationCode", "expired-code") + "}";
+  this->editor_->raise_payload_expiry(key, this->h_->clock().now() + 86'400'000);
+  EXPECT_EQ(this->store().payloads().find("AuthorizationCode", "expired-code").code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store().payloads().consume("AuthorizationCode", "expired-code").code(), StatusCode::kNotFound);
 }
 
 // Defect 6: every garbled field reads as not found, counted, identically for peek and rotate.

@@ -391,7 +391,8 @@ TEST(RecordVectors, CodeProducesAndOpensEveryPublishedVector) {
   const std::vector<Vector> vectors = published_vectors();
   std::vector<std::string> names;
   for (const Vector& v : vectors) names.push_back(v.at("vector"));
-  EXPECT_EQ(names, (std::vector<std::string>{"signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2", "session-v2"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2", "session-v2",
+                                             "payload-v2"}));
   for (const Vector& v : vectors) {
     SCOPED_TRACE(v.at("vector"));
     auto made = KeyRing::from_keys({KeyEntry{1, std::string(32, 'a')}}, 1, std::string(32, 'r'));
@@ -423,6 +424,13 @@ TEST(RecordVectors, CodeProducesAndOpensEveryPublishedVector) {
       EXPECT_EQ(fields->str(1), v.at("session_id"));
       EXPECT_EQ(fields->str(2), uid);
       EXPECT_EQ(fields->str(3), v.at("session_type"));
+    }
+    if (type == RecordType::kPayload) {
+      EXPECT_EQ("pl:{" + index_hash(*ring, "payload", v.at("model"), v.at("id")) + "}", key);
+      auto fields = RecordReader::parse(body);
+      ASSERT_TRUE(fields.has_value());
+      EXPECT_EQ(fields->str(1), v.at("model"));
+      EXPECT_EQ(fields->str(2), v.at("id"));
     }
   }
 }

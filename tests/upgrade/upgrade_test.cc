@@ -723,6 +723,37 @@ TEST_P(UpgradeTest, ClientTokensOfEveryKindRead) {
 // Records are rewritten when next written. Asserted: each write replaces the stored bytes of what
 // it wrote, and the rewritten record reads back (the tests above). Reported, not asserted: the
 // version byte of the records before and after (today both are 0x01; a format change shows here).
+// Payloads (issue 15) arrived with SQLite schema version 2: a version 1 file is migrated when
+// opened, and the new store works on it (and on a Redis keyspace of version 1) at once.
+TEST_P(UpgradeTest, PayloadsWorkAfterTheUpgrade) {
+  if (GetParam().backend == Backend::kSqlite) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  PayloadStore& ps = store_.payloads();
+  PayloadWrite w;
+  w.model = "AuthorizationCode";
+  w.id = "upgraded-code";
+  w.payload = R"({"accountId":"alice"})";
+  w.grant_id = "g-upgrade";
+  w.uid = "uid-upgrade";
+  w.ttl_ms = 60'000;
+  ASSERT_TRUE(ps.upsert(w).ok());
+  auto found = ps.find_by_uid("AuthorizationCode", "uid-upgrade");
+  ASSERT_TRUE(found.ok()) << found.status().to_string();
+  EXPECT_EQ(found->payload, w.payload);
+  EXPECT_TRUE(ps.consume("AuthorizationCode", "upgraded-code").ok());
+  EXPECT_EQ(ps.consume("AuthorizationCode", "upgraded-code").code(), StatusCode::kAlreadyConsumed);
+  ASSERT_TRUE(ps.revoke_by_grant_id("g-upgrade").ok());
+  EXPECT_EQ(ps.find("AuthorizationCode", "upgraded-code").code(), StatusCode::kNotFound);
+}
+
 TEST_P(UpgradeTest, RecordsAreRewrittenWhenNextWritten) {
   std::vector<std::pair<std::string, std::function<void()>>> writes = {
       {"session upsert",

@@ -123,6 +123,7 @@ Napi::Value to_js(Napi::Env env, const TokenRecord& v);
 Napi::Value to_js(Napi::Env env, const ClientCredentials& v);
 Napi::Value to_js(Napi::Env env, const PkceValues& v);
 Napi::Value to_js(Napi::Env env, const KeyPage& v);
+Napi::Value to_js(Napi::Env env, const StoredPayload& v);
 Napi::Value to_js(Napi::Env env, const std::string& v);
 template <class T>
 Napi::Value to_js(Napi::Env env, const std::vector<T>& items) {
@@ -139,6 +140,7 @@ Reservation reservation_from(ObjectReader r);
 TokenRecord token_record_from(ObjectReader r);
 ClientCredentials client_credentials_from(ObjectReader r);
 PkceValues pkce_values_from(ObjectReader r);
+PayloadWrite payload_write_from(ObjectReader r);
 // A LogHook that calls `fn(level, message)` on the JavaScript thread, from any thread, without
 // waiting (a thread-safe function that does not keep the event loop alive).
 LogHook log_hook(Napi::Env env, Napi::Function fn);

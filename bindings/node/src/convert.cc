@@ -321,6 +321,19 @@ Napi::Value to_js(Napi::Env env, const PkceValues& v) {
   return o;
 }
 
+Napi::Value to_js(Napi::Env env, const StoredPayload& v) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("model", v.model);
+  o.Set("id", v.id);
+  o.Set("payload", v.payload);
+  o.Set("grantId", v.grant_id);
+  o.Set("uid", v.uid);
+  o.Set("userCode", v.user_code);
+  o.Set("expiresAt", num(env, v.expires_at));
+  o.Set("consumedAt", num(env, v.consumed_at));
+  return o;
+}
+
 Napi::Value to_js(Napi::Env env, const KeyPage& v) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("keys", to_js(env, v.keys));
@@ -401,6 +414,19 @@ TokenRecord token_record_from(ObjectReader r) {
   r.i64("expiresAt", v.expires_at);
   r.i64("refreshExpiresAt", v.refresh_expires_at);
   r.str("extraJson", v.extra_json);
+  r.finish();
+  return v;
+}
+
+PayloadWrite payload_write_from(ObjectReader r) {
+  PayloadWrite v;
+  r.str("model", v.model);
+  r.str("id", v.id);
+  r.bytes("payload", v.payload);
+  r.str("grantId", v.grant_id);
+  r.str("uid", v.uid);
+  r.str("userCode", v.user_code);
+  r.i64("ttlMs", v.ttl_ms);
   r.finish();
   return v;
 }
@@ -492,6 +518,12 @@ Options options_from(Napi::Env env, const Napi::Value& v) {
     c.i64("pkceTtlMs", o.client_tokens.pkce_ttl_ms);
     c.i64("defaultTtlMs", o.client_tokens.default_ttl_ms);
     c.size("maxRecordBytes", o.client_tokens.max_record_bytes);
+    c.finish();
+  }
+  if (auto payloads = r.get("payloads")) {
+    ObjectReader c(*payloads, "options.payloads");
+    c.i64("maxTtlMs", o.payloads.max_ttl_ms);
+    c.size("maxPayloadBytes", o.payloads.max_payload_bytes);
     c.finish();
   }
   if (auto log = r.get("log")) {

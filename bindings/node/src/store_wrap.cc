@@ -61,6 +61,14 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
             InstanceMethod<&StoreWrap::tokens_get_access>("tokensGetAccessToken"),
             InstanceMethod<&StoreWrap::tokens_remove_access>("tokensRemoveAccessToken"),
             InstanceMethod<&StoreWrap::tokens_close>("tokensClose"),
+            // payloads
+            InstanceMethod<&StoreWrap::payloads_upsert>("payloadsUpsert"),
+            InstanceMethod<&StoreWrap::payloads_find>("payloadsFind"),
+            InstanceMethod<&StoreWrap::payloads_find_by_uid>("payloadsFindByUid"),
+            InstanceMethod<&StoreWrap::payloads_find_by_user_code>("payloadsFindByUserCode"),
+            InstanceMethod<&StoreWrap::payloads_consume>("payloadsConsume"),
+            InstanceMethod<&StoreWrap::payloads_destroy>("payloadsDestroy"),
+            InstanceMethod<&StoreWrap::payloads_revoke_by_grant_id>("payloadsRevokeByGrantId"),
         });
   }
 
@@ -280,6 +288,57 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
     return call<Done>(info, [](Args& a) -> Start<Done> {
       return [r = reservation_from(a.obj(0, "reservation"))](Store& s, Callback<Done> cb) {
         s.replay().release_async(r, std::move(cb));
+      };
+    });
+  }
+
+  // ---- payloads ----
+  Napi::Value payloads_upsert(const Napi::CallbackInfo& info) {
+    return call<Done>(info, [](Args& a) -> Start<Done> {
+      return [w = payload_write_from(a.obj(0, "write"))](Store& s, Callback<Done> cb) {
+        s.payloads().upsert_async(w, std::move(cb));
+      };
+    });
+  }
+  Napi::Value payloads_find(const Napi::CallbackInfo& info) {
+    return call<StoredPayload>(info, [](Args& a) -> Start<StoredPayload> {
+      return [m = a.str(0, "model"), id = a.str(1, "id")](Store& s, Callback<StoredPayload> cb) {
+        s.payloads().find_async(m, id, std::move(cb));
+      };
+    });
+  }
+  Napi::Value payloads_find_by_uid(const Napi::CallbackInfo& info) {
+    return call<StoredPayload>(info, [](Args& a) -> Start<StoredPayload> {
+      return [m = a.str(0, "model"), uid = a.str(1, "uid")](Store& s, Callback<StoredPayload> cb) {
+        s.payloads().find_by_uid_async(m, uid, std::move(cb));
+      };
+    });
+  }
+  Napi::Value payloads_find_by_user_code(const Napi::CallbackInfo& info) {
+    return call<StoredPayload>(info, [](Args& a) -> Start<StoredPayload> {
+      return [m = a.str(0, "model"), c = a.str(1, "userCode")](Store& s, Callback<StoredPayload> cb) {
+        s.payloads().find_by_user_code_async(m, c, std::move(cb));
+      };
+    });
+  }
+  Napi::Value payloads_consume(const Napi::CallbackInfo& info) {
+    return call<StoredPayload>(info, [](Args& a) -> Start<StoredPayload> {
+      return [m = a.str(0, "model"), id = a.str(1, "id")](Store& s, Callback<StoredPayload> cb) {
+        s.payloads().consume_async(m, id, std::move(cb));
+      };
+    });
+  }
+  Napi::Value payloads_destroy(const Napi::CallbackInfo& info) {
+    return call<Done>(info, [](Args& a) -> Start<Done> {
+      return [m = a.str(0, "model"), id = a.str(1, "id")](Store& s, Callback<Done> cb) {
+        s.payloads().destroy_async(m, id, std::move(cb));
+      };
+    });
+  }
+  Napi::Value payloads_revoke_by_grant_id(const Napi::CallbackInfo& info) {
+    return call<Done>(info, [](Args& a) -> Start<Done> {
+      return [g = a.str(0, "grantId")](Store& s, Callback<Done> cb) {
+        s.payloads().revoke_by_grant_id_async(g, std::move(cb));
       };
     });
   }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backends/memory/memory_parts.h"
+#include "backends/memory/memory_payloads.h"
 #include "core/crypto.h"
 
 namespace authstore::internal {
@@ -264,7 +265,8 @@ MemoryBackend::MemoryBackend(const BackendConfig& config)
       sessions_(std::make_unique<MemorySessions>()),
       replay_(std::make_unique<MemoryReplay>(config.options->replay.memory_capacity,
                                              round_up_pow2(config.options->replay.memory_shards))),
-      client_tokens_(std::make_unique<MemoryClientTokens>()) {
+      client_tokens_(std::make_unique<MemoryClientTokens>()),
+      payloads_(std::make_unique<MemoryPayloads>()) {
   const std::int64_t interval = std::max<std::int64_t>(10, config.options->memory_sweep_interval_ms);
   sweeper_ = std::thread([this, interval] { sweeper_loop(interval); });
 }
@@ -288,6 +290,7 @@ void MemoryBackend::close() {
   sessions_.reset();
   replay_.reset();
   client_tokens_.reset();
+  payloads_.reset();
 }
 
 CodeBackend& MemoryBackend::codes() { return *codes_; }
@@ -295,6 +298,7 @@ RefreshBackend& MemoryBackend::refresh() { return *refresh_; }
 SessionBackend& MemoryBackend::sessions() { return *sessions_; }
 ReplayBackend& MemoryBackend::replay() { return *replay_; }
 ClientTokenBackend& MemoryBackend::client_tokens() { return *client_tokens_; }
+PayloadBackend& MemoryBackend::payloads() { return *payloads_; }
 
 void MemoryBackend::read_marker(Callback<std::string> done) {
   std::string m;
@@ -351,6 +355,7 @@ void MemoryBackend::sweep() {
   sessions_->sweep(now);
   replay_->sweep(now);
   client_tokens_->sweep(now);
+  payloads_->sweep(now);
 }
 
 void MemoryBackend::sweeper_loop(std::int64_t interval_ms) {

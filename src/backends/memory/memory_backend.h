@@ -19,6 +19,7 @@ class MemoryRefresh;
 class MemorySessions;
 class MemoryReplay;
 class MemoryClientTokens;
+class MemoryPayloads;
 
 class MemoryBackend final : public Backend {
  public:
@@ -31,6 +32,7 @@ class MemoryBackend final : public Backend {
   SessionBackend& sessions() override;
   ReplayBackend& replay() override;
   ClientTokenBackend& client_tokens() override;
+  PayloadBackend& payloads() override;
   void read_marker(Callback<std::string> done) override;
   void swap_marker(const std::string& expected, const std::string& desired,
                    Callback<std::string> done) override;
@@ -53,6 +55,7 @@ class MemoryBackend final : public Backend {
   std::unique_ptr<MemorySessions> sessions_;
   std::unique_ptr<MemoryReplay> replay_;
   std::unique_ptr<MemoryClientTokens> client_tokens_;
+  std::unique_ptr<MemoryPayloads> payloads_;
   std::mutex marker_mu_;
   std::string marker_;  // empty: none (a memory store is new at open: open() creates one)
   std::mutex stop_mu_;

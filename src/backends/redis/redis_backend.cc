@@ -73,6 +73,7 @@ RedisBackend::RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackend
   sessions_ = make_redis_sessions(*this);
   replay_ = make_redis_replay(*this);
   client_tokens_ = make_redis_client_tokens(*this);
+  payloads_ = make_redis_payloads(*this);
 }
 
 RedisBackend::~RedisBackend() { executor_.reset(); }
@@ -82,6 +83,7 @@ RefreshBackend& RedisBackend::refresh() { return *refresh_; }
 SessionBackend& RedisBackend::sessions() { return *sessions_; }
 ReplayBackend& RedisBackend::replay() { return *replay_; }
 ClientTokenBackend& RedisBackend::client_tokens() { return *client_tokens_; }
+PayloadBackend& RedisBackend::payloads() { return *payloads_; }
 
 namespace {
 // Views of a call's strings, on the stack for the usual few (no allocation per call).

@@ -79,6 +79,7 @@ class RedisBackend final : public Backend {
   SessionBackend& sessions() override;
   ReplayBackend& replay() override;
   ClientTokenBackend& client_tokens() override;
+  PayloadBackend& payloads() override;
   // The store marker (redis_marker.cc): key "P marker", no TTL.
   void read_marker(Callback<std::string> done) override;
   void swap_marker(const std::string& expected, const std::string& desired,
@@ -133,6 +134,7 @@ class RedisBackend final : public Backend {
   std::unique_ptr<SessionBackend> sessions_;
   std::unique_ptr<ReplayBackend> replay_;
   std::unique_ptr<ClientTokenBackend> client_tokens_;
+  std::unique_ptr<PayloadBackend> payloads_;
   // Last: destroyed first, failing what is in flight while everything above still exists.
   std::unique_ptr<RedisExecutor> executor_;
 };
@@ -166,5 +168,6 @@ std::unique_ptr<ReplayBackend> make_redis_replay(RedisBackend& b);
 std::unique_ptr<ClientTokenBackend> make_redis_client_tokens(RedisBackend& b);
 std::unique_ptr<RefreshBackend> make_redis_refresh(RedisBackend& b);
 std::unique_ptr<SessionBackend> make_redis_sessions(RedisBackend& b);
+std::unique_ptr<PayloadBackend> make_redis_payloads(RedisBackend& b);
 
 }  // namespace authstore::internal

@@ -29,5 +29,8 @@ extern const std::string_view refresh_revoke_grant;
 extern const std::string_view refresh_grant_live;
 extern const std::string_view jti_store;
 extern const std::string_view jti_consume;
+extern const std::string_view payload_put;
+extern const std::string_view payload_consume;
+extern const std::string_view payload_revoke_grant;
 
 }  // namespace authstore::internal::lua

@@ -73,7 +73,23 @@ CREATE TABLE client_tokens(
 CREATE INDEX client_tokens_expiry ON client_tokens(expires_at);
 )sql";
 
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kV1};
+// Version 2: the payload store (authstore/payloads.h): entries, index pointers (uid, user code)
+// and revoked grants, each swept by its expiry.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE payloads(
+  key BLOB PRIMARY KEY, record BLOB NOT NULL, grant_key BLOB NOT NULL,
+  consumed_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX payloads_expiry ON payloads(expires_at);
+
+CREATE TABLE payload_index(
+  key BLOB PRIMARY KEY, target BLOB NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX payload_index_expiry ON payload_index(expires_at);
+
+CREATE TABLE payload_grants(grant_key BLOB PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX payload_grants_expiry ON payload_grants(until);
+)sql";
+
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kV1, kV2};
 
 constexpr std::string_view kSql[] = {
 #define AUTHSTORE_SQLITE_STMT_TEXT(id, text) text,
@@ -85,7 +101,8 @@ constexpr StmtId kSweeps[kTableCount] = {
     StmtId::kSweepCodes,      StmtId::kSweepFamilies, StmtId::kSweepTokens,
     StmtId::kSweepUsers,      StmtId::kSweepClientGens, StmtId::kSweepGrants,
     StmtId::kSweepJtis,       StmtId::kSweepSessions, StmtId::kSweepReplay,
-    StmtId::kSweepClientTokens};
+    StmtId::kSweepClientTokens, StmtId::kSweepPayloads, StmtId::kSweepPayloadIndex,
+    StmtId::kSweepPayloadGrants};
 
 }  // namespace
 

@@ -12,7 +12,7 @@ namespace authstore::internal::sqlite {
 
 // The schema version this build writes. A file with a higher user_version was written by a
 // newer authstore and is refused (kFailedPrecondition); a lower one is migrated forward.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // The store marker's table (src/stores/marker.h). Not part of the versioned schema: created
 // on first use by open() (IF NOT EXISTS), so a file keeps opening in builds that predate it.
@@ -56,8 +56,11 @@ enum Table : std::uint32_t {
   kSessions = 1u << 7,
   kReplay = 1u << 8,
   kClientTokens = 1u << 9,
+  kPayloads = 1u << 10,
+  kPayloadIndex = 1u << 11,
+  kPayloadGrants = 1u << 12,
 };
-inline constexpr int kTableCount = 10;
+inline constexpr int kTableCount = 13;
 
 #define AUTHSTORE_SQLITE_STMTS(X)                                                              \
   X(kBegin, "BEGIN")                                                                           \
@@ -264,6 +267,29 @@ inline constexpr int kTableCount = 10;
   X(kTokenListOpen,                                                                            \
     "SELECT key FROM client_tokens WHERE key >= ?1 AND key > ?3"                               \
     " AND expires_at > ?4 ORDER BY key LIMIT ?5")                                              \
+  /* ---- payloads (schema version 2) ---- */                                                 \
+  X(kPayloadPut,                                                                               \
+    "INSERT INTO payloads(key, record, grant_key, consumed_at, expires_at)"                    \
+    " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(key) DO UPDATE SET record = excluded.record,"      \
+    " grant_key = excluded.grant_key, consumed_at = 0, expires_at = excluded.expires_at")      \
+  X(kPayloadIndexPut,                                                                          \
+    "INSERT INTO payload_index(key, target, expires_at) VALUES(?1, ?2, ?3)"                    \
+    " ON CONFLICT(key) DO UPDATE SET target = excluded.target, expires_at = excluded.expires_at") \
+  /* record, grant_key, consumed_at, revoked (the grant is marked until > now) */             \
+  X(kPayloadGet,                                                                               \
+    "SELECT p.record, p.grant_key, p.consumed_at, length(p.grant_key) > 0 AND EXISTS(SELECT 1" \
+    " FROM payload_grants g WHERE g.grant_key = p.grant_key AND g.until > ?2)"                 \
+    " FROM payloads p WHERE p.key = ?1 AND p.expires_at > ?2")                                 \
+  X(kPayloadIndexGet,                                                                          \
+    "SELECT target FROM payload_index WHERE key = ?1 AND expires_at > ?2")                     \
+  X(kPayloadConsume,                                                                           \
+    "UPDATE payloads SET consumed_at = ?2 WHERE key = ?1 AND consumed_at = 0")                 \
+  X(kPayloadDelete, "DELETE FROM payloads WHERE key = ?1")                                     \
+  X(kPayloadGrantRevoked,                                                                      \
+    "SELECT 1 FROM payload_grants WHERE grant_key = ?1 AND until > ?2")                        \
+  X(kPayloadRevokeGrant,                                                                       \
+    "INSERT INTO payload_grants(grant_key, until) VALUES(?1, ?2) ON CONFLICT(grant_key)"       \
+    " DO UPDATE SET until = max(until, excluded.until)")                                       \
   /* ---- expiry sweeps: ?1 = now, ?2 = most rows deleted ---- */                              \
   X(kSweepCodes,                                                                               \
     "DELETE FROM codes WHERE key IN (SELECT key FROM codes WHERE expires_at <= ?1"             \
@@ -297,7 +323,16 @@ inline constexpr int kTableCount = 10;
     " ORDER BY kept_until LIMIT ?2)")                                                          \
   X(kSweepClientTokens,                                                                        \
     "DELETE FROM client_tokens WHERE key IN (SELECT key FROM client_tokens"                    \
-    " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)")
+    " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)")                                   \
+  X(kSweepPayloads,                                                                            \
+    "DELETE FROM payloads WHERE key IN (SELECT key FROM payloads"                              \
+    " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)")                                   \
+  X(kSweepPayloadIndex,                                                                        \
+    "DELETE FROM payload_index WHERE key IN (SELECT key FROM payload_index"                    \
+    " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)")                                   \
+  X(kSweepPayloadGrants,                                                                       \
+    "DELETE FROM payload_grants WHERE grant_key IN (SELECT grant_key FROM payload_grants"      \
+    " WHERE until <= ?1 ORDER BY until LIMIT ?2)")
 
 enum class StmtId : std::size_t {
 #define AUTHSTORE_SQLITE_STMT_ENUM(id, text) id,

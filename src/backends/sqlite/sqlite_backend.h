@@ -99,6 +99,21 @@ class SqliteClientTokens final : public ClientTokenBackend {
   Engine& e_;
 };
 
+class SqlitePayloads final : public PayloadBackend {
+ public:
+  explicit SqlitePayloads(Engine& e) : e_(e) {}
+  void put(const PayloadPut& req, Callback<Done> done) override;
+  void get(const std::string& key, Millis now, Callback<PayloadSlot> done) override;
+  void get_indexed(const std::string& index_key, Millis now, Callback<PayloadSlot> done) override;
+  void consume(const std::string& key, Millis now, Callback<PayloadSlot> done) override;
+  void remove(const std::string& key, Millis now, Callback<Done> done) override;
+  void revoke_grant(const std::string& grant_key, Millis until, Millis now, Callback<Done> done) override;
+  void grant_revoked(const std::string& grant_key, Millis now, Callback<bool> done) override;
+
+ private:
+  Engine& e_;
+};
+
 class SqliteBackend final : public Backend {
  public:
   SqliteBackend(DbConfig config, std::unique_ptr<Db> first);
@@ -108,6 +123,7 @@ class SqliteBackend final : public Backend {
   SessionBackend& sessions() override { return sessions_; }
   ReplayBackend& replay() override { return replay_; }
   ClientTokenBackend& client_tokens() override { return client_tokens_; }
+  PayloadBackend& payloads() override { return payloads_; }
   // The marker lives in table authstore_meta (schema.h); each call is one transaction.
   void read_marker(Callback<std::string> done) override;
   void swap_marker(const std::string& expected, const std::string& desired,
@@ -125,6 +141,7 @@ class SqliteBackend final : public Backend {
   SqliteSessions sessions_{engine_};
   SqliteReplay replay_{engine_};
   SqliteClientTokens client_tokens_{engine_};
+  SqlitePayloads payloads_{engine_};
 };
 
 // Parses what follows "sqlite://" into a DbConfig (kInvalidArgument, field "url").
