@@ -45,6 +45,18 @@ Status validate(const ClientOptions& o) {
     return Status(StatusCode::kInvalidArgument, "redis: queue bounds must be positive",
                   "max_pending_requests");
   }
+  if (o.wait_replicas < 0 || o.wait_replicas > 64) {
+    return Status(StatusCode::kInvalidArgument, "redis: wait_replicas must be from 0 to 64",
+                  "wait_replicas");
+  }
+  // WAIT 0 blocks forever; a WAIT longer than the callers' deadline would only hold the
+  // connection after they gave up.
+  if (o.wait_replicas > 0 &&
+      (o.wait_timeout.count() <= 0 || o.wait_timeout >= o.command_timeout)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "redis: wait_timeout_ms must be positive and below the command timeout (timeout)",
+                  "wait_timeout_ms");
+  }
   return Status::Ok();
 }
 
@@ -204,13 +216,14 @@ void Client::async_call(std::span<const std::string_view> args, ReplyCallback ca
     return;
   }
   if (Impl* p = admit(encoded_size(args), callback)) {
-    p->pick().submit(args, deadline_of(call), std::move(callback));
+    p->pick().submit(args, deadline_of(call), std::move(callback), RequestFlags{call.writes, call.asking});
   }
 }
 
 void Client::async_call_encoded(std::string_view encoded, ReplyCallback callback, CallOptions call) {
   if (Impl* p = admit(encoded.size(), callback)) {
-    p->pick().submit_encoded(encoded, deadline_of(call), std::move(callback));
+    p->pick().submit_encoded(encoded, deadline_of(call), std::move(callback),
+                             RequestFlags{call.writes, call.asking});
   }
 }
 
