@@ -1,0 +1,599 @@
+// Redis Cluster under failover and resharding, on a 6-node cluster of its own (the
+// redis_failover_cluster fixture: tests/fixtures/redis/redis-cluster.sh with
+// cluster-require-full-coverage no, so the shards that keep their master serve on while one
+// shard fails over), never the conformance suite's cluster. Load runs on a Store through the
+// Cluster executor while the test kills a master (SIGKILL, by pid), fails one over by hand
+// (CLUSTER FAILOVER) and moves slots (SETSLOT IMPORTING / MIGRATING, MIGRATE, SETSLOT NODE).
+// What each case shows: docs/reliability.md, "Cluster failover tests".
+//
+// Environment (set by ctest): AUTHSTORE_REDIS_FAILOVER_DIR (the cluster's cluster.env and
+// pidfiles), AUTHSTORE_REDIS_CLUSTER_SCRIPT (the fixture script, for `restart DIR PORT`),
+// optionally AUTHSTORE_FAILOVER_ROUNDS (master kills, default 3).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "authstore/authstore.h"
+#include "backends/redis/executor.h"
+#include "backends/redis/redis_backend.h"
+#include "redis/client.h"
+#include "stores/store_state.h"
+
+namespace authstore::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using internal::RedisExecutorCounters;
+
+constexpr auto kTimeout = 1000ms;  // every call's deadline (the URL's timeout)
+// What a call may take beyond its deadline: the executor answers at the deadline; this is the
+// scheduling of two loaded cores, not a retry.
+constexpr auto kDeadlineSlack = 300ms;
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+// One command to one node, on a fresh client (nodes die and come back).
+Result<redis::Reply> node_call(int port, std::vector<std::string_view> args,
+                               std::chrono::milliseconds timeout = 2000ms) {
+  auto c = redis::Client::from_url("redis://127.0.0.1:" + std::to_string(port));
+  if (!c.ok()) return c.status();
+  redis::CallOptions o;
+  o.timeout = timeout;
+  return (*c)->call(std::span<const std::string_view>(args), o);
+}
+
+std::string text_of(const Result<redis::Reply>& r) {
+  return r.ok() && r->is_string() ? r->str() : std::string();
+}
+
+template <class Pred>
+bool wait_for(Pred done, std::chrono::milliseconds limit, std::chrono::milliseconds step = 20ms) {
+  const auto until = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(step);
+  }
+  return true;
+}
+
+struct Node {
+  std::string id;
+  int port = 0;
+  bool master = false;
+  bool failed = false;
+  std::string master_id;                  // of a replica
+  std::vector<std::pair<int, int>> slots;  // of a master
+  bool serves(int slot) const {
+    return std::any_of(slots.begin(), slots.end(),
+                       [slot](const auto& r) { return r.first <= slot && slot <= r.second; });
+  }
+};
+
+// The fixture's cluster: its nodes (by port), their roles, and killing / restarting them.
+class FailoverCluster {
+ public:
+  FailoverCluster() {
+    dir_ = env("AUTHSTORE_REDIS_FAILOVER_DIR");
+    script_ = env("AUTHSTORE_REDIS_CLUSTER_SCRIPT");
+    std::ifstream in(dir_ + "/cluster.env");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("REDIS_CLUSTER_PORTS=", 0) == 0) {
+        std::string list = line.substr(20);
+        list.erase(std::remove(list.begin(), list.end(), '"'), list.end());
+        std::istringstream ports(list);
+        for (int p = 0; ports >> p;) ports_.push_back(p);
+      }
+    }
+  }
+  bool present() const { return !dir_.empty() && ports_.size() == 6 && !script_.empty(); }
+
+  std::string url(const std::string& options) const {
+    std::string seeds;
+    for (int p : ports_) seeds += (seeds.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);
+    return "redis+cluster://" + seeds + "?timeout=" + std::to_string(kTimeout.count()) + "ms" + options;
+  }
+
+  // CLUSTER NODES as one live node sees it.
+  std::vector<Node> nodes() const {
+    for (int p : ports_) {
+      auto r = node_call(p, {"CLUSTER", "NODES"}, 500ms);
+      if (!r.ok()) continue;
+      std::vector<Node> out;
+      std::istringstream lines(text_of(r));
+      for (std::string line; std::getline(lines, line);) {
+        std::istringstream f(line);
+        std::string id, addr, flags, master, ping, pong, epoch, link;
+        f >> id >> addr >> flags >> master >> ping >> pong >> epoch >> link;
+        Node n;
+        n.id = id;
+        n.port = std::atoi(addr.substr(addr.find(':') + 1).c_str());
+        n.master = flags.find("master") != std::string::npos;
+        n.failed = flags.find("fail") != std::string::npos;
+        n.master_id = master;
+        for (std::string range; f >> range;) {
+          if (range.empty() || range[0] == '[') continue;  // a slot being migrated
+          const auto dash = range.find('-');
+          const int lo = std::atoi(range.substr(0, dash).c_str());
+          const int hi = dash == std::string::npos ? lo : std::atoi(range.substr(dash + 1).c_str());
+          n.slots.emplace_back(lo, hi);
+        }
+        out.push_back(n);
+      }
+      return out;
+    }
+    return {};
+  }
+
+  static const Node* find(const std::vector<Node>& nodes, int port) {
+    for (const Node& n : nodes) {
+      if (n.port == port) return &n;
+    }
+    return nullptr;
+  }
+  static const Node* replica_of(const std::vector<Node>& nodes, const Node& master) {
+    for (const Node& n : nodes) {
+      if (!n.master && n.master_id == master.id) return &n;
+    }
+    return nullptr;
+  }
+
+  // Every node answers cluster_state:ok, three masters hold all slots and each has a replica
+  // whose link is up: the cluster can take the next failover.
+  bool healthy() const {
+    for (int p : ports_) {
+      if (text_of(node_call(p, {"CLUSTER", "INFO"}, 500ms)).find("cluster_state:ok") == std::string::npos) {
+        return false;
+      }
+    }
+    const auto all = nodes();
+    int masters = 0;
+    for (const Node& n : all) {
+      if (n.failed) return false;
+      if (!n.master) {
+        if (text_of(node_call(n.port, {"INFO", "replication"}, 500ms)).find("master_link_status:up") ==
+            std::string::npos) {
+          return false;
+        }
+        continue;
+      }
+      if (n.slots.empty()) continue;
+      ++masters;
+      if (replica_of(all, n) == nullptr) return false;
+    }
+    return masters == 3;
+  }
+  bool wait_healthy(std::chrono::milliseconds limit = 15s) const {
+    return wait_for([&] { return healthy(); }, limit, 50ms);
+  }
+
+  // SIGKILL by the pid in the node's pidfile (a redis-server of this fixture, never by name).
+  bool kill(int port) const {
+    std::ifstream in(dir_ + "/node-" + std::to_string(port) + ".pid");
+    int pid = 0;
+    in >> pid;
+    if (pid <= 0) return false;
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    comm >> name;
+    if (name.rfind("redis-server", 0) != 0) return false;
+    return ::kill(pid, SIGKILL) == 0;
+  }
+  bool restart(int port) const {
+    const std::string cmd = script_ + " restart " + dir_ + " " + std::to_string(port) + " >/dev/null";
+    return std::system(cmd.c_str()) == 0;
+  }
+  bool is_master(int port) const {
+    auto r = node_call(port, {"ROLE"}, 300ms);
+    return r.ok() && r->is_array() && !r->elements().empty() && r->elements()[0].is_string() &&
+           r->elements()[0].str() == "master";
+  }
+
+ private:
+  std::string dir_;
+  std::string script_;
+  std::vector<int> ports_;
+};
+
+// The hash slot the calling thread's last store operation went to (the backend's key observer
+// runs on the caller's thread, before the call is sent).
+thread_local int t_last_slot = -1;
+
+// A Store on the failover cluster, with its executor's counters at hand.
+struct ClusterStore {
+  Store store;
+  internal::RedisBackend* backend = nullptr;
+
+  static ClusterStore open_on(const FailoverCluster& cluster, const std::string& options = "") {
+    static std::atomic<int> counter{0};
+    Options o;
+    o.keys.keys.push_back({1, std::string(32, 'f')});
+    const std::string prefix = "&prefix=fo" + std::to_string(::getpid()) + "-" +
+                               std::to_string(counter.fetch_add(1)) + ":";
+    auto state = internal::open_state(cluster.url(prefix + options), o);
+    EXPECT_TRUE(state.ok()) << state.status().to_string();
+    ClusterStore s;
+    if (!state.ok()) return s;
+    s.backend = dynamic_cast<internal::RedisBackend*>(state.value()->backend.get());
+    EXPECT_NE(s.backend, nullptr);
+    if (s.backend != nullptr) {
+      s.backend->set_key_observer([](std::string_view, const std::vector<std::string>& keys) {
+        t_last_slot = keys.empty() ? -1 : internal::redis_key_slot(keys[0]);
+      });
+    }
+    s.store = internal::make_store(std::move(state.value()));
+    return s;
+  }
+  RedisExecutorCounters counters() const { return backend->executor().counters(); }
+};
+
+// One store call as the load saw it.
+struct Call {
+  Clock::time_point start, end;
+  int slot = -1;
+  std::string what;
+  Status status;
+};
+
+// Bounded load: `threads` threads, each in turn over its users: issue a code, consume it (and,
+// with `refresh`, issue a refresh token and rotate it). Remembers every call, and what was
+// acknowledged (consumed codes, current refresh tokens) to check later that none was lost.
+class Load {
+ public:
+  Load(Store& store, std::vector<std::string> users, int threads, bool refresh)
+      : store_(store), users_(std::move(users)), threads_(threads), refresh_(refresh) {}
+  ~Load() { stop(); }
+
+  void start() {
+    stop_ = false;
+    for (int t = 0; t < threads_; ++t) workers_.emplace_back([this, t] { run(t); });
+  }
+  void stop() {
+    stop_ = true;
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+  const std::vector<Call>& calls() const { return calls_; }
+  const std::vector<std::string>& consumed_codes() const { return consumed_; }
+  const std::vector<std::string>& refresh_tokens() const { return tokens_; }
+
+ private:
+  void run(int t) {
+    std::vector<Call> calls;
+    std::vector<std::string> consumed;
+    std::vector<std::string> tokens;
+    std::size_t i = static_cast<std::size_t>(t);
+    // Bounded in count too: a test that forgets stop() still ends.
+    for (int n = 0; n < 20000 && !stop_.load(); ++n, i += static_cast<std::size_t>(threads_)) {
+      const std::string& user = users_[i % users_.size()];
+      auto record = [&](const char* what, const Status& s, Clock::time_point start) {
+        calls.push_back(Call{start, Clock::now(), t_last_slot, what, s});
+      };
+      CodeGrant g;
+      g.client_id = "client";
+      g.subject = user;
+      g.redirect_uri = "https://app.example/cb";
+      auto start = Clock::now();
+      auto issued = store_.codes().issue(g);
+      record("code issue", issued.status(), start);
+      if (issued.ok()) {
+        start = Clock::now();
+        auto c = store_.codes().consume(issued->code);
+        record("code consume", c.status(), start);
+        if (c.ok()) consumed.push_back(issued->code);
+      }
+      if (!refresh_) continue;
+      RefreshGrant rg;
+      rg.subject = user;
+      rg.client_id = "client";
+      start = Clock::now();
+      auto rt = store_.refresh().issue(rg);
+      record("refresh issue", rt.status(), start);
+      if (!rt.ok()) continue;
+      start = Clock::now();
+      auto next = store_.refresh().rotate(rt->token, "client");
+      record("refresh rotate", next.status(), start);
+      tokens.push_back(next.ok() ? next->token : rt->token);
+    }
+    std::lock_guard lock(mu_);
+    calls_.insert(calls_.end(), calls.begin(), calls.end());
+    consumed_.insert(consumed_.end(), consumed.begin(), consumed.end());
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+  }
+
+  Store& store_;
+  std::vector<std::string> users_;
+  int threads_;
+  bool refresh_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::vector<Call> calls_;
+  std::vector<std::string> consumed_;
+  std::vector<std::string> tokens_;
+};
+
+std::vector<std::string> users(int n, const std::string& tag) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("user-" + tag + "-" + std::to_string(i));
+  return out;
+}
+
+// No call outlived its deadline by more than the scheduling slack.
+void expect_deadlines_kept(const std::vector<Call>& calls) {
+  for (const Call& c : calls) {
+    EXPECT_LE(c.end - c.start, kTimeout + kDeadlineSlack)
+        << c.what << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(c.end - c.start).count()
+        << " ms: " << c.status.to_string();
+  }
+}
+
+// Every failure, one line each (at most 10), for a failure message.
+std::string failures(const std::vector<Call>& calls) {
+  std::string out;
+  int n = 0;
+  for (const Call& c : calls) {
+    if (c.status.ok() || ++n > 10) continue;
+    out += "  " + c.what + " (slot " + std::to_string(c.slot) + "): " + c.status.to_string() + "\n";
+  }
+  return out;
+}
+
+// What was acknowledged before is still there: consumed codes stay consumed, the latest refresh
+// token of each family is still active.
+void expect_nothing_acknowledged_lost(Store& store, const Load& load) {
+  for (const std::string& code : load.consumed_codes()) {
+    auto again = store.codes().consume(code);
+    EXPECT_EQ(again.code(), StatusCode::kAlreadyConsumed) << again.status().to_string();
+  }
+  for (const std::string& token : load.refresh_tokens()) {
+    auto info = store.refresh().peek(token);
+    EXPECT_TRUE(info.ok()) << info.status().to_string();
+  }
+}
+
+class ClusterFailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cluster_.present()) {
+      GTEST_SKIP() << "no failover cluster (run through ctest, which starts redis-cluster.sh)";
+    }
+    ASSERT_TRUE(cluster_.wait_healthy()) << "the failover cluster is not healthy before the test";
+  }
+  FailoverCluster cluster_;
+};
+
+// A master SIGKILLed under load, in rounds (each killing the master of another shard, then
+// bringing the dead node back as a replica): no call outlives its deadline, the other shards
+// serve throughout, and the shard serves again within 1 s of its replica's promotion.
+TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion) {
+  const int rounds = env("AUTHSTORE_FAILOVER_ROUNDS").empty() ? 3 : std::atoi(env("AUTHSTORE_FAILOVER_ROUNDS").c_str());
+  ClusterStore s = ClusterStore::open_on(cluster_);
+  ASSERT_NE(s.backend, nullptr);
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round + 1));
+    ASSERT_TRUE(cluster_.wait_healthy());
+    const auto before = cluster_.nodes();
+    std::vector<const Node*> masters;
+    for (const Node& n : before) {
+      if (n.master && !n.slots.empty()) masters.push_back(&n);
+    }
+    ASSERT_EQ(masters.size(), 3U);
+    std::sort(masters.begin(), masters.end(), [](const Node* a, const Node* b) { return a->port < b->port; });
+    const Node victim = *masters[static_cast<std::size_t>(round) % masters.size()];
+    const Node* heir = FailoverCluster::replica_of(before, victim);
+    ASSERT_NE(heir, nullptr);
+    const int heir_port = heir->port;
+
+    Load load(s.store, users(48, "kill" + std::to_string(round)), 2, false);
+    load.start();
+    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(cluster_.kill(victim.port));
+    const bool promoted = wait_for([&] { return cluster_.is_master(heir_port); }, 10s);
+    const Clock::time_point promotion = Clock::now();
+    if (promoted) std::this_thread::sleep_for(1500ms);
+    load.stop();
+    ASSERT_TRUE(promoted) << "the replica on " << heir_port << " was not promoted in 10 s";
+
+    const auto& calls = load.calls();
+    expect_deadlines_kept(calls);
+    std::size_t other_shards = 0, served_again = 0, victim_failures = 0;
+    std::vector<Call> bad;
+    for (const Call& c : calls) {
+      ASSERT_GE(c.slot, 0) << c.what;
+      if (!victim.serves(c.slot)) {
+        ++other_shards;
+        if (!c.status.ok()) bad.push_back(c);  // other shards are unaffected
+      } else if (c.start >= promotion + 1000ms) {
+        ++served_again;
+        if (!c.status.ok()) bad.push_back(c);  // served again within 1 s of the promotion
+      } else if (!c.status.ok()) {
+        ++victim_failures;
+      }
+    }
+    EXPECT_TRUE(bad.empty()) << bad.size() << " calls failed that should not have:\n" << failures(bad);
+    EXPECT_GT(other_shards, 20U);
+    EXPECT_GT(served_again, 5U) << "no call reached the failed-over shard after its promotion";
+    std::cout << "[ round " << round + 1 << " ] " << calls.size() << " calls, " << victim_failures
+              << " failed on the killed shard before it served again, refreshes "
+              << s.counters().refreshes << "\n";
+
+    // The dead node comes back as a replica of its heir.
+    ASSERT_TRUE(cluster_.restart(victim.port));
+  }
+  ASSERT_TRUE(cluster_.wait_healthy());
+}
+
+// CLUSTER FAILOVER (a manual, lossless switch) under load: no error reaches a caller (calls to
+// the old master are redirected by MOVED), nothing acknowledged is lost, and the new master,
+// whose script cache is empty (Redis does not replicate SCRIPT LOAD), gets its scripts loaded on
+// NOSCRIPT and the call retried once.
+TEST_F(ClusterFailoverTest, ManualFailoverUnderLoadLosesNothingAndReloadsScripts) {
+  ClusterStore s = ClusterStore::open_on(cluster_);
+  ASSERT_NE(s.backend, nullptr);
+  const auto before = cluster_.nodes();
+  const Node* master = nullptr;
+  for (const Node& n : before) {
+    if (n.master && !n.slots.empty() && (master == nullptr || n.port < master->port)) master = &n;
+  }
+  ASSERT_NE(master, nullptr);
+  const Node old_master = *master;
+  const Node* heir = FailoverCluster::replica_of(before, old_master);
+  ASSERT_NE(heir, nullptr);
+  const int heir_port = heir->port;
+
+  Load load(s.store, users(48, "manual"), 2, false);
+  load.start();
+  std::this_thread::sleep_for(300ms);
+  const RedisExecutorCounters start = s.counters();
+  auto failover = node_call(heir_port, {"CLUSTER", "FAILOVER"});
+  EXPECT_TRUE(failover.ok()) << failover.status().to_string();
+  const bool promoted = wait_for([&] { return cluster_.is_master(heir_port); }, 10s);
+  if (promoted) std::this_thread::sleep_for(700ms);
+  load.stop();
+  ASSERT_TRUE(promoted);
+  const RedisExecutorCounters end = s.counters();
+
+  const auto& calls = load.calls();
+  expect_deadlines_kept(calls);
+  const auto failed = std::count_if(calls.begin(), calls.end(), [](const Call& c) { return !c.status.ok(); });
+  EXPECT_EQ(failed, 0) << failures(calls);
+  EXPECT_GT(end.moved, start.moved) << "no call was redirected from the old master";
+  EXPECT_GT(end.noscript_reloads, start.noscript_reloads) << "the new master's scripts were not loaded";
+  std::size_t on_shard = 0;
+  for (const Call& c : calls) on_shard += old_master.serves(c.slot) && c.status.ok() ? 1 : 0;
+  EXPECT_GT(on_shard, 5U);
+  expect_nothing_acknowledged_lost(s.store, load);
+  ASSERT_TRUE(cluster_.wait_healthy());
+}
+
+// Slots moved from one master to another under load (SETSLOT IMPORTING / MIGRATING, MIGRATE,
+// SETSLOT NODE), with the load on users of exactly those slots: the executor followed ASK
+// (keys already moved), retried TRYAGAIN (a call whose keys are split across the two nodes) and
+// followed MOVED (after the slot changed hands), each seen at least once; no error reached a
+// caller and nothing acknowledged was lost.
+TEST_F(ClusterFailoverTest, ReshardUnderLoadFollowsAskMovedAndTryagain) {
+  ClusterStore s = ClusterStore::open_on(cluster_);
+  ASSERT_NE(s.backend, nullptr);
+  const auto all = cluster_.nodes();
+  std::vector<const Node*> masters;
+  for (const Node& n : all) {
+    if (n.master && !n.slots.empty()) masters.push_back(&n);
+  }
+  ASSERT_EQ(masters.size(), 3U);
+  const Node source = *masters[0];
+  const Node target = *masters[1];
+
+  // Users whose keys live on the source, grouped by slot (an operation's first key says it).
+  std::map<int, std::vector<std::string>> by_slot;
+  for (const std::string& user : users(400, "reshard")) {
+    CodeGrant g;
+    g.client_id = "client";
+    g.subject = user;
+    g.redirect_uri = "https://app.example/cb";
+    ASSERT_TRUE(s.store.codes().issue(g).ok());
+    if (source.serves(t_last_slot)) by_slot[t_last_slot].push_back(user);
+  }
+  std::vector<int> slots;
+  std::vector<std::string> load_users;
+  for (const auto& [slot, us] : by_slot) {
+    if (slots.size() == 3) break;
+    slots.push_back(slot);
+    load_users.insert(load_users.end(), us.begin(), us.end());
+  }
+  ASSERT_EQ(slots.size(), 3U);
+
+  Load load(s.store, load_users, 2, true);
+  load.start();
+  std::this_thread::sleep_for(200ms);
+  const RedisExecutorCounters start = s.counters();
+  for (int slot : slots) {
+    const std::string sl = std::to_string(slot);
+    ASSERT_TRUE(node_call(target.port, {"CLUSTER", "SETSLOT", sl, "IMPORTING", source.id}).ok());
+    ASSERT_TRUE(node_call(source.port, {"CLUSTER", "SETSLOT", sl, "MIGRATING", target.id}).ok());
+    // The slot stays split for a while: new keys go to the target (ASK), calls over keys on both
+    // sides wait (TRYAGAIN); well inside a call's deadline.
+    std::this_thread::sleep_for(150ms);
+    for (int batch = 0; batch < 100; ++batch) {
+      auto keys = node_call(source.port, {"CLUSTER", "GETKEYSINSLOT", sl, "50"});
+      ASSERT_TRUE(keys.ok()) << keys.status().to_string();
+      if (keys->elements().empty()) break;
+      std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(target.port), "", "0", "5000", "KEYS"};
+      for (const auto& k : keys->elements()) args.push_back(k.str());
+      std::vector<std::string_view> views(args.begin(), args.end());
+      auto moved = node_call(source.port, views);
+      ASSERT_TRUE(moved.ok()) << moved.status().to_string();
+    }
+    ASSERT_TRUE(node_call(target.port, {"CLUSTER", "SETSLOT", sl, "NODE", target.id}).ok());
+    ASSERT_TRUE(node_call(source.port, {"CLUSTER", "SETSLOT", sl, "NODE", target.id}).ok());
+    std::this_thread::sleep_for(100ms);  // calls still routed to the source now get MOVED
+  }
+  std::this_thread::sleep_for(200ms);
+  load.stop();
+  const RedisExecutorCounters end = s.counters();
+
+  const auto& calls = load.calls();
+  expect_deadlines_kept(calls);
+  const auto failed = std::count_if(calls.begin(), calls.end(), [](const Call& c) { return !c.status.ok(); });
+  EXPECT_EQ(failed, 0) << failures(calls);
+  EXPECT_GT(end.ask, start.ask) << "no ASK was followed";
+  EXPECT_GT(end.moved, start.moved) << "no MOVED was followed";
+  EXPECT_GT(end.tryagain, start.tryagain) << "no TRYAGAIN was retried";
+  std::cout << "[ reshard ] " << calls.size() << " calls; ASK " << end.ask - start.ask << ", MOVED "
+            << end.moved - start.moved << ", TRYAGAIN " << end.tryagain - start.tryagain << "\n";
+  expect_nothing_acknowledged_lost(s.store, load);
+  for (int slot : slots) {  // the slots now live on the target
+    auto now = cluster_.nodes();
+    const Node* t = FailoverCluster::find(now, target.port);
+    ASSERT_NE(t, nullptr);
+    EXPECT_TRUE(t->serves(slot)) << slot;
+  }
+}
+
+// A MOVED or ASK reply whose address is not host:port (a number from 1 to 65535) is the error it
+// is, answered to the caller, never followed (and never counted as a redirection).
+TEST_F(ClusterFailoverTest, MalformedRedirectIsAnErrorNotFollowed) {
+  auto url = redis::parse_cluster_url(cluster_.url(""));
+  ASSERT_TRUE(url.ok()) << url.status().to_string();
+  auto executor = internal::make_cluster_executor(std::move(url.value()));
+  for (const char* reply : {"MOVED 12 nonsense", "MOVED 12 127.0.0.1:99999", "MOVED 12 127.0.0.1:",
+                            "MOVED 12 127.0.0.1:70x", "ASK 12 :6379", "MOVED 12"}) {
+    SCOPED_TRACE(reply);
+    const redis::Script script(std::string("test_redirect_") + std::to_string(std::hash<std::string>{}(reply) % 100000), 1,
+                               std::string("return redis.error_reply('") + reply + "')");
+    const std::string key = "malformed:{m}:" + std::to_string(::getpid());
+    const std::string_view keys[] = {key};
+    std::promise<Result<redis::Reply>> p;
+    executor->execute(internal::RedisCall{"redirect", &script, keys, {}},
+                      Clock::now() + executor->command_timeout(),
+                      [&p](Result<redis::Reply> r) { p.set_value(std::move(r)); });
+    Result<redis::Reply> r = p.get_future().get();
+    ASSERT_TRUE(r.has_value()) << r.status().to_string();
+    EXPECT_TRUE(r->is_error());
+    EXPECT_EQ(r->str(), reply);
+  }
+  EXPECT_EQ(executor->counters().moved, 0U);
+  EXPECT_EQ(executor->counters().ask, 0U);
+}
+
+}  // namespace
+}  // namespace authstore::testing
