@@ -443,6 +443,46 @@ TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion)
   ASSERT_TRUE(cluster_.wait_healthy());
 }
 
+// With wait_replicas=1 a master SIGKILLed under load loses no acknowledged consume: every code
+// consumed with success before, during and after the failover (on the killed shard too) is still
+// consumed once the replica took over, so none can be spent twice. Meanwhile the promoted master,
+// alone until the dead node rejoins as its replica, answers writes `unavailable` (WAIT 0), never a
+// success it could lose.
+TEST_F(ClusterFailoverTest, WithWaitNoAcknowledgedConsumeIsLostWhenAMasterDies) {
+  ClusterStore s = ClusterStore::open_on(cluster_, "&wait_replicas=1&wait_timeout_ms=200");
+  ASSERT_NE(s.backend, nullptr);
+  const auto before = cluster_.nodes();
+  const Node* master = nullptr;
+  for (const Node& n : before) {
+    if (n.master && !n.slots.empty() && (master == nullptr || n.port > master->port)) master = &n;
+  }
+  ASSERT_NE(master, nullptr);
+  const Node victim = *master;
+  const Node* heir = FailoverCluster::replica_of(before, victim);
+  ASSERT_NE(heir, nullptr);
+  const int heir_port = heir->port;
+
+  Load load(s.store, users(48, "wait"), 2, false);
+  load.start();
+  std::this_thread::sleep_for(300ms);
+  const Clock::time_point killed = Clock::now();
+  ASSERT_TRUE(cluster_.kill(victim.port));
+  const bool promoted = wait_for([&] { return cluster_.is_master(heir_port); }, 10s);
+  if (promoted) std::this_thread::sleep_for(300ms);
+  load.stop();
+  ASSERT_TRUE(promoted);
+  ASSERT_TRUE(cluster_.restart(victim.port));
+  ASSERT_TRUE(cluster_.wait_healthy());
+
+  const auto& calls = load.calls();
+  expect_deadlines_kept(calls);
+  const auto acked_on_victim = std::count_if(calls.begin(), calls.end(), [&](const Call& c) {
+    return c.what == std::string("code consume") && c.status.ok() && victim.serves(c.slot) && c.end <= killed;
+  });
+  EXPECT_GT(acked_on_victim, 5) << "too few consumes on the killed shard to show anything";
+  expect_nothing_acknowledged_lost(s.store, load);
+}
+
 // CLUSTER FAILOVER (a manual, lossless switch) under load: no error reaches a caller (calls to
 // the old master are redirected by MOVED), nothing acknowledged is lost, and the new master,
 // whose script cache is empty (Redis does not replicate SCRIPT LOAD), gets its scripts loaded on
