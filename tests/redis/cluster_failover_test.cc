@@ -157,6 +157,25 @@ class FailoverCluster {
     return nullptr;
   }
 
+  // A master serving slots and its replica's port (0: none).
+  struct Shard {
+    Node master;
+    int heir_port = 0;
+  };
+  // The shard of the i-th master by port (i modulo their number), as the cluster sees it now.
+  Shard shard(std::size_t i) const {
+    const auto all = nodes();
+    std::vector<const Node*> masters;
+    for (const Node& n : all) {
+      if (n.master && !n.slots.empty()) masters.push_back(&n);
+    }
+    if (masters.empty()) return {};
+    std::sort(masters.begin(), masters.end(), [](const Node* a, const Node* b) { return a->port < b->port; });
+    Shard out{*masters[i % masters.size()], 0};
+    if (const Node* heir = replica_of(all, out.master)) out.heir_port = heir->port;
+    return out;
+  }
+
   // Every node answers cluster_state:ok, three masters hold all slots and each has a replica
   // whose link is up: the cluster can take the next failover.
   bool healthy() const {
@@ -392,17 +411,8 @@ TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion)
   for (int round = 0; round < rounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round + 1));
     ASSERT_TRUE(cluster_.wait_healthy());
-    const auto before = cluster_.nodes();
-    std::vector<const Node*> masters;
-    for (const Node& n : before) {
-      if (n.master && !n.slots.empty()) masters.push_back(&n);
-    }
-    ASSERT_EQ(masters.size(), 3U);
-    std::sort(masters.begin(), masters.end(), [](const Node* a, const Node* b) { return a->port < b->port; });
-    const Node victim = *masters[static_cast<std::size_t>(round) % masters.size()];
-    const Node* heir = FailoverCluster::replica_of(before, victim);
-    ASSERT_NE(heir, nullptr);
-    const int heir_port = heir->port;
+    const auto [victim, heir_port] = cluster_.shard(static_cast<std::size_t>(round));
+    ASSERT_NE(heir_port, 0);
 
     Load load(s.store, users(48, "kill" + std::to_string(round)), 2, false);
     load.start();
@@ -451,16 +461,8 @@ TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion)
 TEST_F(ClusterFailoverTest, WithWaitNoAcknowledgedConsumeIsLostWhenAMasterDies) {
   ClusterStore s = ClusterStore::open_on(cluster_, "&wait_replicas=1&wait_timeout_ms=200");
   ASSERT_NE(s.backend, nullptr);
-  const auto before = cluster_.nodes();
-  const Node* master = nullptr;
-  for (const Node& n : before) {
-    if (n.master && !n.slots.empty() && (master == nullptr || n.port > master->port)) master = &n;
-  }
-  ASSERT_NE(master, nullptr);
-  const Node victim = *master;
-  const Node* heir = FailoverCluster::replica_of(before, victim);
-  ASSERT_NE(heir, nullptr);
-  const int heir_port = heir->port;
+  const auto [victim, heir_port] = cluster_.shard(2);
+  ASSERT_NE(heir_port, 0);
 
   Load load(s.store, users(48, "wait"), 2, false);
   load.start();
@@ -490,16 +492,8 @@ TEST_F(ClusterFailoverTest, WithWaitNoAcknowledgedConsumeIsLostWhenAMasterDies) 
 TEST_F(ClusterFailoverTest, ManualFailoverUnderLoadLosesNothingAndReloadsScripts) {
   ClusterStore s = ClusterStore::open_on(cluster_);
   ASSERT_NE(s.backend, nullptr);
-  const auto before = cluster_.nodes();
-  const Node* master = nullptr;
-  for (const Node& n : before) {
-    if (n.master && !n.slots.empty() && (master == nullptr || n.port < master->port)) master = &n;
-  }
-  ASSERT_NE(master, nullptr);
-  const Node old_master = *master;
-  const Node* heir = FailoverCluster::replica_of(before, old_master);
-  ASSERT_NE(heir, nullptr);
-  const int heir_port = heir->port;
+  const auto [old_master, heir_port] = cluster_.shard(0);
+  ASSERT_NE(heir_port, 0);
 
   Load load(s.store, users(48, "manual"), 2, false);
   load.start();
@@ -534,14 +528,10 @@ TEST_F(ClusterFailoverTest, ManualFailoverUnderLoadLosesNothingAndReloadsScripts
 TEST_F(ClusterFailoverTest, ReshardUnderLoadFollowsAskMovedAndTryagain) {
   ClusterStore s = ClusterStore::open_on(cluster_);
   ASSERT_NE(s.backend, nullptr);
-  const auto all = cluster_.nodes();
-  std::vector<const Node*> masters;
-  for (const Node& n : all) {
-    if (n.master && !n.slots.empty()) masters.push_back(&n);
-  }
-  ASSERT_EQ(masters.size(), 3U);
-  const Node source = *masters[0];
-  const Node target = *masters[1];
+  const Node source = cluster_.shard(0).master;
+  const Node target = cluster_.shard(1).master;
+  ASSERT_FALSE(source.id.empty());
+  ASSERT_NE(source.id, target.id);
 
   // Users whose keys live on the source, grouped by slot (an operation's first key says it).
   std::map<int, std::vector<std::string>> by_slot;
