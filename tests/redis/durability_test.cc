@@ -47,9 +47,14 @@ struct Thaw {
 // is written next stays in the master's own memory while the replica is frozen (a SIGKILL then
 // loses it for sure, rather than leaving it in the replica's receive buffer).
 void fill_replication_buffers(int master_port) {
+  auto client = redis::Client::from_url("redis://127.0.0.1:" + std::to_string(master_port));
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
   const std::string blob(1 << 20, 'x');
+  redis::CallOptions o;
+  o.timeout = std::chrono::milliseconds(5000);  // a sanitized build copies slowly
   for (int i = 0; i < 48; ++i) {
-    auto r = ReplicaPair::call(master_port, {"SET", "filler:" + std::to_string(i % 4), blob});
+    const std::string key = "filler:" + std::to_string(i % 4);
+    auto r = (*client)->call({"SET", key, blob}, o);
     ASSERT_TRUE(r.ok()) << r.status().to_string();
   }
 }
