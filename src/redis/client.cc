@@ -25,7 +25,7 @@ void register_fork_handler() {
   std::call_once(once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
 }
 
-Status validate(const ClientOptions& o) {
+Status validate_impl(const ClientOptions& o) {
   if (o.connections == 0 || o.connections > 64) {
     return Status(StatusCode::kInvalidArgument, "redis: connections must be from 1 to 64",
                   "connections");
@@ -44,6 +44,18 @@ Status validate(const ClientOptions& o) {
   if (o.max_pending_requests == 0 || o.max_queued_while_connecting == 0) {
     return Status(StatusCode::kInvalidArgument, "redis: queue bounds must be positive",
                   "max_pending_requests");
+  }
+  if (o.wait_replicas < 0 || o.wait_replicas > 64) {
+    return Status(StatusCode::kInvalidArgument, "redis: wait_replicas must be from 0 to 64",
+                  "wait_replicas");
+  }
+  // WAIT 0 blocks forever; a WAIT longer than the callers' deadline would only hold the
+  // connection after they gave up.
+  if (o.wait_replicas > 0 &&
+      (o.wait_timeout.count() <= 0 || o.wait_timeout >= o.command_timeout)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "redis: wait_timeout_ms must be positive and below the command timeout (timeout)",
+                  "wait_timeout_ms");
   }
   return Status::Ok();
 }
@@ -90,6 +102,8 @@ class Waiter {
 };
 
 }  // namespace
+
+Status validate_client_options(const ClientOptions& o) { return validate_impl(o); }
 
 // ---------------------------------------------------------------- Client::Impl
 
@@ -146,7 +160,7 @@ class Client::Impl {
 Client::Client(ClientOptions options) : options_(std::move(options)) {}
 
 Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
-  if (Status s = validate(options); !s.ok()) return s;
+  if (Status s = validate_impl(options); !s.ok()) return s;
   if (options.tls.enabled) {
     if (auto ctx = make_tls_context(options.tls); !ctx.ok()) return ctx.status();
   }
@@ -204,13 +218,14 @@ void Client::async_call(std::span<const std::string_view> args, ReplyCallback ca
     return;
   }
   if (Impl* p = admit(encoded_size(args), callback)) {
-    p->pick().submit(args, deadline_of(call), std::move(callback));
+    p->pick().submit(args, deadline_of(call), std::move(callback), RequestFlags{call.writes, call.asking});
   }
 }
 
 void Client::async_call_encoded(std::string_view encoded, ReplyCallback callback, CallOptions call) {
   if (Impl* p = admit(encoded.size(), callback)) {
-    p->pick().submit_encoded(encoded, deadline_of(call), std::move(callback));
+    p->pick().submit_encoded(encoded, deadline_of(call), std::move(callback),
+                             RequestFlags{call.writes, call.asking});
   }
 }
 

@@ -18,7 +18,8 @@
 //   kFailedPrecondition        -> the server failed ClientOptions::server_check (its status).
 //   kUnavailable               -> not connected (failing fast while reconnecting), or the
 //                                 connection dropped while the request was in flight: it MAY have
-//                                 run; it is never resent by the client.
+//                                 run; it is never resent by the client. With wait_replicas, also
+//                                 a write that ran but fewer replicas acknowledged in time.
 //   kPermissionDenied          -> AUTH failed (the message names the user, never the password).
 //   kInvalidArgument           -> empty command, or larger than max_request_bytes (field "request").
 //   kResourceExhausted         -> max_pending_requests reached on the connection.
@@ -53,6 +54,13 @@ struct CallOptions {
   // Set: the request's deadline, instead of now + timeout (a caller that already read the clock,
   // or one deadline shared by several requests).
   std::chrono::steady_clock::time_point deadline{};
+  // The command may change state. With ClientOptions::wait_replicas, a write succeeds only after
+  // the WAIT that follows its batch (kUnavailable otherwise); reads (false) pay no WAIT. Default
+  // true, the safe side.
+  bool writes = true;
+  // Redis Cluster's ASK redirection: ASKING is sent right before the command on the same
+  // connection, nothing in between (its reply is dropped).
+  bool asking = false;
 };
 
 class Client {

@@ -135,16 +135,16 @@ void Connection::submit_with(Clock::time_point deadline, ReplyCallback& callback
 }
 
 void Connection::submit(std::span<const std::string_view> args, Clock::time_point deadline,
-                        ReplyCallback callback) {
+                        ReplyCallback callback, RequestFlags flags) {
   submit_with(deadline, callback, [&](ReplyCallback&& cb, std::size_t limit) {
-    return machine_.core().push(args, deadline, std::move(cb), limit);
+    return machine_.core().push(args, deadline, std::move(cb), limit, flags);
   });
 }
 
 void Connection::submit_encoded(std::string_view encoded, Clock::time_point deadline,
-                                ReplyCallback callback) {
+                                ReplyCallback callback, RequestFlags flags) {
   submit_with(deadline, callback, [&](ReplyCallback&& cb, std::size_t limit) {
-    return machine_.core().push_encoded(encoded, deadline, std::move(cb), limit);
+    return machine_.core().push_encoded(encoded, deadline, std::move(cb), limit, flags);
   });
 }
 

@@ -95,8 +95,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues one command. `callback` runs exactly once: with the reply, or with kUnavailable /
   // kResourceExhausted / kDeadlineExceeded (possibly inline when refused at once).
   void submit(std::span<const std::string_view> args, Clock::time_point deadline,
-              ReplyCallback callback);
-  void submit_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback callback);
+              ReplyCallback callback, RequestFlags flags = {});
+  void submit_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback callback,
+                      RequestFlags flags = {});
 
   // Fails everything with kUnavailable ("client closed"), closes the socket, stops all timers.
   // Posted to the I/O thread; afterwards the io_context runs out of work for this connection.

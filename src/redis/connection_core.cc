@@ -14,24 +14,44 @@ Status lost_in_flight() {
 
 }  // namespace
 
-ConnectionCore::ConnectionCore(std::size_t read_chunk) : read_chunk_(std::max<std::size_t>(read_chunk, 64)) {}
+ConnectionCore::ConnectionCore(std::size_t read_chunk, WaitPolicy wait)
+    : read_chunk_(std::max<std::size_t>(read_chunk, 64)), wait_(wait) {
+  if (wait_.replicas > 0) {
+    const std::string replicas = std::to_string(wait_.replicas);
+    const std::string timeout = std::to_string(std::max<long long>(wait_.timeout.count(), 1));
+    append_command(wait_command_, {"WAIT", replicas, timeout});
+  }
+}
 
-bool ConnectionCore::push(std::span<const std::string_view> args, Clock::time_point deadline,
-                          ReplyCallback&& callback, std::size_t max_pending) {
+bool ConnectionCore::queue(std::string_view encoded, std::span<const std::string_view> args,
+                           Clock::time_point deadline, ReplyCallback&& callback,
+                           std::size_t max_pending, RequestFlags flags) {
   if (entries_.size() >= max_pending) return false;
-  append_command(out_, args);
-  entries_.push_back(Entry{std::move(callback), deadline});
+  if (flags.asking) {
+    static constexpr std::string_view kAsking[] = {"ASKING"};
+    append_command(out_, kAsking);
+    entries_.push_back(Entry{nullptr, deadline, Kind::kRead});  // its reply is dropped
+  }
+  if (args.empty()) {
+    out_.append(encoded);
+  } else {
+    append_command(out_, args);
+  }
+  entries_.push_back(Entry{std::move(callback), deadline, flags.writes ? Kind::kWrite : Kind::kRead});
+  if (flags.writes) ++untaken_writes_;
   note_deadline(deadline);
   return true;
 }
 
+bool ConnectionCore::push(std::span<const std::string_view> args, Clock::time_point deadline,
+                          ReplyCallback&& callback, std::size_t max_pending, RequestFlags flags) {
+  return queue({}, args, deadline, std::move(callback), max_pending, flags);
+}
+
 bool ConnectionCore::push_encoded(std::string_view encoded, Clock::time_point deadline,
-                                  ReplyCallback&& callback, std::size_t max_pending) {
-  if (entries_.size() >= max_pending) return false;
-  out_.append(encoded);
-  entries_.push_back(Entry{std::move(callback), deadline});
-  note_deadline(deadline);
-  return true;
+                                  ReplyCallback&& callback, std::size_t max_pending,
+                                  RequestFlags flags) {
+  return queue(encoded, {}, deadline, std::move(callback), max_pending, flags);
 }
 
 void ConnectionCore::begin_handshake(std::string_view encoded, std::vector<ReplyCallback> callbacks,
@@ -62,6 +82,13 @@ bool ConnectionCore::take_write_buffer(std::string& out) {
     return true;
   }
   if (out_.empty()) return false;
+  if (untaken_writes_ > 0 && !wait_command_.empty()) {
+    // One WAIT per written batch; it completes nothing itself (no callback, never expires): the
+    // writes before it are held for its reply and keep their own deadlines.
+    out_.append(wait_command_);
+    entries_.push_back(Entry{nullptr, Clock::time_point::max(), Kind::kWait});
+  }
+  untaken_writes_ = 0;
   out.swap(out_);
   taken_ = entries_.size();
   return true;
@@ -83,13 +110,48 @@ Status ConnectionCore::on_bytes(const char* data, std::size_t len, std::vector<C
         return Status(StatusCode::kUnavailable, "redis: protocol error: reply without a request");
       }
       Entry& e = entries_.front();
-      if (e.callback) done.push_back(Completion{std::move(e.callback), reply_result(std::move(reply_))});
+      if (e.kind == Kind::kWait) {
+        on_wait_reply(reply_, done);
+      } else if (e.callback) {
+        if (e.kind == Kind::kWrite && !wait_command_.empty() && !reply_.is_error()) {
+          held_.push_back(Held{std::move(e.callback), e.deadline, std::move(reply_)});
+        } else {
+          done.push_back(Completion{std::move(e.callback), reply_result(std::move(reply_))});
+        }
+      }
       entries_.pop_front();
       --taken_;
     }
   }
-  if (entries_.empty()) earliest_ = Clock::time_point::max();
+  if (entries_.empty() && held_.empty()) earliest_ = Clock::time_point::max();
   return Status::Ok();
+}
+
+void ConnectionCore::on_wait_reply(const Reply& reply, std::vector<Completion>& done) {
+  if (held_.empty()) return;
+  const bool enough = reply.is_integer() && reply.integer() >= wait_.replicas;
+  if (enough) {
+    for (Held& h : held_) done.push_back(Completion{std::move(h.callback), Result<Reply>(std::move(h.reply))});
+    held_.clear();
+    return;
+  }
+  std::string why = "redis: the write ran on the server but ";
+  if (reply.is_integer()) {
+    why += "only " + std::to_string(reply.integer()) + " of " + std::to_string(wait_.replicas) +
+           " replica(s) acknowledged it within wait_timeout (" +
+           std::to_string(wait_.timeout.count()) + " ms)";
+  } else {
+    why += "WAIT failed (" + (reply.is_error() ? reply.str() : std::string("unexpected reply")) + ")";
+  }
+  why += ": a failover may still undo it; its outcome is unknown";
+  const Status s(StatusCode::kUnavailable, why);
+  for (Held& h : held_) done.push_back(Completion{std::move(h.callback), s});
+  held_.clear();
+}
+
+void ConnectionCore::fail_held(std::vector<Completion>& done) {
+  for (Held& h : held_) done.push_back(Completion{std::move(h.callback), lost_in_flight()});
+  held_.clear();
 }
 
 void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done) {
@@ -109,6 +171,19 @@ void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done
       earliest = e.deadline;
     }
   }
+  // Held writes keep their callers' deadlines: a WAIT that answers late fails them like a reply
+  // that comes late (kDeadlineExceeded: outcome unknown).
+  std::size_t kept = 0;
+  for (Held& h : held_) {
+    if (h.deadline <= now) {
+      done.push_back(Completion{std::move(h.callback), why});
+    } else {
+      if (h.deadline < earliest) earliest = h.deadline;
+      if (&held_[kept] != &h) held_[kept] = std::move(h);
+      ++kept;
+    }
+  }
+  held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(kept), held_.end());
   earliest_ = earliest;
 }
 
@@ -133,6 +208,7 @@ void ConnectionCore::drop_unsent_handshake(std::vector<Completion>& done) {
 
 void ConnectionCore::on_disconnect(std::vector<Completion>& done) {
   drop_unsent_handshake(done);
+  fail_held(done);
   for (std::size_t i = 0; i < taken_; ++i) {
     Entry& e = entries_.front();
     if (e.callback) done.push_back(Completion{std::move(e.callback), lost_in_flight()});
@@ -149,7 +225,9 @@ void ConnectionCore::fail_all(const Status& status, std::vector<Completion>& don
     if (!e.callback) continue;
     done.push_back(Completion{std::move(e.callback), i < taken_ ? lost_in_flight() : status});
   }
+  fail_held(done);
   entries_.clear();
+  untaken_writes_ = 0;
   out_.clear();
   taken_ = 0;
   hold_ = false;

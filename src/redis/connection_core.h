@@ -6,6 +6,14 @@
 // kDeadlineExceeded and keeps their slot, so the late reply is recognised and dropped without
 // resynchronising (or dropping) the connection.
 //
+// Durability (WaitPolicy, docs/redis.md "Durability and failover"): every write buffer that holds
+// a request which may change state (RequestFlags::writes) ends with one `WAIT replicas timeout`.
+// The successful replies of those writes are held until that WAIT answers: at least `replicas`
+// acknowledged, they complete as they are; fewer, or an error, and every one of them completes
+// with kUnavailable (the write ran on the master but may be lost in a failover: outcome unknown),
+// never with success. Error replies of writes and replies of reads complete at once. One WAIT per
+// batch, not per request: a pipelined connection pays one round of replication per write.
+//
 // Completions are never invoked inside the core: they are appended to a caller-provided vector
 // so the transport can run them after releasing its lock. Not thread-safe: the transport guards
 // it with one mutex. Unit-tested with scripted byte streams (tests/redis/connection_core_test.cc).
@@ -27,6 +35,22 @@ namespace authstore::redis {
 
 using ReplyCallback = Callback<Reply>;
 
+// How one request is sent and answered.
+struct RequestFlags {
+  // The request may change state: under a WaitPolicy its success waits for the batch's WAIT.
+  // Default true, the safe side: a write wrongly marked read-only would skip the check.
+  bool writes = true;
+  // Redis Cluster's ASK redirection: an ASKING goes right before the request, nothing between
+  // them (no WAIT either), its reply dropped.
+  bool asking = false;
+};
+
+// WAIT after written batches (ClientOptions::wait_replicas / wait_timeout). replicas 0: none.
+struct WaitPolicy {
+  int replicas = 0;
+  std::chrono::milliseconds timeout{100};
+};
+
 class ConnectionCore {
  public:
   using Clock = std::chrono::steady_clock;
@@ -38,15 +62,15 @@ class ConnectionCore {
 
   // read_chunk: the reader is fed at most this many bytes at a time (hiredis moves its buffer
   // every 1 KB consumed, so a 64 KB read fed whole would cost a quadratic amount of memmove).
-  explicit ConnectionCore(std::size_t read_chunk = 4096);
+  explicit ConnectionCore(std::size_t read_chunk = 4096, WaitPolicy wait = {});
 
   // Queues one command. Returns false, leaving `callback` untouched, when `max_pending`
   // requests (answered-late ones included) are already queued.
   bool push(std::span<const std::string_view> args, Clock::time_point deadline,
-            ReplyCallback&& callback, std::size_t max_pending);
+            ReplyCallback&& callback, std::size_t max_pending, RequestFlags flags = {});
   // Same, for a command already encoded in RESP (exactly one command).
   bool push_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback&& callback,
-                    std::size_t max_pending);
+                    std::size_t max_pending, RequestFlags flags = {});
 
   // Starts a new connection's handshake: the commands in `encoded` (one per callback) go out
   // first, and nothing queued behind them is handed to the transport until end_handshake().
@@ -57,7 +81,8 @@ class ConnectionCore {
   bool in_handshake() const noexcept { return hold_; }
 
   // Moves the bytes ready to be written into `out` (its old contents are discarded; its capacity
-  // is recycled as the next output buffer). Returns false when there is nothing to write.
+  // is recycled as the next output buffer), ending with a WAIT when the policy asks for one and
+  // the bytes hold a write. Returns false when there is nothing to write.
   bool take_write_buffer(std::string& out);
   bool has_writable() const noexcept;
 
@@ -73,7 +98,8 @@ class ConnectionCore {
   void expire(Clock::time_point now, std::vector<Completion>& done, const Status& why);
 
   // The connection is gone. Requests already handed to the transport may have reached the
-  // server: they complete with kUnavailable and are never resent. Requests not yet taken stay
+  // server: they complete with kUnavailable and are never resent (writes held for their WAIT
+  // too). Requests not yet taken stay
   // queued for the next connection. The reader is reset.
   void on_disconnect(std::vector<Completion>& done);
 
@@ -86,17 +112,32 @@ class ConnectionCore {
 
   std::size_t pending() const noexcept { return entries_.size(); }
   std::size_t in_flight() const noexcept { return taken_; }
+  // Writes answered by the server and held for their batch's WAIT.
+  std::size_t held() const noexcept { return held_.size(); }
 
  private:
+  enum class Kind : unsigned char { kRead, kWrite, kWait };
   struct Entry {
     ReplyCallback callback;  // empty once completed (abandoned: the reply will be dropped)
     Clock::time_point deadline;
+    Kind kind = Kind::kRead;
+  };
+  // A write the server answered with success, waiting for its batch's WAIT.
+  struct Held {
+    ReplyCallback callback;
+    Clock::time_point deadline;
+    Reply reply;
   };
 
   void note_deadline(Clock::time_point d) noexcept {
     if (d < earliest_) earliest_ = d;
   }
   void drop_unsent_handshake(std::vector<Completion>& done);
+  bool queue(std::string_view encoded, std::span<const std::string_view> args,
+             Clock::time_point deadline, ReplyCallback&& callback, std::size_t max_pending,
+             RequestFlags flags);
+  void on_wait_reply(const Reply& reply, std::vector<Completion>& done);
+  void fail_held(std::vector<Completion>& done);
 
   RingQueue<Entry> entries_;
   std::size_t taken_ = 0;          // entries_[0, taken_) were handed to the transport
@@ -106,6 +147,10 @@ class ConnectionCore {
   std::size_t hold_bytes_ = 0;     // their bytes at the front of out_
   Clock::time_point earliest_ = Clock::time_point::max();
   std::size_t read_chunk_;
+  WaitPolicy wait_;
+  std::string wait_command_;          // the encoded WAIT (empty: no policy)
+  std::size_t untaken_writes_ = 0;    // writes among entries_[taken_, end)
+  std::vector<Held> held_;            // in reply order; all before the next WAIT reply
   ReplyReader reader_;
   Reply reply_;  // reused between replies
 };

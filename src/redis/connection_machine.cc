@@ -16,6 +16,7 @@ ConnectionMachine::ConnectionMachine(const ClientOptions& options,
                                      std::function<void(OwnReply&&)> deliver, std::uint64_t seed)
     : options_(options),
       deliver_(std::move(deliver)),
+      core_(4096, WaitPolicy{options.wait_replicas, options.wait_timeout}),
       jitter_(static_cast<std::minstd_rand::result_type>(seed)) {}
 
 std::string ConnectionMachine::endpoint_name() const {
@@ -253,7 +254,7 @@ void ConnectionMachine::start_probe(Purpose purpose, Clock::time_point now, Acti
   if (probe_outstanding_) return;
   ReplyCallback cb = own_callback(purpose, false);
   if (!core_.push(kPing, now + options_.command_timeout, std::move(cb),
-                  options_.max_pending_requests)) {
+                  options_.max_pending_requests, RequestFlags{.writes = false})) {
     return;  // the connection is full of requests: their own deadlines will tell
   }
   probe_outstanding_ = true;
@@ -266,7 +267,7 @@ void ConnectionMachine::start_server_check(Clock::time_point now, Actions& out) 
                                      options_.server_check->command.end());
   ReplyCallback cb = own_callback(Purpose::kPeriodicCheck, false);
   if (!core_.push(args, now + options_.command_timeout, std::move(cb),
-                  options_.max_pending_requests)) {
+                  options_.max_pending_requests, RequestFlags{.writes = false})) {
     return;
   }
   check_outstanding_ = true;

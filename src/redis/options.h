@@ -65,6 +65,14 @@ struct ClientOptions {
   // tens of microseconds, a short spin can double one-in-flight throughput at the cost of CPU.
   std::chrono::microseconds spin_before_block{0};
   std::shared_ptr<const ServerCheck> server_check;  // null: the handshake ends with a PING
+
+  // Durability (docs/redis.md, "Durability and failover"): after each written batch of requests
+  // that may change state (CallOptions::writes), one `WAIT wait_replicas wait_timeout`; a write
+  // succeeds only once that many replicas acknowledged it, else it fails kUnavailable (outcome
+  // unknown). 0: no WAIT (a write acknowledged just before a failover can be lost). The WAIT holds
+  // the connection for up to wait_timeout, which must be positive and below command_timeout.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{100};
 };
 
 // Parses a Redis URL over `base` (fields the URL does not mention keep base's values):
@@ -74,6 +82,7 @@ struct ClientOptions {
 // user and password are percent-decoded; IPv6 hosts go in brackets ([::1]). Options:
 //   timeout, connect_timeout, ping_interval   durations: 250ms, 2s, 500us; a bare number is ms
 //   db, client_name, connections
+//   wait_replicas=N, wait_timeout_ms=T      durability: WAIT N T after each written batch
 //   ca_file, ca_dir, cert_file, key_file, sni, insecure_skip_tls_verify=true   (TLS)
 // Errors: kInvalidArgument, field "url", saying which part is wrong and what was expected. The
 // URL itself is never echoed (it may hold a password).
@@ -89,6 +98,10 @@ struct ClusterUrl {
   ClientOptions node;                                         // options of every node's client
   std::vector<std::pair<std::string, std::uint16_t>> seeds;  // in the URL's order
 };
+// The checks Client::create applies to its options (kInvalidArgument naming the field): the
+// Cluster and Sentinel parsers apply them to the clients they describe, so that a bad combination
+// (wait_timeout_ms not below timeout, say) fails when the URL is read, not at the first call.
+Status validate_client_options(const ClientOptions& o);
 Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base = {});
 // True when the URL's scheme is redis+cluster or rediss+cluster.
 bool is_cluster_url(std::string_view url);

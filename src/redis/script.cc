@@ -11,10 +11,12 @@ struct Script::Data {
   int version = 0;
   std::string source;
   std::string sha1;
+  bool writes = true;
 };
 
-Script::Script(std::string_view name, int version, std::string_view body) {
+Script::Script(std::string_view name, int version, std::string_view body, bool writes) {
   auto d = std::make_shared<Data>();
+  d->writes = writes;
   d->name = std::string(name);
   d->version = version;
   // A shebang ("#!lua flags=..."), when the body has one, must stay the first line.
@@ -44,5 +46,6 @@ const std::string& Script::name() const noexcept { return data_->name; }
 int Script::version() const noexcept { return data_->version; }
 const std::string& Script::source() const noexcept { return data_->source; }
 const std::string& Script::sha1() const noexcept { return data_->sha1; }
+bool Script::writes() const noexcept { return data_->writes; }
 
 }  // namespace authstore::redis

@@ -16,11 +16,14 @@ namespace authstore::redis {
 // keeps it first, before that comment, as Redis requires. Cheap to copy (shared, immutable).
 class Script {
  public:
-  Script(std::string_view name, int version, std::string_view body);
+  // `writes`: the script may change state (so a durability WAIT must follow it, see
+  // CallOptions::writes); false only for scripts that never write anything a failover could lose.
+  Script(std::string_view name, int version, std::string_view body, bool writes = true);
   const std::string& name() const noexcept;
   int version() const noexcept;
   const std::string& source() const noexcept;  // what SCRIPT LOAD sends
   const std::string& sha1() const noexcept;    // lowercase hex, what EVALSHA sends
+  bool writes() const noexcept;
 
  private:
   struct Data;

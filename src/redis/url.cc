@@ -83,6 +83,21 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
     }
     return Status::Ok();
   }
+  if (name == "wait_replicas") {
+    if (!parse_int(std::string_view(value), o.wait_replicas) || o.wait_replicas < 0 ||
+        o.wait_replicas > 64) {
+      return url_error("option 'wait_replicas' must be an integer from 0 to 64");
+    }
+    return Status::Ok();
+  }
+  if (name == "wait_timeout_ms") {
+    std::int64_t ms = 0;
+    if (!parse_int(std::string_view(value), ms) || ms <= 0 || ms > 86'400'000) {
+      return url_error("option 'wait_timeout_ms' must be a positive number of milliseconds");
+    }
+    o.wait_timeout = std::chrono::milliseconds(ms);
+    return Status::Ok();
+  }
   if (name == "ca_file") return o.tls.ca_file = value, Status::Ok();
   if (name == "ca_dir") return o.tls.ca_dir = value, Status::Ok();
   if (name == "cert_file") return o.tls.cert_file = value, Status::Ok();
@@ -97,8 +112,8 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
   }
   return url_error("unknown " + internal::describe_option(name) +
                    " (expected timeout, connect_timeout, ping_interval, db, client_name, "
-                   "connections, ca_file, ca_dir, cert_file, key_file, sni or "
-                   "insecure_skip_tls_verify)");
+                   "connections, wait_replicas, wait_timeout_ms, ca_file, ca_dir, cert_file, "
+                   "key_file, sni or insecure_skip_tls_verify)");
 }
 
 Status parse_query(std::string_view query, ClientOptions& o) {
@@ -298,6 +313,7 @@ Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base) {
     return Status::Ok();
   });
   if (!hosts.ok()) return hosts;
+  if (Status s = validate_client_options(out.node); !s.ok()) return s;
   return out;
 }
 
@@ -449,7 +465,10 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
   out.sentinel.password = std::move(sentinel_password);
   out.sentinel.db = 0;
   out.sentinel.server_check = nullptr;  // a sentinel has no keyspace to check
+  out.sentinel.wait_replicas = 0;       // WAIT is the master's (a sentinel has no replicas)
   out.master_name = std::move(master_name);
+  if (Status s = validate_client_options(out.master); !s.ok()) return s;
+  if (Status s = validate_client_options(out.sentinel); !s.ok()) return s;
   return out;
 }
 

@@ -230,5 +230,154 @@ TEST_F(ConnectionCoreTest, GarbageIsProtocolError) {
   EXPECT_NE(s.message().find("protocol error"), std::string::npos);
 }
 
+// ---------------------------------------------------------------- durability: WAIT per written batch
+
+class WaitCoreTest : public ::testing::Test {
+ protected:
+  void push(std::initializer_list<std::string_view> args, bool writes,
+            Clock::time_point deadline = Clock::now() + 1h, bool asking = false) {
+    const std::size_t i = rec_.results.size();
+    ASSERT_TRUE(core_.push(std::span<const std::string_view>(args.begin(), args.size()), deadline,
+                           rec_.callback(i), kMax, RequestFlags{writes, asking}));
+  }
+  std::string take() {
+    std::string out;
+    core_.take_write_buffer(out);
+    return out;
+  }
+  Status feed(std::string_view bytes) {
+    Status s = core_.on_bytes(bytes.data(), bytes.size(), done_);
+    run(done_);
+    return s;
+  }
+  bool answered(std::size_t i) const { return i < rec_.results.size() && rec_.results[i].has_value(); }
+
+  static constexpr std::string_view kWait = "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$3\r\n200\r\n";
+  ConnectionCore core_{64, WaitPolicy{1, 200ms}};
+  Recorder rec_;
+  std::vector<ConnectionCore::Completion> done_;
+};
+
+TEST_F(WaitCoreTest, OneWaitEndsEachWrittenBatchAndReleasesItsWrites) {
+  push({"SET", "a", "1"}, true);
+  push({"GET", "c"}, false);
+  push({"DEL", "b"}, true);
+  EXPECT_EQ(take(), "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n"
+                    "*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n" + std::string(kWait));
+  ASSERT_TRUE(feed("+OK\r\n$1\r\nx\r\n:1\r\n").ok());
+  EXPECT_FALSE(answered(0));  // a write's success waits for the WAIT
+  ASSERT_TRUE(answered(1));   // a read does not
+  EXPECT_EQ(rec_.results[1]->value(), Reply::bulk_string("x"));
+  EXPECT_FALSE(answered(2));
+  EXPECT_EQ(core_.held(), 2U);
+  ASSERT_TRUE(feed(":1\r\n").ok());
+  ASSERT_TRUE(answered(0) && answered(2));
+  EXPECT_EQ(rec_.results[0]->value(), Reply::simple_string("OK"));
+  EXPECT_EQ(rec_.results[2]->value(), Reply::integer(1));
+  EXPECT_EQ(core_.pending(), 0U);
+  EXPECT_EQ(core_.held(), 0U);
+}
+
+TEST_F(WaitCoreTest, TooFewReplicasFailEveryWriteOfTheBatchNeverSuccess) {
+  push({"DEL", "a"}, true);
+  push({"DEL", "b"}, true);
+  take();
+  ASSERT_TRUE(feed(":1\r\n:1\r\n:0\r\n").ok());
+  for (std::size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(answered(i));
+    EXPECT_EQ(rec_.results[i]->code(), StatusCode::kUnavailable);
+    EXPECT_FALSE(rec_.results[i]->has_value());  // not the reply: the outcome is unknown
+    EXPECT_NE(rec_.results[i]->status().message().find("only 0 of 1 replica"), std::string::npos)
+        << rec_.results[i]->status().message();
+  }
+}
+
+TEST_F(WaitCoreTest, WaitErrorFailsTheBatchUnavailable) {
+  push({"DEL", "a"}, true);
+  take();
+  ASSERT_TRUE(feed(":1\r\n-ERR WAIT cannot be used with replica instances\r\n").ok());
+  ASSERT_TRUE(answered(0));
+  EXPECT_EQ(rec_.results[0]->code(), StatusCode::kUnavailable);
+  EXPECT_NE(rec_.results[0]->status().message().find("WAIT failed"), std::string::npos);
+}
+
+TEST_F(WaitCoreTest, ReadOnlyBatchSendsNoWait) {
+  push({"GET", "a"}, false);
+  push({"HMGET", "b", "e"}, false);
+  const std::string out = take();
+  EXPECT_EQ(out.find("WAIT"), std::string::npos);
+  ASSERT_TRUE(feed("$-1\r\n*1\r\n$-1\r\n").ok());
+  EXPECT_TRUE(answered(0) && answered(1));
+  EXPECT_EQ(core_.pending(), 0U);
+}
+
+TEST_F(WaitCoreTest, EachBatchHasItsOwnWait) {
+  push({"DEL", "a"}, true);
+  EXPECT_EQ(take(), "*2\r\n$3\r\nDEL\r\n$1\r\na\r\n" + std::string(kWait));
+  push({"DEL", "b"}, true);  // written while the first batch is in flight
+  EXPECT_EQ(take(), "*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n" + std::string(kWait));
+  ASSERT_TRUE(feed(":1\r\n:1\r\n:1\r\n").ok());  // first batch: replicated
+  ASSERT_TRUE(answered(0));
+  EXPECT_TRUE(rec_.results[0]->ok());
+  EXPECT_FALSE(answered(1));
+  ASSERT_TRUE(feed(":0\r\n").ok());  // second: not
+  ASSERT_TRUE(answered(1));
+  EXPECT_EQ(rec_.results[1]->code(), StatusCode::kUnavailable);
+}
+
+TEST_F(WaitCoreTest, ErrorReplyOfAWriteIsNotHeld) {
+  push({"EVALSHA", "abc", "0"}, true);
+  take();
+  ASSERT_TRUE(feed("-NOSCRIPT No matching script\r\n").ok());
+  ASSERT_TRUE(answered(0));  // it did not run: the executor loads the script and sends it again
+  EXPECT_EQ(rec_.results[0]->value().error_code(), "NOSCRIPT");
+  ASSERT_TRUE(feed(":0\r\n").ok());  // the WAIT owes nobody anything now
+  EXPECT_EQ(core_.pending(), 0U);
+}
+
+TEST_F(WaitCoreTest, HeldWriteKeepsItsDeadlineAndLateWaitIsDropped) {
+  const Clock::time_point soon = Clock::now() + 50ms;
+  push({"DEL", "a"}, true, soon);
+  take();
+  ASSERT_TRUE(feed(":1\r\n").ok());
+  EXPECT_LE(core_.next_deadline(), soon);
+  core_.expire(soon, done_);
+  run(done_);
+  ASSERT_TRUE(answered(0));
+  EXPECT_EQ(rec_.results[0]->code(), StatusCode::kDeadlineExceeded);
+  rec_.results[0].reset();
+  ASSERT_TRUE(feed(":1\r\n").ok());  // the WAIT's late reply completes nothing twice
+  EXPECT_FALSE(answered(0));
+  EXPECT_EQ(core_.pending(), 0U);
+}
+
+TEST_F(WaitCoreTest, DisconnectFailsHeldWritesUnavailable) {
+  push({"DEL", "a"}, true);
+  take();
+  ASSERT_TRUE(feed(":1\r\n").ok());
+  core_.on_disconnect(done_);
+  run(done_);
+  ASSERT_TRUE(answered(0));
+  EXPECT_EQ(rec_.results[0]->code(), StatusCode::kUnavailable);
+  EXPECT_EQ(core_.held(), 0U);
+}
+
+TEST_F(WaitCoreTest, AskingGoesRightBeforeItsCommandAndItsReplyIsDropped) {
+  push({"DEL", "a"}, true, Clock::now() + 1h, /*asking=*/true);
+  EXPECT_EQ(take(), "*1\r\n$6\r\nASKING\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n" + std::string(kWait));
+  ASSERT_TRUE(feed("+OK\r\n:1\r\n:1\r\n").ok());
+  ASSERT_TRUE(answered(0));
+  EXPECT_EQ(rec_.results[0]->value(), Reply::integer(1));
+  EXPECT_EQ(rec_.results.size(), 1U);
+}
+
+TEST_F(ConnectionCoreTest, WithoutAWaitPolicyWritesCompleteAtOnce) {
+  push({"DEL", "a"});  // writes by default
+  EXPECT_EQ(take(), "*2\r\n$3\r\nDEL\r\n$1\r\na\r\n");
+  ASSERT_TRUE(feed(":1\r\n").ok());
+  ASSERT_TRUE(rec_.results[0].has_value());
+  EXPECT_EQ(rec_.results[0]->value(), Reply::integer(1));
+}
+
 }  // namespace
 }  // namespace authstore::redis

@@ -54,6 +54,8 @@ TEST(RedisMapError, TransientAndAccessErrorsKeepTheirMeaning) {
   EXPECT_EQ(mapped("TRYAGAIN Multiple keys request during rehashing").code(), StatusCode::kUnavailable);
   EXPECT_EQ(mapped("CLUSTERDOWN The cluster is down").code(), StatusCode::kUnavailable);
   EXPECT_EQ(mapped("READONLY You can't write against a read only replica.").code(), StatusCode::kUnavailable);
+  // min-replicas-to-write refused the write before it ran: retry later, like a master that is down.
+  EXPECT_EQ(mapped("NOREPLICAS Not enough good replicas to write.").code(), StatusCode::kUnavailable);
   EXPECT_EQ(mapped("MOVED 3999 127.0.0.1:6381").code(), StatusCode::kUnavailable);
   EXPECT_EQ(mapped("ASK 3999 127.0.0.1:6381").code(), StatusCode::kUnavailable);
   EXPECT_EQ(mapped("OOM command not allowed when used memory > 'maxmemory'.").code(),

@@ -108,9 +108,36 @@ TEST_F(RedisSentinel, FindsTheMasterAndRunsCommandsAndScripts) {
   Result<Reply> appended = run(*e, RedisCall{"append", &script, keys, args});  // NOSCRIPT, LOAD, EVALSHA
   ASSERT_TRUE(appended.ok()) << appended.status().to_string();
   EXPECT_EQ(appended.value(), Reply::integer(2));
-  EXPECT_EQ(e->counters().resolves, 1U);  // asked once, then the same master for every call
-  EXPECT_EQ(e->counters().resent, 0U);
+  EXPECT_EQ(e->sentinel_counters().resolves, 1U);  // asked once, then the same master for every call
+  EXPECT_EQ(e->sentinel_counters().resent, 0U);
   ASSERT_TRUE(command(*e, {"DEL", k}).ok());
+}
+
+// wait_replicas is the master connection's: a write through Sentinel waits for the fixture's one
+// replica (success), a write asking for two cannot get them (unavailable, never success), a read
+// pays no WAIT, and the sentinels' connections never send one (they would answer an error).
+TEST_F(RedisSentinel, WaitReplicasWaitsForTheMastersReplicasNotTheSentinels) {
+  // wait_timeout_ms must be below the command timeout (1 s by default): refused when the URL is read.
+  auto refused = redis::parse_sentinel_url(good_url("&wait_replicas=1&wait_timeout_ms=1000"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().field(), "wait_timeout_ms");
+  auto one = executor_for(good_url("&wait_replicas=1&wait_timeout_ms=900"));
+  ASSERT_NE(one, nullptr);
+  const std::string k = key("wait");
+  Result<Reply> set = command(*one, {"SET", k, "v"});
+  ASSERT_TRUE(set.ok()) << set.status().to_string();
+  auto two = executor_for(good_url("&wait_replicas=2&wait_timeout_ms=100"));
+  ASSERT_NE(two, nullptr);
+  Result<Reply> short_wait = command(*two, {"SET", k, "w"});
+  ASSERT_FALSE(short_wait.ok());
+  EXPECT_EQ(short_wait.status().code(), StatusCode::kUnavailable) << short_wait.status().to_string();
+  const std::string_view get[] = {"GET", k};
+  RedisCall read_call{"get", nullptr, {}, get};
+  read_call.writes = false;  // a read: no WAIT, so no shortfall
+  Result<Reply> read = run(*two, read_call);
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  EXPECT_EQ(read.value(), Reply::bulk_string("w"));  // the short write ran on the master: outcome unknown
+  ASSERT_TRUE(command(*one, {"DEL", k}).ok());
 }
 
 TEST_F(RedisSentinel, WrongOrMissingSentinelPasswordIsPermissionDenied) {
@@ -359,11 +386,11 @@ TEST(RedisSentinelFailover, MasterKilledUnderLoad) {
   // after the sentinel's answer changed).
   EXPECT_TRUE([&] {
     for (auto until = Clock::now() + 5s; Clock::now() < until; std::this_thread::sleep_for(10ms)) {
-      if (e->counters().switch_master_seen > 0) return true;
+      if (e->sentinel_counters().switch_master_seen > 0) return true;
     }
     return false;
   }()) << "no +switch-master seen";
-  const auto c = e->counters();
+  const auto c = e->sentinel_counters();
   EXPECT_GE(c.master_changes, 1U);
   EXPECT_GE(c.resolves, 2U);
   std::printf(

@@ -1,6 +1,7 @@
 // parse_url(): the ecosystem's Redis URL forms and precise errors.
 #include <gtest/gtest.h>
 
+#include "redis/client.h"
 #include "redis/options.h"
 
 namespace authstore::redis {
@@ -297,6 +298,41 @@ TEST(RedisSentinelUrl, BadFormsSayWhatIsWrong) {
                 .find("swordfish"), std::string::npos);
   EXPECT_EQ(sentinel_error("redis+sentinel://s1/m?sentinel_password=swordfish&sentinel_username=u&x=1")
                 .find("swordfish"), std::string::npos);
+}
+
+TEST(RedisUrl, WaitOptionsOnStandaloneAndCluster) {
+  ClientOptions none = parse_ok("redis://h");
+  EXPECT_EQ(none.wait_replicas, 0);  // no WAIT unless asked for
+  ClientOptions o = parse_ok("redis://h?wait_replicas=1&wait_timeout_ms=200");
+  EXPECT_EQ(o.wait_replicas, 1);
+  EXPECT_EQ(o.wait_timeout, 200ms);
+  ClusterUrl c = cluster_ok("redis+cluster://n1:7000,n2:7001?wait_replicas=2&wait_timeout_ms=50");
+  EXPECT_EQ(c.node.wait_replicas, 2);  // every node's client
+  EXPECT_EQ(c.node.wait_timeout, 50ms);
+  EXPECT_NE(parse_error("redis://h?wait_replicas=-1").message().find("wait_replicas"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?wait_replicas=many").message().find("wait_replicas"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?wait_timeout_ms=0").message().find("wait_timeout_ms"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?wait_timeout_ms=2s").message().find("milliseconds"), std::string::npos);
+  EXPECT_NE(cluster_error("redis+cluster://h1?wait_replicas=x").find("wait_replicas"), std::string::npos);
+}
+
+TEST(RedisUrl, WaitTimeoutMustFitInsideTheCommandTimeout) {
+  // WAIT 0 would block forever; a WAIT longer than every caller's deadline only holds the
+  // connection after they gave up.
+  auto too_long = Client::from_url("redis://h?wait_replicas=1&wait_timeout_ms=1000&timeout=1s");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(too_long.status().field(), "wait_timeout_ms");
+  EXPECT_TRUE(Client::from_url("redis://h?wait_replicas=1&wait_timeout_ms=999&timeout=1s").ok());
+  EXPECT_TRUE(Client::from_url("redis://h?wait_timeout_ms=5000").ok());  // no WAIT: unused
+  // The Cluster and Sentinel parsers check the same, when the URL is read.
+  auto cluster = parse_cluster_url("redis+cluster://n1:7000?wait_replicas=1&wait_timeout_ms=1000&timeout=1s");
+  ASSERT_FALSE(cluster.ok());
+  EXPECT_EQ(cluster.status().field(), "wait_timeout_ms");
+  auto sentinel = parse_sentinel_url("redis+sentinel://s1/m?wait_replicas=1&wait_timeout_ms=1000");
+  ASSERT_FALSE(sentinel.ok());
+  EXPECT_EQ(sentinel.status().field(), "wait_timeout_ms");
+  EXPECT_TRUE(parse_sentinel_url("redis+sentinel://s1/m?wait_replicas=1&wait_timeout_ms=999").ok());
 }
 
 }  // namespace

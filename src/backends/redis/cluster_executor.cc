@@ -56,6 +56,7 @@ struct Op {
   int redirects = 0;
   int retries = 0;
   bool loaded = false;
+  bool writes = true;
 };
 
 using Timer = ExecutorTimer;
@@ -83,6 +84,7 @@ class ClusterExecutor final : public RedisExecutor {
   void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) override {
     auto op = std::make_shared<Op>();
     op->script = call.script;
+    op->writes = call.writes;
     op->deadline = deadline;
     op->done = std::move(done);
     for (std::size_t i = 0; i < call.keys.size(); ++i) {
@@ -99,6 +101,17 @@ class ClusterExecutor final : public RedisExecutor {
   }
 
   std::chrono::milliseconds command_timeout() const override { return url_.node.command_timeout; }
+
+  RedisExecutorCounters counters() const override {
+    RedisExecutorCounters c;
+    c.moved = moved_.load(std::memory_order_relaxed);
+    c.ask = ask_.load(std::memory_order_relaxed);
+    c.tryagain = tryagain_.load(std::memory_order_relaxed);
+    c.clusterdown = clusterdown_.load(std::memory_order_relaxed);
+    c.refreshes = refreshes_.load(std::memory_order_relaxed);
+    c.noscript_reloads = noscript_reloads_.load(std::memory_order_relaxed);
+    return c;
+  }
 
  private:
   // Sends `op` to its slot's master, or queues it until the map is known.
@@ -123,7 +136,8 @@ class ClusterExecutor final : public RedisExecutor {
   void send(std::shared_ptr<Op> op, redis::Client* client, bool asking) {
     redis::CallOptions options;
     options.deadline = op->deadline;
-    if (asking) client->async_call({"ASKING"}, [](Result<Reply>) {}, options);
+    options.writes = op->writes;
+    options.asking = asking;  // ASKING right before the call, nothing (no WAIT) in between
     client->async_call_encoded(op->encoded, [this, op, client, asking](Result<Reply> r) mutable {
       on_reply(std::move(op), client, asking, std::move(r));
     }, options);
@@ -157,10 +171,10 @@ class ClusterExecutor final : public RedisExecutor {
         std::lock_guard lock(mu_);
         if (closing_) return op->done(Result<Reply>(unavailable("closed")));
         if (code == "MOVED") {
-          ++moved_;
+          moved_.fetch_add(1, std::memory_order_relaxed);
           owner_[static_cast<std::size_t>(op->slot)] = node_index_locked(addr);
         } else {
-          ++ask_;
+          ask_.fetch_add(1, std::memory_order_relaxed);
         }
         target = client_locked(addr);
       }
@@ -169,8 +183,10 @@ class ClusterExecutor final : public RedisExecutor {
     }
     if (code == "NOSCRIPT" && op->script != nullptr && !op->loaded) {
       op->loaded = true;
+      noscript_reloads_.fetch_add(1, std::memory_order_relaxed);
       redis::CallOptions options;
       options.deadline = op->deadline;
+      options.writes = false;  // SCRIPT LOAD stores no state a failover could lose
       const std::string_view load[] = {"SCRIPT", "LOAD", op->script->source()};
       return client->async_call(load, [this, op, client, asking](Result<Reply> loaded) mutable {
         if (!loaded.ok()) return op->done(std::move(loaded));
@@ -182,7 +198,7 @@ class ClusterExecutor final : public RedisExecutor {
       const auto backoff = std::chrono::milliseconds(std::min(25 << std::min(op->retries, 3), 200));
       if (Clock::now() + backoff < op->deadline) {
         ++op->retries;
-        ++tryagain_;
+        (code == "TRYAGAIN" ? tryagain_ : clusterdown_).fetch_add(1, std::memory_order_relaxed);
         std::lock_guard lock(mu_);
         if (!closing_ && timer_) {
           auto copy = op;
@@ -240,6 +256,7 @@ class ClusterExecutor final : public RedisExecutor {
   Candidates start_refresh_locked() {
     if (refreshing_) return nullptr;
     refreshing_ = true;
+    refreshes_.fetch_add(1, std::memory_order_relaxed);
     last_refresh_ = Clock::now();
     auto candidates = std::make_shared<std::vector<std::string>>();
     for (const auto& n : nodes_) candidates->push_back(n);
@@ -261,6 +278,7 @@ class ClusterExecutor final : public RedisExecutor {
     }
     redis::CallOptions options;
     options.timeout = url_.node.command_timeout;
+    options.writes = false;
     const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
     const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
     client->async_call(shards ? std::span<const std::string_view>(shards_cmd) : std::span<const std::string_view>(slots_cmd),
@@ -385,7 +403,9 @@ class ClusterExecutor final : public RedisExecutor {
   std::map<std::string, std::unique_ptr<redis::Client>> clients_;
   std::vector<std::shared_ptr<Op>> waiting_;
   std::string last_map_error_;
-  std::atomic<std::uint64_t> moved_{0}, ask_{0}, tryagain_{0};  // redirections and retries seen
+  // What counters() reports.
+  std::atomic<std::uint64_t> moved_{0}, ask_{0}, tryagain_{0}, clusterdown_{0}, refreshes_{0},
+      noscript_reloads_{0};
   std::unique_ptr<Timer> timer_ = std::make_unique<Timer>();
 };
 

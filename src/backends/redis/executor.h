@@ -41,6 +41,20 @@ struct RedisCall {
   const redis::Script* script = nullptr;   // static storage (the backend's scripts are).
   std::span<const std::string_view> keys;
   std::span<const std::string_view> args;
+  // The call may change state: with wait_replicas it succeeds only once replicas acknowledged it
+  // (redis::CallOptions::writes). Reads (peek, lookups, listings) set false and pay no WAIT.
+  bool writes = true;
+};
+
+// What an executor saw on its way (tests and diagnostics; Cluster executor: redirections and
+// retries; zeros where an executor has no such thing).
+struct RedisExecutorCounters {
+  std::uint64_t moved = 0;             // MOVED replies followed
+  std::uint64_t ask = 0;               // ASK replies followed (ASKING + the call)
+  std::uint64_t tryagain = 0;          // TRYAGAIN replies: resent after a backoff
+  std::uint64_t clusterdown = 0;       // CLUSTERDOWN replies: resent after a backoff
+  std::uint64_t refreshes = 0;         // slot map reads started
+  std::uint64_t noscript_reloads = 0;  // NOSCRIPT: SCRIPT LOAD, then the call once more
 };
 
 class RedisExecutor {
@@ -50,6 +64,7 @@ class RedisExecutor {
   virtual void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) = 0;
   // The time a call is given when its caller sets no deadline (ClientOptions::command_timeout).
   virtual std::chrono::milliseconds command_timeout() const = 0;
+  virtual RedisExecutorCounters counters() const { return {}; }
 };
 
 // One standalone server through authstore's client (src/redis/client.h): native commands as
@@ -77,7 +92,7 @@ class SentinelExecutor : public RedisExecutor {
     std::uint64_t resent = 0;               // calls resent because they cannot have run
     std::uint64_t lost_in_flight = 0;       // calls answered kUnavailable because they may have run
   };
-  virtual Counters counters() const = 0;
+  virtual Counters sentinel_counters() const = 0;
 };
 std::unique_ptr<SentinelExecutor> make_sentinel_executor(redis::SentinelUrl url);
 // The server check of the Sentinel executor's connections to the master, at every handshake and

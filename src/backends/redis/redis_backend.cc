@@ -104,6 +104,16 @@ class Views {
 };
 }  // namespace
 
+namespace {
+// The native commands the backend sends that never change state: they pay no durability WAIT.
+// Anything not listed counts as a write (the safe side).
+bool read_only_command(std::string_view name) {
+  static constexpr std::string_view kReads[] = {"GET", "GETRANGE", "HGET", "HMGET", "HGETALL",
+                                                "ZRANGE", "ZSCORE", "SCAN", "EXISTS", "PTTL"};
+  return std::find(std::begin(kReads), std::end(kReads), name) != std::end(kReads);
+}
+}  // namespace
+
 void RedisBackend::submit(std::string_view op, const redis::Script* script,
                           const std::vector<std::string>& keys, const std::vector<std::string>& args,
                           redis::ReplyCallback done) {
@@ -111,7 +121,9 @@ void RedisBackend::submit(std::string_view op, const redis::Script* script,
   const Views k(keys);
   const Views a(args);
   const RedisDeadline deadline = std::chrono::steady_clock::now() + executor_->command_timeout();
-  executor_->execute(RedisCall{op, script, k.span(), a.span()}, deadline, std::move(done));
+  RedisCall call{op, script, k.span(), a.span()};
+  call.writes = script != nullptr ? script->writes() : !args.empty() && !read_only_command(args[0]);
+  executor_->execute(call, deadline, std::move(done));
 }
 
 namespace redis_reply {
@@ -143,7 +155,8 @@ Status map_error(std::string_view op, const Result<redis::Reply>& r) {
   if (code == "OOM") {
     return Status(StatusCode::kResourceExhausted, "redis backend: " + std::string(op) + ": " + text);
   }
-  if (is_one_of({"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MOVED", "ASK"})) {
+  if (is_one_of({"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MOVED", "ASK",
+                 "NOREPLICAS"})) {
     return Status(StatusCode::kUnavailable, "redis backend: " + std::string(op) + ": " + text);
   }
   const std::string_view m = e.str();

@@ -59,7 +59,9 @@ namespace redis_reply {
 // at the executor seam (RedisBackend::eval / command) to every reply before a part sees it.
 //   not an error reply     the client's status (kUnavailable, kDeadlineExceeded, ...)
 //   WRONGPASS NOAUTH NOPERM  kPermissionDenied;  OOM  kResourceExhausted
-//   LOADING BUSY MASTERDOWN TRYAGAIN CLUSTERDOWN READONLY MOVED ASK  kUnavailable (retry later)
+//   LOADING BUSY MASTERDOWN TRYAGAIN CLUSTERDOWN READONLY MOVED ASK NOREPLICAS
+//                                        kUnavailable (retry later; NOREPLICAS: the server's
+//                                        min-replicas-to-write refused the write before running it)
 //   WRONGTYPE, a script's CORRUPT reply, a script that failed at run time (a garbled field),
 //   a number that is not one            kDataLoss: stored data is corrupt or not authstore's
 //   any other error reply                kInternal: the backend sent something the server refused
@@ -89,6 +91,8 @@ class RedisBackend final : public Backend {
   // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
   void close() override { executor_.reset(); }  // the executor owns the client
 
+  // The executor (tests read its counters()).
+  const RedisExecutor& executor() const { return *executor_; }
   const std::string& prefix() const { return options_.prefix; }
   const RedisBackendOptions& options() const { return options_; }
   std::string key(std::string_view k) const { return options_.prefix + std::string(k); }
@@ -156,6 +160,13 @@ inline std::string num(std::int64_t v) { return std::to_string(v); }
   const redis::Script& fn() {                            \
     static const redis::Script s(#id, version, lua::id); \
     return s;                                            \
+  }
+// The same for a script that writes nothing a failover could lose (a lookup, a listing that at
+// most prunes expired index members): it pays no durability WAIT (docs/redis.md).
+#define AUTHSTORE_REDIS_READ_SCRIPT_V(fn, id, version)          \
+  const redis::Script& fn() {                                   \
+    static const redis::Script s(#id, version, lua::id, false); \
+    return s;                                                   \
   }
 
 // redis://, rediss://, unix:// (the options: above, and redis::parse_url()).

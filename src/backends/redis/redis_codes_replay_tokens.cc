@@ -23,7 +23,7 @@ AUTHSTORE_REDIS_SCRIPT(script_replay_reserve, replay_reserve)
 AUTHSTORE_REDIS_SCRIPT(script_replay_release, replay_release)
 AUTHSTORE_REDIS_SCRIPT(script_token_put, token_put)
 AUTHSTORE_REDIS_SCRIPT(script_token_take, token_take)
-AUTHSTORE_REDIS_SCRIPT(script_token_list, token_list)
+AUTHSTORE_REDIS_READ_SCRIPT_V(script_token_list, token_list, 1)
 AUTHSTORE_REDIS_SCRIPT(script_token_migrate, token_migrate)
 
 // ---------------------------------------------------------------------------------------------

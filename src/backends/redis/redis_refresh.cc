@@ -17,13 +17,13 @@ using redis_reply::num;
 
 AUTHSTORE_REDIS_SCRIPT_V(script_issue, refresh_issue, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_rotate, refresh_rotate, 2)
-AUTHSTORE_REDIS_SCRIPT_V(script_peek, refresh_peek, 2)
+AUTHSTORE_REDIS_READ_SCRIPT_V(script_peek, refresh_peek, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke, refresh_revoke, 2)
-AUTHSTORE_REDIS_SCRIPT_V(script_list, refresh_list, 2)
+AUTHSTORE_REDIS_READ_SCRIPT_V(script_list, refresh_list, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke_subject, refresh_revoke_subject, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke_client, refresh_revoke_client, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_revoke_grant, refresh_revoke_grant, 2)
-AUTHSTORE_REDIS_SCRIPT(script_grant_live, refresh_grant_live)
+AUTHSTORE_REDIS_READ_SCRIPT_V(script_grant_live, refresh_grant_live, 1)
 AUTHSTORE_REDIS_SCRIPT_V(script_jti_store, jti_store, 2)
 AUTHSTORE_REDIS_SCRIPT_V(script_jti_consume, jti_consume, 2)
 

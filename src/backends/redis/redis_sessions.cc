@@ -16,7 +16,7 @@ using redis_reply::num;
 
 AUTHSTORE_REDIS_SCRIPT(script_upsert, session_upsert)
 AUTHSTORE_REDIS_SCRIPT(script_remove, session_remove)
-AUTHSTORE_REDIS_SCRIPT(script_get_all, session_get_all)
+AUTHSTORE_REDIS_READ_SCRIPT_V(script_get_all, session_get_all, 1)
 AUTHSTORE_REDIS_SCRIPT(script_remove_all, session_remove_all)
 
 Status not_found() { return Status(StatusCode::kNotFound, "session not found"); }

@@ -70,6 +70,7 @@ struct Op {
   redis::ReplyCallback done;
   int resends = 0;
   bool loaded = false;
+  bool writes = true;  // RedisCall::writes: a write waits for wait_replicas (the connection's WAIT)
 };
 
 // What a round of asking the sentinels learned.
@@ -180,6 +181,7 @@ class State {
     start_watcher_once();
     auto op = std::make_shared<Op>();
     op->script = call.script;
+    op->writes = call.writes;
     op->deadline = deadline;
     op->done = std::move(done);
     encode_call(call, op->encoded);
@@ -245,6 +247,7 @@ class State {
   void send(std::shared_ptr<Op> op, redis::Client* client) {
     redis::CallOptions options;
     options.deadline = op->deadline;
+    options.writes = op->writes;
     client->async_call_encoded(
         op->encoded,
         [this, op, client](Result<Reply> r) mutable { on_reply(std::move(op), client, std::move(r)); },
@@ -258,6 +261,7 @@ class State {
         op->loaded = true;
         redis::CallOptions options;
         options.deadline = op->deadline;
+        options.writes = false;  // SCRIPT LOAD stores no state a failover could lose
         const std::string_view load[] = {"SCRIPT", "LOAD", op->script->source()};
         return client->async_call(
             load,
@@ -312,20 +316,23 @@ class State {
   void ask(std::shared_ptr<Round> round, std::size_t i) {
     if (i >= url_.sentinels.size()) return round_failed(std::move(round));
     redis::Client* sentinel = nullptr;
+    std::string build_error;
     {
       std::lock_guard lock(mu_);
       if (closing_) return;
       sentinel = sentinel_locked(i);
       if (sentinel != nullptr) users_.fetch_add(1, std::memory_order_acq_rel);
+      build_error = build_error_;
     }
     if (sentinel == nullptr) {
       ++round->failed;
       round->last = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second) +
-                    ": its client could not be built";
+                    ": its client could not be built (" + build_error + ")";
       return ask(std::move(round), i + 1);
     }
     redis::CallOptions options;
     options.timeout = url_.sentinel.command_timeout;
+    options.writes = false;
     const std::string_view cmd[] = {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", url_.master_name};
     const Release release(users_);
     sentinel->async_call(
@@ -368,19 +375,22 @@ class State {
   void verify(std::shared_ptr<Round> round, std::size_t i, const std::string& host, std::uint16_t port) {
     const std::string addr = address(host, port);
     redis::Client* master = nullptr;
+    std::string build_error;
     {
       std::lock_guard lock(mu_);
       if (closing_) return;
       master = master_locked(addr, host, port);
       if (master != nullptr) users_.fetch_add(1, std::memory_order_acq_rel);
+      build_error = build_error_;
     }
     if (master == nullptr) {
       ++round->named_bad;
-      round->last = "the master's client for " + addr + " could not be built";
+      round->last = "the master's client for " + addr + " could not be built (" + build_error + ")";
       return ask(std::move(round), i + 1);
     }
     redis::CallOptions options;
     options.timeout = url_.master.command_timeout;
+    options.writes = false;  // ROLE reads
     const Release release(users_);
     master->async_call(
         {"ROLE"},
@@ -479,7 +489,11 @@ class State {
       o.port = url_.sentinels[i].second;
       o.connections = 1;
       auto made = redis::Client::create(std::move(o));
-      if (made.ok()) c = std::move(made.value());
+      if (made.ok()) {
+        c = std::move(made.value());
+      } else {
+        build_error_ = made.status().message();
+      }
     }
     return c.get();
   }
@@ -491,7 +505,11 @@ class State {
       o.host = host;
       o.port = port;
       auto made = redis::Client::create(std::move(o));
-      if (made.ok()) c = std::move(made.value());
+      if (made.ok()) {
+        c = std::move(made.value());
+      } else {
+        build_error_ = made.status().message();
+      }
     }
     return c.get();
   }
@@ -533,6 +551,7 @@ class State {
   AtomicCounters& counters_;
   const std::uint64_t generation_;
   std::mutex mu_;
+  std::string build_error_;  // why the last client could not be built (guarded by mu_)
   bool closing_ = false;
   bool resolving_ = false;
   redis::Client* current_ = nullptr;  // the verified master, or null: ask the sentinels
@@ -565,7 +584,7 @@ class SentinelExecutorImpl final : public SentinelExecutor {
 
   std::chrono::milliseconds command_timeout() const override { return url_.master.command_timeout; }
 
-  Counters counters() const override {
+  Counters sentinel_counters() const override {
     Counters c;
     c.resolves = counters_.resolves.load(std::memory_order_relaxed);
     c.master_changes = counters_.master_changes.load(std::memory_order_relaxed);

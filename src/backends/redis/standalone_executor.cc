@@ -14,6 +14,7 @@ class StandaloneExecutor final : public RedisExecutor {
   void execute(const RedisCall& call, RedisDeadline deadline, redis::ReplyCallback done) override {
     redis::CallOptions options;
     options.deadline = deadline;
+    options.writes = call.writes;
     if (call.script == nullptr) return client_->async_call(call.args, std::move(done), options);
     eval(call, std::move(done), options);
   }
@@ -38,11 +39,13 @@ class StandaloneExecutor final : public RedisExecutor {
     client->async_call_encoded(e->encoded, [client, e](Result<redis::Reply> r) {
       if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) return e->done(std::move(r));
       const std::string_view load[] = {"SCRIPT", "LOAD", e->script.source()};
+      redis::CallOptions load_options = e->options;
+      load_options.writes = false;  // no stored state: needs no replica's acknowledgement
       client->async_call(load, [client, e](Result<redis::Reply> loaded) {
         if (!loaded.ok()) return e->done(std::move(loaded));
         client->async_call_encoded(e->encoded, [e](Result<redis::Reply> again) { e->done(std::move(again)); },
                                    e->options);
-      }, e->options);
+      }, load_options);
     }, e->options);
   }
 
