@@ -48,6 +48,30 @@ void BM_CodeIssueConsume(benchmark::State& state) {
 }
 BENCHMARK(BM_CodeIssueConsume)->Threads(1)->Threads(2)->UseRealTime();
 
+// One code peeked over and over: the C++ call that bench/python/run.sh measures the Python
+// module's per-call overhead against (same store kind, same code, same run).
+void BM_CodePeek(benchmark::State& state) {
+  authstore::CodeGrant g;
+  g.client_id = "client";
+  g.subject = "user-peek";
+  g.redirect_uri = "https://app.example.com/cb";
+  g.scope = "openid profile";
+  g.code_challenge = authstore::pkce_s256_challenge(authstore::pkce_new_verifier());
+  g.code_challenge_method = "S256";
+  auto code = store().codes().issue(g);
+  if (!code.ok()) {
+    state.SkipWithError("issue failed");
+    return;
+  }
+  for (auto _ : state) {
+    auto rec = store().codes().peek(code->code);
+    if (!rec.ok()) state.SkipWithError("peek failed");
+    benchmark::DoNotOptimize(rec);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CodePeek)->Threads(1)->UseRealTime();
+
 void BM_ReplayReserve(benchmark::State& state) {
   const std::string prefix = "jti-" + std::to_string(counter.fetch_add(1)) + "-";
   const authstore::UnixMillis exp = authstore::SystemClock().now() + 60'000;
