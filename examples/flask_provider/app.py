@@ -168,7 +168,7 @@ def create_app(store, clients=None, code_grant=None, refresh_grant=None):
         credential = req.credential
         grant_id = getattr(credential, "grant_id", "")
         access.save(token, req.user.get_user_id(), req.client.get_client_id(), grant_id,
-                    getattr(req, "authstore_decision_started", adapters.now_ms()))
+                    getattr(req, "authstore_decision_started", adapters.decision_time_ms()))
 
     server = AuthorizationServer(app, query_client=clients.get, save_token=save_token)
     server.register_client_auth_method(ClientAssertion.CLIENT_AUTH_METHOD, ClientAssertion())

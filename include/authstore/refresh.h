@@ -149,6 +149,11 @@ class RefreshTokenStore {
   // minute ahead of the store clock. One round trip, read-only; a backend failure is an error,
   // never OK. Revoking a single family (revoke, revoke_family, a reuse) does not reach it: an app
   // that wants a reused refresh token to kill its access tokens calls revoke_grant (RFC 9700).
+  // Ordering: a logout records the store clock when its call starts, and runs a moment later; a
+  // rotate or consume that started after that reading can still run before it, and succeed. So
+  // take issued_at before the decision that grants the credential, minus a margin longer than a
+  // logout call may wait before it runs (authstore.authlib uses 1 s): a credential issued within
+  // that margin after a logout is refused too, which fails closed.
   Result<Done> grant_live(std::string_view subject, std::string_view client_id, std::string_view grant_id,
                           UnixMillis issued_at);
   void grant_live_async(std::string_view subject, std::string_view client_id, std::string_view grant_id,

@@ -19,7 +19,8 @@ call decides before any token leaves:
 * access tokens: ``access_token_live`` is the resource server's check, in any process sharing the
   store: a token is refused once its grant is revoked (a replayed code) or its user logged out
   (everywhere, or from its client) at or after the token's ``issued_at``
-  (``request.authstore_decision_started``, taken before the code or refresh decision).
+  (``request.authstore_decision_started``: the clock read before the code or refresh decision,
+  minus ``LOGOUT_RACE_MARGIN_MS``; see ``decision_time_ms``).
 
 Usage (see examples/flask_provider)::
 
@@ -40,8 +41,25 @@ from authstore import Status
 
 
 def now_ms():
-    """The system clock in Unix ms: an access token's issued_at (the store's default clock)."""
+    """The system clock in Unix ms (the store's default clock)."""
     return int(time.time() * 1000)
+
+
+# A logout records the time its call read the clock, and runs a moment later; a refresh or code
+# decision that started after that reading can still run before the logout (on another thread or
+# connection), and its tokens must die with the logout. So the issued_at given to access tokens is
+# the decision's start minus this margin (longer than a logout call waits before it runs, here
+# within the store's default timeout): a logout recorded up to a second before a decision started
+# still kills that decision's tokens. The cost: a token issued within a second after a logout is
+# refused too (the user signs in again), and tokens count as a second older against
+# refresh.access_token_max_ttl_ms.
+LOGOUT_RACE_MARGIN_MS = 1000
+
+
+def decision_time_ms():
+    """An access token's issued_at, read before the decision that grants it (see
+    LOGOUT_RACE_MARGIN_MS)."""
+    return now_ms() - LOGOUT_RACE_MARGIN_MS
 
 
 def access_token_live(store, subject, client_id, grant_id, issued_at_ms):
@@ -188,7 +206,7 @@ class AuthorizationCodeMixin:
         code = self.request.credential
         # Taken before the decision: it is the access token's issued_at for access_token_live, so
         # that a logout recorded at or after it kills this response's tokens.
-        self.request.authstore_decision_started = now_ms()
+        self.request.authstore_decision_started = decision_time_ms()
         spent = self.consume_authorization_code(code)
         if spent.status == Status.ALREADY_CONSUMED:
             self.code_replayed(spent.value)
@@ -258,7 +276,7 @@ class RefreshTokenMixin:
 
     def create_token_response(self):
         credential = self.request.credential
-        self.request.authstore_decision_started = now_ms()
+        self.request.authstore_decision_started = decision_time_ms()
         rotated = self.store.refresh.rotate(credential.refresh_token,
                                             self.request.client.get_client_id())
         if not rotated.ok:
