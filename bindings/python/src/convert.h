@@ -1,17 +1,22 @@
 // How the Python module turns authstore's Result<T> into Python: outcomes become a Result object
 // (status enum, value, message, field), errors raise the typed exceptions of authstore._errors,
-// and the _async forms complete an asyncio future from the C++ callback through
-// loop.call_soon_threadsafe (no thread per request in flight).
+// and the _async forms complete an asyncio future from the C++ callback through the loop's
+// LoopDispatcher (no thread per request in flight; loop.call_soon_threadsafe where a loop takes no
+// dispatcher).
 //
 // GIL: every store call runs with the GIL released (blocking and _async alike); a callback that
-// completes on a backend thread takes the GIL only to build its Python value and hand it to the
-// loop. Nothing touches Python once the interpreter is finalizing (the value is dropped then).
+// completes on a backend thread queues its result without the GIL, and the loop builds the Python
+// value when it drains (the fallback path takes the GIL on the backend thread to do so). Nothing touches Python once the interpreter is finalizing (the value is dropped then).
 #pragma once
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,21 +86,54 @@ py::object run_blocking(Call&& call) {
   return out;
 }
 
+// Completions of _async calls for one asyncio loop. A backend thread posts a closure without
+// taking the GIL; the first post after a drain writes the loop's eventfd, and the loop (which
+// watches it with add_reader) drains every queued closure under the GIL it already holds: one
+// wake-up and no GIL hand-off per batch of completions, instead of one GIL acquisition and one
+// call_soon_threadsafe per call. Owned by the loop (an attribute holding a capsule) and by the
+// closures in flight; the eventfd is closed when the last owner goes.
+class LoopDispatcher {
+ public:
+  explicit LoopDispatcher(int fd) : fd_(fd), pid_(::getpid()) {}
+  LoopDispatcher(const LoopDispatcher&) = delete;
+  LoopDispatcher& operator=(const LoopDispatcher&) = delete;
+  ~LoopDispatcher();
+  int fd() const { return fd_; }
+  pid_t pid() const { return pid_; }
+  void post(std::function<void()> settle);  // any thread, GIL not needed
+  void drain();                             // the loop's thread, GIL held
+
+ private:
+  const int fd_;
+  const pid_t pid_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;
+  bool signalled_ = false;
+};
+
 // The loop and future an _async call completes. Its Python references are dropped under the GIL
 // (the last owner may be a backend thread), or leaked once Python is finalizing.
 class Pending {
  public:
-  Pending(py::object loop, py::object future) : loop_(std::move(loop)), future_(std::move(future)) {}
+  Pending(py::object loop, py::object future, std::weak_ptr<LoopDispatcher> dispatcher)
+      : loop_(std::move(loop)), future_(std::move(future)), dispatcher_(std::move(dispatcher)) {}
   Pending(const Pending&) = delete;
   Pending& operator=(const Pending&) = delete;
   ~Pending();
 
   // Hands (failed, payload) to the loop: the future gets the value or the exception.
+  // (GIL held; the fallback path, for loops that take no dispatcher.)
   void complete(bool failed, py::object payload);
+  // Settles the future now (the loop's thread, GIL held).
+  void settle_now(bool failed, py::object payload);
+  // The loop's dispatcher while the loop lives (weak: the queued closures own Pendings, so a
+  // strong reference here would be a cycle keeping a dropped loop's queue alive).
+  std::shared_ptr<LoopDispatcher> dispatcher() const { return dispatcher_.lock(); }
 
  private:
   py::object loop_;
   py::object future_;
+  std::weak_ptr<LoopDispatcher> dispatcher_;
 };
 
 // The running loop and a new future on it (RuntimeError outside a running loop).
@@ -111,6 +149,16 @@ py::object run_async(Start&& start) {
     py::gil_scoped_release nogil;
     start(Callback<T>([pending](Result<T> result) {
       if (python_finalizing()) return;
+      if (const auto dispatcher = pending->dispatcher()) {
+        // No GIL here: the loop converts the result and settles the future when it drains.
+        auto held = std::make_shared<Result<T>>(std::move(result));
+        dispatcher->post([pending, held] {
+          bool failed = false;
+          py::object payload = result_to_py(std::move(*held), failed);
+          pending->settle_now(failed, std::move(payload));
+        });
+        return;
+      }
       py::gil_scoped_acquire gil;
       bool failed = false;
       py::object payload = result_to_py(std::move(result), failed);

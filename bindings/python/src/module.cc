@@ -4,6 +4,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -112,10 +116,87 @@ void Pending::complete(bool failed, py::object payload) {
   }
 }
 
+void Pending::settle_now(bool failed, py::object payload) {
+  try {
+    settle_function()(future_, failed, std::move(payload));
+  } catch (py::error_already_set& e) {
+    e.discard_as_unraisable("authstore: settling a future");
+  }
+}
+
+LoopDispatcher::~LoopDispatcher() { ::close(fd_); }
+
+void LoopDispatcher::post(std::function<void()> settle) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(settle));
+    wake = !signalled_;
+    signalled_ = true;
+  }
+  if (wake) {
+    const std::uint64_t one = 1;
+    // EAGAIN only when the counter is near overflow: it is then non-zero, so the loop wakes anyway.
+    [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
+  }
+}
+
+void LoopDispatcher::drain() {
+  std::uint64_t count = 0;
+  [[maybe_unused]] const ssize_t n = ::read(fd_, &count, sizeof count);  // non-blocking: resets it
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard lock(mu_);
+    ready.swap(queue_);
+    signalled_ = false;  // a post from now on wakes the loop again
+  }
+  for (auto& settle : ready) {
+    try {
+      settle();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("authstore: completing an awaitable");
+    }
+  }
+}
+
+namespace {
+
+// The dispatcher of `loop` (GIL held, on the loop's thread): made on first use and kept as an
+// attribute of the loop; none (the call_soon_threadsafe path) for a loop that takes no attribute
+// or has no add_reader (uvloop, Windows' proactor), or one inherited across a fork.
+std::shared_ptr<LoopDispatcher> dispatcher_for(py::object& loop) {
+  static constexpr const char* kAttr = "_authstore_dispatcher";
+  try {
+    if (py::hasattr(loop, kAttr)) {
+      py::capsule held = loop.attr(kAttr);
+      auto* d = static_cast<std::shared_ptr<LoopDispatcher>*>(held.get_pointer());
+      if (d != nullptr && (*d)->pid() == ::getpid()) return *d;
+      return nullptr;
+    }
+    const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return nullptr;
+    auto dispatcher = std::make_shared<LoopDispatcher>(fd);
+    py::capsule held(new std::shared_ptr<LoopDispatcher>(dispatcher), [](void* p) {
+      delete static_cast<std::shared_ptr<LoopDispatcher>*>(p);
+    });
+    std::weak_ptr<LoopDispatcher> weak = dispatcher;
+    loop.attr("add_reader")(fd, py::cpp_function([weak] {
+      if (auto d = weak.lock()) d->drain();
+    }));
+    loop.attr(kAttr) = held;
+    return dispatcher;
+  } catch (py::error_already_set&) {
+    return nullptr;  // no attribute, no add_reader: the fallback path
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<Pending> new_pending(py::object& future_out) {
   py::object loop = get_running_loop()();
   future_out = loop.attr("create_future")();
-  return std::make_shared<Pending>(std::move(loop), future_out);
+  std::shared_ptr<LoopDispatcher> dispatcher = dispatcher_for(loop);
+  return std::make_shared<Pending>(std::move(loop), future_out, dispatcher);
 }
 
 namespace {
