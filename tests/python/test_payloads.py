@@ -3,14 +3,13 @@ blocking and awaitable form, payload bytes kept exactly, consume exactly once (t
 barrier; awaitables in flight), revocation of a grant that sticks, bad input, the options."""
 
 import asyncio
-import threading
 import time
 
 import pytest
 
 import authstore
 from authstore import Status
-from conftest import SECRET
+from conftest import SECRET, barrier_race
 
 
 def write(id_, **over):
@@ -104,24 +103,12 @@ def test_consume_race_exactly_one_wins(store, backend):
     (asserted for at least one round; a memory call is too short to measure)."""
     overlapped = 0
     for round_ in range(25):
-        assert store.payloads.upsert(write(f"race-{round_}")).ok
-        barrier = threading.Barrier(8)
-        spans, results = [None] * 8, [None] * 8
-
-        def contender(i):
-            barrier.wait(timeout=10)
-            start = time.monotonic()
-            results[i] = store.payloads.consume("AuthorizationCode", f"race-{round_}").status
-            spans[i] = (start, time.monotonic())
-
-        threads = [threading.Thread(target=contender, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        id_ = f"race-{round_}"
+        assert store.payloads.upsert(write(id_)).ok
+        results, overlap = barrier_race(8, lambda: store.payloads.consume("AuthorizationCode", id_).status)
         assert results.count(Status.OK) == 1, results
         assert results.count(Status.ALREADY_CONSUMED) == 7, results
-        overlapped += sorted(s for s, _ in spans)[1] < min(e for _, e in spans)
+        overlapped += overlap
     if backend != "memory":
         assert overlapped > 0
 
