@@ -155,8 +155,12 @@ for (const name of ['memory', 'sqlite', 'redis']) {
           authorize(op, {}, new UserAgent(), par), authorize(op, {}, new UserAgent(), par),
         ].map(settle));
         if (barrier.arrivedTogether()) overlapped++;
+        const seen = JSON.stringify(results.map((r) => r.ok?.callback?.href ?? r.ok?.status ?? r.error));
         const codes = results.filter((r) => r.ok?.callback?.searchParams.get('code'));
-        assert.equal(codes.length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.ok?.callback?.href ?? r.ok?.status ?? r.error))}`);
+        assert.equal(codes.length, 1, `round ${round}: ${seen}`);
+        // The other browser is sent back to the client with the adapter's refusal.
+        const refused = results.find((r) => !r.ok?.callback?.searchParams.get('code'));
+        assert.equal(refused.ok?.callback?.searchParams.get('error'), 'invalid_grant', `round ${round}: ${seen}`);
       }
       assert.ok(overlapped >= ROUNDS - 2, `the two consume() calls met at the barrier in ${overlapped} of ${ROUNDS} rounds`);
     });
