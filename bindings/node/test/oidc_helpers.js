@@ -23,8 +23,9 @@ async function load() {
   return lib;
 }
 
-// Holds consume() calls until `parties` of them arrived (or 2 s passed): the contenders then
-// decide at the same time. arrivedTogether() tells whether the last round's calls all met.
+// Holds consume() calls until `parties` of them arrived (or 5 s passed: a loaded machine may keep
+// the other contender's requests that long): the contenders then decide at the same time.
+// arrivedTogether() tells whether the last round's calls all met.
 function consumeBarrier(parties) {
   let waiting = [];
   let met = false;
@@ -38,7 +39,7 @@ function consumeBarrier(parties) {
           met = true;
           for (const r of waiting) r();
         } else if (waiting.length === 1) {
-          setTimeout(() => { for (const r of waiting) r(); }, 2000).unref();
+          setTimeout(() => { for (const r of waiting) r(); }, 5000).unref();
         }
       });
     },
