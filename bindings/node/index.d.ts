@@ -119,6 +119,8 @@ export class ManualClock {
   advance(ms: number): void;
 }
 
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
+
 export interface Options {
   keys?: {
     keys?: Array<{ id: number; secret: string | Uint8Array }>;
@@ -138,6 +140,8 @@ export interface Options {
   replay?: { leewayMs?: number; minTtlMs?: number; maxTtlMs?: number; memoryCapacity?: number; memoryShards?: number };
   clientTokens?: { pkceTtlMs?: number; defaultTtlMs?: number; maxRecordBytes?: number };
   payloads?: { maxTtlMs?: number; maxPayloadBytes?: number };
+  /** Receives the store's log lines (never a secret) on the JavaScript thread, from any thread that logged. */
+  log?: (level: LogLevel, message: string) => void;
   memorySweepIntervalMs?: number;
   startNewStore?: boolean;
 }

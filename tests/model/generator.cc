@@ -40,8 +40,10 @@ class Generator {
     const int r = rng_.below(100);
     if (r < 11) {
       op = advance();
-    } else if (r < 56) {
+    } else if (r < 49) {
       op = refresh();
+    } else if (r < 56) {
+      op = payloads();
     } else if (r < 66) {
       op = codes();
     } else if (r < 80) {
@@ -220,6 +222,26 @@ class Generator {
       op.kind = Kind::kSGetAll;
     } else {
       op.kind = Kind::kSDeleteAll;
+    }
+    return op;
+  }
+
+  Op payloads() {
+    const int r = rng_.below(100);
+    Op op;
+    op.a = rng_.below(kPayloadIds);
+    op.b = rng_.below(kPayloadModels);
+    if (r < 35) {
+      op.kind = Kind::kYPut;
+      op.c = rng_.chance(30) ? -1 : rng_.below(kGrants);
+      op.v = rng_.pick<Millis>({0, 0, kMinute, kHour, kDay, kMinute, -1, 30 * kDay + 1});
+    } else if (r < 65) {
+      op.kind = Kind::kYFind;
+    } else if (r < 90) {
+      op.kind = Kind::kYConsume;
+    } else {
+      op.kind = Kind::kYRevokeGrant;
+      op.c = rng_.below(kGrants);
     }
     return op;
   }

@@ -24,6 +24,7 @@ std::string Model::apply(const Op& op) {
     case Area::kSessionStore: return sessions(op);
     case Area::kReplay: return replay(op);
     case Area::kClientTokens: return client_tokens(op);
+    case Area::kPayloads: return payloads(op);
   }
   return "unknown op";
 }
@@ -472,6 +473,56 @@ std::string Model::client_tokens(const Op& op) {
   }
 }
 
+// ---------------------------------------------------------------- payloads (payloads.h)
+
+// payloads.h find: kNotFound when "absent, expired, destroyed, failing verification, or its grant
+// was revoked"; a consumed payload is still found (consumed_at set). Expired at the instant
+// (the signed expiry: now >= expires_at). revoke_by_grant_id: "every payload carrying grant_id
+// reads as kNotFound from now on ... for at least max_ttl_ms" (payloads.cc: max_ttl_ms + 60 s),
+// payloads written under it later included.
+bool Model::payload_live(const PayloadRec& p) const {
+  if (now_ >= p.expires) return false;
+  if (p.grant < 0) return true;
+  auto g = payload_grant_revoked_until_.find(p.grant);
+  return g == payload_grant_revoked_until_.end() || now_ >= g->second;
+}
+
+std::string Model::payloads(const Op& op) {
+  const auto key = std::make_pair(op.b, op.a);
+  auto shown = [&](const PayloadRec& p) {
+    return payload_text("body-" + std::to_string(p.origin), p.grant < 0 ? "" : grant_name(p.grant), p.expires,
+                        p.consumed);
+  };
+  switch (op.kind) {
+    case Kind::kYPut: {
+      // upsert: ttl_ms "> 0 and <= max_ttl_ms; 0 = max_ttl_ms"; replaces any stored payload, a
+      // consumed one too ("the new payload is not consumed").
+      if (op.v < 0 || op.v > Defaults::kPayloadMaxTtl) return status_text("invalid_argument", "ttl_ms");
+      payloads_[key] = PayloadRec{op.id, op.c, now_ + (op.v == 0 ? Defaults::kPayloadMaxTtl : op.v)};
+      return "ok";
+    }
+    case Kind::kYFind: {
+      auto it = payloads_.find(key);
+      return it != payloads_.end() && payload_live(it->second) ? shown(it->second) : "not_found";
+    }
+    case Kind::kYConsume: {
+      // consume: OK (consumed_at = now) for exactly one caller, kAlreadyConsumed after, kNotFound
+      // as for find().
+      auto it = payloads_.find(key);
+      if (it == payloads_.end() || !payload_live(it->second)) return "not_found";
+      if (it->second.consumed != 0) return "already_consumed";
+      it->second.consumed = now_;
+      return shown(it->second);
+    }
+    case Kind::kYRevokeGrant: {
+      Millis& until = payload_grant_revoked_until_[op.c];
+      until = std::max(until, now_ + Defaults::kPayloadMaxTtl + 60'000);
+      return "ok";
+    }
+    default: return "unknown op";
+  }
+}
+
 std::vector<Millis> Model::boundaries() const {
   std::vector<Millis> out;
   const Millis grace = std::min(cfg_.grace_ms, Defaults::kMaxGrace);
@@ -498,6 +549,8 @@ std::vector<Millis> Model::boundaries() const {
   for (const auto& [_, e] : ct_) {
     if (e.expires != 0) out.push_back(e.expires);
   }
+  for (const auto& [_, p] : payloads_) out.push_back(p.expires);
+  for (const auto& [_, until] : payload_grant_revoked_until_) out.push_back(until);
   std::erase_if(out, [&](Millis t) { return t + 1 < now_; });
   return out;
 }

@@ -1,4 +1,4 @@
-// Model-based checking (issue 12): the reference model of authstore's five stores.
+// Model-based checking (issue 12): the reference model of authstore's six stores.
 //
 // This is the specification, written from include/authstore/*.h, docs/api.md and the conformance
 // tests' expectations. It shares no code with src/ (it includes nothing of the library): a model
@@ -29,6 +29,7 @@ struct Defaults {  // options.h defaults the model relies on
   static constexpr Millis kCodeDefaultTtl = 600'000, kCodeMaxTtl = 600'000;
   static constexpr Millis kLeeway = 60'000, kMinTtl = 1'000, kMaxTtl = 24LL * 3600 * 1000;
   static constexpr Millis kPkceTtl = 600'000, kCtDefaultTtl = 30LL * 24 * 3600 * 1000;
+  static constexpr Millis kPayloadMaxTtl = 30LL * 24 * 3600 * 1000;
 };
 
 class Model {
@@ -105,6 +106,11 @@ class Model {
     int issuer, jti;
     Millis kept_until;
   };
+  struct PayloadRec {
+    int origin;  // the kYPut that wrote it
+    int grant;   // -1 none
+    Millis expires, consumed = 0;
+  };
   struct CtEntry {
     std::string body;
     Millis expires;  // 0 = never
@@ -122,6 +128,8 @@ class Model {
   std::string sessions(const Op& op);
   std::string replay(const Op& op);
   std::string client_tokens(const Op& op);
+  std::string payloads(const Op& op);
+  bool payload_live(const PayloadRec& p) const;
 
   bool unexpired(const Family& f) const { return now_ < f.expires && now_ < f.idle_expires; }
   bool revoked(const Family& f) const;
@@ -145,6 +153,8 @@ class Model {
   std::vector<Reservation> reservations_;
   std::map<std::pair<int, int>, int> held_;  // (issuer, jti) -> reservation holding it
   std::map<std::string, CtEntry> ct_;
+  std::map<std::pair<int, int>, PayloadRec> payloads_;  // (model, id)
+  std::map<int, Millis> payload_grant_revoked_until_;
   std::map<int, int> token_at_, family_at_, code_at_, reservation_at_;  // handle -> index        // key ("g:", "c:", "p:", "a:" + names) -> entry
 };
 

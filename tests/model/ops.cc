@@ -23,6 +23,12 @@ std::string ct_prefix(int i) {
 std::string server_url(int i) { return "https://as" + std::to_string(i) + ".example"; }
 std::string resource_url(int i) { return "https://rs" + std::to_string(i) + ".example/api"; }
 std::string oauth_state(int i) { return "state-" + std::to_string(i); }
+std::string payload_model(int i) { return i == 0 ? "AccessToken" : "DeviceCode"; }
+std::string payload_id(int i) {
+  static const char* const ids[kPayloadIds] = {"Xq1nS0_payload-id~0", "Xq1nS0_payload-id~1", "a",
+                                               "ids.may-be~any_TEXT 9"};
+  return ids[i];
+}
 
 namespace {
 const char* kind_name(Kind k) {
@@ -34,7 +40,8 @@ const char* kind_name(Kind k) {
       "sessions.delete_all", "replay.reserve", "replay.release", "ct.save", "ct.get", "ct.has",
       "ct.remove", "ct.list", "ct.save_client_credentials", "ct.get_client_credentials",
       "ct.remove_client_credentials", "ct.save_pkce", "ct.take_pkce", "ct.save_access_token",
-      "ct.get_access_token", "ct.remove_access_token"};
+      "ct.get_access_token", "ct.remove_access_token", "payloads.upsert", "payloads.find",
+      "payloads.consume", "payloads.revoke_by_grant_id"};
   static_assert(sizeof names / sizeof names[0] == static_cast<std::size_t>(Kind::kCount_));
   return names[static_cast<int>(k)];
 }
@@ -104,6 +111,13 @@ std::string describe(const Op& op) {
     case Kind::kTTakePkce: o << " " << user_name(op.a) << " " << oauth_state(op.b); break;
     case Kind::kTGetAccess:
     case Kind::kTRemoveAccess: o << " " << user_name(op.a) << " " << resource_url(op.b); break;
+    case Kind::kYPut:
+      o << " " << payload_model(op.b) << "/" << payload_id(op.a)
+        << " grant=" << (op.c < 0 ? std::string("-") : grant_name(op.c)) << " ttl=" << op.v;
+      break;
+    case Kind::kYFind:
+    case Kind::kYConsume: o << " " << payload_model(op.b) << "/" << payload_id(op.a); break;
+    case Kind::kYRevokeGrant: o << " " << grant_name(op.c); break;
     case Kind::kCount_: break;
   }
   return o.str();

@@ -61,6 +61,12 @@ enum class Kind : std::uint8_t {
   kTSaveAccess,    // a user, b url, c has refresh token, v ttl_ms, w expires_at, x refresh_expires_at
   kTGetAccess,     // a user, b url
   kTRemoveAccess,  // a user, b url
+  // payloads (the oidc-provider adapter's store; models and ids are fixed names: payload_model /
+  // payload_id)
+  kYPut,          // a id, b model, c grant (-1 none), v ttl_ms (0 = max_ttl_ms); payload "body-<op id>"
+  kYFind,         // a id, b model
+  kYConsume,      // a id, b model
+  kYRevokeGrant,  // c grant
   kCount_
 };
 
@@ -98,20 +104,23 @@ std::string ct_prefix(int i);
 std::string server_url(int i);
 std::string resource_url(int i);
 std::string oauth_state(int i);
+std::string payload_model(int i);
+std::string payload_id(int i);  // any text, as a framework mints it
 
 inline constexpr int kUsers = 4, kClients = 3, kGrants = 3, kJtis = 4, kTypes = 2, kSessions = 8,
                      kIssuers = 2, kReplayJtis = 4, kVerifiers = 3, kCtKeys = 6, kCtPrefixes = 5,
-                     kServers = 2, kUrls = 2, kStates = 2;
+                     kServers = 2, kUrls = 2, kStates = 2, kPayloadModels = 2, kPayloadIds = 4;
 
 // The store an operation belongs to (kClock for kAdvance).
-enum class Area : std::uint8_t { kClock, kRefresh, kCodes, kSessionStore, kReplay, kClientTokens };
+enum class Area : std::uint8_t { kClock, kRefresh, kCodes, kSessionStore, kReplay, kClientTokens, kPayloads };
 constexpr Area area_of(Kind k) {
   if (k == Kind::kAdvance) return Area::kClock;
   if (k <= Kind::kJConsume) return Area::kRefresh;
   if (k <= Kind::kCConsume) return Area::kCodes;
   if (k <= Kind::kSDeleteAll) return Area::kSessionStore;
   if (k <= Kind::kPRelease) return Area::kReplay;
-  return Area::kClientTokens;
+  if (k <= Kind::kTRemoveAccess) return Area::kClientTokens;
+  return Area::kPayloads;
 }
 
 std::string describe(const Op& op);

@@ -45,4 +45,12 @@ inline std::string ct_record_text(const std::string& access, Millis exp, Millis 
 }
 inline std::string ct_client_id(const Op& op) { return "cid" + std::to_string(op.v); }
 
+// The payload kYPut stores, and how a found or consumed payload is shown.
+inline std::string payload_body(const Op& op) { return "body-" + std::to_string(op.id); }
+inline std::string payload_text(const std::string& body, const std::string& grant, Millis expires,
+                                Millis consumed) {
+  return "ok " + body + " grant=" + (grant.empty() ? "-" : grant) + " exp=" + at(expires) +
+         " consumed=" + (consumed == 0 ? std::string("0") : at(consumed));
+}
+
 }  // namespace model

@@ -111,6 +111,7 @@ class Real {
       case Area::kSessionStore: return sessions(op);
       case Area::kReplay: return replay(op);
       case Area::kClientTokens: return client_tokens(op);
+      case Area::kPayloads: return payloads(op);
     }
     return "unknown op";
   }
@@ -419,6 +420,30 @@ class Real {
       case Kind::kTGetAccess: return record_text(ct.get_access_token(user_name(op.a), resource_url(op.b)));
       case Kind::kTRemoveAccess:
         return code_text(ct.remove_access_token(user_name(op.a), resource_url(op.b)).status());
+      default: return "unknown op";
+    }
+  }
+
+  // ---- payloads
+  static std::string payload_result(const authstore::Result<authstore::StoredPayload>& r) {
+    if (!r.ok()) return code_text(r.status());
+    return payload_text(r->payload, r->grant_id, r->expires_at, r->consumed_at);
+  }
+  std::string payloads(const Op& op) {
+    auto& p = store_.payloads();
+    switch (op.kind) {
+      case Kind::kYPut: {
+        authstore::PayloadWrite w;
+        w.model = payload_model(op.b);
+        w.id = payload_id(op.a);
+        w.payload = payload_body(op);
+        if (op.c >= 0) w.grant_id = grant_name(op.c);
+        w.ttl_ms = op.v;
+        return code_text(p.upsert(w).status());
+      }
+      case Kind::kYFind: return payload_result(p.find(payload_model(op.b), payload_id(op.a)));
+      case Kind::kYConsume: return payload_result(p.consume(payload_model(op.b), payload_id(op.a)));
+      case Kind::kYRevokeGrant: return code_text(p.revoke_by_grant_id(grant_name(op.c)).status());
       default: return "unknown op";
     }
   }

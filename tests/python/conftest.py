@@ -8,6 +8,8 @@ a missing servers.env fails them.
 
 import itertools
 import os
+import threading
+import time
 
 import pytest
 
@@ -55,3 +57,23 @@ def store(url):
     s = authstore.open(url, secret=SECRET)
     yield s
     s.close()
+
+
+def barrier_race(contenders, call):
+    """Runs call() on `contenders` threads released together by a barrier: (the results in thread
+    order, whether two calls overlapped: the second to start began before the first to end)."""
+    barrier = threading.Barrier(contenders)
+    spans, results = [None] * contenders, [None] * contenders
+
+    def contender(i):
+        barrier.wait(timeout=10)
+        start = time.monotonic()
+        results[i] = call()
+        spans[i] = (start, time.monotonic())
+
+    threads = [threading.Thread(target=contender, args=(i,)) for i in range(contenders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results, sorted(s for s, _ in spans)[1] < min(e for _, e in spans)

@@ -11,6 +11,7 @@ import pytest
 
 import authstore
 from authstore import Status
+from conftest import barrier_race
 
 GRANT = dict(client_id="client-a", subject="alice", redirect_uri="https://app.example/cb",
              scope="openid profile")
@@ -49,24 +50,10 @@ def test_codes_race_exactly_one_wins(store, backend):
     overlapped = 0
     for _ in range(25):
         code = store.codes.issue(code_grant()).value.code
-        barrier = threading.Barrier(8)
-        spans, results = [None] * 8, [None] * 8
-
-        def contender(i):
-            barrier.wait(timeout=10)
-            start = time.monotonic()
-            results[i] = store.codes.consume(code).status
-            spans[i] = (start, time.monotonic())
-
-        threads = [threading.Thread(target=contender, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        results, overlap = barrier_race(8, lambda: store.codes.consume(code).status)
         assert results.count(Status.OK) == 1
         assert results.count(Status.ALREADY_CONSUMED) == 7
-        # Two calls overlapped: the second to start began before the first to finish ended.
-        overlapped += sorted(s for s, _ in spans)[1] < min(e for _, e in spans)
+        overlapped += overlap
     if backend != "memory":
         assert overlapped > 0
 

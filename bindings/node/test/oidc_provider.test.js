@@ -9,166 +9,30 @@
 // payload, a Redis server gone: an error answer, never a token.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const h = require('./helpers');
 const { adapterFor } = require('../oidc-provider.js');
+const {
+  load, consumeBarrier, withBarrier, startProvider, providerFixture, authorize, tokenRequest, redeem, settle, REDIRECT,
+} = require('./oidc_helpers');
 
 const ROUNDS = 25;
-const REDIRECT = 'https://app.example.com/cb';
-const CLIENT_ID = 'app';
-const CLIENT_SECRET = 'a-client-secret-of-the-test';
 
-let Provider;
 let MemoryAdapter;
 let client;
 before(async () => {
-  ({ Provider } = await import('oidc-provider'));
-  ({ default: MemoryAdapter } = await import('oidc-provider/lib/adapters/memory_adapter.js'));
-  client = await import('openid-client');
+  ({ MemoryAdapter, client } = await load());
 });
-
-// Holds consume() calls until `parties` of them arrived (or 2 s passed): the contenders then
-// decide at the same time. arrivedTogether() tells whether the last round's calls all met.
-function consumeBarrier(parties) {
-  let waiting = [];
-  let met = false;
-  return {
-    reset() { waiting = []; met = false; },
-    arrivedTogether() { return met; },
-    async wait() {
-      await new Promise((resolve) => {
-        waiting.push(resolve);
-        if (waiting.length === parties) {
-          met = true;
-          for (const r of waiting) r();
-        } else if (waiting.length === 1) {
-          setTimeout(() => { for (const r of waiting) r(); }, 2000).unref();
-        }
-      });
-    },
-  };
-}
-
-// An adapter class whose consume() waits at the barrier first.
-function withBarrier(Base, barrier) {
-  return class extends Base {
-    async consume(id) {
-      if (this.barrier !== false) await barrier.wait();
-      return super.consume(id);
-    }
-  };
-}
-
-// A provider on 127.0.0.1:0 whose interactions log "alice" in and consent at once.
-async function startProvider(Adapter) {
-  const server = http.createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
-  const provider = new Provider(issuer, {
-    adapter: Adapter,
-    clients: [{
-      client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_post',
-    }],
-    cookies: { keys: ['cookie-key-of-the-test'] },
-    features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
-    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: 'Alice' }) }),
-    claims: { openid: ['sub'], profile: ['name'] },
-    rotateRefreshToken: true,
-  });
-  provider.on('server_error', () => {});  // expected in the failure tests; asserted on responses
-  const callback = provider.callback();
-  server.on('request', async (req, res) => {
-    if (!req.url.startsWith('/interaction/')) return callback(req, res);
-    try {
-      const details = await provider.interactionDetails(req, res);
-      const grant = new provider.Grant({ accountId: 'alice', clientId: details.params.client_id });
-      grant.addOIDCScope(details.params.scope);
-      const grantId = await grant.save();
-      await provider.interactionFinished(req, res, { login: { accountId: 'alice' }, consent: { grantId } },
-        { mergeWithLastSubmission: false });
-    } catch (err) {
-      res.statusCode = 500;
-      res.end(String(err));
-    }
-  });
-  const config = await client.discovery(new URL(issuer), CLIENT_ID, CLIENT_SECRET, undefined,
-    { execute: [client.allowInsecureRequests] });
-  return { issuer, provider, config, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
-}
-
-// The user agent: follows the authorization redirects with a cookie jar, stops at the client's
-// redirect URI. {callback: URL, verifier, state} or {status, body} when it ended elsewhere.
-async function authorize(op, extra = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(op.config, {
-    redirect_uri: REDIRECT, scope: 'openid profile offline_access', prompt: 'consent', state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
-  });
-  const jar = new Map();
-  let next = url.href;
-  for (let hop = 0; hop < 10; hop++) {
-    const res = await fetch(next, {
-      redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(';')[0];
-      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-    }
-    const location = res.headers.get('location');
-    const body = await res.text();
-    if (!location) return { status: res.status, body };
-    const target = new URL(location, next);
-    if (target.href.startsWith(REDIRECT)) return { callback: target, verifier, state };
-    next = target.href;
-  }
-  throw new Error('too many redirects');
-}
-
-// A token request as it goes on the wire: {status, body}.
-async function tokenRequest(op, params) {
-  const r = await fetch(`${op.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...params, client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
-  });
-  return { status: r.status, body: await r.json() };
-}
-
-async function redeem(op, auth) {
-  return client.authorizationCodeGrant(op.config, auth.callback,
-    { pkceCodeVerifier: auth.verifier, expectedState: auth.state });
-}
-
-// Settles a promise as {ok: value} or {error: the OAuth error code or the message}.
-async function settle(promise) {
-  try {
-    return { ok: await promise };
-  } catch (err) {
-    return { error: err.error || err.cause?.error || err.code || err.message, status: err.status };
-  }
-}
 
 const redis = h.redisFixture();
 
 for (const name of ['memory', 'sqlite', 'redis']) {
   describe(`oidc-provider on ${name}`, () => {
+    const fixture = providerFixture(name, redis);
+    const { barrier } = fixture;
     let store;
     let op;
-    const barrier = consumeBarrier(2);
     let Adapter;
-    before(async () => {
-      store = await h.backends(redis).find((b) => b.name === name).open();
-      Adapter = withBarrier(adapterFor(store), barrier);
-      op = await startProvider(Adapter);
-    });
-    after(async () => {
-      await op.stop();
-      await store.close();
-    });
+    before(() => ({ store, op, Adapter } = fixture));
 
     it('discovery, code + PKCE, userinfo, refresh rotation, revocation', async () => {
       assert.equal(op.config.serverMetadata().issuer, op.issuer);

@@ -289,7 +289,7 @@ void bind_metrics(py::module_& m) {
 
 void bind_store(py::module_& m) {
   py::class_<PyStore>(m, "Store",
-                      "An open store: codes, refresh, sessions, replay and client_tokens. Safe to "
+                      "An open store: codes, refresh, sessions, replay, client_tokens and payloads. Safe to "
                       "share between threads; usable in a child after fork() (SQLite and Redis "
                       "reconnect lazily; memory is per process). A context manager that closes it.")
       .def_property_readonly(
@@ -306,6 +306,9 @@ void bind_store(py::module_& m) {
           py::return_value_policy::reference_internal)
       .def_property_readonly(
           "client_tokens", [](PyStore& s) -> ClientTokenStore& { return s.store.client_tokens(); },
+          py::return_value_policy::reference_internal)
+      .def_property_readonly(
+          "payloads", [](PyStore& s) -> PayloadStore& { return s.store.payloads(); },
           py::return_value_policy::reference_internal)
       .def_property_readonly(
           "metrics", [](PyStore& s) -> Metrics& { return s.store.metrics(); },

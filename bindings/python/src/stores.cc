@@ -1,4 +1,4 @@
-// The five stores: every operation of the public C++ API, each as a blocking call (GIL released)
+// The six stores: every operation of the public C++ API, each as a blocking call (GIL released)
 // returning a Result or raising, and as an awaitable `<name>_async` completed from the C++
 // asynchronous call. Docstrings give the outcomes; docs/api.md has the full contracts.
 #include <pybind11/pybind11.h>
@@ -154,6 +154,38 @@ void bind_client_tokens(py::module_& m) {
       "Releases this store's resources; later calls raise FailedPrecondition.");
 }
 
+void bind_payloads(py::module_& m) {
+  Handle<PayloadStore> cls(m, "PayloadStore",
+                           "Opaque payloads by (model, id) with a TTL: consume exactly once, lookups "
+                           "by uid and user code, revocation of a whole grant (docs/api.md "
+                           "\"Payloads\").");
+  using S = PayloadStore;
+  bind_op(cls, "upsert", &S::upsert, &S::upsert_async,
+          "Stores a PayloadWrite under (model, id), replacing any stored one (a consumed one too): "
+          "OK. Bad fields raise InvalidArgument naming the field.",
+          py::arg("write"));
+  bind_op(cls, "find", &S::find, &S::find_async,
+          "OK with the StoredPayload (consumed ones too: consumed_at set); NOT_FOUND when absent, "
+          "expired, destroyed, failing verification, or its grant was revoked.",
+          py::arg("model"), py::arg("id"));
+  bind_op(cls, "find_by_uid", &S::find_by_uid, &S::find_by_uid_async,
+          "The payload last upserted with this uid under model, as find() answers it.",
+          py::arg("model"), py::arg("uid"));
+  bind_op(cls, "find_by_user_code", &S::find_by_user_code, &S::find_by_user_code_async,
+          "The payload last upserted with this user code under model, as find() answers it.",
+          py::arg("model"), py::arg("user_code"));
+  bind_op(cls, "consume", &S::consume, &S::consume_async,
+          "Atomic single use: OK with the payload (consumed_at = now) for exactly one caller; "
+          "ALREADY_CONSUMED for every later or concurrent one; NOT_FOUND as for find().",
+          py::arg("model"), py::arg("id"));
+  bind_op(cls, "destroy", &S::destroy, &S::destroy_async,
+          "Deletes the payload: OK whether or not it was there.", py::arg("model"), py::arg("id"));
+  bind_op(cls, "revoke_by_grant_id", &S::revoke_by_grant_id, &S::revoke_by_grant_id_async,
+          "Every payload carrying grant_id (any model) reads as NOT_FOUND from now on, payloads "
+          "written under it later too, for payloads.max_ttl_ms. One operation.",
+          py::arg("grant_id"));
+}
+
 }  // namespace
 
 void bind_stores(py::module_& m) {
@@ -162,6 +194,7 @@ void bind_stores(py::module_& m) {
   bind_sessions(m);
   bind_replay(m);
   bind_client_tokens(m);
+  bind_payloads(m);
 }
 
 }  // namespace authstore::python

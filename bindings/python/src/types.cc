@@ -150,6 +150,45 @@ void bind_other_types(py::module_& m) {
       .def_readwrite("next_cursor", &KeyPage::next_cursor);
 }
 
+// A payload is opaque bytes: read as bytes; written from bytes (or a str, stored as UTF-8).
+template <class T>
+void payload_bytes(py::class_<T>& cls) {
+  cls.def_property(
+      "payload", [](const T& v) { return py::bytes(v.payload); },
+      [](T& v, const py::object& value) {
+        if (py::isinstance<py::bytes>(value)) {
+          v.payload = value.cast<std::string>();
+        } else if (py::isinstance<py::str>(value)) {
+          v.payload = value.cast<std::string>();
+        } else {
+          throw py::type_error("expected bytes or str, got " +
+                               std::string(py::str(py::type::of(value).attr("__name__"))));
+        }
+      });
+}
+
+void bind_payload_types(py::module_& m) {
+  auto write = record<PayloadWrite>(m, "PayloadWrite",
+                                    "A payload to store under (model, id) (payloads.upsert).");
+  write.def_readwrite("model", &PayloadWrite::model)
+      .def_readwrite("id", &PayloadWrite::id)
+      .def_readwrite("grant_id", &PayloadWrite::grant_id)
+      .def_readwrite("uid", &PayloadWrite::uid)
+      .def_readwrite("user_code", &PayloadWrite::user_code)
+      .def_readwrite("ttl_ms", &PayloadWrite::ttl_ms);
+  payload_bytes(write);
+  auto stored = record<StoredPayload>(m, "StoredPayload",
+                                      "A stored payload as payloads.find answers it.");
+  stored.def_readwrite("model", &StoredPayload::model)
+      .def_readwrite("id", &StoredPayload::id)
+      .def_readwrite("grant_id", &StoredPayload::grant_id)
+      .def_readwrite("uid", &StoredPayload::uid)
+      .def_readwrite("user_code", &StoredPayload::user_code)
+      .def_readwrite("expires_at", &StoredPayload::expires_at)
+      .def_readwrite("consumed_at", &StoredPayload::consumed_at);
+  payload_bytes(stored);
+}
+
 void bind_options(py::module_& m) {
   record<KeyEntry>(m, "KeyEntry", "One secret of the key ring: id (1..65535), secret (>= 32 bytes).")
       .def_readwrite("id", &KeyEntry::id)
@@ -191,6 +230,9 @@ void bind_options(py::module_& m) {
       .def_readwrite("pkce_ttl_ms", &ClientTokenOptions::pkce_ttl_ms)
       .def_readwrite("default_ttl_ms", &ClientTokenOptions::default_ttl_ms)
       .def_readwrite("max_record_bytes", &ClientTokenOptions::max_record_bytes);
+  record<PayloadOptions>(m, "PayloadOptions", "Payload store lifetime and size limits.")
+      .def_readwrite("max_ttl_ms", &PayloadOptions::max_ttl_ms)
+      .def_readwrite("max_payload_bytes", &PayloadOptions::max_payload_bytes);
   record<Options>(m, "Options", "Options of a store (authstore/options.h); open() takes one.")
       .def_readwrite("keys", &Options::keys)
       .def_readwrite("clock", &Options::clock)
@@ -199,6 +241,7 @@ void bind_options(py::module_& m) {
       .def_readwrite("sessions", &Options::sessions)
       .def_readwrite("replay", &Options::replay)
       .def_readwrite("client_tokens", &Options::client_tokens)
+      .def_readwrite("payloads", &Options::payloads)
       .def_readwrite("memory_sweep_interval_ms", &Options::memory_sweep_interval_ms)
       .def_readwrite("start_new_store", &Options::start_new_store);
 }
@@ -209,6 +252,7 @@ void bind_types(py::module_& m) {
   bind_code_types(m);
   bind_refresh_types(m);
   bind_other_types(m);
+  bind_payload_types(m);
   bind_options(m);
 }
 
