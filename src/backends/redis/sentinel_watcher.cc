@@ -14,8 +14,9 @@ namespace authstore::internal {
 using Clock = std::chrono::steady_clock;
 using redis::Reply;
 
-SwitchMasterWatcher::SwitchMasterWatcher(const redis::SentinelUrl& url, OnMessage on_message)
-    : url_(url), on_message_(std::move(on_message)) {
+SwitchMasterWatcher::SwitchMasterWatcher(const redis::SentinelUrl& url, SentinelAt sentinel_at,
+                                         OnMessage on_message)
+    : url_(url), sentinel_at_(std::move(sentinel_at)), on_message_(std::move(on_message)) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ >= 0) thread_ = std::thread([this] { watch(); });
 }
@@ -100,8 +101,9 @@ bool SwitchMasterWatcher::send_all(int fd, std::string_view bytes) {
 // The watcher thread: subscribed to +switch-master on one sentinel at a time, in turn.
 void SwitchMasterWatcher::watch() {
   const int handshake_ms = static_cast<int>(url_.sentinel.command_timeout.count());
-  for (std::size_t i = 0; !stop_.load(std::memory_order_acquire); i = (i + 1) % url_.sentinels.size()) {
-    const int fd = connect_to(url_.sentinels[i].first, url_.sentinels[i].second);
+  for (std::size_t turn = 0; !stop_.load(std::memory_order_acquire); ++turn) {
+    const auto [host, port] = sentinel_at_(turn);
+    const int fd = connect_to(host, port);
     if (fd >= 0) {
       redis::ReplyReader reader;
       std::string out;
