@@ -1,7 +1,8 @@
 // Sentinel failovers the executor must follow (src/backends/redis/sentinel_executor.cc), each on a
 // fixture instance of its own (tests/fixtures/redis/redis-sentinel.sh, part of the redis_servers
-// fixture): sentinels learned from the one sentinel a URL names, and a flapping master (killed,
-// restarted claiming "master", demoted, then its successor killed) with two replicas.
+// fixture): sentinels learned from the one sentinel a URL names, a flapping master (killed,
+// restarted claiming "master", demoted, then its successor killed) with two replicas, and a
+// failover followed over TLS (rediss+sentinel://).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -69,11 +70,14 @@ bool wait_until(F done, std::chrono::milliseconds limit) {
   return done();
 }
 
-// The port the executor's calls run on (CONFIG GET port through it).
+// The port the executor's calls run on (CONFIG GET port through it; tls-port on a TLS-only server).
 std::string port_behind(RedisExecutor& e) {
-  Result<Reply> r = command(e, {"CONFIG", "GET", "port"});
-  if (!r.ok() || !r.value().is_array() || r.value().elements().size() != 2) return {};
-  return r.value().elements()[1].str();
+  for (const std::string_view option : {"port", "tls-port"}) {
+    Result<Reply> r = command(e, {"CONFIG", "GET", option});
+    if (!r.ok() || !r.value().is_array() || r.value().elements().size() != 2) return {};
+    if (r.value().elements()[1].str() != "0") return r.value().elements()[1].str();
+  }
+  return {};
 }
 
 // The URL names one sentinel; the executor learns the other two (SENTINEL SENTINELS). That sentinel
@@ -134,6 +138,46 @@ TEST(RedisSentinelDiscovery, LearnedSentinelsFindTheMasterWhenTheNamedOneIsGone)
       "discovery: master named %lld ms after the kill, service back %lld ms after that\n",
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(named - killed).count()),
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(*back - named).count()));
+}
+
+// Every server on TLS only; the URL is rediss+sentinel:// with the fixture's CA. The master
+// SIGKILLed: the executor finds the promoted replica over TLS, and its watcher gets +switch-master
+// over TLS (before the watcher spoke TLS, a rediss URL had none: the counter stayed 0).
+TEST(RedisSentinelTls, FailoverFollowedOverTls) {
+  auto env = instance("redis-sentinel-tls");
+  ASSERT_TRUE(env.count("REDIS_SENTINEL_HOSTS")) << "no Sentinel fixture: run through ctest";
+  ASSERT_EQ(env["REDIS_SENTINEL_TLS"], "tls");
+  const std::vector<std::string> data_ports = words(env["REDIS_SENTINEL_DATA_PORTS"]);
+  ASSERT_EQ(data_ports.size(), 2U);
+  auto e = executor_for("rediss+sentinel://:" + env["REDIS_SENTINEL_MASTER_PASSWORD"] + "@" +
+                        env["REDIS_SENTINEL_HOSTS"] + "/" + env["REDIS_SENTINEL_MASTER_NAME"] +
+                        "?sentinel_password=" + env["REDIS_SENTINEL_PASSWORD"] +
+                        "&ca_file=" + env["REDIS_SENTINEL_TLS_CA"] + "&timeout=500ms");
+  ASSERT_NE(e, nullptr);
+  ASSERT_EQ(port_behind(*e), data_ports[0]);
+  // The watcher subscribes shortly after the first call; give it time before the kill.
+  std::this_thread::sleep_for(300ms);
+  const pid_t master_pid = pid_in(env["DIR"] + "/data-" + data_ports[0] + ".pid");
+  ASSERT_GT(master_pid, 0);
+  ASSERT_EQ(::kill(master_pid, SIGKILL), 0);
+  const auto killed = Clock::now();
+  // The executor follows: calls (500 ms deadline each) until one runs on the promoted replica.
+  const std::string k = key("tls");
+  std::string on;
+  while (on != data_ports[1] && Clock::now() - killed < 15000ms) {
+    const auto sent = Clock::now();
+    Result<Reply> r = command(*e, {"INCR", k}, 500ms);
+    EXPECT_LT(Clock::now() - sent, 700ms) << "answered past its deadline: " << r.status().to_string();
+    if (r.ok()) on = port_behind(*e);
+    if (!r.ok()) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(on, data_ports[1]) << "not on the promoted replica within 15 s of the kill";
+  EXPECT_TRUE(wait_until([&] { return e->sentinel_counters().switch_master_seen > 0; }, 5000ms))
+      << "no +switch-master seen over TLS";
+  std::printf("tls: on the promoted replica %lld ms after the kill\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count()));
+  (void)command(*e, {"DEL", k});
 }
 
 // A bounded load of INCRs (each thread its own key, 500 ms deadline per call) through `e`.

@@ -11,7 +11,7 @@
 // sentinel reachable).
 //
 // Following failovers: a watcher thread (sentinel_watcher.h) subscribes to +switch-master on one
-// sentinel at a time (plain TCP only; see docs/redis.md) and drops the current master when a message names
+// sentinel at a time (over TLS with rediss+sentinel://) and drops the current master when a message names
 // ours; so does READONLY (the master was demoted), a refused connection and a lost one. The next call, or the
 // watcher itself, asks the sentinels again.
 //
@@ -593,7 +593,6 @@ class State {
     std::lock_guard lock(mu_);
     if (watcher_started_.load(std::memory_order_relaxed) || closing_) return;
     watcher_started_.store(true, std::memory_order_release);
-    if (url_.sentinel.tls.enabled) return;  // the watcher speaks plain TCP only (docs/redis.md)
     watcher_ = std::make_unique<SwitchMasterWatcher>(
         url_,
         [this](std::size_t turn) {
