@@ -552,38 +552,35 @@ class State {
     for (auto& op : failed) op->done(Result<Reply>(why));
   }
 
-  redis::Client* sentinel_locked(std::size_t i) {
-    if (sentinels_.size() < sentinel_addrs_.size()) sentinels_.resize(sentinel_addrs_.size());
-    auto& c = sentinels_[i];
-    if (!c) {
-      redis::ClientOptions o = url_.sentinel;
-      o.host = sentinel_addrs_[i].first;
-      o.port = sentinel_addrs_[i].second;
-      o.connections = 1;
-      auto made = redis::Client::create(std::move(o));
-      if (made.ok()) {
-        c = std::move(made.value());
-      } else {
-        build_error_ = made.status().message();
-      }
-    }
-    return c.get();
-  }
-
-  redis::Client* master_locked(const std::string& addr, const std::string& host, std::uint16_t port) {
-    auto& c = masters_[addr];
-    if (!c) {
-      redis::ClientOptions o = url_.master;
+  // The client in `slot`, built on first use from `base` at host:port (`connections`: how many it
+  // opens); null if it cannot be built (build_error_ says why). Under mu_.
+  redis::Client* client_locked(std::unique_ptr<redis::Client>& slot, const redis::ClientOptions& base,
+                               const std::string& host, std::uint16_t port, std::size_t connections) {
+    if (!slot) {
+      redis::ClientOptions o = base;
       o.host = host;
       o.port = port;
+      o.connections = connections;
       auto made = redis::Client::create(std::move(o));
       if (made.ok()) {
-        c = std::move(made.value());
+        slot = std::move(made.value());
       } else {
         build_error_ = made.status().message();
       }
     }
-    return c.get();
+    return slot.get();
+  }
+
+  // Sentinel `i`'s client: one connection (a question per round, and SENTINEL SENTINELS).
+  redis::Client* sentinel_locked(std::size_t i) {
+    if (sentinels_.size() < sentinel_addrs_.size()) sentinels_.resize(sentinel_addrs_.size());
+    return client_locked(sentinels_[i], url_.sentinel, sentinel_addrs_[i].first, sentinel_addrs_[i].second,
+                         1);
+  }
+
+  // The client of the master at `addr` (kept by address: a master that returns reuses it).
+  redis::Client* master_locked(const std::string& addr, const std::string& host, std::uint16_t port) {
+    return client_locked(masters_[addr], url_.master, host, port, url_.master.connections);
   }
 
   // ------------------------------------------------------------------ +switch-master
