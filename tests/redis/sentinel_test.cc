@@ -23,57 +23,10 @@
 #include "backends/redis/redis_backend.h"
 #include "redis/client.h"
 #include "redis/options.h"
+#include "redis/sentinel_test_support.h"
 
 namespace authstore::internal {
 namespace {
-
-using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-using redis::Reply;
-
-// KEY=VALUE lines of <fixture dir>/../<instance>/sentinel.env.
-std::map<std::string, std::string> instance(const std::string& name) {
-  std::map<std::string, std::string> m;
-  const char* dir = std::getenv("AUTHSTORE_REDIS_FIXTURE_DIR");
-  if (dir == nullptr) return m;
-  m["DIR"] = std::string(dir) + "/../" + name;
-  std::ifstream in(m["DIR"] + "/sentinel.env");
-  for (std::string line; std::getline(in, line);) {
-    const auto eq = line.find('=');
-    if (eq != std::string::npos) m[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return m;
-}
-
-std::string url_of(const std::map<std::string, std::string>& env, const std::string& master_password,
-                   const std::string& master_name, const std::string& sentinel_password,
-                   const std::string& options = "") {
-  return "redis+sentinel://:" + master_password + "@" + env.at("REDIS_SENTINEL_HOSTS") + "/" + master_name +
-         "?sentinel_password=" + sentinel_password + options;
-}
-
-std::unique_ptr<SentinelExecutor> executor_for(const std::string& url) {
-  auto parsed = redis::parse_sentinel_url(url);
-  EXPECT_TRUE(parsed.ok()) << parsed.status().to_string();
-  if (!parsed.ok()) return nullptr;
-  return make_sentinel_executor(std::move(parsed.value()));
-}
-
-Result<Reply> run(RedisExecutor& e, const RedisCall& call, std::chrono::milliseconds timeout = 0ms) {
-  std::promise<Result<Reply>> p;
-  e.execute(call, Clock::now() + (timeout.count() > 0 ? timeout : e.command_timeout()),
-            [&p](Result<Reply> r) { p.set_value(std::move(r)); });
-  return p.get_future().get();
-}
-
-Result<Reply> command(RedisExecutor& e, std::vector<std::string_view> args,
-                      std::chrono::milliseconds timeout = 0ms) {
-  return run(e, RedisCall{"test", nullptr, {}, args}, timeout);
-}
-
-std::string key(const char* what) {
-  return std::string("sentinel_test:") + what + ":" + std::to_string(::getpid());
-}
 
 class RedisSentinel : public ::testing::Test {
  protected:

@@ -91,6 +91,7 @@ class SentinelExecutor : public RedisExecutor {
     std::uint64_t readonly_seen = 0;        // READONLY replies (the master became a replica)
     std::uint64_t resent = 0;               // calls resent because they cannot have run
     std::uint64_t lost_in_flight = 0;       // calls answered kUnavailable because they may have run
+    std::uint64_t sentinels_learned = 0;    // sentinels added from SENTINEL SENTINELS (not in the URL)
   };
   virtual Counters sentinel_counters() const = 0;
 };

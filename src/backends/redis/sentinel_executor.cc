@@ -2,14 +2,16 @@
 //
 // Resolving: the sentinels are asked in turn, SENTINEL GET-MASTER-ADDR-BY-NAME name; the address
 // one names is checked with ROLE on a client to it (it must say "master"); the first that passes
-// becomes the current master and the calls waiting for it go out. A round in which a sentinel
-// named an address that failed the check (dead, or not yet promoted) is tried again after a short
-// backoff while a waiting call's deadline allows; a round in which no sentinel named anything ends
-// at once: the waiting calls fail with the precise reason (unknown master name, refused sentinel
-// credentials, no sentinel reachable).
+// becomes the current master and the calls waiting for it go out. That sentinel is then asked
+// SENTINEL SENTINELS name: the sentinels it knows and we did not join the list (after the URL's),
+// for the next rounds and the watcher, so a URL naming one sentinel survives that sentinel's death. A round
+// in which a sentinel named an address that failed the check (dead, or not yet promoted) is tried again after
+// a short backoff while a waiting call's deadline allows; a round in which no sentinel named anything ends at
+// once: the waiting calls fail with the precise reason (unknown master name, refused sentinel credentials, no
+// sentinel reachable).
 //
 // Following failovers: a watcher thread (sentinel_watcher.h) subscribes to +switch-master on one
-// sentinel at a time (plain TCP only; see docs/redis.md) and drops the current master when a message names
+// sentinel at a time (over TLS with rediss+sentinel://) and drops the current master when a message names
 // ours; so does READONLY (the master was demoted), a refused connection and a lost one. The next call, or the
 // watcher itself, asks the sentinels again.
 //
@@ -41,6 +43,9 @@ using Clock = std::chrono::steady_clock;
 using redis::Reply;
 constexpr int kMaxResends = 5;
 constexpr std::chrono::milliseconds kRoundBackoff{50};
+constexpr std::size_t kMaxSentinels = 16;  // the URL's and the learned ones: a bound on a bad answer
+
+using Address = std::pair<std::string, std::uint16_t>;
 
 std::atomic<std::uint64_t> g_fork_generation{0};
 void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
@@ -80,6 +85,7 @@ struct Round {
   std::size_t refused = 0;    // a sentinel refused our credentials
   std::size_t failed = 0;     // a sentinel could not be asked (down, timeout, other error)
   Status definitive;          // a master refused by its server check (credentials, maxmemory-policy)
+  std::size_t asked = 0;      // sentinels asked
   std::uint64_t epoch = 0;    // State::switch_epoch_ when the round began
   std::string last;           // the last sentinel's answer, for messages
 };
@@ -143,14 +149,37 @@ class Release {
 };
 struct AtomicCounters {
   std::atomic<std::uint64_t> resolves{0}, master_changes{0}, switch_master_seen{0}, readonly_seen{0},
-      resent{0}, lost_in_flight{0};
+      resent{0}, lost_in_flight{0}, sentinels_learned{0};
 };
+
+// The sentinels a SENTINEL SENTINELS reply names (an array of flat field/value arrays).
+std::vector<Address> sentinels_named(const Reply& r) {
+  std::vector<Address> found;
+  if (!r.is_array()) return found;
+  for (const Reply& s : r.elements()) {
+    if (!s.is_array()) continue;
+    std::string ip, port_text;
+    const auto& f = s.elements();
+    for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
+      if (!f[k].is_string() || !f[k + 1].is_string()) continue;
+      if (f[k].str() == "ip") ip = f[k + 1].str();
+      if (f[k].str() == "port") port_text = f[k + 1].str();
+    }
+    unsigned port = 0;
+    const auto parsed = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (!ip.empty() && parsed.ec == std::errc() && parsed.ptr == port_text.data() + port_text.size() &&
+        port > 0 && port <= 65535) {
+      found.emplace_back(ip, static_cast<std::uint16_t>(port));
+    }
+  }
+  return found;
+}
 
 // One process's part of the executor.
 class State {
  public:
   State(const redis::SentinelUrl& url, AtomicCounters& counters, std::uint64_t generation)
-      : url_(url), counters_(counters), generation_(generation) {}
+      : url_(url), counters_(counters), generation_(generation), sentinel_addrs_(url.sentinels) {}
 
   ~State() {
     {
@@ -312,33 +341,42 @@ class State {
     return true;
   }
 
-  // Asks sentinel `i` of this round for the master's address.
-  void ask(std::shared_ptr<Round> round, std::size_t i) {
-    if (i >= url_.sentinels.size()) return round_failed(std::move(round));
-    redis::Client* sentinel = nullptr;
-    std::string build_error;
-    {
-      std::lock_guard lock(mu_);
-      if (closing_) return;
-      sentinel = sentinel_locked(i);
-      if (sentinel != nullptr) users_.fetch_add(1, std::memory_order_acq_rel);
-      build_error = build_error_;
-    }
-    if (sentinel == nullptr) {
-      ++round->failed;
-      round->last = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second) +
-                    ": its client could not be built (" + build_error + ")";
-      return ask(std::move(round), i + 1);
-    }
+  // A question to a sentinel: its command timeout, and no WAIT (a sentinel would answer an error).
+  redis::CallOptions sentinel_call_options() const {
     redis::CallOptions options;
     options.timeout = url_.sentinel.command_timeout;
     options.writes = false;
+    return options;
+  }
+
+  // Asks sentinel `i` of this round for the master's address.
+  void ask(std::shared_ptr<Round> round, std::size_t i) {
+    redis::Client* sentinel = nullptr;
+    std::string build_error;
+    std::string who;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      if (i < sentinel_addrs_.size()) {
+        sentinel = sentinel_locked(i);
+        if (sentinel != nullptr) users_.fetch_add(1, std::memory_order_acq_rel);
+        build_error = build_error_;
+        who = "sentinel " + address(sentinel_addrs_[i].first, sentinel_addrs_[i].second);
+      }
+    }
+    if (who.empty()) return round_failed(std::move(round));  // every sentinel asked
+    ++round->asked;
+    if (sentinel == nullptr) {
+      ++round->failed;
+      round->last = who + ": its client could not be built (" + build_error + ")";
+      return ask(std::move(round), i + 1);
+    }
+    const redis::CallOptions options = sentinel_call_options();
     const std::string_view cmd[] = {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", url_.master_name};
     const Release release(users_);
     sentinel->async_call(
         cmd,
-        [this, round, i](Result<Reply> r) mutable {
-          const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
+        [this, round, i, who](Result<Reply> r) mutable {
           if (r.ok() && r.value().is_nil()) {
             ++round->unknown;
             round->last = who + " knows no master named '" + url_.master_name + "'";
@@ -352,7 +390,7 @@ class State {
             const auto parsed = std::from_chars(p.data(), p.data() + p.size(), port);
             if (!host.empty() && parsed.ec == std::errc() && parsed.ptr == p.data() + p.size() && port > 0 &&
                 port <= 65535) {
-              return verify(std::move(round), i, host, static_cast<std::uint16_t>(port));
+              return verify(std::move(round), i, who, host, static_cast<std::uint16_t>(port));
             }
           }
           if (r.code() == StatusCode::kPermissionDenied) {
@@ -372,7 +410,8 @@ class State {
   }
 
   // Checks with ROLE that the address sentinel `i` named is the master.
-  void verify(std::shared_ptr<Round> round, std::size_t i, const std::string& host, std::uint16_t port) {
+  void verify(std::shared_ptr<Round> round, std::size_t i, const std::string& who, const std::string& host,
+              std::uint16_t port) {
     const std::string addr = address(host, port);
     redis::Client* master = nullptr;
     std::string build_error;
@@ -394,11 +433,11 @@ class State {
     const Release release(users_);
     master->async_call(
         {"ROLE"},
-        [this, round, i, addr, master](Result<Reply> r) mutable {
-          const std::string who = "sentinel " + address(url_.sentinels[i].first, url_.sentinels[i].second);
+        [this, round, i, who, addr, master](Result<Reply> r) mutable {
           if (r.ok() && r.value().is_array() && !r.value().elements().empty() &&
               r.value().elements()[0].is_string() && r.value().elements()[0].str() == "master") {
-            return install(std::move(round), addr, master);
+            if (install(std::move(round), addr, master)) learn_sentinels(i);
+            return;
           }
           ++round->named_bad;
           if (!r.ok() &&
@@ -418,15 +457,17 @@ class State {
         options);
   }
 
-  void install(std::shared_ptr<Round> round, const std::string& addr, redis::Client* master) {
+  // Makes `master` the current master; false if it did not (closing, or a newer round asks).
+  bool install(std::shared_ptr<Round> round, const std::string& addr, redis::Client* master) {
     std::vector<std::shared_ptr<Op>> ready;
     {
       std::unique_lock lock(mu_);
-      if (closing_) return;
+      if (closing_) return false;
       if (round->epoch != switch_epoch_) {
         // A +switch-master came while this round was asking: its answer may be the old master.
         lock.unlock();
-        return ask(new_round(), 0);
+        ask(new_round(), 0);
+        return false;
       }
       resolving_ = false;
       current_ = master;
@@ -438,11 +479,42 @@ class State {
       ready.swap(waiting_);
     }
     for (auto& op : ready) dispatch(std::move(op));
+    return true;
+  }
+
+  // Adds the sentinels that sentinel `i` (which just named the master) knows for our master and
+  // we did not to those asked and watched. Best effort: a failure changes nothing.
+  void learn_sentinels(std::size_t i) {
+    redis::Client* sentinel = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_ || i >= sentinels_.size() || !sentinels_[i]) return;
+      sentinel = sentinels_[i].get();
+      users_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    const redis::CallOptions options = sentinel_call_options();
+    const std::string_view cmd[] = {"SENTINEL", "SENTINELS", url_.master_name};
+    const Release release(users_);
+    sentinel->async_call(
+        cmd,
+        [this](Result<Reply> r) {
+          if (!r.ok()) return;
+          const std::vector<Address> found = sentinels_named(r.value());
+          std::lock_guard lock(mu_);
+          if (closing_) return;
+          for (const Address& a : found) {
+            if (sentinel_addrs_.size() >= kMaxSentinels) break;
+            if (std::find(sentinel_addrs_.begin(), sentinel_addrs_.end(), a) != sentinel_addrs_.end())
+              continue;
+            sentinel_addrs_.push_back(a);
+            counters_.sentinels_learned.fetch_add(1, std::memory_order_relaxed);
+          }
+        },
+        options);
   }
 
   void round_failed(std::shared_ptr<Round> round) {
-    const std::string asked =
-        " (asked " + std::to_string(url_.sentinels.size()) + "; last: " + round->last + ")";
+    const std::string asked = " (asked " + std::to_string(round->asked) + "; last: " + round->last + ")";
     Status why;
     if (!round->definitive.ok()) {
       why = round->definitive;
@@ -480,38 +552,35 @@ class State {
     for (auto& op : failed) op->done(Result<Reply>(why));
   }
 
-  redis::Client* sentinel_locked(std::size_t i) {
-    if (sentinels_.size() < url_.sentinels.size()) sentinels_.resize(url_.sentinels.size());
-    auto& c = sentinels_[i];
-    if (!c) {
-      redis::ClientOptions o = url_.sentinel;
-      o.host = url_.sentinels[i].first;
-      o.port = url_.sentinels[i].second;
-      o.connections = 1;
-      auto made = redis::Client::create(std::move(o));
-      if (made.ok()) {
-        c = std::move(made.value());
-      } else {
-        build_error_ = made.status().message();
-      }
-    }
-    return c.get();
-  }
-
-  redis::Client* master_locked(const std::string& addr, const std::string& host, std::uint16_t port) {
-    auto& c = masters_[addr];
-    if (!c) {
-      redis::ClientOptions o = url_.master;
+  // The client in `slot`, built on first use from `base` at host:port (`connections`: how many it
+  // opens); null if it cannot be built (build_error_ says why). Under mu_.
+  redis::Client* client_locked(std::unique_ptr<redis::Client>& slot, const redis::ClientOptions& base,
+                               const std::string& host, std::uint16_t port, std::size_t connections) {
+    if (!slot) {
+      redis::ClientOptions o = base;
       o.host = host;
       o.port = port;
+      o.connections = connections;
       auto made = redis::Client::create(std::move(o));
       if (made.ok()) {
-        c = std::move(made.value());
+        slot = std::move(made.value());
       } else {
         build_error_ = made.status().message();
       }
     }
-    return c.get();
+    return slot.get();
+  }
+
+  // Sentinel `i`'s client: one connection (a question per round, and SENTINEL SENTINELS).
+  redis::Client* sentinel_locked(std::size_t i) {
+    if (sentinels_.size() < sentinel_addrs_.size()) sentinels_.resize(sentinel_addrs_.size());
+    return client_locked(sentinels_[i], url_.sentinel, sentinel_addrs_[i].first, sentinel_addrs_[i].second,
+                         1);
+  }
+
+  // The client of the master at `addr` (kept by address: a master that returns reuses it).
+  redis::Client* master_locked(const std::string& addr, const std::string& host, std::uint16_t port) {
+    return client_locked(masters_[addr], url_.master, host, port, url_.master.connections);
   }
 
   // ------------------------------------------------------------------ +switch-master
@@ -521,8 +590,13 @@ class State {
     std::lock_guard lock(mu_);
     if (watcher_started_.load(std::memory_order_relaxed) || closing_) return;
     watcher_started_.store(true, std::memory_order_release);
-    if (url_.sentinel.tls.enabled) return;  // the watcher speaks plain TCP only (docs/redis.md)
-    watcher_ = std::make_unique<SwitchMasterWatcher>(url_, [this](const Reply& r) { on_message(r); });
+    watcher_ = std::make_unique<SwitchMasterWatcher>(
+        url_,
+        [this](std::size_t turn) {
+          std::lock_guard held(mu_);
+          return sentinel_addrs_[turn % sentinel_addrs_.size()];
+        },
+        [this](const Reply& r) { on_message(r); });
   }
 
   // ["message", "+switch-master", "<name> <old-ip> <old-port> <new-ip> <new-port>"]
@@ -559,7 +633,8 @@ class State {
   Status last_error_;
   std::vector<std::shared_ptr<Op>> waiting_;
   std::map<std::string, std::unique_ptr<redis::Client>> masters_;  // by address, kept for reuse
-  std::vector<std::unique_ptr<redis::Client>> sentinels_;          // by index in url_.sentinels
+  std::vector<Address> sentinel_addrs_;  // the URL's sentinels, then the learned ones (never removed)
+  std::vector<std::unique_ptr<redis::Client>> sentinels_;  // by index in sentinel_addrs_
   std::unique_ptr<ExecutorTimer> timer_ = std::make_unique<ExecutorTimer>();
   std::uint64_t switch_epoch_ = 0;  // +switch-master messages for our master, under mu_
   std::atomic<int> users_{0};       // threads calling a client taken from under mu_
@@ -592,6 +667,7 @@ class SentinelExecutorImpl final : public SentinelExecutor {
     c.readonly_seen = counters_.readonly_seen.load(std::memory_order_relaxed);
     c.resent = counters_.resent.load(std::memory_order_relaxed);
     c.lost_in_flight = counters_.lost_in_flight.load(std::memory_order_relaxed);
+    c.sentinels_learned = counters_.sentinels_learned.load(std::memory_order_relaxed);
     return c;
   }
 

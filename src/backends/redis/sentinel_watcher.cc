@@ -1,6 +1,10 @@
 #include "backends/redis/sentinel_watcher.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -9,13 +13,43 @@
 #include <cerrno>
 #include <chrono>
 
+#include "redis/connection.h"
+
 namespace authstore::internal {
 
 using Clock = std::chrono::steady_clock;
 using redis::Reply;
 
-SwitchMasterWatcher::SwitchMasterWatcher(const redis::SentinelUrl& url, OnMessage on_message)
-    : url_(url), on_message_(std::move(on_message)) {
+struct SwitchMasterWatcher::Link {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  Link() = default;
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+  ~Link() {
+    if (ssl != nullptr) SSL_free(ssl);  // no close_notify: the socket closes at once
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr any{};
+  return ::inet_pton(AF_INET, host.c_str(), &any) == 1 || ::inet_pton(AF_INET6, host.c_str(), &any) == 1;
+}
+
+}  // namespace
+
+SwitchMasterWatcher::SwitchMasterWatcher(const redis::SentinelUrl& url, SentinelAt sentinel_at,
+                                         OnMessage on_message)
+    : url_(url), sentinel_at_(std::move(sentinel_at)), on_message_(std::move(on_message)) {
+  if (url_.sentinel.tls.enabled) {
+    // The executor's clients report a bad TLS option; without a context there is no watcher.
+    auto made = redis::make_tls_context(url_.sentinel.tls);
+    if (!made.ok()) return;
+    tls_context_ = std::move(made.value());
+  }
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ >= 0) thread_ = std::thread([this] { watch(); });
 }
@@ -61,8 +95,48 @@ int SwitchMasterWatcher::connect_to(const std::string& host, std::uint16_t port)
   return fd;
 }
 
+// The TLS handshake on a connected link, within `ms`: SNI and the certificate checked against the
+// server name (or the host) as the executor's clients do (redis/connection.cc, start_tls).
+bool SwitchMasterWatcher::start_tls(Link& link, const std::string& host, int ms) {
+  auto* ctx = static_cast<asio::ssl::context*>(tls_context_.get());
+  link.ssl = SSL_new(ctx->native_handle());
+  if (link.ssl == nullptr || SSL_set_fd(link.ssl, link.fd) != 1) return false;
+  const std::string& name = url_.sentinel.tls.server_name.empty() ? host : url_.sentinel.tls.server_name;
+  const bool ip = is_ip_literal(name);
+  if (!ip) {
+    // SNI (SSL_set_tlsext_host_name is a macro with a C cast).
+    SSL_ctrl(link.ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(name.c_str()));
+  }
+  if (url_.sentinel.tls.insecure_skip_verify_dangerous) {
+    SSL_set_verify(link.ssl, SSL_VERIFY_NONE, nullptr);
+  } else {
+    SSL_set_verify(link.ssl, SSL_VERIFY_PEER, nullptr);
+    X509_VERIFY_PARAM* param = SSL_get0_param(link.ssl);
+    if (ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+    } else {
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+    }
+  }
+  const auto until = Clock::now() + std::chrono::milliseconds(ms);
+  while (true) {
+    ERR_clear_error();
+    const int rc = SSL_connect(link.ssl);
+    if (rc == 1) return true;
+    const int err = SSL_get_error(link.ssl, rc);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left <= 0) return false;
+    if (wait_for(link.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, static_cast<int>(left)) != 1) {
+      return false;
+    }
+  }
+}
+
 // Reads the next reply within `ms` (0: none in time, -1: stop or the connection failed).
-int SwitchMasterWatcher::read_reply(int fd, redis::ReplyReader& reader, Reply& out, int ms) {
+int SwitchMasterWatcher::read_reply(Link& link, redis::ReplyReader& reader, Reply& out, int ms) {
   const auto until = Clock::now() + std::chrono::milliseconds(ms);
   while (true) {
     switch (reader.next(out)) {
@@ -73,18 +147,47 @@ int SwitchMasterWatcher::read_reply(int fd, redis::ReplyReader& reader, Reply& o
       case redis::ReplyReader::Next::kNeedMore:
         break;
     }
+    char buf[4096];
+    short wait_events = POLLIN;
+    if (link.ssl != nullptr) {
+      // Bytes the TLS session already holds are read before waiting on the socket.
+      ERR_clear_error();
+      const int n = SSL_read(link.ssl, buf, sizeof buf);
+      if (n > 0) {
+        if (!reader.feed(buf, static_cast<std::size_t>(n)).ok()) return -1;
+        continue;
+      }
+      const int err = SSL_get_error(link.ssl, n);
+      if (err == SSL_ERROR_WANT_WRITE) {
+        wait_events = POLLOUT;
+      } else if (err != SSL_ERROR_WANT_READ) {
+        return -1;
+      }
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
     if (left <= 0) return 0;
-    const int ready = wait_for(fd, POLLIN, static_cast<int>(left));
+    const int ready = wait_for(link.fd, wait_events, static_cast<int>(left));
     if (ready <= 0) return ready;
-    char buf[4096];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (link.ssl != nullptr) continue;
+    const ssize_t n = ::recv(link.fd, buf, sizeof buf, 0);
     if (n <= 0) return -1;
     if (!reader.feed(buf, static_cast<std::size_t>(n)).ok()) return -1;
   }
 }
 
-bool SwitchMasterWatcher::send_all(int fd, std::string_view bytes) {
+bool SwitchMasterWatcher::send_all(Link& link, std::string_view bytes) {
+  while (!bytes.empty() && link.ssl != nullptr) {
+    ERR_clear_error();
+    const int n = SSL_write(link.ssl, bytes.data(), static_cast<int>(bytes.size()));
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    const int err = SSL_get_error(link.ssl, n);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
+    if (wait_for(link.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 1000) != 1) return false;
+  }
+  const int fd = link.fd;
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -100,9 +203,11 @@ bool SwitchMasterWatcher::send_all(int fd, std::string_view bytes) {
 // The watcher thread: subscribed to +switch-master on one sentinel at a time, in turn.
 void SwitchMasterWatcher::watch() {
   const int handshake_ms = static_cast<int>(url_.sentinel.command_timeout.count());
-  for (std::size_t i = 0; !stop_.load(std::memory_order_acquire); i = (i + 1) % url_.sentinels.size()) {
-    const int fd = connect_to(url_.sentinels[i].first, url_.sentinels[i].second);
-    if (fd >= 0) {
+  for (std::size_t turn = 0; !stop_.load(std::memory_order_acquire); ++turn) {
+    const auto [host, port] = sentinel_at_(turn);
+    Link link;
+    link.fd = connect_to(host, port);
+    if (link.fd >= 0 && (!tls_context_ || start_tls(link, host, handshake_ms))) {
       redis::ReplyReader reader;
       std::string out;
       if (!url_.sentinel.password.empty()) {
@@ -114,16 +219,15 @@ void SwitchMasterWatcher::watch() {
       }
       redis::append_command(out, {"SUBSCRIBE", "+switch-master"});
       Reply r;
-      bool ok = send_all(fd, out);
+      bool ok = send_all(link, out);
       if (ok && !url_.sentinel.password.empty())
-        ok = read_reply(fd, reader, r, handshake_ms) == 1 && !r.is_error();
-      if (ok) ok = read_reply(fd, reader, r, handshake_ms) == 1 && !r.is_error();
+        ok = read_reply(link, reader, r, handshake_ms) == 1 && !r.is_error();
+      if (ok) ok = read_reply(link, reader, r, handshake_ms) == 1 && !r.is_error();
       while (ok) {
-        const int got = read_reply(fd, reader, r, 1000);
+        const int got = read_reply(link, reader, r, 1000);
         if (got < 0) break;
         if (got == 1) on_message_(r);
       }
-      ::close(fd);
     }
     if (wait_for(-1, 0, 200) < 0) break;  // a pause before the next sentinel
   }
