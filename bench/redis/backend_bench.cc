@@ -16,6 +16,11 @@
 //     common.lua, helper, script), checks the SHA, and prints one line: the -r keyspace, then the
 //     command for redis-benchmark (EVALSHA <sha> numkeys keys... args..., or the native command).
 //
+// On a Cluster (run_cluster.sh): --cluster 1 gives every key redis-benchmark's route placeholder
+// (jr: keys too), --route '{tag}' puts the placeholder in rb's command, --tags FILE makes the
+// prefill write the records under each tag redis-benchmark was seen to use (routed by authstore's
+// Cluster executor, -r then counts records per tag), --load-urls u1,u2,u3 SCRIPT LOADs on each master.
+//
 // Key mix (both sides): see kOps below and docs/redis.md. Blob sizes in the redis-benchmark
 // commands are those authstore writes with the grants used here (measured: docs/redis.md).
 #include <algorithm>
@@ -24,6 +29,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "authstore/authstore.h"
+#include "backends/redis/executor.h"
 #include "backends/redis/scripts.h"
 #include "redis/client.h"
 #include "redis/script.h"
@@ -45,6 +52,12 @@ using authstore::UnixMillis;
 namespace redis = authstore::redis;
 namespace lua = authstore::internal::lua;
 
+// The route tag of redis-benchmark's keys: "{bench000000}" (11 characters in braces, as authstore's)
+// on a standalone server; on a Cluster, redis-benchmark --cluster's placeholder "{tag}" in the
+// command and, in the prefill, each tag it was seen to put there (--tags).
+std::string kRoute = "{bench000000}";
+bool g_cluster = false;  // --cluster: keys without a route tag get one (jr:), prefill routes by slot
+
 struct Args {
   std::string url = "redis://127.0.0.1:6379";
   std::string mode = "authstore";
@@ -52,6 +65,8 @@ struct Args {
   long requests = 100000;
   long inflight = 256;
   double max_seconds = 30;
+  std::string tags_file;  // --tags: prefill once per route tag listed (one per line)
+  std::string load_urls;  // --load-urls: rb mode SCRIPT LOADs on each of these (comma-separated)
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -70,6 +85,10 @@ Args parse(int argc, char** argv) {
     else if (k == "--requests") a.requests = std::atol(v);
     else if (k == "--inflight") a.inflight = std::atol(v);
     else if (k == "--max-seconds") a.max_seconds = std::atof(v);
+    else if (k == "--route") kRoute = v;
+    else if (k == "--cluster") g_cluster = std::string_view(v) == "1";
+    else if (k == "--tags") a.tags_file = v;
+    else if (k == "--load-urls") a.load_urls = v;
     else die("unknown flag " + k);
   }
   if (a.requests < 1 || a.inflight < 1) die("--requests and --inflight must be positive");
@@ -388,7 +407,7 @@ constexpr std::size_t kTokenRecord = 232;    // client token blob (encrypted rec
 constexpr std::size_t kOwner = 22;           // replay owner
 
 std::string id12(long i) {
-  char b[16];
+  char b[24];
   std::snprintf(b, sizeof b, "%012ld", i);
   return b;
 }
@@ -417,7 +436,6 @@ struct Scripts {
 };
 
 const std::string kP = "b:";
-const std::string kRoute = "{bench000000}";  // a route tag is 11 characters in braces
 // The scripts' last argument: the route-named layout only (legacy_user_keys=false, a Cluster's).
 const std::string kLayout = "0";
 const std::string kCli = pad(kHashLen, "cli");
@@ -426,6 +444,10 @@ const std::string kOwnerV = blob(kOwner, 'o');
 constexpr std::int64_t kDay = 24LL * 3'600'000;
 
 std::string ms(std::int64_t v) { return std::to_string(v); }
+
+// A replay reservation's key: `jr:<h>` hashes as a whole (no route); on a Cluster redis-benchmark
+// needs its placeholder in every key, so the key gains the route there (the same server work).
+std::string jr_key(const std::string& h) { return kP + "jr:" + (g_cluster ? kRoute : "") + h; }
 
 // A record id as redis-benchmark writes it: a fixed-width hash whose last 12 characters are the
 // number (`tail` "__rand_int__" for the command line, id12(i) for the prefill).
@@ -508,7 +530,7 @@ std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::
             session_cmd(s, now, hid(id), hid("session2"))};
   }
   if (op == "replay_release") {
-    return {{"EVALSHA", s.replay_reserve.sha1(), "1", kP + "jr:" + hid(id), ms(now), kOwnerV, ms(now + 660'000)}};
+    return {{"EVALSHA", s.replay_reserve.sha1(), "1", jr_key(hid(id)), ms(now), kOwnerV, ms(now + 660'000)}};
   }
   if (op == "token_get" || op == "token_take") {
     return {{"SET", kP + "ct:g:tok-" + id, token_value(now), "PX", ms(30 * kDay + 1000)}};
@@ -566,10 +588,10 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
             kP + "sx:" + kRoute + ":" + rid, kP + "sz:" + kRoute + ":" + rid, ms(now), hid("session0")};
   }
   if (op == "replay_reserve") {
-    return {"EVALSHA", s.replay_reserve.sha1(), "1", kP + "jr:" + rid, ms(now), kOwnerV, ms(now + 660'000)};
+    return {"EVALSHA", s.replay_reserve.sha1(), "1", jr_key(rid), ms(now), kOwnerV, ms(now + 660'000)};
   }
   if (op == "replay_release") {
-    return {"EVALSHA", s.replay_release.sha1(), "1", kP + "jr:" + rid, ms(now), kOwnerV};
+    return {"EVALSHA", s.replay_release.sha1(), "1", jr_key(rid), ms(now), kOwnerV};
   }
   if (op == "token_save") return {"SET", kP + "ct:g:tok-" + R, token_value(now), "PX", ms(30 * kDay + 1000)};
   if (op == "token_get") return {"GET", kP + "ct:g:tok-" + R};
@@ -599,47 +621,118 @@ void send_all(redis::Client& client, const std::vector<std::vector<std::string>>
   });
 }
 
+const redis::Script* find_script(const Scripts& s, std::string_view sha) {
+  for (const redis::Script* sc :
+       {&s.code_insert, &s.code_consume, &s.replay_reserve, &s.replay_release, &s.token_list, &s.session_upsert,
+        &s.session_remove, &s.session_get_all, &s.refresh_issue, &s.refresh_rotate, &s.refresh_peek,
+        &s.refresh_list, &s.refresh_revoke_subject, &s.jti_store, &s.jti_consume}) {
+    if (sc->sha1() == sha) return sc;
+  }
+  die("no script for " + std::string(sha));
+}
+
+// On a Cluster: each command goes to its slot's master through authstore's Cluster executor (which
+// also loads a script on a node that answers NOSCRIPT).
+void send_all_cluster(authstore::internal::RedisExecutor& ex, const Scripts& s,
+                      const std::vector<std::vector<std::string>>& cmds) {
+  prepare("redis-benchmark records", static_cast<long>(cmds.size()), [&](long i, auto done) {
+    const auto& c = cmds[static_cast<std::size_t>(i)];
+    std::vector<std::string_view> v(c.begin(), c.end());
+    const std::span<const std::string_view> all(v);
+    authstore::internal::RedisCall call;
+    call.op = "prefill";
+    if (c[0] == "EVALSHA") {
+      const auto nk = static_cast<std::size_t>(std::stoul(c[2]));
+      call.script = find_script(s, c[1]);
+      call.keys = all.subspan(3, nk);
+      call.args = all.subspan(3 + nk);
+    } else {
+      call.keys = all.subspan(1, 1);
+      call.args = all;
+    }
+    // execute() encodes the call before it returns: the views may end with this scope.
+    ex.execute(call, Clock::now() + std::chrono::seconds(30),
+               [done](Result<redis::Reply> r) { done(r.ok() && !r->is_error()); });
+  });
+}
+
+// The route tags the prefill writes under: kRoute, or each line of --tags.
+std::vector<std::string> route_tags(const Args& a) {
+  if (a.tags_file.empty()) return {kRoute};
+  std::ifstream in(a.tags_file);
+  std::vector<std::string> tags;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) tags.push_back(line);
+  }
+  if (tags.empty()) die("no tags in " + a.tags_file);
+  return tags;
+}
+
+// redis-benchmark's -r: the records per route tag (keyspace() spread over the tags).
+long per_tag(const Args& a, long k) {
+  if (k >= 1'000'000'000) return k;
+  const auto tags = static_cast<long>(route_tags(a).size());
+  return std::max(1L, (k + tags - 1) / tags);
+}
+
 int run_prefill(const Args& a) {
   const Scripts s;
-  auto client = connect(a.url);
-  for (const redis::Script* sc : {&s.code_insert, &s.refresh_issue, &s.jti_store, &s.session_upsert,
-                                  &s.replay_reserve}) {
-    auto r = client->call({"SCRIPT", "LOAD", sc->source()});
-    if (!r.ok()) die(r.status().to_string());
+  std::unique_ptr<redis::Client> client;
+  std::unique_ptr<authstore::internal::RedisExecutor> cluster;
+  if (g_cluster) {
+    auto u = redis::parse_cluster_url(a.url);
+    if (!u.ok()) die(u.status().to_string());
+    cluster = authstore::internal::make_cluster_executor(std::move(u).value());
+  } else {
+    client = connect(a.url);
+    for (const redis::Script* sc : {&s.code_insert, &s.refresh_issue, &s.jti_store, &s.session_upsert,
+                                    &s.replay_reserve}) {
+      auto r = client->call({"SCRIPT", "LOAD", sc->source()});
+      if (!r.ok()) die(r.status().to_string());
+    }
   }
   const long k = keyspace(a.op, a.requests);
   if (k >= 1'000'000'000) return 0;
   const std::int64_t now = now_ms();
-  const long records = a.op == "token_list" ? 1000 : k;
-  // Built in chunks so that memory stays bounded.
-  for (long from = 0; from < records; from += 50'000) {
-    std::vector<std::vector<std::string>> cmds;
-    for (long i = from; i < std::min(records, from + 50'000); ++i) {
+  const long records = a.op == "token_list" ? 1000 : per_tag(a, k);
+  std::vector<std::vector<std::string>> cmds;
+  const auto flush = [&] {
+    if (cluster) send_all_cluster(*cluster, s, cmds);
+    else send_all(*client, cmds);
+    cmds.clear();
+  };
+  for (const std::string& tag : route_tags(a)) {
+    kRoute = tag;
+    for (long i = 0; i < records; ++i) {
       for (auto& c : prefill_cmds(s, a.op, now, i)) cmds.push_back(std::move(c));
+      if (cmds.size() >= 50'000) flush();  // built in chunks so that memory stays bounded
     }
-    send_all(*client, cmds);
   }
+  flush();
   return 0;
 }
 
 int run_rb(const Args& a) {
   const Scripts s;
-  auto client = connect(a.url);
   const auto cmd = rb_cmd(s, a.op, now_ms());
   if (cmd[0] == "EVALSHA") {
-    // The exact source the backend loads; its SHA must be the one EVALSHA names.
-    const redis::Script* found = nullptr;
-    for (const redis::Script* sc :
-         {&s.code_insert, &s.code_consume, &s.replay_reserve, &s.replay_release, &s.token_list, &s.session_upsert,
-          &s.session_remove, &s.session_get_all, &s.refresh_issue, &s.refresh_rotate, &s.refresh_peek,
-          &s.refresh_list, &s.refresh_revoke_subject, &s.jti_store, &s.jti_consume}) {
-      if (sc->sha1() == cmd[1]) found = sc;
+    // The exact source the backend loads; its SHA must be the one EVALSHA names. On a Cluster:
+    // on every master (--load-urls).
+    const redis::Script* found = find_script(s, cmd[1]);
+    std::vector<std::string> urls;
+    if (a.load_urls.empty()) urls.push_back(a.url);
+    for (std::size_t from = 0; from < a.load_urls.size();) {
+      const std::size_t comma = std::min(a.load_urls.find(',', from), a.load_urls.size());
+      urls.push_back(a.load_urls.substr(from, comma - from));
+      from = comma + 1;
     }
-    if (found == nullptr) die("no script for " + cmd[1]);
-    auto r = client->call({"SCRIPT", "LOAD", found->source()});
-    if (!r.ok() || !r->is_string() || r->str() != found->sha1()) die("SCRIPT LOAD did not return the SHA");
+    for (const auto& u : urls) {
+      auto client = connect(u);
+      auto r = client->call({"SCRIPT", "LOAD", found->source()});
+      if (!r.ok() || !r->is_string() || r->str() != found->sha1()) die("SCRIPT LOAD did not return the SHA");
+    }
   }
-  std::printf("%ld", keyspace(a.op, a.requests));
+  std::printf("%ld", per_tag(a, keyspace(a.op, a.requests)));
   for (const auto& arg : cmd) std::printf(" %s", arg.c_str());
   std::printf("\n");
   return 0;
