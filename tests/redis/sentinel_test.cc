@@ -79,7 +79,10 @@ TEST_F(RedisSentinel, WaitReplicasWaitsForTheMastersReplicasNotTheSentinels) {
   const std::string k = key("wait");
   Result<Reply> set = command(*one, {"SET", k, "v"});
   ASSERT_TRUE(set.ok()) << set.status().to_string();
-  auto two = executor_for(good_url("&wait_replicas=2&wait_timeout_ms=100"));
+  // A 5 s deadline: the first call also asks a sentinel and connects, which under a loaded ctest
+  // run (the flap test beside it) took longer than the default 1 s, answering deadline_exceeded
+  // before the WAIT could come short.
+  auto two = executor_for(good_url("&wait_replicas=2&wait_timeout_ms=100&timeout=5000"));
   ASSERT_NE(two, nullptr);
   Result<Reply> short_wait = command(*two, {"SET", k, "w"});
   ASSERT_FALSE(short_wait.ok());
