@@ -64,6 +64,16 @@ class [[nodiscard]] Status {
   const std::string& field() const noexcept { return field_; }
   bool is_error() const noexcept { return !is_outcome(code_); }
 
+  // True when the failed request provably never left this process (not connected, connection
+  // refused, refused or failed before its bytes were written): it cannot have run, so sending it
+  // again is safe. Set by the Redis client on its own failures (src/redis/reply.h, never_sent());
+  // false means "may have run" or "not known": the safe reading. Copies keep it.
+  bool never_sent() const noexcept { return never_sent_; }
+  Status& set_never_sent() & noexcept {
+    never_sent_ = true;
+    return *this;
+  }
+
   // "invalid_argument: redirect_uri: must be an absolute URI" (field omitted when empty).
   std::string to_string() const;
 
@@ -71,6 +81,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   std::string field_;
+  bool never_sent_ = false;
 };
 
 // Result<T>: a Status plus a value. The value is present when ok(), and for some outcomes a call

@@ -205,7 +205,7 @@ Client::Impl* Client::admit(std::size_t request_bytes, ReplyCallback& callback) 
   }
   Impl* p = impl();
   if (!p->status().ok()) {
-    callback(p->status());
+    callback(never_sent(p->status()));
     return nullptr;
   }
   return p;

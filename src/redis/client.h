@@ -20,6 +20,10 @@
 //                                 connection dropped while the request was in flight: it MAY have
 //                                 run; it is never resent by the client. With wait_replicas, also
 //                                 a write that ran but fewer replicas acknowledged in time.
+//                                 A request that provably was never written (refused while not
+//                                 connected or backing off, queued while connecting and the attempt
+//                                 failed, client closed first) carries the never-sent signal:
+//                                 was_never_sent(result) (reply.h); resending it is safe.
 //   kPermissionDenied          -> AUTH failed (the message names the user, never the password).
 //   kInvalidArgument           -> empty command, or larger than max_request_bytes (field "request").
 //   kResourceExhausted         -> max_pending_requests reached on the connection.

@@ -124,7 +124,7 @@ void Connection::submit_with(Clock::time_point deadline, ReplyCallback& callback
     }
   }
   if (!refused.ok()) {
-    callback(Result<Reply>(std::move(refused)));
+    callback(Result<Reply>(never_sent(std::move(refused))));  // refused before queueing
     return;
   }
   if (start) asio::post(io_, [self = shared_from_this()] { self->start_attempt(); });

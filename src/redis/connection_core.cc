@@ -196,7 +196,7 @@ void ConnectionCore::drop_unsent_handshake(std::vector<Completion>& done) {
       Entry& e = entries_[taken_];
       if (e.callback) {
         done.push_back(Completion{std::move(e.callback),
-                                  Status(StatusCode::kUnavailable, "redis: connection lost")});
+                                  never_sent(Status(StatusCode::kUnavailable, "redis: connection lost"))});
       }
       entries_.erase(taken_);
     }
@@ -223,7 +223,8 @@ void ConnectionCore::fail_all(const Status& status, std::vector<Completion>& don
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     if (!e.callback) continue;
-    done.push_back(Completion{std::move(e.callback), i < taken_ ? lost_in_flight() : status});
+    // Not taken: its bytes never reached the transport, it cannot have run.
+    done.push_back(Completion{std::move(e.callback), i < taken_ ? lost_in_flight() : never_sent(status)});
   }
   fail_held(done);
   entries_.clear();

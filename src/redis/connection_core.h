@@ -103,7 +103,8 @@ class ConnectionCore {
   // queued for the next connection. The reader is reset.
   void on_disconnect(std::vector<Completion>& done);
 
-  // Completes every queued request with `status` and empties the core.
+  // Completes every queued request with `status` and empties the core: those not yet taken with
+  // never_sent(status) (reply.h), those taken with "may have reached the server".
   void fail_all(const Status& status, std::vector<Completion>& done);
 
   // Earliest deadline among pending requests, or time_point::max() when none. May be earlier

@@ -24,17 +24,18 @@ std::string ConnectionMachine::endpoint_name() const {
   return options_.host + ":" + std::to_string(options_.port);
 }
 
+// A refused request was never queued: every refusal carries the never-sent signal (reply.h).
 Status ConnectionMachine::refusal() const {
-  if (state_ == State::kClosed) return Status(StatusCode::kUnavailable, "redis: client closed");
+  if (state_ == State::kClosed) return never_sent(Status(StatusCode::kUnavailable, "redis: client closed"));
   // Backing off after a failed attempt: fail fast rather than make callers wait for the next one.
   std::string message = "redis: not connected to " + endpoint_name() + " (reconnecting)";
   if (!last_error_.ok()) message += "; last error: " + last_error_.message();
   // A refusal by the server (credentials, a failed server check) keeps its code and field.
   const StatusCode last = last_error_.code();
   if (last == StatusCode::kPermissionDenied || last == StatusCode::kFailedPrecondition) {
-    return Status(last, std::move(message), last_error_.field());
+    return never_sent(Status(last, std::move(message), last_error_.field()));
   }
-  return Status(StatusCode::kUnavailable, std::move(message));
+  return never_sent(Status(StatusCode::kUnavailable, std::move(message)));
 }
 
 bool ConnectionMachine::request_connect() noexcept {

@@ -104,4 +104,18 @@ Status status_of_error(const Reply& error);
 // status_of_error() with the error reply attached (has_value() is true either way).
 Result<Reply> reply_result(Reply reply);
 
+// The typed "never sent" signal. The client fails a request with kUnavailable both when it may
+// have reached the server (the connection dropped after it was written: never resend a write) and
+// when it provably was not written (refused at submit while not connected or backing off, queued
+// while connecting and the attempt failed, the client closed before writing it). never_sent()
+// marks the second kind; was_never_sent() tells it, for a result without a reply. Executors resend
+// only what was_never_sent() (docs/redis.md, "Resending"); the message text is never parsed.
+inline Status never_sent(Status s) {
+  if (!s.ok()) s.set_never_sent();
+  return s;
+}
+inline bool was_never_sent(const Result<Reply>& r) noexcept {
+  return !r.has_value() && r.status().never_sent();
+}
+
 }  // namespace authstore::redis

@@ -90,6 +90,68 @@ TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion)
   ASSERT_TRUE(cluster_.wait_healthy());
 }
 
+// A master SIGKILLed, then calls to its slots: its port refuses them, so the client never sent
+// them (redis::was_never_sent). The executor resends such a call after a backoff (25..200 ms)
+// and a map refresh (at most one per 500 ms) while its deadline allows (8 s here; the promotion
+// takes ~1-2 s with cluster-node-timeout 1000): every call succeeds once the replica serves the
+// slots, none is answered before, and unsent_resent counts the resends.
+TEST_F(ClusterFailoverTest, CallsRefusedByAStoppedMasterAreResentAfterTheMapRefresh) {
+  ClusterStore s = ClusterStore::open_on(cluster_, "&timeout=8000ms");
+  ASSERT_NE(s.backend, nullptr);
+  const auto [victim, heir_port] = cluster_.shard(1);
+  ASSERT_NE(heir_port, 0);
+  // Users whose slots the victim serves (the key observer tells each call's slot).
+  std::vector<std::string> mine;
+  for (const std::string& user : users(64, "unsent")) {
+    CodeGrant g;
+    g.client_id = "client";
+    g.subject = user;
+    g.redirect_uri = "https://app.example/cb";
+    ASSERT_TRUE(s.store.codes().issue(g).ok());  // also connects to every master on the way
+    if (victim.serves(t_last_slot)) mine.push_back(user);
+  }
+  ASSERT_GE(mine.size(), 5U);
+  const RedisExecutorCounters start = s.counters();
+  ASSERT_TRUE(cluster_.kill(victim.port));
+  std::this_thread::sleep_for(100ms);  // the executor's connection sees the close: later calls are refused
+  const Clock::time_point killed = Clock::now();
+  std::vector<std::future<std::pair<Status, Clock::time_point>>> calls;
+  for (const std::string& user : mine) {
+    calls.push_back(std::async(std::launch::async, [&s, user] {
+      CodeGrant g;
+      g.client_id = "client";
+      g.subject = user;
+      g.redirect_uri = "https://app.example/cb";
+      auto issued = s.store.codes().issue(g);
+      if (!issued.ok()) return std::make_pair(issued.status(), Clock::now());
+      auto consumed = s.store.codes().consume(issued->code);
+      return std::make_pair(consumed.status(), Clock::now());
+    }));
+  }
+  const bool promoted = wait_for([&] { return cluster_.is_master(heir_port); }, 10s);
+  std::size_t ok = 0;
+  std::vector<std::string> bad;
+  for (auto& f : calls) {
+    const auto [status, end] = f.get();
+    if (status.ok()) {
+      ++ok;
+    } else {
+      bad.push_back(status.to_string());
+    }
+    EXPECT_LE(end - killed, 8000ms + kDeadlineSlack);
+  }
+  const RedisExecutorCounters end = s.counters();
+  ASSERT_TRUE(promoted) << "the replica on " << heir_port << " was not promoted in 10 s";
+  EXPECT_EQ(ok, mine.size()) << "failed: " << (bad.empty() ? std::string() : bad.front());
+  EXPECT_GT(end.unsent_resent, start.unsent_resent) << "no never-sent call was resent";
+  EXPECT_GT(end.refreshes, start.refreshes);
+  std::cout << "[ unsent ] " << mine.size() << " users on the stopped master, resent "
+            << end.unsent_resent - start.unsent_resent << " times, refreshes "
+            << end.refreshes - start.refreshes << "\n";
+  ASSERT_TRUE(cluster_.restart(victim.port));
+  ASSERT_TRUE(cluster_.wait_healthy());
+}
+
 // With wait_replicas=1 a master SIGKILLed under load loses no acknowledged consume: every code
 // consumed with success before, during and after the failover (on the killed shard too) is still
 // consumed once the replica took over, so none can be spent twice. Meanwhile the promoted master,

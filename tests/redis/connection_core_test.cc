@@ -287,6 +287,7 @@ TEST_F(WaitCoreTest, TooFewReplicasFailEveryWriteOfTheBatchNeverSuccess) {
     ASSERT_TRUE(answered(i));
     EXPECT_EQ(rec_.results[i]->code(), StatusCode::kUnavailable);
     EXPECT_FALSE(rec_.results[i]->has_value());  // not the reply: the outcome is unknown
+    EXPECT_FALSE(rec_.results[i]->status().never_sent());  // it ran: never resent
     EXPECT_NE(rec_.results[i]->status().message().find("only 0 of 1 replica"), std::string::npos)
         << rec_.results[i]->status().message();
   }

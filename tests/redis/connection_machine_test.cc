@@ -298,6 +298,7 @@ TEST_F(MachineTest, ReadErrorFailsInFlightRequestsKeepsUnsentOnesAndReconnectsAt
   read_failed();
   EXPECT_EQ(result(sent).code(), StatusCode::kUnavailable);
   EXPECT_TRUE(contains(result(sent).status().message(), "may have reached the server"));
+  EXPECT_FALSE(was_never_sent(result(sent)));
   EXPECT_EQ(m().last_error().message(),
             "redis: connection to 127.0.0.1:6390 lost: closed by the server");
   EXPECT_FALSE(results_[queued].has_value()) << "never sent: waits for the next connection";
@@ -351,6 +352,7 @@ TEST_F(MachineTest, BackoffGrowsWithinItsBoundsFailsFastAndResetsOnSuccess) {
     const std::size_t r = push({"PING"});
     connect_failed();
     EXPECT_EQ(result(r).code(), StatusCode::kUnavailable) << "a failed attempt fails its queue";
+    EXPECT_TRUE(was_never_sent(result(r)));
     const Machine::Actions a = actions();
     ASSERT_EQ(m().state(), State::kBackoff);
     ASSERT_NE(a.reconnect_timer, kNever);
@@ -360,6 +362,7 @@ TEST_F(MachineTest, BackoffGrowsWithinItsBoundsFailsFastAndResetsOnSuccess) {
     // Fail fast while backing off, saying why.
     const Status refused = m().refusal();
     EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+    EXPECT_TRUE(refused.never_sent());
     EXPECT_EQ(refused.message(),
               "redis: not connected to 127.0.0.1:6390 (reconnecting); last error: redis: cannot "
               "connect to 127.0.0.1:6390: Connection refused");
@@ -406,6 +409,7 @@ TEST_F(MachineTest, ConnectTimeoutAndResolveFailureSayTheStage) {
   settle();
   EXPECT_EQ(result(r).status().message(),
             "redis: could not connect to 127.0.0.1:6390 within connect_timeout");
+  EXPECT_TRUE(was_never_sent(result(r)));  // queued while connecting: never written
   options_.host = "no-such-host.invalid";
   attempt();
   const std::size_t r2 = push({"PING"});
@@ -414,6 +418,7 @@ TEST_F(MachineTest, ConnectTimeoutAndResolveFailureSayTheStage) {
   settle();
   EXPECT_EQ(result(r2).status().message(),
             "redis: cannot resolve no-such-host.invalid: Host not found");
+  EXPECT_TRUE(was_never_sent(result(r2)));
 }
 
 TEST_F(MachineTest, DeadlineWhileConnectingSaysWhatDidNotComplete) {
@@ -663,7 +668,9 @@ TEST_F(MachineTest, CloseWhileReadyFailsInFlightAndQueuedRequests) {
   settle();
   EXPECT_EQ(result(sent).code(), StatusCode::kUnavailable);
   EXPECT_TRUE(contains(result(sent).status().message(), "may have reached the server"));
+  EXPECT_FALSE(was_never_sent(result(sent)));  // written: it may have run
   EXPECT_EQ(result(queued).status().message(), "redis: client closed");
+  EXPECT_TRUE(was_never_sent(result(queued)));
   EXPECT_EQ(m().core().pending(), 0U);
 }
 

@@ -300,6 +300,7 @@ TEST(RedisFault, ReplyCutMidFrameFailsThatCallAndTheNextConnectionAnswers) {
   proxy.cut_next_reply();
   Result<Reply> cut = c.call({"GET", "big"});
   EXPECT_EQ(cut.code(), StatusCode::kUnavailable) << cut.status().to_string();
+  EXPECT_FALSE(was_never_sent(cut)) << "written, then the connection closed: it may have run";
   Result<Reply> again = c.call({"GET", "big"}, CallOptions{2000ms});
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(again->str(), big);
@@ -314,6 +315,31 @@ TEST(RedisFault, ReplyCutMidFrameFailsThatCallAndTheNextConnectionAnswers) {
     }
   }
   EXPECT_TRUE(c.call({"GET", "big"}, CallOptions{2000ms}).ok());
+}
+
+// The never-sent signal (reply.h) at the client: a port that refuses connections gives it, to the
+// call queued for the failed attempt and to the calls refused while backing off; a server that
+// accepts, takes the request and then closes mid-reply does not (above: it may have run).
+TEST(RedisFault, RefusedPortGivesNeverSentEveryTime) {
+  int port = 0;
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    ::close(fd);  // bound, never listening, now closed: connecting is refused
+  }
+  auto client = Client::from_url("redis://127.0.0.1:" + std::to_string(port), fault_options());
+  ASSERT_TRUE(client.ok());
+  for (int i = 0; i < 5; ++i) {
+    Result<Reply> r = (*client)->call({"INCR", "k"}, CallOptions{1000ms});
+    ASSERT_EQ(r.code(), StatusCode::kUnavailable) << r.status().to_string();
+    EXPECT_TRUE(was_never_sent(r)) << i << ": " << r.status().to_string();
+  }
 }
 
 }  // namespace

@@ -87,6 +87,10 @@ TEST_F(RedisSentinel, WaitReplicasWaitsForTheMastersReplicasNotTheSentinels) {
   Result<Reply> short_wait = command(*two, {"SET", k, "w"});
   ASSERT_FALSE(short_wait.ok());
   EXPECT_EQ(short_wait.status().code(), StatusCode::kUnavailable) << short_wait.status().to_string();
+  // It ran on the master: answered as it is (may have run), never resent, whatever its text says.
+  EXPECT_FALSE(redis::was_never_sent(short_wait));
+  EXPECT_EQ(two->sentinel_counters().resent, 0U);
+  EXPECT_EQ(two->sentinel_counters().lost_in_flight, 1U);
   const std::string_view get[] = {"GET", k};
   RedisCall read_call{"get", nullptr, {}, get};
   read_call.writes = false;  // a read: no WAIT, so no shortfall

@@ -3,8 +3,11 @@
 // sent to the master of its keys' slot. MOVED: the slot is re-pointed, a full refresh is asked
 // for (at most one per 500 ms), and the call is resent (it did not run). ASK: ASKING + the call
 // once on the named node, the map unchanged. TRYAGAIN / CLUSTERDOWN (refused before running):
-// resent after a backoff while the caller's deadline allows. A call whose connection failed may
-// have run: never resent, the map is refreshed for the next calls. NOSCRIPT: SCRIPT LOAD on that
+// resent after a backoff while the caller's deadline allows. A call the client never sent (refused
+// or failed before its bytes were written: redis::was_never_sent) is resent alike, after a map
+// refresh (a stopped node's slots may be served elsewhere after a failover). A call whose
+// connection failed after sending may have run: never resent, the map is refreshed for the next
+// calls. NOSCRIPT: SCRIPT LOAD on that
 // node and the call once more. Keys of one call in two slots: refused before sending.
 #include <algorithm>
 #include <array>
@@ -110,6 +113,7 @@ class ClusterExecutor final : public RedisExecutor {
     c.clusterdown = clusterdown_.load(std::memory_order_relaxed);
     c.refreshes = refreshes_.load(std::memory_order_relaxed);
     c.noscript_reloads = noscript_reloads_.load(std::memory_order_relaxed);
+    c.unsent_resent = unsent_resent_.load(std::memory_order_relaxed);
     return c;
   }
 
@@ -145,7 +149,12 @@ class ClusterExecutor final : public RedisExecutor {
 
   void on_reply(std::shared_ptr<Op> op, redis::Client* client, bool asking, Result<Reply> r) {
     if (!r.has_value() || !r.value().is_error()) {
-      if (r.code() == StatusCode::kUnavailable) refresh_soon();  // may have run: not resent
+      if (r.code() == StatusCode::kUnavailable) {
+        refresh_soon();  // the node may be gone: the next calls (and a resend) follow the new map
+        // Never written (refused, not connected): it cannot have run, resent after a backoff.
+        // Any other failure may have run: answered as it is, never resent.
+        if (redis::was_never_sent(r) && resend_later(op, unsent_resent_)) return;
+      }
       return op->done(std::move(r));
     }
     const std::string_view code = r.value().error_code();
@@ -195,22 +204,25 @@ class ClusterExecutor final : public RedisExecutor {
     }
     if (code == "TRYAGAIN" || code == "CLUSTERDOWN") {
       // Refused before running: safe to resend, after a backoff, within the deadline.
-      const auto backoff = std::chrono::milliseconds(std::min(25 << std::min(op->retries, 3), 200));
-      if (Clock::now() + backoff < op->deadline) {
-        ++op->retries;
-        (code == "TRYAGAIN" ? tryagain_ : clusterdown_).fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard lock(mu_);
-        if (!closing_ && timer_) {
-          auto copy = op;
-          timer_->at(Clock::now() + backoff, [this, copy](bool cancelled) mutable {
-            if (cancelled) return copy->done(Result<Reply>(unavailable("closed")));
-            dispatch(std::move(copy));
-          });
-          return;
-        }
-      }
+      if (resend_later(op, code == "TRYAGAIN" ? tryagain_ : clusterdown_)) return;
     }
     op->done(std::move(r));
+  }
+
+  // Resends `op` (it cannot have run) through dispatch() after a backoff of 25, 50, 100, then
+  // 200 ms, counted in `counter`, if the deadline allows it; false (the caller answers) otherwise.
+  bool resend_later(const std::shared_ptr<Op>& op, std::atomic<std::uint64_t>& counter) {
+    const auto backoff = std::chrono::milliseconds(std::min(25 << std::min(op->retries, 3), 200));
+    if (Clock::now() + backoff >= op->deadline) return false;
+    std::lock_guard lock(mu_);
+    if (closing_ || !timer_) return false;
+    ++op->retries;
+    counter.fetch_add(1, std::memory_order_relaxed);
+    timer_->at(Clock::now() + backoff, [this, op](bool cancelled) mutable {
+      if (cancelled) return op->done(Result<Reply>(unavailable("closed")));
+      dispatch(std::move(op));
+    });
+    return true;
   }
 
   int node_index_locked(const std::string& addr) {
@@ -405,7 +417,7 @@ class ClusterExecutor final : public RedisExecutor {
   std::string last_map_error_;
   // What counters() reports.
   std::atomic<std::uint64_t> moved_{0}, ask_{0}, tryagain_{0}, clusterdown_{0}, refreshes_{0},
-      noscript_reloads_{0};
+      noscript_reloads_{0}, unsent_resent_{0};
   std::unique_ptr<Timer> timer_ = std::make_unique<Timer>();
 };
 

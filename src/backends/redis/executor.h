@@ -55,6 +55,7 @@ struct RedisExecutorCounters {
   std::uint64_t clusterdown = 0;       // CLUSTERDOWN replies: resent after a backoff
   std::uint64_t refreshes = 0;         // slot map reads started
   std::uint64_t noscript_reloads = 0;  // NOSCRIPT: SCRIPT LOAD, then the call once more
+  std::uint64_t unsent_resent = 0;     // never sent (refused, not connected): resent after a backoff
 };
 
 class RedisExecutor {

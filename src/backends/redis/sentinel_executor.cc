@@ -56,14 +56,6 @@ void register_fork_handler() {
 
 Status unavailable(std::string what) { return Status(StatusCode::kUnavailable, "redis sentinel: " + what); }
 
-// The client's words for a request whose connection dropped after it was written
-// (connection_core.cc, lost_in_flight): it may have run. Every other failure without a reply was
-// never sent (not connected, connect or handshake failed, refused by a server check).
-bool may_have_run(const Status& s) {
-  return s.code() == StatusCode::kUnavailable &&
-         s.message().find("may have reached the server") != std::string::npos;
-}
-
 std::string address(const std::string& host, std::uint16_t port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
@@ -309,7 +301,10 @@ class State {
     }
     if (!r.has_value() && r.code() == StatusCode::kUnavailable) {
       forget(client);
-      if (may_have_run(r.status())) {
+      // Only a call the client never wrote (redis::was_never_sent: refused, not connected, a failed
+      // connect, handshake or server check) is resent. Everything else may have run: a connection
+      // lost after writing, a write whose WAIT fell short of wait_replicas (it ran on the master).
+      if (!redis::was_never_sent(r)) {
         counters_.lost_in_flight.fetch_add(1, std::memory_order_relaxed);
         return op->done(std::move(r));
       }
