@@ -53,9 +53,14 @@ TEST_F(BackendRegistry, DispatchesOnTheScheme) {
   auto m = open("memory://");
   ASSERT_TRUE(m.ok()) << m.status().to_string();
   EXPECT_EQ(m.value()->name(), "memory");
-  auto r = open("redis://127.0.0.1:1");  // lazy: nothing connects before the first call
+  auto r = open("redis://127.0.0.1:1?cluster=no");  // lazy: nothing connects before the first call
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r.value()->name(), "redis");
+  // cluster=auto (the default) probes INFO cluster at open: a refused port answers at once and
+  // the backend is standalone (the store's open then fails reading its marker).
+  auto probed = open("redis://127.0.0.1:1");
+  ASSERT_TRUE(probed.ok()) << probed.status().to_string();
+  EXPECT_EQ(probed.value()->name(), "redis");
   for (std::string_view url : {"redis+sentinel://127.0.0.1:1/m", "redis-sentinel://127.0.0.1:1?sentinelMasterId=m",
                                "redis-sentinel://127.0.0.1:1?prefix=p:#m"}) {
     auto s = open(url);  // lazy too: no sentinel is asked before the first call

@@ -56,6 +56,14 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
         return url_error("option 'legacy_user_keys' must be true or false");
       }
       out.legacy_user_keys = value == "true";
+    } else if (name == "cluster") {
+      if (value != "auto" && value != "no") {
+        return url_error("option 'cluster' must be auto or no");
+      }
+      if (!url.starts_with("redis://") && !url.starts_with("rediss://")) {
+        return url_error("option 'cluster' applies to redis:// and rediss:// URLs only");
+      }
+      out.cluster_auto = value == "auto";
     } else if (!pair.empty()) {
       kept.push_back(sep);
       kept.append(pair);
@@ -250,8 +258,42 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
   auto client = redis::Client::from_url(client_url.value(), std::move(base));
   if (!client.ok()) return client.status();
   warn_insecure(client.value()->options().tls);
+  if (options.cluster_auto && client.value()->options().unix_path.empty() &&
+      probe_cluster(*client.value(), config.log)) {
+    // A cluster node: the Cluster executor with this node as the only seed (the slot map names
+    // the others); the probe's client goes.
+    if (options.legacy_user_keys.value_or(false)) {
+      return url_error("option 'legacy_user_keys' must be false on a Cluster (this server is a cluster "
+                       "node): no release before the route-named generations ran on one");
+    }
+    options.legacy_user_keys = false;
+    options.name = "redis_cluster";
+    redis::ClusterUrl cluster;
+    cluster.node = client.value()->options();
+    cluster.seeds.emplace_back(cluster.node.host, cluster.node.port);
+    client.value().reset();
+    return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
+        make_cluster_executor(std::move(cluster)), std::move(options), config.log));
+  }
   return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
       make_standalone_executor(std::move(client.value())), std::move(options), config.log));
+}
+
+bool probe_cluster(redis::Client& client, const LogHook& log) {
+  redis::CallOptions read;
+  read.writes = false;
+  const Result<redis::Reply> r = client.call({"INFO", "cluster"}, read);
+  if (r.ok() && r->is_string()) return r->str().find("cluster_enabled:1") != std::string::npos;
+  if (r.has_value() && log) {  // the server answered, with an error (an ACL without INFO, ...)
+    log(LogLevel::kWarning,
+        "redis backend: " + client.options().host + ":" + std::to_string(client.options().port) +
+            " refused INFO cluster (" + r.status().message().substr(0, 160) +
+            "): cluster=auto cannot tell whether it is a cluster node and uses it as a standalone "
+            "server (open a cluster with redis+cluster://, or set cluster=no to skip the probe)");
+  }
+  // No answer (unreachable, credentials, a refused server check): standalone; the store's open
+  // reads its marker next and fails with the same, precise, error.
+  return false;
 }
 
 BackendRegistration redis_backend_registration() {

@@ -42,11 +42,21 @@ struct RedisBackendOptions {
   // legacy_user_keys=true|false; unset: true, except on a Cluster (no earlier release ran there).
   std::optional<bool> legacy_user_keys;
   bool legacy() const { return legacy_user_keys.value_or(true); }
+  // URL option cluster=auto|no (redis:// and rediss:// only; default auto): whether opening
+  // probes the server with INFO cluster and, on a cluster node (cluster_enabled:1), routes through
+  // the Cluster executor with that node as the seed, as redis-py, Lettuce and ioredis do.
+  bool cluster_auto = true;
 };
 
-// Splits the backend's own options (prefix, allow_eviction) off a Redis URL. Returns the URL the
+// Splits the backend's own options (prefix, allow_eviction, legacy_user_keys, cluster) off a Redis URL. Returns the URL the
 // client gets. kInvalidArgument, field "url", for a bad value.
 Result<std::string> split_backend_options(std::string_view url, RedisBackendOptions& out);
+
+// cluster=auto: INFO cluster on `client` (one round trip; connecting first; at most the client's
+// command_timeout on a server that does not answer). True when it says cluster_enabled:1. A server
+// that answers with an error (an ACL refusing INFO) is used as a standalone one, with a warning
+// through `log`; one that does not answer too (the store's open then fails reading its marker).
+bool probe_cluster(redis::Client& client, const LogHook& log);
 
 // The maxmemory-policy rule as the client's per-connection server check: refuses an evicting
 // policy with kFailedPrecondition (field "maxmemory-policy") unless allow_eviction, warns through
