@@ -4,12 +4,14 @@
 # and prints a table of sequences / operations / differences per backend. A difference prints the
 # seed, the backend and the shortest sequence found that shows it; the exit status is then 1.
 #
-#   scripts/model-check.sh [--sequences N] [--seed S] [--backend memory|sqlite|redis|all]
+#   scripts/model-check.sh [--sequences N] [--seed S] [--backend memory|sqlite|redis|redis_cluster|all]
 #                          [--length L] [--build-dir DIR] [--trace]
 #
 # Defaults: 2000 sequences per backend, seed = the current time (printed), all backends.
 # Builds model_check (ccache when available) in DIR (default build-model-check). For Redis it
-# starts one redis-server on a free loopback port (no persistence) and stops it by pid on exit.
+# starts one redis-server on a free loopback port (no persistence) and stops it by pid on exit; for
+# redis_cluster (not part of "all") a 6-node cluster (tests/fixtures/redis/redis-cluster.sh, about
+# 3-15 s to start), stopped by pid on exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --length) extra+=(--length "$2"); shift 2 ;;
     --build-dir) build=$2; shift 2 ;;
     --trace) extra+=(--trace); shift ;;
-    *) echo "usage: $0 [--sequences N] [--seed S] [--backend memory|sqlite|redis|all] [--length L] [--build-dir DIR] [--trace]" >&2
+    *) echo "usage: $0 [--sequences N] [--seed S] [--backend memory|sqlite|redis|redis_cluster|all] [--length L] [--build-dir DIR] [--trace]" >&2
        exit 2 ;;
   esac
 done
@@ -43,7 +45,9 @@ cmake --build "$build" --target model_check -j2 >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/authstore-model-check-XXXXXX")
 redis_pid=""
+cluster_script="$root/tests/fixtures/redis/redis-cluster.sh"
 cleanup() {
+  if [[ -d "$work/cluster" ]]; then "$cluster_script" stop "$work/cluster" >/dev/null 2>&1 || true; fi
   if [[ -n "$redis_pid" ]] && kill -0 "$redis_pid" 2>/dev/null; then
     kill "$redis_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
@@ -69,6 +73,11 @@ if [[ $backend == all || $backend == redis ]]; then
   done
   [[ -n "$redis_pid" ]] || { echo "could not start redis-server" >&2; exit 2; }
   args+=(--redis-port "$port")
+fi
+if [[ $backend == redis_cluster ]]; then
+  "$cluster_script" start "$work/cluster" >/dev/null || { echo "could not start the cluster" >&2; exit 2; }
+  seeds=$(sed -n 's/^REDIS_CLUSTER_SEEDS="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$work/cluster/cluster.env")
+  args+=(--redis-cluster-seeds "$seeds")
 fi
 echo "model-check: seed $seed, $sequences sequences per backend ($backend)"
 "$build/tests/model/model_check" "${args[@]}"

@@ -63,6 +63,8 @@ class Real {
       db_path_ = target.dir + "/mc" + n + ".db";
       url = "sqlite://" + db_path_;
       copy_template(target.dir, db_path_);
+    } else if (target.backend == "redis_cluster") {
+      url = "redis+cluster://" + target.redis_cluster_seeds + "?prefix=mc" + n + ":";
     } else {
       url = "redis://127.0.0.1:" + target.redis_port + "?prefix=mc" + n + ":";
     }

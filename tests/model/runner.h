@@ -12,11 +12,13 @@
 namespace model {
 
 // Where real stores are opened: "memory", "sqlite" (a fresh file in `dir` per run, removed
-// after) or "redis" (a fresh key prefix per run on 127.0.0.1:`redis_port`).
+// after), "redis" (a fresh key prefix per run on 127.0.0.1:`redis_port`) or "redis_cluster" (a
+// fresh key prefix per run on redis+cluster://`redis_cluster_seeds`).
 struct Target {
   std::string backend;
   std::string dir;
   std::string redis_port;
+  std::string redis_cluster_seeds;  // "host:port,host:port,..."
 };
 
 struct Played {

@@ -16,6 +16,8 @@
 #include "backends/redis/redis_backend.h"
 #include "conformance/backend_redis.h"
 #include "conformance/harness.h"
+#include "model/ops.h"
+#include "stores/keys.h"
 #include "redis/client.h"
 #include "redis/redis_test_env.h"
 
@@ -158,6 +160,35 @@ TEST(ClusterSeedAcl, ServerRefusingInfoIsStandaloneWithAWarning) {
     EXPECT_EQ(w.find("app-secret"), std::string::npos) << w;
   }
   EXPECT_TRUE(said) << "no warning about the probe among " << warnings.size();
+}
+
+// model_check --backend redis_cluster (tests/model, ctest model_check.redis_cluster) is worth its
+// time on a Cluster only if its users' keys reach every master: with the model's key ring (key 1,
+// route secret "rrr..."), the route tags of model::user_name(0..kUsers-1) fall on all three
+// masters of the fixture's cluster.
+TEST_F(ClusterSeed, ModelCheckUsersSpreadOverEveryMaster) {
+  KeyOptions keys;
+  keys.keys = {{1, std::string(32, 'a')}};  // tests/model/runner.cc, fixed_keys()
+  keys.route_secret = std::string(32, 'r');
+  auto ring = internal::KeyRing::load(keys, false, nullptr);
+  ASSERT_TRUE(ring.ok()) << ring.status().to_string();
+  auto c = redis::Client::from_url("redis://" + seed_);
+  ASSERT_TRUE(c.ok());
+  auto slots = (*c)->call({"CLUSTER", "SLOTS"});
+  ASSERT_TRUE(slots.ok()) << slots.status().to_string();
+  std::set<std::string> reached;
+  for (int i = 0; i < model::kUsers; ++i) {
+    const std::string tag = internal::user_ids(*ring.value(), model::user_name(i)).tag;
+    const int slot = internal::redis_key_slot("x" + tag);
+    for (const auto& range : slots->elements()) {
+      const auto& v = range.elements();
+      if (v.at(0).integer() <= slot && slot <= v.at(1).integer()) {
+        reached.insert(v.at(2).elements().at(0).str() + ":" + std::to_string(v.at(2).elements().at(1).integer()));
+      }
+    }
+  }
+  EXPECT_EQ(reached.size(), 3U) << "the model's " << model::kUsers << " users reach " << reached.size()
+                                << " master(s)";
 }
 
 TEST(ClusterSeedUrl, BadClusterValuesNameTheOption) {
