@@ -50,15 +50,20 @@ BENCHMARK(BM_CodeIssueConsume)->Threads(1)->Threads(2)->UseRealTime();
 
 // One code peeked over and over: the C++ call that bench/python/run.sh measures the Python
 // module's per-call overhead against (same store kind, same code, same run).
-void BM_CodePeek(benchmark::State& state) {
+// A code of `subject`, issued for the peek benchmarks.
+authstore::Result<authstore::IssuedCode> issue_code(const std::string& subject) {
   authstore::CodeGrant g;
   g.client_id = "client";
-  g.subject = "user-peek";
+  g.subject = subject;
   g.redirect_uri = "https://app.example.com/cb";
   g.scope = "openid profile";
   g.code_challenge = authstore::pkce_s256_challenge(authstore::pkce_new_verifier());
   g.code_challenge_method = "S256";
-  auto code = store().codes().issue(g);
+  return store().codes().issue(g);
+}
+
+void BM_CodePeek(benchmark::State& state) {
+  auto code = issue_code("user-peek");
   if (!code.ok()) {
     state.SkipWithError("issue failed");
     return;
@@ -71,6 +76,29 @@ void BM_CodePeek(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_CodePeek)->Threads(1)->UseRealTime();
+
+// The same peek through the asynchronous call (on memory its callback runs inline): the C++ call
+// that bench/node/run.sh measures the Node addon's promise round trip against.
+void BM_CodePeekAsync(benchmark::State& state) {
+  auto code = issue_code("user-peek-async");
+  if (!code.ok()) {
+    state.SkipWithError("issue failed");
+    return;
+  }
+  long answered = 0;
+  bool ok = true;
+  for (auto _ : state) {
+    store().codes().peek_async(code->code, [&](authstore::Result<authstore::CodeRecord> rec) {
+      ++answered;
+      ok = ok && rec.ok();
+      benchmark::DoNotOptimize(rec);
+    });
+  }
+  // Every callback came inline (memory) and every peek found the code.
+  if (!ok || answered != static_cast<long>(state.iterations())) state.SkipWithError("peek_async failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CodePeekAsync)->Threads(1)->UseRealTime();
 
 void BM_ReplayReserve(benchmark::State& state) {
   const std::string prefix = "jti-" + std::to_string(counter.fetch_add(1)) + "-";

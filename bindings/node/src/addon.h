@@ -5,11 +5,16 @@
 //  * Redis: the _async call is made on the JavaScript thread (it only queues the request); its
 //    callback runs on the Redis client's I/O thread and hands the result back through one
 //    thread-safe function per environment (`AddonData::completions`).
-//  * memory and SQLite: their _async calls do their work on the calling thread (a SQLite call waits
-//    for its group-commit transaction), so they are made on a libuv pool thread (napi async work);
-//    the callback runs there, inline, and the result is settled in the work's completion on the
-//    JavaScript thread. A callback that would ever come from elsewhere still goes through
-//    `completions`, so no result can be lost.
+//  * memory: its _async calls do their work on the calling thread, in short mutex sections with no
+//    I/O, so they are made on the JavaScript thread itself; the callback runs there, inline, and
+//    the promise is settled before the call returns (its reactions still run later, as
+//    microtasks). No thread hop: a pool thread would cost tens of microseconds per call.
+//  * SQLite: its _async calls also do their work on the calling thread, but may wait (for the
+//    group-commit transaction, or for another process's lock), so they are made on a libuv pool
+//    thread (napi async work); the callback runs there, inline, and the result is settled in the
+//    work's completion on the JavaScript thread.
+//  A memory or SQLite callback that would ever come from elsewhere still goes through
+//  `completions`, so no result can be lost.
 // Every pending call keeps a copy of its Store handle, released on the JavaScript thread: the last
 // handle is never dropped inside a store callback (which on Redis would join the I/O thread from
 // itself).
@@ -166,7 +171,7 @@ class Pending {
   Completions& completions() { return completions_; }
   // Resolves (outcome) or rejects (error) the promise with the stored result.
   virtual void settle(Napi::Env env) = 0;
-  // Set by the callback when it ran inline on the pool thread that made the call (see addon.h).
+  // Set by the callback when it ran inline on the thread that made the call (see above).
   bool answered_inline = false;
 
  protected:
@@ -194,7 +199,7 @@ class PendingResult final : public Pending {
 
 // The callback runs: store the result and hand it to the JavaScript thread.
 void deliver(Pending* pending);
-// Starts `call` (on this thread for Redis, on a pool thread otherwise); returns the promise.
+// Starts `call` (on this thread for Redis and memory, on a pool thread for SQLite); returns the promise.
 Napi::Value dispatch(Napi::Env env, Pending* pending, std::function<void()> call);
 
 // A whole store call: parse the arguments (InputError -> rejected promise), then run

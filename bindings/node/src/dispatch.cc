@@ -5,9 +5,20 @@
 namespace authstore::node {
 namespace {
 
-// The pending call whose _async call this pool thread is making right now: its callback, when it
-// runs inline (memory, SQLite), leaves the result for the work's completion.
+// The pending call whose _async call this thread is making right now (the JavaScript thread for
+// memory, a pool thread for SQLite): its callback, when it runs inline, leaves the result for the
+// caller to settle.
 thread_local Pending* t_inline_call = nullptr;
+
+// Makes `call` with `p` as this thread's inline call (restored after, also on an exception).
+void call_marked(Pending* p, const std::function<void()>& call) {
+  struct Restore {
+    Pending* previous;
+    ~Restore() { t_inline_call = previous; }
+  } restore{t_inline_call};
+  t_inline_call = p;
+  call();
+}
 
 void finish(Napi::Env env, Pending* p) {
   p->settle(env);
@@ -15,16 +26,12 @@ void finish(Napi::Env env, Pending* p) {
   addon_data(env).end(env);
 }
 
-// Makes a memory or SQLite call on a libuv pool thread.
+// Makes a SQLite call on a libuv pool thread.
 class PoolCall final : public Napi::AsyncWorker {
  public:
   PoolCall(Napi::Env env, Pending* p, std::function<void()> call)
       : Napi::AsyncWorker(env, "authstore.call"), pending_(p), call_(std::move(call)) {}
-  void Execute() override {
-    t_inline_call = pending_;
-    call_();
-    t_inline_call = nullptr;
-  }
+  void Execute() override { call_marked(pending_, call_); }
   void OnOK() override {
     // Not answered inline: the callback posts to the completions function instead.
     if (pending_->answered_inline) finish(Env(), pending_);
@@ -81,7 +88,7 @@ void deliver(Pending* pending) {
     pending->answered_inline = true;
     return;
   }
-  // From the Redis I/O thread (or any thread but the pool thread making this call). The queue is
+  // From the Redis I/O thread (or any thread but the one making this call). The queue is
   // unbounded, so a non-blocking call is only refused while the environment shuts down; the
   // pending call is then left to the process's end (deleting it here could drop the last Store
   // handle inside a store callback).
@@ -91,8 +98,14 @@ void deliver(Pending* pending) {
 Napi::Value dispatch(Napi::Env env, Pending* pending, std::function<void()> call) {
   Napi::Promise promise = pending->promise();
   addon_data(env).begin(env);
-  if (pending->store().backend().rfind("redis", 0) == 0) {
+  const std::string& backend = pending->store().backend();
+  if (backend.rfind("redis", 0) == 0) {
     call();  // only queues the request; the callback comes from the I/O thread.
+  } else if (backend == "memory") {
+    // A short mutex section, no I/O: made here. The promise settles now when the callback ran
+    // inline (it still resolves in a later microtask); otherwise through `completions`.
+    call_marked(pending, call);
+    if (pending->answered_inline) finish(env, pending);
   } else {
     (new PoolCall(env, pending, std::move(call)))->Queue();
   }

@@ -1,6 +1,7 @@
 'use strict';
 // A slow backend call never blocks the event loop: while Redis is stopped (SIGSTOP) or the
 // SQLite file is locked by another process, timers keep firing, and the call then completes.
+// Memory calls, made on the JavaScript thread, still answer as promises (settled in call order).
 const { it } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
@@ -62,6 +63,50 @@ db.execute("COMMIT")
   } finally {
     if (locker.exitCode === null) process.kill(locker.pid, 'SIGKILL');
     await exited;
+    await store.close();
+  }
+});
+
+// Memory calls are made on the JavaScript thread (no pool thread, no event-loop turn): each
+// returns a promise that is already settled, so it settles within microtasks, in call order, and
+// a failure is a rejection, never a synchronous throw. A call on a pool thread could only settle
+// in a later turn of the event loop, after every microtask below.
+it('memory: calls settle as promises within microtasks, in call order', async () => {
+  const store = await h.authstore.open('memory://', { keys: h.KEY });
+  try {
+    const issued = await store.codes.issue(h.grant());
+    const order = [];
+    const calls = [];
+    for (let i = 0; i < 64; i++) {
+      const p = (i % 2 ? store.codes.peek(issued.value.code) : store.codes.issue(h.grant({ subject: `u${i}` })));
+      assert.ok(p instanceof Promise);
+      calls.push(p.then((r) => { order.push(i); return r; }));
+    }
+    assert.deepEqual(order, [], 'reactions never run inside the call');
+    for (let tick = 0; tick < 4; tick++) await Promise.resolve();  // microtasks only
+    assert.deepEqual(order, [...Array(64).keys()], 'settled within microtasks, in call order');
+    for (const r of await Promise.all(calls)) assert.equal(r.status, 'ok');
+
+    // Outcomes and failures likewise: consume twice, a bad argument, a closed store.
+    const first = store.codes.consume(issued.value.code);
+    const second = store.codes.consume(issued.value.code);
+    const bad = store.codes.peek(42);
+    let thrown;
+    const closed = store.close().then(() => {
+      try {
+        return { call: store.codes.peek(issued.value.code) };
+      } catch (e) {
+        thrown = e;
+        return undefined;
+      }
+    });
+    assert.equal((await first).status, 'ok');
+    assert.equal((await second).status, 'already_consumed');
+    await h.rejectsWith(bad, 'invalid_argument');
+    const afterClose = await closed;
+    assert.equal(thrown, undefined, 'a call on a closed store rejects, never throws');
+    await h.rejectsWith(afterClose.call, 'failed_precondition', 'store');
+  } finally {
     await store.close();
   }
 });
