@@ -37,6 +37,50 @@ class AuthstoreError extends Error {
   }
 }
 native.setErrorClass(AuthstoreError);
+// Result objects are built here, from the addon's values: a JavaScript object literal costs far
+// less than setting its properties one by one through N-API (docs/performance.md, Node module).
+native.setFactories({
+  result: (status, message, value) => {
+    if (message === undefined) return value === undefined ? { status } : { status, value };
+    return value === undefined ? { status, message } : { status, message, value };
+  },
+  issuedCode: (code, grantId, expiresAt) => ({ code, grantId, expiresAt }),
+  codeRecord: (clientId, subject, claimsJson, scope, redirectUri, nonce, codeChallenge, codeChallengeMethod,
+    authTime, grantId, extraJson, ttlMs, issuedAt, expiresAt, consumed) => ({
+    grant: {
+      clientId, subject, claimsJson, scope, redirectUri, nonce, codeChallenge, codeChallengeMethod, authTime,
+      grantId, extraJson, ttlMs,
+    },
+    issuedAt,
+    expiresAt,
+    consumed,
+  }),
+  family: (familyId, subject, clientId, scope, grantId, metadataJson, createdAt, lastUsedAt, idleExpiresAt,
+    expiresAt, rotations) => ({
+    familyId, subject, clientId, scope, grantId, metadataJson, createdAt, lastUsedAt, idleExpiresAt, expiresAt,
+    rotations,
+  }),
+  issuedRefresh: (token, family) => ({ token, family }),
+  refreshInfo: (state, family) => ({ state, family }),
+  jti: (jti, subject, clientId, expiresAt) => ({ jti, subject, clientId, expiresAt }),
+  session: (id, userId, type, createdAt, expiresAt, refreshExpiresAt, refreshTokenId, refreshedAt, tokensFreshFrom,
+    prevTokensFreshFrom, lockVersion, extraJson) => ({
+    id, userId, type, createdAt, expiresAt, refreshExpiresAt, refreshTokenId, refreshedAt, tokensFreshFrom,
+    prevTokensFreshFrom, lockVersion, extraJson,
+  }),
+  reservation: (issuer, jti, owner, keptUntil) => ({ issuer, jti, owner, keptUntil }),
+  tokenRecord: (accessToken, refreshToken, tokenType, scope, resource, expiresAt, refreshExpiresAt, extraJson) => ({
+    accessToken, refreshToken, tokenType, scope, resource, expiresAt, refreshExpiresAt, extraJson,
+  }),
+  clientCredentials: (clientId, clientSecret, registrationAccessToken, extraJson) => ({
+    clientId, clientSecret, registrationAccessToken, extraJson,
+  }),
+  pkce: (codeVerifier, codeChallenge, codeChallengeMethod) => ({ codeVerifier, codeChallenge, codeChallengeMethod }),
+  payload: (model, id, payload, grantId, uid, userCode, expiresAt, consumedAt) => ({
+    model, id, payload, grantId, uid, userCode, expiresAt, consumedAt,
+  }),
+  keyPage: (keys, nextCursor) => ({ keys, nextCursor }),
+});
 
 class CodeStore {
   #n;

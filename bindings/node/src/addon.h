@@ -22,9 +22,13 @@
 
 #include <napi.h>
 
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,16 +38,67 @@
 namespace authstore::node {
 
 class Pending;
-// Settles a pending call on the JavaScript thread (env is null while the environment shuts down).
-void settle_completion(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* pending);
-using Completions = Napi::TypedThreadSafeFunction<std::nullptr_t, Pending, settle_completion>;
+
+// Results on their way back to the JavaScript thread. Other threads (the Redis I/O thread, a pool
+// thread whose callback did not run inline) push finished calls here; the first push after a
+// drain makes one thread-safe-function call, and that call settles every result queued by then.
+// One wake-up of the event loop and one lock per batch, not per call: with 256 calls in flight on
+// Redis the I/O thread hands over whole batches (as the Python binding's LoopDispatcher does).
+class CompletionQueue;
+// Drains the queue on the JavaScript thread (env is null while the environment shuts down).
+void drain_completions(Napi::Env env, Napi::Function, std::nullptr_t*, CompletionQueue* queue);
+using Completions = Napi::TypedThreadSafeFunction<std::nullptr_t, CompletionQueue, drain_completions>;
+
+class CompletionQueue {
+ public:
+  // Thread-safe. Hands `p` to the JavaScript thread.
+  void push(Pending* p);
+  // JavaScript thread: takes every queued call (the next push schedules a new drain).
+  std::vector<Pending*> take();
+  Completions tsfn;  // set once at module init, on the JavaScript thread
+
+ private:
+  std::mutex mu_;
+  std::vector<Pending*> items_;
+  bool scheduled_ = false;
+};
+
+// Result objects are built by JavaScript functions that index.js registers (setFactories), one per
+// shape, from positional values: an object literal made in JavaScript costs a fraction of setting
+// its properties one by one through N-API (each by a C string: a UTF-8 decode, a string-table
+// lookup and a map transition; measured: 2x the throughput of a Redis peek with 256 in flight).
+enum class Shape : std::uint8_t {
+  kResult,             // (status, message | undefined, value | undefined)
+  kIssuedCode,         // IssuedCode's fields in order
+  kCodeRecord,         // the grant's 12 fields, then issuedAt, expiresAt, consumed
+  kFamily,             // RefreshFamily
+  kIssuedRefresh,      // (token, family)
+  kRefreshInfo,        // (state, family)
+  kJti,                // JtiRecord
+  kSession,            // Session
+  kReservation,        // Reservation
+  kTokenRecord,        // TokenRecord
+  kClientCredentials,  // ClientCredentials
+  kPkce,               // PkceValues
+  kPayload,            // StoredPayload
+  kKeyPage,            // (keys, nextCursor)
+  kCount
+};
+// The names setFactories expects, indexed by Shape.
+extern const char* const kShapeNames[static_cast<std::size_t>(Shape::kCount)];
+// Calls the factory for `shape` (a JavaScript exception if index.js did not register it).
+Napi::Value make(Napi::Env env, Shape shape, std::initializer_list<napi_value> values);
 
 // Per-environment state (main thread and each worker thread have their own).
 struct AddonData {
   Napi::FunctionReference error_class;  // AuthstoreError, registered by index.js.
   Napi::FunctionReference store_class;
   Napi::FunctionReference clock_class;
-  Completions completions;
+  // Result builders registered by index.js (see Shape).
+  std::array<Napi::FunctionReference, static_cast<std::size_t>(Shape::kCount)> factories;
+  // Shared with every pending call (which may outlive a drain on another thread's side).
+  std::shared_ptr<CompletionQueue> completions = std::make_shared<CompletionQueue>();
+
   std::int64_t in_flight = 0;  // pending calls; read and written on the JavaScript thread only.
 
   // A call starts / ends: keeps the event loop alive while any call is pending.
@@ -168,9 +223,10 @@ class Pending {
   Napi::Promise promise() const { return deferred_.Promise(); }
   Store& store() { return store_; }
   // Thread-safe: the way back to the JavaScript thread from any other.
-  Completions& completions() { return completions_; }
+  CompletionQueue& completions() { return *completions_; }
   // Resolves (outcome) or rejects (error) the promise with the stored result.
   virtual void settle(Napi::Env env) = 0;
+  void reject(const Napi::Error& e) { deferred_.Reject(e.Value()); }
   // Set by the callback when it ran inline on the thread that made the call (see above).
   bool answered_inline = false;
 
@@ -181,7 +237,7 @@ class Pending {
  private:
   Napi::Promise::Deferred deferred_;
   Store store_;  // keeps the store alive until the result is back on the JavaScript thread.
-  Completions completions_;
+  std::shared_ptr<CompletionQueue> completions_;
 };
 
 template <class T>

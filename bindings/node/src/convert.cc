@@ -192,153 +192,84 @@ Napi::Value to_js(Napi::Env env, const Done&) { return env.Undefined(); }
 Napi::Value to_js(Napi::Env env, const bool& v) { return Napi::Boolean::New(env, v); }
 Napi::Value to_js(Napi::Env env, const std::int64_t& v) { return num(env, v); }
 
+namespace {
+Napi::Value str(Napi::Env env, const std::string& s) { return Napi::String::New(env, s); }
+}  // namespace
+
 Napi::Value to_js(Napi::Env env, const IssuedCode& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("code", v.code);
-  o.Set("grantId", v.grant_id);
-  o.Set("expiresAt", num(env, v.expires_at));
-  return o;
+  return make(env, Shape::kIssuedCode, {str(env, v.code), str(env, v.grant_id), num(env, v.expires_at)});
 }
 
 Napi::Value to_js(Napi::Env env, const CodeRecord& v) {
   const CodeGrant& g = v.grant;
-  Napi::Object grant = Napi::Object::New(env);
-  grant.Set("clientId", g.client_id);
-  grant.Set("subject", g.subject);
-  grant.Set("claimsJson", g.claims_json);
-  grant.Set("scope", g.scope);
-  grant.Set("redirectUri", g.redirect_uri);
-  grant.Set("nonce", g.nonce);
-  grant.Set("codeChallenge", g.code_challenge);
-  grant.Set("codeChallengeMethod", g.code_challenge_method);
-  grant.Set("authTime", num(env, g.auth_time));
-  grant.Set("grantId", g.grant_id);
-  grant.Set("extraJson", g.extra_json);
-  grant.Set("ttlMs", num(env, g.ttl_ms));
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("grant", grant);
-  o.Set("issuedAt", num(env, v.issued_at));
-  o.Set("expiresAt", num(env, v.expires_at));
-  o.Set("consumed", v.consumed);
-  return o;
+  return make(env, Shape::kCodeRecord,
+              {str(env, g.client_id), str(env, g.subject), str(env, g.claims_json), str(env, g.scope),
+               str(env, g.redirect_uri), str(env, g.nonce), str(env, g.code_challenge),
+               str(env, g.code_challenge_method), num(env, g.auth_time), str(env, g.grant_id), str(env, g.extra_json),
+               num(env, g.ttl_ms), num(env, v.issued_at), num(env, v.expires_at), Napi::Boolean::New(env, v.consumed)});
 }
 
 Napi::Value to_js(Napi::Env env, const RefreshFamily& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("familyId", v.family_id);
-  o.Set("subject", v.subject);
-  o.Set("clientId", v.client_id);
-  o.Set("scope", v.scope);
-  o.Set("grantId", v.grant_id);
-  o.Set("metadataJson", v.metadata_json);
-  o.Set("createdAt", num(env, v.created_at));
-  o.Set("lastUsedAt", num(env, v.last_used_at));
-  o.Set("idleExpiresAt", num(env, v.idle_expires_at));
-  o.Set("expiresAt", num(env, v.expires_at));
-  o.Set("rotations", num(env, v.rotations));
-  return o;
+  return make(env, Shape::kFamily,
+              {str(env, v.family_id), str(env, v.subject), str(env, v.client_id), str(env, v.scope),
+               str(env, v.grant_id), str(env, v.metadata_json), num(env, v.created_at), num(env, v.last_used_at),
+               num(env, v.idle_expires_at), num(env, v.expires_at), num(env, v.rotations)});
 }
 
 Napi::Value to_js(Napi::Env env, const IssuedRefreshToken& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("token", v.token);
-  o.Set("family", to_js(env, v.family));
-  return o;
+  return make(env, Shape::kIssuedRefresh, {str(env, v.token), to_js(env, v.family)});
 }
 
 Napi::Value to_js(Napi::Env env, const RefreshTokenInfo& v) {
-  Napi::Object o = Napi::Object::New(env);
   const char* state = v.state == RefreshTokenState::kActive    ? "active"
                       : v.state == RefreshTokenState::kRotated ? "rotated"
                                                                : "revoked";
-  o.Set("state", state);
-  o.Set("family", to_js(env, v.family));
-  return o;
+  return make(env, Shape::kRefreshInfo, {Napi::String::New(env, state), to_js(env, v.family)});
 }
 
 Napi::Value to_js(Napi::Env env, const JtiRecord& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("jti", v.jti);
-  o.Set("subject", v.subject);
-  o.Set("clientId", v.client_id);
-  o.Set("expiresAt", num(env, v.expires_at));
-  return o;
+  return make(env, Shape::kJti,
+              {str(env, v.jti), str(env, v.subject), str(env, v.client_id), num(env, v.expires_at)});
 }
 
 Napi::Value to_js(Napi::Env env, const Session& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("id", v.id);
-  o.Set("userId", v.user_id);
-  o.Set("type", v.type);
-  o.Set("createdAt", num(env, v.created_at));
-  o.Set("expiresAt", v.expires_at ? num(env, *v.expires_at) : env.Null());
-  o.Set("refreshExpiresAt", num(env, v.refresh_expires_at));
-  o.Set("refreshTokenId", v.refresh_token_id);
-  o.Set("refreshedAt", num(env, v.refreshed_at));
-  o.Set("tokensFreshFrom", num(env, v.tokens_fresh_from));
-  o.Set("prevTokensFreshFrom", num(env, v.prev_tokens_fresh_from));
-  o.Set("lockVersion", num(env, v.lock_version));
-  o.Set("extraJson", v.extra_json);
-  return o;
+  return make(env, Shape::kSession,
+              {str(env, v.id), str(env, v.user_id), str(env, v.type), num(env, v.created_at),
+               v.expires_at ? num(env, *v.expires_at) : env.Null(), num(env, v.refresh_expires_at),
+               str(env, v.refresh_token_id), num(env, v.refreshed_at), num(env, v.tokens_fresh_from),
+               num(env, v.prev_tokens_fresh_from), num(env, v.lock_version), str(env, v.extra_json)});
 }
 
 Napi::Value to_js(Napi::Env env, const Reservation& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("issuer", v.issuer);
-  o.Set("jti", v.jti);
-  o.Set("owner", v.owner);
-  o.Set("keptUntil", num(env, v.kept_until));
-  return o;
+  return make(env, Shape::kReservation,
+              {str(env, v.issuer), str(env, v.jti), str(env, v.owner), num(env, v.kept_until)});
 }
 
 Napi::Value to_js(Napi::Env env, const TokenRecord& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("accessToken", v.access_token);
-  o.Set("refreshToken", v.refresh_token);
-  o.Set("tokenType", v.token_type);
-  o.Set("scope", v.scope);
-  o.Set("resource", v.resource);
-  o.Set("expiresAt", num(env, v.expires_at));
-  o.Set("refreshExpiresAt", num(env, v.refresh_expires_at));
-  o.Set("extraJson", v.extra_json);
-  return o;
+  return make(env, Shape::kTokenRecord,
+              {str(env, v.access_token), str(env, v.refresh_token), str(env, v.token_type), str(env, v.scope),
+               str(env, v.resource), num(env, v.expires_at), num(env, v.refresh_expires_at), str(env, v.extra_json)});
 }
 
 Napi::Value to_js(Napi::Env env, const ClientCredentials& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("clientId", v.client_id);
-  o.Set("clientSecret", v.client_secret);
-  o.Set("registrationAccessToken", v.registration_access_token);
-  o.Set("extraJson", v.extra_json);
-  return o;
+  return make(env, Shape::kClientCredentials,
+              {str(env, v.client_id), str(env, v.client_secret), str(env, v.registration_access_token),
+               str(env, v.extra_json)});
 }
 
 Napi::Value to_js(Napi::Env env, const PkceValues& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("codeVerifier", v.code_verifier);
-  o.Set("codeChallenge", v.code_challenge);
-  o.Set("codeChallengeMethod", v.code_challenge_method);
-  return o;
+  return make(env, Shape::kPkce,
+              {str(env, v.code_verifier), str(env, v.code_challenge), str(env, v.code_challenge_method)});
 }
 
 Napi::Value to_js(Napi::Env env, const StoredPayload& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("model", v.model);
-  o.Set("id", v.id);
-  o.Set("payload", v.payload);
-  o.Set("grantId", v.grant_id);
-  o.Set("uid", v.uid);
-  o.Set("userCode", v.user_code);
-  o.Set("expiresAt", num(env, v.expires_at));
-  o.Set("consumedAt", num(env, v.consumed_at));
-  return o;
+  return make(env, Shape::kPayload,
+              {str(env, v.model), str(env, v.id), str(env, v.payload), str(env, v.grant_id), str(env, v.uid),
+               str(env, v.user_code), num(env, v.expires_at), num(env, v.consumed_at)});
 }
 
 Napi::Value to_js(Napi::Env env, const KeyPage& v) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("keys", to_js(env, v.keys));
-  o.Set("nextCursor", v.next_cursor);
-  return o;
+  return make(env, Shape::kKeyPage, {to_js(env, v.keys), str(env, v.next_cursor)});
 }
 
 Napi::Value to_js(Napi::Env env, const std::string& v) { return Napi::String::New(env, v); }

@@ -21,7 +21,13 @@ void call_marked(Pending* p, const std::function<void()>& call) {
 }
 
 void finish(Napi::Env env, Pending* p) {
-  p->settle(env);
+  try {
+    p->settle(env);
+  } catch (const Napi::Error& e) {
+    // Building the result failed (out of memory in the JavaScript heap, say): the caller gets
+    // that error, and the calls settled after this one in the same batch are not held up.
+    p->reject(e);
+  }
   delete p;  // releases the call's Store handle, on the JavaScript thread.
   addon_data(env).end(env);
 }
@@ -66,21 +72,58 @@ class PoolWork final : public Napi::AsyncWorker {
 AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
 void AddonData::begin(Napi::Env env) {
-  if (in_flight++ == 0) completions.Ref(env);
+  if (in_flight++ == 0) completions->tsfn.Ref(env);
 }
 
 void AddonData::end(Napi::Env env) {
-  if (--in_flight == 0) completions.Unref(env);
+  if (--in_flight == 0) completions->tsfn.Unref(env);
 }
 
-void settle_completion(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* pending) {
-  if (env == nullptr) {
-    // The environment is going away: nothing can be settled. The Store handle is released here,
-    // on the JavaScript thread, like every other.
-    delete pending;
-    return;
+const char* const kShapeNames[static_cast<std::size_t>(Shape::kCount)] = {
+    "result",      "issuedCode",  "codeRecord",        "family", "issuedRefresh", "refreshInfo", "jti",
+    "session",     "reservation", "tokenRecord", "clientCredentials", "pkce",   "payload",       "keyPage"};
+
+Napi::Value make(Napi::Env env, Shape shape, std::initializer_list<napi_value> values) {
+  const Napi::FunctionReference& f = addon_data(env).factories[static_cast<std::size_t>(shape)];
+  if (f.IsEmpty()) {
+    throw Napi::Error::New(env, "authstore: load the addon through the package (index.js registers its result builders)");
   }
-  finish(env, pending);
+  return f.Call(values);
+}
+
+void CompletionQueue::push(Pending* p) {
+  {
+    std::lock_guard lock(mu_);
+    items_.push_back(p);
+    if (scheduled_) return;  // the drain already asked for takes this one too
+    scheduled_ = true;
+  }
+  // The call queue is unbounded, so a non-blocking call is only refused while the environment
+  // shuts down; the pending calls are then left to the process's end (deleting one here could
+  // drop the last Store handle inside a store callback).
+  (void)tsfn.NonBlockingCall(this);
+}
+
+std::vector<Pending*> CompletionQueue::take() {
+  std::vector<Pending*> out;
+  std::lock_guard lock(mu_);
+  out.swap(items_);
+  scheduled_ = false;
+  return out;
+}
+
+void drain_completions(Napi::Env env, Napi::Function, std::nullptr_t*, CompletionQueue* queue) {
+  // Keeps the queue alive while its calls (which hold it) are deleted.
+  std::vector<Pending*> batch = queue->take();
+  for (Pending* p : batch) {
+    if (env == nullptr) {
+      // The environment is going away: nothing can be settled. The Store handle is released
+      // here, on the JavaScript thread, like every other.
+      delete p;
+    } else {
+      finish(env, p);
+    }
+  }
 }
 
 void deliver(Pending* pending) {
@@ -88,11 +131,8 @@ void deliver(Pending* pending) {
     pending->answered_inline = true;
     return;
   }
-  // From the Redis I/O thread (or any thread but the one making this call). The queue is
-  // unbounded, so a non-blocking call is only refused while the environment shuts down; the
-  // pending call is then left to the process's end (deleting it here could drop the last Store
-  // handle inside a store callback).
-  (void)pending->completions().NonBlockingCall(pending);
+  // From the Redis I/O thread (or any thread but the one making this call).
+  pending->completions().push(pending);
 }
 
 Napi::Value dispatch(Napi::Env env, Pending* pending, std::function<void()> call) {
@@ -125,11 +165,12 @@ void Pending::settle_status(Napi::Env env, const Status& status, std::optional<N
     deferred_.Reject(make_error(env, status).Value());
     return;
   }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("status", Napi::String::New(env, std::string(to_string(status.code()))));
-  if (!status.ok() && !status.message().empty()) o.Set("message", status.message());
-  if (value) o.Set("value", *value);
-  deferred_.Resolve(o);
+  const std::string_view code = to_string(status.code());
+  Napi::Value undefined = env.Undefined();
+  Napi::Value message = undefined;
+  if (!status.ok() && !status.message().empty()) message = Napi::String::New(env, status.message());
+  deferred_.Resolve(
+      make(env, Shape::kResult, {Napi::String::New(env, code.data(), code.size()), message, value ? *value : undefined}));
 }
 
 }  // namespace authstore::node

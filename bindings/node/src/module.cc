@@ -129,6 +129,21 @@ void set_error_class(const Napi::CallbackInfo& info) {
   addon_data(info.Env()).error_class = Napi::Persistent(info[0].As<Napi::Function>());
 }
 
+void set_factories(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsObject()) {
+    throw Napi::TypeError::New(info.Env(), "setFactories(f): expected an object of functions");
+  }
+  Napi::Object f = info[0].As<Napi::Object>();
+  AddonData& data = addon_data(info.Env());
+  for (std::size_t i = 0; i < data.factories.size(); ++i) {
+    Napi::Value v = f.Get(kShapeNames[i]);
+    if (!v.IsFunction()) {
+      throw Napi::TypeError::New(info.Env(), std::string("setFactories: ") + kShapeNames[i] + " is not a function");
+    }
+    data.factories[i] = Napi::Persistent(v.As<Napi::Function>());
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Clock> clock_of(const Napi::Value& v) {
@@ -147,8 +162,8 @@ void init_clock_class(Napi::Env env, Napi::Object exports) {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);  // deleted with the environment.
-  data->completions = Completions::New(env, "authstore.completions", 0, 1);
-  data->completions.Unref(env);  // referenced only while calls are pending (AddonData::begin).
+  data->completions->tsfn = Completions::New(env, "authstore.completions", 0, 1);
+  data->completions->tsfn.Unref(env);  // referenced only while calls are pending (AddonData::begin).
   init_store_class(env, exports);
   init_clock_class(env, exports);
   exports.Set("open", Napi::Function::New(env, open_store, "open"));
@@ -158,6 +173,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("pkceNewVerifier", Napi::Function::New(env, pkce_new_verifier_js, "pkceNewVerifier"));
   exports.Set("newSessionId", Napi::Function::New(env, new_session_id_js, "newSessionId"));
   exports.Set("setErrorClass", Napi::Function::New(env, set_error_class, "setErrorClass"));
+  exports.Set("setFactories", Napi::Function::New(env, set_factories, "setFactories"));
   return exports;
 }
 
