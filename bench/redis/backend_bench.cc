@@ -21,6 +21,18 @@
 // prefill write the records under each tag redis-benchmark was seen to use (routed by authstore's
 // Cluster executor, -r then counts records per tag), --load-urls u1,u2,u3 SCRIPT LOADs on each master.
 //
+//   redis_backend_bench --mode pipe --url ... --op OP --requests N --out DIR [--tags FILE --load-urls ...]
+//     The reference for operations whose command names several keys that must belong together
+//     (refresh rotate / peek: the token and its family; refresh list: the index, then the families
+//     it names). redis-benchmark replaces each __rand_int__ of a command with its own random number
+//     (redis-benchmark.c, randomizeClientKey), so it cannot send those: its rotate would name a
+//     family the token is not in and run the script's refusal path. This mode writes the same
+//     command stream with one id per command (drawn like redis-benchmark's: uniform in the -r
+//     keyspace), as RESP, to DIR/pipe-<k>.resp for each route tag k (one file without --tags),
+//     for `redis-cli --pipe` to send, and prints "<commands per operation> <operations>". A list
+//     sends two commands per operation, as authstore does: ZRANGE of the index, then the script
+//     declaring every family the index named (prefill: 3 per user).
+//
 // Key mix (both sides): see kOps below and docs/redis.md. Blob sizes in the redis-benchmark
 // commands are those authstore writes with the grants used here (measured: docs/redis.md).
 #include <algorithm>
@@ -33,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +80,7 @@ struct Args {
   double max_seconds = 30;
   std::string tags_file;  // --tags: prefill once per route tag listed (one per line)
   std::string load_urls;  // --load-urls: rb mode SCRIPT LOADs on each of these (comma-separated)
+  std::string out_dir;    // --out: pipe mode writes its files here
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -89,6 +103,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--cluster") g_cluster = std::string_view(v) == "1";
     else if (k == "--tags") a.tags_file = v;
     else if (k == "--load-urls") a.load_urls = v;
+    else if (k == "--out") a.out_dir = v;
     else die("unknown flag " + k);
   }
   if (a.requests < 1 || a.inflight < 1) die("--requests and --inflight must be positive");
@@ -712,25 +727,86 @@ int run_prefill(const Args& a) {
   return 0;
 }
 
+// Loads `found` (the exact source the backend loads) on every URL (--load-urls, else --url) and
+// checks the SHA.
+void load_script(const Args& a, const redis::Script* found) {
+  std::vector<std::string> urls;
+  if (a.load_urls.empty()) urls.push_back(a.url);
+  for (std::size_t from = 0; from < a.load_urls.size();) {
+    const std::size_t comma = std::min(a.load_urls.find(',', from), a.load_urls.size());
+    urls.push_back(a.load_urls.substr(from, comma - from));
+    from = comma + 1;
+  }
+  for (const auto& u : urls) {
+    auto client = connect(u);
+    auto r = client->call({"SCRIPT", "LOAD", found->source()});
+    if (!r.ok() || !r->is_string() || r->str() != found->sha1()) die("SCRIPT LOAD did not return the SHA");
+  }
+}
+
+void append_resp(std::string& out, const std::vector<std::string>& cmd) {
+  out += '*' + std::to_string(cmd.size()) + "\r\n";
+  for (const auto& arg : cmd) {
+    out += '$' + std::to_string(arg.size()) + "\r\n";
+    out += arg;
+    out += "\r\n";
+  }
+}
+
+int run_pipe(const Args& a) {
+  if (a.out_dir.empty()) die("--out DIR is required with --mode pipe");
+  const Scripts s;
+  const std::int64_t now = now_ms();
+  const auto tags = route_tags(a);
+  const long records = per_tag(a, keyspace(a.op, a.requests));
+  const long per_file = std::max(1L, a.requests / static_cast<long>(tags.size()));
+  std::mt19937_64 rng(12345);
+  std::uniform_int_distribution<long> draw(0, records - 1);
+  bool loaded = false;
+  for (std::size_t k = 0; k < tags.size(); ++k) {
+    kRoute = tags[k];
+    std::string out;
+    for (long i = 0; i < per_file; ++i) {
+      const std::string id = id12(draw(rng));
+      std::vector<std::vector<std::string>> cmds;
+      if (a.op == "refresh_list") {
+        const std::string idx = kP + "ri:" + kRoute + ":" + hid(id);
+        cmds.push_back({"ZRANGE", idx, "0", "-1"});
+        std::vector<std::string> c = {"EVALSHA", s.refresh_list.sha1(), "6", idx, kP + "rs:" + kRoute,
+                                      kP + "rx:" + kRoute};
+        for (int t = 0; t < 3; ++t) c.push_back(kP + "rf:" + kRoute + ":" + hid(std::to_string(t) + id));
+        for (const auto& arg : {ms(now), kP, kRoute, kLayout}) c.push_back(arg);
+        cmds.push_back(std::move(c));
+      } else {
+        std::vector<std::string> c = rb_cmd(s, a.op, now);
+        for (auto& arg : c) {
+          for (std::size_t at; (at = arg.find("__rand_int__")) != std::string::npos;) arg.replace(at, 12, id);
+        }
+        cmds.push_back(std::move(c));
+      }
+      if (!loaded) {
+        for (const auto& c : cmds) {
+          if (c[0] == "EVALSHA") load_script(a, find_script(s, c[1]));
+        }
+        loaded = true;
+        std::printf("%zu %ld\n", cmds.size(), per_file * static_cast<long>(tags.size()));
+      }
+      for (const auto& c : cmds) append_resp(out, c);
+    }
+    std::ofstream f(a.out_dir + "/pipe-" + std::to_string(k) + ".resp", std::ios::binary);
+    f.write(out.data(), static_cast<std::streamsize>(out.size()));
+    if (!f) die("cannot write " + a.out_dir);
+  }
+  return 0;
+}
+
 int run_rb(const Args& a) {
   const Scripts s;
   const auto cmd = rb_cmd(s, a.op, now_ms());
   if (cmd[0] == "EVALSHA") {
     // The exact source the backend loads; its SHA must be the one EVALSHA names. On a Cluster:
     // on every master (--load-urls).
-    const redis::Script* found = find_script(s, cmd[1]);
-    std::vector<std::string> urls;
-    if (a.load_urls.empty()) urls.push_back(a.url);
-    for (std::size_t from = 0; from < a.load_urls.size();) {
-      const std::size_t comma = std::min(a.load_urls.find(',', from), a.load_urls.size());
-      urls.push_back(a.load_urls.substr(from, comma - from));
-      from = comma + 1;
-    }
-    for (const auto& u : urls) {
-      auto client = connect(u);
-      auto r = client->call({"SCRIPT", "LOAD", found->source()});
-      if (!r.ok() || !r->is_string() || r->str() != found->sha1()) die("SCRIPT LOAD did not return the SHA");
-    }
+    load_script(a, find_script(s, cmd[1]));
   }
   std::printf("%ld", per_tag(a, keyspace(a.op, a.requests)));
   for (const auto& arg : cmd) std::printf(" %s", arg.c_str());
@@ -746,5 +822,6 @@ int main(int argc, char** argv) {
   if (a.mode == "authstore") return run_authstore(a);
   if (a.mode == "prefill") return run_prefill(a);
   if (a.mode == "rb") return run_rb(a);
+  if (a.mode == "pipe") return run_pipe(a);
   die("unknown --mode " + a.mode);
 }

@@ -60,12 +60,37 @@ run_rb() {
   add "rb_$op" "$rps"
 }
 declare -A commands
+# Refresh rotate, peek and list name keys that must belong together (a token and its family; an
+# index and the families it names): redis-benchmark draws each __rand_int__ of a command on its
+# own and cannot send them (see run_cluster.sh). Their reference: the same command stream, one id
+# per command (redis_backend_bench --mode pipe), sent by `redis-cli --pipe` (every request in
+# flight), pinned to CPU 1, timed from the first byte to the last reply.
+pipe_ops=" refresh_rotate refresh_peek refresh_list "
+pipe_dir=$(mktemp -d)
+trap 'rm -rf "$pipe_dir"; stop_redis_server' EXIT
+run_pipe() {
+  local op=$1 m line per count t0 t1
+  m=$(ops_of "$op")
+  cli FLUSHALL >/dev/null
+  timeout 180 taskset -c 1 "$bench" --mode prefill --url "$url" --op "$op" --requests "$m"
+  line=$(timeout 180 "$bench" --mode pipe --url "$url" --op "$op" --requests "$m" --out "$pipe_dir")
+  read -r per count <<<"$line"
+  [[ -n "${commands[$op]:-}" ]] ||
+    commands[$op]="redis_backend_bench --mode pipe --op $op (one id per command; $per command(s) per operation) | redis-cli --pipe"
+  t0=$(date +%s%N)
+  timeout 120 taskset -c 1 redis-cli -h 127.0.0.1 -p "$port" --pipe < "$pipe_dir/pipe-0.resp" > "$pipe_dir/out" 2>&1 ||
+    { echo "redis-cli --pipe $op failed: $(tail -1 "$pipe_dir/out")" >&2; return; }
+  t1=$(date +%s%N)
+  grep -q 'errors: 0,' "$pipe_dir/out" || { echo "redis-cli --pipe $op: $(tail -1 "$pipe_dir/out")" >&2; return; }
+  add "rb_$op" "$(awk -v n="$count" -v ns=$(( t1 - t0 )) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')"
+}
+run_ref() { if [[ $pipe_ops == *" $1 "* ]]; then run_pipe "$1"; else run_rb "$1"; fi; }
 
 start=$SECONDS
 for rep in $(seq "$reps"); do
   for op in "${ops[@]}"; do
     if (( SECONDS - start > max_seconds )); then echo "time bound reached, stopping" >&2; break 2; fi
-    if (( rep % 2 )); then run_ours "$op"; run_rb "$op"; else run_rb "$op"; run_ours "$op"; fi
+    if (( rep % 2 )); then run_ours "$op"; run_ref "$op"; else run_ref "$op"; run_ours "$op"; fi
   done
   echo "repetition $rep/$reps done ($(( SECONDS - start )) s)" >&2
 done

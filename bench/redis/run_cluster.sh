@@ -101,8 +101,12 @@ tags="$cwork/tags"
 taskset -c 1 redis-benchmark --cluster -h 127.0.0.1 -p "${cports[0]}" -c 50 -P 32 -n 100000 -r 1 \
   SET 'probe:{tag}:x' '{tag}' >/dev/null 2>&1
 : > "$tags"
+tagports=()  # the port of each line of $tags
 for p in "${cports[@]}"; do
-  redis-cli -p "$p" --scan --pattern 'probe:*' | sed -e 's/^probe://' -e 's/:x$//' >> "$tags"
+  while read -r t; do
+    echo "$t" >> "$tags"
+    tagports+=("$p")
+  done < <(redis-cli -p "$p" --scan --pattern 'probe:*' | sed -e 's/^probe://' -e 's/:x$//')
 done
 ntags=$(wc -l < "$tags")
 probe=$(head -1 "$tags")
@@ -138,14 +142,51 @@ run_rb() {
   add "rb_$op" "$(tail -1 <<<"$out" | awk -F'","' '{ gsub(/"/, "", $2); print $2 }')"
 }
 
+# Refresh rotate, peek and list name keys that must belong together (a token and its family; an
+# index and the families it names). redis-benchmark draws each __rand_int__ of a command on its
+# own, so its rotate and peek would name a family the token is not in (the script's refusal path)
+# and its list would declare no family (the script's retry answer): not the same work. For these
+# the reference is the same command stream with one id per command (redis_backend_bench --mode
+# pipe: drawn like redis-benchmark's), sent by `redis-cli --pipe` to each master at once, all
+# three pinned to CPU 1, timed from the first byte to the last reply. redis-cli --pipe keeps
+# every request in flight (no -P bound): a reference at least as fast as -c 50 -P 32.
+pipe_ops=" refresh_rotate refresh_peek refresh_list "
+run_pipe() {
+  local op=$1 line per ops i pids=() t0 t1 f errs=0
+  flush_cluster
+  timeout 300 taskset -c 1 "$bench" --mode prefill --cluster 1 --url "$curl_" --tags "$tags" --op "$op" \
+    --requests "$rb_n"
+  rm -f "$cwork"/pipe-*.resp "$cwork"/pipe-*.out
+  line=$(timeout 300 "$bench" --mode pipe --cluster 1 --tags "$tags" --load-urls "$load_urls" --url "$curl_" \
+         --op "$op" --requests "$rb_n" --out "$cwork")
+  read -r per ops <<<"$line"
+  [[ -n "${commands[$op]:-}" ]] ||
+    commands[$op]="redis_backend_bench --mode pipe --op $op (one id per command), redis-cli --pipe to each master"
+  t0=$(date +%s%N)
+  for i in "${!tagports[@]}"; do
+    timeout 120 taskset -c 1 redis-cli -p "${tagports[$i]}" --pipe < "$cwork/pipe-$i.resp" \
+      > "$cwork/pipe-$i.out" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || errs=1; done
+  t1=$(date +%s%N)
+  for f in "$cwork"/pipe-*.out; do
+    grep -q 'errors: 0,' "$f" || { echo "redis-cli --pipe $op: $(tail -1 "$f")" >&2; errs=1; }
+  done
+  (( errs == 0 )) || return 0
+  add "rb_$op" "$(awk -v n="$ops" -v ns=$(( t1 - t0 )) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')"
+}
+
+run_ref() { if [[ $pipe_ops == *" $1 "* ]]; then run_pipe "$1"; else run_rb "$1"; fi; }
+
 start=$SECONDS
 for rep in $(seq "$reps"); do
   for op in "${ops[@]}"; do
     if (( SECONDS - start > max_seconds )); then echo "time bound reached, stopping" >&2; break 2; fi
     if (( rep % 2 )); then
-      run_cluster_ours "$op"; run_rb "$op"; run_standalone_ours "$op"
+      run_cluster_ours "$op"; run_ref "$op"; run_standalone_ours "$op"
     else
-      run_standalone_ours "$op"; run_rb "$op"; run_cluster_ours "$op"
+      run_standalone_ours "$op"; run_ref "$op"; run_cluster_ours "$op"
     fi
   done
   echo "repetition $rep/$reps done ($(( SECONDS - start )) s)" >&2
