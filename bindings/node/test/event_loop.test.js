@@ -110,3 +110,47 @@ it('memory: calls settle as promises within microtasks, in call order', async ()
     await store.close();
   }
 });
+
+it('Redis: 2000 calls in flight settle in batches, each with its own result', async () => {
+  const store = await h.authstore.open(`${redis.url}?prefix=batch${h.randomId()}:`, { keys: h.KEY });
+  try {
+    const n = 2000;
+    const issued = await Promise.all(Array.from({ length: n }, (_, i) => store.codes.issue(h.grant({ subject: `batch-${i}` }))));
+    const peeked = await Promise.all(issued.map((r) => store.codes.peek(r.value.code)));
+    for (let i = 0; i < n; i++) {
+      assert.equal(peeked[i].status, 'ok');
+      assert.equal(peeked[i].value.grant.subject, `batch-${i}`);
+      assert.equal(peeked[i].value.grant.grantId, issued[i].value.grantId);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+it('the addon loaded without index.js refuses calls with an Error that says so (no result builders)', async () => {
+  const { Worker } = require('node:worker_threads');
+  const path = require('node:path');
+  const fs = require('node:fs');
+  const pkg = path.join(__dirname, '..');
+  // The file index.js loads (its candidates, in its order).
+  const addon = [process.env.AUTHSTORE_NODE_ADDON, path.join(pkg, 'build', 'authstore.node'),
+    path.join(pkg, '..', '..', 'build', 'bindings', 'node', 'authstore.node'),
+    path.join(pkg, '..', '..', 'build-test', 'bindings', 'node', 'authstore.node')]
+    .filter(Boolean).map((f) => path.resolve(f)).find((f) => fs.existsSync(f));
+  const w = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const native = require(workerData.addon);
+    (async () => {
+      const s = await native.open('memory://', { keys: { keys: [{ id: 1, secret: Buffer.alloc(32, 7) }] } });
+      try {
+        await s.codesIssue({ clientId: 'c', subject: 'u', redirectUri: 'https://a.example/cb', scope: 'openid' });
+        parentPort.postMessage('resolved');
+      } catch (e) {
+        parentPort.postMessage('rejected: ' + e.message);
+      }
+    })().catch((e) => parentPort.postMessage('failed: ' + e.message));
+  `, { eval: true, workerData: { addon } });
+  const message = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+  await w.terminate();
+  assert.match(message, /^rejected: authstore: load the addon through the package/);
+});
