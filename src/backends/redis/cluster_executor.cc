@@ -118,23 +118,59 @@ class ClusterExecutor final : public RedisExecutor {
   }
 
  private:
-  // Sends `op` to its slot's master, or queues it until the map is known.
+  // Sends `op` to its slot's master, or queues it until the map is known. A queued call is
+  // answered by its deadline at the latest: the map may take longer (each node asked in turn may
+  // take the command timeout), and a caller is never answered late.
   void dispatch(std::shared_ptr<Op> op) {
     redis::Client* client = nullptr;
     Candidates refresh;
+    std::string error;
     {
       std::lock_guard lock(mu_);
-      if (closing_) return op->done(Result<Reply>(unavailable("closed")));
-      const int node = owner_[static_cast<std::size_t>(op->slot)];
-      if (node < 0) {
-        waiting_.push_back(std::move(op));
-        refresh = start_refresh_locked();
+      if (!closing_) {
+        const int node = owner_[static_cast<std::size_t>(op->slot)];
+        if (node < 0) {
+          expire_at_deadline_locked(op);
+          waiting_.push_back(std::move(op));
+          refresh = start_refresh_locked();
+        } else {
+          const std::string& addr = nodes_[static_cast<std::size_t>(node)];
+          client = client_locked(addr, error);
+          if (client == nullptr) error = addr + ": " + error;
+        }
       } else {
-        client = client_locked(nodes_[static_cast<std::size_t>(node)]);
+        error = "closed";
       }
     }
     if (refresh) return ask_for_map(std::move(refresh), 0, true);
-    if (client != nullptr) send(std::move(op), client, false);  // else queued for the map
+    if (!op) return;  // queued for the map
+    if (client == nullptr) return op->done(Result<Reply>(unavailable(error)));
+    send(std::move(op), client, false);
+  }
+
+  // Answers `op` with kDeadlineExceeded at its deadline if it is still waiting for the map then.
+  void expire_at_deadline_locked(const std::shared_ptr<Op>& op) {
+    if (!timer_) return;
+    timer_->at(op->deadline, [this, weak = std::weak_ptr<Op>(op)](bool cancelled) {
+      if (cancelled) return;  // closing: the destructor answers what still waits
+      std::shared_ptr<Op> expired;
+      {
+        std::lock_guard lock(mu_);
+        const std::shared_ptr<Op> queued = weak.lock();
+        const auto it = queued ? std::find(waiting_.begin(), waiting_.end(), queued) : waiting_.end();
+        if (it == waiting_.end()) return;  // sent, or answered, since
+        expired = std::move(*it);
+        waiting_.erase(it);
+      }
+      expired->done(Result<Reply>(Status(StatusCode::kDeadlineExceeded,
+                                         "redis cluster: no slot map before the deadline (not sent); last: " +
+                                             last_map_error_copy())));
+    });
+  }
+
+  std::string last_map_error_copy() {
+    std::lock_guard lock(mu_);
+    return last_map_error_.empty() ? std::string("the map request is still on its way") : last_map_error_;
   }
 
   void send(std::shared_ptr<Op> op, redis::Client* client, bool asking) {
@@ -185,9 +221,15 @@ class ClusterExecutor final : public RedisExecutor {
         } else {
           ask_.fetch_add(1, std::memory_order_relaxed);
         }
-        target = client_locked(addr);
+        std::string error;
+        target = client_locked(addr, error);
+        if (target == nullptr) {
+          // Answered below, outside the lock; the map is refreshed for the next calls.
+          r = Result<Reply>(unavailable(addr + " (named by " + std::string(code) + "): " + error));
+        }
       }
-      if (code == "MOVED") refresh_soon();
+      if (code == "MOVED" || target == nullptr) refresh_soon();
+      if (target == nullptr) return op->done(std::move(r));
       return send(std::move(op), target, code == "ASK");
     }
     if (code == "NOSCRIPT" && op->script != nullptr && !op->loaded) {
@@ -232,23 +274,32 @@ class ClusterExecutor final : public RedisExecutor {
     return static_cast<int>(nodes_.size()) - 1;
   }
 
-  redis::Client* client_locked(const std::string& addr) {
-    auto& c = clients_[addr];
-    if (!c) {
-      redis::ClientOptions o = url_.node;
-      const std::size_t colon = addr.rfind(':');
-      o.host = addr.substr(0, colon);
-      if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
-      o.port = static_cast<std::uint16_t>(std::stoul(addr.substr(colon + 1)));
-      o.connections = 1;  // ASKING and its call go out back to back on one connection
-      auto made = redis::Client::create(std::move(o));
-      c = made.ok() ? std::move(made.value()) : nullptr;
-      if (!c) {  // options were validated with the URL: only a resource failure gets here
-        auto again = redis::Client::create(url_.node);
-        c = std::move(again.value());
-      }
+  // The client of the node at `addr` ("host:port", "[v6]:port"), made on first use; null when it
+  // cannot be made (`error` says why): a TLS file unreadable since open, an address a server
+  // named that is not one. Never throws (it runs on I/O and timer threads).
+  redis::Client* client_locked(const std::string& addr, std::string& error) {
+    if (const auto it = clients_.find(addr); it != clients_.end()) return it->second.get();
+    redis::ClientOptions o = url_.node;
+    const std::size_t colon = addr.rfind(':');
+    unsigned port = 0;
+    const char* first = colon == std::string::npos ? addr.data() + addr.size() : addr.data() + colon + 1;
+    const char* last = addr.data() + addr.size();
+    const auto parsed = std::from_chars(first, last, port);
+    if (colon == std::string::npos || colon == 0 || parsed.ec != std::errc() || parsed.ptr != last || port == 0 ||
+        port > 65535) {
+      error = "not a host:port address";
+      return nullptr;
     }
-    return c.get();
+    o.host = addr.substr(0, colon);
+    if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+    o.port = static_cast<std::uint16_t>(port);
+    o.connections = 1;  // ASKING and its call go out back to back on one connection
+    auto made = redis::Client::create(std::move(o));
+    if (!made.ok()) {
+      error = made.status().message();
+      return nullptr;
+    }
+    return (clients_[addr] = std::move(made.value())).get();
   }
 
   void refresh_soon() {
@@ -286,8 +337,11 @@ class ClusterExecutor final : public RedisExecutor {
       std::lock_guard lock(mu_);
       if (closing_) return;
       if (i >= candidates->size()) return map_failed();
-      client = client_locked((*candidates)[i]);
+      std::string error;
+      client = client_locked((*candidates)[i], error);
+      if (client == nullptr) last_map_error_ = (*candidates)[i] + ": " + error;
     }
+    if (client == nullptr) return ask_for_map(std::move(candidates), i + 1, true);
     redis::CallOptions options;
     options.timeout = url_.node.command_timeout;
     options.writes = false;
