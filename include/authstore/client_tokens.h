@@ -68,7 +68,7 @@ class ClientTokenStore {
   void remove_async(std::string_view key, Callback<Done> done);
   // Keys of the generic API starting with `prefix`, in pages of at most `limit` (1..1000).
   // Pass the previous page's next_cursor to continue. Cost follows the keys listed (memory,
-  // SQLite) or the keyspace (Redis SCAN); see docs/api.md.
+  // SQLite) or the index entries read (Redis); see docs/api.md.
   Result<KeyPage> list(std::string_view prefix, std::string_view cursor = {},
                        std::size_t limit = 100);
   void list_async(std::string_view prefix, std::string_view cursor, std::size_t limit,
@@ -105,7 +105,8 @@ class ClientTokenStore {
   Result<Done> remove_access_token(std::string_view user_id, std::string_view url);
   void remove_access_token_async(std::string_view user_id, std::string_view url, Callback<Done> done);
 
-  // Releases this store's resources; later calls fail with kFailedPrecondition.
+  // Refuses every later call of this store (kFailedPrecondition); the Store's resources are
+  // released with its last handle (Store::close()).
   void close();
 
   // A ClientTokenStore is reached through Store (its only source); it is a handle sharing the Store's

@@ -160,6 +160,27 @@ TYPED_TEST(ClientTokensTest, ListByPrefixInPages) {
   EXPECT_EQ(this->ct().list("", {}, 0).status().field(), "limit");
 }
 
+// "next_cursor: empty when the listing is complete": an exactly full last page ends the listing
+// (no cursor to an empty page), on every backend; an expired key after it does not continue it.
+TYPED_TEST(ClientTokensTest, ExactlyFullLastPageHasNoCursor) {
+  TokenRecord t = this->record();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(this->ct().save("full:" + std::to_string(10 + i), t).ok());
+  ASSERT_TRUE(this->ct().save("fullz", t).ok());   // sorts after "full:..." but outside the prefix
+  ASSERT_TRUE(this->ct().save("full;", t).ok());   // ';' follows ':' in byte order: outside too
+  auto first = this->ct().list("full:", {}, 10);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  ASSERT_EQ(first->keys.size(), 10u);
+  ASSERT_FALSE(first->next_cursor.empty());
+  auto second = this->ct().list("full:", first->next_cursor, 10);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_EQ(second->keys.size(), 10u);
+  EXPECT_TRUE(second->next_cursor.empty()) << "cursor " << second->next_cursor << " after the last key";
+  auto all = this->ct().list("full:", {}, 20);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->keys.size(), 20u);
+  EXPECT_TRUE(all->next_cursor.empty());
+}
+
 TYPED_TEST(ClientTokensTest, TamperedRecordReadsAsNotFound) {
   ASSERT_TRUE(this->ct().save("k", this->record()).ok());
   this->harness().set_tamper(true);
