@@ -923,6 +923,18 @@ TEST(RedisBackendUrl, SplitsItsOwnOptionsAndChecksThem) {
   EXPECT_FALSE(d.allow_eviction);
   EXPECT_EQ(internal::split_backend_options("redis://h?prefix={x}", d).status().field(), "url");
   EXPECT_EQ(internal::split_backend_options("redis://h?allow_eviction=yes", d).status().field(), "url");
+  // An option without '=' is refused, naming it (before: "?prefix" silently meant no prefix).
+  for (const char* bare : {"prefix", "allow_eviction", "legacy_user_keys", "cluster"}) {
+    internal::RedisBackendOptions b;
+    const auto r = internal::split_backend_options(std::string("redis://h?timeout=5ms&") + bare, b);
+    ASSERT_FALSE(r.ok()) << bare;
+    EXPECT_EQ(r.status().field(), "url");
+    EXPECT_NE(r.status().message().find(std::string("'") + bare + "' needs a value"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(b.prefix, "authstore:") << bare;
+  }
+  EXPECT_EQ(internal::split_backend_options("redis://h?prefix=", d).value(), "redis://h");
+  EXPECT_EQ(d.prefix, "");
 }
 
 }  // namespace

@@ -41,6 +41,11 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
     const std::size_t eq = pair.find('=');
     const std::string_view name = pair.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    const bool ours = name == "prefix" || name == "allow_eviction" || name == "legacy_user_keys" || name == "cluster";
+    if (ours && eq == std::string_view::npos) {
+      // "?prefix" is not "?prefix=" (no prefix): a value must be written, as for the client's options.
+      return url_error("option '" + std::string(name) + "' needs a value (" + std::string(name) + "=...)");
+    }
     if (name == "prefix") {
       if (!valid_prefix(value)) {
         return url_error("option 'prefix' must be at most 64 characters from A-Z a-z 0-9 : . _ -");
