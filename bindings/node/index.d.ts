@@ -256,7 +256,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Opens memory://, sqlite:///path.db, redis://[user:pass@]host[:port][/db][?prefix=...] or rediss://. */
+/**
+ * Opens memory://, sqlite:///path.db, redis://[user:pass@]host[:port][/db][?prefix=...], rediss://,
+ * unix://, redis+cluster://h1:p1,h2:p2 (rediss+cluster://) or redis+sentinel://s1,s2/master (docs/redis.md).
+ */
 export function open(url: string, options?: Options): Promise<Store>;
 /** Creates a key file (mode 0600); rejects with code "already_exists" when it exists. */
 export function createKeyFile(path: string): Promise<void>;

@@ -181,7 +181,7 @@ class Store {
     this.metrics = new Metrics(n);
     Object.freeze(this);
   }
-  /** "memory", "sqlite" or "redis". */
+  /** "memory", "sqlite", "redis", "redis_cluster" or "redis_sentinel". */
   get backend() { return this.#n.backend; }
   /** Closes the store for every call; pending Redis calls reject with code "unavailable". */
   close() { return this.#n.close(); }

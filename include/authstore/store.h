@@ -1,9 +1,12 @@
-// Opening a store: authstore::open(url, options) gives a Store with its five stores.
+// Opening a store: authstore::open(url, options) gives a Store with its stores (codes, refresh,
+// sessions, replay, client tokens, payloads).
 //
-// URLs:
+// URLs (docs/api.md, docs/redis.md):
 //   memory://                              in-process memory (one process only)
-//   sqlite:///absolute/path.db  sqlite://relative/path.db      (issue: SQLite backend)
-//   redis://[user:password@]host[:port][/db]  rediss://...     (issue: Redis backend)
+//   sqlite:///absolute/path.db  sqlite://relative/path.db
+//   redis://[user:password@]host[:port][/db]  rediss://...  unix:///path/redis.sock
+//   redis+cluster://h1:p1,h2:p2  rediss+cluster://...          Redis Cluster
+//   redis+sentinel://s1,s2/master_name[/db]  rediss+sentinel://...  redis-sentinel://...  Sentinel
 // An unknown scheme or malformed URL is kInvalidArgument (field "url").
 //
 // Thread-safety: a Store and its stores are safe for concurrent use from any thread without
@@ -43,7 +46,7 @@ class Store {
 
   // True for a handle that holds a store (also after close(): the handle still holds it).
   bool valid() const noexcept { return state_ != nullptr; }
-  // The five stores. References stay valid while this handle (or a copy) lives; calls through
+  // The stores. References stay valid while this handle (or a copy) lives; calls through
   // them after close() answer kFailedPrecondition (field "store").
   CodeStore& codes();
   RefreshTokenStore& refresh();

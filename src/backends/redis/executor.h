@@ -34,8 +34,8 @@ using RedisDeadline = std::chrono::steady_clock::time_point;
 // One operation: a native command (`script` null, `args` the whole command, name first) or a
 // script (`args` its ARGV). `keys` are the keys it touches, all in one hash slot (every key of a
 // user carries the user's "{route}" tag): keys[0], when there is one, routes the call. A call
-// without keys (a listing scanning the keyspace) may run on any node of a standalone / Sentinel
-// setup; a Cluster executor must refuse it or run it on every primary (issue 13).
+// without keys runs on the one server of a standalone / Sentinel setup, and on slot 0's master
+// on a Cluster (nothing of a user is there: such calls touch no user's keys).
 struct RedisCall {
   std::string_view op;                     // the operation's name, for errors and observers.
   const redis::Script* script = nullptr;   // static storage (the backend's scripts are).

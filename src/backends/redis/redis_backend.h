@@ -1,8 +1,9 @@
 // The Redis backend: every primitive of backends/backend.h as ONE native command or ONE Lua script
 // over authstore's Redis client. Key layout, scripts and TTL rules: docs/redis.md.
 //
-// URL: redis://..., rediss://... or unix://... as redis::parse_url() reads them, plus two options
-// of the backend itself, removed before the client sees the URL:
+// URL: redis://..., rediss://..., unix://... (redis::parse_url()), redis+cluster:// and
+// redis+sentinel:// forms (docs/redis.md), plus four options of the backend itself, removed
+// before the client sees the URL (cluster= and legacy_user_keys=: see split_backend_options):
 //   prefix=<p>            prepended to every key (default "authstore:"); [A-Za-z0-9:._-], <= 64 bytes
 //   allow_eviction=true   only warn (log) when maxmemory-policy is not noeviction (default: refuse)
 //
@@ -179,7 +180,8 @@ inline std::string num(std::int64_t v) { return std::to_string(v); }
     return s;                                                   \
   }
 
-// redis://, rediss://, unix:// (the options: above, and redis::parse_url()).
+// redis://, rediss://, unix://, the Cluster and Sentinel schemes (the options: above, and
+// redis::parse_url() / parse_cluster_url() / parse_sentinel_url()).
 Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const BackendConfig& config);
 // Its entry in the registry (registered_backends.cc).
 BackendRegistration redis_backend_registration();
