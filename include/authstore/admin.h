@@ -71,7 +71,7 @@ struct KeyCheckReport {
   // that many records read as not found.
   std::map<std::uint16_t, std::int64_t> by_key;
   // The same, per key id, by kind ("code", "code_tombstone", "refresh_family", "jwt_id",
-  // "client_token").
+  // "client_token", "session").
   std::map<std::uint16_t, std::map<std::string, std::int64_t>> by_key_and_kind;
   // Verified records that need a key other than the signing key (the sum of by_key over them).
   std::int64_t need_retiring_keys = 0;
@@ -97,7 +97,8 @@ class StoreAdmin {
   // The key ring's ids (no round trip).
   KeyRingInfo key_ring() const;
   // Reads up to `limit` stored records (codes with their tombstones, refresh families, JWT ids,
-  // client tokens) and checks each under the key ring. On Redis the walk is a paged SCAN of the
+  // client tokens, and on SQLite and Redis live sessions; memory: codes and client tokens) and
+  // checks each under the key ring. On Redis the walk is a paged SCAN of the
   // prefix plus one read per record: its cost follows the keyspace. Counts, health and the walk
   // answer kFailedPrecondition (field "admin") on a Redis Cluster (a SCAN reaches one node).
   Result<KeyCheckReport> check_keys(std::size_t limit = 1'000'000);

@@ -139,13 +139,18 @@ Result<KeyCheckReport> StoreAdmin::check_keys(std::size_t limit) {
     if (id != signing) ++report.need_retiring_keys;
     internal::cleanse(blob);
   }
-  report.scope = "codes (record or tombstone), refresh families, JWT refresh ids and client tokens";
-  if (s.backend->name() == "memory")
-    report.scope = "codes and client tokens (memory:// keeps the rest in forms the walk does not read)";
-  if (s.backend->name().rfind("redis", 0) == 0) {
-    report.scope += "; walked by SCAN of the prefix, one read per record: the cost follows the keyspace";
+  const std::string& name = s.backend->name();
+  if (name == "memory") {
+    report.scope = "codes (record or tombstone) and client tokens (memory:// keeps the rest in forms the walk "
+                   "does not read)";
+  } else {
+    report.scope = "codes (record or tombstone), refresh families, JWT refresh ids, client tokens and live "
+                   "sessions";
   }
-  report.scope += "; sessions and payloads are not walked";
+  if (name.rfind("redis", 0) == 0) {
+    report.scope += "; walked by SCAN of the prefix, one read per record key: the cost follows the keyspace";
+  }
+  report.scope += "; payloads are not walked";
   return report;
 }
 

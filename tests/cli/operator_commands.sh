@@ -188,6 +188,8 @@ records=$(json 'd["verified"]' <kc.out)
 # Rotation: key 2 signs, key 1 is about to be removed and every record so far needs it.
 expect_ok kc2 -- "$cli" --store "$url" --key-file rotated.key --json keys check
 [ "$(json 'd["need_retiring_keys"]' <kc2.out)" = "$records" ] || fail "keys check after rotation: $(cat kc2.out)"
+# bob's 3 sessions and alice's oauth2 one are walked too.
+[ "$(json 'd["by_key"]["1"]["by_kind"]["session"]' <kc2.out)" = 4 ] || fail "keys check sessions: $(cat kc2.out)"
 AUTHSTORE_KEY_FILE=$PWD/rotated.key "$seed" populate "$url" carol >carol.seed || fail "seed carol"
 expect_ok kc3 -- "$cli" --store "$url" --key-file rotated.key keys check
 grep -q "^$records record(s) need a key other than the signing key 2" kc3.out || fail "keys check table: $(cat kc3.out)"

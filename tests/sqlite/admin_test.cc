@@ -32,10 +32,15 @@ TEST(StoreAdmin, KeyCheckCountsRecordsPerKeyAndWhatRemovingAKeyLoses) {
     g.subject = "alice";
     g.client_id = "client-1";
     ASSERT_TRUE(store.refresh().issue(g).ok());
+    Session session;
+    session.id = SessionStore::new_session_id();
+    session.user_id = "alice";
+    session.refresh_expires_at = kStart + 3'600'000;
+    ASSERT_TRUE(store.sessions().upsert(session).ok());
     auto report = admin->check_keys();
     ASSERT_TRUE(report.ok()) << report.status().to_string();
-    EXPECT_EQ(report->records, 3);
-    EXPECT_EQ(report->verified, 3);
+    EXPECT_EQ(report->records, 4);
+    EXPECT_EQ(report->verified, 4);
     EXPECT_EQ(report->need_retiring_keys, 0);  // key 1 signs
   }
   {
@@ -47,20 +52,21 @@ TEST(StoreAdmin, KeyCheckCountsRecordsPerKeyAndWhatRemovingAKeyLoses) {
     ASSERT_TRUE(admin->store().codes().issue(a_grant()).ok());
     auto report = admin->check_keys();
     ASSERT_TRUE(report.ok()) << report.status().to_string();
-    EXPECT_EQ(report->verified, 4);
-    EXPECT_EQ(report->by_key, (std::map<std::uint16_t, std::int64_t>{{1, 3}, {2, 1}}));
+    EXPECT_EQ(report->verified, 5);
+    EXPECT_EQ(report->by_key, (std::map<std::uint16_t, std::int64_t>{{1, 4}, {2, 1}}));
     EXPECT_EQ(report->by_key_and_kind.at(1).at("code"), 2);
     EXPECT_EQ(report->by_key_and_kind.at(1).at("refresh_family"), 1);
-    EXPECT_EQ(report->need_retiring_keys, 3);
+    EXPECT_EQ(report->by_key_and_kind.at(1).at("session"), 1);
+    EXPECT_EQ(report->need_retiring_keys, 4);
     EXPECT_FALSE(report->truncated);
     auto limited = admin->check_keys(2);
     ASSERT_TRUE(limited.ok());
     EXPECT_TRUE(limited->truncated);
     EXPECT_EQ(limited->records, 2);
-    auto exact = admin->check_keys(4);  // as many as there are: complete
+    auto exact = admin->check_keys(5);  // as many as there are: complete
     ASSERT_TRUE(exact.ok());
     EXPECT_FALSE(exact->truncated);
-    EXPECT_EQ(exact->records, 4);
+    EXPECT_EQ(exact->records, 5);
   }
   {
     // Key 1 removed: exactly the records it signed fail (they read as not found).
@@ -68,7 +74,7 @@ TEST(StoreAdmin, KeyCheckCountsRecordsPerKeyAndWhatRemovingAKeyLoses) {
     ASSERT_TRUE(admin.ok()) << admin.status().to_string();
     auto report = admin->check_keys();
     ASSERT_TRUE(report.ok()) << report.status().to_string();
-    EXPECT_EQ(report->failed, 3);
+    EXPECT_EQ(report->failed, 4);
     EXPECT_EQ(report->verified, 1);
   }
 }

@@ -511,12 +511,17 @@ void SqliteBackend::admin_health(Callback<std::vector<std::pair<std::string, std
 void SqliteBackend::admin_records(std::size_t limit,
                                   Callback<std::vector<std::pair<std::string, std::string>>> done) {
   using Records = std::vector<std::pair<std::string, std::string>>;
-  // The tables of kSampleRecords, read through in one statement (one read transaction).
+  // The tables of kSampleRecords and the live sessions, read through in one statement (one read
+  // transaction).
   static constexpr std::string_view kAll =
       "SELECT key, CASE consumed WHEN 0 THEN record ELSE tombstone END FROM codes"
       " UNION ALL SELECT family_key, record FROM refresh_families"
       " UNION ALL SELECT jti_key, record FROM refresh_jtis"
-      " UNION ALL SELECT key, blob FROM client_tokens LIMIT ?1";
+      " UNION ALL SELECT key, blob FROM client_tokens"
+      // A session's record is stored as session_key ":" sealed (stores/sessions.cc); its
+      // storage key is "ss:" route ":" bucket ":" session (stores/keys.h, session_binding).
+      " UNION ALL SELECT 'ss:' || route || ':' || bucket_key || ':' || session_key,"
+      " substr(record, length(session_key) + 2) FROM sessions WHERE deleted = 0 LIMIT ?1";
   engine_.submit<Records>(false, 0, 0, [limit](Db& db) -> Result<Records> {
     Records out;
     OneShot q(db, kAll);
