@@ -10,8 +10,8 @@
 // released with the last copy). Thread-safety: every member is safe to call concurrently from any
 // thread; calls are blocking (none of them is on a request path). Errors: the backend's errors as
 // the stores report them (kUnavailable, kDeadlineExceeded, kPermissionDenied, kDataLoss, ...);
-// kFailedPrecondition (field "admin") where a backend cannot answer a question (memory:// keeps
-// no counts: it is one process's store). No message, value or field holds a secret or key
+// kFailedPrecondition (field "admin") where a backend cannot answer a question (memory:// has no
+// health view; it counts its own process's store). No message, value or field holds a secret or key
 // material: users, sessions and tokens are stored only as keyed hashes, and only key ids,
 // counts and public server facts are reported.
 #pragma once
@@ -98,7 +98,8 @@ class StoreAdmin {
   KeyRingInfo key_ring() const;
   // Reads up to `limit` stored records (codes with their tombstones, refresh families, JWT ids,
   // client tokens, and on SQLite and Redis live sessions; memory: codes and client tokens) and
-  // checks each under the key ring. On Redis the walk is a paged SCAN of the
+  // checks each under the key ring. It reads what is stored: entries expired but not yet swept
+  // (SQLite, memory) are read too. On Redis the walk is a paged SCAN of the
   // prefix plus one read per record: its cost follows the keyspace. Counts, health and the walk
   // answer kFailedPrecondition (field "admin") on a Redis Cluster (a SCAN reaches one node).
   Result<KeyCheckReport> check_keys(std::size_t limit = 1'000'000);

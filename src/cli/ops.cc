@@ -373,11 +373,12 @@ int run_stats(const OpsContext& ctx) {
   const KeyRingInfo ring = admin.key_ring();
   auto counts = admin.counts();
   auto health = admin.health();
-  // memory:// answers neither (one process's store, empty in this one): shown as such, not as a
-  // failure.
+  // memory:// is one process's store (empty in this one); it has no health view: shown as such,
+  // not as a failure.
   const bool memory = admin.store().backend() == "memory";
   const std::string memory_note =
-      "memory:// is one process's store; this command's process holds a new, empty one";
+      "memory:// is one process's store: this command's process holds a new, empty "
+      "one (an embedding program's StoreAdmin counts its own)";
   if (!counts.ok() && !memory) return fail(ctx, "cannot count the records", counts.status());
   if (!health.ok() && !memory) return fail(ctx, "cannot read the backend's health", health.status());
   json j;
@@ -392,7 +393,7 @@ int run_stats(const OpsContext& ctx) {
                    {"client_tokens", c.client_tokens},
                    {"cost", c.cost}};
   } else {
-    j["counts"] = {{"error", memory_note}};
+    j["counts"] = {{"error", counts.status().message()}};
   }
   if (health.ok()) {
     json h = json::object();
@@ -419,8 +420,9 @@ int run_stats(const OpsContext& ctx) {
     }
     std::cout << "  cost: " << counts->cost << "\n";
   } else {
-    std::cout << "  not available: " << memory_note << "\n";
+    std::cout << "  not available: " << counts.status().message() << "\n";
   }
+  if (memory) std::cout << "  (" << memory_note << ")\n";
   std::cout << "\nhealth\n";
   if (health.ok()) {
     for (const auto& [k, v] : health->items)

@@ -104,7 +104,8 @@ expect_error help_unknown "no command 'nope'" -- "$cli" help nope
 # ---- memory:// is this process's own (empty) store: the commands run, and say so ----
 if [ "$backend" = sqlite ]; then
   expect_ok mem -- "$cli" --store memory:// --key-file "$key" stats
-  grep -q "one process's store" mem.out && grep -q "signing key:  1" mem.out || fail "stats on memory: $(cat mem.out)"
+  grep -q "one process's store" mem.out && grep -Eq "^  codes +0" mem.out && grep -q "signing key:  1" mem.out \
+    || fail "stats on memory: $(cat mem.out)"
   expect_ok mem2 -- "$cli" --store memory:// --key-file "$key" --json families list --user alice
   [ "$(json 'len(d["families"])' <mem2.out)" = 0 ] || fail "families on memory: $(cat mem2.out)"
 fi

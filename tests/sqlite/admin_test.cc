@@ -111,18 +111,39 @@ TEST(StoreAdmin, CountsSeeUnexpiredRecordsAndHealthNamesTheSchema) {
   EXPECT_TRUE(schema);
 }
 
-TEST(StoreAdmin, MemoryAnswersTheKeyRingAndRefusesCountsAndAnEmptyHandleFails) {
+TEST(StoreAdmin, MemoryCountsItsOwnStoreAndRefusesHealthAndAnEmptyHandleFails) {
   auto clock = std::make_shared<ManualClock>(kStart);
   auto admin = StoreAdmin::open("memory://", ring_options(clock, {kKey1, kKey2}, 1));
   ASSERT_TRUE(admin.ok()) << admin.status().to_string();
   EXPECT_EQ(admin->key_ring().signing_key_id, 1);
+  auto health = admin->health();
+  EXPECT_EQ(health.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(health.status().field(), "admin");
+  Store store = admin->store();
+  ASSERT_TRUE(store.codes().issue(a_grant(1'000)).ok());
+  RefreshGrant g;
+  g.subject = "alice";
+  g.client_id = "client-1";
+  ASSERT_TRUE(store.refresh().issue(g).ok());
+  Session session;
+  session.id = SessionStore::new_session_id();
+  session.user_id = "alice";
+  session.refresh_expires_at = kStart + 3'600'000;
+  ASSERT_TRUE(store.sessions().upsert(session).ok());
+  ASSERT_TRUE(store.replay().reserve("iss", "jti-1", kStart + 60'000).ok());
   auto counts = admin->counts();
-  EXPECT_EQ(counts.code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(counts.status().field(), "admin");
-  ASSERT_TRUE(admin->store().codes().issue(a_grant()).ok());
+  ASSERT_TRUE(counts.ok()) << counts.status().to_string();
+  EXPECT_EQ(counts->codes, 1);
+  EXPECT_EQ(counts->refresh_families, 1);
+  EXPECT_EQ(counts->sessions, 1);
+  EXPECT_EQ(counts->replay_reservations, 1);
+  EXPECT_EQ(counts->client_tokens, 0);
+  clock->advance(2'000);  // the code expired (not yet swept): not counted
+  EXPECT_EQ(admin->counts()->codes, 0);
+  ASSERT_TRUE(store.codes().issue(a_grant()).ok());
   auto report = admin->check_keys();
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->verified, 1);
+  EXPECT_EQ(report->verified, 2);  // the walk reads what is stored: the expired code too, until swept
   StoreAdmin empty;
   EXPECT_EQ(empty.counts().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(empty.check_keys().code(), StatusCode::kFailedPrecondition);

@@ -368,6 +368,15 @@ void MemoryRefresh::consume_jti(const std::string& route, const std::string& sub
   done(Result<JtiResult>(std::move(out)));
 }
 
+std::int64_t MemoryRefresh::count(Millis now) {
+  std::int64_t n = 0;
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, f] : shard.state.families) n += f.expires_at > now && f.idle_expires_at > now ? 1 : 0;
+  }
+  return n;
+}
+
 void MemoryRefresh::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);

@@ -129,6 +129,17 @@ void MemorySessions::remove_all(const std::string& route, const std::string& buc
   done(Result<std::int64_t>(n));
 }
 
+std::int64_t MemorySessions::count(Millis now) {
+  std::int64_t n = 0;
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, bucket] : shard.state) {
+      for (const auto& [session, e] : bucket.live) n += e.refresh_expires_at > now ? 1 : 0;
+    }
+  }
+  return n;
+}
+
 void MemorySessions::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
