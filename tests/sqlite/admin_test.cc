@@ -19,6 +19,19 @@ Options ring_options(std::shared_ptr<ManualClock> clock, std::vector<KeyEntry> k
 const KeyEntry kKey1{1, std::string(32, 'k')};
 const KeyEntry kKey2{2, std::string(32, 'l')};
 
+// One refresh family and one session of alice.
+void issue_family_and_session(Store& store) {
+  RefreshGrant g;
+  g.subject = "alice";
+  g.client_id = "client-1";
+  ASSERT_TRUE(store.refresh().issue(g).ok());
+  Session session;
+  session.id = SessionStore::new_session_id();
+  session.user_id = "alice";
+  session.refresh_expires_at = kStart + 3'600'000;
+  ASSERT_TRUE(store.sessions().upsert(session).ok());
+}
+
 TEST(StoreAdmin, KeyCheckCountsRecordsPerKeyAndWhatRemovingAKeyLoses) {
   const std::string path = fresh_path();
   auto clock = std::make_shared<ManualClock>(kStart);
@@ -28,15 +41,7 @@ TEST(StoreAdmin, KeyCheckCountsRecordsPerKeyAndWhatRemovingAKeyLoses) {
     Store store = admin->store();
     ASSERT_TRUE(store.codes().issue(a_grant()).ok());
     ASSERT_TRUE(store.codes().issue(a_grant()).ok());
-    RefreshGrant g;
-    g.subject = "alice";
-    g.client_id = "client-1";
-    ASSERT_TRUE(store.refresh().issue(g).ok());
-    Session session;
-    session.id = SessionStore::new_session_id();
-    session.user_id = "alice";
-    session.refresh_expires_at = kStart + 3'600'000;
-    ASSERT_TRUE(store.sessions().upsert(session).ok());
+    ASSERT_NO_FATAL_FAILURE(issue_family_and_session(store));
     auto report = admin->check_keys();
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     EXPECT_EQ(report->records, 4);
@@ -121,15 +126,7 @@ TEST(StoreAdmin, MemoryCountsItsOwnStoreAndRefusesHealthAndAnEmptyHandleFails) {
   EXPECT_EQ(health.status().field(), "admin");
   Store store = admin->store();
   ASSERT_TRUE(store.codes().issue(a_grant(1'000)).ok());
-  RefreshGrant g;
-  g.subject = "alice";
-  g.client_id = "client-1";
-  ASSERT_TRUE(store.refresh().issue(g).ok());
-  Session session;
-  session.id = SessionStore::new_session_id();
-  session.user_id = "alice";
-  session.refresh_expires_at = kStart + 3'600'000;
-  ASSERT_TRUE(store.sessions().upsert(session).ok());
+  ASSERT_NO_FATAL_FAILURE(issue_family_and_session(store));
   ASSERT_TRUE(store.replay().reserve("iss", "jti-1", kStart + 60'000).ok());
   auto counts = admin->counts();
   ASSERT_TRUE(counts.ok()) << counts.status().to_string();

@@ -349,21 +349,15 @@ void MemoryClientTokens::sample(std::size_t limit,
 }
 
 std::int64_t MemoryCodes::count(Millis now) {
-  std::int64_t n = 0;
-  for (auto& shard : shards_.all()) {
-    std::lock_guard lock(shard.mu);
-    for (const auto& [key, e] : shard.state.map) n += e.expires_at > now ? 1 : 0;
-  }
-  return n;
+  return shards_.sum([now](const auto& t) {
+    return std::count_if(t.map.begin(), t.map.end(), [now](const auto& kv) { return kv.second.expires_at > now; });
+  });
 }
 
 std::int64_t MemoryReplay::count(Millis now) {
-  std::int64_t n = 0;
-  for (auto& shard : shards_.all()) {
-    std::lock_guard lock(shard.mu);
-    for (const auto& [id, e] : shard.state.map) n += e.until > now ? 1 : 0;
-  }
-  return n;
+  return shards_.sum([now](const auto& t) {
+    return std::count_if(t.map.begin(), t.map.end(), [now](const auto& kv) { return kv.second.until > now; });
+  });
 }
 
 std::int64_t MemoryClientTokens::count(Millis now) {

@@ -369,12 +369,11 @@ void MemoryRefresh::consume_jti(const std::string& route, const std::string& sub
 }
 
 std::int64_t MemoryRefresh::count(Millis now) {
-  std::int64_t n = 0;
-  for (auto& shard : shards_.all()) {
-    std::lock_guard lock(shard.mu);
-    for (const auto& [key, f] : shard.state.families) n += f.expires_at > now && f.idle_expires_at > now ? 1 : 0;
-  }
-  return n;
+  return shards_.sum([now](const State& st) {
+    return std::count_if(st.families.begin(), st.families.end(), [now](const auto& kv) {
+      return kv.second.expires_at > now && kv.second.idle_expires_at > now;
+    });
+  });
 }
 
 void MemoryRefresh::sweep(Millis now) {

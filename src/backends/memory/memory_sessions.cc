@@ -130,14 +130,14 @@ void MemorySessions::remove_all(const std::string& route, const std::string& buc
 }
 
 std::int64_t MemorySessions::count(Millis now) {
-  std::int64_t n = 0;
-  for (auto& shard : shards_.all()) {
-    std::lock_guard lock(shard.mu);
-    for (const auto& [key, bucket] : shard.state) {
-      for (const auto& [session, e] : bucket.live) n += e.refresh_expires_at > now ? 1 : 0;
+  return shards_.sum([now](const auto& buckets) {
+    std::int64_t n = 0;
+    for (const auto& [key, bucket] : buckets) {
+      n += std::count_if(bucket.live.begin(), bucket.live.end(),
+                         [now](const auto& kv) { return kv.second.refresh_expires_at > now; });
     }
-  }
-  return n;
+    return n;
+  });
 }
 
 void MemorySessions::sweep(Millis now) {
