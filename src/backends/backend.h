@@ -18,9 +18,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "authstore/admin.h"
 #include "authstore/status.h"
 
 namespace authstore::internal {
@@ -358,6 +360,11 @@ class PayloadBackend {
   virtual void grant_revoked(const std::string& grant_key, Millis now, Callback<bool> done) = 0;
 };
 
+inline Status admin_unsupported(std::string_view what) {
+  return Status(StatusCode::kFailedPrecondition,
+                std::string("this backend does not report ") + std::string(what), "admin");
+}
+
 // ---------------------------------------------------------------------------------------------
 // A backend: one of each. Owned by the Store; destroyed after the stores.
 class Backend {
@@ -386,6 +393,25 @@ class Backend {
   // at: on Redis a scan of the database in steps, however many other keys it holds).
   virtual void sample_records(std::size_t limit,
                               Callback<std::vector<std::pair<std::string, std::string>>> done) = 0;
+
+  // Operator views (authstore/admin.h), never on a request path. The defaults answer
+  // kFailedPrecondition (field "admin"): the backend cannot answer that question.
+  // Records stored and unexpired per store at `now`, with what counting cost.
+  virtual void admin_counts(Millis now, Callback<StoreCounts> done) {
+    (void)now;
+    done(Result<StoreCounts>(admin_unsupported("counts")));
+  }
+  // Public facts about the backend (never a secret: no URL, no password).
+  virtual void admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) {
+    done(Result<std::vector<std::pair<std::string, std::string>>>(admin_unsupported("health")));
+  }
+
+  // Up to `limit` stored records, as sample_records gives them but without its per-kind share
+  // (the walk of StoreAdmin::check_keys). Default: sample_records(limit).
+  virtual void admin_records(std::size_t limit,
+                             Callback<std::vector<std::pair<std::string, std::string>>> done) {
+    sample_records(limit, std::move(done));
+  }
 
   // Store::close(): called once, when no call is inside the backend and none will come again.
   // Stops the backend's threads and releases its connections, handles and memory; completes

@@ -123,7 +123,8 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
   if (!check_store_files(config.url)) return 1;
   auto opened = open(config.url, options);
   if (!opened.ok()) {
-    std::cerr << "error: cannot open " << config.url << ": " << opened.status().to_string() << "\n";
+    std::cerr << redact("error: cannot open " + config.url + ": " + opened.status().to_string(), config.url)
+              << "\n";
     return 1;
   }
   Store store = opened.value();

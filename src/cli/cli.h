@@ -2,7 +2,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "authstore/admin.h"
 #include "authstore/authstore.h"
 
 namespace authstore::cli {
@@ -21,6 +24,30 @@ bool resolve_keys(const KeySource& source, KeyOptions& out);
 // that exists and is a symlink, not a regular file, owned by another user, or accessible by group
 // or others: a file planted by someone else. Other URLs pass.
 bool check_store_files(const std::string& url);
+
+// ---- operator commands (ops.cc) ----
+// What every operator command shares: the store, the key file, the output format.
+struct OpsContext {
+  std::string url;       // --store (or AUTHSTORE_STORE)
+  std::string key_file;  // --key-file; empty: AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE (never a new key)
+  bool json = false;     // --json
+};
+// `text` with every password the URL carries (user:password@, secret@, *password=... options),
+// raw or %-decoded, replaced by "***". redact(url, url) is the URL to print.
+std::string redact(std::string text, std::string_view url);
+// Opens the store for an operator: never creates a key, nor a SQLite file.
+Result<StoreAdmin> open_for_operator(const OpsContext& ctx);
+
+struct FamilyRevoke {  // one of them set; none: --all
+  std::string family, client, grant;
+};
+int run_sessions_list(const OpsContext& ctx, const std::string& user, const std::vector<std::string>& types);
+int run_sessions_revoke(const OpsContext& ctx, const std::string& user, const std::vector<std::string>& types,
+                        const std::string& session, bool all);
+int run_families_list(const OpsContext& ctx, const std::string& user);
+int run_families_revoke(const OpsContext& ctx, const std::string& user, const FamilyRevoke& what);
+int run_stats(const OpsContext& ctx);
+int run_keys_check(const OpsContext& ctx, std::size_t limit);
 
 int run_demo(const std::string& url, const KeySource& keys, bool show_metrics);
 

@@ -42,11 +42,11 @@ int run_demo(const std::string& url, const KeySource& keys, bool show_metrics) {
   if (!check_store_files(url)) return 1;
   auto opened = open(url, options);
   if (!opened.ok()) {
-    std::cerr << "error: cannot open " << url << ": " << opened.status().to_string() << "\n";
+    std::cerr << redact("error: cannot open " + url + ": " + opened.status().to_string(), url) << "\n";
     return 1;
   }
   Store store = opened.value();
-  std::cout << "store: " << url << " (backend " << store.backend() << ")\n";
+  std::cout << "store: " << redact(url, url) << " (backend " << store.backend() << ")\n";
   const std::string alice = "alice-" + run_id();  // a fresh user per run: reruns don't collide
   const UnixMillis now = SystemClock().now();
 

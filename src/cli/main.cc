@@ -1,12 +1,12 @@
 // authstore: the command-line tool. `authstore demo` plays every flow; `authstore bench` measures.
-#include <CLI/CLI.hpp>
-
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 #include <iostream>
+#include <string_view>
 
 #include "cli/cli.h"
 
@@ -23,8 +23,8 @@ bool resolve_keys(const KeySource& source, KeyOptions& out) {
   const char* secret = std::getenv("AUTHSTORE_SECRET");
   const char* file = std::getenv("AUTHSTORE_KEY_FILE");
   if (secret != nullptr || file != nullptr) {
-    std::cout << "keys: from the environment (" << (secret != nullptr ? "AUTHSTORE_SECRET" : "AUTHSTORE_KEY_FILE")
-              << ")\n";
+    std::cout << "keys: from the environment ("
+              << (secret != nullptr ? "AUTHSTORE_SECRET" : "AUTHSTORE_KEY_FILE") << ")\n";
     return true;
   }
   Status created = create_key_file(source.default_key_file);
@@ -74,51 +74,209 @@ bool check_store_files(const std::string& url) {
 
 }  // namespace authstore::cli
 
+namespace {
+
+constexpr const char* kStoreHelp =
+    "store URL: sqlite:///path.db, redis://[user:password@]host:port[/db], rediss://..., memory:// "
+    "(also AUTHSTORE_STORE); accepted before or after the command";
+
+// One line per failure: CLI11's own messages (unknown option, missing --user) included.
+std::string one_line_failure(const CLI::App*, const CLI::Error& e) {
+  std::string msg = e.what();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return "error: " + msg + " (see authstore help)\n";
+}
+
+CLI::App* with_example(CLI::App* cmd, const std::string& example) {
+  cmd->footer(
+      "\nOptions of every command (before or after it): --store URL, --key-file FILE, --json\n"
+      "\nExample:\n  " +
+      example + "\n");
+  return cmd;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace authstore::cli;
   ::umask(077);  // every file this tool creates (key file, database, WAL, SHM) is private
   CLI::App app{"authstore: the security state of OAuth 2 / OpenID Connect servers and clients"};
+  const std::string version = std::string("authstore ") + AUTHSTORE_CLI_VERSION;
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
+  app.fallthrough();  // inherited: the options below are accepted after the command too
+  app.failure_message(one_line_failure);
+  OpsContext ctx;
   KeySource keys;
   keys.default_key_file = "authstore.key";
+  app.add_option("--store", ctx.url, kStoreHelp)->envname("AUTHSTORE_STORE");
   app.add_option("--key-file", keys.key_file,
-                 "key file to use (default: AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE, else ./authstore.key, "
-                 "created on first run with mode 0600)");
+                 "key file to use (default: AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE; only `demo` and `bench` "
+                 "fall back to ./authstore.key, created on first run with mode 0600)");
+  app.add_flag("--json", ctx.json, "machine-readable output (operator commands)");
 
-  std::string demo_url = "sqlite://authstore-demo.db";
-  bool metrics = true;
-  auto* demo = app.add_subcommand("demo", "Play every flow end to end and print each step");
-  demo->add_option("--store", demo_url,
-                   "store URL: sqlite://PATH (default sqlite://authstore-demo.db), memory://, ...")
+  // --- operator commands ---
+  std::string user;
+  std::vector<std::string> types = {"full"};
+  auto* sessions =
+      with_example(app.add_subcommand("sessions", "List or revoke a user's sessions"),
+                   "authstore sessions list --store sqlite:///var/lib/app/authstore.db --key-file "
+                   "/etc/authstore.key --user alice")
+          ->require_subcommand(1);
+  auto* sessions_list = with_example(
+      sessions->add_subcommand("list", "List a user's live sessions (per type; default type full)"),
+      "authstore sessions list --store sqlite:///var/lib/app/authstore.db --key-file /etc/authstore.key "
+      "--user alice --type full --type oauth2");
+  sessions_list->add_option("--user", user, "the user id (as the application stores it)")->required();
+  sessions_list->add_option("--type", types, "session type(s) to look at (repeatable)")
       ->capture_default_str();
-  demo->add_flag("!--no-metrics", metrics, "do not print the metrics at the end");
+  std::string session_ref;
+  bool sessions_all = false;
+  auto* sessions_revoke = with_example(
+      sessions->add_subcommand("revoke", "Revoke one session (--session REF) or all of them (--all)"),
+      "authstore sessions revoke --store redis://:PASSWORD@10.0.0.5:6379 --user alice --all");
+  sessions_revoke->add_option("--user", user, "the user id")->required();
+  sessions_revoke->add_option("--type", types, "session type(s) (repeatable)")->capture_default_str();
+  auto* session_opt = sessions_revoke->add_option("--session", session_ref,
+                                                  "the REF a listing shows (s-...), or the session id");
+  sessions_revoke->add_flag("--all", sessions_all, "every session of the user (of the given types)")
+      ->excludes(session_opt);
+
+  auto* families =
+      with_example(app.add_subcommand("families", "List or revoke a user's refresh-token families"),
+                   "authstore families revoke --store sqlite:///var/lib/app/authstore.db --key-file "
+                   "/etc/authstore.key --user alice --all")
+          ->require_subcommand(1);
+  auto* families_list =
+      with_example(families->add_subcommand("list", "List a user's active refresh families"),
+                   "authstore families list --store sqlite:///var/lib/app/authstore.db "
+                   "--key-file /etc/authstore.key --user alice --json");
+  families_list->add_option("--user", user, "the subject")->required();
+  FamilyRevoke family_revoke;
+  bool families_all = false;
+  auto* families_revoke = with_example(
+      families->add_subcommand("revoke",
+                               "Revoke one family, a client's, a grant's, or all (logout everywhere)"),
+      "authstore families revoke --store sqlite:///var/lib/app/authstore.db --key-file /etc/authstore.key "
+      "--user alice --client mobile-app");
+  families_revoke->add_option("--user", user, "the subject")->required();
+  auto* fam = families_revoke->add_option("--family", family_revoke.family, "one family id (rf2_...)");
+  auto* cli = families_revoke->add_option("--client", family_revoke.client, "every family of this client_id");
+  auto* gra = families_revoke->add_option("--grant", family_revoke.grant,
+                                          "every family of this grant (sticks: later issues refused)");
+  auto* all = families_revoke->add_flag("--all", families_all, "every family and JWT id of the user");
+  fam->excludes(cli)->excludes(gra)->excludes(all);
+  cli->excludes(gra)->excludes(all);
+  gra->excludes(all);
+
+  auto* stats =
+      with_example(app.add_subcommand("stats", "Live counts per store, backend health, the key ring"),
+                   "authstore stats --store redis://:PASSWORD@127.0.0.1:6379 --key-file "
+                   "/etc/authstore.key --json");
+  auto* keys_cmd = with_example(app.add_subcommand("keys", "Key ring checks"),
+                                "authstore keys check --store sqlite:///var/lib/app/authstore.db --key-file "
+                                "/etc/authstore.key --json")
+                       ->require_subcommand(1);
+  std::size_t walk_limit = 1'000'000;
+  auto* keys_check = with_example(
+      keys_cmd->add_subcommand(
+          "check",
+          "Check every stored record against the key ring; count what each key is needed "
+          "for (exit 3: some records do not verify)"),
+      "authstore keys check --store sqlite:///var/lib/app/authstore.db --key-file /etc/authstore.key");
+  keys_check->add_option("--limit", walk_limit, "read at most this many records")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+      ->capture_default_str();
+
+  auto* version_cmd = app.add_subcommand("version", "Print the version");
+  std::vector<std::string> help_topic;
+  auto* help_cmd =
+      with_example(app.add_subcommand("help", "Help on a command"), "authstore help families revoke");
+  help_cmd->add_option("command", help_topic, "a command, e.g. sessions list");
+
+  // --- demo and bench ---
+  bool metrics = false;
+  auto* demo = with_example(app.add_subcommand("demo",
+                                               "Play every flow end to end and print each step "
+                                               "(default store sqlite://authstore-demo.db)"),
+                            "authstore demo --store memory:// --metrics");
+  demo->add_flag("--metrics,!--no-metrics", metrics, "print the metrics (Prometheus text) at the end");
 
   BenchConfig bench_config;
-  bench_config.url = "sqlite://authstore-bench.db";
-  auto* bench = app.add_subcommand("bench", "Measure store operations (bounded in count and time)");
-  bench->add_option("--store", bench_config.url, "store URL")->capture_default_str();
+  auto* bench = app.add_subcommand("bench",
+                                   "Measure store operations (bounded in count and time; default store "
+                                   "sqlite://authstore-bench.db)");
   bench->add_option("--op", bench_config.op, "operation: code, rotate, session, reserve, all")
       ->check(CLI::IsMember({"code", "rotate", "session", "reserve", "all"}))
       ->capture_default_str();
-  bench->add_option("--threads", bench_config.threads, "concurrent callers")->check(CLI::Range(1, 256))
+  bench->add_option("--threads", bench_config.threads, "concurrent callers")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   bench->add_option("--ops", bench_config.max_ops, "operations per run (upper bound)")
-      ->check(CLI::Range(1, 100'000'000))->capture_default_str();
+      ->check(CLI::Range(1, 100'000'000))
+      ->capture_default_str();
   bench->add_option("--seconds", bench_config.max_seconds, "seconds per run (upper bound)")
-      ->check(CLI::Range(0.1, 600.0))->capture_default_str();
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
   bench->add_option("--repetitions", bench_config.repetitions, "runs; the median is reported")
-      ->check(CLI::Range(1, 50))->capture_default_str();
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
+  ctx.key_file = keys.key_file;
+  if (version_cmd->parsed()) {
+    std::cout << version << "\n";
+    return 0;
+  }
+  if (help_cmd->parsed()) {
+    const CLI::App* target = &app;
+    for (const std::string& word : help_topic) {
+      const CLI::App* next = nullptr;
+      for (const CLI::App* sub : target->get_subcommands([](const CLI::App*) { return true; })) {
+        if (sub->get_name() == word) next = sub;
+      }
+      if (next == nullptr) {
+        std::cerr << "error: no command '" << word << "' (see authstore help)\n";
+        return 2;
+      }
+      target = next;
+    }
+    std::cout << target->help();
+    return 0;
+  }
+  if (sessions_list->parsed()) return run_sessions_list(ctx, user, types);
+  if (sessions_revoke->parsed()) {
+    if (session_ref.empty() && !sessions_all) {
+      std::cerr
+          << "error: sessions revoke needs --session REF or --all (see authstore help sessions revoke)\n";
+      return 2;
+    }
+    return run_sessions_revoke(ctx, user, types, session_ref, sessions_all);
+  }
+  if (families_list->parsed()) return run_families_list(ctx, user);
+  if (families_revoke->parsed()) {
+    if (family_revoke.family.empty() && family_revoke.client.empty() && family_revoke.grant.empty() &&
+        !families_all) {
+      std::cerr << "error: families revoke needs one of --family, --client, --grant or --all "
+                   "(see authstore help families revoke)\n";
+      return 2;
+    }
+    return run_families_revoke(ctx, user, family_revoke);
+  }
+  if (stats->parsed()) return run_stats(ctx);
+  if (keys_check->parsed()) return run_keys_check(ctx, walk_limit);
   if (demo->parsed()) {
     // A failed step has no value to show: the demo stops there (its FAIL line is printed).
     try {
-      return run_demo(demo_url, keys, metrics);
+      return run_demo(ctx.url.empty() ? "sqlite://authstore-demo.db" : ctx.url, keys, metrics);
     } catch (const authstore::BadResultAccess& e) {
       std::cerr << "error: the demo stopped after a failed step: " << e.status().to_string() << "\n";
       return 1;
     }
   }
-  if (bench->parsed()) return run_bench(bench_config, keys);
+  if (bench->parsed()) {
+    bench_config.url = ctx.url.empty() ? "sqlite://authstore-bench.db" : ctx.url;
+    return run_bench(bench_config, keys);
+  }
   return 2;
 }

@@ -348,6 +348,36 @@ void MemoryClientTokens::sample(std::size_t limit,
   }
 }
 
+std::int64_t MemoryCodes::count(Millis now) {
+  return shards_.sum([now](const auto& t) {
+    return std::count_if(t.map.begin(), t.map.end(), [now](const auto& kv) { return kv.second.expires_at > now; });
+  });
+}
+
+std::int64_t MemoryReplay::count(Millis now) {
+  return shards_.sum([now](const auto& t) {
+    return std::count_if(t.map.begin(), t.map.end(), [now](const auto& kv) { return kv.second.until > now; });
+  });
+}
+
+std::int64_t MemoryClientTokens::count(Millis now) {
+  std::lock_guard lock(mu_);
+  std::int64_t n = 0;
+  for (const auto& [key, e] : entries_) n += e.live(now) ? 1 : 0;
+  return n;
+}
+
+void MemoryBackend::admin_counts(Millis now, Callback<StoreCounts> done) {
+  StoreCounts c;
+  c.codes = codes_->count(now);
+  c.refresh_families = refresh_->count(now);
+  c.sessions = sessions_->count(now);
+  c.replay_reservations = replay_->count(now);
+  c.client_tokens = client_tokens_->count(now);
+  c.cost = "a walk of every table of this process, one shard lock at a time";
+  done(Result<StoreCounts>(std::move(c)));
+}
+
 void MemoryBackend::sweep() {
   const Millis now = clock_->now();
   codes_->sweep(now);

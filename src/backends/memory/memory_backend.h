@@ -38,6 +38,8 @@ class MemoryBackend final : public Backend {
                    Callback<std::string> done) override;
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  // Counts by walking each table under its shard locks (the cost follows the store's size).
+  void admin_counts(Millis now, Callback<StoreCounts> done) override;
   // Stops the sweeper and frees the tables.
   void close() override;
 

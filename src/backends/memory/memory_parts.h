@@ -55,6 +55,8 @@ class MemoryCodes final : public CodeBackend {
   void peek(const std::string& key, Millis now, Callback<CodeSlot> done) override;
   void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override;
   void sweep(Millis now);
+  // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
+  std::int64_t count(Millis now);
   // Appends up to `limit` (key, record or tombstone) pairs to `out` (Backend::sample_records).
   void sample(std::size_t limit, std::vector<std::pair<std::string, std::string>>& out);
 
@@ -98,6 +100,8 @@ class MemoryRefresh final : public RefreshBackend {
   void consume_jti(const std::string& route, const std::string& subject_key,
                    const std::string& jti_key, Millis now, Callback<JtiResult> done) override;
   void sweep(Millis now);
+  // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
+  std::int64_t count(Millis now);
 
   enum class FamilyStatus : std::uint8_t { kActive, kRevoked, kEnded };
   struct User {
@@ -166,6 +170,8 @@ class MemorySessions final : public SessionBackend {
   void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
                   Callback<std::int64_t> done) override;
   void sweep(Millis now);
+  // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
+  std::int64_t count(Millis now);
 
  private:
   struct Entry {
@@ -193,6 +199,8 @@ class MemoryReplay final : public ReplayBackend {
                                     const unsigned char (&owner)[kOwnerBytes], Millis kept_until,
                                     Millis now) override;
   void sweep(Millis now);
+  // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
+  std::int64_t count(Millis now);
 
  private:
   struct Id {
@@ -234,6 +242,8 @@ class MemoryClientTokens final : public ClientTokenBackend {
   void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
             Callback<KeyList> done) override;
   void sweep(Millis now);
+  // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
+  std::int64_t count(Millis now);
   void sample(std::size_t limit, std::vector<std::pair<std::string, std::string>>& out);
 
  private:

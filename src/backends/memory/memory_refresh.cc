@@ -368,6 +368,14 @@ void MemoryRefresh::consume_jti(const std::string& route, const std::string& sub
   done(Result<JtiResult>(std::move(out)));
 }
 
+std::int64_t MemoryRefresh::count(Millis now) {
+  return shards_.sum([now](const State& st) {
+    return std::count_if(st.families.begin(), st.families.end(), [now](const auto& kv) {
+      return kv.second.expires_at > now && kv.second.idle_expires_at > now;
+    });
+  });
+}
+
 void MemoryRefresh::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);

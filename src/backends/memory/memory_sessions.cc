@@ -129,6 +129,17 @@ void MemorySessions::remove_all(const std::string& route, const std::string& buc
   done(Result<std::int64_t>(n));
 }
 
+std::int64_t MemorySessions::count(Millis now) {
+  return shards_.sum([now](const auto& buckets) {
+    std::int64_t n = 0;
+    for (const auto& [key, bucket] : buckets) {
+      n += std::count_if(bucket.live.begin(), bucket.live.end(),
+                         [now](const auto& kv) { return kv.second.refresh_expires_at > now; });
+    }
+    return n;
+  });
+}
+
 void MemorySessions::sweep(Millis now) {
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);

@@ -27,6 +27,16 @@ class Sharded {
   // The shard for a hash whose low bits are already uniform.
   Shard& for_hash(std::uint64_t h) { return shards_[h & (shards_.size() - 1)]; }
   std::vector<Shard>& all() { return shards_; }
+  // Sums per_shard(state) over the shards, each under its lock in turn (not a snapshot).
+  template <class F>
+  std::int64_t sum(F&& per_shard) {
+    std::int64_t n = 0;
+    for (auto& shard : shards_) {
+      std::lock_guard lock(shard.mu);
+      n += static_cast<std::int64_t>(per_shard(shard.state));
+    }
+    return n;
+  }
 
  private:
   std::vector<Shard> shards_;

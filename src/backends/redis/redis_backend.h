@@ -99,6 +99,10 @@ class RedisBackend final : public Backend {
                    Callback<std::string> done) override;
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  // Operator views (redis_admin.cc): a paged SCAN of the prefix (cost follows the keyspace), one
+  // ZCOUNT per session bucket; INFO. Refused on a Cluster (a SCAN reaches one node only).
+  void admin_counts(Millis now, Callback<StoreCounts> done) override;
+  void admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) override;
   // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
   void close() override { executor_.reset(); }  // the executor owns the client
 

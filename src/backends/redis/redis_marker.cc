@@ -53,8 +53,9 @@ using Sample = std::vector<std::pair<std::string, std::string>>;
 // The sample: native SCAN steps (MATCH P*, COUNT 1000; no key, so any node of a standalone
 // server), then one native read per record key found, declaring it: HMGET r t of a code (record,
 // else tombstone), HGET rec of a family or JWT id, GET of a client token (the blob after the
-// expiry). It goes on until the database was scanned through (a store written before markers is
-// found however many other keys the database holds) or `limit` records were found.
+// expiry), HGETALL of a session bucket. It goes on until the database was scanned through (a
+// store written before markers is found however many other keys the database holds) or `limit`
+// records were found.
 struct Sampling {
   RedisBackend* backend;
   std::size_t limit;
@@ -67,6 +68,25 @@ struct Sampling {
 
 void sample_scan(std::shared_ptr<Sampling> s);
 
+// The sessions of one bucket hash "P sh:{R}:<bucket>" (HGETALL: field session key, value
+// "<lock>:<refresh_expires_at>:<session key>:<sealed>"), as (storage key "ss:{R}:<bucket>:<session
+// key>", sealed). A value that does not name its field is skipped (it reads as absent anyway).
+void add_sessions(Sampling& s, const std::string& hash_key, const std::vector<Reply>& fields) {
+  const std::string bucket = hash_key.substr(s.backend->prefix().size() + 3);
+  for (std::size_t i = 0; i + 1 < fields.size() && s.found.size() < s.limit; i += 2) {
+    if (!fields[i].is_string() || !fields[i + 1].is_string()) continue;
+    const std::string& field = fields[i].str();
+    const std::string& value = fields[i + 1].str();
+    const std::size_t c1 = value.find(':');
+    const std::size_t c2 = c1 == std::string::npos ? c1 : value.find(':', c1 + 1);
+    if (c2 == std::string::npos || value.compare(c2 + 1, field.size(), field) != 0 ||
+        value.size() <= c2 + 1 + field.size() || value[c2 + 1 + field.size()] != ':') {
+      continue;
+    }
+    s.found.emplace_back("ss:" + bucket + ":" + field, value.substr(c2 + 2 + field.size()));
+  }
+}
+
 void sample_read(std::shared_ptr<Sampling> s) {
   while (s->next < s->keys.size() && s->found.size() < s->limit) {
     std::string k = s->keys[s->next++];
@@ -78,12 +98,23 @@ void sample_read(std::shared_ptr<Sampling> s) {
       args = {"HGET", k, "rec"};
     } else if (kind == "ct:") {
       args = {"GET", k};
+    } else if (kind == "sh:") {
+      args = {"HGETALL", k};
     } else {
       continue;
     }
     const bool token = kind == "ct:";
     const bool code = kind == "ac:";
     std::vector<std::string> keys = {k};
+    if (kind == "sh:") {
+      s->backend->command("marker_sample", std::move(args), std::move(keys), [s, k](Result<Reply> r) {
+        if (!r.ok()) return s->done(Result<Sample>(r.status()));
+        if (!r->is_array()) return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
+        add_sessions(*s, k, r->elements());
+        sample_read(s);
+      });
+      return;
+    }
     s->backend->command("marker_sample", std::move(args), std::move(keys),
                         [s, k, token, code](Result<Reply> r) {
       if (!r.ok()) return s->done(Result<Sample>(r.status()));

@@ -2,8 +2,11 @@
 // sqlite_refresh.cc), plus the factory.
 #include "backends/sqlite/sqlite_backend.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "backends/factories.h"
 
@@ -433,6 +436,103 @@ void SqliteBackend::sample_records(std::size_t limit,
                            return out;
                          },
                          std::move(done));
+}
+
+namespace {
+
+// One integer of a one-row query (COUNT(*), a PRAGMA); `bind` binds ?1 when set.
+Result<std::int64_t> one_int(Db& db, std::string_view sql, std::optional<std::int64_t> bind,
+                             std::string_view what) {
+  OneShot q(db, sql);
+  if (!q.ok()) return q.error(what);
+  Stmt s = q.stmt();
+  if (bind) s.i64(1, *bind);
+  const int rc = s.step();
+  if (rc != SQLITE_ROW) return db.error(rc == SQLITE_DONE ? SQLITE_ERROR : rc, what);
+  return s.col_i64(0);
+}
+
+std::int64_t file_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
+void SqliteBackend::admin_counts(Millis now, Callback<StoreCounts> done) {
+  engine_.submit<StoreCounts>(false, 0, 0, [now](Db& db) -> Result<StoreCounts> {
+    // Unexpired rows, as every read sees them (expired rows wait for the sweep).
+    static constexpr std::pair<std::string_view, std::int64_t StoreCounts::*> kQueries[] = {
+        {"SELECT count(*) FROM codes WHERE expires_at > ?1", &StoreCounts::codes},
+        {"SELECT count(*) FROM refresh_families WHERE expires_at > ?1 AND idle_expires_at > ?1",
+         &StoreCounts::refresh_families},
+        {"SELECT count(*) FROM sessions WHERE deleted = 0 AND refresh_expires_at > ?1",
+         &StoreCounts::sessions},
+        {"SELECT count(*) FROM replay WHERE kept_until > ?1", &StoreCounts::replay_reservations},
+        {"SELECT count(*) FROM client_tokens WHERE expires_at > ?1", &StoreCounts::client_tokens},
+    };
+    StoreCounts c;
+    for (const auto& [sql, field] : kQueries) {
+      Result<std::int64_t> n = one_int(db, sql, now, "admin.counts");
+      if (!n.ok()) return n.status();
+      c.*field = n.value();
+    }
+    c.cost = "one read transaction: SELECT count(*) per table (a scan of each table's rows or expiry index)";
+    return c;
+  }, std::move(done));
+}
+
+void SqliteBackend::admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) {
+  using Items = std::vector<std::pair<std::string, std::string>>;
+  engine_.submit<Items>(false, 0, 0, [](Db& db) -> Result<Items> {
+    Items items;
+    items.emplace_back("path", db.path());
+    items.emplace_back("file_bytes", std::to_string(file_bytes(db.path())));
+    items.emplace_back("wal_bytes", std::to_string(file_bytes(db.path() + "-wal")));
+    static constexpr std::pair<std::string_view, std::string_view> kPragmas[] = {
+        {"schema_version", "PRAGMA user_version"},
+        {"page_size", "PRAGMA page_size"},
+        {"page_count", "PRAGMA page_count"},
+        {"freelist_count", "PRAGMA freelist_count"},
+    };
+    for (const auto& [name, sql] : kPragmas) {
+      Result<std::int64_t> v = one_int(db, sql, std::nullopt, "admin.health");
+      if (!v.ok()) return v.status();
+      items.emplace_back(name, std::to_string(v.value()));
+    }
+    OneShot q(db, "PRAGMA journal_mode");
+    if (!q.ok()) return q.error("admin.health");
+    Stmt s = q.stmt();
+    if (s.step() == SQLITE_ROW) items.emplace_back("journal_mode", s.col_blob(0));
+    return items;
+  }, std::move(done));
+}
+
+void SqliteBackend::admin_records(std::size_t limit,
+                                  Callback<std::vector<std::pair<std::string, std::string>>> done) {
+  using Records = std::vector<std::pair<std::string, std::string>>;
+  // The tables of kSampleRecords and the live sessions, read through in one statement (one read
+  // transaction).
+  static constexpr std::string_view kAll =
+      "SELECT key, CASE consumed WHEN 0 THEN record ELSE tombstone END FROM codes"
+      " UNION ALL SELECT family_key, record FROM refresh_families"
+      " UNION ALL SELECT jti_key, record FROM refresh_jtis"
+      " UNION ALL SELECT key, blob FROM client_tokens"
+      // A session's record is stored as session_key ":" sealed (stores/sessions.cc); its
+      // storage key is "ss:" route ":" bucket ":" session (stores/keys.h, session_binding).
+      " UNION ALL SELECT 'ss:' || route || ':' || bucket_key || ':' || session_key,"
+      " substr(record, length(session_key) + 2) FROM sessions WHERE deleted = 0 LIMIT ?1";
+  engine_.submit<Records>(false, 0, 0, [limit](Db& db) -> Result<Records> {
+    Records out;
+    OneShot q(db, kAll);
+    if (!q.ok()) return q.error("admin.records");
+    Stmt s = q.stmt();
+    s.i64(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.col_blob(0), s.col_blob(1));
+    if (rc != SQLITE_DONE) return db.error(rc, "admin.records");
+    return out;
+  }, std::move(done));
 }
 
 }  // namespace sqlite

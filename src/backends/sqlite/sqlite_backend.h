@@ -130,6 +130,11 @@ class SqliteBackend final : public Backend {
                    Callback<std::string> done) override;
   void sample_records(std::size_t limit,
                       Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  // Operator views: one read transaction of COUNT(*) per table; file facts by stat() and PRAGMAs.
+  void admin_counts(Millis now, Callback<StoreCounts> done) override;
+  void admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  void admin_records(std::size_t limit,
+                     Callback<std::vector<std::pair<std::string, std::string>>> done) override;
   void close() override { engine_.close(); }
   Engine& engine() noexcept { return engine_; }
 
