@@ -51,6 +51,12 @@ rm db/demo.db && : >db/demo.db-wal && chmod 644 db/demo.db-wal
 (cd db && expect_refused "planted WAL" "demo.db-wal" \
   "$cli" demo --store "sqlite://$work/db/demo.db" --no-metrics)
 
+# 3b. The same when the URL spells the path with percent-escapes: the file the library opens
+# ("planted db.db", decoded) is the one checked, not the raw "planted%20db.db".
+rm db/demo.db-wal && : >"db/planted db.db" && chmod 666 "db/planted db.db"
+(cd db && expect_refused "planted database behind a percent-escape" "refusing store file" \
+  "$cli" demo --store "sqlite://$work/db/planted%20db.db" --no-metrics)
+
 # 4. An empty AUTHSTORE_SECRET is an error; no key file is created instead.
 mkdir empty
 (cd empty && AUTHSTORE_SECRET= expect_refused "empty AUTHSTORE_SECRET" "AUTHSTORE_SECRET" \

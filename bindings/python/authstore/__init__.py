@@ -5,7 +5,7 @@
     issued = store.codes.issue(authstore.CodeGrant(client_id="app", subject="alice",
                                                    redirect_uri="https://app/cb")).value
     result = store.codes.consume(issued.code)      # exactly one concurrent caller gets OK
-    if result.status is authstore.Status.ALREADY_CONSUMED:
+    if result.status == authstore.Status.ALREADY_CONSUMED:
         store.refresh.revoke_grant(result.value.grant.subject, result.value.grant.grant_id)
 
 Every store call releases the GIL. Each has an awaitable twin ``<name>_async`` that returns an
