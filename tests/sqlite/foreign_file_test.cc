@@ -78,6 +78,48 @@ TEST(SqliteForeignFile, AuthstoreFileWithoutMarkerOpensAndGetsOne) {
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM authstore_meta WHERE name = 'marker'"), 1);
 }
 
+// A writer of the file empties the marker's value: read as no marker, so the records are checked
+// as for a file written before markers, and this file's records (bound to its store id) refuse
+// the ring: failed_precondition, as for a deleted marker (docs/security.md), never an internal
+// error; start_new_store then starts a new store over it. (Before: INSERT OR IGNORE kept the
+// empty row: open() failed kInternal "the marker vanished", with start_new_store too.)
+TEST(SqliteMarker, EmptiedMarkerIsRefusedLikeADeletedOneAndStartNewStoreReplacesIt) {
+  const std::string path = fresh_path();
+  {
+    auto s = try_open(path);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    ASSERT_TRUE(s->codes().issue(a_grant()).ok());
+  }
+  ASSERT_TRUE(exec_raw(path, "UPDATE authstore_meta SET value = x'' WHERE name = 'marker'"));
+  auto refused = try_open(path);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.status().to_string();
+  EXPECT_EQ(refused.status().field(), "keys");
+  auto clock = std::make_shared<ManualClock>(kStart);
+  Options fresh = test_options(clock);
+  fresh.start_new_store = true;
+  auto started = open("sqlite://" + path, fresh);
+  ASSERT_TRUE(started.ok()) << started.status().to_string();
+  EXPECT_GT(query_int(path, "SELECT length(value) FROM authstore_meta WHERE name = 'marker'"), 0);
+}
+
+// A writer stores the marker back as TEXT (same bytes): it still verifies, and a re-sign (a key
+// added to the ring) still replaces it. (Before: the BLOB-bound compare never matched TEXT, and
+// open() gave up after its retries with kUnavailable.)
+TEST(SqliteMarker, MarkerStoredAsTextStillTakesAReSign) {
+  const std::string path = fresh_path();
+  ASSERT_TRUE(try_open(path).ok());
+  ASSERT_TRUE(exec_raw(path, "UPDATE authstore_meta SET value = CAST(value AS TEXT) WHERE name = 'marker'"));
+  ASSERT_EQ(query_int(path, "SELECT typeof(value) = 'text' FROM authstore_meta WHERE name = 'marker'"), 1);
+  ASSERT_TRUE(try_open(path).ok());
+  auto clock = std::make_shared<ManualClock>(kStart);
+  Options two = test_options(clock);
+  two.keys.keys.push_back({2, std::string(32, 'n')});
+  two.keys.current_key_id = 2;  // a current key the marker does not list: open() re-signs it
+  auto resigned = open("sqlite://" + path, two);
+  ASSERT_TRUE(resigned.ok()) << resigned.status().to_string();
+  EXPECT_EQ(query_int(path, "SELECT typeof(value) = 'blob' FROM authstore_meta WHERE name = 'marker'"), 1);
+}
+
 // Processes opening one new file at once (each with its own connections) agree on one marker:
 // every one of them binds its ring to the same store id.
 TEST(SqliteMarker, ProcessesOpeningANewFileAtOnceAgreeOnOneMarker) {

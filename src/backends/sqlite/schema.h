@@ -23,11 +23,14 @@ inline constexpr std::string_view kMetaTable =
 inline constexpr std::string_view kMetaExists =
     "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'authstore_meta'";
 inline constexpr std::string_view kMarkerGet = "SELECT value FROM authstore_meta WHERE name = 'marker'";
-// Create-if-absent (?1 = desired) and compare-and-set (?1 = desired, ?2 = expected).
+// Create-if-absent (?1 = desired) and compare-and-set (?1 = desired, ?2 = expected). A marker
+// row whose value a writer emptied reads as no marker (marker_of) and is filled like an absent
+// one; a value a writer stored as TEXT compares by its bytes, as it reads.
 inline constexpr std::string_view kMarkerInsert =
-    "INSERT OR IGNORE INTO authstore_meta(name, value) VALUES('marker', ?1)";
+    "INSERT INTO authstore_meta(name, value) VALUES('marker', ?1) ON CONFLICT(name) DO UPDATE"
+    " SET value = excluded.value WHERE length(authstore_meta.value) = 0";
 inline constexpr std::string_view kMarkerUpdate =
-    "UPDATE authstore_meta SET value = ?1 WHERE name = 'marker' AND value = ?2";
+    "UPDATE authstore_meta SET value = ?1 WHERE name = 'marker' AND CAST(value AS BLOB) = ?2";
 // Up to ?1 stored records (storage key, blob) of each kind, for checking a file without a marker.
 inline constexpr std::string_view kSampleRecords =
     "SELECT * FROM (SELECT key, CASE consumed WHEN 0 THEN record ELSE tombstone END FROM codes"
