@@ -27,67 +27,32 @@ install(EXPORT authstoreTargets
   FILE authstoreTargets.cmake
   DESTINATION ${AUTHSTORE_CMAKE_DIR} COMPONENT development)
 
-# A static libauthstore carries its private dependencies into the consumer's link line (as
-# $<LINK_ONLY:...>), so the package config must find them again; a shared one needs only Threads.
-# The calls are generated from what the library actually links, so a new private dependency is
-# either known here or reported at configure time.
+# The package config (cmake/authstoreConfig.cmake.in) names its dependencies with find_dependency,
+# written by hand. A static libauthstore carries its private dependencies into the consumer's link
+# line ($<LINK_ONLY:...> entries of authstoreTargets.cmake), so the config finds them; which ones
+# depends on the backends built. A shared one needs only Threads (its DT_NEEDED entries do the rest).
 get_target_property(_authstore_type authstore TYPE)
-set(AUTHSTORE_PACKAGE_STATIC_DEPS "")
 if(_authstore_type STREQUAL "STATIC_LIBRARY")
-  set(_authstore_known_deps
-    "OpenSSL::Crypto=OpenSSL 3.0 COMPONENTS Crypto"
-    "OpenSSL::SSL=OpenSSL 3.0 COMPONENTS Crypto SSL"
-    "SQLite::SQLite3=SQLite3"
-    "nlohmann_json::nlohmann_json=nlohmann_json 3.10"
-    "tsl::robin_map=tsl-robin-map"
-    "Threads::Threads=Threads")
+  set(AUTHSTORE_PACKAGE_STATIC ON)
+  # The config's list must cover what the library links: checked here, at configure time.
+  set(_authstore_known_deps Threads::Threads OpenSSL::Crypto OpenSSL::SSL SQLite::SQLite3 authstore_hiredis)
   get_target_property(_authstore_links authstore LINK_LIBRARIES)
-  set(_authstore_calls "")
   foreach(_lib IN LISTS _authstore_links)
-    # Only targets need a lookup (imported ones are scoped to the directory that found them, so
-    # they are matched by name); build-only entries and plain library names or paths do not.
-    if(_lib MATCHES "^(\\$<BUILD_INTERFACE:|::@)" OR NOT (_lib MATCHES "::" OR _lib STREQUAL "authstore_hiredis"))
+    # (Skipped: generator expressions, and the ::@ markers of entries added from another directory.)
+    if(_lib MATCHES "^(\\$<|::@)")
       continue()
     endif()
-    set(_call "")
-    foreach(_known IN LISTS _authstore_known_deps)
-      string(REPLACE "=" ";" _pair "${_known}")
-      list(GET _pair 0 _target)
-      list(GET _pair 1 _find)
-      if(_lib STREQUAL _target)
-        set(_call "find_dependency(${_find})")
-      endif()
-    endforeach()
-    if(_lib STREQUAL "authstore_hiredis")
-      # The Redis client's local imported target (src/redis): recreated under the same name.
-      set(_call [=[if(NOT TARGET authstore_hiredis)
-  find_library(AUTHSTORE_HIREDIS_LIBRARY hiredis)
-  if(NOT AUTHSTORE_HIREDIS_LIBRARY)
-    set(authstore_FOUND FALSE)
-    set(authstore_NOT_FOUND_MESSAGE "static libauthstore needs libhiredis, which was not found")
-    return()
-  endif()
-  add_library(authstore_hiredis UNKNOWN IMPORTED)
-  set_target_properties(authstore_hiredis PROPERTIES IMPORTED_LOCATION "${AUTHSTORE_HIREDIS_LIBRARY}")
-endif()]=])
-    endif()
-    if(_call STREQUAL "")
-      message(WARNING "static authstore links ${_lib}, which cmake/install.cmake does not know: "
-                      "the installed package will not find it; add it to _authstore_known_deps")
-    elseif(NOT _call IN_LIST _authstore_calls)
-      list(APPEND _authstore_calls "${_call}")
+    if(NOT _lib IN_LIST _authstore_known_deps)
+      message(FATAL_ERROR "static authstore links ${_lib}, which cmake/authstoreConfig.cmake.in does not "
+                          "find: add a find_dependency for it there and to _authstore_known_deps")
     endif()
   endforeach()
-  list(JOIN _authstore_calls "\n" AUTHSTORE_PACKAGE_STATIC_DEPS)
-endif()
-# Whether the Redis client (and so hiredis and libssl) is part of the library. (Its imported
-# target is scoped to src/redis, so the link list is asked, not if(TARGET).)
-get_target_property(_authstore_links authstore LINK_LIBRARIES)
-if("authstore_hiredis" IN_LIST _authstore_links)
-  set(AUTHSTORE_PACKAGE_HIREDIS ON)
 else()
-  set(AUTHSTORE_PACKAGE_HIREDIS OFF)
+  set(AUTHSTORE_PACKAGE_STATIC OFF)
 endif()
+set(AUTHSTORE_PACKAGE_HIREDIS ${AUTHSTORE_WITH_REDIS})
+set(AUTHSTORE_PACKAGE_SQLITE ${AUTHSTORE_WITH_SQLITE})
+set(AUTHSTORE_LICENSE "Apache-2.0")
 
 configure_package_config_file(
   ${CMAKE_CURRENT_LIST_DIR}/authstoreConfig.cmake.in
@@ -118,7 +83,10 @@ else()
 endif()
 # Cflags/Libs of the Requires.private packages are used only for static links (pkg-config
 # --static); a shared libauthstore already names them in its DT_NEEDED entries.
-set(AUTHSTORE_PC_REQUIRES_PRIVATE "libcrypto sqlite3")
+set(AUTHSTORE_PC_REQUIRES_PRIVATE "libcrypto")
+if(AUTHSTORE_PACKAGE_SQLITE)
+  string(APPEND AUTHSTORE_PC_REQUIRES_PRIVATE " sqlite3")
+endif()
 set(AUTHSTORE_PC_LIBS_PRIVATE "")
 if(AUTHSTORE_PACKAGE_HIREDIS)
   # Not "Requires.private: hiredis": hiredis.pc puts -I<include>/hiredis on every consumer's
@@ -130,9 +98,14 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/authstore.pc.in ${PROJECT_BINARY_DIR}/c
 install(FILES ${PROJECT_BINARY_DIR}/cmake/authstore.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT development)
 
-# The command-line tool, once src/cli defines it.
+# The command-line tool, once src/cli defines it. No RUNPATH (Debian policy): it finds libauthstore
+# in the standard library directories; AUTHSTORE_INSTALL_RPATH gives it one relative to itself.
 if(TARGET authstore_cli)
-  # Finds the libauthstore installed beside it, wherever the prefix is.
-  set_target_properties(authstore_cli PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+  if(AUTHSTORE_INSTALL_RPATH)
+    set_target_properties(authstore_cli PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+  endif()
   install(TARGETS authstore_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 endif()
+
+# The license, where Debian and vcpkg look for it (share/doc/authstore/LICENSE).
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)

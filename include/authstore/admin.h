@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "authstore/export.h"
 #include "authstore/options.h"
 #include "authstore/status.h"
 #include "authstore/store.h"
@@ -80,7 +81,7 @@ struct KeyCheckReport {
   std::string scope;
 };
 
-class StoreAdmin {
+class AUTHSTORE_EXPORT StoreAdmin {
  public:
   StoreAdmin() = default;  // empty: every call answers kFailedPrecondition (field "admin").
 

@@ -4,6 +4,7 @@
 #include "authstore/client_tokens.h"
 #include "authstore/clock.h"
 #include "authstore/codes.h"
+#include "authstore/export.h"
 #include "authstore/metrics.h"
 #include "authstore/options.h"
 #include "authstore/payloads.h"

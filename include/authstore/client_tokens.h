@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -52,7 +53,7 @@ struct KeyPage {
   std::string next_cursor;  // empty when the listing is complete.
 };
 
-class ClientTokenStore {
+class AUTHSTORE_EXPORT ClientTokenStore {
  public:
   // ---- generic API (keys are caller strings, 1..1024 bytes) ----
   // ttl_ms: 0 = until max(expires_at, refresh_expires_at) of the record when set, else

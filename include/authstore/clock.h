@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "authstore/export.h"
+
 namespace authstore {
 
 // Milliseconds since the Unix epoch (UTC). All authstore timestamps use this unit.
@@ -12,14 +14,14 @@ using UnixMillis = std::int64_t;
 
 // A clock. Implementations must be thread-safe: now() is called concurrently from every thread
 // that uses a store and from the memory backend's sweeper.
-class Clock {
+class AUTHSTORE_EXPORT Clock {
  public:
   virtual ~Clock() = default;
   virtual UnixMillis now() const noexcept = 0;
 };
 
 // The system's real-time clock (std::chrono::system_clock).
-class SystemClock final : public Clock {
+class AUTHSTORE_EXPORT SystemClock final : public Clock {
  public:
   UnixMillis now() const noexcept override;
   // A shared instance (the default of Options::clock).
@@ -27,7 +29,7 @@ class SystemClock final : public Clock {
 };
 
 // A clock that moves only when told to. Thread-safe. For tests and simulations.
-class ManualClock final : public Clock {
+class AUTHSTORE_EXPORT ManualClock final : public Clock {
  public:
   explicit ManualClock(UnixMillis start) : now_(start) {}
   UnixMillis now() const noexcept override { return now_.load(std::memory_order_acquire); }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -46,7 +47,7 @@ struct IssuedCode {
   UnixMillis expires_at = 0;
 };
 
-class CodeStore {
+class AUTHSTORE_EXPORT CodeStore {
  public:
   // Issues a fresh code (version, key id, route, 256 random bits; docs/format.md).
   // kInvalidArgument names the field at fault. kAlreadyExists cannot happen in practice.
@@ -82,12 +83,12 @@ class CodeStore {
 // Returns OK when `verifier` matches the record's challenge; kInvalidArgument (field
 // "code_verifier") when the verifier is malformed, missing while a challenge exists, or does not
 // match; "plain" is refused unless allow_plain. S256 is compared in constant time.
-Status verify_pkce(const CodeRecord& record, std::string_view verifier, bool allow_plain = false);
-Status verify_pkce(std::string_view challenge, std::string_view method, std::string_view verifier,
+AUTHSTORE_EXPORT Status verify_pkce(const CodeRecord& record, std::string_view verifier, bool allow_plain = false);
+AUTHSTORE_EXPORT Status verify_pkce(std::string_view challenge, std::string_view method, std::string_view verifier,
                    bool allow_plain = false);
 // BASE64URL(SHA256(verifier)) without padding: the S256 challenge of a verifier.
-std::string pkce_s256_challenge(std::string_view verifier);
+AUTHSTORE_EXPORT std::string pkce_s256_challenge(std::string_view verifier);
 // A fresh verifier: 43 characters from 256 random bits.
-std::string pkce_new_verifier();
+AUTHSTORE_EXPORT std::string pkce_new_verifier();
 
 }  // namespace authstore

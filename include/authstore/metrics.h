@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -28,9 +29,9 @@ enum class SecurityEvent : std::uint8_t {
   kInsecureTls,           // a store was opened with TLS certificate verification turned off.
   kCount_
 };
-std::string_view to_string(SecurityEvent e) noexcept;
+AUTHSTORE_EXPORT std::string_view to_string(SecurityEvent e) noexcept;
 
-class Metrics {
+class AUTHSTORE_EXPORT Metrics {
  public:
   Metrics();
   ~Metrics();

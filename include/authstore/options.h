@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/metrics.h"
 #include "authstore/status.h"
 
 namespace authstore {
 
 enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarning, kError };
-std::string_view to_string(LogLevel level) noexcept;
+AUTHSTORE_EXPORT std::string_view to_string(LogLevel level) noexcept;
 
 // A logging hook. Called from any thread; must be thread-safe. Messages never contain secrets.
 using LogHook = std::function<void(LogLevel level, std::string_view message)>;
@@ -136,6 +137,6 @@ struct Options {
 // Creates a new key file at `path` with mode 0600 (fails with kAlreadyExists if it exists, and
 // never follows a symlink): one random 32-byte key (id 1) and a random route secret. Used by
 // the CLI's first run.
-Status create_key_file(const std::string& path);
+AUTHSTORE_EXPORT Status create_key_file(const std::string& path);
 
 }  // namespace authstore

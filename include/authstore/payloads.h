@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -46,7 +47,7 @@ struct StoredPayload {
   UnixMillis consumed_at = 0;  // 0 while not consumed.
 };
 
-class PayloadStore {
+class AUTHSTORE_EXPORT PayloadStore {
  public:
   // Stores the payload under (model, id), replacing any stored one (also a consumed one: the new
   // payload is not consumed). OK, or kInvalidArgument naming the field.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -70,7 +71,7 @@ struct JtiRecord {
   UnixMillis expires_at = 0;
 };
 
-class RefreshTokenStore {
+class AUTHSTORE_EXPORT RefreshTokenStore {
  public:
   // Starts a family and returns its first token. kRevoked (field "grant_id") when the grant was
   // revoked and its revocation has not yet expired.

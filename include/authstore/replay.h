@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -22,7 +23,7 @@ struct Reservation {
   UnixMillis kept_until = 0;  // when the reservation lapses.
 };
 
-class ReplayCache {
+class AUTHSTORE_EXPORT ReplayCache {
  public:
   // OK with a reservation when (issuer, jti) is new; kReplayed when it is held.
   // The reservation lasts until clamp(expires_at + leeway, now + min_ttl, -); an expires_at beyond

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "authstore/clock.h"
+#include "authstore/export.h"
 #include "authstore/status.h"
 
 namespace authstore {
@@ -37,7 +38,7 @@ struct Session {
   std::string extra_json = "{}";       // a JSON object, <= SessionOptions::max_extra_bytes.
 };
 
-class SessionStore {
+class AUTHSTORE_EXPORT SessionStore {
  public:
   // OK with the session; kNotFound if absent, deleted, refresh-expired, or failing verification.
   Result<Session> get(std::string_view session_id, std::string_view user_id,

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <utility>
 
+#include "authstore/export.h"
+
 namespace authstore {
 
 enum class StatusCode : std::uint8_t {
@@ -43,14 +45,14 @@ enum class StatusCode : std::uint8_t {
 };
 
 // "ok", "not_found", "already_consumed", ... (stable, used in metrics labels).
-std::string_view to_string(StatusCode code) noexcept;
+AUTHSTORE_EXPORT std::string_view to_string(StatusCode code) noexcept;
 
 // True for the expected outcomes listed above (and kOk).
 constexpr bool is_outcome(StatusCode c) noexcept { return static_cast<int>(c) < 16; }
 
 // A status: code, message and the name of the input field at fault (empty when none).
 // Cheap to copy when OK (empty strings).
-class [[nodiscard]] Status {
+class [[nodiscard]] AUTHSTORE_EXPORT Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message, std::string field = {})
@@ -96,7 +98,7 @@ class [[nodiscard]] Status {
 // value(), operator* and operator-> on a Result without a value throw BadResultAccess (a
 // std::logic_error naming the status); they never return a made-up value. Check has_value()
 // (or ok()) first, or use value_or().
-class BadResultAccess : public std::logic_error {
+class AUTHSTORE_EXPORT BadResultAccess : public std::logic_error {
  public:
   explicit BadResultAccess(const Status& status)
       : std::logic_error("authstore: value() of a Result without a value (status " +

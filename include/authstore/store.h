@@ -31,6 +31,7 @@
 
 #include "authstore/client_tokens.h"
 #include "authstore/codes.h"
+#include "authstore/export.h"
 #include "authstore/metrics.h"
 #include "authstore/options.h"
 #include "authstore/payloads.h"
@@ -40,7 +41,7 @@
 #include "authstore/status.h"
 
 namespace authstore {
-class Store {
+class AUTHSTORE_EXPORT Store {
  public:
   Store() = default;  // an empty handle; valid() is false; every call answers kFailedPrecondition.
 
@@ -82,6 +83,6 @@ class Store {
 };
 
 // Opens the store a URL names: loads the keys, builds the backend, checks the store marker.
-Result<Store> open(std::string_view url, const Options& options = {});
+AUTHSTORE_EXPORT Result<Store> open(std::string_view url, const Options& options = {});
 
 }  // namespace authstore

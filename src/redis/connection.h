@@ -14,12 +14,19 @@
 // arms timers when the machine says so, and turns what happens into the machine's events.
 #pragma once
 
+// A standard header first, always: Asio's configuration (asio/detail/config.hpp, which includes
+// nothing itself) reads libstdc++'s macros (_GLIBCXX_HAVE_ALIGNED_ALLOC, ...). A file whose first
+// include is this one would otherwise build Asio differently from one that includes a standard
+// header before it: aligned_new() then calls operator new in one object file and aligned_delete()
+// std::free in another, and the program uses whichever copies the linker keeps (ASan reported
+// alloc-dealloc-mismatch once the tests linked the library statically, which changed that choice).
+#include <cstddef>
+
 #include <asio.hpp>
 #include <asio/bind_allocator.hpp>
 #include <asio/ssl.hpp>
 #include <atomic>
 #include <chrono>
-#include <cstddef>
 #include <new>
 #include <memory>
 #include <mutex>

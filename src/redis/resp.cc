@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 
+#include <hiredis/hiredis.h>  // HIREDIS_MAJOR
 #include <hiredis/read.h>
 
 namespace authstore::redis {
@@ -100,17 +101,32 @@ struct ReplyReader::Impl {
       return nullptr;  // hiredis reports out of memory
     }
   }
-  static void* create_array(const redisReadTask* task, int elements) {
+  static void* array_of(const redisReadTask* task, std::size_t elements) {
     try {
       Reply* r = slot(task);
       r->assign_array(0);
       // Room for a typical reply up front; beyond that the array grows as elements arrive.
-      r->elements().reserve(std::min<std::size_t>(elements < 0 ? 0 : static_cast<std::size_t>(elements), 64));
+      r->elements().reserve(std::min<std::size_t>(elements, 64));
       return r;
     } catch (const std::bad_alloc&) {
       return nullptr;
     }
   }
+#if HIREDIS_MAJOR >= 1
+  // hiredis 1.x (vcpkg, Conan): array sizes are size_t, and RESP3 adds doubles and booleans. This
+  // client speaks RESP2 only (it never sends HELLO 3), so those two never arrive; they are mapped
+  // anyway: a double as its text (as RESP2 sends it), a boolean as 0 or 1. Compiled, not tested:
+  // only Debian's 0.14 is built and tested (README).
+  static void* create_array(const redisReadTask* task, std::size_t elements) { return array_of(task, elements); }
+  static void* create_double(const redisReadTask* task, double, char* str, std::size_t len) {
+    return create_string(task, str, len);
+  }
+  static void* create_bool(const redisReadTask* task, int value) { return create_integer(task, value != 0 ? 1 : 0); }
+#else
+  static void* create_array(const redisReadTask* task, int elements) {
+    return array_of(task, elements < 0 ? 0 : static_cast<std::size_t>(elements));
+  }
+#endif
   static void* create_integer(const redisReadTask* task, long long value) {
     try {
       Reply* r = slot(task);
@@ -133,8 +149,13 @@ struct ReplyReader::Impl {
   static void free_object(void*) {}
 
   static redisReplyObjectFunctions* functions() {
+#if HIREDIS_MAJOR >= 1
+    static redisReplyObjectFunctions fns = {create_string, create_array, create_integer, create_double,
+                                            create_nil,    create_bool,  free_object};
+#else
     static redisReplyObjectFunctions fns = {create_string, create_array, create_integer,
                                             create_nil, free_object};
+#endif
     return &fns;
   }
 

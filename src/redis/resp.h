@@ -4,7 +4,8 @@
 // coalesce many commands into one write without an allocation per command. hiredis's own formatter
 // goes through sprintf and is several times slower.
 //
-// The reader wraps hiredis 0.14's redisReader with reply-building functions that fill a Reply tree
+// The reader wraps hiredis's redisReader (0.14, Debian's, the one tested; 1.x's is compiled for too)
+// with reply-building functions that fill a Reply tree
 // directly (no redisReply objects, no allocation for short scalar replies). hiredis moves its
 // buffer every 1 KB consumed, so feed it in pieces of a few KB (ConnectionCore does).
 #pragma once

@@ -9,7 +9,8 @@
 
 namespace authstore {
 
-class Store::State {
+// Hidden, although nested in an exported class: internal to the library (include/authstore/export.h).
+class [[gnu::visibility("hidden")]] Store::State {
  public:
   std::shared_ptr<internal::StoreContext> context;
   std::shared_ptr<internal::Backend> backend;

@@ -1,7 +1,7 @@
 # ctest driver (cmake -P): install the build tree into WORK_DIR/prefix, then build and run
 # consumer/ against it with find_package and with pkg-config. Prints "install test: OK".
 # Inputs (-D): BUILD_DIR WORK_DIR CONSUMER_DIR LIBDIR GENERATOR MAKE_PROGRAM CXX_COMPILER
-#              BUILD_TYPE EXTRA_FLAGS EXTRA_LDFLAGS PKG_CONFIG_STATIC
+#              BUILD_TYPE EXTRA_FLAGS EXTRA_LDFLAGS PKG_CONFIG_STATIC SOVERSION EXPECT_RPATH
 cmake_minimum_required(VERSION 3.25)
 
 function(run)
@@ -40,9 +40,46 @@ if(leaked)
   message(FATAL_ERROR "install test: internal headers installed: ${leaked}")
 endif()
 
-# The command-line tool, when built, runs from the prefix (it finds its library by RPATH).
+# The license (Debian and vcpkg look for it there).
+if(NOT EXISTS ${prefix}/share/doc/authstore/LICENSE)
+  message(FATAL_ERROR "install test: share/doc/authstore/LICENSE was not installed")
+endif()
+
+# No RPATH or RUNPATH in any installed binary (Debian policy; AUTHSTORE_INSTALL_RPATH is off):
+# they find libauthstore in the standard library directories. The library's soname follows the
+# SOVERSION policy of docs/packaging.md (0.y: libauthstore.so.0.y).
+if(NOT EXPECT_RPATH)
+  find_program(READELF readelf REQUIRED)
+  file(GLOB_RECURSE installed LIST_DIRECTORIES false ${prefix}/*)
+  set(checked 0)
+  foreach(f IN LISTS installed)
+    if(IS_SYMLINK ${f})
+      continue()
+    endif()
+    file(READ ${f} magic LIMIT 4 HEX)
+    if(NOT magic STREQUAL "7f454c46")  # ELF
+      continue()
+    endif()
+    run(WHAT "readelf -d ${f}" COMMAND ${READELF} -d ${f} OUTPUT_VARIABLE dyn)
+    if(dyn MATCHES "\\((RPATH|RUNPATH)\\)[^\n]*")
+      message(FATAL_ERROR "install test: ${f} has ${CMAKE_MATCH_0}")
+    endif()
+    if(f MATCHES "/libauthstore\\.so" AND NOT dyn MATCHES "\\(SONAME\\) *Library soname: \\[libauthstore\\.so\\.${SOVERSION}\\]")
+      message(FATAL_ERROR "install test: ${f}: soname is not libauthstore.so.${SOVERSION}:\n${dyn}")
+    endif()
+    math(EXPR checked "${checked} + 1")
+  endforeach()
+  if(checked EQUAL 0)
+    message(FATAL_ERROR "install test: no installed ELF file found to check")
+  endif()
+  message(STATUS "no RPATH/RUNPATH in ${checked} installed ELF files")
+endif()
+# What ld.so finds by itself in a standard prefix, this test names with LD_LIBRARY_PATH.
+set(run_env ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/${LIBDIR})
+
+# The command-line tool, when built, runs from the prefix.
 if(EXISTS ${prefix}/bin/authstore)
-  run(WHAT "installed authstore --help" COMMAND ${prefix}/bin/authstore --help)
+  run(WHAT "installed authstore --help" COMMAND ${run_env} ${prefix}/bin/authstore --help)
 endif()
 
 # 1. CMake package.
@@ -111,7 +148,7 @@ set(pc_exe ${WORK_DIR}/consumer_pkgconfig)
 run(WHAT "pkg-config consumer build"
     COMMAND ${CXX_COMPILER} -std=c++20 ${extra} ${CONSUMER_DIR}/main.cc -o ${pc_exe} ${pc_flags})
 run(WHAT "consumer (pkg-config) run"
-    COMMAND ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/${LIBDIR} ${pc_exe} OUTPUT_VARIABLE out)
+    COMMAND ${run_env} ${pc_exe} OUTPUT_VARIABLE out)
 if(NOT out MATCHES "OK")
   message(FATAL_ERROR "install test: consumer (pkg-config) printed: ${out}")
 endif()

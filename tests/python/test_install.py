@@ -1,6 +1,8 @@
 """`cmake --install` puts the package where Debian's python3 finds it, and the installed extension
-finds the libauthstore installed beside it (RUNPATH), with no PYTHONPATH into the build tree."""
+finds the libauthstore installed with it, with no PYTHONPATH into the build tree. The extension has
+no RUNPATH (Debian policy): ld.so finds libauthstore in <prefix>/lib, on its path for /usr/local."""
 
+import glob
 import os
 import subprocess
 import sys
@@ -23,6 +25,14 @@ def test_installed_package_imports(tmp_path):
     assert f"/usr/local/lib/{version}/dist-packages" in sys.path
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
     env["PYTHONPATH"] = str(site)  # stands for /usr/local/lib/python3.X/dist-packages
+    # Likewise <prefix>/lib stands for /usr/local/lib, where ld.so looks without being told.
+    ld_conf = "".join(open(f).read() for f in glob.glob("/etc/ld.so.conf.d/*.conf"))
+    assert "/usr/local/lib" in ld_conf.split()
+    env["LD_LIBRARY_PATH"] = str(prefix / "lib")
+    ext = [f for f in os.listdir(site / "authstore") if f.endswith(".so")]
+    dyn = subprocess.run(["readelf", "-d", str(site / "authstore" / ext[0])], check=True,
+                         capture_output=True, text=True).stdout
+    assert "RUNPATH" not in dyn and "RPATH" not in dyn, dyn
     code = ("import authstore, sys; s = authstore.open('memory://', development_mode=True); "
             "print(authstore.__file__); print(s.codes.issue(authstore.CodeGrant(client_id='c', "
             "subject='s', redirect_uri='https://a/cb')).ok)")

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "backends/redis/redis_schemes.h"
 #include "redis/server_checks.h"
 
 namespace authstore::internal {
@@ -305,9 +306,7 @@ BackendRegistration redis_backend_registration() {
   auto make = [](const BackendUrl& url, const BackendConfig& config) {
     return make_redis_backend(url.url, config);
   };
-  return {{"redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel",
-           "redis-sentinel", "rediss-sentinel"},
-          make, {}, false};
+  return {redis_schemes(), make, {}, false};
 }
 
 }  // namespace authstore::internal
