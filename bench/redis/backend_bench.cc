@@ -121,6 +121,7 @@ class Window {
   double run(long n, long inflight, double max_seconds, Issue issue) {
     n_ = n;
     chains_ = std::min(inflight, n);
+    if (chains_ <= 0) return 0;  // nothing to run: no chain would ever end the wait below
     issue_ = std::move(issue);
     deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(max_seconds));
@@ -712,6 +713,7 @@ int run_prefill(const Args& a) {
   const long records = a.op == "token_list" ? 1000 : per_tag(a, k);
   std::vector<std::vector<std::string>> cmds;
   const auto flush = [&] {
+    if (cmds.empty()) return;  // a keyspace that is a multiple of the chunk: nothing left
     if (cluster) send_all_cluster(*cluster, s, cmds);
     else send_all(*client, cmds);
     cmds.clear();
