@@ -113,7 +113,8 @@ std::vector<Pending*> CompletionQueue::take() {
 }
 
 void drain_completions(Napi::Env env, Napi::Function, std::nullptr_t*, CompletionQueue* queue) {
-  // Keeps the queue alive while its calls (which hold it) are deleted.
+  // The batch is taken first: `queue` is not touched again (deleting the last call that holds it
+  // may destroy it while the environment shuts down).
   std::vector<Pending*> batch = queue->take();
   for (Pending* p : batch) {
     if (env == nullptr) {
