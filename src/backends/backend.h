@@ -24,6 +24,7 @@
 
 #include "authstore/admin.h"
 #include "authstore/status.h"
+#include "backends/migration.h"
 
 namespace authstore::internal {
 
@@ -416,6 +417,9 @@ class Backend {
   // Store::close(): called once, when no call is inside the backend and none will come again.
   // Stops the backend's threads and releases its connections, handles and memory; completes
   // whatever is still pending (Redis: kUnavailable). The destructor must work after it.
+  // The migration seam (backends/migration.h); nullptr where a backend has none (memory://: a
+  // store of one process, nothing to move).
+  virtual migration::MigrationBackend* migration() { return nullptr; }
   virtual void close() {}
 };
 
