@@ -129,9 +129,9 @@ int run_migrate(const MigrateCommand& c) {
                                           : migrate(c.from, c.to, options, how);
   if (tty) std::cerr << "\r\033[K" << std::flush;
   if (!r.ok()) {
-    return fail(c, c.verify_only ? "verify failed" : "migration stopped (run it again with the same --resume file "
-                                                     "to continue)",
-                r.status());
+    std::string what = c.verify_only ? "verify failed" : c.dry_run ? "dry run failed" : "migrate failed";
+    if (!c.verify_only && !c.dry_run && !c.resume_file.empty()) what += " (the same command continues it)";
+    return fail(c, what, r.status());
   }
   const MigrateReport& rep = r.value();
   const bool verified = c.verify || c.verify_only;

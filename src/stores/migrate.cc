@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -417,7 +418,12 @@ Result<MigrateReport> verify_opened(Opened& from, Opened& to, const MigrateOptio
     if (!src.ok()) return src.status();
     auto dst = collect(to, t, how.page_rows, &unreadable_dst);
     if (!dst.ok()) return dst.status();
-    if (fresh_tables) tr.unreadable = unreadable_src;
+    if (fresh_tables) {
+      tr.unreadable = unreadable_src;
+      tr.rows = static_cast<std::int64_t>(src->size()) + unreadable_src;
+      report.rows += tr.rows;
+      report.unreadable += unreadable_src;
+    }
     auto mismatch = [&](const std::string& key, const char* why) {
       ++tr.mismatched;
       if (report.first_mismatch.empty()) {
@@ -463,20 +469,27 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
   if (Status s = check_page_rows(how); !s.ok()) return s;
   auto from = open_side(from_url, options, "source");
   if (!from.ok()) return from.status();
-  auto to = open_side(to_url, options, "target");
-  if (!to.ok()) return to.status();
-  if (from->state->context->ring->store_id() == to->state->context->ring->store_id()) {
-    return Status(StatusCode::kInvalidArgument, "the source and the target are the same store", "to");
-  }
   MigrateReport report;
   report.source_backend = from->state->backend->name();
-  report.target_backend = to->state->backend->name();
   report.dry_run = how.dry_run;
+  // A dry run never opens the target (opening a new store writes its marker): it opens and
+  // seals every record with the source's ring, which checks all a real run checks but the
+  // target's store id.
+  std::optional<Opened> to;
+  if (!how.dry_run) {
+    auto t = open_side(to_url, options, "target");
+    if (!t.ok()) return t.status();
+    to = std::move(t.value());
+    if (from->ring().store_id() == to->ring().store_id()) {
+      return Status(StatusCode::kInvalidArgument, "the source and the target are the same store", "to");
+    }
+    report.target_backend = to->state->backend->name();
+  }
 
   ResumePoint point;
   point.source = from->ring().store_id();
-  point.target = to->ring().store_id();
-  if (!how.resume_file.empty()) {
+  point.target = to ? to->ring().store_id() : std::string();
+  if (!how.resume_file.empty() && !how.dry_run) {
     auto r = read_resume(how.resume_file);
     if (!r.ok()) return r.status();
     if (r->has_value()) {
@@ -490,7 +503,7 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
     }
   }
   if (!report.resumed && !how.dry_run) {
-    auto empty = target_empty(to.value());
+    auto empty = target_empty(*to);
     if (!empty.ok()) return empty.status();
     if (!empty.value()) {
       return Status(StatusCode::kFailedPrecondition,
@@ -517,7 +530,7 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
     }
   }
 
-  Resealer reseal(from->ring(), to->ring());
+  Resealer reseal(from->ring(), to ? to->ring() : from->ring());
   for (int ti = 0; ti < mg::kTableCount; ++ti) {
     const auto t = static_cast<mg::Table>(ti);
     report.tables.push_back(MigrateTableReport{mg::table_name(t)});
@@ -566,7 +579,7 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
     report.copied += tr.copied;
     report.unreadable += tr.unreadable;
   }
-  if (how.verify && !how.dry_run) return verify_opened(from.value(), to.value(), how, std::move(report));
+  if (how.verify && !how.dry_run) return verify_opened(from.value(), *to, how, std::move(report));
   return report;
 }
 
