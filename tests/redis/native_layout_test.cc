@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "authstore/admin.h"
 #include "backends/redis/redis_backend.h"
 #include "conformance/backends.h"
 #include "conformance/harness.h"
@@ -354,6 +355,62 @@ TEST_F(RedisNativeLayout, AGarbledReservationIsNeverOverwritten) {
   EXPECT_EQ(rc.release(mine.value()).code(), StatusCode::kNotFound);
   EXPECT_EQ(rc.reserve("https://issuer", "jti-g", h_->clock().now() + 10'000).code(), StatusCode::kReplayed);
   EXPECT_EQ(get(k), v);
+}
+
+
+// ---- Operator views and the marker sample read the new keys (and the earlier layout's).
+
+TEST_F(RedisNativeLayout, CountsAndTheKeyWalkSeeCodesInBothLayouts) {
+  const std::string url = redis::testing::plain_url() + "?prefix=" + prefix_;
+  auto admin = StoreAdmin::open(url, h_->options());
+  ASSERT_TRUE(admin.ok()) << admin.status().to_string();
+  Store& s = h_->store();
+  auto earlier = s.codes().issue(grant("gil"));
+  ASSERT_TRUE(earlier.ok());
+  to_earlier_layout(false);                                   // 1: a hash of the earlier layout
+  auto consumed = s.codes().issue(grant("gil"));              // 2: a tombstone alone
+  ASSERT_TRUE(consumed.ok());
+  ASSERT_TRUE(s.codes().consume(consumed->code).ok());
+  ASSERT_TRUE(s.codes().issue(grant("gil")).ok());            // 3: a record and its tombstone
+  ASSERT_TRUE(s.replay().reserve("https://issuer", "jti-n", h_->clock().now() + 10'000).ok());
+  auto counts = admin->counts();
+  ASSERT_TRUE(counts.ok()) << counts.status().to_string();
+  EXPECT_EQ(counts->codes, 3);
+  EXPECT_EQ(counts->replay_reservations, 1);
+  auto walk = admin->check_keys();
+  ASSERT_TRUE(walk.ok()) << walk.status().to_string();
+  EXPECT_EQ(walk->failed, 0);
+  // The earlier hash's record, the tombstone alone, the record and the tombstone of the third.
+  EXPECT_EQ(walk->verified, 4);
+  std::int64_t codes = 0;
+  std::int64_t tombstones = 0;
+  for (const auto& [id, kinds] : walk->by_key_and_kind) {
+    if (auto it = kinds.find("code"); it != kinds.end()) codes += it->second;
+    if (auto it = kinds.find("code_tombstone"); it != kinds.end()) tombstones += it->second;
+  }
+  EXPECT_EQ(codes, 2);
+  EXPECT_EQ(tombstones, 2);
+}
+
+// open() of a store without its marker samples the records (docs/security.md, "Store marker"):
+// codes as native strings verify there too.
+TEST_F(RedisNativeLayout, AStoreHoldingOnlyCodesOpensWithoutItsMarker) {
+  Store& s = h_->store();
+  auto code = s.codes().issue(grant("hal"));
+  ASSERT_TRUE(code.ok());
+  auto consumed = s.codes().issue(grant("hal"));
+  ASSERT_TRUE(consumed.ok());
+  ASSERT_TRUE(s.codes().consume(consumed->code).ok());
+  ASSERT_TRUE(raw_->call({"DEL", prefix_ + "marker"}).ok());
+  const std::string url = redis::testing::plain_url() + "?prefix=" + prefix_;
+  auto reopened = open(url, h_->options());
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  EXPECT_EQ(type(prefix_ + "marker"), "string");  // written again after the sample verified
+  // A foreign ring is refused by the same sample.
+  Options foreign = h_->options();
+  foreign.keys.keys[0].secret = std::string(32, 'z');
+  ASSERT_TRUE(raw_->call({"DEL", prefix_ + "marker"}).ok());
+  EXPECT_FALSE(open(url, foreign).ok());
 }
 
 }  // namespace
