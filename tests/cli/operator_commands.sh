@@ -63,17 +63,7 @@ b64() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
 chmod 600 rotated.key removed.key wrong.key
 
 if [ "$backend" = redis ]; then
-  for attempt in $(seq 20); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-    port_free "$port" || continue
-    redis-server --bind 127.0.0.1 --port "$port" --requirepass "$password" --save "" --appendonly no \
-      --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work" >/dev/null 2>&1 || continue
-    for i in $(seq 50); do
-      if [[ -s "$work/redis.pid" ]] && ! port_free "$port"; then break 2; fi
-      sleep 0.1
-    done
-  done
-  [[ -s "$work/redis.pid" ]] || fail "could not start redis-server (see $work/redis.log)"
+  start_password_server "$password" || fail "could not start redis-server (see $work/redis.log)"
   redis_pid=$(cat "$work/redis.pid")
   url="redis://:$password@127.0.0.1:$port?prefix=cli$RANDOM:"
 else
