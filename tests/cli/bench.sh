@@ -154,6 +154,12 @@ if command -v redis-benchmark >/dev/null; then
   [ "$(json vs.json 'd["operations"][3]["redis_benchmark"]["ratio"] > 0')" = True ] || fail "ratio"
   no_password vs.out vs.err vs.json
   [ "$(rcli DBSIZE)" = 0 ] || fail "keys left after the comparison: $(rcli --scan | head)"
+  ! grep -q "taskset" vs.out || fail "redis-benchmark pinned without being asked"
+  if command -v taskset >/dev/null; then
+    expect_ok pinned -- "$cli" bench --store "$url" --op reserve --ops 200 --repetitions 1 --vs-redis-benchmark \
+      --redis-benchmark-cpus 0
+    grep -q "^  [0-9]*/s: taskset -c 0 redis-benchmark " pinned.out || fail "--redis-benchmark-cpus: $(cat pinned.out)"
+  fi
 fi
 
 # ---- refusals ----
@@ -171,10 +177,14 @@ run remote -- "$cli" bench --store "redis://:$password@192.0.2.10:$port" --op re
 no_password remote.err nonempty.err
 
 # ---- the server stops mid-run: the failures are counted apart, the run exits 1 and says why ----
-"$cli" bench --store "$url" --op reserve --ops 100000000 --seconds 3 --repetitions 1 --json dead.json \
+"$cli" bench --store "$url" --op reserve --ops 100000000 --seconds 4 --repetitions 1 --json dead.json \
   >dead.out 2>dead.err &
 bench_pid=$!
-sleep 1
+# Once the timed run has written (reservations under the bench's prefix; bounded wait), stop the server.
+for i in $(seq 100); do
+  [ "$(rcli DBSIZE 2>/dev/null || echo 0)" -gt 10 ] && break
+  sleep 0.05
+done
 stop_pidfiles 'redis.pid'
 wait "$bench_pid"
 rc=$?
