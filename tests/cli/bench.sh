@@ -51,6 +51,15 @@ assert len(lines) == int(sys.argv[2]), len(lines)
 texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
 for want in ("percentile", "latency", "99%", "99.9%"):
     assert want in texts, want
+# Each line stays inside the frame and never falls: latency does not decrease with the percentile.
+frame = [r for r in root.findall(ns + "rect") if r.get("fill") == "none"][0]
+x0, y0 = float(frame.get("x")), float(frame.get("y"))
+x1, y1 = x0 + float(frame.get("width")), y0 + float(frame.get("height"))
+for line in lines:
+    pts = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
+    assert len(pts) > 10, len(pts)
+    for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
+        assert x0 - 0.01 <= xa <= xb <= x1 + 0.01 and y0 - 0.01 <= yb <= ya + 1e-6 <= y1 + 0.01, (xa, ya, xb, yb)
 PY
 }
 
