@@ -311,6 +311,11 @@ bool choose_target(const BenchConfig& c, Target& t) {
     std::cerr << "error: bad --store URL: " << error << "\n";
     return false;
   }
+  if (!is_loopback_host(target->host) && c.vs_redis_benchmark) {
+    std::cerr << "error: --vs-redis-benchmark runs redis-benchmark against loopback servers only, not "
+              << target->host << "\n";
+    return false;
+  }
   if (!is_loopback_host(target->host) && !c.yes) {
     std::cerr << "error: refusing to bench the Redis server at " << target->host
               << ", which is not a loopback address: a bench loads the server for everyone on it "

@@ -183,7 +183,10 @@ expect_ok yes -- "$cli" bench --store "$url?prefix=mine:" --op code --ops 20 --r
 grep -q "1 key(s) that were there stay" yes.out || fail "$(cat yes.out)"
 run remote -- "$cli" bench --store "redis://:$password@192.0.2.10:$port" --op reserve --ops 10
 [ "$rc" != 0 ] && grep -q "not a loopback address" remote.err || fail "non-loopback: $rc $(cat remote.err)"
-no_password remote.err nonempty.err
+# redis-benchmark loads a loopback server only, --yes or not (refused before any connection).
+run remote_vs -- "$cli" bench --store "redis://:$password@192.0.2.10:$port" --op reserve --ops 10 --yes --vs-redis-benchmark
+[ "$rc" != 0 ] && grep -q "loopback servers only" remote_vs.err || fail "vs-redis-benchmark non-loopback: $rc $(cat remote_vs.err)"
+no_password remote.err nonempty.err remote_vs.err
 
 # ---- the server stops mid-run: the failures are counted apart, the run exits 1 and says why ----
 "$cli" bench --store "$url" --op reserve --ops 100000000 --seconds 4 --repetitions 1 --json dead.json \
