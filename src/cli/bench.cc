@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -469,6 +470,7 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
                 report.store.c_str(), target.note.c_str(), config.threads, config.in_flight,
                 static_cast<long long>(config.max_ops), config.max_seconds, config.repetitions);
     std::fflush(stdout);
+    std::list<std::vector<Slot>> capture_slots;
     const std::size_t slot_count = static_cast<std::size_t>(config.threads) * static_cast<std::size_t>(config.in_flight);
     for (const auto& op : ops) {
       OpResult result;
@@ -478,25 +480,31 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
         result.reference.why_not = "no reference: the store is not redis:// (redis-benchmark needs a Redis server)";
       } else if (config.vs_redis_benchmark) {
         // Capture first: one operation (after one that loads scripts and warms the connection).
-        std::vector<Slot> one(1);
+        // Kept until the store is closed (which completes every call): a capture that timed out
+        // may still complete on it.
+        std::vector<Slot>& one = capture_slots.emplace_back(1);
         auto single = make_operation(store, op, one, SystemClock().now());
         std::vector<Command> commands;
         std::string error;
         std::int64_t index = 0;  // a fresh JTI each time
         const auto run_one = [&]() {
           if (!single.ok()) return false;
-          std::mutex m;
-          std::condition_variable cv;
-          bool done = false;
-          bool ok = false;
-          (*single)(one[0], index++, [&](const Status& st) {
-            std::lock_guard g(m);
-            ok = st.ok();
-            done = true;
-            cv.notify_one();
+          // Shared with the callback: it runs exactly once, possibly after a timed-out wait here.
+          struct Outcome {
+            std::mutex m;
+            std::condition_variable cv;
+            bool done = false;
+            bool ok = false;
+          };
+          auto outcome = std::make_shared<Outcome>();
+          (*single)(one[0], index++, [outcome](const Status& st) {
+            std::lock_guard g(outcome->m);
+            outcome->ok = st.ok();
+            outcome->done = true;
+            outcome->cv.notify_one();
           });
-          std::unique_lock l(m);
-          return cv.wait_for(l, std::chrono::seconds(30), [&] { return done; }) && ok;
+          std::unique_lock l(outcome->m);
+          return outcome->cv.wait_for(l, std::chrono::seconds(30), [&] { return outcome->done; }) && outcome->ok;
         };
         if (!run_one() || !capture_commands(*target.redis, run_one, commands, error)) {
           result.reference.why_not = "could not capture the commands: " +
