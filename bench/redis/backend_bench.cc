@@ -54,6 +54,8 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "authstore/authstore.h"
 #include "backends/redis/executor.h"
 #include "backends/redis/scripts.h"
@@ -91,25 +93,35 @@ struct Args {
   std::exit(1);
 }
 
+// The options (CLI11, as the authstore command): --name VALUE or --name=VALUE.
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--url") a.url = v;
-    else if (k == "--mode") a.mode = v;
-    else if (k == "--op") a.op = v;
-    else if (k == "--requests") a.requests = std::atol(v);
-    else if (k == "--inflight") a.inflight = std::atol(v);
-    else if (k == "--max-seconds") a.max_seconds = std::atof(v);
-    else if (k == "--route") kRoute = v;
-    else if (k == "--cluster") g_cluster = std::string_view(v) == "1";
-    else if (k == "--tags") a.tags_file = v;
-    else if (k == "--load-urls") a.load_urls = v;
-    else if (k == "--out") a.out_dir = v;
-    else die("unknown flag " + k);
+  std::string cluster = "0";
+  CLI::App app{"redis_backend_bench: every store operation of the Redis backend, authstore vs redis-benchmark "
+               "(bench/redis/run_backend.sh drives it)"};
+  app.add_option("--url", a.url, "the server (redis:// or a Cluster URL)")->capture_default_str();
+  app.add_option("--mode", a.mode, "authstore | prefill | rb | pipe")
+      ->check(CLI::IsMember({"authstore", "prefill", "rb", "pipe"}))
+      ->capture_default_str();
+  app.add_option("--op", a.op, "the operation (see run_backend.sh)")->required();
+  app.add_option("--requests", a.requests, "operations per run")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--inflight", a.inflight, "operations outstanding (authstore mode)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-seconds", a.max_seconds, "time bound of a run")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--route", kRoute, "route tag in redis-benchmark's command")->capture_default_str();
+  app.add_option("--cluster", cluster, "1: keys get the route placeholder, prefill routes by slot")
+      ->check(CLI::IsMember({"0", "1"}))
+      ->capture_default_str();
+  app.add_option("--tags", a.tags_file, "prefill once per route tag listed in FILE");
+  app.add_option("--load-urls", a.load_urls, "rb mode: SCRIPT LOAD on each (comma-separated)");
+  app.add_option("--out", a.out_dir, "pipe mode: write the RESP files here");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (a.requests < 1 || a.inflight < 1) die("--requests and --inflight must be positive");
+  g_cluster = cluster == "1";
   return a;
 }
 
@@ -832,7 +844,6 @@ int run_rb(const Args& a) {
 
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
-  if (a.op.empty()) die("--op is required");
   if (a.mode == "authstore") return run_authstore(a);
   if (a.mode == "prefill") return run_prefill(a);
   if (a.mode == "rb") return run_rb(a);

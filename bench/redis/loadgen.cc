@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "alloc_counter.h"
 #include "redis/client.h"
 
@@ -46,20 +48,21 @@ struct Args {
   long spin_us = 0;
 };
 
+// The options (CLI11, as the authstore command): --name VALUE or --name=VALUE.
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--url") a.url = v;
-    else if (k == "--op") a.op = v;
-    else if (k == "--inflight") a.inflight = std::atol(v);
-    else if (k == "--requests") a.requests = std::atol(v);
-    else if (k == "--spin-us") a.spin_us = std::atol(v);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
-      std::exit(2);
-    }
+  CLI::App app{"redis_client_loadgen: the Redis client alone against a server (bench/redis/run.sh)"};
+  app.add_option("--url", a.url, "the server")->capture_default_str();
+  app.add_option("--op", a.op, "get | set")->check(CLI::IsMember({"get", "set"}))->capture_default_str();
+  app.add_option("--inflight", a.inflight, "requests outstanding")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--requests", a.requests, "requests in all")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--spin-us", a.spin_us, "spin this long before blocking (0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
   return a;
 }

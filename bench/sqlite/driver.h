@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,27 +29,19 @@ struct Args {
   double seconds = 2.0;
 };
 
+// The options (CLI11, as the authstore command): --name=VALUE (run.sh) or --name VALUE.
 inline Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    auto val = [&](const char* name) -> const char* {
-      const std::string p = std::string("--") + name + "=";
-      return s.rfind(p, 0) == 0 ? argv[i] + p.size() : nullptr;
-    };
-    if (const char* v = val("op")) a.op = v;
-    else if (const char* v2 = val("path")) a.path = v2;
-    else if (const char* v3 = val("threads")) a.threads = std::atoi(v3);
-    else if (const char* v4 = val("procs")) a.procs = std::atoi(v4);
-    else if (const char* v5 = val("seconds")) a.seconds = std::atof(v5);
-    else {
-      std::fprintf(stderr, "usage: %s --op=NAME --path=FILE [--threads=N] [--procs=N] [--seconds=S]\n", argv[0]);
-      std::exit(2);
-    }
-  }
-  if (a.path.empty() || a.threads < 1 || a.procs < 1 || a.seconds <= 0) {
-    std::fprintf(stderr, "--path is required; threads, procs, seconds must be positive\n");
-    std::exit(2);
+  CLI::App app{"the SQLite benchmark driver: an operation from T threads in each of P processes for S seconds"};
+  app.add_option("--op", a.op, "the operation")->capture_default_str();
+  app.add_option("--path", a.path, "the database file")->required();
+  app.add_option("--threads", a.threads, "threads per process")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--procs", a.procs, "processes")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--seconds", a.seconds, "seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
   return a;
 }

@@ -251,14 +251,23 @@ int main(int argc, char** argv) {
   demo->add_flag("--metrics,!--no-metrics", metrics, "print the metrics (Prometheus text) at the end");
 
   BenchConfig bench_config;
-  auto* bench = app.add_subcommand("bench",
-                                   "Measure store operations (bounded in count and time; default store "
-                                   "sqlite://authstore-bench.db)");
+  auto* bench = with_example(
+      app.add_subcommand("bench",
+                         "Measure store operations: throughput, latency percentiles, errors (bounded in count "
+                         "and time; default store: a temporary SQLite file, removed at the end; on Redis its own "
+                         "prefix authstore-bench:, its keys removed at the end)"),
+      "authstore bench --store redis://127.0.0.1:6379 --op all --threads 2 --in-flight 32 "
+      "--vs-redis-benchmark --json bench.json --plot bench.svg");
   bench->add_option("--op", bench_config.op, "operation: code, rotate, session, reserve, all")
       ->check(CLI::IsMember({"code", "rotate", "session", "reserve", "all"}))
       ->capture_default_str();
-  bench->add_option("--threads", bench_config.threads, "concurrent callers")
+  bench->add_option("--threads", bench_config.threads, "calling threads")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  bench->add_option("--in-flight", bench_config.in_flight,
+                    "operations outstanding per thread (the *_async calls; compare with redis-benchmark -P). "
+                    "Memory and SQLite complete a call before it returns: more than 1 changes nothing there")
+      ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   bench->add_option("--ops", bench_config.max_ops, "operations per run (upper bound)")
       ->check(CLI::Range(1, 100'000'000))
@@ -266,9 +275,19 @@ int main(int argc, char** argv) {
   bench->add_option("--seconds", bench_config.max_seconds, "seconds per run (upper bound)")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  bench->add_option("--repetitions", bench_config.repetitions, "runs; the median is reported")
+  bench->add_option("--repetitions", bench_config.repetitions, "runs; the median run's ops/s is reported")
       ->check(CLI::Range(1, 50))
       ->capture_default_str();
+  bench->add_option("--json", bench_config.json_file, "write every result to FILE (JSON)");
+  bench->add_option("--plot", bench_config.plot_file, "write the latency percentile plot to FILE (SVG)");
+  bench->add_flag("--vs-redis-benchmark", bench_config.vs_redis_benchmark,
+                  "Redis: also run redis-benchmark (redis-tools) on the same server with the commands the "
+                  "store sends (captured with MONITOR), -c THREADS -P IN_FLIGHT, and print the ratio");
+  bench->add_option("--redis-benchmark-cpus", bench_config.redis_benchmark_cpus,
+                    "run redis-benchmark under taskset -c CPUS (default: not pinned)");
+  bench->add_flag("--yes", bench_config.yes,
+                  "run even against a non-loopback Redis server, a prefix that already holds keys, or a store "
+                  "bench cannot check");
 
   CLI11_PARSE(app, argc, argv);
   ctx.key_file = keys.key_file;
@@ -329,7 +348,15 @@ int main(int argc, char** argv) {
     }
   }
   if (bench->parsed()) {
-    bench_config.url = ctx.url.empty() ? "sqlite://authstore-bench.db" : ctx.url;
+    bench_config.url = ctx.url;  // empty: a temporary SQLite file
+    if (ctx.json) {
+      std::cerr << "error: bench takes --json FILE after the command (see authstore help bench)\n";
+      return 2;
+    }
+    if (static_cast<std::int64_t>(bench_config.threads) * bench_config.in_flight > 65536) {
+      std::cerr << "error: --threads x --in-flight is at most 65536\n";
+      return 2;
+    }
     return run_bench(bench_config, keys);
   }
   return 2;

@@ -28,7 +28,8 @@ key=$PWD/authstore.key
 src="sqlite://$work/source.db"
 
 if [ "$backend" = redis ]; then
-  start_redis
+  start_password_server "$password" || fail "could not start redis-server (see $work/redis.log)"
+  redis_pid=$(cat "$work/redis.pid")
   dst="redis://:$password@127.0.0.1:$port?prefix=mig$RANDOM:"
   bad_dst="redis://:wrong-$password@127.0.0.1:$port?prefix=mig:"
 else

@@ -41,7 +41,8 @@ b64() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
 chmod 600 rotated.key removed.key wrong.key
 
 if [ "$backend" = redis ]; then
-  start_redis
+  start_password_server "$password" || fail "could not start redis-server (see $work/redis.log)"
+  redis_pid=$(cat "$work/redis.pid")
   url="redis://:$password@127.0.0.1:$port?prefix=cli$RANDOM:"
 else
   url="sqlite://$work/store.db"
