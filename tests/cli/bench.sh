@@ -159,7 +159,7 @@ if command -v redis-benchmark >/dev/null; then
   # Captured: the reserve command names the bench's prefix and the replay key, with the id drawn.
   [ "$(json vs.json 'all("authstore-bench:jr:" in c and "__rand_int__" in c and "-P 4" in c for c in d["operations"][3]["redis_benchmark"]["commands"])')" = True ] \
     || fail "reserve command: $(json vs.json 'd["operations"][3]["redis_benchmark"]')"
-  [ "$(json vs.json 'len(d["operations"][0]["redis_benchmark"]["commands"])')" = 2 ] || fail "code: two commands"
+  [ "$(json vs.json 'len(d["operations"][0]["redis_benchmark"]["commands"])')" = 3 ] || fail "code: three commands (SET record NX, SET tombstone NX, GETDEL)"
   [ "$(json vs.json 'd["operations"][3]["redis_benchmark"]["ratio"] > 0')" = True ] || fail "ratio"
   no_password vs.out vs.err vs.json
   [ "$(rcli DBSIZE)" = 0 ] || fail "keys left after the comparison: $(rcli --scan | head)"
