@@ -253,7 +253,7 @@ class BareGcm {
     out.resize(12 + pt.size() + 16);
     auto* o = reinterpret_cast<unsigned char*>(out.data());
     int len = 0;
-    bool ok = EVP_EncryptInit_ex2(ctx_, cipher_, key, nonce, nullptr) == 1;
+    bool ok = EVP_EncryptInit_ex2(ctx_, first(), key, nonce, nullptr) == 1;
     ok = ok && EVP_EncryptUpdate(ctx_, nullptr, &len, u(aad), static_cast<int>(aad.size())) == 1;
     ok = ok && EVP_EncryptUpdate(ctx_, o + 12, &len, u(pt), static_cast<int>(pt.size())) == 1;
     ok = ok && EVP_EncryptFinal_ex(ctx_, o + 12 + len, &len) == 1;
@@ -266,7 +266,7 @@ class BareGcm {
     out.resize(n);
     auto* o = reinterpret_cast<unsigned char*>(out.data());
     int len = 0;
-    bool ok = EVP_DecryptInit_ex2(ctx_, cipher_, key, u(sealed), nullptr) == 1;
+    bool ok = EVP_DecryptInit_ex2(ctx_, first(), key, u(sealed), nullptr) == 1;
     ok = ok && EVP_DecryptUpdate(ctx_, nullptr, &len, u(aad), static_cast<int>(aad.size())) == 1;
     ok = ok && EVP_DecryptUpdate(ctx_, o, &len, u(sealed) + 12, static_cast<int>(n)) == 1;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, 16,
@@ -275,9 +275,16 @@ class BareGcm {
   }
 
  private:
+  // The cipher on first use only (giving it again rebuilds the provider's context).
+  const EVP_CIPHER* first() {
+    const EVP_CIPHER* c = ready_ ? nullptr : cipher_;
+    ready_ = true;
+    return c;
+  }
   static const unsigned char* u(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
   EVP_CIPHER_CTX* ctx_;
   EVP_CIPHER* cipher_;
+  bool ready_ = false;
 };
 
 using SessionBucket = std::unordered_map<std::string, std::string>;
