@@ -93,6 +93,13 @@ struct alignas(64) BareShard {
   Map map;
 };
 
+// 64 shards of one map type, shared by the threads of a benchmark (as the store's are).
+template <class Map>
+std::vector<BareShard<Map>>& shards64() {
+  static std::vector<BareShard<Map>> s(64);
+  return s;
+}
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -175,13 +182,8 @@ struct CodeEntry {
 };
 using CodeMap = std::unordered_map<std::string, CodeEntry>;
 
-std::vector<BareShard<CodeMap>>& code_shards() {
-  static std::vector<BareShard<CodeMap>> s(64);
-  return s;
-}
-
 void BM_BareCodeIssueConsume(benchmark::State& state) {
-  auto& shards = code_shards();
+  auto& shards = shards64<CodeMap>();
   const std::string body(300, 'r');   // the size of the benchmark grant's record
   const std::string tomb(100, 't');  // and of its tombstone
   std::int64_t i = bare_counter.fetch_add(1'000'000);
@@ -290,14 +292,9 @@ class BareGcm {
 using SessionBucket = std::unordered_map<std::string, std::string>;
 using SessionMap = std::unordered_map<std::string, SessionBucket>;
 
-std::vector<BareShard<SessionMap>>& session_shards() {
-  static std::vector<BareShard<SessionMap>> s(64);
-  return s;
-}
-
 void BM_BareSessionUpsertGet(benchmark::State& state) {
   thread_local BareGcm gcm;
-  auto& shards = session_shards();
+  auto& shards = shards64<SessionMap>();
   const std::string user = "bare-user-" + std::to_string(bare_counter.fetch_add(1));
   const std::string sid = "ss1_" + std::string(43, 's');
   const std::string body(150, 'b');
@@ -346,14 +343,9 @@ BENCHMARK(BM_BareSessionUpsertGet)->Threads(1)->Threads(2)->UseRealTime();
 // ~200-byte sealed blob out, one AES-256-GCM open.
 using TokenMap = std::unordered_map<std::string, std::string>;
 
-std::vector<BareShard<TokenMap>>& token_shards() {
-  static std::vector<BareShard<TokenMap>> s(64);
-  return s;
-}
-
 void BM_BareClientTokenGet(benchmark::State& state) {
   thread_local BareGcm gcm;
-  auto& shards = token_shards();
+  auto& shards = shards64<TokenMap>();
   const std::string key = "ct:g:bare-token-" + std::to_string(bare_counter.fetch_add(1));
   unsigned char random[24];
   bare_random(random, sizeof random);
