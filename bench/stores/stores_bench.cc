@@ -177,6 +177,30 @@ void BM_RefreshRotate(benchmark::State& state) {
 }
 BENCHMARK(BM_RefreshRotate)->Threads(1)->Threads(2)->UseRealTime();
 
+// One saved token read over and over (a client application's hot path): reference
+// BM_BareClientTokenGet in bare_bench.cc.
+void BM_ClientTokenGet(benchmark::State& state) {
+  const std::string key = "bench-token-" + std::to_string(counter.fetch_add(1));
+  authstore::TokenRecord rec;
+  rec.access_token = std::string(40, 'a');
+  rec.refresh_token = std::string(40, 'r');
+  rec.token_type = "Bearer";
+  rec.scope = "openid profile";
+  rec.resource = "https://api.example.com";
+  rec.expires_at = authstore::SystemClock().now() + 3'600'000;
+  if (!store().client_tokens().save(key, rec).ok()) {
+    state.SkipWithError("save failed");
+    return;
+  }
+  for (auto _ : state) {
+    auto got = store().client_tokens().get(key);
+    if (!got.ok()) state.SkipWithError("get failed");
+    benchmark::DoNotOptimize(got);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ClientTokenGet)->Threads(1)->Threads(2)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -297,6 +297,66 @@ std::string aes256gcm_seal(std::string_view key, std::string_view plaintext, std
   return aes256gcm_seal_with_nonce(key, {reinterpret_cast<const char*>(nonce), sizeof nonce}, plaintext, aad);
 }
 
+namespace {
+// One AES-256-GCM context per thread, set up once and re-keyed per call (a fresh context per call
+// allocated and fetched the provider's state every time: about a tenth of a session upsert + get).
+// The key schedule never stays behind: when a call ends, however it ends, the context is re-keyed
+// with an all-zero key (or, should that fail, reset, which cleanses and frees its state). The
+// context holds no random bytes (the nonce is the caller's), so a forked child copying it shares
+// nothing secret.
+class ThreadGcm {
+ public:
+  ThreadGcm() : ctx_(EVP_CIPHER_CTX_new()) {}
+  ~ThreadGcm() { EVP_CIPHER_CTX_free(ctx_); }
+  ThreadGcm(const ThreadGcm&) = delete;
+  ThreadGcm& operator=(const ThreadGcm&) = delete;
+
+  // The context, initialised for `enc` (1 encrypt, 0 decrypt) with key and nonce; nullptr if
+  // OpenSSL fails. The scrub() of a Use runs when the call ends.
+  EVP_CIPHER_CTX* start(int enc, const unsigned char* key, const unsigned char* nonce) {
+    if (ctx_ == nullptr) return nullptr;
+    // The cipher is given on first use only: passing it again would rebuild the provider context.
+    const EVP_CIPHER* cipher = ready_ ? nullptr : aes_gcm();
+    if (EVP_CipherInit_ex2(ctx_, cipher, key, nonce, enc, nullptr) != 1) {
+      EVP_CIPHER_CTX_reset(ctx_);
+      ready_ = false;
+      return nullptr;
+    }
+    ready_ = true;
+    return ctx_;
+  }
+  void scrub() noexcept {
+    static const unsigned char kZero[32] = {};
+    if (ctx_ == nullptr || !ready_) return;
+    if (EVP_CipherInit_ex2(ctx_, nullptr, kZero, nullptr, -1, nullptr) != 1) {
+      EVP_CIPHER_CTX_reset(ctx_);
+      ready_ = false;
+    }
+  }
+
+ private:
+  EVP_CIPHER_CTX* ctx_;
+  bool ready_ = false;
+};
+
+// This thread's context, scrubbed when the scope ends.
+class GcmUse {
+ public:
+  GcmUse() : gcm_(mine()) {}
+  ~GcmUse() { gcm_.scrub(); }
+  GcmUse(const GcmUse&) = delete;
+  GcmUse& operator=(const GcmUse&) = delete;
+  ThreadGcm* operator->() { return &gcm_; }
+
+ private:
+  static ThreadGcm& mine() {
+    thread_local ThreadGcm gcm;
+    return gcm;
+  }
+  ThreadGcm& gcm_;
+};
+}  // namespace
+
 std::string aes256gcm_seal_with_nonce(std::string_view key, std::string_view nonce,
                                       std::string_view plaintext, std::string_view aad) {
   if (key.size() != 32) throw std::runtime_error("AES-256-GCM needs a 32-byte key");
@@ -304,16 +364,16 @@ std::string aes256gcm_seal_with_nonce(std::string_view key, std::string_view non
   std::string out(nonce);
   out.resize(12 + plaintext.size() + 16);
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  GcmUse gcm;
+  EVP_CIPHER_CTX* ctx = gcm->start(1, ucast(key), o);
   int len = 0;
-  bool ok = ctx != nullptr && EVP_EncryptInit_ex2(ctx, aes_gcm(), ucast(key), o, nullptr) == 1;
+  bool ok = ctx != nullptr;
   ok = ok && (aad.empty() ||
               EVP_EncryptUpdate(ctx, nullptr, &len, ucast(aad), static_cast<int>(aad.size())) == 1);
   ok = ok && EVP_EncryptUpdate(ctx, o + 12, &len, ucast(plaintext),
                                static_cast<int>(plaintext.size())) == 1;
   ok = ok && EVP_EncryptFinal_ex(ctx, o + 12 + len, &len) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, o + 12 + plaintext.size()) == 1;
-  EVP_CIPHER_CTX_free(ctx);
   if (!ok) throw std::runtime_error("OpenSSL: AES-256-GCM encryption failed");
   return out;
 }
@@ -325,17 +385,20 @@ std::optional<std::string> aes256gcm_open(std::string_view key, std::string_view
   std::string out(n, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   const unsigned char* s = ucast(sealed);
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  GcmUse gcm;
+  EVP_CIPHER_CTX* ctx = gcm->start(0, ucast(key), s);
   int len = 0;
-  bool ok = ctx != nullptr && EVP_DecryptInit_ex2(ctx, aes_gcm(), ucast(key), s, nullptr) == 1;
+  bool ok = ctx != nullptr;
   ok = ok && (aad.empty() ||
               EVP_DecryptUpdate(ctx, nullptr, &len, ucast(aad), static_cast<int>(aad.size())) == 1);
   ok = ok && EVP_DecryptUpdate(ctx, o, &len, s + 12, static_cast<int>(n)) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
                                  const_cast<unsigned char*>(s + 12 + n)) == 1;
   ok = ok && EVP_DecryptFinal_ex(ctx, o + len, &len) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) return std::nullopt;
+  if (!ok) {
+    cleanse(out);  // unauthenticated plaintext never leaves
+    return std::nullopt;
+  }
   return out;
 }
 

@@ -150,10 +150,10 @@ void SessionStoreImpl::upsert(const Session& in, Callback<Session> done) {
     s.lock_version = in.lock_version + 1;
     Where w = locate(*ctx->ring, s.user_id, s.type, s.id);
     SessionWrite req;
-    req.route = w.route;
-    req.bucket_key = w.bucket;
-    req.session_key = w.session;
     req.record = stored_form(w.session, seal_encrypted(*ctx->ring, RecordType::kSession, w.binding, encode(s)));
+    req.route = std::move(w.route);  // moved, not copied: `w` is not used again
+    req.bucket_key = std::move(w.bucket);
+    req.session_key = std::move(w.session);
     req.expected_lock = in.lock_version;
     req.refresh_expires_at = s.refresh_expires_at;
     req.max_sessions = ctx->options.sessions.max_sessions_per_user;

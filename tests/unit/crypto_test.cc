@@ -423,6 +423,50 @@ TEST(Aes256Gcm, SealLayoutAndRoundTrip) {
   EXPECT_EQ(aes256gcm_open(key, aes256gcm_seal(key, "x", ""), ""), "x");
 }
 
+// Each thread re-keys one context per call (crypto.cc): whatever came before on the thread (another
+// key, the other direction, a failed open, a longer message), a seal gives exactly the bytes of a
+// fresh context and an open answers as one would. Several threads at once, each in its own order.
+TEST(Aes256Gcm, OneThreadsCallsInAnyOrderMatchAFreshContext) {
+  const auto fresh_seal = [](const std::string& key, const std::string& nonce, const std::string& pt,
+                             const std::string& aad) {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    std::string out = nonce + std::string(pt.size() + 16, '\0');
+    auto* o = reinterpret_cast<unsigned char*>(out.data());
+    const auto u = [](const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+    int len = 0;
+    EXPECT_EQ(EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), u(key), u(nonce), nullptr), 1);
+    if (!aad.empty()) {
+      EXPECT_EQ(EVP_EncryptUpdate(ctx, nullptr, &len, u(aad), static_cast<int>(aad.size())), 1);
+    }
+    EXPECT_EQ(EVP_EncryptUpdate(ctx, o + 12, &len, u(pt), static_cast<int>(pt.size())), 1);
+    EXPECT_EQ(EVP_EncryptFinal_ex(ctx, o + 12 + len, &len), 1);
+    EXPECT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, o + 12 + pt.size()), 1);
+    EVP_CIPHER_CTX_free(ctx);
+    return out;
+  };
+  const auto run = [&](int seed) {
+    const std::string k1(32, static_cast<char>('a' + seed));
+    const std::string k2(32, static_cast<char>('A' + seed));
+    const std::string nonce(12, static_cast<char>('n' + seed));
+    for (int i = 0; i < 200; ++i) {
+      const std::string& key = (i + seed) % 3 == 0 ? k2 : k1;
+      const std::string pt(static_cast<std::size_t>((i * 37 + seed) % 300), static_cast<char>('p' + i % 7));
+      const std::string aad = i % 4 == 0 ? std::string() : "aad" + std::to_string(i);
+      const std::string sealed = aes256gcm_seal_with_nonce(key, nonce, pt, aad);
+      EXPECT_EQ(sealed, fresh_seal(key, nonce, pt, aad)) << seed << " " << i;
+      std::string bad = sealed;
+      bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 1);
+      EXPECT_FALSE(aes256gcm_open(key, bad, aad)) << seed << " " << i;                       // tag
+      EXPECT_FALSE(aes256gcm_open(key == k1 ? k2 : k1, sealed, aad)) << seed << " " << i;  // key
+      EXPECT_EQ(aes256gcm_open(key, sealed, aad), pt) << seed << " " << i;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(run, t);
+  for (auto& th : threads) th.join();
+  run(7);
+}
+
 TEST(Aes256Gcm, NoncesAreFreshEachSeal) {
   const std::string key(32, 'K');
   std::set<std::string> nonces;
