@@ -3,13 +3,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
 
 #include "cli/cli.h"
+#include "core/url_query.h"
 
 namespace authstore::cli {
 
@@ -42,37 +42,18 @@ bool resolve_keys(const KeySource& source, KeyOptions& out) {
   return true;
 }
 
-namespace {
-// The path as the library reads it from the URL: %XX decoded (src/backends/sqlite/url.cc). Empty
-// when it does not decode: the library then names the URL error.
-std::string decoded_path(std::string_view raw) {
-  std::string out;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') {
-      out.push_back(raw[i]);
-      continue;
-    }
-    unsigned v = 0;
-    if (i + 2 >= raw.size() ||
-        std::from_chars(raw.data() + i + 1, raw.data() + i + 3, v, 16).ptr != raw.data() + i + 3 || v == 0) {
-      return {};
-    }
-    out.push_back(static_cast<char>(v));
-    i += 2;
-  }
-  return out;
+std::string sqlite_file(std::string_view url) {
+  constexpr std::string_view kScheme = "sqlite://";
+  if (!url.starts_with(kScheme)) return {};
+  std::optional<std::string> path = internal::percent_decode(internal::split_at_query(url.substr(kScheme.size())).before);
+  if (!path || path->find('\0') != std::string::npos) return {};
+  return std::move(*path);
 }
-}  // namespace
 
 bool check_store_files(const std::string& url) {
-  constexpr std::string_view kScheme = "sqlite://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0) return true;
-  // The file the library will open: percent-escapes decoded as it decodes them, so that
-  // sqlite://my%20db is checked at "my db", the file actually opened.
-  std::string_view raw = std::string_view(url).substr(kScheme.size());
-  raw = raw.substr(0, raw.find('?'));
-  const std::string path = decoded_path(raw);
-  if (path.empty()) return true;  // the library names the URL error
+  // The file the library will open: sqlite://my%20db is checked at "my db".
+  const std::string path = sqlite_file(url);
+  if (path.empty()) return true;  // not sqlite://, or the library names the URL error
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     const std::string p = path + suffix;
     struct stat st {};

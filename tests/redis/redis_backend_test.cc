@@ -939,5 +939,23 @@ TEST(RedisBackendUrl, SplitsItsOwnOptionsAndChecksThem) {
   EXPECT_EQ(d.prefix, "");
 }
 
+// The backend's options through the one query parser (src/core/url_query.h): the last of a
+// repeated option wins; empty parameters are dropped; the client's options are passed on as written
+// (escapes included: the client decodes them).
+TEST(RedisBackendUrl, RepeatedEmptyAndEscapedOptions) {
+  internal::RedisBackendOptions o;
+  auto u = internal::split_backend_options("rediss://h?&prefix=a:&&sni=r%2Ex&prefix=b:&ca_file=/my%20ca&", o);
+  ASSERT_TRUE(u.ok()) << u.status().to_string();
+  EXPECT_EQ(u.value(), "rediss://h?sni=r%2Ex&ca_file=/my%20ca");
+  EXPECT_EQ(o.prefix, "b:");
+  internal::RedisBackendOptions d;
+  EXPECT_EQ(internal::split_backend_options("redis://h?", d).value(), "redis://h");
+  EXPECT_EQ(internal::split_backend_options("redis://h?&&", d).value(), "redis://h");
+  // A prefix is taken as written: an escape is not one of its characters.
+  const auto escaped = internal::split_backend_options("redis://h?prefix=a%3A", d);
+  ASSERT_FALSE(escaped.ok());
+  EXPECT_NE(escaped.status().message().find("option 'prefix' must be"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace authstore::testing
