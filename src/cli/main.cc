@@ -102,9 +102,8 @@ CLI::App* with_example(CLI::App* cmd, const std::string& example) {
   return cmd;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command: parses argv and runs what it names; main() adds the last-resort catch.
+int run_command(int argc, char** argv) {
   using namespace authstore::cli;
   ::umask(077);  // every file this tool creates (key file, database, WAL, SHM) is private
   CLI::App app{"authstore: the security state of OAuth 2 / OpenID Connect servers and clients"};
@@ -341,4 +340,19 @@ int main(int argc, char** argv) {
     return run_bench(bench_config, keys);
   }
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // An exception no command handled (std::bad_alloc, a std::filesystem error) ends the command like
+  // any failure, with one line on stderr and exit code 1, rather than in std::terminate's abort.
+  try {
+    return run_command(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "error: an unexpected exception\n";
+  }
+  return 1;
 }

@@ -223,6 +223,7 @@ int run_sessions_list(const OpsContext& ctx, const std::string& user, const std:
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(all.size());
   for (const auto& s : all) {
     rows.push_back({session_ref(s.id), s.type, iso_time(s.created_at),
                     s.expires_at ? iso_time(*s.expires_at) : "never", iso_time(s.refresh_expires_at),

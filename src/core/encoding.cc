@@ -9,10 +9,11 @@ namespace authstore::internal {
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-constexpr std::array<std::int8_t, 256> make_decode_table() {
-  std::array<std::int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+constexpr std::uint8_t kNotInAlphabet = 0xff;
+constexpr std::array<std::uint8_t, 256> make_decode_table() {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = kNotInAlphabet;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::uint8_t>(i);
   return t;
 }
 constexpr auto kDecode = make_decode_table();
@@ -52,8 +53,8 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    const int d = kDecode[static_cast<unsigned char>(c)];
-    if (d < 0) return std::nullopt;
+    const std::uint8_t d = kDecode[static_cast<unsigned char>(c)];
+    if (d == kNotInAlphabet) return std::nullopt;
     acc = (acc << 6) | static_cast<std::uint32_t>(d);
     bits += 6;
     if (bits >= 8) {

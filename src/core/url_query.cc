@@ -78,8 +78,9 @@ std::optional<std::string> percent_decode(std::string_view s) {
 }
 
 std::string describe_option(std::string_view name) {
-  const bool plain = !name.empty() && name.size() <= 32 &&
-                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+  const bool plain =
+      !name.empty() && name.size() <= 32 &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
   if (plain) return "option '" + std::string(name) + "'";
   return "an option whose name is not shown (not a plain name; it may hold part of a misplaced secret)";
 }

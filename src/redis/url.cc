@@ -275,7 +275,7 @@ bool is_cluster_url(std::string_view url) {
   return url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://");
 }
 
-Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base) {
+Result<ClusterUrl> parse_cluster_url(std::string_view url, const ClientOptions& base) {
   const std::size_t sep = url.find("://");
   const std::string_view scheme = sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
   if (scheme != "redis+cluster" && scheme != "rediss+cluster") {
@@ -331,7 +331,7 @@ bool is_sentinel_url(std::string_view url) {
          url.starts_with("redis-sentinel://") || url.starts_with("rediss-sentinel://");
 }
 
-Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base) {
+Result<SentinelUrl> parse_sentinel_url(std::string_view url, const ClientOptions& base) {
   const std::size_t sep = url.find("://");
   const std::string_view scheme = sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
   if (scheme != "redis+sentinel" && scheme != "rediss+sentinel" && scheme != "redis-sentinel" &&

@@ -51,7 +51,8 @@ TEST(UrlQuery, EmptyParametersAreSkippedAndRepeatsKeptInOrder) {
 
 TEST(UrlQuery, TakesBytesRfc3986WantsEscapedAsWrittenAndChecksNoEscapes) {
   // Boost.URL's strict query rule refuses these; the URLs here always accepted them.
-  EXPECT_EQ(names("ca_file=/my dir/ca.pem&prefix={x}&p=a\"b|c"), "ca_file=/my dir/ca.pem,prefix={x},p=a\"b|c");
+  EXPECT_EQ(names("ca_file=/my dir/ca.pem&prefix={x}&p=a\"b|c"),
+            "ca_file=/my dir/ca.pem,prefix={x},p=a\"b|c");
   // A malformed escape is the holder's to report, naming itself: the split takes it as written.
   EXPECT_EQ(names("a=%zz&b=%4"), "a=%zz,b=%4");
 }
@@ -72,7 +73,7 @@ TEST(UrlQuery, SplitAtTheFirstQuestionMark) {
 
 TEST(UrlQuery, PercentDecodeIsRfc3986) {
   EXPECT_EQ(percent_decode("caf%C3%a9"), "caf\xC3\xA9");  // hex digits in either case
-  EXPECT_EQ(percent_decode("a+b%2B"), "a+b+");           // '+' is not a space outside forms
+  EXPECT_EQ(percent_decode("a+b%2B"), "a+b+");            // '+' is not a space outside forms
   EXPECT_EQ(percent_decode("%25%26%3D%3F"), "%&=?");
   EXPECT_EQ(percent_decode(""), "");
   EXPECT_EQ(percent_decode("a%00b"), std::string("a\0b", 3));  // callers that make paths refuse it

@@ -237,7 +237,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     }
   };
   if (redis::is_cluster_url(client_url.value())) {
-    auto cluster = redis::parse_cluster_url(client_url.value(), std::move(base));
+    auto cluster = redis::parse_cluster_url(client_url.value(), base);
     if (!cluster.ok()) return cluster.status();
     options.name = "redis_cluster";
     if (options.legacy_user_keys.value_or(false)) {
@@ -250,7 +250,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
         make_cluster_executor(std::move(cluster.value())), std::move(options), config.log));
   }
   if (redis::is_sentinel_url(client_url.value())) {
-    auto sentinel = redis::parse_sentinel_url(client_url.value(), std::move(base));
+    auto sentinel = redis::parse_sentinel_url(client_url.value(), base);
     if (!sentinel.ok()) return sentinel.status();
     options.name = "redis_sentinel";
     warn_insecure(sentinel->master.tls);
