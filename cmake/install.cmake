@@ -35,7 +35,7 @@ get_target_property(_authstore_type authstore TYPE)
 if(_authstore_type STREQUAL "STATIC_LIBRARY")
   set(AUTHSTORE_PACKAGE_STATIC ON)
   # The config's list must cover what the library links: checked here, at configure time.
-  set(_authstore_known_deps Threads::Threads OpenSSL::Crypto OpenSSL::SSL SQLite::SQLite3 authstore_hiredis)
+  set(_authstore_known_deps Threads::Threads Boost::url OpenSSL::Crypto OpenSSL::SSL SQLite::SQLite3 authstore_hiredis)
   get_target_property(_authstore_links authstore LINK_LIBRARIES)
   foreach(_lib IN LISTS _authstore_links)
     # (Skipped: generator expressions, and the ::@ markers of entries added from another directory.)
@@ -87,12 +87,13 @@ set(AUTHSTORE_PC_REQUIRES_PRIVATE "libcrypto")
 if(AUTHSTORE_PACKAGE_SQLITE)
   string(APPEND AUTHSTORE_PC_REQUIRES_PRIVATE " sqlite3")
 endif()
-set(AUTHSTORE_PC_LIBS_PRIVATE "")
+# Boost.URL has no .pc file: named directly.
+set(AUTHSTORE_PC_LIBS_PRIVATE "-lboost_url")
 if(AUTHSTORE_PACKAGE_HIREDIS)
   # Not "Requires.private: hiredis": hiredis.pc puts -I<include>/hiredis on every consumer's
   # --cflags, and that directory's read.h / sds.h shadow other headers.
   string(APPEND AUTHSTORE_PC_REQUIRES_PRIVATE " libssl")
-  set(AUTHSTORE_PC_LIBS_PRIVATE "-lhiredis")
+  string(APPEND AUTHSTORE_PC_LIBS_PRIVATE " -lhiredis")
 endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/authstore.pc.in ${PROJECT_BINARY_DIR}/cmake/authstore.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cmake/authstore.pc

@@ -26,6 +26,11 @@ bool resolve_keys(const KeySource& source, KeyOptions& out);
 // or others: a file planted by someone else. Other URLs pass.
 bool check_store_files(const std::string& url);
 
+// The file a sqlite:// URL names, percent-decoded as the library decodes it (sqlite://my%20db is
+// "my db"). Empty for another scheme, or when the path does not decode or holds a NUL byte (the
+// library then names the URL error).
+std::string sqlite_file(std::string_view url);
+
 // ---- operator commands (ops.cc) ----
 // What every operator command shares: the store, the key file, the output format.
 struct OpsContext {

@@ -3,13 +3,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
 
 #include "cli/cli.h"
+#include "core/url_query.h"
 
 namespace authstore::cli {
 
@@ -42,37 +42,18 @@ bool resolve_keys(const KeySource& source, KeyOptions& out) {
   return true;
 }
 
-namespace {
-// The path as the library reads it from the URL: %XX decoded (src/backends/sqlite/url.cc). Empty
-// when it does not decode: the library then names the URL error.
-std::string decoded_path(std::string_view raw) {
-  std::string out;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') {
-      out.push_back(raw[i]);
-      continue;
-    }
-    unsigned v = 0;
-    if (i + 2 >= raw.size() ||
-        std::from_chars(raw.data() + i + 1, raw.data() + i + 3, v, 16).ptr != raw.data() + i + 3 || v == 0) {
-      return {};
-    }
-    out.push_back(static_cast<char>(v));
-    i += 2;
-  }
-  return out;
+std::string sqlite_file(std::string_view url) {
+  constexpr std::string_view kScheme = "sqlite://";
+  if (!url.starts_with(kScheme)) return {};
+  std::optional<std::string> path = internal::percent_decode(internal::split_at_query(url.substr(kScheme.size())).before);
+  if (!path || path->find('\0') != std::string::npos) return {};
+  return std::move(*path);
 }
-}  // namespace
 
 bool check_store_files(const std::string& url) {
-  constexpr std::string_view kScheme = "sqlite://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0) return true;
-  // The file the library will open: percent-escapes decoded as it decodes them, so that
-  // sqlite://my%20db is checked at "my db", the file actually opened.
-  std::string_view raw = std::string_view(url).substr(kScheme.size());
-  raw = raw.substr(0, raw.find('?'));
-  const std::string path = decoded_path(raw);
-  if (path.empty()) return true;  // the library names the URL error
+  // The file the library will open: sqlite://my%20db is checked at "my db".
+  const std::string path = sqlite_file(url);
+  if (path.empty()) return true;  // not sqlite://, or the library names the URL error
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     const std::string p = path + suffix;
     struct stat st {};
@@ -121,9 +102,8 @@ CLI::App* with_example(CLI::App* cmd, const std::string& example) {
   return cmd;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command: parses argv and runs what it names; main() adds the last-resort catch.
+int run_command(int argc, char** argv) {
   using namespace authstore::cli;
   ::umask(077);  // every file this tool creates (key file, database, WAL, SHM) is private
   CLI::App app{"authstore: the security state of OAuth 2 / OpenID Connect servers and clients"};
@@ -360,4 +340,19 @@ int main(int argc, char** argv) {
     return run_bench(bench_config, keys);
   }
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // An exception no command handled (std::bad_alloc, a std::filesystem error) ends the command like
+  // any failure, with one line on stderr and exit code 1, rather than in std::terminate's abort.
+  try {
+    return run_command(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "error: an unexpected exception\n";
+  }
+  return 1;
 }

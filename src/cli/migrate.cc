@@ -43,11 +43,10 @@ bool operator_keys(const MigrateCommand& c, Options& options) {
 }
 
 bool source_exists(const std::string& url) {
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (url.compare(0, kSqlite.size(), kSqlite) != 0) return true;
-  std::string path = url.substr(kSqlite.size());
-  path = path.substr(0, path.find('?'));
-  return ::access(path.c_str(), F_OK) == 0;
+  // The file the library opens (sqlite://my%20db is "my db"); not sqlite://, or a path that does
+  // not decode: the library answers for it.
+  const std::string path = sqlite_file(url);
+  return path.empty() || ::access(path.c_str(), F_OK) == 0;
 }
 
 json report_json(const MigrateReport& r) {

@@ -13,6 +13,7 @@
 
 #include "authstore/admin.h"
 #include "cli/cli.h"
+#include "core/url_query.h"
 
 namespace authstore::cli {
 namespace {
@@ -21,24 +22,6 @@ using nlohmann::json;
 
 // ---- URLs without passwords ----------------------------------------------------------------------
 
-std::string percent_decoded(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const std::string hex(s.substr(i + 1, 2));
-      char* end = nullptr;
-      const long v = std::strtol(hex.c_str(), &end, 16);
-      if (end == hex.c_str() + 2) {
-        out += static_cast<char>(v);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
 // The secrets a URL carries: the password of user:password@ (or secret@), and the value of every
 // query option whose name contains "password"; raw and %-decoded.
 std::vector<std::string> url_secrets(std::string_view url) {
@@ -46,8 +29,9 @@ std::vector<std::string> url_secrets(std::string_view url) {
   auto add = [&](std::string_view v) {
     if (v.empty()) return;
     out.emplace_back(v);
-    const std::string d = percent_decoded(v);
-    if (d != v && !d.empty()) out.push_back(d);
+    // A malformed escape has no decoded form: the library refuses it without decoding it.
+    const std::optional<std::string> d = internal::percent_decode(v);
+    if (d && *d != v && !d->empty()) out.push_back(*d);
   };
   const std::size_t scheme = url.find("://");
   if (scheme != std::string_view::npos) {
@@ -60,18 +44,8 @@ std::vector<std::string> url_secrets(std::string_view url) {
       add(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
     }
   }
-  const std::size_t q = url.find('?');
-  if (q != std::string_view::npos) {
-    std::string_view query = url.substr(q + 1);
-    while (!query.empty()) {
-      const std::size_t amp = std::min(query.find('&'), query.size());
-      const std::string_view pair = query.substr(0, amp);
-      const std::size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq).find("password") != std::string_view::npos) {
-        add(pair.substr(eq + 1));
-      }
-      query.remove_prefix(std::min(amp + 1, query.size()));
-    }
+  for (const internal::QueryParam& p : internal::split_query(internal::split_at_query(url).query)) {
+    if (p.has_value && p.name.find("password") != std::string_view::npos) add(p.value);
   }
   // Longest first: a secret that contains another is replaced whole.
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
@@ -172,10 +146,8 @@ Result<StoreAdmin> open_for_operator(const OpsContext& ctx) {
     return Status(StatusCode::kFailedPrecondition, "the store's files are unsafe (see above)", "store_files");
   }
   // An operator command never creates a store: a sqlite:// path that does not exist is a typo.
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (ctx.url.compare(0, kSqlite.size(), kSqlite) == 0) {
-    std::string path = ctx.url.substr(kSqlite.size());
-    path = path.substr(0, path.find('?'));
+  // (The file the library opens: sqlite://my%20db is "my db".)
+  if (const std::string path = sqlite_file(ctx.url); !path.empty()) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
       return Status(StatusCode::kNotFound,
@@ -251,6 +223,7 @@ int run_sessions_list(const OpsContext& ctx, const std::string& user, const std:
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(all.size());
   for (const auto& s : all) {
     rows.push_back({session_ref(s.id), s.type, iso_time(s.created_at),
                     s.expires_at ? iso_time(*s.expires_at) : "never", iso_time(s.refresh_expires_at),

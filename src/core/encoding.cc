@@ -3,14 +3,17 @@
 #include <array>
 #include <cctype>
 
+#include "core/url_query.h"
+
 namespace authstore::internal {
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-constexpr std::array<std::int8_t, 256> make_decode_table() {
-  std::array<std::int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+constexpr std::uint8_t kNotInAlphabet = 0xff;
+constexpr std::array<std::uint8_t, 256> make_decode_table() {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = kNotInAlphabet;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::uint8_t>(i);
   return t;
 }
 constexpr auto kDecode = make_decode_table();
@@ -53,8 +56,8 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    const int d = kDecode[static_cast<unsigned char>(c)];
-    if (d < 0) return std::nullopt;
+    const std::uint8_t d = kDecode[static_cast<unsigned char>(c)];
+    if (d == kNotInAlphabet) return std::nullopt;
     acc = (acc << 6) | static_cast<std::uint32_t>(d);
     bits += 6;
     if (bits >= 8) {
@@ -101,37 +104,6 @@ std::optional<std::string> unescape_component(std::string_view s) {
     }
   }
   return percent_decode(s);
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = val(s[i + 1]);
-    const int lo = val(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
-std::string describe_option(std::string_view name) {
-  const bool plain = !name.empty() && name.size() <= 32 &&
-                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
-  if (plain) return "option '" + std::string(name) + "'";
-  return "an option whose name is not shown (not a plain name; it may hold part of a misplaced secret)";
 }
 
 }  // namespace authstore::internal

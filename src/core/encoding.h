@@ -49,12 +49,4 @@ inline void put_lp(std::string& out, std::string_view s) {
 std::string escape_component(std::string_view s);
 std::optional<std::string> unescape_component(std::string_view s);
 
-// How an error message names a URL option: "option 'name'" when the name is a plain identifier
-// (a-z, 0-9, '_', at most 32 bytes); otherwise "an option whose name is not shown", because a
-// name like that may be the tail of a misplaced secret (a password holding an unescaped '?').
-std::string describe_option(std::string_view name);
-
-// RFC 3986 percent-decoding (hex digits in either case); nullopt on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view s);
-
 }  // namespace authstore::internal

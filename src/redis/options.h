@@ -102,7 +102,7 @@ struct ClusterUrl {
 // Cluster and Sentinel parsers apply them to the clients they describe, so that a bad combination
 // (wait_timeout_ms not below timeout, say) fails when the URL is read, not at the first call.
 Status validate_client_options(const ClientOptions& o);
-Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base = {});
+Result<ClusterUrl> parse_cluster_url(std::string_view url, const ClientOptions& base = {});
 // True when the URL's scheme is redis+cluster or rediss+cluster.
 bool is_cluster_url(std::string_view url);
 
@@ -123,7 +123,7 @@ struct SentinelUrl {
   std::string master_name;
   std::vector<std::pair<std::string, std::uint16_t>> sentinels;  // in the URL's order
 };
-Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base = {});
+Result<SentinelUrl> parse_sentinel_url(std::string_view url, const ClientOptions& base = {});
 // True when the URL's scheme is redis+sentinel, rediss+sentinel, redis-sentinel or rediss-sentinel.
 bool is_sentinel_url(std::string_view url);
 

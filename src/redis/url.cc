@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/encoding.h"
+#include "core/url_query.h"
 #include "redis/options.h"
 
 namespace authstore::redis {
@@ -116,17 +116,13 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
                    "key_file, sni or insecure_skip_tls_verify)");
 }
 
+// Applies the options in order: a repeated option's last value wins.
 Status parse_query(std::string_view query, ClientOptions& o) {
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    if (eq == std::string_view::npos) {
-      return url_error(internal::describe_option(pair) + " has no value (expected name=value)");
+  for (const internal::QueryParam& p : internal::split_query(query)) {
+    if (!p.has_value) {
+      return url_error(internal::describe_option(p.name) + " has no value (expected name=value)");
     }
-    if (Status s = apply_option(pair.substr(0, eq), pair.substr(eq + 1), o); !s.ok()) return s;
+    if (Status s = apply_option(p.name, p.value, o); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -204,11 +200,9 @@ Result<ClientOptions> parse_url(std::string_view url, ClientOptions base) {
   const std::string_view scheme = url.substr(0, sep);
   std::string_view rest = url.substr(sep + 3);
   if (rest.find('#') != std::string_view::npos) return url_error("fragments (#...) are not allowed");
-  std::string_view query;
-  if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  const internal::QuerySplit split = internal::split_at_query(rest);
+  const std::string_view query = split.query;
+  rest = split.before;
   if (scheme == "unix") {
     if (rest.empty() || rest[0] != '/') {
       return url_error("unix:// needs an absolute socket path (unix:///path/to/redis.sock)");
@@ -281,19 +275,17 @@ bool is_cluster_url(std::string_view url) {
   return url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://");
 }
 
-Result<ClusterUrl> parse_cluster_url(std::string_view url, ClientOptions base) {
+Result<ClusterUrl> parse_cluster_url(std::string_view url, const ClientOptions& base) {
   const std::size_t sep = url.find("://");
   const std::string_view scheme = sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
   if (scheme != "redis+cluster" && scheme != "rediss+cluster") {
     return url_error("a cluster URL starts with redis+cluster:// or rediss+cluster://");
   }
   const std::string plain = scheme == "rediss+cluster" ? "rediss://" : "redis://";
-  std::string_view rest = url.substr(sep + 3);
-  std::string_view query;
-  if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q);
-    rest = rest.substr(0, q);
-  }
+  const internal::QuerySplit split = internal::split_at_query(url.substr(sep + 3));
+  std::string_view rest = split.before;
+  // Every seed gets the whole query (parse_url() reads it).
+  const std::string query = split.has_query ? "?" + std::string(split.query) : std::string();
   if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
     const std::string_view db = rest.substr(slash + 1);
     if (!db.empty() && db != "0") return url_error("a Redis Cluster has only database 0");
@@ -339,7 +331,7 @@ bool is_sentinel_url(std::string_view url) {
          url.starts_with("redis-sentinel://") || url.starts_with("rediss-sentinel://");
 }
 
-Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base) {
+Result<SentinelUrl> parse_sentinel_url(std::string_view url, const ClientOptions& base) {
   const std::size_t sep = url.find("://");
   const std::string_view scheme = sep == std::string_view::npos ? std::string_view() : url.substr(0, sep);
   if (scheme != "redis+sentinel" && scheme != "rediss+sentinel" && scheme != "redis-sentinel" &&
@@ -357,11 +349,8 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
     fragment = rest.substr(h + 1);
     rest = rest.substr(0, h);
   }
-  std::string_view query;
-  if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  const internal::QuerySplit split = internal::split_at_query(rest);
+  rest = split.before;
   // The sentinel-only options leave the query; the rest is parse_url()'s.
   std::string kept;
   std::string sentinel_user;
@@ -369,29 +358,23 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, ClientOptions base)
   std::string master_id;
   bool has_sentinel_user = false;
   bool has_master_id = false;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    std::string* target = name == "sentinel_username"  ? &sentinel_user
-                          : name == "sentinel_password" ? &sentinel_password
-                          : name == "sentinelMasterId"  ? &master_id
-                                                        : nullptr;
+  for (const internal::QueryParam& p : internal::split_query(split.query)) {
+    std::string* target = p.name == "sentinel_username"  ? &sentinel_user
+                          : p.name == "sentinel_password" ? &sentinel_password
+                          : p.name == "sentinelMasterId"  ? &master_id
+                                                          : nullptr;
     if (target == nullptr) {
-      kept.append(kept.empty() ? "?" : "&").append(pair);
+      kept.append(kept.empty() ? "?" : "&").append(p.text);
       continue;
     }
-    if (eq == std::string_view::npos) {
-      return url_error(internal::describe_option(name) + " has no value (expected name=value)");
+    if (!p.has_value) {
+      return url_error(internal::describe_option(p.name) + " has no value (expected name=value)");
     }
-    if (!percent_decode(pair.substr(eq + 1), *target)) {
-      return url_error("option '" + std::string(name) + "' has a malformed %-escape");
+    if (!percent_decode(p.value, *target)) {
+      return url_error("option '" + std::string(p.name) + "' has a malformed %-escape");
     }
-    if (name == "sentinel_username") has_sentinel_user = true;
-    if (name == "sentinelMasterId") has_master_id = true;
+    if (p.name == "sentinel_username") has_sentinel_user = true;
+    if (p.name == "sentinelMasterId") has_master_id = true;
   }
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);

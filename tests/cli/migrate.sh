@@ -60,6 +60,15 @@ expect_ok dry -- "$cli" migrate --from "$src" --to "$dst" --key-file "$key" --dr
 grep -q "^dry run sqlite" dry.out || fail "dry run header: $(cat dry.out)"
 [ "$backend" = redis ] || [ ! -e "$work/target.db" ] || fail "the dry run created the target file"
 AUTHSTORE_KEY_FILE=$key "$seed" populate "$src" carol >carol.seed || fail "the dry run fenced the source"
+if [ "$backend" = sqlite ]; then
+  # An escaped source path names the file the library opens: sqlite://.../my%20source.db is
+  # "my source.db" (the existence check once looked for "my%20source.db" and refused).
+  for suffix in "" -wal; do
+    [ ! -e "$work/source.db$suffix" ] || cp -p "$work/source.db$suffix" "$work/my source.db$suffix"
+  done
+  expect_ok dry_escaped -- "$cli" migrate --from "sqlite://$work/my%20source.db" --to "$dst" --key-file "$key" --dry-run
+  grep -q "^dry run sqlite" dry_escaped.out || fail "dry run of an escaped path: $(cat dry_escaped.out)"
+fi
 
 # ---- the migration ----
 expect_ok migrate -- "$cli" migrate --from "$src" --to "$dst" --key-file "$key" --verify --json \

@@ -191,6 +191,15 @@ expect_error unknown_scheme "url" -- "$cli" --store "nosuch://x" --key-file "$ke
 expect_error no_store "no store" -- "$cli" --key-file "$key" stats
 expect_error missing_db "no database file" -- "$cli" --store "sqlite://$work/none.db" --key-file "$key" stats
 [ ! -e "$work/none.db" ] || fail "an operator command created a database"
+if [ "$backend" = sqlite ]; then
+  # The file an escaped path names is the one the library opens: sqlite://.../my%20store.db is
+  # "my store.db" (the existence check once looked for "my%20store.db" and refused).
+  for suffix in "" -wal; do
+    [ ! -e "$work/store.db$suffix" ] || cp -p "$work/store.db$suffix" "$work/my store.db$suffix"
+  done
+  expect_ok escaped_path -- "$cli" --store "sqlite://$work/my%20store.db" --key-file "$key" --json stats
+  [ ! -e "$work/my%20store.db" ] || fail "escaped_path opened the file named with the escape"
+fi
 expect_error missing_user "user" -- "$cli" "${ops[@]}" sessions list
 if [ "$backend" = redis ]; then
   free=$port

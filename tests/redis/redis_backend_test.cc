@@ -163,7 +163,7 @@ std::vector<std::string> demo_flows(Harness& h) {
     se.id = SessionStore::new_session_id();
     secrets.push_back(se.id);
     se.user_id = "carol";
-    se.refresh_expires_at = h.clock().now() + 600'000 + i * 1000;
+    se.refresh_expires_at = h.clock().now() + 600'000 + std::int64_t{i} * 1000;
     auto saved = s.sessions().upsert(se);
     EXPECT_TRUE(saved.ok()) << saved.status().to_string();
     if (i == 0) {
@@ -291,7 +291,7 @@ struct SlotReport {
 // "ru:{R}:*" for "<prefix>ru:{abc}:def", "ct:*" for "<prefix>ct:...", "marker" for "<prefix>marker".
 std::string key_pattern(const std::string& key, const std::string& prefix) {
   if (key.rfind(prefix, 0) != 0) return "(outside the prefix) " + key;
-  const std::string rest = key.substr(prefix.size());
+  std::string rest = key.substr(prefix.size());  // not const: returned (moved) below
   const auto colon = rest.find(':');
   if (colon == std::string::npos) return rest;
   const bool tagged = colon + 1 < rest.size() && rest[colon + 1] == '{';
@@ -383,7 +383,7 @@ SlotReport check_slots(const std::vector<redis::testing::MonitorLine>& lines, re
     const auto keys = keys_of(line.args, false);
     out.native_commands[cmd] += 1;
     for (const auto& k : keys) {
-      if (slot_of(k) != slot_of(keys.front())) out.failures.push_back(cmd + " keys in two slots: " + k);
+      if (slot_of(k) != slot_of(keys.front())) out.failures.push_back(std::string(cmd).append(" keys in two slots: ").append(k));
     }
   }
   return out;
@@ -487,7 +487,7 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
   // (b) Keys touched but not declared in KEYS: exactly the expected ones (the list fails when a
   // pair appears or goes).
   std::string listed;
-  for (const auto& [script, pattern] : report.undeclared) listed += "\n  " + script + " " + pattern;
+  for (const auto& [script, pattern] : report.undeclared) listed.append("\n  ").append(script).append(" ").append(pattern);
   EXPECT_EQ(report.undeclared, known_undeclared) << "undeclared (script, key) pairs now:" << listed;
 
   // The record covers every script, and the flows reached every operation of every store.
@@ -829,7 +829,7 @@ TEST_F(RedisBackendTest, RefusesAnEvictingServerUnlessAllowedToWarn) {
     entry.key = "jr:x";
     entry.owner = "owner";
     b.value()->replay().reserve(entry, kStart + 60'000, kStart,
-                                [&](Result<Done> r) { done.set_value(r.status()); });
+                                [&](const Result<Done>& r) { done.set_value(r.status()); });
     EXPECT_TRUE(done.get_future().get().ok());
     std::lock_guard lock(mu);
     ASSERT_EQ(warnings.size(), 1u);
@@ -877,7 +877,7 @@ TEST_F(RedisBackendTest, DroppingTheLastHandleWithTwoStepPayloadReadsInFlightAns
     auto copy = std::make_unique<Store>(store);
     auto oks = std::make_shared<std::atomic<int>>(0);
     for (int i = 0; i < kCalls; ++i) {
-      copy->payloads().find_async("AccessToken", "in-flight", [answered, oks](Result<StoredPayload> r) {
+      copy->payloads().find_async("AccessToken", "in-flight", [answered, oks](const Result<StoredPayload>& r) {
         if (r.ok()) oks->fetch_add(1);
         answered->fetch_add(1);
       });
@@ -937,6 +937,24 @@ TEST(RedisBackendUrl, SplitsItsOwnOptionsAndChecksThem) {
   }
   EXPECT_EQ(internal::split_backend_options("redis://h?prefix=", d).value(), "redis://h");
   EXPECT_EQ(d.prefix, "");
+}
+
+// The backend's options through the one query parser (src/core/url_query.h): the last of a
+// repeated option wins; empty parameters are dropped; the client's options are passed on as written
+// (escapes included: the client decodes them).
+TEST(RedisBackendUrl, RepeatedEmptyAndEscapedOptions) {
+  internal::RedisBackendOptions o;
+  auto u = internal::split_backend_options("rediss://h?&prefix=a:&&sni=r%2Ex&prefix=b:&ca_file=/my%20ca&", o);
+  ASSERT_TRUE(u.ok()) << u.status().to_string();
+  EXPECT_EQ(u.value(), "rediss://h?sni=r%2Ex&ca_file=/my%20ca");
+  EXPECT_EQ(o.prefix, "b:");
+  internal::RedisBackendOptions d;
+  EXPECT_EQ(internal::split_backend_options("redis://h?", d).value(), "redis://h");
+  EXPECT_EQ(internal::split_backend_options("redis://h?&&", d).value(), "redis://h");
+  // A prefix is taken as written: an escape is not one of its characters.
+  const auto escaped = internal::split_backend_options("redis://h?prefix=a%3A", d);
+  ASSERT_FALSE(escaped.ok());
+  EXPECT_NE(escaped.status().message().find("option 'prefix' must be"), std::string::npos);
 }
 
 }  // namespace

@@ -136,6 +136,34 @@ TEST(RedisUrl, NulInPathsAndFileOptionsIsRefused) {
   }
 }
 
+// The query, as the one parser (src/core/url_query.h) reads it: values percent-decoded, a repeated
+// option's last value wins, empty parameters skipped, an empty value is the option's to judge.
+TEST(RedisUrl, QueryEdgeCases) {
+  ClientOptions o = parse_ok("rediss://h?ca_file=/etc/my%20certs/ca%2Bx.pem&client_name=svc%2D1&sni=r%2Eexample");
+  EXPECT_EQ(o.tls.ca_file, "/etc/my certs/ca+x.pem");
+  EXPECT_EQ(o.client_name, "svc-1");
+  EXPECT_EQ(o.tls.server_name, "r.example");
+  EXPECT_EQ(parse_ok("rediss://h?ca_file=/a+b").tls.ca_file, "/a+b");  // '+' is not a space
+  EXPECT_EQ(parse_ok("redis://h?timeout=1s&timeout=250ms").command_timeout, 250ms);
+  EXPECT_EQ(parse_ok("redis://h?db=1&db=2").db, 2);
+  EXPECT_EQ(parse_ok("redis://h/3?&&timeout=2s&").command_timeout, 2000ms);
+  EXPECT_EQ(parse_ok("redis://h/3?&&timeout=2s&").db, 3);
+  EXPECT_EQ(parse_ok("redis://h?").host, "h");
+  EXPECT_EQ(parse_ok("redis://h?timeout=%32%35%30ms").command_timeout, 250ms);  // decoded, then read
+  EXPECT_EQ(parse_ok("redis://h?client_name=").client_name, "");
+  EXPECT_NE(parse_error("redis://h?timeout=").message().find("option 'timeout'"), std::string::npos);
+  EXPECT_NE(parse_error("redis://h?connections=").message().find("option 'connections'"), std::string::npos);
+  const std::string bad_escape = parse_error("redis://h?client_name=a%zz").message();
+  EXPECT_NE(bad_escape.find("option 'client_name' has a malformed %-escape"), std::string::npos) << bad_escape;
+  EXPECT_NE(parse_error("redis://h?client_name=a%2").message().find("%-escape"), std::string::npos);
+  // A space written as it is (not %20) has always been accepted; client_name then refuses it itself.
+  EXPECT_NE(parse_error("redis://h?client_name=a b").message().find("option 'client_name' must not contain spaces"),
+            std::string::npos);
+  // An unknown option is named and the known ones listed, even after a valid one.
+  const std::string unknown = parse_error("redis://h?timeout=1s&tiemout=2s").message();
+  EXPECT_NE(unknown.find("unknown option 'tiemout' (expected timeout"), std::string::npos) << unknown;
+}
+
 // Cluster URLs: every form, and precise errors for bad ones.
 using Seeds = std::vector<std::pair<std::string, std::uint16_t>>;
 
@@ -298,6 +326,16 @@ TEST(RedisSentinelUrl, BadFormsSayWhatIsWrong) {
                 .find("swordfish"), std::string::npos);
   EXPECT_EQ(sentinel_error("redis+sentinel://s1/m?sentinel_password=swordfish&sentinel_username=u&x=1")
                 .find("swordfish"), std::string::npos);
+}
+
+TEST(RedisSentinelUrl, SentinelOptionsAreDecodedAndTheRestPassedOn) {
+  Result<SentinelUrl> r =
+      parse_sentinel_url("redis+sentinel://s1/m?&sentinel_password=p%40ss&&timeout=2s&sentinel_password=p%2Bq&");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().sentinel.password, "p+q");  // decoded; the last one wins
+  EXPECT_EQ(r.value().master.password, "");
+  EXPECT_EQ(r.value().master.command_timeout, 2000ms);
+  EXPECT_EQ(r.value().sentinel.command_timeout, 2000ms);
 }
 
 TEST(RedisUrl, WaitOptionsOnStandaloneAndCluster) {

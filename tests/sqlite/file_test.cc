@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/sqlite/schema.h"
+#include "backends/sqlite/sqlite_backend.h"
 #include "sqlite/util.h"
 
 namespace authstore::sqlite_testing {
@@ -69,6 +70,38 @@ TEST(SqliteFile, UrlErrorsNameTheUrlField) {
   }
   auto missing_dir = try_open(fresh_path() + ".d/sub/x.db");
   EXPECT_EQ(missing_dir.code(), StatusCode::kFailedPrecondition) << missing_dir.status().to_string();
+}
+
+// The query, as the one URL query parser (src/core/url_query.h) reads it: the path is
+// percent-decoded; a repeated option's last value wins; empty parameters are skipped; a bare name,
+// an empty value or an unknown name is an error naming the option.
+TEST(SqliteFile, UrlQueryEdgeCases) {
+  using internal::sqlite::parse_url;
+  auto ok = parse_url("/tmp/my%20dir/a%2Bb.db?&&busy_timeout_ms=1&busy_timeout_ms=250&synchronous=FULL&");
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok.value().path, "/tmp/my dir/a+b.db");
+  EXPECT_EQ(ok.value().busy_timeout_ms, 250);
+  EXPECT_EQ(ok.value().synchronous, internal::sqlite::Synchronous::kFull);
+  EXPECT_EQ(parse_url("/tmp/x.db?").value().path, "/tmp/x.db");
+  const auto message = [](std::string_view rest) {
+    auto r = parse_url(rest);
+    EXPECT_FALSE(r.ok()) << rest;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << rest;
+    EXPECT_EQ(r.status().field(), "url") << rest;
+    return r.status().message();
+  };
+  EXPECT_NE(message("/tmp/x.db?max_batch").find("option 'max_batch': expected name=value"), std::string::npos);
+  EXPECT_NE(message("/tmp/x.db?max_batch=").find("option max_batch: expected an integer in [1, 4096]"),
+            std::string::npos);
+  EXPECT_NE(message("/tmp/x.db?max_batch=8&max_batch=0").find("option max_batch"), std::string::npos);
+  EXPECT_NE(message("/tmp/x.db?synchronous=").find("option synchronous: expected normal or full"),
+            std::string::npos);
+  EXPECT_NE(message("/tmp/x.db?busy_timeout=5").find("unknown option 'busy_timeout' (known: busy_timeout_ms"),
+            std::string::npos);
+  EXPECT_NE(message("/tmp/x%4.db").find("path: bad percent-escape"), std::string::npos);
+  EXPECT_NE(message("/tmp/x%00.db").find("path: contains NUL"), std::string::npos);
+  // A name that is not a plain identifier may be a misplaced secret: never echoed.
+  EXPECT_EQ(message("/tmp/x.db?Hunter2-Secret=1").find("Hunter2"), std::string::npos);
 }
 
 TEST(SqliteFile, RelativePathAndOptionsWork) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "backends/redis/redis_schemes.h"
+#include "core/url_query.h"
 #include "redis/server_checks.h"
 
 namespace authstore::internal {
@@ -30,20 +31,15 @@ bool valid_prefix(std::string_view p) {
 }  // namespace
 
 Result<std::string> split_backend_options(std::string_view url, RedisBackendOptions& out) {
-  const std::size_t q = url.find('?');
-  if (q == std::string_view::npos) return std::string(url);
-  std::string kept(url.substr(0, q));
-  std::string_view query = url.substr(q + 1);
+  const QuerySplit split = split_at_query(url);
+  if (!split.has_query) return std::string(url);
+  std::string kept(split.before);
   char sep = '?';
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const std::size_t eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  for (const QueryParam& p : split_query(split.query)) {
+    const std::string_view name = p.name;
+    const std::string_view value = p.value;
     const bool ours = name == "prefix" || name == "allow_eviction" || name == "legacy_user_keys" || name == "cluster";
-    if (ours && eq == std::string_view::npos) {
+    if (ours && !p.has_value) {
       // "?prefix" is not "?prefix=" (no prefix): a value must be written, as for the client's options.
       return url_error("option '" + std::string(name) + "' needs a value (" + std::string(name) + "=...)");
     }
@@ -70,9 +66,9 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
         return url_error("option 'cluster' applies to redis:// and rediss:// URLs only");
       }
       out.cluster_auto = value == "auto";
-    } else if (!pair.empty()) {
+    } else {
       kept.push_back(sep);
-      kept.append(pair);
+      kept.append(p.text);
       sep = '&';
     }
   }
@@ -241,7 +237,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     }
   };
   if (redis::is_cluster_url(client_url.value())) {
-    auto cluster = redis::parse_cluster_url(client_url.value(), std::move(base));
+    auto cluster = redis::parse_cluster_url(client_url.value(), base);
     if (!cluster.ok()) return cluster.status();
     options.name = "redis_cluster";
     if (options.legacy_user_keys.value_or(false)) {
@@ -254,7 +250,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
         make_cluster_executor(std::move(cluster.value())), std::move(options), config.log));
   }
   if (redis::is_sentinel_url(client_url.value())) {
-    auto sentinel = redis::parse_sentinel_url(client_url.value(), std::move(base));
+    auto sentinel = redis::parse_sentinel_url(client_url.value(), base);
     if (!sentinel.ok()) return sentinel.status();
     options.name = "redis_sentinel";
     warn_insecure(sentinel->master.tls);

@@ -5,7 +5,7 @@
 #include <system_error>
 
 #include "backends/sqlite/sqlite_backend.h"
-#include "core/encoding.h"
+#include "core/url_query.h"
 
 namespace authstore::internal::sqlite {
 namespace {
@@ -37,8 +37,8 @@ Result<std::int64_t> parse_int(std::string_view name, std::string_view value, st
 
 Result<DbConfig> parse_url(std::string_view rest) {
   DbConfig cfg;
-  const std::size_t q = rest.find('?');
-  const std::string_view raw_path = rest.substr(0, q);
+  const QuerySplit split = split_at_query(rest);
+  const std::string_view raw_path = split.before;
   if (raw_path.empty()) {
     return bad_url("missing file path (expected sqlite:///absolute/path.db or sqlite://relative/path.db)");
   }
@@ -55,46 +55,40 @@ Result<DbConfig> parse_url(std::string_view rest) {
   if (!abs.has_filename()) return bad_url("path names a directory, expected a file");
   cfg.path = abs.string();
 
-  if (q != std::string_view::npos) {
-    std::string_view query = rest.substr(q + 1);
-    while (!query.empty()) {
-      const std::size_t amp = query.find('&');
-      const std::string_view pair = query.substr(0, amp);
-      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-      if (pair.empty()) continue;
-      const std::size_t eq = pair.find('=');
-      if (eq == std::string_view::npos) return bad_url(describe_option(pair) + ": expected name=value");
-      const std::string_view name = pair.substr(0, eq);
-      const std::string_view value = pair.substr(eq + 1);
-      if (name == "busy_timeout_ms") {
-        auto v = parse_int(name, value, 0, 3'600'000);
-        if (!v.ok()) return v.status();
-        cfg.busy_timeout_ms = v.value();
-      } else if (name == "synchronous") {
-        if (value == "normal" || value == "NORMAL") {
-          cfg.synchronous = Synchronous::kNormal;
-        } else if (value == "full" || value == "FULL") {
-          cfg.synchronous = Synchronous::kFull;
-        } else {
-          return bad_url("option synchronous: expected normal or full");
-        }
-      } else if (name == "max_page_count") {
-        auto v = parse_int(name, value, 1, 4'294'967'294LL);
-        if (!v.ok()) return v.status();
-        cfg.max_page_count = v.value();
-      } else if (name == "journal_size_limit") {
-        auto v = parse_int(name, value, -1, std::int64_t{1} << 40);
-        if (!v.ok()) return v.status();
-        cfg.journal_size_limit = v.value();
-      } else if (name == "max_batch") {
-        auto v = parse_int(name, value, 1, 4096);
-        if (!v.ok()) return v.status();
-        cfg.max_batch = static_cast<std::size_t>(v.value());
+  // Options apply in order: a repeated option's last value wins. Values are taken as written (no
+  // option of this URL needs an escape).
+  for (const QueryParam& p : split_query(split.query)) {
+    if (!p.has_value) return bad_url(describe_option(p.name) + ": expected name=value");
+    const std::string_view name = p.name;
+    const std::string_view value = p.value;
+    if (name == "busy_timeout_ms") {
+      auto v = parse_int(name, value, 0, 3'600'000);
+      if (!v.ok()) return v.status();
+      cfg.busy_timeout_ms = v.value();
+    } else if (name == "synchronous") {
+      if (value == "normal" || value == "NORMAL") {
+        cfg.synchronous = Synchronous::kNormal;
+      } else if (value == "full" || value == "FULL") {
+        cfg.synchronous = Synchronous::kFull;
       } else {
-        return bad_url("unknown " + describe_option(name) +
-                       " (known: busy_timeout_ms, synchronous, max_page_count, "
-                       "journal_size_limit, max_batch)");
+        return bad_url("option synchronous: expected normal or full");
       }
+    } else if (name == "max_page_count") {
+      auto v = parse_int(name, value, 1, 4'294'967'294LL);
+      if (!v.ok()) return v.status();
+      cfg.max_page_count = v.value();
+    } else if (name == "journal_size_limit") {
+      auto v = parse_int(name, value, -1, std::int64_t{1} << 40);
+      if (!v.ok()) return v.status();
+      cfg.journal_size_limit = v.value();
+    } else if (name == "max_batch") {
+      auto v = parse_int(name, value, 1, 4096);
+      if (!v.ok()) return v.status();
+      cfg.max_batch = static_cast<std::size_t>(v.value());
+    } else {
+      return bad_url("unknown " + describe_option(name) +
+                     " (known: busy_timeout_ms, synchronous, max_page_count, "
+                     "journal_size_limit, max_batch)");
     }
   }
   return cfg;
