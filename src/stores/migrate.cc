@@ -127,8 +127,8 @@ class Resealer {
   const KeyRing& to_;
 };
 
-// ---- the resume file: "authstore migrate v1", source and target store ids, the table index and
-// the cursor (hex) of the next page.
+// ---- the resume file: "authstore migrate v1", the source's and the target's store ids (raw bytes:
+// hex), the table index and the cursor (hex) of the next page.
 struct ResumePoint {
   std::string source, target;
   int table = 0;
@@ -174,8 +174,8 @@ Result<std::optional<ResumePoint>> read_resume(const std::string& path) {
     }
     const auto sp = line.find(' ');
     const std::string name = line.substr(0, sp), value = sp == std::string::npos ? "" : line.substr(sp + 1);
-    if (name == "source") p.source = value;
-    else if (name == "target") p.target = value;
+    if (name == "source") ok = unhex(value, &p.source);
+    else if (name == "target") ok = unhex(value, &p.target);
     else if (name == "table") {
       try {
         p.table = std::stoi(value);
@@ -196,7 +196,7 @@ Status write_resume(const std::string& path, const ResumePoint& p) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "authstore migrate v1\nsource " << p.source << "\ntarget " << p.target << "\ntable " << p.table
+    out << "authstore migrate v1\nsource " << hex(p.source) << "\ntarget " << hex(p.target) << "\ntable " << p.table
         << "\ncursor " << hex(p.cursor) << "\n";
     out.flush();
     if (!out) return Status(StatusCode::kUnavailable, "cannot write the resume file " + tmp, "resume");
