@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backends/redis/redis_backend.h"
+#include "conformance/backend_redis.h"
 #include "conformance/harness.h"
 #include "redis/client.h"
 #include "redis/redis_test_env.h"
@@ -673,6 +674,32 @@ TEST_F(RedisMigrationTest, GarbledEntriesAreSkippedAndCountedAndGarbledRevocatio
   EXPECT_EQ(g[0], '\x00');
   EXPECT_EQ(static_cast<unsigned char>(g[1]), 0xff);  // INT64_MAX, sign bit flipped
   EXPECT_EQ(m.skipped(), 4);
+}
+
+// Import through every executor (a Cluster routes each row's script by its slot), export through
+// the Sentinel one (a keyless SCAN on the master); a Cluster refuses to export.
+TEST_F(RedisMigrationTest, SentinelAndClusterStoresAnswerAsTheSource) {
+  Harness a(url(unique_prefix("a")), grace_options());
+  Harness b(url(unique_prefix("b")), grace_options());
+  Harness k(RedisClusterBackendTraits::url(), grace_options());
+  Population p = populate(a.store(), a.clock());
+  const auto now = a.clock().now();
+  migrate(a, b, now);
+  migrate(a, k, now);
+  Result<Page> refused = seam(k).export_page(Table::kCodes, "", 10, now);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().field(), "migration");
+  b.clock().set(now);
+  k.clock().set(now);
+  const std::vector<std::string> want = observe(b.store(), p);
+  EXPECT_EQ(want, observe(k.store(), p));
+  if (RedisSentinelBackendTraits::env("REDIS_SENTINEL_HOSTS=", "").empty()) return;  // sanitizer builds
+  Harness s(RedisSentinelBackendTraits::url(), grace_options());
+  Harness c(url(unique_prefix("c")), grace_options());
+  migrate(a, s, now);
+  migrate(s, c, now);
+  c.clock().set(now);
+  EXPECT_EQ(want, observe(c.store(), p));
 }
 
 TEST_F(RedisMigrationTest, RedisCannotFenceItsWriters) {
