@@ -447,16 +447,19 @@ class RedisMigration final : public MigrationBackend {
     std::string next;
   };
   // SCAN steps from `cursor` until about `want` keys were found, the walk ended, or kMaxScanSteps.
+  // (An empty page with a cursor is possible: the steps found nothing under the prefix.)
   Result<Scanned> scan(const std::vector<std::string>& pats, const std::string& cursor, std::size_t want) {
     Scanned out;
     std::string cur = cursor.empty() ? "0" : cursor;
     if (!parse_int(cur)) return Status(StatusCode::kInvalidArgument, "not a Redis SCAN cursor", "cursor");
     std::set<std::string> seen;
     const std::size_t skip = b_.prefix().size();
+    // COUNT follows the page size (10 .. 1000 slots a step): small pages walk in small steps.
+    const std::size_t count = std::clamp<std::size_t>(want, 10, kScanCount);
     for (int step = 0; step < kMaxScanSteps; ++step) {
       Call c;
       c.op = "migrate_scan";
-      c.args = {"SCAN", cur, "MATCH", b_.prefix() + pats[0], "COUNT", std::to_string(kScanCount)};
+      c.args = {"SCAN", cur, "MATCH", b_.prefix() + pats[0], "COUNT", std::to_string(count)};
       Result<Reply> r = batch_.one(std::move(c));
       if (!r.ok()) return r.status();
       const auto& v = r->elements();
