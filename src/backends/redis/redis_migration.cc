@@ -2,7 +2,7 @@
 // docs/redis.md "Keys" read into the logical rows (the SQLite schema's tables) and written back.
 //
 // Export: one table = one SCAN MATCH P<kinds>* walk (the page cursor is the SCAN cursor; COUNT
-// 1000 a step, steps until about max_rows keys were found), then the keys found read by native
+// max_rows, 10..1000, a step; steps until about max_rows keys were found), then the keys found read by native
 // commands sent together (pipelined by the client), and where a row needs another key (a token's
 // family, a family's grace candidate, an index pointer's payload, the legacy per-user keys) a
 // second batch. Entries that do not parse are skipped and counted (skipped()), except a garbled
