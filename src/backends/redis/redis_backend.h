@@ -103,8 +103,8 @@ class RedisBackend final : public Backend {
   // ZCOUNT per session bucket; INFO. Refused on a Cluster (a SCAN reaches one node only).
   void admin_counts(Millis now, Callback<StoreCounts> done) override;
   void admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) override;
-  // The migration seam (redis_migration.cc; docs/redis.md, "Migration"): export by SCAN
-  // (standalone and Sentinel; refused on a Cluster), import everywhere, no fence.
+  // The migration seam (redis_migration.cc; docs/redis.md, "Migration"): export by SCAN (on a
+  // Cluster, of every master in turn), import one script or SET per row, no fence.
   migration::MigrationBackend* migration() override { return migration_.get(); }
   // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
   void close() override { executor_.reset(); }  // the executor owns the client

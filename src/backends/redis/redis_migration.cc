@@ -2,7 +2,8 @@
 // docs/redis.md "Keys" read into the logical rows (the SQLite schema's tables) and written back.
 //
 // Export: one table = one SCAN MATCH P<kinds>* walk (the page cursor is the SCAN cursor; COUNT
-// max_rows, 10..1000, a step; steps until about max_rows keys were found), then the keys found read by native
+// max_rows, 10..1000, a step; steps until about max_rows keys were found; on a Cluster each
+// master in turn, see scan()), then the keys found read by native
 // commands sent together (pipelined by the client), and where a row needs another key (a token's
 // family, a family's grace candidate, an index pointer's payload, the legacy per-user keys) a
 // second batch. Entries that do not parse are skipped and counted (skipped()), except a garbled
@@ -362,12 +363,6 @@ class RedisMigration final : public MigrationBackend {
   std::int64_t skipped() const override { return skipped_; }
 
   Result<Page> export_page(Table t, const std::string& cursor, std::size_t max_rows, Millis now) override {
-    if (b_.name() == "redis_cluster") {
-      return Status(StatusCode::kFailedPrecondition,
-                    "exporting is not available on a Redis Cluster (a SCAN reaches one node); "
-                    "migrate from the nodes' standalone view or another backend",
-                    "migration");
-    }
     Result<Scanned> sc = scan(patterns(t), cursor, std::max<std::size_t>(max_rows, 1));
     if (!sc.ok()) return sc.status();
     Page page;
@@ -448,18 +443,46 @@ class RedisMigration final : public MigrationBackend {
   };
   // SCAN steps from `cursor` until about `want` keys were found, the walk ended, or kMaxScanSteps.
   // (An empty page with a cursor is possible: the steps found nothing under the prefix.)
+  // Standalone / Sentinel: the cursor is the server's. Cluster: every master is walked in turn,
+  // the SCAN routed to it by a key of one of its slots; the cursor is "<map>/<master>/<cursor>",
+  // <map> a fingerprint of the slot map (CLUSTER SLOTS), read again before and after each page: a
+  // map that changed (a reshard, a failover) fails the page (kFailedPrecondition, field "cursor":
+  // export the table again), since a SCAN cursor means nothing on another node.
   Result<Scanned> scan(const std::vector<std::string>& pats, const std::string& cursor, std::size_t want) {
     Scanned out;
-    std::string cur = cursor.empty() ? "0" : cursor;
+    const bool cluster = b_.name() == "redis_cluster";
+    std::optional<ClusterMap> map;
+    std::size_t node = 0;
+    std::string cur = "0";
+    if (cluster) {
+      Result<ClusterMap> m = cluster_map();
+      if (!m.ok()) return m.status();
+      map = std::move(m.value());
+      if (!cursor.empty()) {
+        const std::size_t a = cursor.find('/');
+        const std::size_t b = a == std::string::npos ? a : cursor.find('/', a + 1);
+        auto n = b == std::string::npos ? std::nullopt : parse_int(std::string_view(cursor).substr(a + 1, b - a - 1));
+        if (!n || *n < 0) return Status(StatusCode::kInvalidArgument, "not a migration cursor of a Redis Cluster", "cursor");
+        if (cursor.substr(0, a) != map->fingerprint || static_cast<std::size_t>(*n) >= map->route_keys.size()) {
+          return map_changed();
+        }
+        node = static_cast<std::size_t>(*n);
+        cur = cursor.substr(b + 1);
+      }
+    } else if (!cursor.empty()) {
+      cur = cursor;
+    }
     if (!parse_int(cur)) return Status(StatusCode::kInvalidArgument, "not a Redis SCAN cursor", "cursor");
     std::set<std::string> seen;
     const std::size_t skip = b_.prefix().size();
     // COUNT follows the page size (10 .. 1000 slots a step): small pages walk in small steps.
     const std::size_t count = std::clamp<std::size_t>(want, 10, kScanCount);
+    bool done = false;
     for (int step = 0; step < kMaxScanSteps; ++step) {
       Call c;
       c.op = "migrate_scan";
       c.args = {"SCAN", cur, "MATCH", b_.prefix() + pats[0], "COUNT", std::to_string(count)};
+      if (map) c.keys = {map->route_keys[node]};  // routes the SCAN to that master
       Result<Reply> r = batch_.one(std::move(c));
       if (!r.ok()) return r.status();
       const auto& v = r->elements();
@@ -472,10 +495,73 @@ class RedisMigration final : public MigrationBackend {
         if (seen.insert(key).second) out.keys.push_back(std::move(key));
       }
       cur = v[0].str();
-      if (cur == "0" || out.keys.size() >= want) break;
+      if (cur == "0") {
+        if (!map || node + 1 == map->route_keys.size()) {
+          done = true;
+          break;
+        }
+        ++node;  // the next master, from its start
+      }
+      if (out.keys.size() >= want) break;
     }
-    out.next = cur == "0" ? "" : cur;
+    if (map) {
+      Result<ClusterMap> after = cluster_map();
+      if (!after.ok()) return after.status();
+      if (after->fingerprint != map->fingerprint) return map_changed();
+      out.next = done ? "" : map->fingerprint + "/" + std::to_string(node) + "/" + cur;
+    } else {
+      out.next = done ? "" : cur;
+    }
     return out;
+  }
+
+  struct ClusterMap {
+    std::vector<std::string> route_keys;  // per master (ordered by its lowest slot): a key of its slots
+    std::string fingerprint;              // of every range and its master's id
+  };
+  static Status map_changed() {
+    return Status(StatusCode::kFailedPrecondition,
+                  "the Redis Cluster's slot map changed during the export (a reshard or a failover): "
+                  "export this table again from the start",
+                  "cursor");
+  }
+  // CLUSTER SLOTS (any master): ranges [start, end, [host, port, id], replicas...].
+  Result<ClusterMap> cluster_map() {
+    Call c;
+    c.op = "migrate_cluster_slots";
+    c.args = {"CLUSTER", "SLOTS"};
+    Result<Reply> r = batch_.one(std::move(c));
+    if (!r.ok()) return r.status();
+    if (!r->is_array()) return redis_reply::unexpected("migrate_cluster_slots");
+    std::map<std::int64_t, std::pair<std::int64_t, std::string>> ranges;  // start -> end, master id
+    for (const Reply& range : r->elements()) {
+      const auto& e = range.elements();
+      if (!range.is_array() || e.size() < 3 || !e[0].is_integer() || !e[1].is_integer() || !e[2].is_array() ||
+          e[2].elements().size() < 3 || !e[2].elements()[2].is_string()) {
+        return redis_reply::unexpected("migrate_cluster_slots");
+      }
+      ranges[e[0].integer()] = {e[1].integer(), e[2].elements()[2].str()};
+    }
+    ClusterMap m;
+    std::set<std::string> masters;
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+    for (const auto& [start, v] : ranges) {
+      for (char ch : std::to_string(start) + "-" + std::to_string(v.first) + "-" + v.second + ";") {
+        h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
+      }
+      if (!masters.insert(v.second).second) continue;
+      // A key of this master's first slot (CRC16 of the whole key: no braces).
+      std::string key;
+      for (int n = 0; n < 1'000'000 && key.empty(); ++n) {
+        std::string k = "authstore-migration-scan-" + std::to_string(n);
+        if (redis_key_slot(k) == start) key = std::move(k);
+      }
+      if (key.empty()) return redis_reply::unexpected("migrate_cluster_slots");
+      m.route_keys.push_back(std::move(key));
+    }
+    if (m.route_keys.empty()) return Status(StatusCode::kUnavailable, "redis cluster: no slot is served", "cluster");
+    m.fingerprint = std::to_string(h);
+    return m;
   }
 
   std::vector<Result<Reply>> read_all(const std::vector<std::string>& keys,
