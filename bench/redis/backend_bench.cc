@@ -10,11 +10,14 @@
 //     (a code that exists and was not consumed, a fresh JTI, the current refresh token, ...).
 //   redis_backend_bench --mode prefill --url ... --op OP --requests N
 //     Writes the records redis-benchmark will hit (prefix "b:", route tag "{bench}", ids
-//     %012d as redis-benchmark's __rand_int__ produces them), through the backend's own scripts.
+//     %012d as redis-benchmark's __rand_int__ produces them), through the backend's own scripts
+//     or native commands (codes, reservations).
 //   redis_backend_bench --mode rb --url ... --op OP --requests N
 //     SCRIPT LOADs the exact source the backend loads (redis::Script: "-- authstore:<name>:v1",
 //     common.lua, helper, script), checks the SHA, and prints one line: the -r keyspace, then the
-//     command for redis-benchmark (EVALSHA <sha> numkeys keys... args..., or the native command).
+//     command for redis-benchmark (EVALSHA <sha> numkeys keys... args..., or the native command:
+//     GET / GETDEL of a code's record for code peek / consume, SET ... NX PX ... GET for replay
+//     reserve; code issue's first of two SETs, the pair being --mode pipe's).
 //
 // On a Cluster (run_cluster.sh): --cluster 1 gives every key redis-benchmark's route placeholder
 // (jr: keys too), --route '{tag}' puts the placeholder in rb's command, --tags FILE makes the
@@ -434,10 +437,12 @@ std::string pad(std::size_t total, std::string_view tail) {
 }
 
 struct Scripts {
-  redis::Script code_insert{"code_insert", 1, lua::code_insert};
-  redis::Script code_consume{"code_consume", 1, lua::code_consume};
-  redis::Script replay_reserve{"replay_reserve", 1, lua::replay_reserve};
-  redis::Script replay_release{"replay_release", 1, lua::replay_release};
+  // Version 2: the native layout's rare-path scripts (docs/redis.md, "Codes", "Replay
+  // reservations"); only replay_release is on a path the benchmark times.
+  redis::Script code_insert{"code_insert", 2, lua::code_insert};
+  redis::Script code_consume{"code_consume", 2, lua::code_consume};
+  redis::Script replay_reserve{"replay_reserve", 2, lua::replay_reserve};
+  redis::Script replay_release{"replay_release", 2, lua::replay_release};
   redis::Script token_list{"token_list", 1, lua::token_list};
   redis::Script session_upsert{"session_upsert", 1, lua::session_upsert};
   redis::Script session_remove{"session_remove", 1, lua::session_remove};
@@ -522,13 +527,19 @@ long keyspace(const std::string& op, long n) {
   return 2 * n;
 }
 
+// What code issue sends for the code with lookup hash h (redis_codes_replay_tokens.cc): the
+// record "<expires_at>:<record>" and the tombstone "<expires_at>:<tombstone>", each SET NX PX
+// with the remaining lifetime plus 1 s, in the code's slot.
+std::vector<std::vector<std::string>> code_issue_cmds(std::int64_t now, const std::string& h) {
+  const std::string e = ms(now + 600'000) + ":";
+  return {{"SET", kP + "ac:" + kRoute + ":" + h, e + blob(kCodeRecord, 'c'), "NX", "PX", ms(601'000)},
+          {"SET", kP + "act:" + kRoute + ":" + h, e + blob(kCodeTombstone, 'x'), "NX", "PX", ms(601'000)}};
+}
+
 // The prefill commands for record i (empty for none).
 std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::string& op, std::int64_t now, long i) {
   const std::string id = id12(i);
-  if (op == "code_peek" || op == "code_consume") {
-    return {{"EVALSHA", s.code_insert.sha1(), "1", kP + "ac:" + kRoute + ":" + hid(id), ms(now),
-             blob(kCodeRecord, 'c'), blob(kCodeTombstone, 'x'), ms(now + 600'000)}};
-  }
+  if (op == "code_peek" || op == "code_consume") return code_issue_cmds(now, hid(id));
   if (op == "refresh_rotate" || op == "refresh_peek") return {issue_cmd(s, now, hid(id), hid(id), hid(id))};
   if (op == "revoke_subject") return {issue_cmd(s, now, hid(id), hid(id), hid(id))};
   if (op == "refresh_list") {
@@ -546,7 +557,7 @@ std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::
             session_cmd(s, now, hid(id), hid("session2"))};
   }
   if (op == "replay_release") {
-    return {{"EVALSHA", s.replay_reserve.sha1(), "1", jr_key(hid(id)), ms(now), kOwnerV, ms(now + 660'000)}};
+    return {{"SET", jr_key(hid(id)), ms(now + 660'000) + ":" + kOwnerV, "PX", ms(661'000)}};
   }
   if (op == "token_get" || op == "token_take") {
     return {{"SET", kP + "ct:g:tok-" + id, token_value(now), "PX", ms(30 * kDay + 1000)}};
@@ -562,12 +573,11 @@ std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::
 std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::int64_t now) {
   const std::string R = "__rand_int__";
   const std::string rid = hid(R);
-  if (op == "code_issue") {
-    return {"EVALSHA", s.code_insert.sha1(), "1", kP + "ac:" + kRoute + ":" + rid, ms(now),
-            blob(kCodeRecord, 'c'), blob(kCodeTombstone, 'x'), ms(now + 600'000)};
-  }
-  if (op == "code_peek") return {"HMGET", kP + "ac:" + kRoute + ":" + rid, "e", "c", "r", "t"};
-  if (op == "code_consume") return {"EVALSHA", s.code_consume.sha1(), "1", kP + "ac:" + kRoute + ":" + rid, ms(now)};
+  // Code issue is two commands (the record's SET NX PX, then the tombstone's): this is the first;
+  // the exact stream of both is --mode pipe's (run_backend.sh uses it for code_issue).
+  if (op == "code_issue") return code_issue_cmds(now, rid)[0];
+  if (op == "code_peek") return {"GET", kP + "ac:" + kRoute + ":" + rid};
+  if (op == "code_consume") return {"GETDEL", kP + "ac:" + kRoute + ":" + rid};
   if (op == "refresh_issue") return issue_cmd(s, now, rid, rid, rid);
   if (op == "refresh_rotate") {
     const std::string nk = hid("n" + R);
@@ -604,7 +614,7 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
             kP + "sx:" + kRoute + ":" + rid, kP + "sz:" + kRoute + ":" + rid, ms(now), hid("session0")};
   }
   if (op == "replay_reserve") {
-    return {"EVALSHA", s.replay_reserve.sha1(), "1", jr_key(rid), ms(now), kOwnerV, ms(now + 660'000)};
+    return {"SET", jr_key(rid), ms(now + 660'000) + ":" + kOwnerV, "NX", "PX", ms(661'000), "GET"};
   }
   if (op == "replay_release") {
     return {"EVALSHA", s.replay_release.sha1(), "1", jr_key(rid), ms(now), kOwnerV};
@@ -771,7 +781,9 @@ int run_pipe(const Args& a) {
     for (long i = 0; i < per_file; ++i) {
       const std::string id = id12(draw(rng));
       std::vector<std::vector<std::string>> cmds;
-      if (a.op == "refresh_list") {
+      if (a.op == "code_issue") {
+        cmds = code_issue_cmds(now, hid(id));
+      } else if (a.op == "refresh_list") {
         const std::string idx = kP + "ri:" + kRoute + ":" + hid(id);
         cmds.push_back({"ZRANGE", idx, "0", "-1"});
         std::vector<std::string> c = {"EVALSHA", s.refresh_list.sha1(), "6", idx, kP + "rs:" + kRoute,

@@ -64,8 +64,10 @@ declare -A commands
 # index and the families it names): redis-benchmark draws each __rand_int__ of a command on its
 # own and cannot send them (see run_cluster.sh). Their reference: the same command stream, one id
 # per command (redis_backend_bench --mode pipe), sent by `redis-cli --pipe` (every request in
-# flight), pinned to CPU 1, timed from the first byte to the last reply.
-pipe_ops=" refresh_rotate refresh_peek refresh_list "
+# flight), pinned to CPU 1, timed from the first byte to the last reply. Code issue too: it sends
+# two commands per operation (SET NX PX of the record, then of the tombstone: docs/redis.md,
+# "Codes"), which redis-benchmark cannot pair; `--mode rb --op code_issue` prints the first.
+pipe_ops=" code_issue refresh_rotate refresh_peek refresh_list "
 pipe_dir=$(mktemp -d)
 trap 'rm -rf "$pipe_dir"; stop_redis_server' EXIT
 run_pipe() {

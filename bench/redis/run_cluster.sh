@@ -149,8 +149,9 @@ run_rb() {
 # the reference is the same command stream with one id per command (redis_backend_bench --mode
 # pipe: drawn like redis-benchmark's), sent by `redis-cli --pipe` to each master at once, all
 # three pinned to CPU 1, timed from the first byte to the last reply. redis-cli --pipe keeps
-# every request in flight (no -P bound): a reference at least as fast as -c 50 -P 32.
-pipe_ops=" refresh_rotate refresh_peek refresh_list "
+# every request in flight (no -P bound): a reference at least as fast as -c 50 -P 32. Code issue
+# too: two commands per operation (the record's and the tombstone's SET NX PX, one slot).
+pipe_ops=" code_issue refresh_rotate refresh_peek refresh_list "
 run_pipe() {
   local op=$1 line per ops i pids=() t0 t1 f errs=0
   flush_cluster

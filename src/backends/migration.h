@@ -170,10 +170,62 @@ using Row = std::variant<UserRow, ClientGenRow, GrantRow, FamilyRow, TokenRow, J
                          SessionRow, ReplayRow, ClientTokenRow, PayloadGrantRow, PayloadRow,
                          PayloadIndexRow>;  // index == static_cast<int>(Table)
 
+// Whether a row is unexpired at `now` (the store clock), as every read decides it.
+struct LiveAt {
+  Millis now;
+  bool operator()(const UserRow& r) const { return r.expires_at > now; }
+  bool operator()(const ClientGenRow& r) const { return r.expires_at > now; }
+  bool operator()(const GrantRow& r) const { return r.until > now; }
+  bool operator()(const FamilyRow& r) const { return r.expires_at > now && r.idle_expires_at > now; }
+  bool operator()(const TokenRow& r) const { return r.expires_at > now; }
+  bool operator()(const JtiRow& r) const { return r.expires_at > now; }
+  bool operator()(const CodeRow& r) const { return r.expires_at > now; }
+  bool operator()(const SessionRow& r) const { return r.refresh_expires_at > now; }
+  bool operator()(const ReplayRow& r) const { return r.kept_until > now; }
+  bool operator()(const ClientTokenRow& r) const { return r.expires_at > now; }
+  bool operator()(const PayloadGrantRow& r) const { return r.until > now; }
+  bool operator()(const PayloadRow& r) const { return r.expires_at > now; }
+  bool operator()(const PayloadIndexRow& r) const { return r.expires_at > now; }
+};
+inline bool live_at(const Row& row, Millis now) { return std::visit(LiveAt{now}, row); }
+
 struct Page {
   std::vector<Row> rows;    // every row of the page's table
   std::string next_cursor;  // empty: the table is done
 };
+
+
+// The columns of each row type, in the SQLite table's column order: f is called with each field
+// (std::string&, std::int64_t&, bool& or int&). One description serves export, import and the
+// comparisons of a verify.
+template <class F> void columns(UserRow& r, F&& f) { f(r.route); f(r.subject_key); f(r.gen); f(r.expires_at); }
+template <class F> void columns(ClientGenRow& r, F&& f) {
+  f(r.route); f(r.subject_key); f(r.client_key); f(r.gen); f(r.expires_at);
+}
+template <class F> void columns(GrantRow& r, F&& f) { f(r.route); f(r.subject_key); f(r.grant_key); f(r.until); }
+template <class F> void columns(FamilyRow& r, F&& f) {
+  f(r.family_key); f(r.route); f(r.subject_key); f(r.client_key); f(r.grant_key); f(r.record);
+  f(r.user_gen); f(r.client_gen); f(r.state); f(r.current_token); f(r.prev_token); f(r.prev_spent_at);
+  f(r.grace_token); f(r.grace_spent_at); f(r.created_at); f(r.last_used_at); f(r.idle_ttl);
+  f(r.idle_expires_at); f(r.expires_at); f(r.rotations);
+}
+template <class F> void columns(TokenRow& r, F&& f) { f(r.token_key); f(r.family_key); f(r.expires_at); }
+template <class F> void columns(JtiRow& r, F&& f) {
+  f(r.route); f(r.subject_key); f(r.jti_key); f(r.client_key); f(r.record); f(r.user_gen);
+  f(r.client_gen); f(r.consumed); f(r.expires_at);
+}
+template <class F> void columns(CodeRow& r, F&& f) { f(r.key); f(r.consumed); f(r.record); f(r.tombstone); f(r.expires_at); }
+template <class F> void columns(SessionRow& r, F&& f) {
+  f(r.route); f(r.bucket_key); f(r.session_key); f(r.record); f(r.lock_version); f(r.deleted);
+  f(r.refresh_expires_at);
+}
+template <class F> void columns(ReplayRow& r, F&& f) { f(r.key); f(r.owner); f(r.kept_until); }
+template <class F> void columns(ClientTokenRow& r, F&& f) { f(r.key); f(r.blob); f(r.expires_at); }
+template <class F> void columns(PayloadGrantRow& r, F&& f) { f(r.grant_key); f(r.until); }
+template <class F> void columns(PayloadRow& r, F&& f) {
+  f(r.key); f(r.record); f(r.grant_key); f(r.consumed_at); f(r.expires_at);
+}
+template <class F> void columns(PayloadIndexRow& r, F&& f) { f(r.key); f(r.target); f(r.expires_at); }
 
 class MigrationBackend {
  public:

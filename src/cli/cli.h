@@ -49,6 +49,17 @@ int run_families_revoke(const OpsContext& ctx, const std::string& user, const Fa
 int run_stats(const OpsContext& ctx);
 int run_keys_check(const OpsContext& ctx, std::size_t limit);
 
+// ---- migrate (migrate.cc) ----
+struct MigrateCommand {
+  std::string from, to;  // --from (default: --store), --to
+  std::string key_file;  // as for operator commands: never a new key
+  std::string resume_file;
+  std::size_t page_rows = 500;
+  bool dry_run = false, verify = false, verify_only = false, source_stopped = false, lift_fence = false;
+  bool json = false;
+};
+int run_migrate(const MigrateCommand& c);
+
 int run_demo(const std::string& url, const KeySource& keys, bool show_metrics);
 
 struct BenchConfig {

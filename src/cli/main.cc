@@ -214,6 +214,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
       ->capture_default_str();
 
+  MigrateCommand mig;
+  auto* migrate_cmd = with_example(
+      app.add_subcommand("migrate",
+                         "Move every live record to another store (the source is fenced first; exit 3: "
+                         "--verify found differences)"),
+      "authstore migrate --from sqlite:///var/lib/app/authstore.db --to redis://:PASSWORD@10.0.0.5:6379 "
+      "--key-file /etc/authstore.key --resume /var/lib/app/migrate.state --verify");
+  migrate_cmd->add_option("--from", mig.from, "the source store URL (default: --store)");
+  migrate_cmd->add_option("--to", mig.to, "the target store URL (must hold no records)");
+  migrate_cmd->add_flag("--dry-run", mig.dry_run, "read, open and reseal every record; write and fence nothing");
+  migrate_cmd->add_flag("--verify", mig.verify, "after the copy, compare every row of both stores");
+  migrate_cmd->add_flag("--verify-only", mig.verify_only, "only compare the two stores (after a migration)");
+  migrate_cmd->add_option("--resume", mig.resume_file,
+                          "progress file: a run that stopped continues from it when given the same file");
+  migrate_cmd->add_flag("--source-stopped", mig.source_stopped,
+                        "the source cannot be fenced (Redis): you stopped every writer of it");
+  migrate_cmd->add_flag("--lift-fence", mig.lift_fence,
+                        "lift the fence of --from (an abandoned migration: the store takes writes again)");
+  migrate_cmd->add_option("--page-rows", mig.page_rows, "rows per page")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+      ->capture_default_str();
+
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   std::vector<std::string> help_topic;
   auto* help_cmd =
@@ -291,6 +313,12 @@ int main(int argc, char** argv) {
   }
   if (stats->parsed()) return run_stats(ctx);
   if (keys_check->parsed()) return run_keys_check(ctx, walk_limit);
+  if (migrate_cmd->parsed()) {
+    if (mig.from.empty()) mig.from = ctx.url;
+    mig.key_file = keys.key_file;
+    mig.json = ctx.json;
+    return run_migrate(mig);
+  }
   if (demo->parsed()) {
     // A failed step has no value to show: the demo stops there (its FAIL line is printed).
     try {

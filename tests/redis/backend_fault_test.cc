@@ -15,6 +15,7 @@
 #include "redis/client.h"
 #include "redis/fault_proxy.h"
 #include "redis/redis_test_env.h"
+#include "redis/store_keys.h"
 
 namespace authstore::testing {
 namespace {
@@ -22,17 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using redis::testing::PrivateServer;
 
-CodeGrant grant(const std::string& subject) {
-  CodeGrant g;
-  g.client_id = "client-1";
-  g.subject = subject;
-  g.redirect_uri = "https://app.example/cb";
-  g.scope = "openid";
-  g.claims_json = R"({"name":")" + std::string(200, 'x') + R"("})";
-  g.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-  g.code_challenge_method = "S256";
-  return g;
-}
+CodeGrant grant(const std::string& subject) { return redis_test_grant(subject); }
 
 std::int64_t info_field(redis::Client& c, const std::string& field) {
   auto r = c.call({"INFO", "memory"});
@@ -103,50 +94,13 @@ TEST(RedisBackendFull, EveryOperationThatAddsStateIsRefusedOnAFullServerAndNothi
   EXPECT_TRUE(s.client_tokens().list("").ok());
 }
 
-// Every key of `prefix` containing `part`.
-std::vector<std::string> keys_with(redis::Client& c, const std::string& prefix, const std::string& part) {
-  std::vector<std::string> out;
-  std::string cursor = "0";
-  for (int i = 0; i < 10000; ++i) {
-    auto r = c.call({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
-    if (!r.ok()) break;
-    cursor = r->elements()[0].str();
-    for (const auto& k : r->elements()[1].elements()) {
-      if (k.str().find(part) != std::string::npos) out.push_back(k.str());
-    }
-    if (cursor == "0") break;
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-class RedisBackendCorrupt : public ::testing::Test {
+class RedisBackendCorrupt : public RedisStoreKeys {
  protected:
-  void SetUp() override {
-    AUTHSTORE_REQUIRE_REDIS_FIXTURE();
-    prefix_ = "corrupt" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ":";
-    auto c = redis::Client::from_url(redis::testing::plain_url());
-    ASSERT_TRUE(c.ok());
-    raw_ = std::move(c.value());
-    h_ = std::make_unique<Harness>(redis::testing::plain_url() + "?prefix=" + prefix_);
-  }
-  // The only key of the prefix containing `part`.
-  std::string key(const std::string& part) {
-    auto all = keys_with(*raw_, prefix_, part);
-    EXPECT_EQ(all.size(), 1u) << part;
-    return all.empty() ? std::string() : all.front();
-  }
   void make_string(const std::string& k) {
     ASSERT_TRUE(raw_->call({"DEL", k}).ok());
     ASSERT_TRUE(raw_->call({"SET", k, "not-authstore"}).ok());
   }
-  std::uint64_t backend_errors() { return h_->store().metrics().security_events(SecurityEvent::kBackendError); }
-
-  static inline int counter_ = 0;
-  std::string prefix_;
-  std::unique_ptr<redis::Client> raw_;
-  std::unique_ptr<Harness> h_;
+  std::uint64_t backend_errors() { return security(SecurityEvent::kBackendError); }
 };
 
 TEST_F(RedisBackendCorrupt, CodeWithGarbledExpiryOrOfTheWrongTypeIsDataLossForPeekAndConsumeAlike) {
@@ -154,17 +108,24 @@ TEST_F(RedisBackendCorrupt, CodeWithGarbledExpiryOrOfTheWrongTypeIsDataLossForPe
   auto code = s.codes().issue(grant("olga"));
   ASSERT_TRUE(code.ok());
   const std::string k = key(":ac:");
-  ASSERT_TRUE(raw_->call({"HSET", k, "e", "soon"}).ok());
   const auto errors = backend_errors();
+  // The record string with a garbled expiry (consume takes it: the code is spent, denied).
+  ASSERT_TRUE(raw_->call({"SET", k, "soon:record"}).ok());
+  EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
+  // A hash at the record's key is read as the earlier layout: garbled fields are data_loss.
+  ASSERT_TRUE(raw_->call({"HSET", k, "e", "soon"}).ok());
   EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
   EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
   ASSERT_TRUE(raw_->call({"HSET", k, "e", std::to_string(h_->clock().now() + 60'000), "c", "x"}).ok());
   EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
   EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
-  make_string(k);
+  // A key of a third type.
+  ASSERT_TRUE(raw_->call({"DEL", k}).ok());
+  ASSERT_TRUE(raw_->call({"SADD", k, "x"}).ok());
   EXPECT_EQ(s.codes().peek(code->code).code(), StatusCode::kDataLoss);
   EXPECT_EQ(s.codes().consume(code->code).code(), StatusCode::kDataLoss);
-  EXPECT_EQ(backend_errors(), errors + 6);  // counted
+  EXPECT_EQ(backend_errors(), errors + 8);  // counted
 }
 
 TEST_F(RedisBackendCorrupt, ReservationWithGarbledExpiryIsNeverOverwrittenAndIsDataLoss) {
@@ -172,11 +133,20 @@ TEST_F(RedisBackendCorrupt, ReservationWithGarbledExpiryIsNeverOverwrittenAndIsD
   auto r = s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000);
   ASSERT_TRUE(r.ok());
   const std::string k = key(":jr:");
+  ASSERT_TRUE(raw_->call({"SET", k, "later:owner"}).ok());
+  EXPECT_EQ(s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000).code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(s.replay().release(r.value()).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(raw_->call({"GET", k})->str(), "later:owner");
+  // A hash is read as the earlier layout: a garbled u is data_loss there too.
+  ASSERT_TRUE(raw_->call({"DEL", k}).ok());
   ASSERT_TRUE(raw_->call({"HSET", k, "u", "later"}).ok());
   EXPECT_EQ(s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000).code(),
             StatusCode::kDataLoss);
   EXPECT_EQ(s.replay().release(r.value()).code(), StatusCode::kDataLoss);
-  make_string(k);
+  EXPECT_EQ(raw_->call({"HGET", k, "u"})->str(), "later");
+  ASSERT_TRUE(raw_->call({"DEL", k}).ok());
+  ASSERT_TRUE(raw_->call({"SADD", k, "x"}).ok());
   EXPECT_EQ(s.replay().reserve("https://issuer", "jti-c", h_->clock().now() + 60'000).code(),
             StatusCode::kDataLoss);
   EXPECT_EQ(s.replay().release(r.value()).code(), StatusCode::kDataLoss);

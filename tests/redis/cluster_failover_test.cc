@@ -194,7 +194,9 @@ TEST_F(ClusterFailoverTest, ManualFailoverUnderLoadLosesNothingAndReloadsScripts
   const auto [old_master, heir_port] = cluster_.shard(0);
   ASSERT_NE(heir_port, 0);
 
-  Load load(s.store, users(48, "manual"), 2, false);
+  // With refresh families: codes are native commands now (docs/redis.md), refresh issue and
+  // rotate are scripts, which the new master must load.
+  Load load(s.store, users(48, "manual"), 2, true);
   load.start();
   std::this_thread::sleep_for(300ms);
   const RedisExecutorCounters start = s.counters();

@@ -23,6 +23,10 @@ namespace {
 using namespace migration_support;  // NOLINT
 using redis::testing::plain_url;
 
+std::string b_prefix(Harness& h) {
+  return static_cast<internal::RedisBackend&>(h.backend()).prefix();
+}
+
 class RedisMigrationTest : public ::testing::Test {
  protected:
   void SetUp() override { AUTHSTORE_REQUIRE_REDIS_FIXTURE(); }
@@ -46,13 +50,19 @@ TEST_F(RedisMigrationTest, EveryOperationAnswersTheSameOnTheImportedPrefix) {
     auto again = export_all(seam(b), static_cast<Table>(t), a.clock().now());
     EXPECT_EQ(texts(rows[t], true), texts(again, true)) << internal::migration::table_name(static_cast<Table>(t));
   }
-  // The family F1 carries its grace candidate (t1, spent by the rotation that made t2, re-rotated).
-  bool found = false;
+  // The family F1 carries its grace candidate (t1, spent by the rotation that made t2, re-rotated
+  // by a grace retry: SQLite's grace_token); F2 its prev_token; the ended F6 the token that
+  // consumed it.
+  int grace = 0, prev = 0, ended_prev = 0;
   for (const Row& r : rows[static_cast<int>(Table::kRefreshFamilies)]) {
     const auto& f = std::get<internal::migration::FamilyRow>(r);
-    if (!f.prev_token.empty()) found = true;
+    if (!f.grace_token.empty() && f.grace_spent_at < f.last_used_at) ++grace;
+    if (!f.prev_token.empty() && f.prev_spent_at == f.last_used_at && f.state != 1) ++prev;
+    if (!f.prev_token.empty() && f.state == 1) ++ended_prev;
   }
-  EXPECT_TRUE(found);
+  EXPECT_EQ(grace, 1);
+  EXPECT_EQ(prev, 1);
+  EXPECT_EQ(ended_prev, 1);
   EXPECT_EQ(seam(a).skipped(), 0);
 
   // Within the grace window of F1, both answer alike, and as the source should.
@@ -241,7 +251,7 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   f.client_gen = 2;
   f.current_token = "rt:" + R + ":cur";
   f.grace_token = "rt:" + R + ":grace";
-  f.grace_spent_at = now - 100;
+  f.grace_spent_at = now - 200;  // spent before the last rotation (the grace retry at now - 100)
   f.created_at = now - 1000;
   f.last_used_at = now - 100;
   f.idle_ttl = 60'000;
@@ -254,6 +264,8 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   ended.current_token.clear();
   ended.grace_token.clear();
   ended.grace_spent_at = 0;
+  ended.prev_token = "rt:" + R + ":e0";  // the token that consumed it
+  ended.prev_spent_at = ended.last_used_at;
   in[static_cast<int>(Table::kRefreshFamilies)] = {f, ended};
   in[static_cast<int>(Table::kRefreshTokens)] = {
       TokenRow{f.current_token, f.family_key, f.expires_at}, TokenRow{f.grace_token, f.family_key, f.expires_at},
@@ -277,15 +289,9 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   in[static_cast<int>(Table::kCodes)].push_back(CodeRow{"ac:" + R + ":gone", false, "r", "t", now});
   for (auto& [t, rows] : in) ASSERT_TRUE(seam(b).import_rows(static_cast<Table>(t), rows, now).ok()) << t;
 
-  // What comes back: the grace token as Redis knows it (the one candidate, in prev_token), the
-  // latest logout only, the expired code gone.
-  FamilyRow f_out = f;
-  f_out.prev_token = f.grace_token;
-  f_out.prev_spent_at = f.grace_spent_at;
-  f_out.grace_token.clear();
-  f_out.grace_spent_at = 0;
+  // What comes back: the same families (a grace token is told from a prev token by its spent_at),
+  // the latest logout only, the expired code gone.
   std::map<int, std::vector<Row>> want = in;
-  want[static_cast<int>(Table::kRefreshFamilies)] = {f_out, ended};
   want[static_cast<int>(Table::kRefreshGrants)] = {GrantRow{R, sub, gra, now + 40'000},
                                                    GrantRow{R, sub, logout + tb(now - 5), 0},
                                                    GrantRow{R, sub, client_logout + tb(now - 7), 0}};
@@ -378,6 +384,73 @@ TEST_F(RedisMigrationTest, AClusterCursorOfAnotherSlotMapIsRefused) {
   EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(stale.status().field(), "cursor");
   EXPECT_EQ(seam(k).export_page(Table::kCodes, "garbage", 10, kStart).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Codes and reservations of the earlier layout (hashes, still read until they expire) are exported
+// and land in the native layout, answering alike.
+TEST_F(RedisMigrationTest, CodesAndReservationsOfTheEarlierLayoutMoveToTheNativeOne) {
+  const std::string pa = unique_prefix("a");
+  Harness a(url(pa), grace_options());
+  Harness b(url(unique_prefix("b")), grace_options());
+  Population p = populate(a.store(), a.clock());
+  auto raw = redis::Client::from_url(plain_url());
+  ASSERT_TRUE(raw.ok());
+  auto& r = *raw;
+  // Rewrite every code and reservation of the prefix as the earlier layout's hashes.
+  int codes = 0, reservations = 0;
+  std::string cursor = "0";
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100000; ++i) {
+    auto sc = r->call({"SCAN", cursor, "MATCH", pa + "*", "COUNT", "1000"});
+    ASSERT_TRUE(sc.ok());
+    cursor = sc->elements()[0].str();
+    for (const auto& k : sc->elements()[1].elements()) keys.push_back(k.str());
+    if (cursor == "0") break;
+  }
+  auto split = [](const std::string& v) {
+    const std::size_t c = v.find(':');
+    return std::make_pair(v.substr(0, c), v.substr(c + 1));
+  };
+  for (const std::string& k : keys) {
+    const std::string kind = k.substr(pa.size(), 3);
+    if (kind == "act") {
+      const std::string code = pa + "ac:" + k.substr(pa.size() + 4);
+      auto rec = r->call({"GET", code});
+      auto tomb = r->call({"GET", k});
+      ASSERT_TRUE(rec.ok() && tomb.ok());
+      const auto [e, t] = split(tomb->str());
+      ASSERT_TRUE(r->call({"DEL", code, k}).ok());
+      if (rec->is_string()) {
+        ASSERT_TRUE(r->call({"HSET", code, "e", e, "c", "0", "r", split(rec->str()).second, "t", t}).ok());
+      } else {
+        ASSERT_TRUE(r->call({"HSET", code, "e", e, "c", "1", "t", t}).ok());
+      }
+      ASSERT_TRUE(r->call({"PEXPIRE", code, "600000"}).ok());
+      ++codes;
+    } else if (kind == "jr:") {
+      auto v = r->call({"GET", k});
+      ASSERT_TRUE(v.ok() && v->is_string());
+      const auto [u, o] = split(v->str());
+      ASSERT_TRUE(r->call({"DEL", k}).ok());
+      ASSERT_TRUE(r->call({"HSET", k, "u", u, "o", o}).ok());
+      ASSERT_TRUE(r->call({"PEXPIRE", k, "600000"}).ok());
+      ++reservations;
+    }
+  }
+  ASSERT_EQ(codes, 2);
+  ASSERT_EQ(reservations, 1);
+  const auto now = a.clock().now();
+  auto rows = migrate(a, b, now);
+  EXPECT_EQ(rows[static_cast<int>(Table::kCodes)].size(), 2u);
+  EXPECT_EQ(rows[static_cast<int>(Table::kReplay)].size(), 1u);
+  EXPECT_EQ(seam(a).skipped(), 0);
+  // The target holds them natively: strings.
+  for (const Row& row : rows[static_cast<int>(Table::kCodes)]) {
+    const auto& c = std::get<internal::migration::CodeRow>(row);
+    EXPECT_EQ(r->call({"TYPE", b_prefix(b) + "act:" + c.key.substr(3)})->str(), "string");
+  }
+  b.clock().set(now);
+  EXPECT_EQ(observe(a.store(), p), observe(b.store(), p));
 }
 
 TEST_F(RedisMigrationTest, RedisCannotFenceItsWriters) {

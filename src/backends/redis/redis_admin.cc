@@ -5,6 +5,7 @@
 // SCAN for the number of keys under the prefix. Neither view runs on a Cluster (a SCAN without a
 // key reaches one node).
 #include <memory>
+#include <unordered_set>
 
 #include "backends/redis/redis_backend.h"
 
@@ -75,6 +76,12 @@ struct Counting {
   Millis now;
   StoreCounts counts;
   std::vector<std::string> buckets;  // sx: keys (prefixed)
+  // Codes: every code written since the native layout has its tombstone "act:{R}:<h>" (counted),
+  // and its record "ac:{R}:<h>" until consumed; a code of the earlier layout is the hash
+  // "ac:{R}:<h>" alone. The scan pairs them by name (memory follows the number of codes; this is
+  // an operator view): records without a tombstone count once more at the end.
+  std::unordered_set<std::string> records_unpaired;
+  std::unordered_set<std::string> tombs_unpaired;
   std::size_t next_bucket = 0;
   std::int64_t steps = 0;
   std::int64_t keys = 0;
@@ -120,7 +127,12 @@ void RedisBackend::admin_counts(Millis now, Callback<StoreCounts> done) {
       if (!k.is_string() || k.str().size() < skip + 3) continue;
       const std::string_view kind = std::string_view(k.str()).substr(skip, 3);
       if (kind == "ac:") {
+        std::string id = k.str().substr(skip + 3);
+        if (c->tombs_unpaired.erase(id) == 0) c->records_unpaired.insert(std::move(id));
+      } else if (kind == "act") {
         ++c->counts.codes;
+        std::string id = k.str().substr(skip + 4);
+        if (c->records_unpaired.erase(id) == 0) c->tombs_unpaired.insert(std::move(id));
       } else if (kind == "rf:") {
         ++c->counts.refresh_families;
       } else if (kind == "jr:") {
@@ -134,6 +146,9 @@ void RedisBackend::admin_counts(Millis now, Callback<StoreCounts> done) {
   };
   s->finish = [c, s_weak = std::weak_ptr<Scan>(s)](Status st) {
     if (!st.ok()) return c->done(Result<StoreCounts>(std::move(st)));
+    c->counts.codes += static_cast<std::int64_t>(c->records_unpaired.size());
+    c->records_unpaired.clear();
+    c->tombs_unpaired.clear();
     if (auto scan = s_weak.lock()) {
       c->steps = scan->steps;
       c->keys = scan->keys;

@@ -123,7 +123,7 @@ namespace {
 // The native commands the backend sends that never change state: they pay no durability WAIT.
 // Anything not listed counts as a write (the safe side).
 bool read_only_command(std::string_view name) {
-  static constexpr std::string_view kReads[] = {"GET", "GETRANGE", "HGET", "HMGET", "HGETALL",
+  static constexpr std::string_view kReads[] = {"GET", "GETRANGE", "HGET", "HMGET", "HGETALL", "TYPE",
                                                 "ZRANGE", "ZSCORE", "SCAN", "EXISTS", "PTTL"};
   return std::find(std::begin(kReads), std::end(kReads), name) != std::end(kReads);
 }

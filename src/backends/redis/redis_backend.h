@@ -133,6 +133,19 @@ class RedisBackend final : public Backend {
                OnReply on_reply) {
     submit(op, nullptr, keys, args, mapped(op, std::move(on_reply)));
   }
+  // As command(), for the parts that fall back to an earlier key layout when a native command
+  // meets a key of another type: `on_reply(Result<Reply>, bool wrongtype)` gets wrongtype = true
+  // (and a failed Result) when the server answered WRONGTYPE; every other failure mapped as above.
+  template <class OnReply>
+  void command_or_wrongtype(std::string_view op, std::vector<std::string> args, std::vector<std::string> keys,
+                            OnReply on_reply) {
+    submit(op, nullptr, keys, args,
+           [op, on_reply = std::move(on_reply)](Result<redis::Reply> r) mutable {
+             if (r.ok()) return on_reply(std::move(r), false);
+             const bool wrongtype = r.has_value() && r.value().is_error() && r.value().error_code() == "WRONGTYPE";
+             on_reply(Result<redis::Reply>(redis_reply::map_error(op, r)), wrongtype);
+           });
+  }
 
  private:
   // The reply callback the executor gets: on_reply with failures mapped. One std::function, as

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <charconv>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 
 #include "backends/redis/redis_backend.h"
 #include "backends/redis/scripts.h"
@@ -17,45 +19,160 @@ using redis_reply::corrupt;
 using redis_reply::unexpected;
 using redis_reply::num;
 
-AUTHSTORE_REDIS_SCRIPT(script_code_insert, code_insert)
-AUTHSTORE_REDIS_SCRIPT(script_code_consume, code_consume)
-AUTHSTORE_REDIS_SCRIPT(script_replay_reserve, replay_reserve)
-AUTHSTORE_REDIS_SCRIPT(script_replay_release, replay_release)
+// Version 2: the native layout (docs/redis.md, "Codes", "Replay reservations"); these scripts
+// run only on the rare paths a native command cannot decide.
+AUTHSTORE_REDIS_SCRIPT_V(script_code_insert, code_insert, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_code_consume, code_consume, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_replay_reserve, replay_reserve, 2)
+AUTHSTORE_REDIS_SCRIPT_V(script_replay_release, replay_release, 2)
 AUTHSTORE_REDIS_SCRIPT(script_token_put, token_put)
 AUTHSTORE_REDIS_SCRIPT(script_token_take, token_take)
 AUTHSTORE_REDIS_READ_SCRIPT_V(script_token_list, token_list, 1)
 AUTHSTORE_REDIS_SCRIPT(script_token_migrate, token_migrate)
 
+// "<expires_at>:<rest>" with expires_at decimal digits (> 0): the position of the colon, or npos.
+std::size_t expiry_prefix(const std::string& s, std::int64_t& e) {
+  const std::size_t colon = s.find(':');
+  if (colon == std::string::npos || colon == 0 || colon > 19) return std::string::npos;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + colon, e);
+  if (ec != std::errc() || end != s.data() + colon || e <= 0) return std::string::npos;
+  return colon;
+}
+
+// The native time-to-live of something that expires at `until` by the store clock: the remaining
+// lifetime plus 1 s of slack, as the scripts' ttl_for (scripts/common.lua).
+std::string ttl_px(Millis until, Millis now) { return num(std::max<Millis>(until - now, 0) + 1000); }
+
+// Two native commands sent back to back (pipelined: one round trip), answered together.
+struct Pair {
+  std::mutex mu;
+  int left = 2;
+  std::optional<Result<Reply>> got[2];
+  // Stores reply `i`; true for the caller that completes the pair.
+  bool set(int i, Result<Reply> r) {
+    std::lock_guard lock(mu);
+    got[i].emplace(std::move(r));
+    return --left == 0;
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
-// Codes: hash {e: expires_at, c: 0|1, r: record (until consumed), t: tombstone}.
+// Codes (docs/redis.md, "Codes"): two strings in the code's slot, written together at issue:
+//   P ac:{R}:<h>   "<expires_at>:<record>"     taken by GETDEL on the first consume
+//   P act:{R}:<h>  "<expires_at>:<tombstone>"  immutable; read when the record is gone
+// The record's and the tombstone's MACs bind the storage key ac:{R}:<h> (format.md), as before.
+// A code of the earlier layout (a hash {e, c, r, t} at P ac:{R}:<h>) answers WRONGTYPE to the
+// native commands: it is then read by HMGET and consumed by the script code_consume, as before.
 class RedisCodes final : public CodeBackend {
  public:
   explicit RedisCodes(RedisBackend& b) : b_(b) {}
 
+  // Native: SET NX PX of the record, then of the tombstone (one round trip). Either key taken
+  // (the store clock may say its entry expired; or an entry of the earlier layout): the script
+  // code_insert decides.
   void insert(const std::string& key, std::string record, std::string tombstone, Millis expires_at,
               Millis now, Callback<Done> done) override {
     std::string k = b_.key(key);
-    b_.eval(script_code_insert(), {k}, {num(now), std::move(record), std::move(tombstone), num(expires_at)},
-            [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(r.status()));
-              if (!r->is_integer()) return done(Result<Done>(unexpected("code_insert")));
-              if (r->integer() == 0) {
-                return done(Result<Done>(Status(StatusCode::kAlreadyExists, "code key collision")));
-              }
-              done(Result<Done>(Done{}));
-            });
+    std::string t = tomb_key(key);
+    std::string rv = num(expires_at) + ":" + record;
+    std::string tv = num(expires_at) + ":" + tombstone;
+    const std::string px = ttl_px(expires_at, now);
+    auto pair = std::make_shared<Pair>();
+    auto finish = [this, pair, k, t, rv, tv, expires_at, now, done = std::move(done)]() mutable {
+      for (auto& r : pair->got) {
+        if (!r->ok()) return done(Result<Done>(r->status()));
+      }
+      if (!pair->got[0]->value().is_nil() && !pair->got[1]->value().is_nil()) return done(Result<Done>(Done{}));
+      b_.eval(script_code_insert(), {k, t}, {num(now), rv, tv, num(expires_at)},
+              [done = std::move(done)](Result<Reply> r) {
+                if (!r.ok()) return done(Result<Done>(r.status()));
+                if (!r->is_integer()) return done(Result<Done>(unexpected("code_insert")));
+                if (r->integer() == 0) {
+                  return done(Result<Done>(Status(StatusCode::kAlreadyExists, "code key collision")));
+                }
+                done(Result<Done>(Done{}));
+              });
+    };
+    auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
+    b_.command("code_insert", {"SET", k, std::move(rv), "NX", "PX", px}, {k},
+               [pair, shared_finish](Result<Reply> r) {
+                 if (pair->set(0, std::move(r))) (*shared_finish)();
+               });
+    b_.command("code_insert_tombstone", {"SET", t, std::move(tv), "NX", "PX", px}, {t},
+               [pair, shared_finish](Result<Reply> r) {
+                 if (pair->set(1, std::move(r))) (*shared_finish)();
+               });
   }
 
-  // Native: HMGET, the expiry decision made here against `now`.
+  // Native: GET of the record; when it is gone, GET of the tombstone (a second round trip, on the
+  // consumed / not-found path only). The same checks, in the same order, as consume.
   void peek(const std::string& key, Millis now, Callback<CodeSlot> done) override {
+    record_then_tombstone("code_peek", "GET", key, now, std::move(done), &RedisCodes::peek_earlier);
+  }
+
+  // Native: GETDEL of the record (the one atomic decision: exactly one caller gets it); when it is
+  // gone, GET of the tombstone (a second round trip, on the reuse / not-found path only). A record
+  // the store clock says expired is taken and reads as absent. WRONGTYPE: a code of the earlier
+  // layout, consumed by the script code_consume.
+  void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override {
+    record_then_tombstone("code_consume", "GETDEL", key, now, std::move(done), &RedisCodes::consume_earlier);
+  }
+
+ private:
+  static Status not_found() { return Status(StatusCode::kNotFound, "code not found"); }
+
+  // P act:{R}:<h> for the storage key ac:{R}:<h> (the same tag: the same slot).
+  std::string tomb_key(const std::string& key) const {
+    if (key.rfind("ac:", 0) == 0) return b_.prefix() + "act:" + key.substr(3);
+    return b_.prefix() + key + ":t";  // no store builds such a key; kept apart all the same
+  }
+
+  // A stored "<expires_at>:<blob>" at `now`: the slot when live, kNotFound when expired,
+  // kDataLoss when garbled.
+  static Result<CodeSlot> slot(std::string_view op, const Reply& v, Millis now, bool consumed) {
+    if (!v.is_string()) return unexpected(op);
+    std::int64_t e = 0;
+    const std::size_t colon = expiry_prefix(v.str(), e);
+    if (colon == std::string::npos) return corrupt(op, consumed ? "tombstone expiry" : "expiry");
+    if (e <= now) return not_found();
+    return CodeSlot{consumed, v.str().substr(colon + 1)};
+  }
+
+  using Earlier = void (RedisCodes::*)(const std::string& k, Millis now, Callback<CodeSlot> done);
+
+  // `cmd` (GET or GETDEL) of the record; nil: the tombstone; WRONGTYPE: `earlier` on the hash of
+  // the earlier layout.
+  void record_then_tombstone(std::string_view op, const char* cmd, const std::string& key, Millis now,
+                             Callback<CodeSlot> done, Earlier earlier) {
     std::string k = b_.key(key);
+    b_.command_or_wrongtype(
+        op, {cmd, k}, {k},
+        [this, op, earlier, key, k, now, done = std::move(done)](Result<Reply> r, bool wrongtype) mutable {
+          if (wrongtype) return (this->*earlier)(k, now, std::move(done));
+          if (!r.ok()) return done(Result<CodeSlot>(r.status()));
+          if (r->is_nil()) return read_tombstone(op, key, now, std::move(done));
+          done(slot(op, r.value(), now, false));
+        });
+  }
+
+  void read_tombstone(std::string_view op, const std::string& key, Millis now, Callback<CodeSlot> done) {
+    std::string t = tomb_key(key);
+    b_.command("code_tombstone", {"GET", t}, {t}, [op, now, done = std::move(done)](Result<Reply> r) {
+      if (!r.ok()) return done(Result<CodeSlot>(r.status()));
+      if (r->is_nil()) return done(Result<CodeSlot>(not_found()));
+      done(slot(op, r.value(), now, true));
+    });
+  }
+
+  // The earlier layout's peek (HMGET), decided here against `now`. The key answered WRONGTYPE to
+  // GET, so it exists: a hash without its expiry is garbled.
+  void peek_earlier(const std::string& k, Millis now, Callback<CodeSlot> done) {
     b_.command("code_peek", {"HMGET", k, "e", "c", "r", "t"}, {k},
                [now, done = std::move(done)](Result<Reply> r) {
                  if (!r.ok()) return done(Result<CodeSlot>(r.status()));
                  const auto& v = r->elements();
                  if (v.size() != 4) return done(Result<CodeSlot>(unexpected("code_peek")));
                  // The same checks, in the same order, as code_consume.lua.
-                 if (v[0].is_nil()) return done(Result<CodeSlot>(not_found()));
                  std::int64_t e = 0;
                  if (!to_int(v[0], e)) return done(Result<CodeSlot>(corrupt("code_peek", "expiry")));
                  if (e <= now) return done(Result<CodeSlot>(not_found()));
@@ -69,8 +186,7 @@ class RedisCodes final : public CodeBackend {
                });
   }
 
-  void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override {
-    std::string k = b_.key(key);
+  void consume_earlier(const std::string& k, Millis now, Callback<CodeSlot> done) {
     b_.eval(script_code_consume(), {k}, {num(now)}, [done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<CodeSlot>(r.status()));
       auto& v = r->elements();
@@ -82,29 +198,43 @@ class RedisCodes final : public CodeBackend {
     });
   }
 
- private:
-  static Status not_found() { return Status(StatusCode::kNotFound, "code not found"); }
   RedisBackend& b_;
 };
 
 // ---------------------------------------------------------------------------------------------
-// Replay: hash {u: kept_until, o: owner}.
+// Replay (docs/redis.md, "Replay reservations"): string "<kept_until>:<owner>" (the earlier
+// layout: a hash {u: kept_until, o: owner}, still read and replaced by the scripts).
 class RedisReplay final : public ReplayBackend {
  public:
   explicit RedisReplay(RedisBackend& b) : b_(b) {}
 
+  // Native: SET NX PX GET. Nil: reserved. A live value (by the store clock): replayed. A value
+  // the store clock says expired, or WRONGTYPE (the earlier layout): the script replay_reserve
+  // replaces it if it is still expired. A garbled value is never overwritten (kDataLoss).
   void reserve(const ReplayReservation& res, Millis kept_until, Millis now,
                Callback<Done> done) override {
     std::string k = b_.key(res.key);
-    b_.eval(script_replay_reserve(), {k}, {num(now), res.owner, num(kept_until)},
-            [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(r.status()));
-              if (!r->is_integer()) return done(Result<Done>(unexpected("replay_reserve")));
-              if (r->integer() == 0) {
-                return done(Result<Done>(Status(StatusCode::kReplayed, "jti already reserved")));
-              }
-              done(Result<Done>(Done{}));
-            });
+    b_.command_or_wrongtype(
+        "replay_reserve", {"SET", k, num(kept_until) + ":" + res.owner, "NX", "PX", ttl_px(kept_until, now), "GET"},
+        {k}, [this, k, owner = res.owner, kept_until, now, done = std::move(done)](Result<Reply> r, bool wrongtype) mutable {
+          if (!wrongtype) {
+            if (!r.ok()) return done(Result<Done>(r.status()));
+            if (r->is_nil()) return done(Result<Done>(Done{}));
+            if (!r->is_string()) return done(Result<Done>(unexpected("replay_reserve")));
+            std::int64_t u = 0;
+            if (expiry_prefix(r->str(), u) == std::string::npos) {
+              return done(Result<Done>(corrupt("replay_reserve", "expiry")));
+            }
+            if (u > now) return done(Result<Done>(replayed()));
+          }
+          b_.eval(script_replay_reserve(), {k}, {num(now), owner, num(kept_until)},
+                  [done = std::move(done)](Result<Reply> r2) {
+                    if (!r2.ok()) return done(Result<Done>(r2.status()));
+                    if (!r2->is_integer()) return done(Result<Done>(unexpected("replay_reserve")));
+                    if (r2->integer() == 0) return done(Result<Done>(replayed()));
+                    done(Result<Done>(Done{}));
+                  });
+        });
   }
 
   void release(const ReplayReservation& res, Millis now, Callback<Done> done) override {
@@ -120,6 +250,7 @@ class RedisReplay final : public ReplayBackend {
   }
 
  private:
+  static Status replayed() { return Status(StatusCode::kReplayed, "jti already reserved"); }
   RedisBackend& b_;
 };
 

@@ -92,8 +92,33 @@ void sample_read(std::shared_ptr<Sampling> s) {
     std::string k = s->keys[s->next++];
     const std::string_view kind = std::string_view(k).substr(s->backend->prefix().size(), 3);
     std::vector<std::string> args;
-    if (kind == "ac:") {
-      args = {"HMGET", k, "r", "t"};
+    if (kind == "ac:" || kind == "act") {
+      // A code's record "P ac:{R}:<h>" or tombstone "P act:{R}:<h>", "<expires_at>:<sealed>",
+      // both bound to the storage key "ac:{R}:<h>"; a code of the earlier layout is a hash
+      // {e, c, r, t} at "P ac:{R}:<h>" (GET answers WRONGTYPE: HMGET r t).
+      std::string storage = kind == "ac:" ? k.substr(s->backend->prefix().size())
+                                          : "ac:" + k.substr(s->backend->prefix().size() + 4);
+      s->backend->command_or_wrongtype(
+          "marker_sample", {"GET", k}, {k}, [s, k, storage](Result<Reply> r, bool wrongtype) mutable {
+            if (wrongtype) {
+              return s->backend->command("marker_sample", {"HMGET", k, "r", "t"}, {k},
+                                         [s, storage](Result<Reply> r2) {
+                if (!r2.ok()) return s->done(Result<Sample>(r2.status()));
+                if (!r2->is_array() || r2->elements().size() != 2) {
+                  return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
+                }
+                const auto& v = r2->elements();
+                const Reply& blob = v[0].is_string() ? v[0] : v[1];
+                if (blob.is_string()) s->found.emplace_back(storage, blob.str());
+                sample_read(s);
+              });
+            }
+            if (!r.ok()) return s->done(Result<Sample>(r.status()));
+            const std::size_t colon = r->is_string() ? r->str().find(':') : std::string::npos;
+            if (colon != std::string::npos) s->found.emplace_back(storage, r->str().substr(colon + 1));
+            sample_read(s);
+          });
+      return;
     } else if (kind == "rf:" || kind == "rj:") {
       args = {"HGET", k, "rec"};
     } else if (kind == "ct:") {
@@ -104,7 +129,6 @@ void sample_read(std::shared_ptr<Sampling> s) {
       continue;
     }
     const bool token = kind == "ct:";
-    const bool code = kind == "ac:";
     std::vector<std::string> keys = {k};
     if (kind == "sh:") {
       s->backend->command("marker_sample", std::move(args), std::move(keys), [s, k](Result<Reply> r) {
@@ -116,15 +140,9 @@ void sample_read(std::shared_ptr<Sampling> s) {
       return;
     }
     s->backend->command("marker_sample", std::move(args), std::move(keys),
-                        [s, k, token, code](Result<Reply> r) {
+                        [s, k, token](Result<Reply> r) {
       if (!r.ok()) return s->done(Result<Sample>(r.status()));
       const Reply* v = &r.value();
-      if (code) {
-        if (!v->is_array() || v->elements().size() != 2) {
-          return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
-        }
-        v = v->elements()[0].is_string() ? &v->elements()[0] : &v->elements()[1];
-      }
       const std::size_t colon = v->is_string() && token ? v->str().find(':') : 0;
       if (v->is_string() && colon != std::string::npos) {
         std::string storage = k.substr(s->backend->prefix().size());

@@ -15,7 +15,8 @@
 // the store clock's `now`, remaining lifetime plus 1 s (docs/redis.md, "Time").
 //
 // The mapping of codes and replay reservations sits in its own small functions (export_codes,
-// import_code, export_replay, import_replay): their layout may move to native strings.
+// export_replay and their add_import): the native layout (strings), and the earlier one (hashes)
+// read as well until its entries expire.
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
@@ -156,8 +157,8 @@ local fk = ARGV[2]
 if redis.call('TYPE', KEYS[1]).ok == 'hash' then
   local t = redis.call('HMGET', KEYS[1], 'f', 's', 'n')
   local cur = redis.call('HGET', KEYS[2], 'cur')
-  if t[1] == fk and cur and cur ~= '' and
-     ((t[2] == '0' and ARGV[4] .. cur == KEYS[1]) or (t[2] == '1' and t[3] == cur)) then
+  if t[1] == fk and cur and
+     ((t[2] == '0' and cur ~= '' and ARGV[4] .. cur == KEYS[1]) or (t[2] == '1' and t[3] == cur)) then
     keep(KEYS[1], ARGV[3])
     return 1
   end
@@ -237,23 +238,13 @@ end
 return 1
 )lua")
 
-// KEYS: code hash. ARGV: now, expires_at, consumed, record ('' when consumed), tombstone, ttl.
+// KEYS: the code's record and tombstone strings (docs/redis.md, "Codes"). ARGV: now, the record
+// value "<expires_at>:<record>" ('' when consumed: no record key), the tombstone value, ttl.
+// Replaces whatever the keys held (either layout).
 AUTHSTORE_MIGRATION_SCRIPT(script_code, "migrate_code", R"lua(
-redis.call('DEL', KEYS[1])
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'e', ARGV[2], 'c', '1', 't', ARGV[5])
-else
-  redis.call('HSET', KEYS[1], 'e', ARGV[2], 'c', '0', 'r', ARGV[4], 't', ARGV[5])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return 1
-)lua")
-
-// KEYS: reservation hash. ARGV: now, kept_until, owner, ttl.
-AUTHSTORE_MIGRATION_SCRIPT(script_replay, "migrate_replay", R"lua(
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'u', ARGV[2], 'o', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('DEL', KEYS[1], KEYS[2])
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4]) end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 return 1
 )lua")
 
@@ -426,7 +417,7 @@ class RedisMigration final : public MigrationBackend {
       case Table::kRefreshFamilies: return {"rf:*"};
       case Table::kRefreshTokens: return {"rt:*"};
       case Table::kRefreshJtis: return {"rj:*"};
-      case Table::kCodes: return {"ac:*"};
+      case Table::kCodes: return {"ac[:t]*"};  // records ac:, tombstones act:, earlier hashes ac:
       case Table::kSessions: return {"s[hz]:*"};
       case Table::kReplay: return {"jr:*"};
       case Table::kClientTokens: return {"ct:*"};
@@ -576,8 +567,8 @@ class RedisMigration final : public MigrationBackend {
     }
     return batch_.run(std::move(calls));
   }
-  // PTTL of each key, as an absolute store-clock time (now + remaining; kNever without a TTL,
-  // nullopt for a key gone meanwhile).
+  // PTTL of each key, as an absolute store-clock time (now + remaining, rounded up to the minute;
+  // kNever without a TTL, nullopt for a key gone meanwhile).
   Result<std::vector<std::optional<Millis>>> until_of(const std::vector<std::string>& keys, Millis now) {
     auto replies = read_all(keys, {"PTTL"}, "migrate_pttl");
     std::vector<std::optional<Millis>> out;
@@ -590,7 +581,12 @@ class RedisMigration final : public MigrationBackend {
       } else if (*v < 0) {
         out.emplace_back(std::nullopt);
       } else {
-        out.emplace_back(now + *v);
+        // Rounded up to the minute: the key's TTL, read twice, gives the same time (a verify compares
+        // the target's against a second export of the source), and a revocation is remembered a
+        // little longer, never shorter.
+        constexpr Millis kGrain = 60'000;
+        const Millis at = now + *v;
+        out.emplace_back(at > kMaxTtlAt ? at : (at + kGrain - 1) / kGrain * kGrain);
       }
     }
     return out;
@@ -719,6 +715,9 @@ class RedisMigration final : public MigrationBackend {
       bool garbled = false;
       std::int64_t g = std::max(gen_value(p.value, now, garbled), gen_value(other_values[i], now, garbled));
       if (garbled) skip();
+      // A generation of 0 is what a missing one reads as (refresh_issue and jti_store create it so,
+      // to keep the key's TTL): no row, as on SQLite, which writes one only at a revocation.
+      if (g == 0) continue;
       if (clients) {
         rows.emplace_back(ClientGenRow{p.route, p.sub, p.cli, g, p.until});
       } else {
@@ -834,10 +833,11 @@ class RedisMigration final : public MigrationBackend {
     return {"HMGET", "rec", "sub", "cli", "gra", "gen", "cg", "st", "cur", "ca", "lu", "it", "ie", "ea", "rot"};
   }
 
-  // Grace candidates of the whole store: for each token spent by rotation (s 1) with a successor,
-  // successor -> (token, spent_at). One walk of every rt: key, once per export of the families
-  // (the family does not name the token whose rotation made its current one).
-  Status build_candidates(Millis now) {
+  // The tokens spent by being presented (s 1) of the whole store, by (family, successor n): a
+  // family's candidates are those whose successor is its current token ('' once it ended: the token
+  // that consumed it). One walk of every rt: key, once per export of the families (a family does
+  // not name the token whose rotation made its current one).
+  Status build_candidates() {
     candidates_.clear();
     std::string cursor;
     for (int guard = 0; guard < 1'000'000; ++guard) {
@@ -850,22 +850,21 @@ class RedisMigration final : public MigrationBackend {
           return replies[i].status();
         }
         auto v = fields(replies[i].value());
-        if (v.size() != 4 || !v[0] || !v[1] || *v[1] != "1" || !v[2] || !v[3] || v[3]->empty()) continue;
+        if (v.size() != 4 || !v[0] || !v[1] || *v[1] != "1" || !v[2]) continue;
         auto sa = parse_int(*v[2]);
         if (!sa) continue;
-        candidates_[*v[3]] = Candidate{sc->keys[i], *v[0], *sa};
+        candidates_[*v[0] + '\n' + v[3].value_or("")].push_back(Candidate{sc->keys[i], *v[0], *sa});
       }
       cursor = sc->next;
       if (cursor.empty()) break;
     }
-    (void)now;
     candidates_built_ = true;
     return Status::Ok();
   }
 
   Status export_families(const std::vector<std::string>& keys, Millis now, bool first_page, std::vector<Row>& rows) {
     if (first_page || !candidates_built_) {
-      if (Status s = build_candidates(now); !s.ok()) return s;
+      if (Status s = build_candidates(); !s.ok()) return s;
     }
     auto replies = read_all(keys, family_fields(), "migrate_families");
     if (Status st = settle(replies); !st.ok()) return st;
@@ -891,13 +890,19 @@ class RedisMigration final : public MigrationBackend {
       row.client_gen = f->cg;
       row.state = f->st == "a" ? 0 : f->st == "e" ? 1 : 2;
       row.current_token = f->cur;
-      // The grace candidate (refresh_rotate: spent by rotation, successor the current token).
-      // Redis cannot tell a prev from a grace token; SQLite decides on both alike.
-      if (!f->cur.empty()) {
-        auto it = candidates_.find(f->cur);
-        if (it != candidates_.end() && it->second.family == keys[i]) {
-          row.prev_token = it->second.token;
-          row.prev_spent_at = it->second.spent_at;
+      // The grace candidates (refresh_rotate: spent by being presented, successor the current
+      // token; once ended: the token that consumed it). As SQLite keeps them: spent by the last
+      // rotation (spent_at = last_used_at) -> prev_token; spent before it, re-rotated by a grace
+      // retry -> grace_token. (SQLite decides on both alike; the columns only keep rows equal.)
+      if (auto it = candidates_.find(keys[i] + '\n' + f->cur); it != candidates_.end()) {
+        for (const Candidate& c : it->second) {
+          if (c.spent_at == f->lu && row.prev_token.empty()) {
+            row.prev_token = c.token;
+            row.prev_spent_at = c.spent_at;
+          } else if (row.grace_token.empty()) {
+            row.grace_token = c.token;
+            row.grace_spent_at = c.spent_at;
+          }
         }
       }
       row.created_at = f->ca;
@@ -970,39 +975,129 @@ class RedisMigration final : public MigrationBackend {
     return Status::Ok();
   }
 
-  // --- codes (ac: hash e c r t) -----------------------------------------------------------------
-  Status export_codes(const std::vector<std::string>& keys, Millis now, std::vector<Row>& rows) {
-    auto replies = read_all(keys, {"HMGET", "e", "c", "r", "t"}, "migrate_codes");
-    if (Status st = settle(replies); !st.ok()) return st;
+  // The TYPE of each key ("" when the read failed: settled, counted).
+  std::vector<std::string> types(const std::vector<std::string>& keys, Status& err) {
+    auto replies = read_all(keys, {"TYPE"}, "migrate_type");
+    std::vector<std::string> out(keys.size());
+    if (Status st = settle(replies); !st.ok()) {
+      err = st;
+      return out;
+    }
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (!replies[i].ok()) continue;  // skipped (settled)
-      auto v = fields(replies[i].value());
-      if (v.size() != 4 || !v[0]) continue;
-      auto e = parse_int(*v[0]);
-      const bool consumed = v[1] && *v[1] == "1";
-      if (!e || !v[1] || (*v[1] != "0" && *v[1] != "1") || !v[3] || (!consumed && !v[2])) {
+      if (replies[i].ok() && replies[i]->is_string()) out[i] = replies[i]->str();
+    }
+    return out;
+  }
+  // "<expires_at>:<blob>" (expires_at > 0, at most 19 digits), as the native layout's reads parse it.
+  static std::optional<std::pair<Millis, std::string>> expiry_value(const std::string& v) {
+    const std::size_t colon = v.find(':');
+    if (colon == std::string::npos || colon == 0 || colon > 19) return std::nullopt;
+    auto e = parse_int(std::string_view(v).substr(0, colon));
+    if (!e || *e <= 0) return std::nullopt;
+    return std::make_pair(*e, v.substr(colon + 1));
+  }
+
+  // --- codes (docs/redis.md, "Codes": P ac:{R}:<h> "<e>:<record>" until consumed, P act:{R}:<h>
+  // "<e>:<tombstone>"; or a hash {e, c, r, t} of the earlier layout at P ac:{R}:<h>) ----------------
+  static std::string code_tomb_key(const std::string& key) {
+    return key.starts_with("ac:") ? "act:" + key.substr(3) : key + ":t";
+  }
+  Status export_codes(const std::vector<std::string>& found, Millis now, std::vector<Row>& rows) {
+    // The codes named by the keys found (a record or a tombstone; a consumed code has only the latter).
+    std::vector<std::string> keys;
+    for (const auto& k : found) keys.push_back(k.starts_with("act:") ? "ac:" + k.substr(4) : k);
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    Status err;
+    std::vector<std::string> type = types(keys, err);
+    if (!err.ok()) return err;
+    std::vector<std::string> tombs;
+    for (const auto& k : keys) tombs.push_back(code_tomb_key(k));
+    auto tomb = read_all(tombs, {"GET"}, "migrate_code_tombstones");
+    if (Status st = settle(tomb); !st.ok()) return st;
+    std::vector<std::string> strings, hashes;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (type[i] == "string") strings.push_back(keys[i]);
+      if (type[i] == "hash") hashes.push_back(keys[i]);
+    }
+    auto recs = read_all(strings, {"GET"}, "migrate_codes");
+    if (Status st = settle(recs); !st.ok()) return st;
+    auto olds = read_all(hashes, {"HMGET", "e", "c", "r", "t"}, "migrate_codes_earlier");
+    if (Status st = settle(olds); !st.ok()) return st;
+    std::size_t si = 0, hi = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (type[i] == "hash") {
+        const Result<Reply>& r = olds[hi++];
+        if (!r.ok()) continue;  // skipped (settled)
+        auto v = fields(r.value());
+        if (v.size() != 4 || !v[0]) continue;
+        auto e = parse_int(*v[0]);
+        const bool consumed = v[1] && *v[1] == "1";
+        if (!e || !v[1] || (*v[1] != "0" && *v[1] != "1") || !v[3] || (!consumed && !v[2])) {
+          skip();
+          continue;
+        }
+        if (*e <= now) continue;
+        rows.emplace_back(CodeRow{keys[i], consumed, consumed ? std::string() : *v[2], *v[3], *e});
+        continue;
+      }
+      std::optional<std::string> record;
+      if (type[i] == "string") {
+        const Result<Reply>& r = recs[si++];
+        if (!r.ok()) continue;  // skipped (settled)
+        if (r->is_string()) record = r->str();
+      } else if (!type[i].empty() && type[i] != "none") {
+        skip();  // another type at the code's key
+        continue;
+      }
+      if (!tomb[i].ok() || (!tomb[i]->is_string() && !record)) continue;  // settled, or gone
+      auto t = tomb[i]->is_string() ? expiry_value(tomb[i]->str()) : std::nullopt;
+      auto rec = record ? expiry_value(*record) : std::nullopt;
+      if (!t || (record && !rec)) {
         skip();
         continue;
       }
-      if (*e <= now) continue;
-      rows.emplace_back(CodeRow{keys[i], consumed, consumed ? std::string() : *v[2], *v[3], *e});
+      if (t->first <= now) continue;
+      rows.emplace_back(CodeRow{keys[i], !record, rec ? rec->second : std::string(), t->second, t->first});
     }
     return Status::Ok();
   }
   void add_import(const CodeRow& r, Millis now, std::vector<Call>& calls) {
     if (r.expires_at <= now) return;
-    calls.push_back(scripted(script_code(), {b_.key(r.key)},
-                             {std::to_string(now), std::to_string(r.expires_at), r.consumed ? "1" : "0",
-                              r.consumed ? std::string() : r.record, r.tombstone, ttl_for(r.expires_at, now)}));
+    const std::string e = std::to_string(r.expires_at);
+    calls.push_back(scripted(script_code(), {b_.key(r.key), b_.key(code_tomb_key(r.key))},
+                             {std::to_string(now), r.consumed ? std::string() : e + ":" + r.record,
+                              e + ":" + r.tombstone, ttl_for(r.expires_at, now)}));
   }
 
-  // --- replay reservations (jr: hash u o) -------------------------------------------------------
+  // --- replay reservations (P jr:<h> "<kept_until>:<owner>"; a hash {u, o} of the earlier layout) --
   Status export_replay(const std::vector<std::string>& keys, Millis now, std::vector<Row>& rows) {
-    auto replies = read_all(keys, {"HMGET", "u", "o"}, "migrate_replay");
-    if (Status st = settle(replies); !st.ok()) return st;
+    Status err;
+    std::vector<std::string> type = types(keys, err);
+    if (!err.ok()) return err;
+    std::vector<std::string> strings, hashes;
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (!replies[i].ok()) continue;  // skipped (settled)
-      auto v = fields(replies[i].value());
+      if (type[i] == "string") strings.push_back(keys[i]);
+      if (type[i] == "hash") hashes.push_back(keys[i]);
+      if (!type[i].empty() && type[i] != "string" && type[i] != "hash" && type[i] != "none") skip();
+    }
+    auto natives = read_all(strings, {"GET"}, "migrate_replay");
+    if (Status st = settle(natives); !st.ok()) return st;
+    for (std::size_t i = 0; i < strings.size(); ++i) {
+      if (!natives[i].ok() || !natives[i]->is_string()) continue;
+      auto v = expiry_value(natives[i]->str());
+      if (!v || v->second.empty()) {
+        skip();
+        continue;
+      }
+      if (v->first <= now) continue;
+      rows.emplace_back(ReplayRow{strings[i], v->second, v->first});
+    }
+    auto olds = read_all(hashes, {"HMGET", "u", "o"}, "migrate_replay_earlier");
+    if (Status st = settle(olds); !st.ok()) return st;
+    for (std::size_t i = 0; i < hashes.size(); ++i) {
+      if (!olds[i].ok()) continue;  // skipped (settled)
+      auto v = fields(olds[i].value());
       if (v.size() != 2 || (!v[0] && !v[1])) continue;
       auto u = v[0] ? parse_int(*v[0]) : std::nullopt;
       if (!u || !v[1]) {
@@ -1010,14 +1105,16 @@ class RedisMigration final : public MigrationBackend {
         continue;
       }
       if (*u <= now) continue;
-      rows.emplace_back(ReplayRow{keys[i], *v[1], *u});
+      rows.emplace_back(ReplayRow{hashes[i], *v[1], *u});
     }
     return Status::Ok();
   }
+  // One native SET (replacing a reservation of either layout).
   void add_import(const ReplayRow& r, Millis now, std::vector<Call>& calls) {
     if (r.kept_until <= now) return;
-    calls.push_back(scripted(script_replay(), {b_.key(r.key)},
-                             {std::to_string(now), std::to_string(r.kept_until), r.owner, ttl_for(r.kept_until, now)}));
+    const std::string k = b_.key(r.key);
+    calls.push_back(native("migrate_replay", {"SET", k, std::to_string(r.kept_until) + ":" + r.owner, "PX",
+                                              ttl_for(r.kept_until, now)}, k));
   }
 
   // --- sessions (sh: hash, sx: live index, sz: tombstones) --------------------------------------
@@ -1259,14 +1356,14 @@ class RedisMigration final : public MigrationBackend {
     std::vector<std::string> keys = {b_.key(r.family_key), b_.key("ri:" + r.route + ":" + r.subject_key),
                                      gens_key(r.route)};
     std::vector<std::string> tokens;  // key, state, spent_at
-    if (!r.current_token.empty()) {
-      tokens.insert(tokens.end(), {r.current_token, "0", "0"});
-      if (!r.prev_token.empty() && r.prev_token != r.current_token) {
-        tokens.insert(tokens.end(), {r.prev_token, "1", std::to_string(r.prev_spent_at)});
-      }
-      if (!r.grace_token.empty() && r.grace_token != r.current_token && r.grace_token != r.prev_token) {
-        tokens.insert(tokens.end(), {r.grace_token, "1", std::to_string(r.grace_spent_at)});
-      }
+    // The current token, and the candidates: spent by being presented, successor the current token
+    // ('' once the family ended: then only the token that consumed it, never grace-eligible).
+    if (!r.current_token.empty()) tokens.insert(tokens.end(), {r.current_token, "0", "0"});
+    if (!r.prev_token.empty() && r.prev_token != r.current_token) {
+      tokens.insert(tokens.end(), {r.prev_token, "1", std::to_string(r.prev_spent_at)});
+    }
+    if (!r.grace_token.empty() && r.grace_token != r.current_token && r.grace_token != r.prev_token) {
+      tokens.insert(tokens.end(), {r.grace_token, "1", std::to_string(r.grace_spent_at)});
     }
     const std::size_t n = tokens.size() / 3;
     for (std::size_t i = 0; i < n; ++i) keys.push_back(b_.key(tokens[3 * i]));
@@ -1318,7 +1415,7 @@ class RedisMigration final : public MigrationBackend {
   RedisBackend& b_;
   Batch batch_;
   std::int64_t skipped_ = 0;
-  std::unordered_map<std::string, Candidate> candidates_;  // successor -> grace candidate
+  std::unordered_map<std::string, std::vector<Candidate>> candidates_;  // family '\n' successor -> spent tokens
   bool candidates_built_ = false;
   bool moved_known_ = false;
   bool moved_ = false;

@@ -89,6 +89,15 @@ Status sqlite_error(int rc, sqlite3* db, std::string_view path, std::string_view
         return Status(StatusCode::kPermissionDenied, msg + "cannot open: " + detail);
       }
       return Status(StatusCode::kUnavailable, msg + "cannot open: " + detail);
+    case SQLITE_CONSTRAINT:
+      // The migration fence's triggers (sqlite_migration.cc): every write of a fenced store.
+      if (detail.find("authstore: store fenced") != std::string::npos) {
+        return Status(StatusCode::kFailedPrecondition,
+                      msg + "the store is fenced: it was (or is being) migrated to another store, and refuses "
+                            "every change (authstore migrate; docs/operations.md, \"Moving a store\")",
+                      "fence");
+      }
+      return Status(StatusCode::kInternal, msg + detail);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Status(StatusCode::kUnavailable,

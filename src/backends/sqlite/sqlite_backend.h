@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "backends/factories.h"
 #include "backends/sqlite/engine.h"
+#include "backends/sqlite/sqlite_migration.h"
 
 namespace authstore::internal::sqlite {
 
@@ -135,6 +136,7 @@ class SqliteBackend final : public Backend {
   void admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) override;
   void admin_records(std::size_t limit,
                      Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  migration::MigrationBackend* migration() override { return &migration_; }
   void close() override { engine_.close(); }
   Engine& engine() noexcept { return engine_; }
 
@@ -147,6 +149,7 @@ class SqliteBackend final : public Backend {
   SqliteReplay replay_{engine_};
   SqliteClientTokens client_tokens_{engine_};
   SqlitePayloads payloads_{engine_};
+  SqliteMigration migration_{engine_};
 };
 
 // Parses what follows "sqlite://" into a DbConfig (kInvalidArgument, field "url").

@@ -1,8 +1,13 @@
--- KEYS[1] code hash. ARGV: now.
+-- A code of the EARLIER layout (a hash), consumed: run only when the native GETDEL of the record
+-- key answered WRONGTYPE (docs/redis.md, "Codes", "Upgrade"). KEYS[1] code hash. ARGV: now.
 -- {0} not found or expired; {1, record} consumed now; {2, tombstone} consumed before.
--- A garbled entry is an error reply CORRUPT (read as kDataLoss), checked as code_peek does.
+-- A garbled entry (a key without its expiry included) is an error reply CORRUPT (read as
+-- kDataLoss), checked as the peek of the earlier layout does.
 local v = redis.call('HMGET', KEYS[1], 'e', 'c', 'r', 't')
-if not v[1] then return {0} end
+if not v[1] then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('CORRUPT code entry: expiry') end
+  return {0}
+end
 local e = tonumber(v[1])
 if not e then return redis.error_reply('CORRUPT code entry: expiry') end
 if e <= NOW then return {0} end
