@@ -353,29 +353,40 @@ class RedisMigration final : public MigrationBackend {
 
   std::int64_t skipped() const override { return skipped_; }
 
+  // A page is empty only when the table is done: steps that find no row go on (so that the first
+  // page tells whether a table holds rows, as the engine's emptiness check reads it).
   Result<Page> export_page(Table t, const std::string& cursor, std::size_t max_rows, Millis now) override {
-    Result<Scanned> sc = scan(patterns(t), cursor, std::max<std::size_t>(max_rows, 1));
-    if (!sc.ok()) return sc.status();
     Page page;
-    page.next_cursor = sc->next;
-    Status s;
-    switch (t) {
-      case Table::kRefreshUsers: s = export_gens(sc->keys, now, false, page.rows); break;
-      case Table::kRefreshClientGens: s = export_gens(sc->keys, now, true, page.rows); break;
-      case Table::kRefreshGrants: s = export_grants(sc->keys, now, page.rows); break;
-      case Table::kRefreshFamilies: s = export_families(sc->keys, now, cursor.empty(), page.rows); break;
-      case Table::kRefreshTokens: s = export_tokens(sc->keys, now, page.rows); break;
-      case Table::kRefreshJtis: s = export_jtis(sc->keys, now, page.rows); break;
-      case Table::kCodes: s = export_codes(sc->keys, now, page.rows); break;
-      case Table::kSessions: s = export_sessions(sc->keys, now, page.rows); break;
-      case Table::kReplay: s = export_replay(sc->keys, now, page.rows); break;
-      case Table::kClientTokens: s = export_client_tokens(sc->keys, now, page.rows); break;
-      case Table::kPayloadGrants: s = export_payload_grants(sc->keys, now, page.rows); break;
-      case Table::kPayloads: s = export_payloads(sc->keys, now, page.rows); break;
-      case Table::kPayloadIndex: s = export_payload_index(sc->keys, now, page.rows); break;
+    std::string from = cursor;
+    for (std::size_t guard = 0; guard < 100'000'000; ++guard) {
+      Result<Scanned> sc = scan(patterns(t), from, std::max<std::size_t>(max_rows, 1));
+      if (!sc.ok()) return sc.status();
+      page.next_cursor = sc->next;
+      Status s = rows_of(t, sc->keys, now, cursor.empty() && guard == 0, page.rows);
+      if (!s.ok()) return s;
+      if (!page.rows.empty() || page.next_cursor.empty()) break;
+      from = page.next_cursor;
     }
-    if (!s.ok()) return s;
     return page;
+  }
+
+  Status rows_of(Table t, const std::vector<std::string>& keys, Millis now, bool first, std::vector<Row>& rows) {
+    switch (t) {
+      case Table::kRefreshUsers: return export_gens(keys, now, false, rows);
+      case Table::kRefreshClientGens: return export_gens(keys, now, true, rows);
+      case Table::kRefreshGrants: return export_grants(keys, now, rows);
+      case Table::kRefreshFamilies: return export_families(keys, now, first, rows);
+      case Table::kRefreshTokens: return export_tokens(keys, now, rows);
+      case Table::kRefreshJtis: return export_jtis(keys, now, rows);
+      case Table::kCodes: return export_codes(keys, now, rows);
+      case Table::kSessions: return export_sessions(keys, now, rows);
+      case Table::kReplay: return export_replay(keys, now, rows);
+      case Table::kClientTokens: return export_client_tokens(keys, now, rows);
+      case Table::kPayloadGrants: return export_payload_grants(keys, now, rows);
+      case Table::kPayloads: return export_payloads(keys, now, rows);
+      case Table::kPayloadIndex: return export_payload_index(keys, now, rows);
+    }
+    return Status::Ok();
   }
 
   Status import_rows(Table t, const std::vector<Row>& rows, Millis now) override {
@@ -433,7 +444,6 @@ class RedisMigration final : public MigrationBackend {
     std::string next;
   };
   // SCAN steps from `cursor` until about `want` keys were found, the walk ended, or kMaxScanSteps.
-  // (An empty page with a cursor is possible: the steps found nothing under the prefix.)
   // Standalone / Sentinel: the cursor is the server's. Cluster: every master is walked in turn,
   // the SCAN routed to it by a key of one of its slots; the cursor is "<map>/<master>/<cursor>",
   // <map> a fingerprint of the slot map (CLUSTER SLOTS), read again before and after each page: a
