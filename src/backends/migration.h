@@ -248,6 +248,11 @@ class MigrationBackend {
   // writers (the operator then stops them; docs/operations.md, "Moving a store").
   virtual Status set_fence(bool on) = 0;
   virtual Result<bool> fenced() = 0;
+
+  // Entries the exports so far skipped because they did not parse (a garbled field, a key of the
+  // wrong type), for the engine to report. A backend that reads such an entry as a revocation
+  // (Redis: a garbled generation or logout time) exports the revocation and counts it here too.
+  virtual std::int64_t skipped() const { return 0; }
 };
 
 }  // namespace authstore::internal::migration

@@ -514,7 +514,7 @@ TEST(Migrate, MemoryAndTheSameStoreAreRefused) {
   EXPECT_EQ(r.status().field(), "migration");
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, MigrateTest, ::testing::Values("sqlite"),
+INSTANTIATE_TEST_SUITE_P(Targets, MigrateTest, ::testing::Values("sqlite", "redis"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
 
 }  // namespace

@@ -84,6 +84,7 @@ RedisBackend::RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackend
   replay_ = make_redis_replay(*this);
   client_tokens_ = make_redis_client_tokens(*this);
   payloads_ = make_redis_payloads(*this);
+  migration_ = make_redis_migration(*this);
 }
 
 RedisBackend::~RedisBackend() { executor_.reset(); }

@@ -103,6 +103,9 @@ class RedisBackend final : public Backend {
   // ZCOUNT per session bucket; INFO. Refused on a Cluster (a SCAN reaches one node only).
   void admin_counts(Millis now, Callback<StoreCounts> done) override;
   void admin_health(Callback<std::vector<std::pair<std::string, std::string>>> done) override;
+  // The migration seam (redis_migration.cc; docs/redis.md, "Migration"): export by SCAN (on a
+  // Cluster, of every master in turn), import one script or SET per row, no fence.
+  migration::MigrationBackend* migration() override { return migration_.get(); }
   // Fails pending requests with kUnavailable, closes the connections, joins the I/O thread.
   void close() override { executor_.reset(); }  // the executor owns the client
 
@@ -167,6 +170,7 @@ class RedisBackend final : public Backend {
   std::unique_ptr<ReplayBackend> replay_;
   std::unique_ptr<ClientTokenBackend> client_tokens_;
   std::unique_ptr<PayloadBackend> payloads_;
+  std::unique_ptr<migration::MigrationBackend> migration_;
   // Last: destroyed first, failing what is in flight while everything above still exists.
   std::unique_ptr<RedisExecutor> executor_;
 };
@@ -209,5 +213,6 @@ std::unique_ptr<ClientTokenBackend> make_redis_client_tokens(RedisBackend& b);
 std::unique_ptr<RefreshBackend> make_redis_refresh(RedisBackend& b);
 std::unique_ptr<SessionBackend> make_redis_sessions(RedisBackend& b);
 std::unique_ptr<PayloadBackend> make_redis_payloads(RedisBackend& b);
+std::unique_ptr<migration::MigrationBackend> make_redis_migration(RedisBackend& b);
 
 }  // namespace authstore::internal
