@@ -135,7 +135,7 @@ struct Options {
   // The low-latency mode of blocking calls (docs/performance.md, "One request in flight"): a
   // blocking call (one without _async) spins up to this many microseconds on its answer before
   // sleeping; on Redis the client's I/O thread also busy-polls its sockets this long after its
-  // last event. (Memory and SQLite answer before the call's _async form returns: no spin.) It saves the thread wake-ups that dominate one request in flight on a VM, at the
+  // last event, when it may run on 3 CPUs or more. (Memory and SQLite answer before the call's _async form returns: no spin.) It saves the thread wake-ups that dominate one request in flight on a VM, at the
   // price of a busy core: each waiting caller, and the I/O thread, burn CPU while they spin (a
   // thread whose CPU affinity allows one CPU only does not spin: it would starve what it waits for).
   // 0 = off (the default). 0..1000, else open() fails with kInvalidArgument, field

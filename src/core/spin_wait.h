@@ -25,17 +25,20 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// Whether spinning can pay on this thread: it may run on at least two CPUs (a thread confined to
-// one, `taskset -c 1` say, would only take the CPU from the thread it waits for). Read once per
-// thread (sched_getaffinity), so a later change of the thread's affinity is not seen.
-inline bool thread_may_spin() noexcept {
-  thread_local const bool may = [] {
+// How many CPUs this thread may run on (sched_getaffinity; 1 when it cannot tell). Read once per
+// thread, so a later change of the thread's affinity is not seen.
+inline int thread_cpus() noexcept {
+  thread_local const int n = [] {
     cpu_set_t set;
     CPU_ZERO(&set);
-    return ::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
+    return ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
   }();
-  return may;
+  return n;
 }
+
+// Whether a caller's spin can pay on this thread: it may run on at least two CPUs (a thread
+// confined to one, `taskset -c 1` say, would only take the CPU from the thread it waits for).
+inline bool thread_may_spin() noexcept { return thread_cpus() >= 2; }
 
 // One answer of type R, handed over from the thread that produces it (deliver(), once) to the one
 // that waits (wait(), once). A futex (C++20 atomic wait), no mutex: a completion costs at most one

@@ -117,7 +117,9 @@ class Client::Impl {
   // that comes within `spin` of the last event costs no wake-up of this thread. Returns when the
   // io_context runs out of work (the destructor dropped the work guard and the connections closed).
   void run(std::chrono::microseconds spin) {
-    if (spin.count() <= 0 || !internal::thread_may_spin()) {  // not on a thread confined to one CPU
+    // A busy I/O thread next to a spinning caller needs a third CPU for the rest (the server on
+    // a small machine): with fewer, only the caller spins and this thread sleeps in epoll.
+    if (spin.count() <= 0 || internal::thread_cpus() < 3) {
       io_.run();
       return;
     }

@@ -65,8 +65,8 @@ struct ClientOptions {
   std::size_t max_queued_while_connecting = 4096;  // per connection, waiting for (re)connection
   std::size_t max_request_bytes = 512u << 20;  // encoded size; Redis' own proto-max-bulk-len default
   // The low-latency mode (URL option spin_us; 0 = off, at most kMaxSpinMicros): blocking calls
-  // spin this long for their reply before sleeping, and the I/O thread busy-polls its sockets
-  // this long after its last event before sleeping in epoll. On VMs, where a wake-up costs tens
+  // spin this long for their reply before sleeping, and (when it may run on 3 or more CPUs) the
+  // I/O thread busy-polls its sockets this long after its last event before sleeping in epoll. On VMs, where a wake-up costs tens
   // of microseconds, this can more than double one-in-flight throughput; the price is CPU: each
   // waiting caller, and the I/O thread for `spin` after every event, keeps a core busy. It helps
   // only when the caller and the I/O thread have separate CPUs (docs/redis-client.md).
