@@ -2,11 +2,13 @@
 // API versus redis-benchmark sending the very same loaded script. run_backend.sh drives it.
 //
 //   redis_backend_bench --mode authstore --url redis://127.0.0.1:P --op OP --requests N
-//       [--inflight 256] [--max-seconds 30]
+//       [--inflight 256] [--max-seconds 30] [--blocking 1]
 //     Opens authstore::open(url + "?prefix=a:"), prepares what the operation needs (codes to
 //     consume, families to rotate, ... through the API, untimed), then runs N operations through
 //     the *_async calls with `inflight` outstanding (each completion issues the next) and prints
-//     "op=... requests=... failed=... rps=...". Every timed call must succeed on the user path
+//     "op=... requests=... failed=... rps=...". --blocking 1 runs the blocking calls instead, one at
+//     a time from the main thread (replay_reserve, code_peek, session_get, token_get: one request in
+//     flight, against redis-benchmark -c 1 -P 1; add spin_us=N to the URL for the low-latency mode). Every timed call must succeed on the user path
 //     (a code that exists and was not consumed, a fresh JTI, the current refresh token, ...).
 //   redis_backend_bench --mode prefill --url ... --op OP --requests N
 //     Writes the records redis-benchmark will hit (prefix "b:", route tag "{bench}", ids
@@ -86,6 +88,7 @@ struct Args {
   std::string tags_file;  // --tags: prefill once per route tag listed (one per line)
   std::string load_urls;  // --load-urls: rb mode SCRIPT LOADs on each of these (comma-separated)
   std::string out_dir;    // --out: pipe mode writes its files here
+  bool blocking = false;  // --blocking 1: authstore mode runs the blocking calls, one at a time
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -116,12 +119,17 @@ Args parse(int argc, char** argv) {
   app.add_option("--tags", a.tags_file, "prefill once per route tag listed in FILE");
   app.add_option("--load-urls", a.load_urls, "rb mode: SCRIPT LOAD on each (comma-separated)");
   app.add_option("--out", a.out_dir, "pipe mode: write the RESP files here");
+  std::string blocking = "0";
+  app.add_option("--blocking", blocking, "1: blocking calls, one at a time (authstore mode; run_one_in_flight.sh)")
+      ->check(CLI::IsMember({"0", "1"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e));
   }
   g_cluster = cluster == "1";
+  a.blocking = blocking == "1";
   return a;
 }
 
@@ -414,6 +422,37 @@ int run_authstore(const Args& a) {
     };
   } else {
     die("unknown --op " + op);
+  }
+
+  if (a.blocking) {
+    // One request in flight through the blocking calls (the store's own wait: spin_us / the
+    // Options field apply), from this thread: the reference is redis-benchmark -c 1 -P 1.
+    std::function<bool(long)> call;
+    const UnixMillis exp = now_ms() + 600'000;
+    if (op == "replay_reserve") {
+      call = [&, exp](long i) { return replay.reserve("https://issuer.example", "jti-b-" + run + "-" + std::to_string(i), exp).ok(); };
+    } else if (op == "code_peek") {
+      call = [&](long i) { return codes.peek(strs[static_cast<std::size_t>(i)]).ok(); };
+    } else if (op == "session_get") {
+      call = [&](long i) {
+        return sessions.get(strs[static_cast<std::size_t>(i)], "user-" + std::to_string(i), "full").ok();
+      };
+    } else if (op == "token_get") {
+      call = [&](long i) { return tokens.get("tok-" + std::to_string(i)).ok(); };
+    } else {
+      die("--blocking 1 runs replay_reserve, code_peek, session_get or token_get");
+    }
+    const auto t0 = Clock::now();
+    const auto stop = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.max_seconds));
+    long completed = 0, failed = 0;
+    for (long i = 0; i < n && Clock::now() < stop; ++i) {
+      ++completed;
+      if (!call(i)) ++failed;
+    }
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("op=%s blocking=1 requests=%ld completed=%ld failed=%ld rps=%.0f\n", op.c_str(), n, completed,
+                failed, static_cast<double>(completed) / wall);
+    return failed == 0 && completed == n ? 0 : 1;
   }
 
   Window w;

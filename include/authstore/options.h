@@ -132,6 +132,16 @@ struct Options {
   // A store with no marker at all gets one without this flag: at once when it holds no records,
   // else after a sample of its records verified under the ring (stores written before markers).
   bool start_new_store = false;
+  // The low-latency mode of blocking calls (docs/performance.md, "One request in flight"): a
+  // blocking call (one without _async) spins up to this many microseconds on its answer before
+  // sleeping; on Redis the client's I/O thread also busy-polls its sockets this long after its
+  // last event, when it may run on 3 CPUs or more. (Memory and SQLite answer before the call's _async form returns: no spin.) It saves the thread wake-ups that dominate one request in flight on a VM, at the
+  // price of a busy core: each waiting caller, and the I/O thread, burn CPU while they spin (a
+  // thread whose CPU affinity allows one CPU only does not spin: it would starve what it waits for).
+  // 0 = off (the default). 0..1000, else open() fails with kInvalidArgument, field
+  // "low_latency_spin_us". A Redis URL's spin_us=N wins over this field when the URL names it
+  // (spin_us=0 turns the mode off whatever the code set): the deployment decides.
+  std::int64_t low_latency_spin_us = 0;
 };
 
 // Creates a new key file at `path` with mode 0600 (fails with kAlreadyExists if it exists, and

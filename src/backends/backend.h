@@ -14,6 +14,7 @@
 //    kInternal): never a made-up outcome.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -372,6 +373,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual const std::string& name() const = 0;
+  // How long blocking calls on this backend spin before sleeping, when the backend's URL decides
+  // it (Redis: spin_us, which wins over Options::low_latency_spin_us); nullopt: the options decide.
+  virtual std::optional<std::chrono::microseconds> wait_spin() const { return std::nullopt; }
   virtual CodeBackend& codes() = 0;
   virtual RefreshBackend& refresh() = 0;
   virtual SessionBackend& sessions() = 0;

@@ -39,6 +39,9 @@ struct ServerCheck {
   std::function<Status(const Result<Reply>&)> verdict;
 };
 
+// Bound of ClientOptions::spin_before_block (and of the URL option spin_us), in microseconds.
+inline constexpr std::int64_t kMaxSpinMicros = 1000;
+
 struct ClientOptions {
   std::string host = "127.0.0.1";  // name, IPv4 or IPv6 literal
   std::uint16_t port = 6379;
@@ -61,8 +64,12 @@ struct ClientOptions {
   std::size_t max_pending_requests = 65536;    // per connection, in flight and queued
   std::size_t max_queued_while_connecting = 4096;  // per connection, waiting for (re)connection
   std::size_t max_request_bytes = 512u << 20;  // encoded size; Redis' own proto-max-bulk-len default
-  // Blocking calls spin this long for their reply before sleeping: on VMs, where a wake-up costs
-  // tens of microseconds, a short spin can double one-in-flight throughput at the cost of CPU.
+  // The low-latency mode (URL option spin_us; 0 = off, at most kMaxSpinMicros): blocking calls
+  // spin this long for their reply before sleeping, and (when it may run on 3 or more CPUs) the
+  // I/O thread busy-polls its sockets this long after its last event before sleeping in epoll. On VMs, where a wake-up costs tens
+  // of microseconds, this can more than double one-in-flight throughput; the price is CPU: each
+  // waiting caller, and the I/O thread for `spin` after every event, keeps a core busy. It helps
+  // only when the caller and the I/O thread have separate CPUs (docs/redis-client.md).
   std::chrono::microseconds spin_before_block{0};
   std::shared_ptr<const ServerCheck> server_check;  // null: the handshake ends with a PING
 
@@ -83,6 +90,7 @@ struct ClientOptions {
 //   timeout, connect_timeout, ping_interval   durations: 250ms, 2s, 500us; a bare number is ms
 //   db, client_name, connections
 //   wait_replicas=N, wait_timeout_ms=T      durability: WAIT N T after each written batch
+//   spin_us=N                               low-latency mode: spin_before_block, 0..1000 us
 //   ca_file, ca_dir, cert_file, key_file, sni, insecure_skip_tls_verify=true   (TLS)
 // Errors: kInvalidArgument, field "url", saying which part is wrong and what was expected. The
 // URL itself is never echoed (it may hold a password).

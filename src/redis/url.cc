@@ -98,6 +98,14 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
     o.wait_timeout = std::chrono::milliseconds(ms);
     return Status::Ok();
   }
+  if (name == "spin_us") {  // the low-latency mode (ClientOptions::spin_before_block)
+    std::int64_t us = 0;
+    if (!parse_int(std::string_view(value), us) || us < 0 || us > kMaxSpinMicros) {
+      return url_error("option 'spin_us' must be an integer from 0 (off) to 1000 (microseconds)");
+    }
+    o.spin_before_block = std::chrono::microseconds(us);
+    return Status::Ok();
+  }
   if (name == "ca_file") return o.tls.ca_file = value, Status::Ok();
   if (name == "ca_dir") return o.tls.ca_dir = value, Status::Ok();
   if (name == "cert_file") return o.tls.cert_file = value, Status::Ok();
@@ -112,7 +120,7 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
   }
   return url_error("unknown " + internal::describe_option(name) +
                    " (expected timeout, connect_timeout, ping_interval, db, client_name, "
-                   "connections, wait_replicas, wait_timeout_ms, ca_file, ca_dir, cert_file, "
+                   "connections, wait_replicas, wait_timeout_ms, spin_us, ca_file, ca_dir, cert_file, "
                    "key_file, sni or insecure_skip_tls_verify)");
 }
 
@@ -448,6 +456,7 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, const ClientOptions
   out.sentinel.password = std::move(sentinel_password);
   out.sentinel.db = 0;
   out.sentinel.server_check = nullptr;  // a sentinel has no keyspace to check
+  out.sentinel.spin_before_block = {};  // spin_us is the master's: nobody waits on a sentinel
   out.sentinel.wait_replicas = 0;       // WAIT is the master's (a sentinel has no replicas)
   out.master_name = std::move(master_name);
   if (Status s = validate_client_options(out.master); !s.ok()) return s;

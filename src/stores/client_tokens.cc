@@ -206,7 +206,7 @@ void ClientTokenStore::save_async(std::string_view key, const TokenRecord& recor
               internal::encode_token(Kind::kGeneric, record), exp.value(), OpId::kTokenSave, std::move(done));
 }
 Result<Done> ClientTokenStore::save(std::string_view key, const TokenRecord& record, std::int64_t ttl_ms) {
-  return wait_for<Done>([&](auto cb) { save_async(key, record, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_async(key, record, ttl_ms, std::move(cb)); });
 }
 
 void ClientTokenStore::get_async(std::string_view key, Callback<TokenRecord> done) {
@@ -222,7 +222,7 @@ void ClientTokenStore::get_async(std::string_view key, Callback<TokenRecord> don
   });
 }
 Result<TokenRecord> ClientTokenStore::get(std::string_view key) {
-  return wait_for<TokenRecord>([&](auto cb) { get_async(key, std::move(cb)); });
+  return wait_for<TokenRecord>(internal::wait_policy(impl_),[&](auto cb) { get_async(key, std::move(cb)); });
 }
 
 void ClientTokenStore::has_async(std::string_view key, Callback<bool> done) {
@@ -232,7 +232,7 @@ void ClientTokenStore::has_async(std::string_view key, Callback<bool> done) {
   impl_->has(ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), std::move(done));
 }
 Result<bool> ClientTokenStore::has(std::string_view key) {
-  return wait_for<bool>([&](auto cb) { has_async(key, std::move(cb)); });
+  return wait_for<bool>(internal::wait_policy(impl_),[&](auto cb) { has_async(key, std::move(cb)); });
 }
 
 void ClientTokenStore::remove_async(std::string_view key, Callback<Done> done) {
@@ -242,7 +242,7 @@ void ClientTokenStore::remove_async(std::string_view key, Callback<Done> done) {
   impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), OpId::kTokenRemove, std::move(done));
 }
 Result<Done> ClientTokenStore::remove(std::string_view key) {
-  return wait_for<Done>([&](auto cb) { remove_async(key, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { remove_async(key, std::move(cb)); });
 }
 
 void ClientTokenStore::list_async(std::string_view prefix, std::string_view cursor, std::size_t limit,
@@ -252,7 +252,7 @@ void ClientTokenStore::list_async(std::string_view prefix, std::string_view curs
   impl_->list(prefix, cursor, limit, std::move(done));
 }
 Result<KeyPage> ClientTokenStore::list(std::string_view prefix, std::string_view cursor, std::size_t limit) {
-  return wait_for<KeyPage>([&](auto cb) { list_async(prefix, cursor, limit, std::move(cb)); });
+  return wait_for<KeyPage>(internal::wait_policy(impl_),[&](auto cb) { list_async(prefix, cursor, limit, std::move(cb)); });
 }
 
 // ---- typed API: each blocking call waits for its asynchronous twin ----
@@ -295,7 +295,7 @@ void ClientTokenStore::save_client_credentials_async(std::string_view server_url
 }
 Result<Done> ClientTokenStore::save_client_credentials(std::string_view server_url, const ClientCredentials& c,
                                                        std::int64_t ttl_ms) {
-  return wait_for<Done>([&](auto cb) { save_client_credentials_async(server_url, c, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_client_credentials_async(server_url, c, ttl_ms, std::move(cb)); });
 }
 
 void ClientTokenStore::get_client_credentials_async(std::string_view server_url,
@@ -316,7 +316,7 @@ void ClientTokenStore::get_client_credentials_async(std::string_view server_url,
   });
 }
 Result<ClientCredentials> ClientTokenStore::get_client_credentials(std::string_view server_url) {
-  return wait_for<ClientCredentials>([&](auto cb) { get_client_credentials_async(server_url, std::move(cb)); });
+  return wait_for<ClientCredentials>(internal::wait_policy(impl_),[&](auto cb) { get_client_credentials_async(server_url, std::move(cb)); });
 }
 
 void ClientTokenStore::remove_client_credentials_async(std::string_view server_url, Callback<Done> done) {
@@ -327,7 +327,7 @@ void ClientTokenStore::remove_client_credentials_async(std::string_view server_u
                 std::move(done));
 }
 Result<Done> ClientTokenStore::remove_client_credentials(std::string_view server_url) {
-  return wait_for<Done>([&](auto cb) { remove_client_credentials_async(server_url, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { remove_client_credentials_async(server_url, std::move(cb)); });
 }
 
 void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_view state, const PkceValues& pkce,
@@ -351,7 +351,7 @@ void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_vie
 }
 Result<Done> ClientTokenStore::save_pkce(std::string_view user_id, std::string_view state, const PkceValues& pkce,
                                          std::int64_t ttl_ms) {
-  return wait_for<Done>([&](auto cb) { save_pkce_async(user_id, state, pkce, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_pkce_async(user_id, state, pkce, ttl_ms, std::move(cb)); });
 }
 
 void ClientTokenStore::take_pkce_async(std::string_view user_id, std::string_view state,
@@ -372,7 +372,7 @@ void ClientTokenStore::take_pkce_async(std::string_view user_id, std::string_vie
   });
 }
 Result<PkceValues> ClientTokenStore::take_pkce(std::string_view user_id, std::string_view state) {
-  return wait_for<PkceValues>([&](auto cb) { take_pkce_async(user_id, state, std::move(cb)); });
+  return wait_for<PkceValues>(internal::wait_policy(impl_),[&](auto cb) { take_pkce_async(user_id, state, std::move(cb)); });
 }
 
 void ClientTokenStore::save_access_token_async(std::string_view user_id, std::string_view url,
@@ -392,7 +392,7 @@ void ClientTokenStore::save_access_token_async(std::string_view user_id, std::st
 }
 Result<Done> ClientTokenStore::save_access_token(std::string_view user_id, std::string_view url,
                                                  const TokenRecord& record, std::int64_t ttl_ms) {
-  return wait_for<Done>([&](auto cb) { save_access_token_async(user_id, url, record, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_access_token_async(user_id, url, record, ttl_ms, std::move(cb)); });
 }
 
 void ClientTokenStore::get_access_token_async(std::string_view user_id, std::string_view url,
@@ -413,7 +413,7 @@ void ClientTokenStore::get_access_token_async(std::string_view user_id, std::str
   });
 }
 Result<TokenRecord> ClientTokenStore::get_access_token(std::string_view user_id, std::string_view url) {
-  return wait_for<TokenRecord>([&](auto cb) { get_access_token_async(user_id, url, std::move(cb)); });
+  return wait_for<TokenRecord>(internal::wait_policy(impl_),[&](auto cb) { get_access_token_async(user_id, url, std::move(cb)); });
 }
 
 void ClientTokenStore::remove_access_token_async(std::string_view user_id, std::string_view url,
@@ -428,7 +428,7 @@ void ClientTokenStore::remove_access_token_async(std::string_view user_id, std::
                 std::move(done));
 }
 Result<Done> ClientTokenStore::remove_access_token(std::string_view user_id, std::string_view url) {
-  return wait_for<Done>([&](auto cb) { remove_access_token_async(user_id, url, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { remove_access_token_async(user_id, url, std::move(cb)); });
 }
 
 void ClientTokenStore::close() {

@@ -201,7 +201,7 @@ void CodeStore::issue_async(const CodeGrant& grant, Callback<IssuedCode> done) {
   impl_->issue(grant, std::move(done));
 }
 Result<IssuedCode> CodeStore::issue(const CodeGrant& grant) {
-  return internal::wait_for<IssuedCode>([&](Callback<IssuedCode> cb) { issue_async(grant, std::move(cb)); });
+  return internal::wait_for<IssuedCode>(internal::wait_policy(impl_),[&](Callback<IssuedCode> cb) { issue_async(grant, std::move(cb)); });
 }
 void CodeStore::peek_async(std::string_view code, Callback<CodeRecord> done) {
   const internal::Admission admitted(impl_.get());
@@ -210,7 +210,7 @@ void CodeStore::peek_async(std::string_view code, Callback<CodeRecord> done) {
                 internal::instrument(impl_->ctx, internal::OpId::kCodePeek, std::move(done)));
 }
 Result<CodeRecord> CodeStore::peek(std::string_view code) {
-  return internal::wait_for<CodeRecord>([&](Callback<CodeRecord> cb) { peek_async(code, std::move(cb)); });
+  return internal::wait_for<CodeRecord>(internal::wait_policy(impl_),[&](Callback<CodeRecord> cb) { peek_async(code, std::move(cb)); });
 }
 void CodeStore::consume_async(std::string_view code, Callback<CodeRecord> done) {
   const internal::Admission admitted(impl_.get());
@@ -219,7 +219,7 @@ void CodeStore::consume_async(std::string_view code, Callback<CodeRecord> done) 
                 internal::instrument(impl_->ctx, internal::OpId::kCodeConsume, std::move(done)));
 }
 Result<CodeRecord> CodeStore::consume(std::string_view code) {
-  return internal::wait_for<CodeRecord>([&](Callback<CodeRecord> cb) { consume_async(code, std::move(cb)); });
+  return internal::wait_for<CodeRecord>(internal::wait_policy(impl_),[&](Callback<CodeRecord> cb) { consume_async(code, std::move(cb)); });
 }
 
 // ---- PKCE ----

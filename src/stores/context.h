@@ -4,10 +4,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -17,6 +15,7 @@
 #include "backends/backend.h"
 #include "core/keyring.h"
 #include "core/metrics_ops.h"
+#include "core/spin_wait.h"
 
 namespace authstore::internal {
 
@@ -73,8 +72,21 @@ inline Status closed_store() {
   return Status(StatusCode::kFailedPrecondition, "the store is closed (Store::close())", "store");
 }
 
+// Bound of Options::low_latency_spin_us (the Redis URL's spin_us has the same).
+inline constexpr std::int64_t kMaxWaitSpinMicros = 1000;
+
+// How the blocking calls of one store wait (Options::low_latency_spin_us, or the backend URL's
+// spin_us): `spin` > 0 spins that long on the answer before sleeping. The counters say how the
+// spinning waits ended (tests, diagnostics): answered while spinning, or asleep after all.
+struct WaitPolicy {
+  std::chrono::microseconds spin{0};
+  std::atomic<std::uint64_t> spin_answered{0};
+  std::atomic<std::uint64_t> spin_slept{0};
+};
+
 struct StoreContext {
   CallGate gate;
+  WaitPolicy wait;
   std::shared_ptr<const KeyRing> ring;
   std::shared_ptr<Clock> clock;
   std::shared_ptr<Metrics> metrics;
@@ -166,23 +178,34 @@ void fail(Callback<T>& done, Status status) {
 
 // The blocking call: starts the asynchronous one and waits for its callback. The callback may run
 // inline (memory backend) or on a backend thread. Inside a store callback it starts nothing and
-// answers kFailedPrecondition at once (see inside_store_callback()).
+// answers kFailedPrecondition at once (see inside_store_callback()). With a WaitPolicy whose
+// spin is set, the caller spins that long on the answer before sleeping (a core busy meanwhile:
+// the opt-in low-latency mode, docs/performance.md; not on a thread confined to one CPU).
+template <class T, class Start>
+Result<T> wait_for(WaitPolicy* policy, Start&& start) {
+  if (inside_store_callback()) return Result<T>(blocking_inside_callback());
+  AnswerSlot<Result<T>> slot;
+  start(Callback<T>([&slot](Result<T> r) { slot.deliver(std::move(r)); }));
+  const std::chrono::microseconds spin = policy != nullptr ? policy->spin : std::chrono::microseconds{0};
+  bool answered_spinning = false;
+  Result<T> r = slot.wait(spin, &answered_spinning);
+  if (spin.count() > 0) {
+    (answered_spinning ? policy->spin_answered : policy->spin_slept).fetch_add(1, std::memory_order_relaxed);
+  }
+  return r;
+}
+
+// The wait policy of a store handle's implementation; null for a handle of an empty Store (its
+// calls are refused at once: nothing to wait for).
+template <class Impl>
+WaitPolicy* wait_policy(const std::shared_ptr<Impl>& impl) noexcept {
+  return impl != nullptr && impl->ctx != nullptr ? &impl->ctx->wait : nullptr;
+}
+
+// Without a store (open(), the marker, operator views): never spins.
 template <class T, class Start>
 Result<T> wait_for(Start&& start) {
-  if (inside_store_callback()) return Result<T>(blocking_inside_callback());
-  struct Slot {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Result<T>> result;
-  } slot;
-  start(Callback<T>([&slot](Result<T> r) {
-    std::lock_guard lock(slot.mu);
-    slot.result.emplace(std::move(r));
-    slot.cv.notify_one();  // under the lock: the waiter cannot leave (and destroy slot) before.
-  }));
-  std::unique_lock lock(slot.mu);
-  slot.cv.wait(lock, [&slot] { return slot.result.has_value(); });
-  return std::move(*slot.result);
+  return wait_for<T>(static_cast<WaitPolicy*>(nullptr), std::forward<Start>(start));
 }
 
 // Converts exceptions thrown by policy code (CSPRNG failure, allocation) into kInternal.

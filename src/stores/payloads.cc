@@ -275,7 +275,7 @@ void PayloadStore::upsert_async(const PayloadWrite& write, Callback<Done> done) 
   impl_->upsert(write, instrument(impl_->ctx, OpId::kPayloadUpsert, std::move(done)));
 }
 Result<Done> PayloadStore::upsert(const PayloadWrite& write) {
-  return wait_for<Done>([&](auto cb) { upsert_async(write, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { upsert_async(write, std::move(cb)); });
 }
 
 void PayloadStore::find_async(std::string_view model, std::string_view id, Callback<StoredPayload> done) {
@@ -283,7 +283,7 @@ void PayloadStore::find_async(std::string_view model, std::string_view id, Callb
   impl_->find(model, id, instrument(impl_->ctx, OpId::kPayloadFind, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::find(std::string_view model, std::string_view id) {
-  return wait_for<StoredPayload>([&](auto cb) { find_async(model, id, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { find_async(model, id, std::move(cb)); });
 }
 
 void PayloadStore::find_by_uid_async(std::string_view model, std::string_view uid,
@@ -293,7 +293,7 @@ void PayloadStore::find_by_uid_async(std::string_view model, std::string_view ui
                       instrument(impl_->ctx, OpId::kPayloadFind, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::find_by_uid(std::string_view model, std::string_view uid) {
-  return wait_for<StoredPayload>([&](auto cb) { find_by_uid_async(model, uid, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { find_by_uid_async(model, uid, std::move(cb)); });
 }
 
 void PayloadStore::find_by_user_code_async(std::string_view model, std::string_view user_code,
@@ -303,7 +303,7 @@ void PayloadStore::find_by_user_code_async(std::string_view model, std::string_v
                       instrument(impl_->ctx, OpId::kPayloadFind, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::find_by_user_code(std::string_view model, std::string_view user_code) {
-  return wait_for<StoredPayload>([&](auto cb) { find_by_user_code_async(model, user_code, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { find_by_user_code_async(model, user_code, std::move(cb)); });
 }
 
 void PayloadStore::consume_async(std::string_view model, std::string_view id, Callback<StoredPayload> done) {
@@ -311,7 +311,7 @@ void PayloadStore::consume_async(std::string_view model, std::string_view id, Ca
   impl_->consume(model, id, instrument(impl_->ctx, OpId::kPayloadConsume, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::consume(std::string_view model, std::string_view id) {
-  return wait_for<StoredPayload>([&](auto cb) { consume_async(model, id, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { consume_async(model, id, std::move(cb)); });
 }
 
 void PayloadStore::destroy_async(std::string_view model, std::string_view id, Callback<Done> done) {
@@ -319,7 +319,7 @@ void PayloadStore::destroy_async(std::string_view model, std::string_view id, Ca
   impl_->destroy(model, id, instrument(impl_->ctx, OpId::kPayloadDestroy, std::move(done)));
 }
 Result<Done> PayloadStore::destroy(std::string_view model, std::string_view id) {
-  return wait_for<Done>([&](auto cb) { destroy_async(model, id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { destroy_async(model, id, std::move(cb)); });
 }
 
 void PayloadStore::revoke_by_grant_id_async(std::string_view grant_id, Callback<Done> done) {
@@ -327,7 +327,7 @@ void PayloadStore::revoke_by_grant_id_async(std::string_view grant_id, Callback<
   impl_->revoke_grant(grant_id, instrument(impl_->ctx, OpId::kPayloadRevokeGrant, std::move(done)));
 }
 Result<Done> PayloadStore::revoke_by_grant_id(std::string_view grant_id) {
-  return wait_for<Done>([&](auto cb) { revoke_by_grant_id_async(grant_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_by_grant_id_async(grant_id, std::move(cb)); });
 }
 
 #undef AUTHSTORE_PAYLOAD_ADMIT

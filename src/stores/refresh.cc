@@ -459,7 +459,7 @@ void RefreshTokenStore::issue_async(const RefreshGrant& grant, Callback<IssuedRe
   impl_->issue(grant, instrument(impl_->ctx, OpId::kRefreshIssue, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
-  return wait_for<IssuedRefreshToken>([&](auto cb) { issue_async(grant, std::move(cb)); });
+  return wait_for<IssuedRefreshToken>(internal::wait_policy(impl_),[&](auto cb) { issue_async(grant, std::move(cb)); });
 }
 void RefreshTokenStore::rotate_async(std::string_view token, std::string_view client_id,
                                      Callback<IssuedRefreshToken> done) {
@@ -468,7 +468,7 @@ void RefreshTokenStore::rotate_async(std::string_view token, std::string_view cl
   impl_->rotate(token, client_id, true, instrument(impl_->ctx, OpId::kRefreshRotate, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std::string_view client_id) {
-  return wait_for<IssuedRefreshToken>([&](auto cb) { rotate_async(token, client_id, std::move(cb)); });
+  return wait_for<IssuedRefreshToken>(internal::wait_policy(impl_),[&](auto cb) { rotate_async(token, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::consume_async(std::string_view token, std::string_view client_id,
                                       Callback<RefreshFamily> done) {
@@ -483,7 +483,7 @@ void RefreshTokenStore::consume_async(std::string_view token, std::string_view c
                     }));
 }
 Result<RefreshFamily> RefreshTokenStore::consume(std::string_view token, std::string_view client_id) {
-  return wait_for<RefreshFamily>([&](auto cb) { consume_async(token, client_id, std::move(cb)); });
+  return wait_for<RefreshFamily>(internal::wait_policy(impl_),[&](auto cb) { consume_async(token, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshTokenInfo> done) {
   const internal::Admission admitted(impl_.get());
@@ -491,7 +491,7 @@ void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshToken
   impl_->peek(token, instrument(impl_->ctx, OpId::kRefreshPeek, std::move(done)));
 }
 Result<RefreshTokenInfo> RefreshTokenStore::peek(std::string_view token) {
-  return wait_for<RefreshTokenInfo>([&](auto cb) { peek_async(token, std::move(cb)); });
+  return wait_for<RefreshTokenInfo>(internal::wait_policy(impl_),[&](auto cb) { peek_async(token, std::move(cb)); });
 }
 void RefreshTokenStore::store_jti_async(std::string_view subject, std::string_view jti,
                                         std::string_view client_id, std::int64_t ttl_ms,
@@ -503,7 +503,7 @@ void RefreshTokenStore::store_jti_async(std::string_view subject, std::string_vi
 }
 Result<Done> RefreshTokenStore::store_jti(std::string_view subject, std::string_view jti,
                                           std::string_view client_id, std::int64_t ttl_ms) {
-  return wait_for<Done>([&](auto cb) { store_jti_async(subject, jti, client_id, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { store_jti_async(subject, jti, client_id, ttl_ms, std::move(cb)); });
 }
 void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_view jti,
                                           Callback<JtiRecord> done) {
@@ -512,7 +512,7 @@ void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_
   impl_->consume_jti(subject, jti, instrument(impl_->ctx, OpId::kRefreshConsumeJti, std::move(done)));
 }
 Result<JtiRecord> RefreshTokenStore::consume_jti(std::string_view subject, std::string_view jti) {
-  return wait_for<JtiRecord>([&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
+  return wait_for<JtiRecord>(internal::wait_policy(impl_),[&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
@@ -520,7 +520,7 @@ void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done
   impl_->revoke(token, instrument(impl_->ctx, OpId::kRefreshRevoke, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke(std::string_view token) {
-  return wait_for<Done>([&](auto cb) { revoke_async(token, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_async(token, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
@@ -528,7 +528,7 @@ void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback
   impl_->revoke_family(family_id, instrument(impl_->ctx, OpId::kRefreshRevokeFamily, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_family(std::string_view family_id) {
-  return wait_for<Done>([&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
@@ -536,7 +536,7 @@ void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<
   impl_->revoke_subject(subject, instrument(impl_->ctx, OpId::kRefreshRevokeSubject, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
-  return wait_for<Done>([&](auto cb) { revoke_subject_async(subject, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_subject_async(subject, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_client_async(std::string_view subject, std::string_view client_id,
                                             Callback<Done> done) {
@@ -546,7 +546,7 @@ void RefreshTokenStore::revoke_client_async(std::string_view subject, std::strin
                        instrument(impl_->ctx, OpId::kRefreshRevokeClient, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_client(std::string_view subject, std::string_view client_id) {
-  return wait_for<Done>([&](auto cb) { revoke_client_async(subject, client_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_client_async(subject, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string_view grant_id,
                                            Callback<Done> done) {
@@ -556,7 +556,7 @@ void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string
                       instrument(impl_->ctx, OpId::kRefreshRevokeGrant, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_grant(std::string_view subject, std::string_view grant_id) {
-  return wait_for<Done>([&](auto cb) { revoke_grant_async(subject, grant_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_grant_async(subject, grant_id, std::move(cb)); });
 }
 void RefreshTokenStore::grant_live_async(std::string_view subject, std::string_view client_id,
                                          std::string_view grant_id, UnixMillis issued_at, Callback<Done> done) {
@@ -567,7 +567,7 @@ void RefreshTokenStore::grant_live_async(std::string_view subject, std::string_v
 }
 Result<Done> RefreshTokenStore::grant_live(std::string_view subject, std::string_view client_id,
                                            std::string_view grant_id, UnixMillis issued_at) {
-  return wait_for<Done>([&](auto cb) { grant_live_async(subject, client_id, grant_id, issued_at, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { grant_live_async(subject, client_id, grant_id, issued_at, std::move(cb)); });
 }
 void RefreshTokenStore::list_async(std::string_view subject,
                                    Callback<std::vector<RefreshFamily>> done) {
@@ -576,7 +576,7 @@ void RefreshTokenStore::list_async(std::string_view subject,
   impl_->list(subject, instrument(impl_->ctx, OpId::kRefreshList, std::move(done)));
 }
 Result<std::vector<RefreshFamily>> RefreshTokenStore::list(std::string_view subject) {
-  return wait_for<std::vector<RefreshFamily>>([&](auto cb) { list_async(subject, std::move(cb)); });
+  return wait_for<std::vector<RefreshFamily>>(internal::wait_policy(impl_),[&](auto cb) { list_async(subject, std::move(cb)); });
 }
 
 }  // namespace authstore

@@ -151,7 +151,7 @@ Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_vi
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
   if (auto r = impl.try_reserve(p, issuer, jti, start)) return std::move(*r);
-  return wait_for<Reservation>([&](auto cb) {
+  return wait_for<Reservation>(internal::wait_policy(impl_),[&](auto cb) {
     impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(cb), start));
   });
 }
@@ -161,7 +161,7 @@ void ReplayCache::release_async(const Reservation& reservation, Callback<Done> d
   impl_->release(reservation, instrument(impl_->ctx, OpId::kReplayRelease, std::move(done)));
 }
 Result<Done> ReplayCache::release(const Reservation& reservation) {
-  return wait_for<Done>([&](auto cb) { release_async(reservation, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { release_async(reservation, std::move(cb)); });
 }
 
 }  // namespace authstore

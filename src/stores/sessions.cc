@@ -237,7 +237,7 @@ void SessionStore::get_async(std::string_view sid, std::string_view uid, std::st
   impl_->get(sid, uid, type, instrument(impl_->ctx, OpId::kSessionGet, std::move(done)));
 }
 Result<Session> SessionStore::get(std::string_view sid, std::string_view uid, std::string_view type) {
-  return wait_for<Session>([&](auto cb) { get_async(sid, uid, type, std::move(cb)); });
+  return wait_for<Session>(internal::wait_policy(impl_),[&](auto cb) { get_async(sid, uid, type, std::move(cb)); });
 }
 void SessionStore::upsert_async(const Session& session, Callback<Session> done) {
   const internal::Admission admitted(impl_.get());
@@ -245,7 +245,7 @@ void SessionStore::upsert_async(const Session& session, Callback<Session> done) 
   impl_->upsert(session, instrument(impl_->ctx, OpId::kSessionUpsert, std::move(done)));
 }
 Result<Session> SessionStore::upsert(const Session& session) {
-  return wait_for<Session>([&](auto cb) { upsert_async(session, std::move(cb)); });
+  return wait_for<Session>(internal::wait_policy(impl_),[&](auto cb) { upsert_async(session, std::move(cb)); });
 }
 void SessionStore::delete_session_async(std::string_view sid, std::string_view uid,
                                         std::string_view type, Callback<Done> done) {
@@ -255,7 +255,7 @@ void SessionStore::delete_session_async(std::string_view sid, std::string_view u
 }
 Result<Done> SessionStore::delete_session(std::string_view sid, std::string_view uid,
                                           std::string_view type) {
-  return wait_for<Done>([&](auto cb) { delete_session_async(sid, uid, type, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { delete_session_async(sid, uid, type, std::move(cb)); });
 }
 void SessionStore::get_all_async(std::string_view uid, std::string_view type,
                                  Callback<std::vector<Session>> done) {
@@ -264,7 +264,7 @@ void SessionStore::get_all_async(std::string_view uid, std::string_view type,
   impl_->get_all(uid, type, instrument(impl_->ctx, OpId::kSessionGetAll, std::move(done)));
 }
 Result<std::vector<Session>> SessionStore::get_all(std::string_view uid, std::string_view type) {
-  return wait_for<std::vector<Session>>([&](auto cb) { get_all_async(uid, type, std::move(cb)); });
+  return wait_for<std::vector<Session>>(internal::wait_policy(impl_),[&](auto cb) { get_all_async(uid, type, std::move(cb)); });
 }
 void SessionStore::delete_all_async(std::string_view uid, std::string_view type,
                                     Callback<std::int64_t> done) {
@@ -273,7 +273,7 @@ void SessionStore::delete_all_async(std::string_view uid, std::string_view type,
   impl_->remove_all(uid, type, instrument(impl_->ctx, OpId::kSessionDeleteAll, std::move(done)));
 }
 Result<std::int64_t> SessionStore::delete_all(std::string_view uid, std::string_view type) {
-  return wait_for<std::int64_t>([&](auto cb) { delete_all_async(uid, type, std::move(cb)); });
+  return wait_for<std::int64_t>(internal::wait_policy(impl_),[&](auto cb) { delete_all_async(uid, type, std::move(cb)); });
 }
 
 }  // namespace authstore

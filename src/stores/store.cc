@@ -139,6 +139,11 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
                   "must be 1..max_lifetime_ms (" + std::to_string(options.refresh.max_lifetime_ms) + ")",
                   "refresh.access_token_max_ttl_ms");
   }
+  if (options.low_latency_spin_us < 0 || options.low_latency_spin_us > kMaxWaitSpinMicros) {
+    return Status(StatusCode::kInvalidArgument,
+                  "must be 0 (off) to " + std::to_string(kMaxWaitSpinMicros) + " microseconds",
+                  "low_latency_spin_us");
+  }
   if (options.replay.memory_shards == 0 ||
       (options.replay.memory_shards & (options.replay.memory_shards - 1)) != 0) {
     return Status(StatusCode::kInvalidArgument, "must be a power of two", "replay.memory_shards");
@@ -162,6 +167,7 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
   BackendConfig config{&ctx->options, ctx->clock, ctx->log};
   auto backend = open_backend(url, config);
   if (!backend.ok()) return backend.status();
+  ctx->wait.spin = backend.value()->wait_spin().value_or(std::chrono::microseconds(options.low_latency_spin_us));
 
   // Which keys wrote this store: refuse a ring that cannot read it (one round trip when the
   // marker is there and lists the current key). The ring is bound to the store before it is

@@ -37,6 +37,14 @@ struct RedisBackendTraits {
   }
 };
 
+// The same suite on the same server with the low-latency mode on (spin_us: blocking calls spin
+// on their answer, the client's I/O thread busy-polls): answers must not change with it.
+struct RedisSpinBackendTraits {
+  static std::string name() { return "redis_spin"; }
+  static std::string backend_name() { return "redis"; }
+  static std::string url() { return RedisBackendTraits::url() + "&spin_us=200"; }
+};
+
 // The same suite on a real Redis Cluster of 3 masters and 3 replicas (the redis_cluster fixture,
 // tests/fixtures/redis/redis-cluster.sh): every seed in the URL; each test's users hash over all
 // 16384 slots, so over all three masters.

@@ -31,9 +31,10 @@ struct MemoryTraits {
 #include "conformance/backend_redis.h"
 #ifdef AUTHSTORE_CONFORMANCE_SENTINEL
 #define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
-    ::authstore::testing::RedisSentinelBackendTraits
+    ::authstore::testing::RedisSentinelBackendTraits, ::authstore::testing::RedisSpinBackendTraits
 #else
-#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits
+#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
+    ::authstore::testing::RedisSpinBackendTraits
 #endif
 #else
 #define AUTHSTORE_REDIS_TRAITS
@@ -42,6 +43,17 @@ struct MemoryTraits {
 namespace authstore::testing {
 
 using Backends = ::testing::Types<MemoryTraits AUTHSTORE_SQLITE_TRAITS AUTHSTORE_REDIS_TRAITS>;
+
+// The name Store::backend() answers: the traits' name, unless the traits run a backend under
+// another name (backend_name(): the same backend with other URL options).
+template <class Traits>
+std::string backend_name() {
+  if constexpr (requires { Traits::backend_name(); }) {
+    return Traits::backend_name();
+  } else {
+    return Traits::name();
+  }
+}
 
 struct TraitsName {
   template <class T>

@@ -116,7 +116,7 @@ TYPED_TEST(CloseTest, ClosesEveryCopyAndIsIdempotent) {
   expect_closed(s.codes().peek(code->code).status(), "after a second close");
   // What stays readable: the metrics (the calls before close counted) and the backend's name.
   EXPECT_EQ(s.metrics().operations("codes", "issue", StatusCode::kOk), 1u);
-  EXPECT_EQ(s.backend(), TypeParam::name());
+  EXPECT_EQ(s.backend(), backend_name<TypeParam>());
   Store empty;
   empty.close();  // no-op
   EXPECT_FALSE(empty.valid());

@@ -373,5 +373,31 @@ TEST(RedisUrl, WaitTimeoutMustFitInsideTheCommandTimeout) {
   EXPECT_TRUE(parse_sentinel_url("redis+sentinel://s1/m?wait_replicas=1&wait_timeout_ms=999").ok());
 }
 
+TEST(RedisUrl, SpinUsOnStandaloneClusterAndSentinel) {
+  EXPECT_EQ(parse_ok("redis://h").spin_before_block, 0us);  // off unless asked for
+  EXPECT_EQ(parse_ok("redis://h?spin_us=50").spin_before_block, 50us);
+  EXPECT_EQ(parse_ok("rediss://h?spin_us=1000").spin_before_block, 1000us);
+  EXPECT_EQ(parse_ok("unix:///tmp/r.sock?spin_us=0").spin_before_block, 0us);
+  ClientOptions base;
+  base.spin_before_block = 70us;  // the URL wins when it names spin_us; else base's value stays
+  EXPECT_EQ(parse_url("redis://h?spin_us=0", base).value().spin_before_block, 0us);
+  EXPECT_EQ(parse_url("redis://h", base).value().spin_before_block, 70us);
+  EXPECT_EQ(cluster_ok("redis+cluster://n1:7000,n2?spin_us=40").node.spin_before_block, 40us);
+  SentinelUrl s = sentinel_ok("redis+sentinel://s1,s2/m?spin_us=40");
+  EXPECT_EQ(s.master.spin_before_block, 40us);
+  EXPECT_EQ(s.sentinel.spin_before_block, 0us);  // nobody waits on a sentinel: no busy I/O thread
+  for (const char* bad : {"1001", "-1", "x", "", "5us", "0x10"}) {
+    EXPECT_NE(parse_error(std::string("redis://h?spin_us=") + bad).message().find("spin_us"), std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(cluster_error("redis+cluster://h1?spin_us=2000").find("spin_us"), std::string::npos);
+  ClientOptions direct;
+  direct.spin_before_block = 1001us;
+  auto refused = Client::create(direct);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().field(), "spin_us");
+}
+
 }  // namespace
 }  // namespace authstore::redis

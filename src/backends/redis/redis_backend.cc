@@ -227,6 +227,9 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
   if (!client_url.ok()) return client_url.status();
   redis::ClientOptions base;
   base.server_check = maxmemory_policy_check(options.allow_eviction, config.log);
+  // Options::low_latency_spin_us, unless the URL's spin_us says otherwise (parse_url keeps base's
+  // value for what the URL does not name).
+  base.spin_before_block = std::chrono::microseconds(config.options->low_latency_spin_us);
   auto warn_insecure = [&config](const redis::TlsOptions& tls) {
     if (!tls.enabled || !tls.insecure_skip_verify_dangerous) return;
     if (config.options->metrics) config.options->metrics->record_security(SecurityEvent::kInsecureTls);
@@ -241,6 +244,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     auto cluster = redis::parse_cluster_url(client_url.value(), base);
     if (!cluster.ok()) return cluster.status();
     options.name = "redis_cluster";
+    options.wait_spin = cluster->node.spin_before_block;
     if (options.legacy_user_keys.value_or(false)) {
       return url_error("option 'legacy_user_keys' must be false on a Cluster: no release before the "
                        "route-named generations ran on one");
@@ -254,6 +258,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     auto sentinel = redis::parse_sentinel_url(client_url.value(), base);
     if (!sentinel.ok()) return sentinel.status();
     options.name = "redis_sentinel";
+    options.wait_spin = sentinel->master.spin_before_block;
     warn_insecure(sentinel->master.tls);
     return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
         make_sentinel_executor(std::move(sentinel.value())), std::move(options), config.log));
@@ -261,6 +266,7 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
   auto client = redis::Client::from_url(client_url.value(), std::move(base));
   if (!client.ok()) return client.status();
   warn_insecure(client.value()->options().tls);
+  options.wait_spin = client.value()->options().spin_before_block;
   if (options.cluster_auto && client.value()->options().unix_path.empty() &&
       probe_cluster(*client.value(), config.log)) {
     // A cluster node: the Cluster executor with this node as the only seed (the slot map names

@@ -47,6 +47,9 @@ struct RedisBackendOptions {
   // probes the server with INFO cluster and, on a cluster node (cluster_enabled:1), routes through
   // the Cluster executor with that node as the seed, as redis-py, Lettuce and ioredis do.
   bool cluster_auto = true;
+  // The client's spin_before_block (URL spin_us, else Options::low_latency_spin_us): the store's
+  // blocking calls spin as long (Backend::wait_spin()).
+  std::chrono::microseconds wait_spin{0};
 };
 
 // Splits the backend's own options (prefix, allow_eviction, legacy_user_keys, cluster) off a Redis URL. Returns the URL the
@@ -87,6 +90,7 @@ class RedisBackend final : public Backend {
   ~RedisBackend() override;
 
   const std::string& name() const override { return options_.name; }
+  std::optional<std::chrono::microseconds> wait_spin() const override { return options_.wait_spin; }
   CodeBackend& codes() override;
   RefreshBackend& refresh() override;
   SessionBackend& sessions() override;
