@@ -8,15 +8,30 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <cstdio>
+#include <random>
 #include <string>
 
 namespace authstore::testing {
+
+// A tag of this test process for key prefixes: its pid and 32 random bits. The pid alone repeats
+// within one ctest run (pid_max is 32768 here, a run starts thousands of processes), and a test
+// that met an earlier process's keys under its prefix would see a store that is not new.
+inline const std::string& process_tag() {
+  static const std::string tag = [] {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
+    return std::to_string(::getpid()) + "." + buf;
+  }();
+  return tag;
+}
 
 struct RedisBackendTraits {
   static std::string name() { return "redis"; }
   static std::string url() {
     static std::atomic<unsigned> counter{0};
-    return "redis://127.0.0.1:" + port() + "?prefix=t" + std::to_string(::getpid()) + "-" +
+    return "redis://127.0.0.1:" + port() + "?prefix=t" + process_tag() + "-" +
            std::to_string(counter.fetch_add(1)) + ":";
   }
   // REDIS_PLAIN_PORT from $AUTHSTORE_REDIS_FIXTURE_DIR/servers.env ("1" when missing: nothing
@@ -52,7 +67,7 @@ struct RedisClusterBackendTraits {
   static std::string name() { return "redis_cluster"; }
   static std::string url() {
     static std::atomic<unsigned> counter{0};
-    return "redis+cluster://" + seeds() + "?prefix=c" + std::to_string(::getpid()) + "-" +
+    return "redis+cluster://" + seeds() + "?prefix=c" + process_tag() + "-" +
            std::to_string(counter.fetch_add(1)) + ":";
   }
   // REDIS_CLUSTER_SEEDS from redis-cluster/cluster.env beside $AUTHSTORE_REDIS_FIXTURE_DIR
@@ -74,7 +89,7 @@ struct RedisSentinelBackendTraits {
     return "redis+sentinel://:" + env("REDIS_SENTINEL_MASTER_PASSWORD=", "none") + "@" +
            env("REDIS_SENTINEL_HOSTS=", "127.0.0.1:1") + "/" + env("REDIS_SENTINEL_MASTER_NAME=", "none") +
            "?sentinel_password=" + env("REDIS_SENTINEL_PASSWORD=", "none") + "&prefix=s" +
-           std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ":";
+           process_tag() + "-" + std::to_string(counter.fetch_add(1)) + ":";
   }
   // NAME=value from redis-sentinel/sentinel.env beside $AUTHSTORE_REDIS_FIXTURE_DIR (fallbacks
   // point nowhere: every Sentinel test then fails).

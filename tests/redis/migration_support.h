@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,9 @@ using internal::migration::kTableCount;
 
 inline std::string unique_prefix(const char* tag) {
   static int counter = 0;
-  return std::string("mg") + tag + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ":";
+  static const unsigned salt = std::random_device{}();  // the pid repeats within a ctest run
+  return std::string("mg") + tag + std::to_string(::getpid()) + "." + std::to_string(salt) + "-" +
+         std::to_string(counter++) + ":";
 }
 
 inline std::string hex(const std::string& s) {

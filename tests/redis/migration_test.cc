@@ -278,7 +278,7 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   in[static_cast<int>(Table::kSessions)] = {
       SessionRow{R, "bucket", "sess1", "sess1:sealed", 4, false, now + 70'000},
       SessionRow{R, "bucket", "sess2", "", 0, true, now + 70'000}};
-  in[static_cast<int>(Table::kReplay)] = {ReplayRow{"jr:h", "owner", now + 5000}};
+  in[static_cast<int>(Table::kReplay)] = {ReplayRow{"jr:h", "owner", now + 60'000}};  // Redis TTLs run in real time
   in[static_cast<int>(Table::kClientTokens)] = {ClientTokenRow{"ct:g:k1", "blob1", INT64_MAX},
                                                 ClientTokenRow{"ct:g:k2", "blob2", now + 8000},
                                                 ClientTokenRow{"ct:a:u:x", "blob3", now + 8000}};
