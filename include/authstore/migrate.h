@@ -87,6 +87,9 @@ struct MigrateReport {
   bool resumed = false;         // continued from a resume file
   std::vector<MigrateTableReport> tables;
   std::int64_t rows = 0, copied = 0, unreadable = 0, mismatched = 0;
+  // Entries the source's export skipped because they do not parse as any row (a garbled field or
+  // a key of the wrong type, on Redis): they read as not found or revoked there, and are not copied.
+  std::int64_t skipped = 0;
   // The first mismatch verify found, in words (table and key as base64url; never a secret).
   std::string first_mismatch;
 };

@@ -48,7 +48,8 @@ struct CodeRow {
 // ended. prev_token / grace_token: the grace candidates (tokens whose successor is the current
 // token; prev: spent by the last ordinary rotation, grace: a token re-rotated inside its grace
 // window), with the time each was spent; empty when none. Token keys are storage keys
-// ("rt:{R}:<h>"), family keys "rf:{R}:<id>"; route is 8 raw bytes; subject/client/grant keys as
+// ("rt:{R}:<h>"), family keys "rf:{R}:<id>"; route is the user's tag "{R}" as the stores pass it (backend.h);
+// subject/client/grant keys as
 // backend.h (FamilyIssue).
 struct FamilyRow {
   std::string family_key, route, subject_key, client_key, grant_key, record;

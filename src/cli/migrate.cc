@@ -65,6 +65,7 @@ json report_json(const MigrateReport& r) {
           {"verified", r.verified},             {"resumed", r.resumed},
           {"rows", r.rows},                     {"copied", r.copied},
           {"unreadable", r.unreadable},         {"mismatched", r.mismatched},
+          {"skipped", r.skipped},
           {"first_mismatch", r.first_mismatch}, {"tables", tables}};
 }
 
@@ -140,7 +141,8 @@ int run_migrate(const MigrateCommand& c) {
     std::cout << (c.verify_only ? "verify " : c.dry_run ? "dry run " : "migrated ") << rep.source_backend
               << " -> " << rep.target_backend << "\n";
     print_table(rep, verified);
-    std::cout << "rows " << rep.rows << ", copied " << rep.copied << ", unreadable " << rep.unreadable;
+    std::cout << "rows " << rep.rows << ", copied " << rep.copied << ", unreadable " << rep.unreadable
+              << ", skipped " << rep.skipped;
     if (verified) std::cout << ", mismatched " << rep.mismatched;
     std::cout << "\n";
     if (!c.dry_run && !c.verify_only) {

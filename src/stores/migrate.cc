@@ -579,6 +579,7 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
     report.copied += tr.copied;
     report.unreadable += tr.unreadable;
   }
+  report.skipped = from->m->skipped();
   if (how.verify && !how.dry_run) return verify_opened(from.value(), *to, how, std::move(report));
   return report;
 }
