@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 jobs=$(nproc)
+# Every C/C++ file clang-formatted (seconds; fails before any build).
+scripts/format.sh --check
 
 run() {  # run <build-dir> <extra cmake args...>
   local dir=$1; shift

@@ -8,8 +8,9 @@
 //     the *_async calls with `inflight` outstanding (each completion issues the next) and prints
 //     "op=... requests=... failed=... rps=...". --blocking 1 runs the blocking calls instead, one at
 //     a time from the main thread (replay_reserve, code_peek, session_get, token_get: one request in
-//     flight, against redis-benchmark -c 1 -P 1; add spin_us=N to the URL for the low-latency mode). Every timed call must succeed on the user path
-//     (a code that exists and was not consumed, a fresh JTI, the current refresh token, ...).
+//     flight, against redis-benchmark -c 1 -P 1; add spin_us=N to the URL for the low-latency mode). Every
+//     timed call must succeed on the user path (a code that exists and was not consumed, a fresh JTI, the
+//     current refresh token, ...).
 //   redis_backend_bench --mode prefill --url ... --op OP --requests N
 //     Writes the records redis-benchmark will hit (prefix "b:", route tag "{bench}", ids
 //     %012d as redis-benchmark's __rand_int__ produces them), through the backend's own scripts
@@ -40,6 +41,7 @@
 //
 // Key mix (both sides): see kOps below and docs/redis.md. Blob sizes in the redis-benchmark
 // commands are those authstore writes with the grants used here (measured: docs/redis.md).
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -55,8 +57,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "authstore/authstore.h"
 #include "backends/redis/executor.h"
@@ -100,18 +100,23 @@ struct Args {
 Args parse(int argc, char** argv) {
   Args a;
   std::string cluster = "0";
-  CLI::App app{"redis_backend_bench: every store operation of the Redis backend, authstore vs redis-benchmark "
-               "(bench/redis/run_backend.sh drives it)"};
+  CLI::App app{
+      "redis_backend_bench: every store operation of the Redis backend, authstore vs redis-benchmark "
+      "(bench/redis/run_backend.sh drives it)"};
   app.add_option("--url", a.url, "the server (redis:// or a Cluster URL)")->capture_default_str();
   app.add_option("--mode", a.mode, "authstore | prefill | rb | pipe")
       ->check(CLI::IsMember({"authstore", "prefill", "rb", "pipe"}))
       ->capture_default_str();
   app.add_option("--op", a.op, "the operation (see run_backend.sh)")->required();
-  app.add_option("--requests", a.requests, "operations per run")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--requests", a.requests, "operations per run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--inflight", a.inflight, "operations outstanding (authstore mode)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-seconds", a.max_seconds, "time bound of a run")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-seconds", a.max_seconds, "time bound of a run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--route", kRoute, "route tag in redis-benchmark's command")->capture_default_str();
   app.add_option("--cluster", cluster, "1: keys get the route placeholder, prefill routes by slot")
       ->check(CLI::IsMember({"0", "1"}))
@@ -120,7 +125,8 @@ Args parse(int argc, char** argv) {
   app.add_option("--load-urls", a.load_urls, "rb mode: SCRIPT LOAD on each (comma-separated)");
   app.add_option("--out", a.out_dir, "pipe mode: write the RESP files here");
   std::string blocking = "0";
-  app.add_option("--blocking", blocking, "1: blocking calls, one at a time (authstore mode; run_one_in_flight.sh)")
+  app.add_option("--blocking", blocking,
+                 "1: blocking calls, one at a time (authstore mode; run_one_in_flight.sh)")
       ->check(CLI::IsMember({"0", "1"}))
       ->capture_default_str();
   try {
@@ -146,8 +152,8 @@ class Window {
     chains_ = std::min(inflight, n);
     if (chains_ <= 0) return 0;  // nothing to run: no chain would ever end the wait below
     issue_ = std::move(issue);
-    deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(max_seconds));
+    deadline_ = Clock::now() +
+                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(max_seconds));
     const auto t0 = Clock::now();
     for (long c = 0; c < chains_; ++c) launch();
     std::unique_lock l(m_);
@@ -300,7 +306,8 @@ int run_authstore(const Args& a) {
     }
   } else if (op == "refresh_issue") {
     timed = [&](long i, auto done) {
-      refresh.issue_async(refresh_grant("user-" + std::to_string(i), i), ok_cb<authstore::IssuedRefreshToken>(done));
+      refresh.issue_async(refresh_grant("user-" + std::to_string(i), i),
+                          ok_cb<authstore::IssuedRefreshToken>(done));
     };
   } else if (op == "refresh_rotate" || op == "refresh_peek" || op == "revoke_subject") {
     prepare("families", n, [&](long i, auto done) {
@@ -330,20 +337,19 @@ int run_authstore(const Args& a) {
                           ok_cb<authstore::IssuedRefreshToken>(done));
     });
     timed = [&](long i, auto done) {
-      refresh.list_async("user-" + std::to_string(i % half),
-                         [done](Result<std::vector<authstore::RefreshFamily>> r) {
-                           done(r.ok() && r->size() == 3);
-                         });
+      refresh.list_async(
+          "user-" + std::to_string(i % half),
+          [done](Result<std::vector<authstore::RefreshFamily>> r) { done(r.ok() && r->size() == 3); });
     };
   } else if (op == "jti_store") {
     timed = [&](long i, auto done) {
-      refresh.store_jti_async("user-" + std::to_string(i), "jti-" + run + "-" + std::to_string(i), "client-app",
-                              3'600'000, ok_cb<authstore::Done>(done));
+      refresh.store_jti_async("user-" + std::to_string(i), "jti-" + run + "-" + std::to_string(i),
+                              "client-app", 3'600'000, ok_cb<authstore::Done>(done));
     };
   } else if (op == "jti_consume") {
     prepare("jtis", n, [&](long i, auto done) {
-      refresh.store_jti_async("user-" + std::to_string(i), "jti-" + std::to_string(i), "client-app", 3'600'000,
-                              ok_cb<authstore::Done>(done));
+      refresh.store_jti_async("user-" + std::to_string(i), "jti-" + std::to_string(i), "client-app",
+                              3'600'000, ok_cb<authstore::Done>(done));
     });
     timed = [&](long i, auto done) {
       refresh.consume_jti_async("user-" + std::to_string(i), "jti-" + std::to_string(i),
@@ -373,8 +379,9 @@ int run_authstore(const Args& a) {
       sessions.upsert_async(session(i % half), ok_cb<authstore::Session>(done));
     });
     timed = [&](long i, auto done) {
-      sessions.get_all_async("user-" + std::to_string(i % half), "full",
-                             [done](Result<std::vector<authstore::Session>> r) { done(r.ok() && r->size() == 3); });
+      sessions.get_all_async(
+          "user-" + std::to_string(i % half), "full",
+          [done](Result<std::vector<authstore::Session>> r) { done(r.ok() && r->size() == 3); });
     };
   } else if (op == "replay_reserve") {
     const UnixMillis exp = now_ms() + 600'000;
@@ -409,7 +416,9 @@ int run_authstore(const Args& a) {
       };
     } else {
       // take: GETDEL, the command take_pkce() and remove() send; remove_async is its async form.
-      timed = [&](long i, auto done) { tokens.remove_async("tok-" + std::to_string(i), ok_cb<authstore::Done>(done)); };
+      timed = [&](long i, auto done) {
+        tokens.remove_async("tok-" + std::to_string(i), ok_cb<authstore::Done>(done));
+      };
     }
   } else if (op == "token_list") {
     prepare("tokens", 1000, [&](long i, auto done) {
@@ -430,7 +439,9 @@ int run_authstore(const Args& a) {
     std::function<bool(long)> call;
     const UnixMillis exp = now_ms() + 600'000;
     if (op == "replay_reserve") {
-      call = [&, exp](long i) { return replay.reserve("https://issuer.example", "jti-b-" + run + "-" + std::to_string(i), exp).ok(); };
+      call = [&, exp](long i) {
+        return replay.reserve("https://issuer.example", "jti-b-" + run + "-" + std::to_string(i), exp).ok();
+      };
     } else if (op == "code_peek") {
       call = [&](long i) { return codes.peek(strs[static_cast<std::size_t>(i)]).ok(); };
     } else if (op == "session_get") {
@@ -443,7 +454,8 @@ int run_authstore(const Args& a) {
       die("--blocking 1 runs replay_reserve, code_peek, session_get or token_get");
     }
     const auto t0 = Clock::now();
-    const auto stop = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.max_seconds));
+    const auto stop =
+        t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.max_seconds));
     long completed = 0, failed = 0;
     for (long i = 0; i < n && Clock::now() < stop; ++i) {
       ++completed;
@@ -458,8 +470,8 @@ int run_authstore(const Args& a) {
   Window w;
   const double wall = w.run(n, a.inflight, a.max_seconds, timed);
   const double done = static_cast<double>(w.completed());
-  std::printf("op=%s inflight=%ld requests=%ld completed=%ld failed=%ld rps=%.0f\n", op.c_str(), a.inflight, n,
-              w.completed(), w.failed(), done / wall);
+  std::printf("op=%s inflight=%ld requests=%ld completed=%ld failed=%ld rps=%.0f\n", op.c_str(), a.inflight,
+              n, w.completed(), w.failed(), done / wall);
   return w.failed() == 0 && w.completed() == n ? 0 : 1;
 }
 
@@ -552,14 +564,35 @@ std::vector<std::string> issue_cmd(const Scripts& s, std::int64_t now, const std
 
 std::vector<std::string> session_cmd(const Scripts& s, std::int64_t now, const std::string& bucket,
                                      const std::string& field) {
-  return {"EVALSHA", s.session_upsert.sha1(), "3",
-          kP + "sh:" + kRoute + ":" + bucket, kP + "sx:" + kRoute + ":" + bucket, kP + "sz:" + kRoute + ":" + bucket,
-          ms(now), field, blob(kSessionRecord, 's'), "0", ms(now + 30 * kDay), "0"};
+  return {"EVALSHA",
+          s.session_upsert.sha1(),
+          "3",
+          kP + "sh:" + kRoute + ":" + bucket,
+          kP + "sx:" + kRoute + ":" + bucket,
+          kP + "sz:" + kRoute + ":" + bucket,
+          ms(now),
+          field,
+          blob(kSessionRecord, 's'),
+          "0",
+          ms(now + 30 * kDay),
+          "0"};
 }
 
-std::vector<std::string> jti_cmd(const Scripts& s, std::int64_t now, const std::string& jti, const std::string& sub) {
-  return {"EVALSHA", s.jti_store.sha1(), "2", kP + "rj:" + kRoute + ":" + jti, kP + "rs:" + kRoute,
-          ms(now), kP, kRoute, sub, kCli, blob(kJtiRecord, 'j'), ms(now + 3'600'000), kLayout};
+std::vector<std::string> jti_cmd(const Scripts& s, std::int64_t now, const std::string& jti,
+                                 const std::string& sub) {
+  return {"EVALSHA",
+          s.jti_store.sha1(),
+          "2",
+          kP + "rj:" + kRoute + ":" + jti,
+          kP + "rs:" + kRoute,
+          ms(now),
+          kP,
+          kRoute,
+          sub,
+          kCli,
+          blob(kJtiRecord, 'j'),
+          ms(now + 3'600'000),
+          kLayout};
 }
 
 std::string token_value(std::int64_t now) { return ms(now + 30 * kDay) + ":" + blob(kTokenRecord, 't'); }
@@ -588,7 +621,8 @@ std::vector<std::vector<std::string>> code_issue_cmds(std::int64_t now, const st
 }
 
 // The prefill commands for record i (empty for none).
-std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::string& op, std::int64_t now, long i) {
+std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::string& op, std::int64_t now,
+                                                   long i) {
   const std::string id = id12(i);
   if (op == "code_peek" || op == "code_consume") return code_issue_cmds(now, hid(id));
   if (op == "refresh_rotate" || op == "refresh_peek") return {issue_cmd(s, now, hid(id), hid(id), hid(id))};
@@ -614,8 +648,8 @@ std::vector<std::vector<std::string>> prefill_cmds(const Scripts& s, const std::
     return {{"SET", kP + "ct:g:tok-" + id, token_value(now), "PX", ms(30 * kDay + 1000)}};
   }
   if (op == "token_list") {
-    return {{"SET", kP + "ct:g:user-" + std::to_string(i % 10) + "/tok-" + std::to_string(i), token_value(now), "PX",
-             ms(30 * kDay + 1000)}};
+    return {{"SET", kP + "ct:g:user-" + std::to_string(i % 10) + "/tok-" + std::to_string(i),
+             token_value(now), "PX", ms(30 * kDay + 1000)}};
   }
   return {};
 }
@@ -632,37 +666,90 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
   if (op == "refresh_issue") return issue_cmd(s, now, rid, rid, rid);
   if (op == "refresh_rotate") {
     const std::string nk = hid("n" + R);
-    return {"EVALSHA", s.refresh_rotate.sha1(), "5", kP + "rt:" + kRoute + ":" + rid, kP + "rt:" + kRoute + ":" + nk,
-            kP + "rs:" + kRoute, kP + "rx:" + kRoute, kP + "rf:" + kRoute + ":" + rid, ms(now), kP, kRoute,
-            "rt:" + kRoute + ":" + nk, kCli, "0", "rf:" + kRoute + ":" + rid, kLayout};
+    return {"EVALSHA",
+            s.refresh_rotate.sha1(),
+            "5",
+            kP + "rt:" + kRoute + ":" + rid,
+            kP + "rt:" + kRoute + ":" + nk,
+            kP + "rs:" + kRoute,
+            kP + "rx:" + kRoute,
+            kP + "rf:" + kRoute + ":" + rid,
+            ms(now),
+            kP,
+            kRoute,
+            "rt:" + kRoute + ":" + nk,
+            kCli,
+            "0",
+            "rf:" + kRoute + ":" + rid,
+            kLayout};
   }
   if (op == "refresh_peek") {
-    return {"EVALSHA", s.refresh_peek.sha1(), "4", kP + "rt:" + kRoute + ":" + rid, kP + "rs:" + kRoute,
-            kP + "rx:" + kRoute, kP + "rf:" + kRoute + ":" + rid, ms(now), kP, kRoute, "rf:" + kRoute + ":" + rid,
+    return {"EVALSHA",
+            s.refresh_peek.sha1(),
+            "4",
+            kP + "rt:" + kRoute + ":" + rid,
+            kP + "rs:" + kRoute,
+            kP + "rx:" + kRoute,
+            kP + "rf:" + kRoute + ":" + rid,
+            ms(now),
+            kP,
+            kRoute,
+            "rf:" + kRoute + ":" + rid,
             kLayout};
   }
   if (op == "revoke_subject") {
-    return {"EVALSHA", s.refresh_revoke_subject.sha1(), "2", kP + "rs:" + kRoute, kP + "ri:" + kRoute + ":" + rid,
-            ms(now), rid};
+    return {"EVALSHA",
+            s.refresh_revoke_subject.sha1(),
+            "2",
+            kP + "rs:" + kRoute,
+            kP + "ri:" + kRoute + ":" + rid,
+            ms(now),
+            rid};
   }
   if (op == "refresh_list") {
-    return {"EVALSHA", s.refresh_list.sha1(), "3", kP + "ri:" + kRoute + ":" + rid, kP + "rs:" + kRoute,
-            kP + "rx:" + kRoute, ms(now), kP, kRoute, kLayout};
+    return {"EVALSHA",
+            s.refresh_list.sha1(),
+            "3",
+            kP + "ri:" + kRoute + ":" + rid,
+            kP + "rs:" + kRoute,
+            kP + "rx:" + kRoute,
+            ms(now),
+            kP,
+            kRoute,
+            kLayout};
   }
   if (op == "jti_store") return jti_cmd(s, now, rid, rid);
   if (op == "jti_consume") {
-    return {"EVALSHA", s.jti_consume.sha1(), "2", kP + "rj:" + kRoute + ":" + rid, kP + "rs:" + kRoute,
-            ms(now), kP, kRoute, hid("s0"), kLayout};
+    return {"EVALSHA",
+            s.jti_consume.sha1(),
+            "2",
+            kP + "rj:" + kRoute + ":" + rid,
+            kP + "rs:" + kRoute,
+            ms(now),
+            kP,
+            kRoute,
+            hid("s0"),
+            kLayout};
   }
   if (op == "session_upsert") return session_cmd(s, now, rid, rid);
   if (op == "session_get") return {"HGET", kP + "sh:" + kRoute + ":" + rid, hid("session0")};
   if (op == "session_get_all") {
-    return {"EVALSHA", s.session_get_all.sha1(), "2", kP + "sh:" + kRoute + ":" + rid,
-            kP + "sx:" + kRoute + ":" + rid, ms(now)};
+    return {"EVALSHA",
+            s.session_get_all.sha1(),
+            "2",
+            kP + "sh:" + kRoute + ":" + rid,
+            kP + "sx:" + kRoute + ":" + rid,
+            ms(now)};
   }
   if (op == "session_delete") {
-    return {"EVALSHA", s.session_remove.sha1(), "3", kP + "sh:" + kRoute + ":" + rid,
-            kP + "sx:" + kRoute + ":" + rid, kP + "sz:" + kRoute + ":" + rid, ms(now), hid("session0")};
+    return {"EVALSHA",
+            s.session_remove.sha1(),
+            "3",
+            kP + "sh:" + kRoute + ":" + rid,
+            kP + "sx:" + kRoute + ":" + rid,
+            kP + "sz:" + kRoute + ":" + rid,
+            ms(now),
+            hid("session0")};
   }
   if (op == "replay_reserve") {
     return {"SET", jr_key(rid), ms(now + 660'000) + ":" + kOwnerV, "NX", "PX", ms(661'000), "GET"};
@@ -674,8 +761,8 @@ std::vector<std::string> rb_cmd(const Scripts& s, const std::string& op, std::in
   if (op == "token_get") return {"GET", kP + "ct:g:tok-" + R};
   if (op == "token_take") return {"GETDEL", kP + "ct:g:tok-" + R};
   if (op == "token_list") {
-    return {"EVALSHA", s.token_list.sha1(), "0", ms(now), kP + "ct:g:user-3/*", "0", "0", "100",
-            std::to_string(kP.size())};
+    return {"EVALSHA", s.token_list.sha1(),      "0", ms(now), kP + "ct:g:user-3/*", "0", "0",
+            "100",     std::to_string(kP.size())};
   }
   die("unknown --op " + op);
 }
@@ -692,17 +779,16 @@ void send_all(redis::Client& client, const std::vector<std::vector<std::string>>
   prepare("redis-benchmark records", static_cast<long>(cmds.size()), [&](long i, auto done) {
     const auto& c = cmds[static_cast<std::size_t>(i)];
     std::vector<std::string_view> v(c.begin(), c.end());
-    client.async_call(std::span<const std::string_view>(v), [done](Result<redis::Reply> r) {
-      done(r.ok() && !r->is_error());
-    });
+    client.async_call(std::span<const std::string_view>(v),
+                      [done](Result<redis::Reply> r) { done(r.ok() && !r->is_error()); });
   });
 }
 
 const redis::Script* find_script(const Scripts& s, std::string_view sha) {
   for (const redis::Script* sc :
-       {&s.code_insert, &s.code_consume, &s.replay_reserve, &s.replay_release, &s.token_list, &s.session_upsert,
-        &s.session_remove, &s.session_get_all, &s.refresh_issue, &s.refresh_rotate, &s.refresh_peek,
-        &s.refresh_list, &s.refresh_revoke_subject, &s.jti_store, &s.jti_consume}) {
+       {&s.code_insert, &s.code_consume, &s.replay_reserve, &s.replay_release, &s.token_list,
+        &s.session_upsert, &s.session_remove, &s.session_get_all, &s.refresh_issue, &s.refresh_rotate,
+        &s.refresh_peek, &s.refresh_list, &s.refresh_revoke_subject, &s.jti_store, &s.jti_consume}) {
     if (sc->sha1() == sha) return sc;
   }
   die("no script for " + std::string(sha));
@@ -762,8 +848,8 @@ int run_prefill(const Args& a) {
     cluster = authstore::internal::make_cluster_executor(std::move(u).value());
   } else {
     client = connect(a.url);
-    for (const redis::Script* sc : {&s.code_insert, &s.refresh_issue, &s.jti_store, &s.session_upsert,
-                                    &s.replay_reserve}) {
+    for (const redis::Script* sc :
+         {&s.code_insert, &s.refresh_issue, &s.jti_store, &s.session_upsert, &s.replay_reserve}) {
       auto r = client->call({"SCRIPT", "LOAD", sc->source()});
       if (!r.ok()) die(r.status().to_string());
     }
@@ -775,8 +861,10 @@ int run_prefill(const Args& a) {
   std::vector<std::vector<std::string>> cmds;
   const auto flush = [&] {
     if (cmds.empty()) return;  // a keyspace that is a multiple of the chunk: nothing left
-    if (cluster) send_all_cluster(*cluster, s, cmds);
-    else send_all(*client, cmds);
+    if (cluster)
+      send_all_cluster(*cluster, s, cmds);
+    else
+      send_all(*client, cmds);
     cmds.clear();
   };
   for (const std::string& tag : route_tags(a)) {
@@ -837,8 +925,8 @@ int run_pipe(const Args& a) {
       } else if (a.op == "refresh_list") {
         const std::string idx = kP + "ri:" + kRoute + ":" + hid(id);
         cmds.push_back({"ZRANGE", idx, "0", "-1"});
-        std::vector<std::string> c = {"EVALSHA", s.refresh_list.sha1(), "6", idx, kP + "rs:" + kRoute,
-                                      kP + "rx:" + kRoute};
+        std::vector<std::string> c = {"EVALSHA", s.refresh_list.sha1(), "6",
+                                      idx,       kP + "rs:" + kRoute,   kP + "rx:" + kRoute};
         for (int t = 0; t < 3; ++t) c.push_back(kP + "rf:" + kRoute + ":" + hid(std::to_string(t) + id));
         for (const auto& arg : {ms(now), kP, kRoute, kLayout}) c.push_back(arg);
         cmds.push_back(std::move(c));

@@ -40,8 +40,8 @@ void BM_ParseReplies(benchmark::State& state, std::string one) {
     }
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["allocs/reply"] = benchmark::Counter(
-      static_cast<double>(bench::allocations() - before) / static_cast<double>(state.iterations() * batch));
+  state.counters["allocs/reply"] = benchmark::Counter(static_cast<double>(bench::allocations() - before) /
+                                                      static_cast<double>(state.iterations() * batch));
 }
 BENCHMARK_CAPTURE(BM_ParseReplies, ok, std::string("+OK\r\n"));
 BENCHMARK_CAPTURE(BM_ParseReplies, bulk3, std::string("$3\r\nxxx\r\n"));
@@ -61,7 +61,8 @@ void BM_CoreRoundTrip(benchmark::State& state) {
   const auto before = bench::allocations();
   for (auto _ : state) {
     for (int i = 0; i < batch; ++i) {
-      (void)core.push(kGet, deadline, [&answered](Result<Reply>) { ++answered; }, 1 << 20);
+      (void)core.push(
+          kGet, deadline, [&answered](Result<Reply>) { ++answered; }, 1 << 20);
     }
     core.take_write_buffer(wire);
     (void)core.on_bytes(replies.data(), replies.size(), done);
@@ -69,8 +70,8 @@ void BM_CoreRoundTrip(benchmark::State& state) {
     done.clear();
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["allocs/request"] = benchmark::Counter(
-      static_cast<double>(bench::allocations() - before) / static_cast<double>(state.iterations() * batch));
+  state.counters["allocs/request"] = benchmark::Counter(static_cast<double>(bench::allocations() - before) /
+                                                        static_cast<double>(state.iterations() * batch));
   benchmark::DoNotOptimize(answered);
 }
 BENCHMARK(BM_CoreRoundTrip);

@@ -10,6 +10,7 @@
 // Commands match redis-benchmark's defaults: SET key:__rand_int__ xxx / GET key:__rand_int__.
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,8 +21,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "alloc_counter.h"
 #include "redis/client.h"
@@ -54,8 +53,12 @@ Args parse(int argc, char** argv) {
   CLI::App app{"redis_client_loadgen: the Redis client alone against a server (bench/redis/run.sh)"};
   app.add_option("--url", a.url, "the server")->capture_default_str();
   app.add_option("--op", a.op, "get | set")->check(CLI::IsMember({"get", "set"}))->capture_default_str();
-  app.add_option("--inflight", a.inflight, "requests outstanding")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--requests", a.requests, "requests in all")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--inflight", a.inflight, "requests outstanding")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--requests", a.requests, "requests in all")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--spin-us", a.spin_us, "spin this long before blocking (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -128,8 +131,8 @@ int main(int argc, char** argv) {
     lat_us.reserve(static_cast<std::size_t>(a.requests));
     for (long i = 0; i < a.requests; ++i) {
       const auto s = Clock::now();
-      Result<Reply> r = set ? client.call({"SET", "key:__rand_int__", "xxx"})
-                            : client.call({"GET", "key:__rand_int__"});
+      Result<Reply> r =
+          set ? client.call({"SET", "key:__rand_int__", "xxx"}) : client.call({"GET", "key:__rand_int__"});
       lat_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - s).count());
       if (!r.ok()) ++failed;
     }

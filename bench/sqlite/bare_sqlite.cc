@@ -29,17 +29,23 @@ void check(int rc, sqlite3* db, const char* what) {
 class Conn {
  public:
   explicit Conn(const std::string& path) {
-    check(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr), db_, "open");
+    check(sqlite3_open_v2(path.c_str(), &db_,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr),
+          db_, "open");
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec("PRAGMA journal_size_limit=67108864");
     for (std::size_t i = 0; i < stmts_.size(); ++i) {
       const auto text = sql(static_cast<StmtId>(i));
-      check(sqlite3_prepare_v3(db_, text.data(), static_cast<int>(text.size()), SQLITE_PREPARE_PERSISTENT, &stmts_[i], nullptr), db_, "prepare");
+      check(sqlite3_prepare_v3(db_, text.data(), static_cast<int>(text.size()), SQLITE_PREPARE_PERSISTENT,
+                               &stmts_[i], nullptr),
+            db_, "prepare");
     }
-    check(sqlite3_prepare_v2(db_, "INSERT INTO floor(k, v) VALUES(?1, 0)", -1, &ins_, nullptr), db_, "prepare");
-    check(sqlite3_prepare_v2(db_, "UPDATE floor SET v = v + 1 WHERE k = ?1", -1, &upd_, nullptr), db_, "prepare");
+    check(sqlite3_prepare_v2(db_, "INSERT INTO floor(k, v) VALUES(?1, 0)", -1, &ins_, nullptr), db_,
+          "prepare");
+    check(sqlite3_prepare_v2(db_, "UPDATE floor SET v = v + 1 WHERE k = ?1", -1, &upd_, nullptr), db_,
+          "prepare");
   }
   ~Conn() {
     for (auto* s : stmts_) sqlite3_finalize(s);
@@ -66,7 +72,9 @@ class Conn {
     return rows;
   }
   template <class... A>
-  int q(StmtId id, const A&... args) { return run(bind(id, args...)); }
+  int q(StmtId id, const A&... args) {
+    return run(bind(id, args...));
+  }
   void begin() { q(StmtId::kBeginImmediate); }
   void commit() { q(StmtId::kCommit); }
   // The backend sweeps a touched table once per 8 write operations (limit 8 + 2 * 8).
@@ -89,7 +97,8 @@ class Conn {
 
 long long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string random_key(std::mt19937_64& rng, const char* prefix) {
@@ -121,7 +130,7 @@ int main(int argc, char** argv) {
     }
     sqlite3_close(db);
   }
-  const std::string record(360, 'r');   // about the size of authstore's signed records
+  const std::string record(360, 'r');  // about the size of authstore's signed records
   const std::string tombstone(120, 't');
   return bench::run(args, "bare", [&](int proc, int thread) -> bench::Worker {
     auto conn = std::make_shared<Conn>(args.path);
@@ -130,8 +139,10 @@ int main(int argc, char** argv) {
     // bits that told them apart, e.g. thread 4 at ms ...1 and thread 5 at ms ...0: their keys
     // collided, the second issue found a live code and changed nothing, and its consume then
     // found the code already consumed by the other thread.)
-    std::seed_seq seed{static_cast<unsigned>(proc), static_cast<unsigned>(thread),
-                       static_cast<unsigned>(::getpid()), static_cast<unsigned>(now_ms()),
+    std::seed_seq seed{static_cast<unsigned>(proc),
+                       static_cast<unsigned>(thread),
+                       static_cast<unsigned>(::getpid()),
+                       static_cast<unsigned>(now_ms()),
                        static_cast<unsigned>(static_cast<unsigned long long>(now_ms()) >> 32),
                        std::random_device{}()};
     auto rng = std::make_shared<std::mt19937_64>(seed);
@@ -175,8 +186,8 @@ int main(int argc, char** argv) {
         const long long exp = now + 90LL * 86'400'000;
         c.begin();
         c.q(StmtId::kGens, route, subject, client, empty, now);
-        c.q(StmtId::kFamilyInsert, fam, route, subject, client, empty, record,
-            0LL, 0LL, t1, now, 14LL * 86'400'000, now + 14LL * 86'400'000, exp);
+        c.q(StmtId::kFamilyInsert, fam, route, subject, client, empty, record, 0LL, 0LL, t1, now,
+            14LL * 86'400'000, now + 14LL * 86'400'000, exp);
         c.q(StmtId::kTokenInsert, t1, fam, exp, now);
         c.maybe_sweep(StmtId::kSweepFamilies, (*sweeps)[1], now);
         c.maybe_sweep(StmtId::kSweepTokens, (*sweeps)[2], now);

@@ -32,10 +32,13 @@ struct Args {
 // The options (CLI11, as the authstore command): --name=VALUE (run.sh) or --name VALUE.
 inline Args parse(int argc, char** argv) {
   Args a;
-  CLI::App app{"the SQLite benchmark driver: an operation from T threads in each of P processes for S seconds"};
+  CLI::App app{
+      "the SQLite benchmark driver: an operation from T threads in each of P processes for S seconds"};
   app.add_option("--op", a.op, "the operation")->capture_default_str();
   app.add_option("--path", a.path, "the database file")->required();
-  app.add_option("--threads", a.threads, "threads per process")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--threads", a.threads, "threads per process")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--procs", a.procs, "processes")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seconds", a.seconds, "seconds")->check(CLI::PositiveNumber)->capture_default_str();
   try {
@@ -93,8 +96,9 @@ inline int run(const Args& a, const std::string& program,
         while (!stop.load(std::memory_order_relaxed)) {
           const auto t0 = std::chrono::steady_clock::now();
           const bool ok = workers[static_cast<std::size_t>(t)]();
-          const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::steady_clock::now() - t0).count();
+          const auto ns =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                  .count();
           totals->lat_hist[bucket(ns)].fetch_add(1, std::memory_order_relaxed);
           if (!ok) totals->errors.fetch_add(1, std::memory_order_relaxed);
           ++n;

@@ -77,7 +77,8 @@ void bare_random(unsigned char* out, std::size_t n) {
   };
   thread_local Pool pool;
   if (pool.used + n > sizeof pool.bytes) {
-    if (::getrandom(pool.bytes, sizeof pool.bytes, 0) != static_cast<ssize_t>(sizeof pool.bytes)) std::abort();
+    if (::getrandom(pool.bytes, sizeof pool.bytes, 0) != static_cast<ssize_t>(sizeof pool.bytes))
+      std::abort();
     pool.used = 0;
   }
   std::memcpy(out, pool.bytes + pool.used, n);
@@ -184,7 +185,7 @@ using CodeMap = std::unordered_map<std::string, CodeEntry>;
 
 void BM_BareCodeIssueConsume(benchmark::State& state) {
   auto& shards = shards64<CodeMap>();
-  const std::string body(300, 'r');   // the size of the benchmark grant's record
+  const std::string body(300, 'r');  // the size of the benchmark grant's record
   const std::string tomb(100, 't');  // and of its tombstone
   std::int64_t i = bare_counter.fetch_add(1'000'000);
   unsigned char h[32];
@@ -194,9 +195,9 @@ void BM_BareCodeIssueConsume(benchmark::State& state) {
     unsigned char random[48];
     bare_random(random, sizeof random);
     BareMac& m = thread_mac();
-    m.mac({"subject", subject}, h);                            // the user's route and id
-    m.mac({"mask", "ac2_", sv(random + 16, 32)}, h);            // the token's mask
-    m.mac({"ac2_", sv(h, 10), sv(random + 16, 32)}, h);         // the token's lookup hash
+    m.mac({"subject", subject}, h);                      // the user's route and id
+    m.mac({"mask", "ac2_", sv(random + 16, 32)}, h);     // the token's mask
+    m.mac({"ac2_", sv(h, 10), sv(random + 16, 32)}, h);  // the token's lookup hash
     std::string key = "ac:{AAAAAAAAAAA}:";
     key.append(reinterpret_cast<const char*>(h), 32);
     std::string record(body);
@@ -283,7 +284,9 @@ class BareGcm {
     ready_ = true;
     return c;
   }
-  static const unsigned char* u(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+  static const unsigned char* u(std::string_view s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+  }
   EVP_CIPHER_CTX* ctx_;
   EVP_CIPHER* cipher_;
   bool ready_ = false;
@@ -427,7 +430,8 @@ void BM_BareRefreshRotate(benchmark::State& state) {
       auto t = shard.map.tokens.find(current);
       auto f = shard.map.families.find(family);
       if (t != shard.map.tokens.end() && !t->second.spent && f != shard.map.families.end()) {
-        m.mac({"authstore record v2", family, std::string_view(f->second).substr(0, f->second.size() - 32)}, h);
+        m.mac({"authstore record v2", family, std::string_view(f->second).substr(0, f->second.size() - 32)},
+              h);
         ok = std::memcmp(h, f->second.data() + f->second.size() - 32, 32) == 0;
         t->second.spent = true;
         t->second.successor = next;

@@ -27,12 +27,12 @@ inline constexpr std::int64_t kNoExpiry = -1;
 struct TokenRecord {
   std::string access_token;
   std::string refresh_token;
-  std::string token_type;          // e.g. "Bearer" or "DPoP".
+  std::string token_type;  // e.g. "Bearer" or "DPoP".
   std::string scope;
-  std::string resource;            // the resource server URL the token is for.
-  UnixMillis expires_at = 0;       // access token expiry; 0 = unknown.
+  std::string resource;               // the resource server URL the token is for.
+  UnixMillis expires_at = 0;          // access token expiry; 0 = unknown.
   UnixMillis refresh_expires_at = 0;  // refresh token expiry; 0 = unknown.
-  std::string extra_json = "{}";   // a JSON object.
+  std::string extra_json = "{}";      // a JSON object.
 };
 
 struct ClientCredentials {
@@ -59,8 +59,7 @@ class AUTHSTORE_EXPORT ClientTokenStore {
   // ttl_ms: 0 = until max(expires_at, refresh_expires_at) of the record when set, else
   // ClientTokenOptions::default_ttl_ms; kNoExpiry = forever; > 0 = that long.
   Result<Done> save(std::string_view key, const TokenRecord& record, std::int64_t ttl_ms = 0);
-  void save_async(std::string_view key, const TokenRecord& record, std::int64_t ttl_ms,
-                  Callback<Done> done);
+  void save_async(std::string_view key, const TokenRecord& record, std::int64_t ttl_ms, Callback<Done> done);
   Result<TokenRecord> get(std::string_view key);  // kNotFound when absent or expired.
   void get_async(std::string_view key, Callback<TokenRecord> done);
   Result<bool> has(std::string_view key);
@@ -70,8 +69,7 @@ class AUTHSTORE_EXPORT ClientTokenStore {
   // Keys of the generic API starting with `prefix`, in pages of at most `limit` (1..1000).
   // Pass the previous page's next_cursor to continue. Cost follows the keys listed (memory,
   // SQLite) or the index entries read (Redis); see docs/api.md.
-  Result<KeyPage> list(std::string_view prefix, std::string_view cursor = {},
-                       std::size_t limit = 100);
+  Result<KeyPage> list(std::string_view prefix, std::string_view cursor = {}, std::size_t limit = 100);
   void list_async(std::string_view prefix, std::string_view cursor, std::size_t limit,
                   Callback<KeyPage> done);
 
@@ -96,13 +94,12 @@ class AUTHSTORE_EXPORT ClientTokenStore {
 
   // Access (and refresh) tokens per (user, resource URL). The record is kept until the later of
   // its access and refresh expiry, so a refresh token outlives its access token.
-  Result<Done> save_access_token(std::string_view user_id, std::string_view url,
-                                 const TokenRecord& record, std::int64_t ttl_ms = 0);
-  void save_access_token_async(std::string_view user_id, std::string_view url,
-                               const TokenRecord& record, std::int64_t ttl_ms, Callback<Done> done);
+  Result<Done> save_access_token(std::string_view user_id, std::string_view url, const TokenRecord& record,
+                                 std::int64_t ttl_ms = 0);
+  void save_access_token_async(std::string_view user_id, std::string_view url, const TokenRecord& record,
+                               std::int64_t ttl_ms, Callback<Done> done);
   Result<TokenRecord> get_access_token(std::string_view user_id, std::string_view url);
-  void get_access_token_async(std::string_view user_id, std::string_view url,
-                              Callback<TokenRecord> done);
+  void get_access_token_async(std::string_view user_id, std::string_view url, Callback<TokenRecord> done);
   Result<Done> remove_access_token(std::string_view user_id, std::string_view url);
   void remove_access_token_async(std::string_view user_id, std::string_view url, Callback<Done> done);
 

@@ -35,14 +35,14 @@ struct CodeGrant {
 
 // A stored code. After consume() this is what the code stood for.
 struct CodeRecord {
-  CodeGrant grant;           // grant.grant_id is always set (generated if it was empty).
+  CodeGrant grant;  // grant.grant_id is always set (generated if it was empty).
   UnixMillis issued_at = 0;
   UnixMillis expires_at = 0;
-  bool consumed = false;     // true when the code was consumed before this call looked.
+  bool consumed = false;  // true when the code was consumed before this call looked.
 };
 
 struct IssuedCode {
-  std::string code;      // the secret to hand to the client: "ac2_" + 56 base64url characters (docs/format.md).
+  std::string code;  // the secret to hand to the client: "ac2_" + 56 base64url characters (docs/format.md).
   std::string grant_id;
   UnixMillis expires_at = 0;
 };
@@ -83,9 +83,10 @@ class AUTHSTORE_EXPORT CodeStore {
 // Returns OK when `verifier` matches the record's challenge; kInvalidArgument (field
 // "code_verifier") when the verifier is malformed, missing while a challenge exists, or does not
 // match; "plain" is refused unless allow_plain. S256 is compared in constant time.
-AUTHSTORE_EXPORT Status verify_pkce(const CodeRecord& record, std::string_view verifier, bool allow_plain = false);
-AUTHSTORE_EXPORT Status verify_pkce(std::string_view challenge, std::string_view method, std::string_view verifier,
-                   bool allow_plain = false);
+AUTHSTORE_EXPORT Status verify_pkce(const CodeRecord& record, std::string_view verifier,
+                                    bool allow_plain = false);
+AUTHSTORE_EXPORT Status verify_pkce(std::string_view challenge, std::string_view method,
+                                    std::string_view verifier, bool allow_plain = false);
 // BASE64URL(SHA256(verifier)) without padding: the S256 challenge of a verifier.
 AUTHSTORE_EXPORT std::string pkce_s256_challenge(std::string_view verifier);
 // A fresh verifier: 43 characters from 256 random bits.

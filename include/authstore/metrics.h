@@ -17,16 +17,16 @@
 namespace authstore {
 // Events a security team watches. Each has a counter `authstore_security_events_total{event=...}`.
 enum class SecurityEvent : std::uint8_t {
-  kCodeReplay = 0,        // an authorization code was presented after it had been consumed.
-  kRefreshReuse,          // a rotated refresh token was presented again (family revoked).
-  kJtiReplay,             // a JWT ID was presented again within its reservation.
-  kSessionConflict,       // an upsert lost its optimistic lock or targeted a deleted session.
-  kSignatureFailure,      // a stored record failed its MAC or decryption (read as not found).
-  kClientMismatch,        // a refresh token was presented by a client other than its own.
-  kRevokedUse,            // a revoked refresh token / grant was presented.
-  kCapacityRejected,      // the replay cache was full and refused a reservation (fail closed).
-  kBackendError,          // the backend failed (unavailable, deadline, data loss, internal).
-  kInsecureTls,           // a store was opened with TLS certificate verification turned off.
+  kCodeReplay = 0,    // an authorization code was presented after it had been consumed.
+  kRefreshReuse,      // a rotated refresh token was presented again (family revoked).
+  kJtiReplay,         // a JWT ID was presented again within its reservation.
+  kSessionConflict,   // an upsert lost its optimistic lock or targeted a deleted session.
+  kSignatureFailure,  // a stored record failed its MAC or decryption (read as not found).
+  kClientMismatch,    // a refresh token was presented by a client other than its own.
+  kRevokedUse,        // a revoked refresh token / grant was presented.
+  kCapacityRejected,  // the replay cache was full and refused a reservation (fail closed).
+  kBackendError,      // the backend failed (unavailable, deadline, data loss, internal).
+  kInsecureTls,       // a store was opened with TLS certificate verification turned off.
   kCount_
 };
 AUTHSTORE_EXPORT std::string_view to_string(SecurityEvent e) noexcept;

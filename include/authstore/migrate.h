@@ -59,10 +59,10 @@ struct MigrateTableReport {
 };
 
 struct MigrateProgress {
-  std::string table;       // the table being copied
-  int table_index = 0;     // 0-based, of table_count
+  std::string table;    // the table being copied
+  int table_index = 0;  // 0-based, of table_count
   int table_count = 0;
-  std::int64_t rows = 0;   // rows read so far in all tables
+  std::int64_t rows = 0;  // rows read so far in all tables
 };
 
 struct MigrateOptions {
@@ -81,10 +81,10 @@ struct MigrateOptions {
 
 struct MigrateReport {
   std::string source_backend, target_backend;
-  bool source_fenced = false;   // the source was fenced by this run (or an earlier one)
+  bool source_fenced = false;  // the source was fenced by this run (or an earlier one)
   bool dry_run = false;
-  bool verified = false;        // verify ran and found no mismatch
-  bool resumed = false;         // continued from a resume file
+  bool verified = false;  // verify ran and found no mismatch
+  bool resumed = false;   // continued from a resume file
   std::vector<MigrateTableReport> tables;
   std::int64_t rows = 0, copied = 0, unreadable = 0, mismatched = 0;
   // Entries the source's export skipped because they do not parse as any row (a garbled field or

@@ -52,8 +52,8 @@ struct KeyOptions {
   // stored data: it places every record of a user in one Redis Cluster slot. Empty = derived
   // from the key with the lowest id.
   std::string route_secret;
-  std::string key_file;           // path of a key file; empty = not set here.
-  bool development_mode = false;  // allow a throwaway random key for memory:// only.
+  std::string key_file;                  // path of a key file; empty = not set here.
+  bool development_mode = false;         // allow a throwaway random key for memory:// only.
   bool allow_insecure_key_file = false;  // accept a group/other-readable, foreign or linked file.
 };
 
@@ -65,9 +65,9 @@ struct CodeOptions {
 };
 
 struct RefreshOptions {
-  std::int64_t default_idle_ttl_ms = 14LL * 24 * 3600 * 1000;    // 14 days without use ends a family.
-  std::int64_t default_lifetime_ms = 90LL * 24 * 3600 * 1000;    // absolute family lifetime: 90 days.
-  std::int64_t max_lifetime_ms = 365LL * 24 * 3600 * 1000;       // longest lifetime accepted: 1 year.
+  std::int64_t default_idle_ttl_ms = 14LL * 24 * 3600 * 1000;  // 14 days without use ends a family.
+  std::int64_t default_lifetime_ms = 90LL * 24 * 3600 * 1000;  // absolute family lifetime: 90 days.
+  std::int64_t max_lifetime_ms = 365LL * 24 * 3600 * 1000;     // longest lifetime accepted: 1 year.
   // A rotated token presented again within this window (and before its successor was used)
   // rotates again instead of counting as reuse. 0 = off (every reuse revokes the family).
   std::int64_t grace_window_ms = 0;
@@ -87,9 +87,9 @@ struct SessionOptions {
 };
 
 struct ReplayOptions {
-  std::int64_t leeway_ms = 60'000;                   // clock skew added to a JWT's exp.
-  std::int64_t min_ttl_ms = 1'000;                   // a reservation lasts at least this long.
-  std::int64_t max_ttl_ms = 24LL * 3600 * 1000;      // an exp further than this away is refused.
+  std::int64_t leeway_ms = 60'000;               // clock skew added to a JWT's exp.
+  std::int64_t min_ttl_ms = 1'000;               // a reservation lasts at least this long.
+  std::int64_t max_ttl_ms = 24LL * 3600 * 1000;  // an exp further than this away is refused.
   // Memory backend: most reservations held. The capacity is split evenly among the lock shards
   // (each gets memory_capacity / shards); a reservation is refused (kResourceExhausted) when its
   // own shard is full of unexpired entries, so a large cache refuses from about 95 % full.
@@ -100,14 +100,14 @@ struct ReplayOptions {
 };
 
 struct ClientTokenOptions {
-  std::int64_t pkce_ttl_ms = 600'000;                  // PKCE values live 600 s unless told.
+  std::int64_t pkce_ttl_ms = 600'000;                     // PKCE values live 600 s unless told.
   std::int64_t default_ttl_ms = 30LL * 24 * 3600 * 1000;  // generic records without expiry: 30 days.
-  std::size_t max_record_bytes = 65536;                // size limit of one stored record.
+  std::size_t max_record_bytes = 65536;                   // size limit of one stored record.
 };
 
 struct PayloadOptions {
   std::int64_t max_ttl_ms = 30LL * 24 * 3600 * 1000;  // longest payload life (and grant revocation).
-  std::size_t max_payload_bytes = 256 * 1024;          // size limit of one payload.
+  std::size_t max_payload_bytes = 256 * 1024;         // size limit of one payload.
 };
 
 struct Options {
@@ -135,12 +135,13 @@ struct Options {
   // The low-latency mode of blocking calls (docs/performance.md, "One request in flight"): a
   // blocking call (one without _async) spins up to this many microseconds on its answer before
   // sleeping; on Redis the client's I/O thread also busy-polls its sockets this long after its
-  // last event, when it may run on 3 CPUs or more. (Memory and SQLite answer before the call's _async form returns: no spin.) It saves the thread wake-ups that dominate one request in flight on a VM, at the
-  // price of a busy core: each waiting caller, and the I/O thread, burn CPU while they spin (a
-  // thread whose CPU affinity allows one CPU only does not spin: it would starve what it waits for).
-  // 0 = off (the default). 0..1000, else open() fails with kInvalidArgument, field
-  // "low_latency_spin_us". A Redis URL's spin_us=N wins over this field when the URL names it
-  // (spin_us=0 turns the mode off whatever the code set): the deployment decides.
+  // last event, when it may run on 3 CPUs or more. (Memory and SQLite answer before the call's _async form
+  // returns: no spin.) It saves the thread wake-ups that dominate one request in flight on a VM, at the price
+  // of a busy core: each waiting caller, and the I/O thread, burn CPU while they spin (a thread whose CPU
+  // affinity allows one CPU only does not spin: it would starve what it waits for). 0 = off (the default).
+  // 0..1000, else open() fails with kInvalidArgument, field "low_latency_spin_us". A Redis URL's spin_us=N
+  // wins over this field when the URL names it (spin_us=0 turns the mode off whatever the code set): the
+  // deployment decides.
   std::int64_t low_latency_spin_us = 0;
 };
 

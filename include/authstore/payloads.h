@@ -27,12 +27,12 @@
 namespace authstore {
 
 struct PayloadWrite {
-  std::string model;      // 1..64 of [A-Za-z0-9._~-]: "AccessToken", "Session", ...
-  std::string id;         // 1..1024 bytes of text.
-  std::string payload;    // opaque bytes, at most PayloadOptions::max_payload_bytes.
-  std::string grant_id;   // optional (0..1024): revoke_by_grant_id() kills the payload.
-  std::string uid;        // optional (0..1024): find_by_uid(model, uid) finds the payload.
-  std::string user_code;  // optional (0..1024): find_by_user_code(model, user_code) finds it.
+  std::string model;        // 1..64 of [A-Za-z0-9._~-]: "AccessToken", "Session", ...
+  std::string id;           // 1..1024 bytes of text.
+  std::string payload;      // opaque bytes, at most PayloadOptions::max_payload_bytes.
+  std::string grant_id;     // optional (0..1024): revoke_by_grant_id() kills the payload.
+  std::string uid;          // optional (0..1024): find_by_uid(model, uid) finds the payload.
+  std::string user_code;    // optional (0..1024): find_by_user_code(model, user_code) finds it.
   std::int64_t ttl_ms = 0;  // > 0 and <= PayloadOptions::max_ttl_ms; 0 = max_ttl_ms.
 };
 

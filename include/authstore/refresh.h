@@ -21,12 +21,12 @@
 namespace authstore {
 
 struct RefreshGrant {
-  std::string subject;             // required, <= 256 bytes.
-  std::string client_id;           // required, <= 256 bytes: the token is bound to this client.
-  std::string scope;               // <= 2048 bytes.
-  std::string grant_id;            // the code grant this family stems from; may be empty.
-  std::int64_t idle_ttl_ms = 0;    // 0 = RefreshOptions::default_idle_ttl_ms.
-  std::int64_t lifetime_ms = 0;    // absolute family lifetime; 0 = default_lifetime_ms.
+  std::string subject;               // required, <= 256 bytes.
+  std::string client_id;             // required, <= 256 bytes: the token is bound to this client.
+  std::string scope;                 // <= 2048 bytes.
+  std::string grant_id;              // the code grant this family stems from; may be empty.
+  std::int64_t idle_ttl_ms = 0;      // 0 = RefreshOptions::default_idle_ttl_ms.
+  std::int64_t lifetime_ms = 0;      // absolute family lifetime; 0 = default_lifetime_ms.
   std::string metadata_json = "{}";  // a JSON object (device name, ...), <= max_metadata_bytes.
 };
 
@@ -94,14 +94,12 @@ class AUTHSTORE_EXPORT RefreshTokenStore {
   // successor is superseded: presenting it later is reuse (the family is revoked), and once any
   // successor was used the previous token is reuse too.
   Result<IssuedRefreshToken> rotate(std::string_view token, std::string_view client_id);
-  void rotate_async(std::string_view token, std::string_view client_id,
-                    Callback<IssuedRefreshToken> done);
+  void rotate_async(std::string_view token, std::string_view client_id, Callback<IssuedRefreshToken> done);
 
   // Single use without successor: the family ends. Same outcomes as rotate(); a second consume
   // is kReused. client_id empty = not checked (the Perl store's consume_refresh_token).
   Result<RefreshFamily> consume(std::string_view token, std::string_view client_id = {});
-  void consume_async(std::string_view token, std::string_view client_id,
-                     Callback<RefreshFamily> done);
+  void consume_async(std::string_view token, std::string_view client_id, Callback<RefreshFamily> done);
 
   // Read-only: the token's state and family. kNotFound as for rotate(). Spends nothing.
   Result<RefreshTokenInfo> peek(std::string_view token);
@@ -112,13 +110,12 @@ class AUTHSTORE_EXPORT RefreshTokenStore {
   // revoke_subject/revoke_client; kNotFound when unknown or expired. The store keeps only a keyed
   // hash of the jti: JtiRecord::jti is the one presented.
   // Both take the subject first, then the jti (the order of every per-subject call).
-  Result<Done> store_jti(std::string_view subject, std::string_view jti,
-                         std::string_view client_id, std::int64_t ttl_ms);
+  Result<Done> store_jti(std::string_view subject, std::string_view jti, std::string_view client_id,
+                         std::int64_t ttl_ms);
   void store_jti_async(std::string_view subject, std::string_view jti, std::string_view client_id,
                        std::int64_t ttl_ms, Callback<Done> done);
   Result<JtiRecord> consume_jti(std::string_view subject, std::string_view jti);
-  void consume_jti_async(std::string_view subject, std::string_view jti,
-                         Callback<JtiRecord> done);
+  void consume_jti_async(std::string_view subject, std::string_view jti, Callback<JtiRecord> done);
 
   // Revokes the family of `token`. OK, or kNotFound.
   Result<Done> revoke(std::string_view token);
@@ -131,13 +128,11 @@ class AUTHSTORE_EXPORT RefreshTokenStore {
   void revoke_subject_async(std::string_view subject, Callback<Done> done);
   // Every family and JWT id of the subject held by one client.
   Result<Done> revoke_client(std::string_view subject, std::string_view client_id);
-  void revoke_client_async(std::string_view subject, std::string_view client_id,
-                           Callback<Done> done);
+  void revoke_client_async(std::string_view subject, std::string_view client_id, Callback<Done> done);
   // Every family issued under a grant (the answer to a replayed code). Sticks: a later issue under
   // the grant is refused for RefreshOptions::max_lifetime_ms.
   Result<Done> revoke_grant(std::string_view subject, std::string_view grant_id);
-  void revoke_grant_async(std::string_view subject, std::string_view grant_id,
-                          Callback<Done> done);
+  void revoke_grant_async(std::string_view subject, std::string_view grant_id, Callback<Done> done);
 
   // Whether credentials issued at `issued_at` (Unix ms, store clock) for the grant still stand:
   // the check a resource server makes on each access token (an opaque token's record or a JWT's

@@ -101,8 +101,8 @@ class [[nodiscard]] AUTHSTORE_EXPORT Status {
 class AUTHSTORE_EXPORT BadResultAccess : public std::logic_error {
  public:
   explicit BadResultAccess(const Status& status)
-      : std::logic_error("authstore: value() of a Result without a value (status " +
-                         status.to_string() + ")"),
+      : std::logic_error("authstore: value() of a Result without a value (status " + status.to_string() +
+                         ")"),
         status_(status) {}
   const Status& status() const noexcept { return status_; }
 
@@ -113,7 +113,7 @@ class AUTHSTORE_EXPORT BadResultAccess : public std::logic_error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit on purpose
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     if (status_.ok()) {
       status_ = Status(StatusCode::kInternal,

@@ -55,7 +55,7 @@ class AUTHSTORE_EXPORT Store {
   ReplayCache& replay();
   ClientTokenStore& client_tokens();
   PayloadStore& payloads();
-  Metrics& metrics();                   // still readable after close().
+  Metrics& metrics();                  // still readable after close().
   const std::string& backend() const;  // "memory", "sqlite", "redis", ...
 
   // Closes the store for every copy of this handle and every store reached through it:

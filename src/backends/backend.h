@@ -42,8 +42,8 @@ class CodeBackend {
  public:
   virtual ~CodeBackend() = default;
   // Stores an active code until expires_at. kAlreadyExists if a live entry has the key.
-  virtual void insert(const std::string& key, std::string record, std::string tombstone,
-                      Millis expires_at, Millis now, Callback<Done> done) = 0;
+  virtual void insert(const std::string& key, std::string record, std::string tombstone, Millis expires_at,
+                      Millis now, Callback<Done> done) = 0;
   // The live entry: {consumed=false, record} or {consumed=true, tombstone}. kNotFound if none.
   virtual void peek(const std::string& key, Millis now, Callback<CodeSlot> done) = 0;
   // If active: marks it consumed (keeping its expiry) and returns {consumed=false, record}.
@@ -76,27 +76,27 @@ struct FamilyIssue {
   std::string route;        // user's routing tag (Redis hash tag); same for all the user's keys.
   std::string subject_key;  // HMAC of the subject (stable across key rotation).
   std::string family_key;
-  std::string token_key;    // key of the first token.
-  std::string client_key;   // HMAC of client_id.
-  std::string grant_key;    // HMAC of grant_id, or empty.
-  std::string record;       // signed family record blob.
+  std::string token_key;   // key of the first token.
+  std::string client_key;  // HMAC of client_id.
+  std::string grant_key;   // HMAC of grant_id, or empty.
+  std::string record;      // signed family record blob.
   Millis idle_ttl = 0;
-  Millis expires_at = 0;    // absolute end of the family.
+  Millis expires_at = 0;  // absolute end of the family.
   Millis now = 0;
 };
 
 enum class TokenOutcome : std::uint8_t {
-  kRotated,          // token was current and is now spent; successor (if any) is current.
-  kGraceRotated,     // token was spent within the grace window: rotated again.
-  kReused,           // token was spent (outside grace): family is now revoked.
-  kRevoked,          // family not live because revoked (family / gen / client gen / grant).
-  kNotFound,         // no such token, or family expired.
-  kClientMismatch,   // client_key differs from the family's; nothing changed.
+  kRotated,         // token was current and is now spent; successor (if any) is current.
+  kGraceRotated,    // token was spent within the grace window: rotated again.
+  kReused,          // token was spent (outside grace): family is now revoked.
+  kRevoked,         // family not live because revoked (family / gen / client gen / grant).
+  kNotFound,        // no such token, or family expired.
+  kClientMismatch,  // client_key differs from the family's; nothing changed.
 };
 
 struct FamilyState {
   std::string family_key;
-  std::string record;  // the family's signed record blob.
+  std::string record;     // the family's signed record blob.
   Millis created_at = 0;  // (informational: also in record)
   Millis last_used_at = 0;
   Millis idle_expires_at = 0;
@@ -167,8 +167,8 @@ class RefreshBackend {
   // Read-only view of a token's family: kNotFound as for rotate; otherwise FamilyState with
   // token_spent and live filled in.
   // family_key as in RotateRequest. A corrupt state yields a FamilyState with only corrupt set.
-  virtual void peek(const std::string& route, const std::string& token_key,
-                    const std::string& family_key, Millis now, Callback<FamilyState> done) = 0;
+  virtual void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
+                    Millis now, Callback<FamilyState> done) = 0;
   // Revokes the family of a token / a family by key: OK, or kNotFound if missing or expired (or,
   // for a token, linked to another family than a non-empty family_key).
   virtual void revoke_token(const std::string& route, const std::string& token_key,
@@ -177,8 +177,8 @@ class RefreshBackend {
                              Callback<Done> done) = 0;
   // Bumps the user's generation (every family and jti issued before is revoked); drops the index.
   // Records the logout at `now` for grant_live, remembered at least until remember_until.
-  virtual void revoke_subject(const std::string& route, const std::string& subject_key,
-                              Millis now, Millis remember_until, Callback<Done> done) = 0;
+  virtual void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
+                              Millis remember_until, Callback<Done> done) = 0;
   // Bumps client_gen[client_key] of the user; records the client's logout as revoke_subject does.
   virtual void revoke_client(const std::string& route, const std::string& subject_key,
                              const std::string& client_key, Millis now, Millis remember_until,
@@ -191,8 +191,7 @@ class RefreshBackend {
                           Millis now, Callback<Done> done) = 0;
   // Marks grant_key revoked for the user until `until` (kept at least that long).
   virtual void revoke_grant(const std::string& route, const std::string& subject_key,
-                            const std::string& grant_key, Millis until, Millis now,
-                            Callback<Done> done) = 0;
+                            const std::string& grant_key, Millis until, Millis now, Callback<Done> done) = 0;
   // The user's live families in state active (FamilyState with live = true), soonest expiry
   // (min of idle and absolute) first; prunes expired and revoked index entries.
   virtual void list(const std::string& route, const std::string& subject_key, Millis now,
@@ -210,9 +209,9 @@ class RefreshBackend {
 // Sessions. A "bucket" is (route, user_type_key): all sessions of one user and type.
 struct SessionWrite {
   std::string route;
-  std::string bucket_key;  // HMAC of (user_id, type).
-  std::string session_key;  // HMAC of the session id.
-  std::string record;       // signed record with lock_version = expected_lock + 1.
+  std::string bucket_key;          // HMAC of (user_id, type).
+  std::string session_key;         // HMAC of the session id.
+  std::string record;              // signed record with lock_version = expected_lock + 1.
   std::int64_t expected_lock = 0;  // 0 = insert.
   Millis refresh_expires_at = 0;   // the session's life (and its tombstone's, after delete).
   std::size_t max_sessions = 0;    // 0 = no cap; else evict soonest-expiring beyond it.
@@ -229,16 +228,16 @@ class SessionBackend {
  public:
   virtual ~SessionBackend() = default;
   // The live record (refresh_expires_at > now). kNotFound otherwise (tombstones included).
-  virtual void get(const std::string& route, const std::string& bucket_key,
-                   const std::string& session_key, Millis now, Callback<std::string> done) = 0;
+  virtual void get(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+                   Millis now, Callback<std::string> done) = 0;
   // expected_lock == 0: insert if neither a live session nor a tombstone has the key.
   // expected_lock > 0: update if a live session has the key with lock_version == expected_lock.
   // Otherwise kConflict. On success the stored lock_version is expected_lock + 1. With a cap,
   // after an insert, the soonest-expiring sessions beyond the cap are deleted (tombstoned).
   virtual void upsert(const SessionWrite& req, Callback<Done> done) = 0;
   // Deletes a live session, leaving a tombstone until its refresh_expires_at. OK or kNotFound.
-  virtual void remove(const std::string& route, const std::string& bucket_key,
-                      const std::string& session_key, Millis now, Callback<Done> done) = 0;
+  virtual void remove(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+                      Millis now, Callback<Done> done) = 0;
   // Live sessions of the bucket, each with the key it is stored under (the store checks that the
   // value is the one that key names), soonest refresh expiry first.
   virtual void get_all(const std::string& route, const std::string& bucket_key, Millis now,
@@ -269,8 +268,7 @@ class ReplayBackend {
   virtual ~ReplayBackend() = default;
   // Stores the entry (owned by `r`'s owner) until kept_until if no live entry: OK. kReplayed if
   // one is live. kResourceExhausted if the backend is full of live entries.
-  virtual void reserve(const ReplayReservation& r, Millis kept_until, Millis now,
-                       Callback<Done> done) = 0;
+  virtual void reserve(const ReplayReservation& r, Millis kept_until, Millis now, Callback<Done> done) = 0;
   // Deletes the entry if it is live and its owner is `r`'s owner: OK. Otherwise kNotFound.
   virtual void release(const ReplayReservation& r, Millis now, Callback<Done> done) = 0;
 
@@ -281,8 +279,8 @@ class ReplayBackend {
   // then skips building strings and callbacks. std::nullopt: this backend has no synchronous
   // form and did nothing; the store calls reserve().
   virtual std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes],
-                                            const unsigned char (&owner)[kOwnerBytes],
-                                            Millis kept_until, Millis now) {
+                                            const unsigned char (&owner)[kOwnerBytes], Millis kept_until,
+                                            Millis now) {
     (void)hash, (void)owner, (void)kept_until, (void)now;
     return std::nullopt;
   }
@@ -298,8 +296,8 @@ struct KeyList {
 class ClientTokenBackend {
  public:
   virtual ~ClientTokenBackend() = default;
-  virtual void put(const std::string& key, std::string blob, Millis expires_at /*0 = never*/,
-                   Millis now, Callback<Done> done) = 0;
+  virtual void put(const std::string& key, std::string blob, Millis expires_at /*0 = never*/, Millis now,
+                   Callback<Done> done) = 0;
   virtual void get(const std::string& key, Millis now, Callback<std::string> done) = 0;
   // Reads and deletes in one step. kNotFound if absent.
   virtual void take(const std::string& key, Millis now, Callback<std::string> done) = 0;
@@ -307,8 +305,8 @@ class ClientTokenBackend {
   virtual void exists(const std::string& key, Millis now, Callback<bool> done) = 0;
   // Live keys starting with `prefix`, in key order after `cursor` (exclusive; empty = start),
   // at most `limit`. next_cursor = last key returned when more may follow.
-  virtual void list(const std::string& prefix, const std::string& cursor, std::size_t limit,
-                    Millis now, Callback<KeyList> done) = 0;
+  virtual void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
+                    Callback<KeyList> done) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -326,9 +324,9 @@ struct PayloadPut {
 };
 
 struct PayloadSlot {
-  std::string key;        // the entry's key (for an index lookup: the key the index named).
+  std::string key;  // the entry's key (for an index lookup: the key the index named).
   std::string record;
-  std::string grant_key;  // as stored with the entry.
+  std::string grant_key;   // as stored with the entry.
   Millis consumed_at = 0;  // 0: not consumed (consume(): before this call).
   // false (get_indexed only): the backend read the pointer alone (its target lives elsewhere,
   // e.g. another Cluster slot); only `key` is set, and the store calls get(key) next.
@@ -356,8 +354,7 @@ class PayloadBackend {
   // Deletes the entry (OK also when there is none). Its index keys may stay until they expire.
   virtual void remove(const std::string& key, Millis now, Callback<Done> done) = 0;
   // Marks grant_key revoked until `until` (never shortening a longer mark).
-  virtual void revoke_grant(const std::string& grant_key, Millis until, Millis now,
-                            Callback<Done> done) = 0;
+  virtual void revoke_grant(const std::string& grant_key, Millis until, Millis now, Callback<Done> done) = 0;
   // Whether grant_key is marked revoked (until > now). A garbled mark answers true.
   virtual void grant_revoked(const std::string& grant_key, Millis now, Callback<bool> done) = 0;
 };

@@ -38,9 +38,9 @@ using BackendFactory = Result<std::unique_ptr<Backend>> (*)(const BackendUrl& ur
 // One backend as open() knows it.
 struct BackendRegistration {
   std::vector<std::string_view> schemes;  // the URL schemes it serves (static strings).
-  BackendFactory make = nullptr;  // null: known, but not in this build or version (see below).
-  std::string_view unavailable;   // when make is null: why (the kInvalidArgument message).
-  bool ephemeral = false;         // nothing outlives the process: open() may use a throwaway key.
+  BackendFactory make = nullptr;          // null: known, but not in this build or version (see below).
+  std::string_view unavailable;           // when make is null: why (the kInvalidArgument message).
+  bool ephemeral = false;                 // nothing outlives the process: open() may use a throwaway key.
 };
 
 // Every registration, in the order of registered_backends.cc. Built once; thread-safe.

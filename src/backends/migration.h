@@ -161,14 +161,15 @@ inline constexpr int kTableCount = 13;
 // The SQLite table's name (docs, progress lines, the resume file).
 inline const char* table_name(Table t) {
   constexpr const char* kNames[kTableCount] = {
-      "refresh_users", "refresh_client_gens", "refresh_grants", "refresh_families",
-      "refresh_tokens", "refresh_jtis", "codes", "sessions", "replay", "client_tokens",
-      "payload_grants", "payloads", "payload_index"};
+      "refresh_users",  "refresh_client_gens", "refresh_grants", "refresh_families",
+      "refresh_tokens", "refresh_jtis",        "codes",          "sessions",
+      "replay",         "client_tokens",       "payload_grants", "payloads",
+      "payload_index"};
   return kNames[static_cast<int>(t)];
 }
 
-using Row = std::variant<UserRow, ClientGenRow, GrantRow, FamilyRow, TokenRow, JtiRow, CodeRow,
-                         SessionRow, ReplayRow, ClientTokenRow, PayloadGrantRow, PayloadRow,
+using Row = std::variant<UserRow, ClientGenRow, GrantRow, FamilyRow, TokenRow, JtiRow, CodeRow, SessionRow,
+                         ReplayRow, ClientTokenRow, PayloadGrantRow, PayloadRow,
                          PayloadIndexRow>;  // index == static_cast<int>(Table)
 
 // Whether a row is unexpired at `now` (the store clock), as every read decides it.
@@ -195,38 +196,121 @@ struct Page {
   std::string next_cursor;  // empty: the table is done
 };
 
-
 // The columns of each row type, in the SQLite table's column order: f is called with each field
 // (std::string&, std::int64_t&, bool& or int&). One description serves export, import and the
 // comparisons of a verify.
-template <class F> void columns(UserRow& r, F&& f) { f(r.route); f(r.subject_key); f(r.gen); f(r.expires_at); }
-template <class F> void columns(ClientGenRow& r, F&& f) {
-  f(r.route); f(r.subject_key); f(r.client_key); f(r.gen); f(r.expires_at);
+template <class F>
+void columns(UserRow& r, F&& f) {
+  f(r.route);
+  f(r.subject_key);
+  f(r.gen);
+  f(r.expires_at);
 }
-template <class F> void columns(GrantRow& r, F&& f) { f(r.route); f(r.subject_key); f(r.grant_key); f(r.until); }
-template <class F> void columns(FamilyRow& r, F&& f) {
-  f(r.family_key); f(r.route); f(r.subject_key); f(r.client_key); f(r.grant_key); f(r.record);
-  f(r.user_gen); f(r.client_gen); f(r.state); f(r.current_token); f(r.prev_token); f(r.prev_spent_at);
-  f(r.grace_token); f(r.grace_spent_at); f(r.created_at); f(r.last_used_at); f(r.idle_ttl);
-  f(r.idle_expires_at); f(r.expires_at); f(r.rotations);
+template <class F>
+void columns(ClientGenRow& r, F&& f) {
+  f(r.route);
+  f(r.subject_key);
+  f(r.client_key);
+  f(r.gen);
+  f(r.expires_at);
 }
-template <class F> void columns(TokenRow& r, F&& f) { f(r.token_key); f(r.family_key); f(r.expires_at); }
-template <class F> void columns(JtiRow& r, F&& f) {
-  f(r.route); f(r.subject_key); f(r.jti_key); f(r.client_key); f(r.record); f(r.user_gen);
-  f(r.client_gen); f(r.consumed); f(r.expires_at);
+template <class F>
+void columns(GrantRow& r, F&& f) {
+  f(r.route);
+  f(r.subject_key);
+  f(r.grant_key);
+  f(r.until);
 }
-template <class F> void columns(CodeRow& r, F&& f) { f(r.key); f(r.consumed); f(r.record); f(r.tombstone); f(r.expires_at); }
-template <class F> void columns(SessionRow& r, F&& f) {
-  f(r.route); f(r.bucket_key); f(r.session_key); f(r.record); f(r.lock_version); f(r.deleted);
+template <class F>
+void columns(FamilyRow& r, F&& f) {
+  f(r.family_key);
+  f(r.route);
+  f(r.subject_key);
+  f(r.client_key);
+  f(r.grant_key);
+  f(r.record);
+  f(r.user_gen);
+  f(r.client_gen);
+  f(r.state);
+  f(r.current_token);
+  f(r.prev_token);
+  f(r.prev_spent_at);
+  f(r.grace_token);
+  f(r.grace_spent_at);
+  f(r.created_at);
+  f(r.last_used_at);
+  f(r.idle_ttl);
+  f(r.idle_expires_at);
+  f(r.expires_at);
+  f(r.rotations);
+}
+template <class F>
+void columns(TokenRow& r, F&& f) {
+  f(r.token_key);
+  f(r.family_key);
+  f(r.expires_at);
+}
+template <class F>
+void columns(JtiRow& r, F&& f) {
+  f(r.route);
+  f(r.subject_key);
+  f(r.jti_key);
+  f(r.client_key);
+  f(r.record);
+  f(r.user_gen);
+  f(r.client_gen);
+  f(r.consumed);
+  f(r.expires_at);
+}
+template <class F>
+void columns(CodeRow& r, F&& f) {
+  f(r.key);
+  f(r.consumed);
+  f(r.record);
+  f(r.tombstone);
+  f(r.expires_at);
+}
+template <class F>
+void columns(SessionRow& r, F&& f) {
+  f(r.route);
+  f(r.bucket_key);
+  f(r.session_key);
+  f(r.record);
+  f(r.lock_version);
+  f(r.deleted);
   f(r.refresh_expires_at);
 }
-template <class F> void columns(ReplayRow& r, F&& f) { f(r.key); f(r.owner); f(r.kept_until); }
-template <class F> void columns(ClientTokenRow& r, F&& f) { f(r.key); f(r.blob); f(r.expires_at); }
-template <class F> void columns(PayloadGrantRow& r, F&& f) { f(r.grant_key); f(r.until); }
-template <class F> void columns(PayloadRow& r, F&& f) {
-  f(r.key); f(r.record); f(r.grant_key); f(r.consumed_at); f(r.expires_at);
+template <class F>
+void columns(ReplayRow& r, F&& f) {
+  f(r.key);
+  f(r.owner);
+  f(r.kept_until);
 }
-template <class F> void columns(PayloadIndexRow& r, F&& f) { f(r.key); f(r.target); f(r.expires_at); }
+template <class F>
+void columns(ClientTokenRow& r, F&& f) {
+  f(r.key);
+  f(r.blob);
+  f(r.expires_at);
+}
+template <class F>
+void columns(PayloadGrantRow& r, F&& f) {
+  f(r.grant_key);
+  f(r.until);
+}
+template <class F>
+void columns(PayloadRow& r, F&& f) {
+  f(r.key);
+  f(r.record);
+  f(r.grant_key);
+  f(r.consumed_at);
+  f(r.expires_at);
+}
+template <class F>
+void columns(PayloadIndexRow& r, F&& f) {
+  f(r.key);
+  f(r.target);
+  f(r.expires_at);
+}
 
 class MigrationBackend {
  public:
@@ -235,8 +319,7 @@ class MigrationBackend {
   // Up to about `max_rows` unexpired rows of table `t` following `cursor` ("" = from the start).
   // Pages of one table, followed to the end with nothing written in between, hold every row
   // unexpired at `now` at least once (a row may appear twice: imports are idempotent).
-  virtual Result<Page> export_page(Table t, const std::string& cursor, std::size_t max_rows,
-                                   Millis now) = 0;
+  virtual Result<Page> export_page(Table t, const std::string& cursor, std::size_t max_rows, Millis now) = 0;
 
   // Writes the rows (all of table `t`), replacing any entry with the same key, each with its
   // native expiry. Idempotent: importing a row twice leaves what importing it once leaves.

@@ -16,7 +16,9 @@
 namespace authstore::internal {
 
 // grant_live's answers when a credential no longer stands (every backend gives the same ones).
-inline Status grant_revoked_status() { return Status(StatusCode::kRevoked, "the grant was revoked", "grant_id"); }
+inline Status grant_revoked_status() {
+  return Status(StatusCode::kRevoked, "the grant was revoked", "grant_id");
+}
 inline Status subject_logged_out_status() {
   return Status(StatusCode::kRevoked, "the subject was logged out at or after issued_at", "subject");
 }

@@ -28,10 +28,8 @@ std::span<const BackendRegistration> registered_backends() {
 #ifdef AUTHSTORE_HAVE_REDIS
       redis_backend_registration(),
 #else
-      {redis_schemes(),
-       nullptr,
-       "this build has no Redis backend (libauthstore was configured with AUTHSTORE_WITH_REDIS=OFF)",
-       false},
+      {redis_schemes(), nullptr,
+       "this build has no Redis backend (libauthstore was configured with AUTHSTORE_WITH_REDIS=OFF)", false},
 #endif
   };
   return kBackends;

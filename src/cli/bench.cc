@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <list>
@@ -43,7 +43,8 @@ struct Slot {
 using Operation = std::function<void(Slot& slot, std::int64_t i, Finish finish)>;
 
 // Prepares the slots of `op` (untimed: a refresh family, a session each) and returns the operation.
-Result<Operation> make_operation(Store& store, const std::string& op, std::vector<Slot>& slots, UnixMillis now) {
+Result<Operation> make_operation(Store& store, const std::string& op, std::vector<Slot>& slots,
+                                 UnixMillis now) {
   const std::string tag = std::to_string(now) + "-" + std::to_string(::getpid());
   if (op == "code") {
     return Operation([&store](Slot&, std::int64_t i, Finish finish) {
@@ -54,16 +55,16 @@ Result<Operation> make_operation(Store& store, const std::string& op, std::vecto
       g.scope = "openid";
       store.codes().issue_async(g, [&store, finish = std::move(finish)](Result<IssuedCode> issued) mutable {
         if (!issued.ok()) return finish(issued.status());
-        store.codes().consume_async(issued->code,
-                                    [finish = std::move(finish)](Result<CodeRecord> r) { finish(r.status()); });
+        store.codes().consume_async(
+            issued->code, [finish = std::move(finish)](Result<CodeRecord> r) { finish(r.status()); });
       });
     });
   }
   if (op == "reserve") {
     return Operation([&store, tag, now](Slot&, std::int64_t i, Finish finish) {
-      store.replay().reserve_async("https://issuer.example", "bench-" + tag + "-" + std::to_string(i),
-                                   now + 600'000,
-                                   [finish = std::move(finish)](Result<Reservation> r) { finish(r.status()); });
+      store.replay().reserve_async(
+          "https://issuer.example", "bench-" + tag + "-" + std::to_string(i), now + 600'000,
+          [finish = std::move(finish)](Result<Reservation> r) { finish(r.status()); });
     });
   }
   if (op == "rotate") {
@@ -92,12 +93,13 @@ Result<Operation> make_operation(Store& store, const std::string& op, std::vecto
     session.refresh_expires_at = now + 3'600'000;
   }
   return Operation([&store](Slot& slot, std::int64_t, Finish finish) {
-    store.sessions().upsert_async(slot.session, [&store, &slot, finish = std::move(finish)](Result<Session> up) mutable {
-      if (!up.ok()) return finish(up.status());
-      slot.session.lock_version = up->lock_version;
-      store.sessions().get_async(slot.session.id, slot.session.user_id, slot.session.type,
-                                 [finish = std::move(finish)](Result<Session> r) { finish(r.status()); });
-    });
+    store.sessions().upsert_async(
+        slot.session, [&store, &slot, finish = std::move(finish)](Result<Session> up) mutable {
+          if (!up.ok()) return finish(up.status());
+          slot.session.lock_version = up->lock_version;
+          store.sessions().get_async(slot.session.id, slot.session.user_id, slot.session.type,
+                                     [finish = std::move(finish)](Result<Session> r) { finish(r.status()); });
+        });
   });
 }
 
@@ -123,11 +125,12 @@ struct Progress {
 
 // One run: `threads` callers, each with `in_flight` operations outstanding, until max_ops were
 // started or max_seconds passed (then the operations in flight complete).
-RunStats run_once(const BenchConfig& c, const Operation& operation, std::vector<Slot>& slots, OpResult& result,
-                  Progress& progress) {
+RunStats run_once(const BenchConfig& c, const Operation& operation, std::vector<Slot>& slots,
+                  OpResult& result, Progress& progress) {
   std::atomic<std::int64_t> next{0};
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.max_seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.max_seconds));
   std::vector<std::unique_ptr<Caller>> callers;
   for (int t = 0; t < c.threads; ++t) {
     auto caller = std::make_unique<Caller>();
@@ -276,9 +279,11 @@ bool choose_target(const BenchConfig& c, Target& t) {
   std::string error;
   if (c.url.empty()) {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/authstore-bench.XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/authstore-bench.XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
-      std::cerr << "error: cannot make a temporary directory " << pattern << ": " << std::strerror(errno) << "\n";
+      std::cerr << "error: cannot make a temporary directory " << pattern << ": " << std::strerror(errno)
+                << "\n";
       return false;
     }
     t.temp_dir = pattern;
@@ -299,9 +304,10 @@ bool choose_target(const BenchConfig& c, Target& t) {
   }
   if (c.url.rfind("redis://", 0) != 0) {
     if (!c.yes) {
-      std::cerr << "error: bench checks and cleans up memory://, sqlite:// and redis:// stores only; for this "
-                   "one it could neither check that the server is a loopback one nor remove what it writes "
-                   "(add --yes to run anyway)\n";
+      std::cerr
+          << "error: bench checks and cleans up memory://, sqlite:// and redis:// stores only; for this "
+             "one it could neither check that the server is a loopback one nor remove what it writes "
+             "(add --yes to run anyway)\n";
       return false;
     }
     t.note = "not checked, and the bench's records are not removed (--yes)";
@@ -343,8 +349,8 @@ bool choose_target(const BenchConfig& c, Target& t) {
   }
   if (!existing.empty()) {
     if (!c.yes) {
-      std::cerr << "error: " << existing.size() << " key(s) already exist under the prefix '" << target->prefix
-                << "' on " << target->host << ":" << target->port
+      std::cerr << "error: " << existing.size() << " key(s) already exist under the prefix '"
+                << target->prefix << "' on " << target->host << ":" << target->port
                 << "; the bench would write among them (add --yes to run anyway: it then removes only "
                    "the keys it created), or name an empty prefix with ?prefix=...\n";
       return false;
@@ -463,21 +469,23 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
     }
     Store store = opened.value();
     report.backend = store.backend();
-    const std::vector<std::string> ops = config.op == "all"
-                                             ? std::vector<std::string>{"code", "rotate", "session", "reserve"}
-                                             : std::vector<std::string>{config.op};
+    const std::vector<std::string> ops =
+        config.op == "all" ? std::vector<std::string>{"code", "rotate", "session", "reserve"}
+                           : std::vector<std::string>{config.op};
     std::printf("store %s (%s)\n%d thread(s) x %d in flight, <= %lld ops and <= %.1f s per run, %d run(s)\n",
                 report.store.c_str(), target.note.c_str(), config.threads, config.in_flight,
                 static_cast<long long>(config.max_ops), config.max_seconds, config.repetitions);
     std::fflush(stdout);
     std::list<std::vector<Slot>> capture_slots;
-    const std::size_t slot_count = static_cast<std::size_t>(config.threads) * static_cast<std::size_t>(config.in_flight);
+    const std::size_t slot_count =
+        static_cast<std::size_t>(config.threads) * static_cast<std::size_t>(config.in_flight);
     for (const auto& op : ops) {
       OpResult result;
       result.op = op;
       std::vector<Slot> slots(slot_count);
       if (config.vs_redis_benchmark && !target.redis) {
-        result.reference.why_not = "no reference: the store is not redis:// (redis-benchmark needs a Redis server)";
+        result.reference.why_not =
+            "no reference: the store is not redis:// (redis-benchmark needs a Redis server)";
       } else if (config.vs_redis_benchmark) {
         // Capture first: one operation (after one that loads scripts and warms the connection).
         // Kept until the store is closed (which completes every call): a capture that timed out
@@ -504,7 +512,8 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
             outcome->cv.notify_one();
           });
           std::unique_lock l(outcome->m);
-          return outcome->cv.wait_for(l, std::chrono::seconds(30), [&] { return outcome->done; }) && outcome->ok;
+          return outcome->cv.wait_for(l, std::chrono::seconds(30), [&] { return outcome->done; }) &&
+                 outcome->ok;
         };
         if (!run_one() || !capture_commands(*target.redis, run_one, commands, error)) {
           result.reference.why_not = "could not capture the commands: " +
@@ -522,7 +531,8 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
           continue;
         }
         Progress progress;
-        ProgressLine line(progress, op + " run " + std::to_string(r + 1) + "/" + std::to_string(config.repetitions));
+        ProgressLine line(progress,
+                          op + " run " + std::to_string(r + 1) + "/" + std::to_string(config.repetitions));
         result.runs.push_back(run_once(config, *operation, slots, result, progress));
       }
       report.ops.push_back(std::move(result));
@@ -532,9 +542,9 @@ int run_bench(const BenchConfig& config, const KeySource& keys) {
   for (const auto& r : report.ops) {
     if (r.failed_fraction() > 0.01 && report.failure.empty()) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, "%s: %lld of %lld operations failed (%.1f %%, more than 1 %%)", r.op.c_str(),
-                    static_cast<long long>(r.failed()), static_cast<long long>(r.ok() + r.failed()),
-                    100.0 * r.failed_fraction());
+      std::snprintf(buf, sizeof buf, "%s: %lld of %lld operations failed (%.1f %%, more than 1 %%)",
+                    r.op.c_str(), static_cast<long long>(r.failed()),
+                    static_cast<long long>(r.ok() + r.failed()), 100.0 * r.failed_fraction());
       report.failure = std::string(buf) + "; first: " + r.first_error;
     }
   }

@@ -27,11 +27,11 @@ struct RunStats {
 // redis-benchmark's figure for one operation (bench_vs_redis.cc).
 struct ReferenceResult {
   bool available = false;
-  std::string why_not;                    // when not available
-  std::vector<std::string> commands;      // redis-benchmark command lines (password shown as ***)
+  std::string why_not;                      // when not available
+  std::vector<std::string> commands;        // redis-benchmark command lines (password shown as ***)
   std::vector<double> command_ops_per_sec;  // one per command
-  double ops_per_sec = 0;                 // operations: 1 / sum of 1 / command rates
-  std::string note;                       // how the keys were drawn
+  double ops_per_sec = 0;                   // operations: 1 / sum of 1 / command rates
+  std::string note;                         // how the keys were drawn
 };
 
 // Every run of one operation.
@@ -50,13 +50,13 @@ struct OpResult {
 };
 
 struct BenchReport {
-  std::string store;        // the URL, password redacted
-  std::string store_note;   // "a temporary file, removed at the end", ...
+  std::string store;       // the URL, password redacted
+  std::string store_note;  // "a temporary file, removed at the end", ...
   std::string backend;
   BenchConfig config;
   std::vector<OpResult> ops;
-  std::string failure;      // empty: the run passed
-  std::string cleanup;      // what was removed
+  std::string failure;  // empty: the run passed
+  std::string cleanup;  // what was removed
 };
 
 void print_table(const BenchReport& report);

@@ -26,11 +26,20 @@ std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -48,14 +57,16 @@ void print_table(const BenchReport& report) {
                 us(h.value_at_percentile(99)), us(h.value_at_percentile(99.9)), us(h.max()),
                 static_cast<long long>(r.ok()), static_cast<long long>(r.failed()));
   }
-  std::printf("(ops/s: successful operations of the median run; latencies: every successful operation of every\n"
-              " run, from a log-linear histogram within 0.8 %%; code = issue+consume pairs, session = upsert+get\n"
-              " pairs, rotate = rotations of the current token, reserve = fresh JTIs)\n");
+  std::printf(
+      "(ops/s: successful operations of the median run; latencies: every successful operation of every\n"
+      " run, from a log-linear histogram within 0.8 %%; code = issue+consume pairs, session = upsert+get\n"
+      " pairs, rotate = rotations of the current token, reserve = fresh JTIs)\n");
   for (const auto& r : report.ops) {
     if (r.failed() == 0) continue;
     std::printf("errors %s: %lld (%.2f %%):", r.op.c_str(), static_cast<long long>(r.failed()),
                 100.0 * r.failed_fraction());
-    for (const auto& [status, n] : r.errors_by_status) std::printf(" %s %lld", status.c_str(), static_cast<long long>(n));
+    for (const auto& [status, n] : r.errors_by_status)
+      std::printf(" %s %lld", status.c_str(), static_cast<long long>(n));
     std::printf("; first: %s\n", r.first_error.c_str());
   }
   if (!report.cleanup.empty()) std::printf("cleanup: %s\n", report.cleanup.c_str());
@@ -69,7 +80,8 @@ void print_reference(const BenchReport& report) {
   for (const auto& r : report.ops) {
     const auto& ref = r.reference;
     if (!ref.available) {
-      std::printf("%-8s %12.0f %16s %7s  (%s)\n", r.op.c_str(), r.median_ops_per_sec(), "-", "-", ref.why_not.c_str());
+      std::printf("%-8s %12.0f %16s %7s  (%s)\n", r.op.c_str(), r.median_ops_per_sec(), "-", "-",
+                  ref.why_not.c_str());
       continue;
     }
     std::printf("%-8s %12.0f %16.0f %7.2f\n", r.op.c_str(), r.median_ops_per_sec(), ref.ops_per_sec,
@@ -84,25 +96,23 @@ void print_reference(const BenchReport& report) {
 
 bool write_json(const BenchReport& report, const std::string& path, std::string& error) {
   const auto& c = report.config;
-  json doc = {{"store", report.store},
-              {"store_note", report.store_note},
-              {"backend", report.backend},
-              {"threads", c.threads},
-              {"in_flight", c.in_flight},
-              {"max_ops", c.max_ops},
-              {"max_seconds", c.max_seconds},
-              {"repetitions", c.repetitions},
-              {"passed", report.failure.empty()},
-              {"failure", report.failure},
-              {"cleanup", report.cleanup}};
+  json doc = {
+      {"store", report.store},        {"store_note", report.store_note}, {"backend", report.backend},
+      {"threads", c.threads},         {"in_flight", c.in_flight},        {"max_ops", c.max_ops},
+      {"max_seconds", c.max_seconds}, {"repetitions", c.repetitions},    {"passed", report.failure.empty()},
+      {"failure", report.failure},    {"cleanup", report.cleanup}};
   json ops = json::array();
   for (const auto& r : report.ops) {
     const auto& h = r.latency;
     json runs = json::array();
     for (const auto& run : r.runs) {
-      runs.push_back({{"ok", run.ok}, {"failed", run.failed}, {"seconds", run.seconds}, {"ops_per_sec", run.ops_per_sec()}});
+      runs.push_back({{"ok", run.ok},
+                      {"failed", run.failed},
+                      {"seconds", run.seconds},
+                      {"ops_per_sec", run.ops_per_sec()}});
     }
-    json latency = {{"count", h.count()}, {"min", us(h.min())}, {"mean", h.mean() / 1000.0}, {"max", us(h.max())}};
+    json latency = {
+        {"count", h.count()}, {"min", us(h.min())}, {"mean", h.mean() / 1000.0}, {"max", us(h.max())}};
     for (double p : kPercentiles) {
       char name[16];
       std::snprintf(name, sizeof name, "p%g", p);
@@ -125,14 +135,14 @@ bool write_json(const BenchReport& report, const std::string& path, std::string&
                {"latency_us", std::move(latency)}};
     if (c.vs_redis_benchmark) {
       const auto& ref = r.reference;
-      op["redis_benchmark"] = {{"available", ref.available},
-                               {"why_not", ref.why_not},
-                               {"commands", ref.commands},
-                               {"command_ops_per_sec", ref.command_ops_per_sec},
-                               {"ops_per_sec", ref.ops_per_sec},
-                               {"ratio", ref.available && ref.ops_per_sec > 0 ? r.median_ops_per_sec() / ref.ops_per_sec
-                                                                             : 0.0},
-                               {"note", ref.note}};
+      op["redis_benchmark"] = {
+          {"available", ref.available},
+          {"why_not", ref.why_not},
+          {"commands", ref.commands},
+          {"command_ops_per_sec", ref.command_ops_per_sec},
+          {"ops_per_sec", ref.ops_per_sec},
+          {"ratio", ref.available && ref.ops_per_sec > 0 ? r.median_ops_per_sec() / ref.ops_per_sec : 0.0},
+          {"note", ref.note}};
     }
     ops.push_back(std::move(op));
   }
@@ -163,16 +173,19 @@ bool write_svg(const BenchReport& report, const std::string& path, std::string& 
   if (hi <= 0) lo = 1, hi = 10;
   const double ylo = std::floor(std::log10(lo)), yhi = std::max(ylo + 1, std::ceil(std::log10(hi)));
   const auto X = [&](double x) { return kL + pw * x / xmax; };
-  const auto Y = [&](double v) { return kT + ph * (1 - (std::log10(std::max(v, 1e-3)) - ylo) / (yhi - ylo)); };
+  const auto Y = [&](double v) {
+    return kT + ph * (1 - (std::log10(std::max(v, 1e-3)) - ylo) / (yhi - ylo));
+  };
   static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
   std::ostringstream s;
   s << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\"" << kH << "\" viewBox=\"0 0 " << kW
-    << " " << kH << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\"" << kH
+    << "\" viewBox=\"0 0 " << kW << " " << kH << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << kW / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">authstore bench: latency by percentile ("
-    << xml_escape(report.backend) << ", " << report.config.threads << " thread(s) x " << report.config.in_flight
-    << " in flight)</text>\n";
+    << "<text x=\"" << kW / 2
+    << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">authstore bench: latency by percentile ("
+    << xml_escape(report.backend) << ", " << report.config.threads << " thread(s) x "
+    << report.config.in_flight << " in flight)</text>\n";
   // Grid and axes.
   for (double d = ylo; d <= yhi + 1e-9; d += 1) {
     const double y = Y(std::pow(10.0, d));
@@ -193,8 +206,8 @@ bool write_svg(const BenchReport& report, const std::string& path, std::string& 
       label += "%";
     }
     s << "<line x1=\"" << x << "\" y1=\"" << kT << "\" x2=\"" << x << "\" y2=\"" << kT + ph
-      << "\" stroke=\"#ddd\"/>\n<text x=\"" << x << "\" y=\"" << kT + ph + 18 << "\" text-anchor=\"middle\">" << label
-      << "</text>\n";
+      << "\" stroke=\"#ddd\"/>\n<text x=\"" << x << "\" y=\"" << kT + ph + 18 << "\" text-anchor=\"middle\">"
+      << label << "</text>\n";
   }
   s << "<rect x=\"" << kL << "\" y=\"" << kT << "\" width=\"" << pw << "\" height=\"" << ph
     << "\" fill=\"none\" stroke=\"black\"/>\n"
@@ -207,9 +220,9 @@ bool write_svg(const BenchReport& report, const std::string& path, std::string& 
     const char* color = kColors[k % std::size(kColors)];
     const double ly = kT + 16 + 20.0 * static_cast<double>(k);
     ++k;
-    s << "<line x1=\"" << kL + pw + 12 << "\" y1=\"" << ly - 4 << "\" x2=\"" << kL + pw + 32 << "\" y2=\"" << ly - 4
-      << "\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n<text x=\"" << kL + pw + 36 << "\" y=\"" << ly << "\">"
-      << xml_escape(r.op) << "</text>\n";
+    s << "<line x1=\"" << kL + pw + 12 << "\" y1=\"" << ly - 4 << "\" x2=\"" << kL + pw + 32 << "\" y2=\""
+      << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n<text x=\"" << kL + pw + 36
+      << "\" y=\"" << ly << "\">" << xml_escape(r.op) << "</text>\n";
     if (r.latency.count() == 0) continue;
     s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\" points=\"";
     const double last = max_x(r.latency.count());

@@ -23,7 +23,8 @@ bool percent_decode(std::string_view in, std::string& out) {
       continue;
     }
     unsigned v = 0;
-    if (i + 2 >= in.size() || std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16).ptr != in.data() + i + 3) {
+    if (i + 2 >= in.size() ||
+        std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16).ptr != in.data() + i + 3) {
       return false;
     }
     out.push_back(static_cast<char>(v));
@@ -63,10 +64,9 @@ std::optional<RedisTarget> parse_redis_target(std::string_view url, std::string&
     const std::string_view info = rest.substr(0, at);
     rest = rest.substr(at + 1);
     const auto colon = info.find(':');
-    const bool ok = colon == std::string_view::npos
-                        ? percent_decode(info, t.password)
-                        : percent_decode(info.substr(0, colon), t.user) &&
-                              percent_decode(info.substr(colon + 1), t.password);
+    const bool ok = colon == std::string_view::npos ? percent_decode(info, t.password)
+                                                    : percent_decode(info.substr(0, colon), t.user) &&
+                                                          percent_decode(info.substr(colon + 1), t.password);
     if (!ok) {
       error = "bad %-escape in the URL's user or password";
       return std::nullopt;
@@ -337,21 +337,34 @@ std::optional<Command> parse_monitor_line(std::string_view line, std::string& cl
       if (i >= line.size()) return std::nullopt;
       const char e = line[i++];
       switch (e) {
-        case 'n': arg.push_back('\n'); break;
-        case 'r': arg.push_back('\r'); break;
-        case 't': arg.push_back('\t'); break;
-        case 'a': arg.push_back('\a'); break;
-        case 'b': arg.push_back('\b'); break;
+        case 'n':
+          arg.push_back('\n');
+          break;
+        case 'r':
+          arg.push_back('\r');
+          break;
+        case 't':
+          arg.push_back('\t');
+          break;
+        case 'a':
+          arg.push_back('\a');
+          break;
+        case 'b':
+          arg.push_back('\b');
+          break;
         case 'x': {
           unsigned v = 0;
-          if (i + 2 > line.size() || std::from_chars(line.data() + i, line.data() + i + 2, v, 16).ptr != line.data() + i + 2) {
+          if (i + 2 > line.size() ||
+              std::from_chars(line.data() + i, line.data() + i + 2, v, 16).ptr != line.data() + i + 2) {
             return std::nullopt;
           }
           arg.push_back(static_cast<char>(v));
           i += 2;
           break;
         }
-        default: arg.push_back(e); break;  // \" and \\ .
+        default:
+          arg.push_back(e);
+          break;  // \" and \\ .
       }
     }
     cmd.push_back(std::move(arg));

@@ -54,8 +54,8 @@ class RawRedis {
   bool read(RespReply& reply, std::string& error);
 
   // Keys matching `prefix`* (SCAN, paged; at most `limit`: more sets `truncated`).
-  bool scan_prefix(const std::string& prefix, std::size_t limit, std::vector<std::string>& keys, bool& truncated,
-                   std::string& error);
+  bool scan_prefix(const std::string& prefix, std::size_t limit, std::vector<std::string>& keys,
+                   bool& truncated, std::string& error);
 
  private:
   bool fill(std::string& error);

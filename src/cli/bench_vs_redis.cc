@@ -70,7 +70,8 @@ std::vector<std::size_t> key_positions(const Command& c) {
 std::string key_id(const std::string& key) {
   const auto colon = key.rfind(':');
   const std::string id = colon == std::string::npos ? std::string() : key.substr(colon + 1);
-  if (id.size() < kRand.size() || id.find('{') != std::string::npos || id.find('}') != std::string::npos) return {};
+  if (id.size() < kRand.size() || id.find('{') != std::string::npos || id.find('}') != std::string::npos)
+    return {};
   return id;
 }
 
@@ -185,7 +186,8 @@ BenchmarkRun redis_benchmark(const std::string& binary, const RedisTarget& targe
     argv = {taskset, "-c", config.redis_benchmark_cpus};
   }
   argv.push_back(binary);
-  for (const std::string& a : {std::string("-h"), target.host, std::string("-p"), std::to_string(target.port)}) {
+  for (const std::string& a :
+       {std::string("-h"), target.host, std::string("-p"), std::to_string(target.port)}) {
     argv.push_back(a);
   }
   std::size_t password_at = 0;
@@ -198,10 +200,10 @@ BenchmarkRun redis_benchmark(const std::string& binary, const RedisTarget& targe
     password_at = argv.size();
     argv.push_back(target.password);
   }
-  for (const std::string& a : {std::string("--dbnum"), std::to_string(target.db), std::string("-c"),
-                               std::to_string(config.threads), std::string("-P"), std::to_string(config.in_flight),
-                               std::string("-n"), std::to_string(n), std::string("-r"), std::to_string(keyspace),
-                               std::string("-e"), std::string("--csv")}) {
+  for (const std::string& a :
+       {std::string("--dbnum"), std::to_string(target.db), std::string("-c"), std::to_string(config.threads),
+        std::string("-P"), std::to_string(config.in_flight), std::string("-n"), std::to_string(n),
+        std::string("-r"), std::to_string(keyspace), std::string("-e"), std::string("--csv")}) {
     argv.push_back(a);
   }
   argv.insert(argv.end(), cmd.begin(), cmd.end());
@@ -209,16 +211,19 @@ BenchmarkRun redis_benchmark(const std::string& binary, const RedisTarget& targe
     shown->clear();
     for (std::size_t i = config.redis_benchmark_cpus.empty() ? 0 : 3; i < argv.size(); ++i) {
       if (!shown->empty()) *shown += ' ';
-      *shown += i == password_at && password_at != 0 ? std::string("***")
+      *shown += i == password_at && password_at != 0                 ? std::string("***")
                 : i == (config.redis_benchmark_cpus.empty() ? 0 : 3) ? std::string("redis-benchmark")
-                                                                      : shorten(argv[i]);
+                                                                     : shorten(argv[i]);
     }
-    if (!config.redis_benchmark_cpus.empty()) *shown = "taskset -c " + config.redis_benchmark_cpus + " " + *shown;
+    if (!config.redis_benchmark_cpus.empty())
+      *shown = "taskset -c " + config.redis_benchmark_cpus + " " + *shown;
   }
   std::string out;
   const auto limit = std::chrono::seconds(static_cast<long>(config.max_seconds * 4) + 30);
   const int rc = run_process(argv, limit, out);
-  if (rc != 0) return {0, rc < 0 ? "redis-benchmark did not finish in time or could not start" : "redis-benchmark failed"};
+  if (rc != 0)
+    return {0,
+            rc < 0 ? "redis-benchmark did not finish in time or could not start" : "redis-benchmark failed"};
   BenchmarkRun run;
   std::size_t from = 0;
   while (from < out.size()) {
@@ -240,12 +245,13 @@ BenchmarkRun redis_benchmark(const std::string& binary, const RedisTarget& targe
 
 }  // namespace
 
-bool capture_commands(const RedisTarget& target, const std::function<bool()>& run_one, std::vector<Command>& commands,
-                      std::string& error) {
+bool capture_commands(const RedisTarget& target, const std::function<bool()>& run_one,
+                      std::vector<Command>& commands, std::string& error) {
   RawRedis monitor;
   RawRedis control;
   RespReply r;
-  if (!monitor.connect(target, std::chrono::seconds(5), error) || !control.connect(target, std::chrono::seconds(5), error)) {
+  if (!monitor.connect(target, std::chrono::seconds(5), error) ||
+      !control.connect(target, std::chrono::seconds(5), error)) {
     return false;
   }
   if (!monitor.command({"MONITOR"}, r, error)) return false;
@@ -301,8 +307,9 @@ ReferenceResult run_redis_benchmark(const RedisTarget& target, const std::vector
         uses += count_of(a, id.substr(0, id.size() - kRand.size()) + std::string(kRand));
       }
       if (uses > 1) {
-        ref.why_not = "no reference: " + upper(t.args[0]) + " names one id in " + std::to_string(uses) +
-                      " places (keys that belong together); redis-benchmark draws each __rand_int__ on its own";
+        ref.why_not =
+            "no reference: " + upper(t.args[0]) + " names one id in " + std::to_string(uses) +
+            " places (keys that belong together); redis-benchmark draws each __rand_int__ on its own";
         return ref;
       }
     }
@@ -329,8 +336,9 @@ ReferenceResult run_redis_benchmark(const RedisTarget& target, const std::vector
         ref.why_not = "prefill: " + pre.error;
         return ref;
       }
-      notes.push_back(upper(templates[i].args[0]) + " draws from " + std::to_string(n) +
-                      " ids a prefill of 3x as many writes filled (~60% find a live record, the rest one it spent)");
+      notes.push_back(
+          upper(templates[i].args[0]) + " draws from " + std::to_string(n) +
+          " ids a prefill of 3x as many writes filled (~60% find a live record, the rest one it spent)");
     }
     std::string shown;
     auto run = redis_benchmark(binary, target, config, n, keyspace, templates[i].args, &shown);
@@ -347,8 +355,8 @@ ReferenceResult run_redis_benchmark(const RedisTarget& target, const std::vector
   ref.available = true;
   for (const auto& note : notes) ref.note += (ref.note.empty() ? "" : "; ") + note;
   if (templates.size() > 1) {
-    ref.note += std::string(ref.note.empty() ? "" : "; ") + "an operation = its " + std::to_string(templates.size()) +
-                " commands: 1 / (sum of 1 / each rate)";
+    ref.note += std::string(ref.note.empty() ? "" : "; ") + "an operation = its " +
+                std::to_string(templates.size()) + " commands: 1 / (sum of 1 / each rate)";
   }
   return ref;
 }

@@ -69,18 +69,18 @@ int run_migrate(const MigrateCommand& c);
 int run_demo(const std::string& url, const KeySource& keys, bool show_metrics);
 
 struct BenchConfig {
-  std::string url;                // empty: a temporary SQLite file, removed at the end
-  std::string op = "code";        // code | rotate | session | reserve | all
+  std::string url;          // empty: a temporary SQLite file, removed at the end
+  std::string op = "code";  // code | rotate | session | reserve | all
   int threads = 1;
   int in_flight = 1;              // operations outstanding per thread (the *_async calls)
   std::int64_t max_ops = 200000;  // per run, across threads
   double max_seconds = 5.0;       // per run
   int repetitions = 3;
-  std::string json_file;          // --json FILE: every result, machine-readable
-  std::string plot_file;          // --plot FILE.svg: the latency distribution
-  bool vs_redis_benchmark = false;  // run redis-benchmark with the captured commands too
+  std::string json_file;             // --json FILE: every result, machine-readable
+  std::string plot_file;             // --plot FILE.svg: the latency distribution
+  bool vs_redis_benchmark = false;   // run redis-benchmark with the captured commands too
   std::string redis_benchmark_cpus;  // taskset -c CPUS for redis-benchmark; empty: not pinned
-  bool yes = false;               // accept a non-loopback server or a non-empty prefix
+  bool yes = false;                  // accept a non-loopback server or a non-empty prefix
 };
 int run_bench(const BenchConfig& config, const KeySource& keys);
 

@@ -12,7 +12,8 @@ namespace {
 int failures = 0;
 
 std::string mask(const std::string& secret) {
-  return secret.size() <= 8 ? std::string("****") : secret.substr(0, 8) + "...(" + std::to_string(secret.size()) + " chars)";
+  return secret.size() <= 8 ? std::string("****")
+                            : secret.substr(0, 8) + "...(" + std::to_string(secret.size()) + " chars)";
 }
 
 void step(const std::string& what) { std::cout << "\n== " << what << "\n"; }
@@ -71,7 +72,8 @@ int run_demo(const std::string& url, const KeySource& keys, bool show_metrics) {
   std::cout << (pkce.ok() ? "  ok    " : "  FAIL  ") << "PKCE verifier matches the S256 challenge\n";
   if (!pkce.ok()) ++failures;
   Status wrong = verify_pkce(peeked.value(), pkce_new_verifier());
-  std::cout << (!wrong.ok() ? "  ok    " : "  FAIL  ") << "a wrong verifier is refused -> " << wrong.to_string() << "\n";
+  std::cout << (!wrong.ok() ? "  ok    " : "  FAIL  ") << "a wrong verifier is refused -> "
+            << wrong.to_string() << "\n";
   auto consumed = store.codes().consume(code->code);
   expect(consumed, StatusCode::kOk, "consume the code (exactly once)");
 
@@ -92,8 +94,10 @@ int run_demo(const std::string& url, const KeySource& keys, bool show_metrics) {
   step("3. Code replay detected: revoke everything issued from that code (RFC 9700)");
   auto replay = store.codes().consume(code->code);
   expect(replay, StatusCode::kAlreadyConsumed, "consume the same code again");
-  std::cout << "        replay names grant " << replay->grant.grant_id << " of subject " << replay->grant.subject << "\n";
-  expect(store.refresh().revoke_grant(replay->grant.subject, replay->grant.grant_id), StatusCode::kOk, "revoke the grant");
+  std::cout << "        replay names grant " << replay->grant.grant_id << " of subject "
+            << replay->grant.subject << "\n";
+  expect(store.refresh().revoke_grant(replay->grant.subject, replay->grant.grant_id), StatusCode::kOk,
+         "revoke the grant");
   expect(store.refresh().rotate(rt2->token, "demo-client"), StatusCode::kRevoked,
          "the family issued from the replayed code is dead");
   expect(store.refresh().issue(rg), StatusCode::kRevoked, "new tokens under the revoked grant are refused");
@@ -142,8 +146,10 @@ int run_demo(const std::string& url, const KeySource& keys, bool show_metrics) {
   expect(store.refresh().revoke_subject(alice), StatusCode::kOk, "revoke every refresh token of the user");
   auto deleted = store.sessions().delete_all(alice, "full");
   expect(deleted, StatusCode::kOk, "delete every session: " + std::to_string(deleted.value()));
-  expect(store.refresh().rotate(laptop->token, "demo-client"), StatusCode::kRevoked, "the laptop's token is dead");
-  expect(store.sessions().upsert(tab_a), StatusCode::kConflict, "a racing stale upsert cannot resurrect a session");
+  expect(store.refresh().rotate(laptop->token, "demo-client"), StatusCode::kRevoked,
+         "the laptop's token is dead");
+  expect(store.sessions().upsert(tab_a), StatusCode::kConflict,
+         "a racing stale upsert cannot resurrect a session");
   std::cout << "        families left: " << store.refresh().list(alice)->size()
             << ", sessions left: " << store.sessions().get_all(alice, "full")->size() << "\n";
 
@@ -171,18 +177,22 @@ int run_demo(const std::string& url, const KeySource& keys, bool show_metrics) {
   expect(store.client_tokens().save_access_token(alice, "https://api.example.com/", t), StatusCode::kOk,
          "save access + refresh token for (user, resource)");
   auto back = store.client_tokens().get_access_token(alice, "https://api.example.com/");
-  expect(back, StatusCode::kOk, "read it back: access " + mask(back->access_token) + ", refresh " + mask(back->refresh_token));
+  expect(back, StatusCode::kOk,
+         "read it back: access " + mask(back->access_token) + ", refresh " + mask(back->refresh_token));
   PkceValues pv{pkce_new_verifier(), "", "S256"};
   pv.code_challenge = pkce_s256_challenge(pv.code_verifier);
-  expect(store.client_tokens().save_pkce(alice, "state-xyz", pv), StatusCode::kOk, "save PKCE values for an OAuth state");
+  expect(store.client_tokens().save_pkce(alice, "state-xyz", pv), StatusCode::kOk,
+         "save PKCE values for an OAuth state");
   expect(store.client_tokens().take_pkce(alice, "state-xyz"), StatusCode::kOk, "take them (read and delete)");
-  expect(store.client_tokens().take_pkce(alice, "state-xyz"), StatusCode::kNotFound, "a second take finds nothing");
+  expect(store.client_tokens().take_pkce(alice, "state-xyz"), StatusCode::kNotFound,
+         "a second take finds nothing");
 
   if (show_metrics) {
     step("9. Metrics (Prometheus text format)");
     std::cout << store.metrics().prometheus();
   }
-  std::cout << "\n" << (failures == 0 ? "demo: every step behaved as expected" : "demo: SOME STEPS FAILED") << "\n";
+  std::cout << "\n"
+            << (failures == 0 ? "demo: every step behaved as expected" : "demo: SOME STEPS FAILED") << "\n";
   return failures == 0 ? 0 : 1;
 }
 

@@ -45,7 +45,8 @@ bool resolve_keys(const KeySource& source, KeyOptions& out) {
 std::string sqlite_file(std::string_view url) {
   constexpr std::string_view kScheme = "sqlite://";
   if (!url.starts_with(kScheme)) return {};
-  std::optional<std::string> path = internal::percent_decode(internal::split_at_query(url.substr(kScheme.size())).before);
+  std::optional<std::string> path =
+      internal::percent_decode(internal::split_at_query(url.substr(kScheme.size())).before);
   if (!path || path->find('\0') != std::string::npos) return {};
   return std::move(*path);
 }
@@ -203,7 +204,8 @@ int run_command(int argc, char** argv) {
       "--key-file /etc/authstore.key --resume /var/lib/app/migrate.state --verify");
   migrate_cmd->add_option("--from", mig.from, "the source store URL (default: --store)");
   migrate_cmd->add_option("--to", mig.to, "the target store URL (must hold no records)");
-  migrate_cmd->add_flag("--dry-run", mig.dry_run, "read, open and reseal every record; write and fence nothing");
+  migrate_cmd->add_flag("--dry-run", mig.dry_run,
+                        "read, open and reseal every record; write and fence nothing");
   migrate_cmd->add_flag("--verify", mig.verify, "after the copy, compare every row of both stores");
   migrate_cmd->add_flag("--verify-only", mig.verify_only, "only compare the two stores (after a migration)");
   migrate_cmd->add_option("--resume", mig.resume_file,
@@ -232,10 +234,11 @@ int run_command(int argc, char** argv) {
 
   BenchConfig bench_config;
   auto* bench = with_example(
-      app.add_subcommand("bench",
-                         "Measure store operations: throughput, latency percentiles, errors (bounded in count "
-                         "and time; default store: a temporary SQLite file, removed at the end; on Redis its own "
-                         "prefix authstore-bench:, its keys removed at the end)"),
+      app.add_subcommand(
+          "bench",
+          "Measure store operations: throughput, latency percentiles, errors (bounded in count "
+          "and time; default store: a temporary SQLite file, removed at the end; on Redis its own "
+          "prefix authstore-bench:, its keys removed at the end)"),
       "authstore bench --store redis://127.0.0.1:6379 --op all --threads 2 --in-flight 32 "
       "--vs-redis-benchmark --json bench.json --plot bench.svg");
   bench->add_option("--op", bench_config.op, "operation: code, rotate, session, reserve, all")
@@ -244,9 +247,10 @@ int run_command(int argc, char** argv) {
   bench->add_option("--threads", bench_config.threads, "calling threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  bench->add_option("--in-flight", bench_config.in_flight,
-                    "operations outstanding per thread (the *_async calls; compare with redis-benchmark -P). "
-                    "Memory and SQLite complete a call before it returns: more than 1 changes nothing there")
+  bench
+      ->add_option("--in-flight", bench_config.in_flight,
+                   "operations outstanding per thread (the *_async calls; compare with redis-benchmark -P). "
+                   "Memory and SQLite complete a call before it returns: more than 1 changes nothing there")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   bench->add_option("--ops", bench_config.max_ops, "operations per run (upper bound)")
@@ -265,9 +269,10 @@ int run_command(int argc, char** argv) {
                   "store sends (captured with MONITOR), -c THREADS -P IN_FLIGHT, and print the ratio");
   bench->add_option("--redis-benchmark-cpus", bench_config.redis_benchmark_cpus,
                     "run redis-benchmark under taskset -c CPUS (default: not pinned)");
-  bench->add_flag("--yes", bench_config.yes,
-                  "run even against a non-loopback Redis server, a prefix that already holds keys, or a store "
-                  "bench cannot check");
+  bench->add_flag(
+      "--yes", bench_config.yes,
+      "run even against a non-loopback Redis server, a prefix that already holds keys, or a store "
+      "bench cannot check");
 
   CLI11_PARSE(app, argc, argv);
   ctx.key_file = keys.key_file;

@@ -1,5 +1,7 @@
 // `authstore migrate`: moves every live record of a store to another (authstore/migrate.h), with a
 // progress line on a terminal, a table (or --json) at the end, and one clear line per failure.
+#include "authstore/migrate.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "authstore/migrate.h"
 #include "cli/cli.h"
 
 namespace authstore::cli {
@@ -60,13 +61,19 @@ json report_json(const MigrateReport& r) {
                       {"mismatched", t.mismatched},
                       {"done", t.done}});
   }
-  return {{"source_backend", r.source_backend}, {"target_backend", r.target_backend},
-          {"source_fenced", r.source_fenced},   {"dry_run", r.dry_run},
-          {"verified", r.verified},             {"resumed", r.resumed},
-          {"rows", r.rows},                     {"copied", r.copied},
-          {"unreadable", r.unreadable},         {"mismatched", r.mismatched},
+  return {{"source_backend", r.source_backend},
+          {"target_backend", r.target_backend},
+          {"source_fenced", r.source_fenced},
+          {"dry_run", r.dry_run},
+          {"verified", r.verified},
+          {"resumed", r.resumed},
+          {"rows", r.rows},
+          {"copied", r.copied},
+          {"unreadable", r.unreadable},
+          {"mismatched", r.mismatched},
           {"skipped", r.skipped},
-          {"first_mismatch", r.first_mismatch}, {"tables", tables}};
+          {"first_mismatch", r.first_mismatch},
+          {"tables", tables}};
 }
 
 void print_table(const MigrateReport& r, bool verify) {
@@ -75,8 +82,8 @@ void print_table(const MigrateReport& r, bool verify) {
   if (verify) std::cout << std::setw(12) << "mismatched";
   std::cout << "\n";
   for (const auto& t : r.tables) {
-    std::cout << std::left << std::setw(22) << t.table << std::right << std::setw(10) << t.rows << std::setw(10)
-              << t.copied << std::setw(10) << t.resealed << std::setw(12) << t.unreadable;
+    std::cout << std::left << std::setw(22) << t.table << std::right << std::setw(10) << t.rows
+              << std::setw(10) << t.copied << std::setw(10) << t.resealed << std::setw(12) << t.unreadable;
     if (verify) std::cout << std::setw(12) << t.mismatched;
     std::cout << "\n";
   }
@@ -125,8 +132,8 @@ int run_migrate(const MigrateCommand& c) {
                 << "/" << p.table_count << ", " << p.rows << " rows read" << std::flush;
     };
   }
-  Result<MigrateReport> r = c.verify_only ? verify_migration(c.from, c.to, options, how)
-                                          : migrate(c.from, c.to, options, how);
+  Result<MigrateReport> r =
+      c.verify_only ? verify_migration(c.from, c.to, options, how) : migrate(c.from, c.to, options, how);
   if (tty) std::cerr << "\r\033[K" << std::flush;
   if (!r.ok()) {
     std::string what = c.verify_only ? "verify failed" : c.dry_run ? "dry run failed" : "migrate failed";
@@ -138,17 +145,20 @@ int run_migrate(const MigrateCommand& c) {
   if (c.json) {
     std::cout << report_json(rep).dump(2) << "\n";
   } else {
-    std::cout << (c.verify_only ? "verify " : c.dry_run ? "dry run " : "migrated ") << rep.source_backend
-              << " -> " << rep.target_backend << "\n";
+    std::cout << (c.verify_only ? "verify "
+                  : c.dry_run   ? "dry run "
+                                : "migrated ")
+              << rep.source_backend << " -> " << rep.target_backend << "\n";
     print_table(rep, verified);
     std::cout << "rows " << rep.rows << ", copied " << rep.copied << ", unreadable " << rep.unreadable
               << ", skipped " << rep.skipped;
     if (verified) std::cout << ", mismatched " << rep.mismatched;
     std::cout << "\n";
     if (!c.dry_run && !c.verify_only) {
-      std::cout << (rep.source_fenced ? "the source is fenced: it refuses every change from now on (lift it with "
-                                        "authstore migrate --lift-fence --from URL)\n"
-                                      : "the source was not fenced (--source-stopped): keep its writers stopped\n");
+      std::cout << (rep.source_fenced
+                        ? "the source is fenced: it refuses every change from now on (lift it with "
+                          "authstore migrate --lift-fence --from URL)\n"
+                        : "the source was not fenced (--source-stopped): keep its writers stopped\n");
     }
     if (!rep.first_mismatch.empty()) std::cout << "first mismatch: " << rep.first_mismatch << "\n";
   }

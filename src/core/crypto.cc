@@ -9,20 +9,17 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
 namespace authstore::internal {
 namespace {
 
-const unsigned char* ucast(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
+const unsigned char* ucast(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 const EVP_MD* sha256_md() {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -126,8 +123,8 @@ std::string random_bytes(std::size_t n) {
 std::string sha256(std::string_view data) {
   std::string out(32, '\0');
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                 sha256_md(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, sha256_md(),
+                 nullptr) != 1) {
     throw std::runtime_error("OpenSSL SHA-256 failed");
   }
   return out;
@@ -156,10 +153,8 @@ std::string hkdf_sha256(std::string_view secret, std::string_view label, std::si
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()),
-                                        secret.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(label.data()),
-                                        label.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()), secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(label.data()), label.size()),
       OSSL_PARAM_construct_end()};
   std::string out(length, '\0');
   const int rc = EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.data()), length, params);
@@ -368,10 +363,9 @@ std::string aes256gcm_seal_with_nonce(std::string_view key, std::string_view non
   EVP_CIPHER_CTX* ctx = gcm->start(1, ucast(key), o);
   int len = 0;
   bool ok = ctx != nullptr;
-  ok = ok && (aad.empty() ||
-              EVP_EncryptUpdate(ctx, nullptr, &len, ucast(aad), static_cast<int>(aad.size())) == 1);
-  ok = ok && EVP_EncryptUpdate(ctx, o + 12, &len, ucast(plaintext),
-                               static_cast<int>(plaintext.size())) == 1;
+  ok = ok &&
+       (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, ucast(aad), static_cast<int>(aad.size())) == 1);
+  ok = ok && EVP_EncryptUpdate(ctx, o + 12, &len, ucast(plaintext), static_cast<int>(plaintext.size())) == 1;
   ok = ok && EVP_EncryptFinal_ex(ctx, o + 12 + len, &len) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, o + 12 + plaintext.size()) == 1;
   if (!ok) throw std::runtime_error("OpenSSL: AES-256-GCM encryption failed");
@@ -389,11 +383,10 @@ std::optional<std::string> aes256gcm_open(std::string_view key, std::string_view
   EVP_CIPHER_CTX* ctx = gcm->start(0, ucast(key), s);
   int len = 0;
   bool ok = ctx != nullptr;
-  ok = ok && (aad.empty() ||
-              EVP_DecryptUpdate(ctx, nullptr, &len, ucast(aad), static_cast<int>(aad.size())) == 1);
+  ok = ok &&
+       (aad.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, ucast(aad), static_cast<int>(aad.size())) == 1);
   ok = ok && EVP_DecryptUpdate(ctx, o, &len, s + 12, static_cast<int>(n)) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
-                                 const_cast<unsigned char*>(s + 12 + n)) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, const_cast<unsigned char*>(s + 12 + n)) == 1;
   ok = ok && EVP_DecryptFinal_ex(ctx, o + len, &len) == 1;
   if (!ok) {
     cleanse(out);  // unauthenticated plaintext never leaves

@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
-#include <cstdio>
 #include <sstream>
 
 #include "core/encoding.h"
@@ -69,8 +69,8 @@ Result<std::string> read_key_file(const std::string& path, bool allow_insecure) 
   if (fd < 0) {
     const int e = errno;
     if (e == ELOOP && !allow_insecure) return unsafe_file(path, "it is a symbolic link");
-    return Status(StatusCode::kFailedPrecondition,
-                  "cannot read key file '" + path + "': " + std::strerror(e), "key_file");
+    return Status(StatusCode::kFailedPrecondition, "cannot read key file '" + path + "': " + std::strerror(e),
+                  "key_file");
   }
   struct Closer {
     int fd;
@@ -82,12 +82,12 @@ Result<std::string> read_key_file(const std::string& path, bool allow_insecure) 
                   "cannot stat key file '" + path + "': " + std::strerror(errno), "key_file");
   }
   if (!S_ISREG(st.st_mode)) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "key file '" + path + "' is not a regular file", "key_file");
+    return Status(StatusCode::kFailedPrecondition, "key file '" + path + "' is not a regular file",
+                  "key_file");
   }
   if (st.st_size > static_cast<off_t>(kMaxKeyFile)) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "key file '" + path + "' is larger than 64 KiB", "key_file");
+    return Status(StatusCode::kFailedPrecondition, "key file '" + path + "' is larger than 64 KiB",
+                  "key_file");
   }
   if (!allow_insecure) {
     if (st.st_uid != ::geteuid() && st.st_uid != 0) {
@@ -97,8 +97,8 @@ Result<std::string> read_key_file(const std::string& path, bool allow_insecure) 
     if ((st.st_mode & 077) != 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return unsafe_file(path, std::string("its mode is ") + mode +
-                                   ": group and others must have no access (chmod 600)");
+      return unsafe_file(
+          path, std::string("its mode is ") + mode + ": group and others must have no access (chmod 600)");
     }
   }
   std::string text;
@@ -118,8 +118,8 @@ Result<std::string> read_key_file(const std::string& path, bool allow_insecure) 
   }
   if (got > kMaxKeyFile) {  // grew after fstat
     cleanse(text);
-    return Status(StatusCode::kFailedPrecondition,
-                  "key file '" + path + "' is larger than 64 KiB", "key_file");
+    return Status(StatusCode::kFailedPrecondition, "key file '" + path + "' is larger than 64 KiB",
+                  "key_file");
   }
   text.resize(got);
   return text;
@@ -153,7 +153,8 @@ Result<KeyOptions> parse_key_file(const std::string& text) {
     words >> kind;
     const std::string where = "key file line " + std::to_string(lineno);
     if (kind == "route") {
-      if (have_route) return fail(invalid(where + ": a second 'route' line (only one is allowed)", "key_file"));
+      if (have_route)
+        return fail(invalid(where + ": a second 'route' line (only one is allowed)", "key_file"));
       have_route = true;
       std::string b64;
       words >> b64;
@@ -216,8 +217,7 @@ Result<std::shared_ptr<const KeyRing>> KeyRing::from_keys(const std::vector<KeyE
   return std::shared_ptr<const KeyRing>(std::move(built.value()));
 }
 
-Result<std::shared_ptr<KeyRing>> KeyRing::build(const std::vector<KeyEntry>& keys,
-                                                std::uint16_t current_id,
+Result<std::shared_ptr<KeyRing>> KeyRing::build(const std::vector<KeyEntry>& keys, std::uint16_t current_id,
                                                 const std::string& route_secret) {
   if (keys.empty()) return invalid("key ring is empty");
   auto ring = std::make_shared<KeyRing>();
@@ -246,8 +246,8 @@ Result<std::shared_ptr<KeyRing>> KeyRing::build(const std::vector<KeyEntry>& key
   if (route_secret.empty()) {
     // Derived from the lowest-id key: keep that key (or set route_secret) for the data's life.
     // The store marker records this, so open() refuses a ring that lost that key.
-    const auto& lowest = *std::min_element(keys.begin(), keys.end(),
-                                           [](const auto& a, const auto& b) { return a.id < b.id; });
+    const auto& lowest =
+        *std::min_element(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     route = &lowest.secret;
     ring->index_source_ = lowest.id;
   } else if (route_secret.size() < kMinSecret) {
@@ -368,11 +368,16 @@ Status create_key_file(const std::string& path) {
                   "cannot create key file '" + path + "': " + std::strerror(errno), "key_file");
   }
   ::fchmod(fd, 0600);  // regardless of umask
-  std::string text = "# authstore key file v1 (keep secret; mode 0600)\n"
-                     "# 'route' must never change for the data's lifetime; add keys to rotate.\n"
-                     "route " + base64url_encode(route) + "\n"
-                     "key 1 " + base64url_encode(key) + "\n"
-                     "current 1\n";
+  std::string text =
+      "# authstore key file v1 (keep secret; mode 0600)\n"
+      "# 'route' must never change for the data's lifetime; add keys to rotate.\n"
+      "route " +
+      base64url_encode(route) +
+      "\n"
+      "key 1 " +
+      base64url_encode(key) +
+      "\n"
+      "current 1\n";
   internal::cleanse(route);
   internal::cleanse(key);
   const auto n = ::write(fd, text.data(), text.size());

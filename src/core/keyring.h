@@ -32,7 +32,7 @@ struct RingKey {
   std::uint16_t id = 0;
   std::unique_ptr<HmacKey> record_mac;
   std::unique_ptr<HmacKey> lookup;
-  std::string encrypt;  // 32 bytes.
+  std::string encrypt;                  // 32 bytes.
   std::string fingerprint;              // 16 bytes, public: names this secret in the marker.
   std::unique_ptr<HmacKey> marker_mac;  // signs the store marker.
 };
@@ -71,8 +71,7 @@ class KeyRing {
   void set_store_id(std::string id) { store_id_ = std::move(id); }
 
  private:
-  static Result<std::shared_ptr<KeyRing>> build(const std::vector<KeyEntry>& keys,
-                                                std::uint16_t current_id,
+  static Result<std::shared_ptr<KeyRing>> build(const std::vector<KeyEntry>& keys, std::uint16_t current_id,
                                                 const std::string& route_secret);
   std::string index_fingerprint_;
   std::uint16_t index_source_ = 0;

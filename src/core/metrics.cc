@@ -15,8 +15,8 @@ constexpr std::size_t kOps = static_cast<std::size_t>(OpId::kCount_);
 constexpr std::size_t kCodes = 24;
 // Histogram upper bounds in nanoseconds: 1us .. 1s, then +Inf.
 constexpr std::array<std::int64_t, 13> kBounds = {
-    1'000, 5'000, 10'000, 50'000, 100'000, 500'000, 1'000'000, 5'000'000, 10'000'000,
-    50'000'000, 100'000'000, 500'000'000, 1'000'000'000};
+    1'000,     5'000,      10'000,     50'000,      100'000,     500'000,      1'000'000,
+    5'000'000, 10'000'000, 50'000'000, 100'000'000, 500'000'000, 1'000'000'000};
 constexpr std::size_t kEvents = static_cast<std::size_t>(SecurityEvent::kCount_);
 
 struct Histogram {
@@ -76,23 +76,33 @@ Metrics::~Metrics() = default;
 
 std::string_view to_string(SecurityEvent e) noexcept {
   switch (e) {
-    case SecurityEvent::kCodeReplay: return "code_replay";
-    case SecurityEvent::kRefreshReuse: return "refresh_reuse";
-    case SecurityEvent::kJtiReplay: return "jti_replay";
-    case SecurityEvent::kSessionConflict: return "session_conflict";
-    case SecurityEvent::kSignatureFailure: return "signature_failure";
-    case SecurityEvent::kClientMismatch: return "client_mismatch";
-    case SecurityEvent::kRevokedUse: return "revoked_use";
-    case SecurityEvent::kCapacityRejected: return "capacity_rejected";
-    case SecurityEvent::kBackendError: return "backend_error";
-    case SecurityEvent::kInsecureTls: return "insecure_tls";
-    case SecurityEvent::kCount_: break;
+    case SecurityEvent::kCodeReplay:
+      return "code_replay";
+    case SecurityEvent::kRefreshReuse:
+      return "refresh_reuse";
+    case SecurityEvent::kJtiReplay:
+      return "jti_replay";
+    case SecurityEvent::kSessionConflict:
+      return "session_conflict";
+    case SecurityEvent::kSignatureFailure:
+      return "signature_failure";
+    case SecurityEvent::kClientMismatch:
+      return "client_mismatch";
+    case SecurityEvent::kRevokedUse:
+      return "revoked_use";
+    case SecurityEvent::kCapacityRejected:
+      return "capacity_rejected";
+    case SecurityEvent::kBackendError:
+      return "backend_error";
+    case SecurityEvent::kInsecureTls:
+      return "insecure_tls";
+    case SecurityEvent::kCount_:
+      break;
   }
   return "unknown";
 }
 
-std::uint64_t Metrics::operations(std::string_view store, std::string_view op,
-                                  StatusCode outcome) const {
+std::uint64_t Metrics::operations(std::string_view store, std::string_view op, StatusCode outcome) const {
   const std::size_t i = find_op(store, op);
   const auto c = static_cast<std::size_t>(outcome);
   if (i >= kOps || c >= kCodes) return 0;
@@ -110,8 +120,7 @@ void Metrics::record_operation(std::string_view store, std::string_view op, Stat
   if (i < kOps) internal::record_op(*this, static_cast<OpId>(i), outcome, nanoseconds);
 }
 
-void internal::record_op(Metrics& m, OpId op, StatusCode outcome,
-                         std::int64_t nanoseconds) noexcept {
+void internal::record_op(Metrics& m, OpId op, StatusCode outcome, std::int64_t nanoseconds) noexcept {
   const auto i = static_cast<std::size_t>(op);
   const auto c = static_cast<std::size_t>(outcome);
   if (i >= kOps || c >= kCodes) return;
@@ -144,8 +153,7 @@ std::string Metrics::prometheus() const {
                     static_cast<int>(kOpNames[i].store.size()), kOpNames[i].store.data(),
                     static_cast<int>(kOpNames[i].op.size()), kOpNames[i].op.data(),
                     static_cast<int>(to_string(static_cast<StatusCode>(c)).size()),
-                    to_string(static_cast<StatusCode>(c)).data(),
-                    static_cast<unsigned long long>(n));
+                    to_string(static_cast<StatusCode>(c)).data(), static_cast<unsigned long long>(n));
       out += buf;
     }
   }
@@ -155,8 +163,8 @@ std::string Metrics::prometheus() const {
     std::uint64_t total = 0;
     for (std::size_t b = 0; b <= kBounds.size(); ++b) total += impl_->bucket(i, b);
     if (total == 0) continue;
-    const std::string labels = "store=\"" + std::string(kOpNames[i].store) + "\",op=\"" +
-                               std::string(kOpNames[i].op) + "\"";
+    const std::string labels =
+        "store=\"" + std::string(kOpNames[i].store) + "\",op=\"" + std::string(kOpNames[i].op) + "\"";
     std::uint64_t cumulative = 0;
     for (std::size_t b = 0; b <= kBounds.size(); ++b) {
       cumulative += impl_->bucket(i, b);

@@ -9,6 +9,7 @@
 
 namespace authstore::internal {
 
+// clang-format off
 #define AUTHSTORE_OPS(X)                                                               \
   X(kCodeIssue, "codes", "issue") X(kCodePeek, "codes", "peek")                        \
   X(kCodeConsume, "codes", "consume")                                                  \
@@ -30,12 +31,13 @@ namespace authstore::internal {
   X(kPayloadUpsert, "payloads", "upsert") X(kPayloadFind, "payloads", "find")          \
   X(kPayloadConsume, "payloads", "consume") X(kPayloadDestroy, "payloads", "destroy")  \
   X(kPayloadRevokeGrant, "payloads", "revoke_by_grant_id")
+// clang-format on
 
 enum class OpId : std::size_t {
 #define AUTHSTORE_OP_ENUM(id, store, op) id,
   AUTHSTORE_OPS(AUTHSTORE_OP_ENUM)
 #undef AUTHSTORE_OP_ENUM
-  kCount_
+      kCount_
 };
 
 struct OpName {

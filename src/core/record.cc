@@ -1,9 +1,9 @@
 #include "core/record.h"
 
+#include <stdexcept>
+
 #include "core/crypto.h"
 #include "core/encoding.h"
-
-#include <stdexcept>
 
 namespace authstore::internal {
 namespace {
@@ -137,7 +137,7 @@ void signed_mac(const RingKey& k, std::uint8_t version, const KeyRing& ring, std
                 std::string_view signed_part, unsigned char (&out)[32]) {
   char store_len[4];
   char key_len[4];
-  const auto be32 = [](char (&b)[4], std::size_t n) {
+  const auto be32 = [](char(&b)[4], std::size_t n) {
     const auto v = static_cast<std::uint32_t>(n);
     b[0] = static_cast<char>(v >> 24);
     b[1] = static_cast<char>(v >> 16);
@@ -150,8 +150,8 @@ void signed_mac(const RingKey& k, std::uint8_t version, const KeyRing& ring, std
     return;
   }
   be32(store_len, ring.store_id().size());
-  k.record_mac->mac_into(
-      {kDomainV2, {store_len, 4}, ring.store_id(), {key_len, 4}, storage_key, signed_part}, out);
+  k.record_mac->mac_into({kDomainV2, {store_len, 4}, ring.store_id(), {key_len, 4}, storage_key, signed_part},
+                         out);
 }
 }  // namespace
 
@@ -179,7 +179,8 @@ std::optional<std::string_view> open_signed(const KeyRing& ring, RecordType type
   const std::string_view signed_part = blob.substr(0, blob.size() - 32);
   unsigned char expect[32];
   signed_mac(*k, version, ring, storage_key, signed_part, expect);
-  if (!constant_time_equal({reinterpret_cast<const char*>(expect), sizeof expect}, blob.substr(blob.size() - 32))) {
+  if (!constant_time_equal({reinterpret_cast<const char*>(expect), sizeof expect},
+                           blob.substr(blob.size() - 32))) {
     return std::nullopt;
   }
   return signed_part.substr(kHeader);
@@ -201,8 +202,8 @@ std::string seal_encrypted_with_random_for_test(const KeyRing& ring, RecordType 
   return seal_encrypted_with(ring, type, storage_key, body, random);
 }
 
-std::optional<std::string> open_encrypted(const KeyRing& ring, RecordType type,
-                                          std::string_view storage_key, std::string_view blob) {
+std::optional<std::string> open_encrypted(const KeyRing& ring, RecordType type, std::string_view storage_key,
+                                          std::string_view blob) {
   std::uint8_t version = 0;
   const RingKey* k = header_key(ring, type, blob, &version);
   if (k == nullptr) return std::nullopt;

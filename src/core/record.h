@@ -73,8 +73,8 @@ std::optional<std::string_view> open_signed(const KeyRing& ring, RecordType type
 
 std::string seal_encrypted(const KeyRing& ring, RecordType type, std::string_view storage_key,
                            std::string_view body);
-std::optional<std::string> open_encrypted(const KeyRing& ring, RecordType type,
-                                          std::string_view storage_key, std::string_view blob);
+std::optional<std::string> open_encrypted(const KeyRing& ring, RecordType type, std::string_view storage_key,
+                                          std::string_view blob);
 
 // Test hook, for the known-answer vectors of tests/unit/record_test.cc only: seal_encrypted with
 // the given random input instead of fresh bytes (24 bytes: version 2; 12 bytes: the legacy

@@ -65,7 +65,8 @@ class AnswerSlot {
         cpu_relax();
         if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
       }
-      if (answered_spinning != nullptr) *answered_spinning = state_.load(std::memory_order_acquire) != kWaiting;
+      if (answered_spinning != nullptr)
+        *answered_spinning = state_.load(std::memory_order_acquire) != kWaiting;
     }
     while (state_.load(std::memory_order_acquire) == kWaiting) {
       state_.wait(kWaiting, std::memory_order_acquire);

@@ -11,10 +11,10 @@ constexpr std::size_t kPrefix = 4;
 constexpr std::size_t kRoute = 8;
 constexpr std::size_t kFamily = 16;
 constexpr std::size_t kRandom = 32;
-constexpr std::size_t kBodyV1 = 2 + kRoute + kRandom;            // 42 bytes, 56 characters
+constexpr std::size_t kBodyV1 = 2 + kRoute + kRandom;                   // 42 bytes, 56 characters
 constexpr std::size_t kBodyRefreshV2 = 2 + kRoute + kFamily + kRandom;  // 58 bytes, 78 characters
-constexpr std::size_t kFamilyIdV1 = kRoute + kFamily;            // 24 bytes, 32 characters
-constexpr std::size_t kFamilyIdV2 = 2 + kRoute + kFamily;        // 26 bytes, 35 characters
+constexpr std::size_t kFamilyIdV1 = kRoute + kFamily;                   // 24 bytes, 32 characters
+constexpr std::size_t kFamilyIdV2 = 2 + kRoute + kFamily;               // 26 bytes, 35 characters
 constexpr std::string_view kMaskLabel = "route-mask";
 
 std::string_view prefix(TokenKind kind, int version) {
@@ -105,9 +105,8 @@ std::optional<Token> parse_token(const KeyRing& ring, TokenKind kind, std::strin
 }
 
 std::string_view token_formats(TokenKind kind) {
-  return kind == TokenKind::kCode
-             ? "\"ac2_\" (or \"ac1_\") and 56 base64url characters"
-             : "\"rt2_\" and 78 base64url characters (or \"rt1_\" and 56)";
+  return kind == TokenKind::kCode ? "\"ac2_\" (or \"ac1_\") and 56 base64url characters"
+                                  : "\"rt2_\" and 78 base64url characters (or \"rt1_\" and 56)";
 }
 
 std::string mint_family_id_from(const RingKey& key, std::string_view route, std::string_view family) {
@@ -127,8 +126,7 @@ std::string mint_family_id(const KeyRing& ring, std::string_view route, std::str
   return mint_family_id_from(ring.current(), route, family);
 }
 
-std::optional<FamilyIdParts> parse_family_id(const KeyRing& ring, std::string_view text,
-                                             TokenError* error) {
+std::optional<FamilyIdParts> parse_family_id(const KeyRing& ring, std::string_view text, TokenError* error) {
   TokenError ignored;
   TokenError& err = error != nullptr ? *error : ignored;
   err = TokenError::kMalformed;

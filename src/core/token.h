@@ -28,8 +28,8 @@ namespace authstore::internal {
 enum class TokenKind : std::uint8_t { kCode, kRefresh };
 
 struct Token {
-  std::string text;         // what the client holds (empty after parse).
-  int version = 2;          // 1 or 2.
+  std::string text;  // what the client holds (empty after parse).
+  int version = 2;   // 1 or 2.
   std::uint16_t key_id = 0;
   std::string route;        // 8 raw bytes (unmasked).
   std::string family;       // 16 raw bytes: the family's random id (refresh v2 only).
@@ -39,8 +39,7 @@ struct Token {
 // Mints a new token with the ring's current key: a code "ac2_"; a refresh token "rt2_" when
 // `family` (16 bytes) is given, else a version-1 "rt1_" (the successor of a v1 token, whose family
 // the store does not know before the backend answers).
-Token mint_token(const KeyRing& ring, TokenKind kind, std::string_view route,
-                 std::string_view family = {});
+Token mint_token(const KeyRing& ring, TokenKind kind, std::string_view route, std::string_view family = {});
 // The same from fixed parts (known-answer tests): `random` is 32 bytes.
 Token mint_token_from(const RingKey& key, TokenKind kind, int version, std::string_view route,
                       std::string_view family, std::string_view random);

@@ -2,9 +2,9 @@
 
 #include <pthread.h>
 
+#include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -28,8 +28,7 @@ void register_fork_handler() {
 
 Status validate_impl(const ClientOptions& o) {
   if (o.connections == 0 || o.connections > 64) {
-    return Status(StatusCode::kInvalidArgument, "redis: connections must be from 1 to 64",
-                  "connections");
+    return Status(StatusCode::kInvalidArgument, "redis: connections must be from 1 to 64", "connections");
   }
   if (o.unix_path.empty() && o.host.empty()) {
     return Status(StatusCode::kInvalidArgument, "redis: no host and no unix socket path", "host");
@@ -51,13 +50,11 @@ Status validate_impl(const ClientOptions& o) {
                   "redis: spin_before_block must be from 0 (off) to 1000 microseconds", "spin_us");
   }
   if (o.wait_replicas < 0 || o.wait_replicas > 64) {
-    return Status(StatusCode::kInvalidArgument, "redis: wait_replicas must be from 0 to 64",
-                  "wait_replicas");
+    return Status(StatusCode::kInvalidArgument, "redis: wait_replicas must be from 0 to 64", "wait_replicas");
   }
   // WAIT 0 blocks forever; a WAIT longer than the callers' deadline would only hold the
   // connection after they gave up.
-  if (o.wait_replicas > 0 &&
-      (o.wait_timeout.count() <= 0 || o.wait_timeout >= o.command_timeout)) {
+  if (o.wait_replicas > 0 && (o.wait_timeout.count() <= 0 || o.wait_timeout >= o.command_timeout)) {
     return Status(StatusCode::kInvalidArgument,
                   "redis: wait_timeout_ms must be positive and below the command timeout (timeout)",
                   "wait_timeout_ms");
@@ -203,8 +200,9 @@ Client::Impl* Client::impl() {
 Client::Impl* Client::admit(std::size_t request_bytes, ReplyCallback& callback) {
   if (request_bytes > options_.max_request_bytes) {
     callback(Status(StatusCode::kInvalidArgument,
-                    "redis: request of " + std::to_string(request_bytes) + " bytes exceeds max_request_bytes (" +
-                        std::to_string(options_.max_request_bytes) + ")",
+                    "redis: request of " + std::to_string(request_bytes) +
+                        " bytes exceeds max_request_bytes (" + std::to_string(options_.max_request_bytes) +
+                        ")",
                     "request"));
     return nullptr;
   }
@@ -216,8 +214,7 @@ Client::Impl* Client::admit(std::size_t request_bytes, ReplyCallback& callback) 
   return p;
 }
 
-void Client::async_call(std::span<const std::string_view> args, ReplyCallback callback,
-                        CallOptions call) {
+void Client::async_call(std::span<const std::string_view> args, ReplyCallback callback, CallOptions call) {
   if (args.empty()) {
     callback(Status(StatusCode::kInvalidArgument, "redis: empty command", "request"));
     return;

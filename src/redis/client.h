@@ -83,12 +83,10 @@ class Client {
   // Sends one command; `callback` runs exactly once. Allocation: none per request beyond what
   // the callback itself needs (std::function keeps two pointers inline) and replies longer than
   // 15 bytes or arrays; output buffers and queues are recycled.
-  void async_call(std::span<const std::string_view> args, ReplyCallback callback,
-                  CallOptions call = {});
+  void async_call(std::span<const std::string_view> args, ReplyCallback callback, CallOptions call = {});
   void async_call(std::initializer_list<std::string_view> args, ReplyCallback callback,
                   CallOptions call = {}) {
-    async_call(std::span<const std::string_view>(args.begin(), args.size()), std::move(callback),
-               call);
+    async_call(std::span<const std::string_view>(args.begin(), args.size()), std::move(callback), call);
   }
 
   // Blocking form: a thin wrapper over async_call. Safe from any thread except the I/O thread.

@@ -1,9 +1,9 @@
 #include "redis/connection.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <openssl/x509v3.h>
 
 #include <random>
 #include <string>
@@ -59,8 +59,7 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const TlsOptions& t
     if (ec) {
       // The path is fine to name; the key's content never appears.
       return Status(StatusCode::kInvalidArgument,
-                    "redis: cannot load the client key " + tls.key_file + ": " + ec.message(),
-                    "key_file");
+                    "redis: cannot load the client key " + tls.key_file + ": " + ec.message(), "key_file");
     }
   }
   return ctx;
@@ -80,8 +79,9 @@ Connection::Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context>
       health_timer_(io),
       // The machine's own requests complete through run_completions(), on this connection: the
       // raw pointer cannot outlive it (a callback still queued in the core dies with it, unrun).
-      machine_(options, [this](ConnectionMachine::OwnReply&& r) { on_own_reply(std::move(r)); },
-               std::random_device{}()),
+      machine_(
+          options, [this](ConnectionMachine::OwnReply&& r) { on_own_reply(std::move(r)); },
+          std::random_device{}()),
       write_buffer_(std::make_shared<std::string>()),
       read_buffer_(std::make_shared<std::vector<char>>(kReadBufferSize)) {}
 
@@ -100,8 +100,7 @@ void Connection::submit_with(Clock::time_point deadline, ReplyCallback& callback
       refused = machine_.refusal();
     } else {
       const bool ready = machine_.state() == ConnectionMachine::State::kReady;
-      const std::size_t limit =
-          ready ? options_.max_pending_requests : options_.max_queued_while_connecting;
+      const std::size_t limit = ready ? options_.max_pending_requests : options_.max_queued_while_connecting;
       if (!push(std::move(callback), limit)) {
         refused = ready ? Status(StatusCode::kResourceExhausted,
                                  "redis: too many requests pending on one connection "
@@ -141,8 +140,8 @@ void Connection::submit(std::span<const std::string_view> args, Clock::time_poin
   });
 }
 
-void Connection::submit_encoded(std::string_view encoded, Clock::time_point deadline,
-                                ReplyCallback callback, RequestFlags flags) {
+void Connection::submit_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback callback,
+                                RequestFlags flags) {
   submit_with(deadline, callback, [&](ReplyCallback&& cb, std::size_t limit) {
     return machine_.core().push_encoded(encoded, deadline, std::move(cb), limit, flags);
   });
@@ -194,9 +193,8 @@ void Connection::apply_locked(const Actions& a) {
     health_timer_.expires_at(a.health_timer);
     health_timer_.async_wait([self = shared_from_this(), gen](const asio::error_code& ec) {
       if (ec) return;
-      self->handle([&](Clock::time_point now, Actions& out) {
-        self->machine_.on_health_timer(gen, now, out);
-      });
+      self->handle(
+          [&](Clock::time_point now, Actions& out) { self->machine_.on_health_timer(gen, now, out); });
     });
   }
   if (a.cancel_connect_timer) connect_timer_.cancel();
@@ -221,9 +219,7 @@ void Connection::start_attempt() {
 }
 
 void Connection::on_own_reply(ConnectionMachine::OwnReply&& reply) {
-  handle([&](Clock::time_point now, Actions& a) {
-    machine_.on_own_reply(std::move(reply), done_, now, a);
-  });
+  handle([&](Clock::time_point now, Actions& a) { machine_.on_own_reply(std::move(reply), done_, now, a); });
 }
 
 // ---------------------------------------------------------------- connecting (I/O thread)
@@ -233,8 +229,8 @@ void Connection::open_socket(std::uint64_t gen) {
     if (gen != self->machine_.generation()) return;
     if (ec) {
       self->handle([&](Clock::time_point now, Actions& a) {
-        self->machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kConnect, ec.message(),
-                                    self->done_, now, a);
+        self->machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kConnect, ec.message(), self->done_,
+                                    now, a);
       });
       return;
     }
@@ -247,8 +243,7 @@ void Connection::open_socket(std::uint64_t gen) {
     });
   };
   if (!options_.unix_path.empty()) {
-    unix_.async_connect(asio::local::stream_protocol::endpoint(options_.unix_path),
-                        std::move(connected));
+    unix_.async_connect(asio::local::stream_protocol::endpoint(options_.unix_path), std::move(connected));
     return;
   }
   if (tls_context_) {
@@ -267,16 +262,16 @@ void Connection::open_socket(std::uint64_t gen) {
         if (gen != self->machine_.generation()) return;
         if (e) {
           self->handle([&](Clock::time_point now, Actions& a) {
-            self->machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kResolve, e.message(),
-                                        self->done_, now, a);
+            self->machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kResolve, e.message(), self->done_,
+                                        now, a);
           });
           return;
         }
-        asio::async_connect(self->tcp_socket(), results,
-                            [connected = std::move(connected)](const asio::error_code& e2,
-                                                               const asio::ip::tcp::endpoint&) {
-                              connected(e2);
-                            });
+        asio::async_connect(
+            self->tcp_socket(), results,
+            [connected = std::move(connected)](const asio::error_code& e2, const asio::ip::tcp::endpoint&) {
+              connected(e2);
+            });
       });
 }
 
@@ -286,8 +281,7 @@ void Connection::start_tls(std::uint64_t gen) {
   const bool ip = is_ip_literal(name);
   if (!ip) {
     // SNI (SSL_set_tlsext_host_name is a macro with a C cast).
-    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(name.c_str()));
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str()));
   }
   if (options_.tls.insecure_skip_verify_dangerous) {
     tls_->set_verify_mode(asio::ssl::verify_none);
@@ -301,39 +295,32 @@ void Connection::start_tls(std::uint64_t gen) {
       X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
     }
   }
-  tls_->async_handshake(
-      asio::ssl::stream_base::client,
-      [self = shared_from_this(), gen, stream = tls_](const asio::error_code& e) {
-        if (gen != self->machine_.generation()) return;
-        if (!e) {
-          self->handle([&](Clock::time_point now, Actions& a) {
-            self->machine_.on_tls_done(gen, now, a);
-          });
-          return;
-        }
-        std::string why = e.message();
-        const long verify = SSL_get_verify_result(stream->native_handle());
-        if (verify != X509_V_OK) {
-          why = std::string("certificate verification failed: ") +
-                X509_verify_cert_error_string(verify);
-        }
-        self->handle([&](Clock::time_point now, Actions& a) {
-          self->machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kTls, why, self->done_,
-                                      now, a);
-        });
-      });
+  tls_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(), gen,
+                                                         stream = tls_](const asio::error_code& e) {
+    if (gen != self->machine_.generation()) return;
+    if (!e) {
+      self->handle([&](Clock::time_point now, Actions& a) { self->machine_.on_tls_done(gen, now, a); });
+      return;
+    }
+    std::string why = e.message();
+    const long verify = SSL_get_verify_result(stream->native_handle());
+    if (verify != X509_V_OK) {
+      why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    }
+    self->handle([&](Clock::time_point now, Actions& a) {
+      self->machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kTls, why, self->done_, now, a);
+    });
+  });
 }
 
 // ---------------------------------------------------------------- reading and writing
 
 void Connection::start_read(std::uint64_t gen) {
   auto buffer = read_buffer_;
-  auto handler = asio::bind_allocator(
-      SlotAllocator<void>(&read_slot_),
-      [self = shared_from_this(), gen, buffer, stream = tls_](const asio::error_code& ec,
-                                                              std::size_t n) {
-        self->on_read(gen, ec, n);
-      });
+  auto handler =
+      asio::bind_allocator(SlotAllocator<void>(&read_slot_),
+                           [self = shared_from_this(), gen, buffer, stream = tls_](
+                               const asio::error_code& ec, std::size_t n) { self->on_read(gen, ec, n); });
   if (tls_) {
     tls_->async_read_some(asio::buffer(*buffer), std::move(handler));
   } else if (!options_.unix_path.empty()) {
@@ -361,9 +348,7 @@ void Connection::on_read(std::uint64_t gen, const asio::error_code& ec, std::siz
   }
   run_completions();
   if (!parsed.ok()) {
-    handle([&](Clock::time_point t, Actions& a) {
-      machine_.on_protocol_error(gen, parsed, done_, t, a);
-    });
+    handle([&](Clock::time_point t, Actions& a) { machine_.on_protocol_error(gen, parsed, done_, t, a); });
     return;
   }
   if (gen != machine_.generation()) return;  // a completion (handshake failure) closed it
@@ -415,12 +400,10 @@ void Connection::try_write() {
     gen = machine_.generation();
     buffer = write_buffer_;
   }
-  auto handler = asio::bind_allocator(
-      SlotAllocator<void>(&write_slot_),
-      [self = shared_from_this(), gen, buffer, stream = tls_](const asio::error_code& ec,
-                                                              std::size_t) {
-        self->on_write(gen, ec);
-      });
+  auto handler =
+      asio::bind_allocator(SlotAllocator<void>(&write_slot_),
+                           [self = shared_from_this(), gen, buffer, stream = tls_](
+                               const asio::error_code& ec, std::size_t) { self->on_write(gen, ec); });
   if (tls_) {
     asio::async_write(*tls_, asio::buffer(*buffer), std::move(handler));
   } else if (!options_.unix_path.empty()) {
@@ -434,8 +417,7 @@ void Connection::on_write(std::uint64_t gen, const asio::error_code& ec) {
   if (gen != machine_.generation()) return;
   if (ec) {
     handle([&](Clock::time_point now, Actions& a) {
-      machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kWrite, ec.message(), done_, now,
-                            a);
+      machine_.on_io_failed(gen, ConnectionMachine::IoFailure::kWrite, ec.message(), done_, now, a);
     });
     return;
   }
@@ -453,9 +435,8 @@ void Connection::arm_deadline_locked(Clock::time_point t) {
   armed_at_ = t;
   const std::uint64_t g = ++timer_generation_;
   deadline_timer_.expires_at(t);
-  deadline_timer_.async_wait([self = shared_from_this(), g](const asio::error_code&) {
-    self->on_deadline_timer(g);
-  });
+  deadline_timer_.async_wait(
+      [self = shared_from_this(), g](const asio::error_code&) { self->on_deadline_timer(g); });
 }
 
 void Connection::on_deadline_timer(std::uint64_t generation) {

@@ -20,16 +20,15 @@
 // header before it: aligned_new() then calls operator new in one object file and aligned_delete()
 // std::free in another, and the program uses whichever copies the linker keeps (ASan reported
 // alloc-dealloc-mismatch once the tests linked the library statically, which changed that choice).
-#include <cstddef>
-
 #include <asio.hpp>
 #include <asio/bind_allocator.hpp>
 #include <asio/ssl.hpp>
 #include <atomic>
 #include <chrono>
-#include <new>
+#include <cstddef>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,9 +77,13 @@ class SlotAllocator {
   void deallocate(T* p, std::size_t) noexcept { slot_->deallocate(p); }
   HandlerSlot* slot() const noexcept { return slot_; }
   template <class U>
-  bool operator==(const SlotAllocator<U>& o) const noexcept { return slot_ == o.slot(); }
+  bool operator==(const SlotAllocator<U>& o) const noexcept {
+    return slot_ == o.slot();
+  }
   template <class U>
-  bool operator!=(const SlotAllocator<U>& o) const noexcept { return slot_ != o.slot(); }
+  bool operator!=(const SlotAllocator<U>& o) const noexcept {
+    return slot_ != o.slot();
+  }
 
  private:
   HandlerSlot* slot_;
@@ -95,14 +98,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using Clock = ConnectionCore::Clock;
 
   // `tls` is null for plain TCP / Unix sockets. `options` must outlive the connection.
-  Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls,
-             const ClientOptions& options);
+  Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, const ClientOptions& options);
   ~Connection();
 
   // Queues one command. `callback` runs exactly once: with the reply, or with kUnavailable /
   // kResourceExhausted / kDeadlineExceeded (possibly inline when refused at once).
-  void submit(std::span<const std::string_view> args, Clock::time_point deadline,
-              ReplyCallback callback, RequestFlags flags = {});
+  void submit(std::span<const std::string_view> args, Clock::time_point deadline, ReplyCallback callback,
+              RequestFlags flags = {});
   void submit_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback callback,
                       RequestFlags flags = {});
 

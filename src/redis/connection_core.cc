@@ -24,8 +24,8 @@ ConnectionCore::ConnectionCore(std::size_t read_chunk, WaitPolicy wait)
 }
 
 bool ConnectionCore::queue(std::string_view encoded, std::span<const std::string_view> args,
-                           Clock::time_point deadline, ReplyCallback&& callback,
-                           std::size_t max_pending, RequestFlags flags) {
+                           Clock::time_point deadline, ReplyCallback&& callback, std::size_t max_pending,
+                           RequestFlags flags) {
   if (entries_.size() >= max_pending) return false;
   if (flags.asking) {
     static constexpr std::string_view kAsking[] = {"ASKING"};
@@ -49,8 +49,7 @@ bool ConnectionCore::push(std::span<const std::string_view> args, Clock::time_po
 }
 
 bool ConnectionCore::push_encoded(std::string_view encoded, Clock::time_point deadline,
-                                  ReplyCallback&& callback, std::size_t max_pending,
-                                  RequestFlags flags) {
+                                  ReplyCallback&& callback, std::size_t max_pending, RequestFlags flags) {
   return queue(encoded, {}, deadline, std::move(callback), max_pending, flags);
 }
 
@@ -66,9 +65,7 @@ void ConnectionCore::begin_handshake(std::string_view encoded, std::vector<Reply
   hold_bytes_ = encoded.size();
 }
 
-bool ConnectionCore::has_writable() const noexcept {
-  return hold_ ? hold_bytes_ > 0 : !out_.empty();
-}
+bool ConnectionCore::has_writable() const noexcept { return hold_ ? hold_bytes_ > 0 : !out_.empty(); }
 
 bool ConnectionCore::take_write_buffer(std::string& out) {
   out.clear();
@@ -131,15 +128,16 @@ void ConnectionCore::on_wait_reply(const Reply& reply, std::vector<Completion>& 
   if (held_.empty()) return;
   const bool enough = reply.is_integer() && reply.integer() >= wait_.replicas;
   if (enough) {
-    for (Held& h : held_) done.push_back(Completion{std::move(h.callback), Result<Reply>(std::move(h.reply))});
+    for (Held& h : held_)
+      done.push_back(Completion{std::move(h.callback), Result<Reply>(std::move(h.reply))});
     held_.clear();
     return;
   }
   std::string why = "redis: the write ran on the server but ";
   if (reply.is_integer()) {
     why += "only " + std::to_string(reply.integer()) + " of " + std::to_string(wait_.replicas) +
-           " replica(s) acknowledged it within wait_timeout (" +
-           std::to_string(wait_.timeout.count()) + " ms)";
+           " replica(s) acknowledged it within wait_timeout (" + std::to_string(wait_.timeout.count()) +
+           " ms)";
   } else {
     why += "WAIT failed (" + (reply.is_error() ? reply.str() : std::string("unexpected reply")) + ")";
   }
@@ -155,8 +153,7 @@ void ConnectionCore::fail_held(std::vector<Completion>& done) {
 }
 
 void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done) {
-  expire(now, done,
-         Status(StatusCode::kDeadlineExceeded, "redis: no reply before the request's deadline"));
+  expire(now, done, Status(StatusCode::kDeadlineExceeded, "redis: no reply before the request's deadline"));
 }
 
 void ConnectionCore::expire(Clock::time_point now, std::vector<Completion>& done, const Status& why) {

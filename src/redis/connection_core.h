@@ -66,8 +66,8 @@ class ConnectionCore {
 
   // Queues one command. Returns false, leaving `callback` untouched, when `max_pending`
   // requests (answered-late ones included) are already queued.
-  bool push(std::span<const std::string_view> args, Clock::time_point deadline,
-            ReplyCallback&& callback, std::size_t max_pending, RequestFlags flags = {});
+  bool push(std::span<const std::string_view> args, Clock::time_point deadline, ReplyCallback&& callback,
+            std::size_t max_pending, RequestFlags flags = {});
   // Same, for a command already encoded in RESP (exactly one command).
   bool push_encoded(std::string_view encoded, Clock::time_point deadline, ReplyCallback&& callback,
                     std::size_t max_pending, RequestFlags flags = {});
@@ -134,24 +134,23 @@ class ConnectionCore {
     if (d < earliest_) earliest_ = d;
   }
   void drop_unsent_handshake(std::vector<Completion>& done);
-  bool queue(std::string_view encoded, std::span<const std::string_view> args,
-             Clock::time_point deadline, ReplyCallback&& callback, std::size_t max_pending,
-             RequestFlags flags);
+  bool queue(std::string_view encoded, std::span<const std::string_view> args, Clock::time_point deadline,
+             ReplyCallback&& callback, std::size_t max_pending, RequestFlags flags);
   void on_wait_reply(const Reply& reply, std::vector<Completion>& done);
   void fail_held(std::vector<Completion>& done);
 
   RingQueue<Entry> entries_;
-  std::size_t taken_ = 0;          // entries_[0, taken_) were handed to the transport
-  std::string out_;                // encoded entries_[taken_, end)
-  bool hold_ = false;              // handshake in progress
-  std::size_t hold_entries_ = 0;   // handshake entries not yet taken
-  std::size_t hold_bytes_ = 0;     // their bytes at the front of out_
+  std::size_t taken_ = 0;         // entries_[0, taken_) were handed to the transport
+  std::string out_;               // encoded entries_[taken_, end)
+  bool hold_ = false;             // handshake in progress
+  std::size_t hold_entries_ = 0;  // handshake entries not yet taken
+  std::size_t hold_bytes_ = 0;    // their bytes at the front of out_
   Clock::time_point earliest_ = Clock::time_point::max();
   std::size_t read_chunk_;
   WaitPolicy wait_;
-  std::string wait_command_;          // the encoded WAIT (empty: no policy)
-  std::size_t untaken_writes_ = 0;    // writes among entries_[taken_, end)
-  std::vector<Held> held_;            // in reply order; all before the next WAIT reply
+  std::string wait_command_;        // the encoded WAIT (empty: no policy)
+  std::size_t untaken_writes_ = 0;  // writes among entries_[taken_, end)
+  std::vector<Held> held_;          // in reply order; all before the next WAIT reply
   ReplyReader reader_;
   Reply reply_;  // reused between replies
 };

@@ -12,8 +12,8 @@ const std::string_view kPing[] = {"PING"};
 
 }  // namespace
 
-ConnectionMachine::ConnectionMachine(const ClientOptions& options,
-                                     std::function<void(OwnReply&&)> deliver, std::uint64_t seed)
+ConnectionMachine::ConnectionMachine(const ClientOptions& options, std::function<void(OwnReply&&)> deliver,
+                                     std::uint64_t seed)
     : options_(options),
       deliver_(std::move(deliver)),
       core_(4096, WaitPolicy{options.wait_replicas, options.wait_timeout}),
@@ -56,8 +56,7 @@ void ConnectionMachine::on_attempt(Clock::time_point now, Actions& out) {
   out.service = true;  // queued requests' deadlines run from now on
 }
 
-void ConnectionMachine::on_connected(std::uint64_t gen, bool tls, Clock::time_point now,
-                                     Actions& out) {
+void ConnectionMachine::on_connected(std::uint64_t gen, bool tls, Clock::time_point now, Actions& out) {
   if (gen != generation_ || state_ != State::kConnecting) return;
   if (tls) {
     stage_ = Stage::kTls;
@@ -125,8 +124,8 @@ void ConnectionMachine::begin_handshake(Clock::time_point now) {
   core_.begin_handshake(encoded, std::move(callbacks), now + options_.connect_timeout);
 }
 
-void ConnectionMachine::on_own_reply(OwnReply&& reply, std::vector<Completion>& done,
-                                     Clock::time_point now, Actions& out) {
+void ConnectionMachine::on_own_reply(OwnReply&& reply, std::vector<Completion>& done, Clock::time_point now,
+                                     Actions& out) {
   const Result<Reply>& r = reply.result;
   switch (reply.purpose) {
     case Purpose::kAuth:
@@ -139,9 +138,8 @@ void ConnectionMachine::on_own_reply(OwnReply&& reply, std::vector<Completion>& 
     case Purpose::kHealthProbe:
       probe_outstanding_ = false;
       if (r.code() == StatusCode::kDeadlineExceeded) {
-        const char* what = reply.purpose == Purpose::kHealthProbe
-                               ? "a health PING"
-                               : "a PING sent after a request timed out";
+        const char* what = reply.purpose == Purpose::kHealthProbe ? "a health PING"
+                                                                  : "a PING sent after a request timed out";
         fail(reply.generation,
              Status(StatusCode::kUnavailable,
                     "redis: " + endpoint_name() + " did not answer " + what + " (connection dropped)"),
@@ -225,8 +223,8 @@ Status ConnectionMachine::stage_status(std::string_view what) const {
       m = "redis: could not connect to " + endpoint_name() + " " + std::string(what);
       break;
     case Stage::kTls:
-      m = "redis: TLS handshake with " + endpoint_name() + " failed: not complete " +
-          std::string(what) + " (is it a TLS port?)";
+      m = "redis: TLS handshake with " + endpoint_name() + " failed: not complete " + std::string(what) +
+          " (is it a TLS port?)";
       break;
     case Stage::kHandshake:
       m = "redis: " + endpoint_name() + " did not answer the connection handshake " + std::string(what);
@@ -237,25 +235,24 @@ Status ConnectionMachine::stage_status(std::string_view what) const {
 
 // ---------------------------------------------------------------- liveness
 
-void ConnectionMachine::on_deadline(Clock::time_point now, std::vector<Completion>& done,
-                                    Actions& out) {
+void ConnectionMachine::on_deadline(Clock::time_point now, std::vector<Completion>& done, Actions& out) {
   if (state_ == State::kReady) {
     const std::size_t before = done.size();
     core_.expire(now, done);
     // A request went unanswered: is anyone there? (A half-open connection never says.)
     if (done.size() > before) start_probe(Purpose::kProbeAfterExpiry, now, out);
   } else {
-    core_.expire(now, done,
-                 Status(StatusCode::kDeadlineExceeded,
-                        stage_status("before the request's deadline").message()));
+    core_.expire(
+        now, done,
+        Status(StatusCode::kDeadlineExceeded, stage_status("before the request's deadline").message()));
   }
 }
 
 void ConnectionMachine::start_probe(Purpose purpose, Clock::time_point now, Actions& out) {
   if (probe_outstanding_) return;
   ReplyCallback cb = own_callback(purpose, false);
-  if (!core_.push(kPing, now + options_.command_timeout, std::move(cb),
-                  options_.max_pending_requests, RequestFlags{.writes = false})) {
+  if (!core_.push(kPing, now + options_.command_timeout, std::move(cb), options_.max_pending_requests,
+                  RequestFlags{.writes = false})) {
     return;  // the connection is full of requests: their own deadlines will tell
   }
   probe_outstanding_ = true;
@@ -267,8 +264,8 @@ void ConnectionMachine::start_server_check(Clock::time_point now, Actions& out) 
   std::vector<std::string_view> args(options_.server_check->command.begin(),
                                      options_.server_check->command.end());
   ReplyCallback cb = own_callback(Purpose::kPeriodicCheck, false);
-  if (!core_.push(args, now + options_.command_timeout, std::move(cb),
-                  options_.max_pending_requests, RequestFlags{.writes = false})) {
+  if (!core_.push(args, now + options_.command_timeout, std::move(cb), options_.max_pending_requests,
+                  RequestFlags{.writes = false})) {
     return;
   }
   check_outstanding_ = true;
@@ -289,8 +286,7 @@ void ConnectionMachine::on_health_timer(std::uint64_t gen, Clock::time_point now
 // ---------------------------------------------------------------- failure and recovery
 
 void ConnectionMachine::on_io_failed(std::uint64_t gen, IoFailure kind, std::string_view detail,
-                                     std::vector<Completion>& done, Clock::time_point now,
-                                     Actions& out) {
+                                     std::vector<Completion>& done, Clock::time_point now, Actions& out) {
   std::string m;
   switch (kind) {
     case IoFailure::kResolve:
@@ -313,9 +309,8 @@ void ConnectionMachine::on_io_failed(std::uint64_t gen, IoFailure kind, std::str
   fail(gen, Status(StatusCode::kUnavailable, std::move(m)), done, now, out);
 }
 
-void ConnectionMachine::on_protocol_error(std::uint64_t gen, const Status& why,
-                                          std::vector<Completion>& done, Clock::time_point now,
-                                          Actions& out) {
+void ConnectionMachine::on_protocol_error(std::uint64_t gen, const Status& why, std::vector<Completion>& done,
+                                          Clock::time_point now, Actions& out) {
   fail(gen, why, done, now, out);
 }
 

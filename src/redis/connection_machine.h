@@ -160,9 +160,7 @@ class ConnectionMachine {
   std::string endpoint_name() const;
 
   // A request may be queued (idle, connecting, ready); otherwise refusal() says why not.
-  bool accepts_requests() const noexcept {
-    return state_ != State::kClosed && state_ != State::kBackoff;
-  }
+  bool accepts_requests() const noexcept { return state_ != State::kClosed && state_ != State::kBackoff; }
   // Closed: kUnavailable "client closed". Backing off: kUnavailable naming the endpoint and the
   // last error; a refusal by the server (kPermissionDenied, kFailedPrecondition) keeps its code
   // and field.
@@ -181,10 +179,9 @@ class ConnectionMachine {
   // (`detail`: OpenSSL's error, or the certificate verification failure), reading (`detail`:
   // "closed by the server", or the error) or writing.
   enum class IoFailure { kResolve, kConnect, kTls, kRead, kWrite };
-  void on_io_failed(std::uint64_t gen, IoFailure kind, std::string_view detail,
-                    std::vector<Completion>& done, Clock::time_point now, Actions& out);
-  void on_own_reply(OwnReply&& reply, std::vector<Completion>& done, Clock::time_point now,
-                    Actions& out);
+  void on_io_failed(std::uint64_t gen, IoFailure kind, std::string_view detail, std::vector<Completion>& done,
+                    Clock::time_point now, Actions& out);
+  void on_own_reply(OwnReply&& reply, std::vector<Completion>& done, Clock::time_point now, Actions& out);
   // The core refused the bytes read (ConnectionCore::on_bytes' status).
   void on_protocol_error(std::uint64_t gen, const Status& why, std::vector<Completion>& done,
                          Clock::time_point now, Actions& out);
@@ -209,8 +206,8 @@ class ConnectionMachine {
   void start_server_check(Clock::time_point now, Actions& out);
   ReplyCallback own_callback(Purpose purpose, bool last);
   Status stage_status(std::string_view what) const;
-  void fail(std::uint64_t gen, const Status& why, std::vector<Completion>& done,
-            Clock::time_point now, Actions& out);
+  void fail(std::uint64_t gen, const Status& why, std::vector<Completion>& done, Clock::time_point now,
+            Actions& out);
   void close_socket(Actions& out);
 
   const ClientOptions& options_;

@@ -16,12 +16,12 @@
 namespace authstore::redis {
 
 struct TlsOptions {
-  bool enabled = false;       // rediss:// turns it on
-  std::string ca_file;        // PEM bundle of trusted CAs; empty with ca_dir empty: system defaults
-  std::string ca_dir;         // OpenSSL hashed directory of trusted CAs
-  std::string cert_file;      // client certificate chain (PEM), for mutual TLS
-  std::string key_file;       // client private key (PEM), for mutual TLS
-  std::string server_name;    // SNI and the name verified in the certificate; empty: the host
+  bool enabled = false;     // rediss:// turns it on
+  std::string ca_file;      // PEM bundle of trusted CAs; empty with ca_dir empty: system defaults
+  std::string ca_dir;       // OpenSSL hashed directory of trusted CAs
+  std::string cert_file;    // client certificate chain (PEM), for mutual TLS
+  std::string key_file;     // client private key (PEM), for mutual TLS
+  std::string server_name;  // SNI and the name verified in the certificate; empty: the host
   // Accept any server certificate, however forged: only for throw-away test setups. The name says
   // it on purpose; the URL form is insecure_skip_tls_verify=true.
   bool insecure_skip_verify_dangerous = false;
@@ -45,30 +45,30 @@ inline constexpr std::int64_t kMaxSpinMicros = 1000;
 struct ClientOptions {
   std::string host = "127.0.0.1";  // name, IPv4 or IPv6 literal
   std::uint16_t port = 6379;
-  std::string unix_path;           // non-empty: connect to this Unix socket instead of host:port
-  std::string username;            // ACL user; empty: AUTH with the password alone
-  std::string password;            // empty: no AUTH
-  int db = 0;                      // SELECT db after connecting (only sent when non-zero)
-  std::string client_name;         // CLIENT SETNAME (only sent when non-empty)
+  std::string unix_path;    // non-empty: connect to this Unix socket instead of host:port
+  std::string username;     // ACL user; empty: AUTH with the password alone
+  std::string password;     // empty: no AUTH
+  int db = 0;               // SELECT db after connecting (only sent when non-zero)
+  std::string client_name;  // CLIENT SETNAME (only sent when non-empty)
   TlsOptions tls;
 
-  std::chrono::milliseconds connect_timeout{1000};    // TCP connect + TLS handshake + AUTH/SELECT
-  std::chrono::milliseconds command_timeout{1000};    // default deadline of each request
+  std::chrono::milliseconds connect_timeout{1000};  // TCP connect + TLS handshake + AUTH/SELECT
+  std::chrono::milliseconds command_timeout{1000};  // default deadline of each request
   // PING after this long without a byte read (pending requests or not); also the period of the
   // server_check. 0: never (a connection whose requests time out is probed all the same).
   std::chrono::milliseconds idle_ping_interval{5000};
   std::chrono::milliseconds reconnect_backoff_min{25};   // first retry after a failed attempt
   std::chrono::milliseconds reconnect_backoff_max{400};  // cap of the jittered exponential backoff
 
-  std::size_t connections = 1;                 // connections sharing the load (round robin)
-  std::size_t max_pending_requests = 65536;    // per connection, in flight and queued
+  std::size_t connections = 1;                     // connections sharing the load (round robin)
+  std::size_t max_pending_requests = 65536;        // per connection, in flight and queued
   std::size_t max_queued_while_connecting = 4096;  // per connection, waiting for (re)connection
-  std::size_t max_request_bytes = 512u << 20;  // encoded size; Redis' own proto-max-bulk-len default
+  std::size_t max_request_bytes = 512u << 20;      // encoded size; Redis' own proto-max-bulk-len default
   // The low-latency mode (URL option spin_us; 0 = off, at most kMaxSpinMicros): blocking calls
   // spin this long for their reply before sleeping, and (when it may run on 3 or more CPUs) the
-  // I/O thread busy-polls its sockets this long after its last event before sleeping in epoll. On VMs, where a wake-up costs tens
-  // of microseconds, this can more than double one-in-flight throughput; the price is CPU: each
-  // waiting caller, and the I/O thread for `spin` after every event, keeps a core busy. It helps
+  // I/O thread busy-polls its sockets this long after its last event before sleeping in epoll. On VMs, where
+  // a wake-up costs tens of microseconds, this can more than double one-in-flight throughput; the price is
+  // CPU: each waiting caller, and the I/O thread for `spin` after every event, keeps a core busy. It helps
   // only when the caller and the I/O thread have separate CPUs (docs/redis-client.md).
   std::chrono::microseconds spin_before_block{0};
   std::shared_ptr<const ServerCheck> server_check;  // null: the handshake ends with a PING
@@ -103,7 +103,7 @@ Result<ClientOptions> parse_url(std::string_view url, ClientOptions base = {});
 // options (those of parse_url()) apply to every node. Only database 0 exists on a cluster.
 // Errors: kInvalidArgument, field "url", as parse_url(), naming the seed that is wrong.
 struct ClusterUrl {
-  ClientOptions node;                                         // options of every node's client
+  ClientOptions node;                                        // options of every node's client
   std::vector<std::pair<std::string, std::uint16_t>> seeds;  // in the URL's order
 };
 // The checks Client::create applies to its options (kInvalidArgument naming the field): the

@@ -13,12 +13,18 @@ std::string_view Reply::error_code() const noexcept {
 
 std::string_view Reply::type_name(Type t) noexcept {
   switch (t) {
-    case Type::kNil: return "nil";
-    case Type::kInteger: return "integer";
-    case Type::kSimpleString: return "simple_string";
-    case Type::kBulkString: return "bulk_string";
-    case Type::kError: return "error";
-    case Type::kArray: return "array";
+    case Type::kNil:
+      return "nil";
+    case Type::kInteger:
+      return "integer";
+    case Type::kSimpleString:
+      return "simple_string";
+    case Type::kBulkString:
+      return "bulk_string";
+    case Type::kError:
+      return "error";
+    case Type::kArray:
+      return "array";
   }
   return "unknown";
 }

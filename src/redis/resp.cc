@@ -1,12 +1,12 @@
 #include "redis/resp.h"
 
+#include <hiredis/hiredis.h>  // HIREDIS_MAJOR
+#include <hiredis/read.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <new>
-
-#include <hiredis/hiredis.h>  // HIREDIS_MAJOR
-#include <hiredis/read.h>
 
 namespace authstore::redis {
 namespace {
@@ -117,11 +117,15 @@ struct ReplyReader::Impl {
   // client speaks RESP2 only (it never sends HELLO 3), so those two never arrive; they are mapped
   // anyway: a double as its text (as RESP2 sends it), a boolean as 0 or 1. Compiled, not tested:
   // only Debian's 0.14 is built and tested (README).
-  static void* create_array(const redisReadTask* task, std::size_t elements) { return array_of(task, elements); }
+  static void* create_array(const redisReadTask* task, std::size_t elements) {
+    return array_of(task, elements);
+  }
   static void* create_double(const redisReadTask* task, double, char* str, std::size_t len) {
     return create_string(task, str, len);
   }
-  static void* create_bool(const redisReadTask* task, int value) { return create_integer(task, value != 0 ? 1 : 0); }
+  static void* create_bool(const redisReadTask* task, int value) {
+    return create_integer(task, value != 0 ? 1 : 0);
+  }
 #else
   static void* create_array(const redisReadTask* task, int elements) {
     return array_of(task, elements < 0 ? 0 : static_cast<std::size_t>(elements));
@@ -153,8 +157,8 @@ struct ReplyReader::Impl {
     static redisReplyObjectFunctions fns = {create_string, create_array, create_integer, create_double,
                                             create_nil,    create_bool,  free_object};
 #else
-    static redisReplyObjectFunctions fns = {create_string, create_array, create_integer,
-                                            create_nil, free_object};
+    static redisReplyObjectFunctions fns = {create_string, create_array, create_integer, create_nil,
+                                            free_object};
 #endif
     return &fns;
   }

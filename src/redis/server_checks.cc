@@ -16,8 +16,9 @@ Result<MaxmemoryPolicy> read_maxmemory_policy(const Result<Reply>& r) {
   }
   const Reply& reply = r.value();
   if (!reply.is_array() || reply.elements().size() != 2 || !reply.elements()[1].is_string()) {
-    out.warning = "unexpected reply to CONFIG GET maxmemory-policy; make sure the server runs "
-                  "with maxmemory-policy noeviction";
+    out.warning =
+        "unexpected reply to CONFIG GET maxmemory-policy; make sure the server runs "
+        "with maxmemory-policy noeviction";
     return out;
   }
   out.known = true;

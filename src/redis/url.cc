@@ -77,15 +77,13 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
     return Status::Ok();
   }
   if (name == "connections") {
-    if (!parse_int(std::string_view(value), o.connections) || o.connections == 0 ||
-        o.connections > 64) {
+    if (!parse_int(std::string_view(value), o.connections) || o.connections == 0 || o.connections > 64) {
       return url_error("option 'connections' must be an integer from 1 to 64");
     }
     return Status::Ok();
   }
   if (name == "wait_replicas") {
-    if (!parse_int(std::string_view(value), o.wait_replicas) || o.wait_replicas < 0 ||
-        o.wait_replicas > 64) {
+    if (!parse_int(std::string_view(value), o.wait_replicas) || o.wait_replicas < 0 || o.wait_replicas > 64) {
       return url_error("option 'wait_replicas' must be an integer from 0 to 64");
     }
     return Status::Ok();
@@ -232,12 +230,11 @@ Result<ClientOptions> parse_url(std::string_view url, ClientOptions base) {
       }
     }
   } else {
-    return url_error("unsupported scheme '" + std::string(scheme) +
-                     "' (expected redis, rediss or unix)");
+    return url_error("unsupported scheme '" + std::string(scheme) + "' (expected redis, rediss or unix)");
   }
   if (Status s = parse_query(query, o); !s.ok()) return s;
-  const bool tls_files = !o.tls.ca_file.empty() || !o.tls.ca_dir.empty() ||
-                         !o.tls.cert_file.empty() || !o.tls.key_file.empty();
+  const bool tls_files =
+      !o.tls.ca_file.empty() || !o.tls.ca_dir.empty() || !o.tls.cert_file.empty() || !o.tls.key_file.empty();
   if (tls_files && !o.tls.enabled) {
     return url_error("TLS options (ca_file, ca_dir, cert_file, key_file) need the rediss:// scheme");
   }
@@ -367,7 +364,7 @@ Result<SentinelUrl> parse_sentinel_url(std::string_view url, const ClientOptions
   bool has_sentinel_user = false;
   bool has_master_id = false;
   for (const internal::QueryParam& p : internal::split_query(split.query)) {
-    std::string* target = p.name == "sentinel_username"  ? &sentinel_user
+    std::string* target = p.name == "sentinel_username"   ? &sentinel_user
                           : p.name == "sentinel_password" ? &sentinel_password
                           : p.name == "sentinelMasterId"  ? &master_id
                                                           : nullptr;

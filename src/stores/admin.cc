@@ -115,8 +115,8 @@ Result<KeyCheckReport> StoreAdmin::check_keys(std::size_t limit) {
   using Sample = std::vector<std::pair<std::string, std::string>>;
   // One record more than the limit tells a walk that stopped from one that ended.
   const std::size_t ask = limit == std::numeric_limits<std::size_t>::max() ? limit : limit + 1;
-  auto sample = internal::wait_for<Sample>(
-      [&](Callback<Sample> cb) { s.backend->admin_records(ask, std::move(cb)); });
+  auto sample =
+      internal::wait_for<Sample>([&](Callback<Sample> cb) { s.backend->admin_records(ask, std::move(cb)); });
   if (!sample.ok()) return sample.status();
   const internal::KeyRing& ring = *s.context->ring;
   const std::uint16_t signing = ring.current().id;
@@ -141,11 +141,13 @@ Result<KeyCheckReport> StoreAdmin::check_keys(std::size_t limit) {
   }
   const std::string& name = s.backend->name();
   if (name == "memory") {
-    report.scope = "codes (record or tombstone) and client tokens (memory:// keeps the rest in forms the walk "
-                   "does not read)";
+    report.scope =
+        "codes (record or tombstone) and client tokens (memory:// keeps the rest in forms the walk "
+        "does not read)";
   } else {
-    report.scope = "codes (record or tombstone), refresh families, JWT refresh ids, client tokens and live "
-                   "sessions";
+    report.scope =
+        "codes (record or tombstone), refresh families, JWT refresh ids, client tokens and live "
+        "sessions";
   }
   if (name.rfind("redis", 0) == 0) {
     report.scope += "; walked by SCAN of the prefix, one read per record key: the cost follows the keyspace";

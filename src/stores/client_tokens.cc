@@ -13,8 +13,21 @@ namespace internal {
 namespace {
 
 enum TokenTag : std::uint8_t {
-  kKind = 1, kAccess, kRefresh, kTokenType, kScope, kResource, kExpiresAt, kRefreshExpiresAt,
-  kExtra, kClientId, kClientSecret, kRegistrationToken, kVerifier, kChallenge, kMethod,
+  kKind = 1,
+  kAccess,
+  kRefresh,
+  kTokenType,
+  kScope,
+  kResource,
+  kExpiresAt,
+  kRefreshExpiresAt,
+  kExtra,
+  kClientId,
+  kClientSecret,
+  kRegistrationToken,
+  kVerifier,
+  kChallenge,
+  kMethod,
 };
 
 constexpr std::string_view kGenericPrefix = "ct:g:";
@@ -25,10 +38,15 @@ Status closed_status() {
 
 std::string encode_token(ClientTokenStoreImpl::Kind kind, const TokenRecord& t) {
   RecordWriter w;
-  w.str(kKind, std::string(1, static_cast<char>(kind))).str(kAccess, t.access_token)
-      .str(kRefresh, t.refresh_token).str(kTokenType, t.token_type).str(kScope, t.scope)
-      .str(kResource, t.resource).i64(kExpiresAt, t.expires_at)
-      .i64(kRefreshExpiresAt, t.refresh_expires_at).str(kExtra, t.extra_json);
+  w.str(kKind, std::string(1, static_cast<char>(kind)))
+      .str(kAccess, t.access_token)
+      .str(kRefresh, t.refresh_token)
+      .str(kTokenType, t.token_type)
+      .str(kScope, t.scope)
+      .str(kResource, t.resource)
+      .i64(kExpiresAt, t.expires_at)
+      .i64(kRefreshExpiresAt, t.refresh_expires_at)
+      .str(kExtra, t.extra_json);
   return w.take();
 }
 
@@ -49,7 +67,8 @@ std::optional<TokenRecord> decode_token(std::string_view body) {
 
 Status check_record(const TokenRecord& t, std::size_t max) {
   if (t.access_token.size() + t.refresh_token.size() + t.scope.size() + t.resource.size() +
-          t.extra_json.size() + t.token_type.size() > max) {
+          t.extra_json.size() + t.token_type.size() >
+      max) {
     return invalid_argument("record", "is larger than max_record_bytes (" + std::to_string(max) + ")");
   }
   if (!t.extra_json.empty()) {
@@ -70,7 +89,8 @@ Result<std::int64_t> entry_expiry(std::int64_t ttl_ms, Millis now, const TokenRe
                   ttl_ms > kMaxUnixMillis - now ? "ttl_ms" : "expires_at");
   }
   if (ttl_ms > 0) return now + ttl_ms;
-  if (ttl_ms < 0) return Status(StatusCode::kInvalidArgument, "must be > 0, 0 (default) or kNoExpiry", "ttl_ms");
+  if (ttl_ms < 0)
+    return Status(StatusCode::kInvalidArgument, "must be > 0, 0 (default) or kNoExpiry", "ttl_ms");
   if (record == nullptr) return now + default_ttl;
   Millis until = 0;
   if (!record->refresh_token.empty()) {
@@ -114,8 +134,7 @@ void ClientTokenStoreImpl::save(Kind /*kind*/, std::string key, std::string body
   });
 }
 
-void ClientTokenStoreImpl::load(Kind kind, std::string key, bool take, OpId op,
-                                Callback<std::string> done) {
+void ClientTokenStoreImpl::load(Kind kind, std::string key, bool take, OpId op, Callback<std::string> done) {
   done = instrument(ctx, op, std::move(done));
   guarded(done, [&] {
     if (closed()) return fail(done, closed_status());
@@ -166,17 +185,18 @@ void ClientTokenStoreImpl::list(std::string_view prefix, std::string_view cursor
         cursor.find_first_not_of("0123456789") != std::string_view::npos) {
       return fail(done, invalid_argument("cursor", "is not a cursor returned by list()"));
     }
-    backend->client_tokens().list(full_prefix, std::string(cursor), limit, ctx->now(),
-                                  [done = std::move(done)](Result<KeyList> r) mutable {
-      if (!r.ok()) return done(Result<KeyPage>(r.status()));
-      KeyPage page;
-      page.next_cursor = std::move(r->next_cursor);
-      for (const std::string& k : r->keys) {
-        auto plain = unescape_component(std::string_view(k).substr(kGenericPrefix.size()));
-        if (plain) page.keys.push_back(std::move(*plain));
-      }
-      done(Result<KeyPage>(std::move(page)));
-    });
+    backend->client_tokens().list(
+        full_prefix, std::string(cursor), limit, ctx->now(),
+        [done = std::move(done)](Result<KeyList> r) mutable {
+          if (!r.ok()) return done(Result<KeyPage>(r.status()));
+          KeyPage page;
+          page.next_cursor = std::move(r->next_cursor);
+          for (const std::string& k : r->keys) {
+            auto plain = unescape_component(std::string_view(k).substr(kGenericPrefix.size()));
+            if (plain) page.keys.push_back(std::move(*plain));
+          }
+          done(Result<KeyPage>(std::move(page)));
+        });
   });
 }
 
@@ -196,7 +216,8 @@ void ClientTokenStore::save_async(std::string_view key, const TokenRecord& recor
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (Status s = internal::check_key("key", key); !s.ok()) return done(Result<Done>(s));
-  if (Status s = internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes); !s.ok()) {
+  if (Status s = internal::check_record(record, impl_->ctx->options.client_tokens.max_record_bytes);
+      !s.ok()) {
     return done(Result<Done>(s));
   }
   auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), &record,
@@ -206,23 +227,25 @@ void ClientTokenStore::save_async(std::string_view key, const TokenRecord& recor
               internal::encode_token(Kind::kGeneric, record), exp.value(), OpId::kTokenSave, std::move(done));
 }
 Result<Done> ClientTokenStore::save(std::string_view key, const TokenRecord& record, std::int64_t ttl_ms) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_async(key, record, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { save_async(key, record, ttl_ms, std::move(cb)); });
 }
 
 void ClientTokenStore::get_async(std::string_view key, Callback<TokenRecord> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (Status s = internal::check_key("key", key); !s.ok()) return done(Result<TokenRecord>(s));
-  impl_->load(Kind::kGeneric, ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), false,
-              OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
-    if (!r.ok()) return done(Result<TokenRecord>(r.status()));
-    auto t = internal::decode_token(r.value());
-    if (!t) return done(Result<TokenRecord>(Status(StatusCode::kNotFound, "token record not found")));
-    done(Result<TokenRecord>(std::move(*t)));
-  });
+  impl_->load(Kind::kGeneric, ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), false, OpId::kTokenGet,
+              [done = std::move(done)](Result<std::string> r) {
+                if (!r.ok()) return done(Result<TokenRecord>(r.status()));
+                auto t = internal::decode_token(r.value());
+                if (!t)
+                  return done(Result<TokenRecord>(Status(StatusCode::kNotFound, "token record not found")));
+                done(Result<TokenRecord>(std::move(*t)));
+              });
 }
 Result<TokenRecord> ClientTokenStore::get(std::string_view key) {
-  return wait_for<TokenRecord>(internal::wait_policy(impl_),[&](auto cb) { get_async(key, std::move(cb)); });
+  return wait_for<TokenRecord>(internal::wait_policy(impl_), [&](auto cb) { get_async(key, std::move(cb)); });
 }
 
 void ClientTokenStore::has_async(std::string_view key, Callback<bool> done) {
@@ -232,7 +255,7 @@ void ClientTokenStore::has_async(std::string_view key, Callback<bool> done) {
   impl_->has(ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), std::move(done));
 }
 Result<bool> ClientTokenStore::has(std::string_view key) {
-  return wait_for<bool>(internal::wait_policy(impl_),[&](auto cb) { has_async(key, std::move(cb)); });
+  return wait_for<bool>(internal::wait_policy(impl_), [&](auto cb) { has_async(key, std::move(cb)); });
 }
 
 void ClientTokenStore::remove_async(std::string_view key, Callback<Done> done) {
@@ -242,7 +265,7 @@ void ClientTokenStore::remove_async(std::string_view key, Callback<Done> done) {
   impl_->remove(ClientTokenStoreImpl::storage_key(Kind::kGeneric, key), OpId::kTokenRemove, std::move(done));
 }
 Result<Done> ClientTokenStore::remove(std::string_view key) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { remove_async(key, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_), [&](auto cb) { remove_async(key, std::move(cb)); });
 }
 
 void ClientTokenStore::list_async(std::string_view prefix, std::string_view cursor, std::size_t limit,
@@ -252,7 +275,8 @@ void ClientTokenStore::list_async(std::string_view prefix, std::string_view curs
   impl_->list(prefix, cursor, limit, std::move(done));
 }
 Result<KeyPage> ClientTokenStore::list(std::string_view prefix, std::string_view cursor, std::size_t limit) {
-  return wait_for<KeyPage>(internal::wait_policy(impl_),[&](auto cb) { list_async(prefix, cursor, limit, std::move(cb)); });
+  return wait_for<KeyPage>(internal::wait_policy(impl_),
+                           [&](auto cb) { list_async(prefix, cursor, limit, std::move(cb)); });
 }
 
 // ---- typed API: each blocking call waits for its asynchronous twin ----
@@ -279,7 +303,8 @@ void ClientTokenStore::save_client_credentials_async(std::string_view server_url
                  ? invalid_argument("registration_access_token", "is longer than 4096 bytes")
                  : Status::Ok(),
              done) ||
-      refuse(c.extra_json.empty() ? Status::Ok() : internal::check_json_object("extra_json", c.extra_json, 16384),
+      refuse(c.extra_json.empty() ? Status::Ok()
+                                  : internal::check_json_object("extra_json", c.extra_json, 16384),
              done)) {
     return;
   }
@@ -287,15 +312,19 @@ void ClientTokenStore::save_client_credentials_async(std::string_view server_url
                                     impl_->ctx->options.client_tokens.default_ttl_ms);
   if (refuse(exp.status(), done)) return;
   internal::RecordWriter w;
-  w.str(internal::kKind, "c").str(internal::kClientId, c.client_id)
+  w.str(internal::kKind, "c")
+      .str(internal::kClientId, c.client_id)
       .str(internal::kClientSecret, c.client_secret)
-      .str(internal::kRegistrationToken, c.registration_access_token).str(internal::kExtra, c.extra_json);
+      .str(internal::kRegistrationToken, c.registration_access_token)
+      .str(internal::kExtra, c.extra_json);
   impl_->save(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), w.take(),
               exp.value(), OpId::kTokenSave, std::move(done));
 }
-Result<Done> ClientTokenStore::save_client_credentials(std::string_view server_url, const ClientCredentials& c,
-                                                       std::int64_t ttl_ms) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_client_credentials_async(server_url, c, ttl_ms, std::move(cb)); });
+Result<Done> ClientTokenStore::save_client_credentials(std::string_view server_url,
+                                                       const ClientCredentials& c, std::int64_t ttl_ms) {
+  return wait_for<Done>(internal::wait_policy(impl_), [&](auto cb) {
+    save_client_credentials_async(server_url, c, ttl_ms, std::move(cb));
+  });
 }
 
 void ClientTokenStore::get_client_credentials_async(std::string_view server_url,
@@ -303,20 +332,22 @@ void ClientTokenStore::get_client_credentials_async(std::string_view server_url,
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_absolute_uri("server_url", server_url, 2048), done)) return;
-  impl_->load(Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), false,
-              OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
-    using R = Result<ClientCredentials>;
-    if (!r.ok()) return done(R(r.status()));
-    auto rd = internal::RecordReader::parse(r.value());
-    if (!rd) return done(R(Status(StatusCode::kNotFound, "client credentials not found")));
-    done(R(ClientCredentials{std::string(rd->str(internal::kClientId)),
-                             std::string(rd->str(internal::kClientSecret)),
-                             std::string(rd->str(internal::kRegistrationToken)),
-                             std::string(rd->str(internal::kExtra))}));
-  });
+  impl_->load(
+      Kind::kCredentials, ClientTokenStoreImpl::storage_key(Kind::kCredentials, server_url), false,
+      OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
+        using R = Result<ClientCredentials>;
+        if (!r.ok()) return done(R(r.status()));
+        auto rd = internal::RecordReader::parse(r.value());
+        if (!rd) return done(R(Status(StatusCode::kNotFound, "client credentials not found")));
+        done(R(ClientCredentials{
+            std::string(rd->str(internal::kClientId)), std::string(rd->str(internal::kClientSecret)),
+            std::string(rd->str(internal::kRegistrationToken)), std::string(rd->str(internal::kExtra))}));
+      });
 }
 Result<ClientCredentials> ClientTokenStore::get_client_credentials(std::string_view server_url) {
-  return wait_for<ClientCredentials>(internal::wait_policy(impl_),[&](auto cb) { get_client_credentials_async(server_url, std::move(cb)); });
+  return wait_for<ClientCredentials>(internal::wait_policy(impl_), [&](auto cb) {
+    get_client_credentials_async(server_url, std::move(cb));
+  });
 }
 
 void ClientTokenStore::remove_client_credentials_async(std::string_view server_url, Callback<Done> done) {
@@ -327,14 +358,16 @@ void ClientTokenStore::remove_client_credentials_async(std::string_view server_u
                 std::move(done));
 }
 Result<Done> ClientTokenStore::remove_client_credentials(std::string_view server_url) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { remove_client_credentials_async(server_url, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { remove_client_credentials_async(server_url, std::move(cb)); });
 }
 
-void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_view state, const PkceValues& pkce,
-                                       std::int64_t ttl_ms, Callback<Done> done) {
+void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_view state,
+                                       const PkceValues& pkce, std::int64_t ttl_ms, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
-  if (refuse(internal::check_key("user_id", user_id), done) || refuse(internal::check_key("state", state), done) ||
+  if (refuse(internal::check_key("user_id", user_id), done) ||
+      refuse(internal::check_key("state", state), done) ||
       refuse(internal::check_text("code_verifier", pkce.code_verifier, 128), done) ||
       refuse(internal::check_text("code_challenge", pkce.code_challenge, 128, false), done) ||
       refuse(internal::check_text("code_challenge_method", pkce.code_challenge_method, 16, false), done)) {
@@ -344,39 +377,46 @@ void ClientTokenStore::save_pkce_async(std::string_view user_id, std::string_vie
   auto exp = internal::entry_expiry(ttl_ms, impl_->ctx->now(), nullptr, 0);
   if (refuse(exp.status(), done)) return;
   internal::RecordWriter w;
-  w.str(internal::kKind, "p").str(internal::kVerifier, pkce.code_verifier)
-      .str(internal::kChallenge, pkce.code_challenge).str(internal::kMethod, pkce.code_challenge_method);
-  impl_->save(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), w.take(), exp.value(),
-              OpId::kTokenSave, std::move(done));
+  w.str(internal::kKind, "p")
+      .str(internal::kVerifier, pkce.code_verifier)
+      .str(internal::kChallenge, pkce.code_challenge)
+      .str(internal::kMethod, pkce.code_challenge_method);
+  impl_->save(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), w.take(),
+              exp.value(), OpId::kTokenSave, std::move(done));
 }
-Result<Done> ClientTokenStore::save_pkce(std::string_view user_id, std::string_view state, const PkceValues& pkce,
-                                         std::int64_t ttl_ms) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_pkce_async(user_id, state, pkce, ttl_ms, std::move(cb)); });
+Result<Done> ClientTokenStore::save_pkce(std::string_view user_id, std::string_view state,
+                                         const PkceValues& pkce, std::int64_t ttl_ms) {
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { save_pkce_async(user_id, state, pkce, ttl_ms, std::move(cb)); });
 }
 
 void ClientTokenStore::take_pkce_async(std::string_view user_id, std::string_view state,
                                        Callback<PkceValues> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
-  if (refuse(internal::check_key("user_id", user_id), done) || refuse(internal::check_key("state", state), done)) {
+  if (refuse(internal::check_key("user_id", user_id), done) ||
+      refuse(internal::check_key("state", state), done)) {
     return;
   }
-  impl_->load(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), true, OpId::kTokenTake,
-              [done = std::move(done)](Result<std::string> r) {
-    using R = Result<PkceValues>;
-    if (!r.ok()) return done(R(r.status()));
-    auto rd = internal::RecordReader::parse(r.value());
-    if (!rd) return done(R(Status(StatusCode::kNotFound, "PKCE values not found")));
-    done(R(PkceValues{std::string(rd->str(internal::kVerifier)), std::string(rd->str(internal::kChallenge)),
-                      std::string(rd->str(internal::kMethod))}));
-  });
+  impl_->load(Kind::kPkce, ClientTokenStoreImpl::storage_key(Kind::kPkce, user_id, state), true,
+              OpId::kTokenTake, [done = std::move(done)](Result<std::string> r) {
+                using R = Result<PkceValues>;
+                if (!r.ok()) return done(R(r.status()));
+                auto rd = internal::RecordReader::parse(r.value());
+                if (!rd) return done(R(Status(StatusCode::kNotFound, "PKCE values not found")));
+                done(R(PkceValues{std::string(rd->str(internal::kVerifier)),
+                                  std::string(rd->str(internal::kChallenge)),
+                                  std::string(rd->str(internal::kMethod))}));
+              });
 }
 Result<PkceValues> ClientTokenStore::take_pkce(std::string_view user_id, std::string_view state) {
-  return wait_for<PkceValues>(internal::wait_policy(impl_),[&](auto cb) { take_pkce_async(user_id, state, std::move(cb)); });
+  return wait_for<PkceValues>(internal::wait_policy(impl_),
+                              [&](auto cb) { take_pkce_async(user_id, state, std::move(cb)); });
 }
 
 void ClientTokenStore::save_access_token_async(std::string_view user_id, std::string_view url,
-                                               const TokenRecord& record, std::int64_t ttl_ms, Callback<Done> done) {
+                                               const TokenRecord& record, std::int64_t ttl_ms,
+                                               Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   if (refuse(internal::check_key("user_id", user_id), done) ||
@@ -392,7 +432,9 @@ void ClientTokenStore::save_access_token_async(std::string_view user_id, std::st
 }
 Result<Done> ClientTokenStore::save_access_token(std::string_view user_id, std::string_view url,
                                                  const TokenRecord& record, std::int64_t ttl_ms) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { save_access_token_async(user_id, url, record, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_), [&](auto cb) {
+    save_access_token_async(user_id, url, record, ttl_ms, std::move(cb));
+  });
 }
 
 void ClientTokenStore::get_access_token_async(std::string_view user_id, std::string_view url,
@@ -405,15 +447,16 @@ void ClientTokenStore::get_access_token_async(std::string_view user_id, std::str
   }
   impl_->load(Kind::kAccess, ClientTokenStoreImpl::storage_key(Kind::kAccess, user_id, url), false,
               OpId::kTokenGet, [done = std::move(done)](Result<std::string> r) {
-    using R = Result<TokenRecord>;
-    if (!r.ok()) return done(R(r.status()));
-    auto t = internal::decode_token(r.value());
-    if (!t) return done(R(Status(StatusCode::kNotFound, "access token not found")));
-    done(R(std::move(*t)));
-  });
+                using R = Result<TokenRecord>;
+                if (!r.ok()) return done(R(r.status()));
+                auto t = internal::decode_token(r.value());
+                if (!t) return done(R(Status(StatusCode::kNotFound, "access token not found")));
+                done(R(std::move(*t)));
+              });
 }
 Result<TokenRecord> ClientTokenStore::get_access_token(std::string_view user_id, std::string_view url) {
-  return wait_for<TokenRecord>(internal::wait_policy(impl_),[&](auto cb) { get_access_token_async(user_id, url, std::move(cb)); });
+  return wait_for<TokenRecord>(internal::wait_policy(impl_),
+                               [&](auto cb) { get_access_token_async(user_id, url, std::move(cb)); });
 }
 
 void ClientTokenStore::remove_access_token_async(std::string_view user_id, std::string_view url,
@@ -428,7 +471,8 @@ void ClientTokenStore::remove_access_token_async(std::string_view user_id, std::
                 std::move(done));
 }
 Result<Done> ClientTokenStore::remove_access_token(std::string_view user_id, std::string_view url) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { remove_access_token_async(user_id, url, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { remove_access_token_async(user_id, url, std::move(cb)); });
 }
 
 void ClientTokenStore::close() {

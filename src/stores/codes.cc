@@ -15,15 +15,26 @@ namespace internal {
 namespace {
 
 enum CodeTag : std::uint8_t {
-  kClientId = 1, kSubject, kClaims, kScope, kRedirectUri, kNonce, kChallenge, kMethod,
-  kAuthTime, kGrantId, kExtra, kIssuedAt, kExpiresAt,
+  kClientId = 1,
+  kSubject,
+  kClaims,
+  kScope,
+  kRedirectUri,
+  kNonce,
+  kChallenge,
+  kMethod,
+  kAuthTime,
+  kGrantId,
+  kExtra,
+  kIssuedAt,
+  kExpiresAt,
 };
 
 constexpr std::size_t kMaxJson = 16384;
 
 bool unreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
 Status check_pkce_string(std::string_view field, std::string_view v) {
@@ -79,17 +90,27 @@ Status validate(const CodeOptions& opt, CodeGrant& g) {
 
 std::string encode_record(const CodeGrant& g, Millis issued_at, Millis expires_at) {
   RecordWriter w;
-  w.str(kClientId, g.client_id).str(kSubject, g.subject).str(kClaims, g.claims_json)
-      .str(kScope, g.scope).str(kRedirectUri, g.redirect_uri).str(kNonce, g.nonce)
-      .str(kChallenge, g.code_challenge).str(kMethod, g.code_challenge_method)
-      .i64(kAuthTime, g.auth_time).str(kGrantId, g.grant_id).str(kExtra, g.extra_json)
-      .i64(kIssuedAt, issued_at).i64(kExpiresAt, expires_at);
+  w.str(kClientId, g.client_id)
+      .str(kSubject, g.subject)
+      .str(kClaims, g.claims_json)
+      .str(kScope, g.scope)
+      .str(kRedirectUri, g.redirect_uri)
+      .str(kNonce, g.nonce)
+      .str(kChallenge, g.code_challenge)
+      .str(kMethod, g.code_challenge_method)
+      .i64(kAuthTime, g.auth_time)
+      .str(kGrantId, g.grant_id)
+      .str(kExtra, g.extra_json)
+      .i64(kIssuedAt, issued_at)
+      .i64(kExpiresAt, expires_at);
   return w.take();
 }
 
 std::string encode_tombstone(const CodeGrant& g, Millis expires_at) {
   RecordWriter w;
-  w.str(kClientId, g.client_id).str(kSubject, g.subject).str(kGrantId, g.grant_id)
+  w.str(kClientId, g.client_id)
+      .str(kSubject, g.subject)
+      .str(kGrantId, g.grant_id)
       .i64(kExpiresAt, expires_at);
   return w.take();
 }
@@ -137,15 +158,14 @@ void CodeStoreImpl::issue(const CodeGrant& in, Callback<IssuedCode> done) {
     Token token = mint_token(*ctx->ring, TokenKind::kCode, user.route);
     std::string key = code_key(user.tag, token.lookup_hash);
     std::string record = seal_signed(*ctx->ring, RecordType::kCode, key, encode_record(g, now, expires_at));
-    std::string tomb = seal_signed(*ctx->ring, RecordType::kCodeTombstone, key,
-                                   encode_tombstone(g, expires_at));
+    std::string tomb =
+        seal_signed(*ctx->ring, RecordType::kCodeTombstone, key, encode_tombstone(g, expires_at));
     IssuedCode issued{std::move(token.text), g.grant_id, expires_at};
-    backend->codes().insert(
-        key, std::move(record), std::move(tomb), expires_at, now,
-        [done = std::move(done), issued = std::move(issued)](Result<Done> r) mutable {
-          if (!r.ok()) return done(Result<IssuedCode>(r.status()));
-          done(Result<IssuedCode>(std::move(issued)));
-        });
+    backend->codes().insert(key, std::move(record), std::move(tomb), expires_at, now,
+                            [done = std::move(done), issued = std::move(issued)](Result<Done> r) mutable {
+                              if (!r.ok()) return done(Result<IssuedCode>(r.status()));
+                              done(Result<IssuedCode>(std::move(issued)));
+                            });
   });
 }
 
@@ -157,8 +177,8 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
       if (error == TokenError::kUnknownKey) {
         return fail(done, Status(StatusCode::kNotFound, "code not found (unknown key id)"));
       }
-      return fail(done, invalid_argument("code", "malformed: expected " +
-                                                     std::string(token_formats(TokenKind::kCode))));
+      return fail(done, invalid_argument(
+                            "code", "malformed: expected " + std::string(token_formats(TokenKind::kCode))));
     }
     std::string key = code_key(route_tag(token->route), token->lookup_hash);
     const Millis now = ctx->now();
@@ -177,8 +197,7 @@ void CodeStoreImpl::lookup(std::string_view code, bool consume, Callback<CodeRec
         // (validate first, decide last), or by a consume that lost a race.
         ctx->security(SecurityEvent::kCodeReplay);
         return done(Result<CodeRecord>(
-            Status(StatusCode::kAlreadyConsumed, "code was already consumed", "code"),
-            std::move(*rec)));
+            Status(StatusCode::kAlreadyConsumed, "code was already consumed", "code"), std::move(*rec)));
       }
       done(Result<CodeRecord>(std::move(*rec)));
     };
@@ -201,25 +220,26 @@ void CodeStore::issue_async(const CodeGrant& grant, Callback<IssuedCode> done) {
   impl_->issue(grant, std::move(done));
 }
 Result<IssuedCode> CodeStore::issue(const CodeGrant& grant) {
-  return internal::wait_for<IssuedCode>(internal::wait_policy(impl_),[&](Callback<IssuedCode> cb) { issue_async(grant, std::move(cb)); });
+  return internal::wait_for<IssuedCode>(internal::wait_policy(impl_),
+                                        [&](Callback<IssuedCode> cb) { issue_async(grant, std::move(cb)); });
 }
 void CodeStore::peek_async(std::string_view code, Callback<CodeRecord> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
-  impl_->lookup(code, false,
-                internal::instrument(impl_->ctx, internal::OpId::kCodePeek, std::move(done)));
+  impl_->lookup(code, false, internal::instrument(impl_->ctx, internal::OpId::kCodePeek, std::move(done)));
 }
 Result<CodeRecord> CodeStore::peek(std::string_view code) {
-  return internal::wait_for<CodeRecord>(internal::wait_policy(impl_),[&](Callback<CodeRecord> cb) { peek_async(code, std::move(cb)); });
+  return internal::wait_for<CodeRecord>(internal::wait_policy(impl_),
+                                        [&](Callback<CodeRecord> cb) { peek_async(code, std::move(cb)); });
 }
 void CodeStore::consume_async(std::string_view code, Callback<CodeRecord> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
-  impl_->lookup(code, true,
-                internal::instrument(impl_->ctx, internal::OpId::kCodeConsume, std::move(done)));
+  impl_->lookup(code, true, internal::instrument(impl_->ctx, internal::OpId::kCodeConsume, std::move(done)));
 }
 Result<CodeRecord> CodeStore::consume(std::string_view code) {
-  return internal::wait_for<CodeRecord>(internal::wait_policy(impl_),[&](Callback<CodeRecord> cb) { consume_async(code, std::move(cb)); });
+  return internal::wait_for<CodeRecord>(internal::wait_policy(impl_),
+                                        [&](Callback<CodeRecord> cb) { consume_async(code, std::move(cb)); });
 }
 
 // ---- PKCE ----
@@ -227,9 +247,7 @@ std::string pkce_s256_challenge(std::string_view verifier) {
   return internal::base64url_encode(internal::sha256(verifier));
 }
 
-std::string pkce_new_verifier() {
-  return internal::base64url_encode(internal::random_bytes(32));
-}
+std::string pkce_new_verifier() { return internal::base64url_encode(internal::random_bytes(32)); }
 
 Status verify_pkce(std::string_view challenge, std::string_view method, std::string_view verifier,
                    bool allow_plain) {
@@ -238,7 +256,8 @@ Status verify_pkce(std::string_view challenge, std::string_view method, std::str
     if (verifier.empty()) return Status::Ok();
     return invalid_argument("code_verifier", "was sent but the code has no PKCE challenge");
   }
-  if (verifier.empty()) return invalid_argument("code_verifier", "is required: the code has a PKCE challenge");
+  if (verifier.empty())
+    return invalid_argument("code_verifier", "is required: the code has a PKCE challenge");
   if (Status s = internal::check_pkce_string("code_verifier", verifier); !s.ok()) return s;
   if (method == "S256") {
     if (!internal::constant_time_equal(pkce_s256_challenge(verifier), challenge)) {
@@ -257,8 +276,7 @@ Status verify_pkce(std::string_view challenge, std::string_view method, std::str
 }
 
 Status verify_pkce(const CodeRecord& record, std::string_view verifier, bool allow_plain) {
-  return verify_pkce(record.grant.code_challenge, record.grant.code_challenge_method, verifier,
-                     allow_plain);
+  return verify_pkce(record.grant.code_challenge, record.grant.code_challenge_method, verifier, allow_plain);
 }
 
 }  // namespace authstore

@@ -57,8 +57,7 @@ class CallGate {
  private:
   static int this_thread_shard() noexcept {
     static std::atomic<unsigned> next{0};
-    thread_local const int shard =
-        static_cast<int>(next.fetch_add(1, std::memory_order_relaxed) % kShards);
+    thread_local const int shard = static_cast<int>(next.fetch_add(1, std::memory_order_relaxed) % kShards);
     return shard;
   }
   struct alignas(64) Count {
@@ -111,9 +110,8 @@ struct StoreContext {
 // Records the outcome and latency of `op` that started at `start`; counts backend errors.
 inline void finish_op(const StoreContext& ctx, OpId op, StatusCode outcome,
                       std::chrono::steady_clock::time_point start) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   record_op(*ctx.metrics, op, outcome, ns);
   switch (outcome) {  // the backend could not answer (not: the caller's input was refused)
     case StatusCode::kUnavailable:

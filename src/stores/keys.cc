@@ -71,8 +71,7 @@ std::string family_key(std::string_view tag, std::string_view family_random) {
   return join("rf", tag, base64url_encode(family_random));
 }
 std::string jti_key(std::string_view tag, std::string_view hash) { return join("rj", tag, hash); }
-std::string session_binding(std::string_view tag, std::string_view bucket,
-                            std::string_view session) {
+std::string session_binding(std::string_view tag, std::string_view bucket, std::string_view session) {
   return join("ss", tag, join(bucket, session, {}));
 }
 std::string replay_key(std::string_view hash) {

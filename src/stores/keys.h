@@ -28,12 +28,12 @@ std::string index_hash(const KeyRing& ring, std::string_view label, std::string_
 void index_hash_raw(const KeyRing& ring, std::string_view label, std::string_view part1,
                     std::string_view part2, unsigned char (&out)[32]);
 
-std::string code_key(std::string_view tag, std::string_view lookup_hash);       // "ac:{R}:<h>"
+std::string code_key(std::string_view tag, std::string_view lookup_hash);           // "ac:{R}:<h>"
 std::string refresh_token_key(std::string_view tag, std::string_view lookup_hash);  // "rt:{R}:<h>"
-std::string family_key(std::string_view tag, std::string_view family_random);   // "rf:{R}:<id>"
-std::string jti_key(std::string_view tag, std::string_view hash);               // "rj:{R}:<h>"
+std::string family_key(std::string_view tag, std::string_view family_random);       // "rf:{R}:<id>"
+std::string jti_key(std::string_view tag, std::string_view hash);                   // "rj:{R}:<h>"
 std::string session_binding(std::string_view tag, std::string_view bucket,
-                            std::string_view session);                          // "ss:{R}:<b>:<s>"
-std::string replay_key(std::string_view hash);                                  // "jr:<h>"
+                            std::string_view session);  // "ss:{R}:<b>:<s>"
+std::string replay_key(std::string_view hash);          // "jr:<h>"
 
 }  // namespace authstore::internal

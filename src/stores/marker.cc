@@ -29,9 +29,7 @@ std::string body_of(const Marker& m) {
   return out;
 }
 
-std::string mac_of(const RingKey& k, const std::string& body) {
-  return k.marker_mac->mac({kMacLabel, body});
-}
+std::string mac_of(const RingKey& k, const std::string& body) { return k.marker_mac->mac({kMacLabel, body}); }
 
 std::string id_list(const std::vector<std::uint16_t>& ids) {
   std::string out;
@@ -64,10 +62,11 @@ std::string source_name(std::uint16_t source) {
 
 // Why the ring's index key differs from the store's, and what to do.
 Status index_mismatch(const Marker& m, const KeyRing& ring) {
-  std::string msg = "the index key of this key ring differs from the one that wrote this store "
-                    "(store " + b64(m.store_id) + "): the store's comes from " +
-                    source_name(m.index_source) + ", the ring's from " +
-                    source_name(ring.index_source()) + ". ";
+  std::string msg =
+      "the index key of this key ring differs from the one that wrote this store "
+      "(store " +
+      b64(m.store_id) + "): the store's comes from " + source_name(m.index_source) + ", the ring's from " +
+      source_name(ring.index_source()) + ". ";
   if (m.index_source != 0) {
     msg += "Keep key " + std::to_string(m.index_source) +
            " in the ring (it need not be current), or set the route secret (Options::keys."
@@ -83,8 +82,7 @@ enum class Verdict { kVerified, kWrongKeys, kKeyMismatch };
 
 // Whether `ring` verifies `m` (stored text `text`); sets *mismatched to a ring key id that is
 // listed with another fingerprint (the same id, another secret).
-Verdict verify(const Marker& m, const std::string& text, const KeyRing& ring,
-               std::uint16_t* mismatched) {
+Verdict verify(const Marker& m, const std::string& text, const KeyRing& ring, std::uint16_t* mismatched) {
   const std::string body = body_of(m);
   if (text.compare(0, body.size(), body) != 0) return Verdict::kWrongKeys;
   bool verified = false;
@@ -107,14 +105,15 @@ Status wrong_keys(const Marker& m, const KeyRing& ring, std::uint16_t mismatched
   std::string msg = "this store (store " + b64(m.store_id) + ") was written by key ids " +
                     id_list(marker_ids(m)) + ", and the key ring (key ids " + id_list(ring_ids(ring)) + ") ";
   if (mismatched != 0) {
-    msg += "holds a key " + std::to_string(mismatched) +
-           " with another secret than the store's key " + std::to_string(mismatched);
+    msg += "holds a key " + std::to_string(mismatched) + " with another secret than the store's key " +
+           std::to_string(mismatched);
   } else {
     msg += "verifies none of them";
   }
-  msg += ": open it with the key file or secret that wrote it (records would otherwise all read as "
-         "not found). To deliberately start a new store over it, set Options::start_new_store for "
-         "one open";
+  msg +=
+      ": open it with the key file or secret that wrote it (records would otherwise all read as "
+      "not found). To deliberately start a new store over it, set Options::start_new_store for "
+      "one open";
   return refuse(msg);
 }
 
@@ -136,8 +135,7 @@ Status check_sample(Backend& backend, const KeyRing& ring, std::vector<std::stri
   std::size_t routed = 0;
   for (const auto& [key, blob] : sample.value()) {
     std::optional<std::string> body;
-    for (auto type : {RecordType::kCode, RecordType::kCodeTombstone, RecordType::kFamily,
-                      RecordType::kJti}) {
+    for (auto type : {RecordType::kCode, RecordType::kCodeTombstone, RecordType::kFamily, RecordType::kJti}) {
       if (auto b = open_signed(ring, type, key, blob)) {
         body = std::string(*b);
         break;
@@ -156,8 +154,7 @@ Status check_sample(Backend& backend, const KeyRing& ring, std::vector<std::stri
     // A user's key "ac:{R}:...", "rf:{R}:...", "rj:{R}:..." carries the user's route tag: some
     // field of the record (the subject) must map to it under the ring's index key. (Client
     // token keys are the caller's own names: any braces in them mean nothing.)
-    const bool user_key = key.rfind("ac:{", 0) == 0 || key.rfind("rf:{", 0) == 0 ||
-                          key.rfind("rj:{", 0) == 0;
+    const bool user_key = key.rfind("ac:{", 0) == 0 || key.rfind("rf:{", 0) == 0 || key.rfind("rj:{", 0) == 0;
     const auto close = key.find('}');
     if (user_key && close != std::string::npos) {
       ++tagged;
@@ -176,17 +173,24 @@ Status check_sample(Backend& backend, const KeyRing& ring, std::vector<std::stri
   }
   const std::string counts = std::to_string(verified) + " of " + std::to_string(sample->size());
   if (verified == 0) {
-    return refuse("this store has no marker yet (written before authstore recorded its keys), and "
-                  "none of " + std::to_string(sample->size()) + " sampled records verifies under the "
-                  "key ring (key ids " + id_list(ring_ids(ring)) + "): open it with the key file or "
-                  "secret that wrote it, or set Options::start_new_store to start a new store over it");
+    return refuse(
+        "this store has no marker yet (written before authstore recorded its keys), and "
+        "none of " +
+        std::to_string(sample->size()) +
+        " sampled records verifies under the "
+        "key ring (key ids " +
+        id_list(ring_ids(ring)) +
+        "): open it with the key file or "
+        "secret that wrote it, or set Options::start_new_store to start a new store over it");
   }
   if (tagged > 0 && routed == 0) {
-    return refuse("this store has no marker yet, and its records verify under the key ring but were "
-                  "filed under another index key: the ring's index key comes from " +
-                  source_name(ring.index_source()) + ". If the records were written while a key with "
-                  "a lower id was in the ring, put that key back (it need not be current) or set "
-                  "the route secret to its secret");
+    return refuse(
+        "this store has no marker yet, and its records verify under the key ring but were "
+        "filed under another index key: the ring's index key comes from " +
+        source_name(ring.index_source()) +
+        ". If the records were written while a key with "
+        "a lower id was in the ring, put that key back (it need not be current) or set "
+        "the route secret to its secret");
   }
   if (verified < sample->size()) {
     warnings.push_back("store without a marker: " + counts +
@@ -241,7 +245,7 @@ std::optional<Marker> parse_marker(const std::string& text) {
       const std::size_t want = kind == "key" ? 16 : 32;
       if (id < 1 || id > 65535 || !bytes || bytes->size() != want) return std::nullopt;
       auto& list = kind == "key" ? m.keys : m.macs;
-      if (kind == "key" && !m.macs.empty()) return std::nullopt;  // keys come first
+      if (kind == "key" && !m.macs.empty()) return std::nullopt;          // keys come first
       if (!list.empty() && list.back().first >= id) return std::nullopt;  // sorted, no repeats
       list.emplace_back(static_cast<std::uint16_t>(id), std::move(*bytes));
     } else {
@@ -296,9 +300,10 @@ MarkerCheck check_marker(Backend& backend, const KeyRing& ring, bool start_new_s
       auto m = parse_marker(stored);
       Status refused;
       if (!m) {
-        refused = refuse("this store's marker is malformed (altered or not written by authstore); "
-                         "restore it from a backup, or set Options::start_new_store to start a new "
-                         "store over it");
+        refused = refuse(
+            "this store's marker is malformed (altered or not written by authstore); "
+            "restore it from a backup, or set Options::start_new_store to start a new "
+            "store over it");
       } else {
         std::uint16_t mismatched = 0;
         const Verdict v = verify(*m, stored, ring, &mismatched);
@@ -307,9 +312,8 @@ MarkerCheck check_marker(Backend& backend, const KeyRing& ring, bool start_new_s
         } else if (!constant_time_equal(m->index_fingerprint, ring.index_fingerprint())) {
           refused = index_mismatch(*m, ring);
         } else {
-          const bool current_listed =
-              std::any_of(m->keys.begin(), m->keys.end(),
-                          [&](const auto& k) { return k.first == ring.current().id; });
+          const bool current_listed = std::any_of(
+              m->keys.begin(), m->keys.end(), [&](const auto& k) { return k.first == ring.current().id; });
           out.store_id = m->store_id;
           if (current_listed) return out;  // the common case: one read
           // Rotation ("add key N"): list the ring's keys, signed by the ring.
@@ -329,13 +333,13 @@ MarkerCheck check_marker(Backend& backend, const KeyRing& ring, bool start_new_s
           return out;
         }
         out.warnings.push_back("start_new_store: replacing the marker of the store it found (" +
-                               refused.message() + "); its records now read as not found until "
+                               refused.message() +
+                               "); its records now read as not found until "
                                "they expire");
         desired = seal_marker(new_marker(ring), ring);
       }
     }
-    auto swapped = call<std::string>(
-        [&](auto cb) { backend.swap_marker(stored, desired, std::move(cb)); });
+    auto swapped = call<std::string>([&](auto cb) { backend.swap_marker(stored, desired, std::move(cb)); });
     if (!swapped.ok()) {
       out.status = swapped.status();
       return out;

@@ -45,8 +45,8 @@ Marker new_marker(const KeyRing& ring);
 
 // What open() decided about a store's marker.
 struct MarkerCheck {
-  Status status;            // not OK: refuse to open (kFailedPrecondition, field "keys").
-  std::string store_id;     // the store id to bind the ring to.
+  Status status;         // not OK: refuse to open (kFailedPrecondition, field "keys").
+  std::string store_id;  // the store id to bind the ring to.
   std::vector<std::string> warnings;
 };
 

@@ -78,8 +78,8 @@ class Resealer {
     const std::string head = r.session_key + ":";
     if (r.record.compare(0, head.size(), head) != 0) return false;
     std::string sealed = r.record.substr(head.size());
-    if (!encrypted_record(RecordType::kSession, internal::session_binding(r.route, r.bucket_key, r.session_key),
-                          sealed)) {
+    if (!encrypted_record(RecordType::kSession,
+                          internal::session_binding(r.route, r.bucket_key, r.session_key), sealed)) {
       return false;
     }
     r.record = head + sealed;
@@ -174,20 +174,24 @@ Result<std::optional<ResumePoint>> read_resume(const std::string& path) {
     }
     const auto sp = line.find(' ');
     const std::string name = line.substr(0, sp), value = sp == std::string::npos ? "" : line.substr(sp + 1);
-    if (name == "source") ok = unhex(value, &p.source);
-    else if (name == "target") ok = unhex(value, &p.target);
+    if (name == "source")
+      ok = unhex(value, &p.source);
+    else if (name == "target")
+      ok = unhex(value, &p.target);
     else if (name == "table") {
       try {
         p.table = std::stoi(value);
       } catch (...) {
         ok = false;
       }
-    } else if (name == "cursor") cursor_hex = value;
-    else ok = false;
+    } else if (name == "cursor")
+      cursor_hex = value;
+    else
+      ok = false;
   }
   if (!ok || p.table < 0 || p.table > mg::kTableCount || !unhex(cursor_hex, &p.cursor)) {
-    return Status(StatusCode::kInvalidArgument, "the resume file " + path + " is not one authstore migrate wrote",
-                  "resume");
+    return Status(StatusCode::kInvalidArgument,
+                  "the resume file " + path + " is not one authstore migrate wrote", "resume");
   }
   return std::optional<ResumePoint>(std::move(p));
 }
@@ -196,8 +200,8 @@ Status write_resume(const std::string& path, const ResumePoint& p) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "authstore migrate v1\nsource " << hex(p.source) << "\ntarget " << hex(p.target) << "\ntable " << p.table
-        << "\ncursor " << hex(p.cursor) << "\n";
+    out << "authstore migrate v1\nsource " << hex(p.source) << "\ntarget " << hex(p.target) << "\ntable "
+        << p.table << "\ncursor " << hex(p.cursor) << "\n";
     out.flush();
     if (!out) return Status(StatusCode::kUnavailable, "cannot write the resume file " + tmp, "resume");
   }
@@ -221,7 +225,8 @@ void put_lp(std::string& out, std::string_view v) {
   out.append(v);
 }
 void put_i64(std::string& out, std::int64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+  for (int i = 7; i >= 0; --i)
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
 }
 
 // How a row compares. `key`: its primary key. `digest`: everything the stores answer from it,
@@ -281,14 +286,14 @@ class Normalizer {
             n.keep = true, n.keep_until = r.until;
           } else if constexpr (std::is_same_v<T, mg::FamilyRow>) {
             put_lp(n.key, r.family_key);
-            for (const std::string* s : {&r.route, &r.subject_key, &r.client_key, &r.grant_key, &r.current_token,
-                                         &r.prev_token, &r.grace_token}) {
+            for (const std::string* s : {&r.route, &r.subject_key, &r.client_key, &r.grant_key,
+                                         &r.current_token, &r.prev_token, &r.grace_token}) {
               put_lp(d, *s);
             }
             put_lp(d, signed_body(RecordType::kFamily, r.family_key, r.record));
-            for (std::int64_t v : {r.user_gen, r.client_gen, static_cast<std::int64_t>(r.state), r.prev_spent_at,
-                                   r.grace_spent_at, r.created_at, r.last_used_at, r.idle_ttl, r.idle_expires_at,
-                                   r.expires_at, r.rotations}) {
+            for (std::int64_t v : {r.user_gen, r.client_gen, static_cast<std::int64_t>(r.state),
+                                   r.prev_spent_at, r.grace_spent_at, r.created_at, r.last_used_at,
+                                   r.idle_ttl, r.idle_expires_at, r.expires_at, r.rotations}) {
               put_i64(d, v);
             }
           } else if constexpr (std::is_same_v<T, mg::TokenRow>) {
@@ -297,7 +302,8 @@ class Normalizer {
           } else if constexpr (std::is_same_v<T, mg::JtiRow>) {
             put_lp(n.key, r.route), put_lp(n.key, r.subject_key), put_lp(n.key, r.jti_key);
             put_lp(d, r.client_key), put_lp(d, signed_body(RecordType::kJti, r.jti_key, r.record));
-            put_i64(d, r.user_gen), put_i64(d, r.client_gen), put_i64(d, r.consumed), put_i64(d, r.expires_at);
+            put_i64(d, r.user_gen), put_i64(d, r.client_gen), put_i64(d, r.consumed),
+                put_i64(d, r.expires_at);
           } else if constexpr (std::is_same_v<T, mg::CodeRow>) {
             put_lp(n.key, r.key);
             put_i64(d, r.consumed), put_i64(d, r.expires_at);
@@ -350,7 +356,8 @@ class Normalizer {
 // A logout row of refresh_grants (sqlite_refresh.cc logout_key): the latest per (user, client)
 // is what grant_live answers from.
 bool logout_row(const mg::GrantRow& r, std::string* who, std::string* time) {
-  if (r.grant_key.empty() || (r.grant_key[0] != '\x00' && r.grant_key[0] != '\x01') || r.grant_key.size() < 9) {
+  if (r.grant_key.empty() || (r.grant_key[0] != '\x00' && r.grant_key[0] != '\x01') ||
+      r.grant_key.size() < 9) {
     return false;
   }
   *who = r.route + '\xff' + r.subject_key + '\xff' + r.grant_key.substr(0, r.grant_key.size() - 8);
@@ -405,7 +412,8 @@ Status check_page_rows(const MigrateOptions& how) {
   return Status();
 }
 
-Result<MigrateReport> verify_opened(Opened& from, Opened& to, const MigrateOptions& how, MigrateReport report) {
+Result<MigrateReport> verify_opened(Opened& from, Opened& to, const MigrateOptions& how,
+                                    MigrateReport report) {
   report.mismatched = 0;
   const bool fresh_tables = report.tables.empty();
   for (int ti = 0; ti < mg::kTableCount; ++ti) {
@@ -427,8 +435,8 @@ Result<MigrateReport> verify_opened(Opened& from, Opened& to, const MigrateOptio
     auto mismatch = [&](const std::string& key, const char* why) {
       ++tr.mismatched;
       if (report.first_mismatch.empty()) {
-        report.first_mismatch = std::string(mg::table_name(t)) + ": row " +
-                                internal::base64url_encode(key) + " " + why;
+        report.first_mismatch =
+            std::string(mg::table_name(t)) + ": row " + internal::base64url_encode(key) + " " + why;
       }
     };
     for (const auto& [key, n] : src.value()) {
@@ -437,8 +445,10 @@ Result<MigrateReport> verify_opened(Opened& from, Opened& to, const MigrateOptio
         mismatch(key, "is missing on the target");
         continue;
       }
-      if (it->second.digest != n.digest) mismatch(key, "differs on the target");
-      else if (n.keep && it->second.keep_until < n.keep_until) mismatch(key, "is remembered for less time on the target");
+      if (it->second.digest != n.digest)
+        mismatch(key, "differs on the target");
+      else if (n.keep && it->second.keep_until < n.keep_until)
+        mismatch(key, "is remembered for less time on the target");
     }
     for (const auto& [key, n] : dst.value()) {
       if (src->find(key) == src->end()) mismatch(key, "is on the target only");
@@ -506,10 +516,11 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
     auto empty = target_empty(*to);
     if (!empty.ok()) return empty.status();
     if (!empty.value()) {
-      return Status(StatusCode::kFailedPrecondition,
-                    "the target holds records: a migration copies into an empty store only (or resumes its own "
-                    "run with the resume file)",
-                    "target");
+      return Status(
+          StatusCode::kFailedPrecondition,
+          "the target holds records: a migration copies into an empty store only (or resumes its own "
+          "run with the resume file)",
+          "target");
     }
   }
 
@@ -521,8 +532,9 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
     } else if (f.code() == StatusCode::kFailedPrecondition && f.field() == "fence") {
       if (!how.source_stopped) {
         return Status(StatusCode::kFailedPrecondition,
-                      f.message() + "; stop every writer of the source and say so (source_stopped, "
-                                    "--source-stopped), or migrate from a store that can be fenced",
+                      f.message() +
+                          "; stop every writer of the source and say so (source_stopped, "
+                          "--source-stopped), or migrate from a store that can be fenced",
                       "fence");
       }
     } else {
@@ -560,10 +572,13 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
         if (Status s = to->m->import_rows(t, rows, target_now); !s.ok()) return s;
       }
       for (auto& r : rows) {  // client tokens, sessions and payloads hold secrets
-        std::visit([](auto& x) { mg::columns(x, [](auto& v) {
-                       if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) internal::cleanse(v);
-                     }); },
-                   r);
+        std::visit(
+            [](auto& x) {
+              mg::columns(x, [](auto& v) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) internal::cleanse(v);
+              });
+            },
+            r);
       }
       cursor = std::move(page->next_cursor);
       if (!how.dry_run && !how.resume_file.empty()) {
@@ -584,8 +599,8 @@ Result<MigrateReport> migrate(std::string_view from_url, std::string_view to_url
   return report;
 }
 
-Result<MigrateReport> verify_migration(std::string_view from_url, std::string_view to_url, const Options& options,
-                                       const MigrateOptions& how) {
+Result<MigrateReport> verify_migration(std::string_view from_url, std::string_view to_url,
+                                       const Options& options, const MigrateOptions& how) {
   if (Status s = check_page_rows(how); !s.ok()) return s;
   auto from = open_side(from_url, options, "source");
   if (!from.ok()) return from.status();

@@ -21,7 +21,13 @@ namespace internal {
 namespace {
 
 enum PayloadTag : std::uint8_t {
-  kModel = 1, kId, kData, kGrantId, kUid, kUserCode, kExpiresAt,
+  kModel = 1,
+  kId,
+  kData,
+  kGrantId,
+  kUid,
+  kUserCode,
+  kExpiresAt,
 };
 
 constexpr std::size_t kMaxIdBytes = 1024;
@@ -56,7 +62,7 @@ Status not_found() { return Status(StatusCode::kNotFound, "payload not found"); 
 
 // What a lookup expects the record it gets back to be.
 struct Expect {
-  std::string key;    // empty: the slot's key, recomputed from the record's model and id.
+  std::string key;  // empty: the slot's key, recomputed from the record's model and id.
   std::string model;
   PayloadStoreImpl::Index index = PayloadStoreImpl::Index::kUid;
   std::string index_value;  // non-empty: the record's uid / user code must equal it.
@@ -97,7 +103,8 @@ Result<StoredPayload> open_slot(const StoreContext& ctx, const Expect& want, con
 
 // Revoked (grant) reads as not found; other outcomes and errors pass through.
 Status lookup_status(Status s) {
-  if (s.code() == StatusCode::kRevoked) return Status(StatusCode::kNotFound, "payload not found (grant revoked)");
+  if (s.code() == StatusCode::kRevoked)
+    return Status(StatusCode::kNotFound, "payload not found (grant revoked)");
   return s;
 }
 
@@ -129,7 +136,8 @@ struct Settle {
         backend->payloads().grant_revoked(
             grant, now, [self = std::move(self), slot = std::move(slot)](Result<bool> revoked) mutable {
               if (!revoked.ok()) return self.done(Result<StoredPayload>(revoked.status()));
-              if (revoked.value()) return self.done(Result<StoredPayload>(lookup_status(Status(StatusCode::kRevoked, ""))));
+              if (revoked.value())
+                return self.done(Result<StoredPayload>(lookup_status(Status(StatusCode::kRevoked, ""))));
               slot.grant_checked = true;
               self(Result<PayloadSlot>(std::move(slot)));
             });
@@ -139,7 +147,8 @@ struct Settle {
     if (!p.ok() || !consume) return done(std::move(p));
     if (p.value().consumed_at != 0) {
       ctx->security(SecurityEvent::kCodeReplay);
-      return done(Result<StoredPayload>(Status(StatusCode::kAlreadyConsumed, "payload was already consumed", "id")));
+      return done(
+          Result<StoredPayload>(Status(StatusCode::kAlreadyConsumed, "payload was already consumed", "id")));
     }
     p.value().consumed_at = now;
     done(std::move(p));
@@ -159,7 +168,9 @@ struct Settle {
     try {
       call(self);
     } catch (const std::exception& e) {  // allocation: answer unless the backend took the callback
-      if (self.done) self.done(Result<StoredPayload>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what())));
+      if (self.done)
+        self.done(
+            Result<StoredPayload>(Status(StatusCode::kInternal, std::string("internal error: ") + e.what())));
     }
   }
 };
@@ -175,12 +186,12 @@ void PayloadStoreImpl::upsert(const PayloadWrite& w, Callback<Done> done) {
     if (s.ok()) s = check_text("uid", w.uid, kMaxIdBytes, false);
     if (s.ok()) s = check_text("user_code", w.user_code, kMaxIdBytes, false);
     if (s.ok() && w.payload.size() > opt.max_payload_bytes) {
-      s = invalid_argument("payload", "is larger than max_payload_bytes (" +
-                                          std::to_string(opt.max_payload_bytes) + ")");
+      s = invalid_argument(
+          "payload", "is larger than max_payload_bytes (" + std::to_string(opt.max_payload_bytes) + ")");
     }
     if (s.ok() && (w.ttl_ms < 0 || w.ttl_ms > opt.max_ttl_ms)) {
-      s = invalid_argument("ttl_ms", "must be 1..max_ttl_ms (" + std::to_string(opt.max_ttl_ms) +
-                                         "), or 0 for max_ttl_ms");
+      s = invalid_argument(
+          "ttl_ms", "must be 1..max_ttl_ms (" + std::to_string(opt.max_ttl_ms) + "), or 0 for max_ttl_ms");
     }
     if (!s.ok()) return fail(done, s);
     const Millis now = ctx->now();
@@ -194,8 +205,13 @@ void PayloadStoreImpl::upsert(const PayloadWrite& w, Callback<Done> done) {
     put.expires_at = now + (w.ttl_ms == 0 ? opt.max_ttl_ms : w.ttl_ms);
     put.now = now;
     RecordWriter rw;
-    rw.str(kModel, w.model).str(kId, w.id).str(kData, w.payload).str(kGrantId, w.grant_id)
-        .str(kUid, w.uid).str(kUserCode, w.user_code).i64(kExpiresAt, put.expires_at);
+    rw.str(kModel, w.model)
+        .str(kId, w.id)
+        .str(kData, w.payload)
+        .str(kGrantId, w.grant_id)
+        .str(kUid, w.uid)
+        .str(kUserCode, w.user_code)
+        .i64(kExpiresAt, put.expires_at);
     std::string body = rw.take();
     put.record = seal_encrypted(*ctx->ring, RecordType::kPayload, put.key, body);
     cleanse(body);
@@ -210,7 +226,8 @@ void PayloadStoreImpl::find(std::string_view model, std::string_view id, Callbac
     Expect want{entry_key(*ctx->ring, model, id), std::string(model), Index::kUid, {}};
     const Millis now = ctx->now();
     std::string key = want.key;
-    backend->payloads().get(key, now, Settle{ctx.get(), backend.get(), std::move(want), now, false, std::move(done)});
+    backend->payloads().get(key, now,
+                            Settle{ctx.get(), backend.get(), std::move(want), now, false, std::move(done)});
   });
 }
 
@@ -222,8 +239,9 @@ void PayloadStoreImpl::find_indexed(Index index, std::string_view model, std::st
     if (Status s = check_id(field, value); !s.ok()) return fail(done, s);
     Expect want{{}, std::string(model), index, std::string(value)};
     const Millis now = ctx->now();
-    backend->payloads().get_indexed(index_key(*ctx->ring, index, model, value), now,
-                                    Settle{ctx.get(), backend.get(), std::move(want), now, false, std::move(done)});
+    backend->payloads().get_indexed(
+        index_key(*ctx->ring, index, model, value), now,
+        Settle{ctx.get(), backend.get(), std::move(want), now, false, std::move(done)});
   });
 }
 
@@ -234,7 +252,8 @@ void PayloadStoreImpl::consume(std::string_view model, std::string_view id, Call
     Expect want{entry_key(*ctx->ring, model, id), std::string(model), Index::kUid, {}};
     const Millis now = ctx->now();
     std::string key = want.key;
-    backend->payloads().consume(key, now, Settle{ctx.get(), backend.get(), std::move(want), now, true, std::move(done)});
+    backend->payloads().consume(
+        key, now, Settle{ctx.get(), backend.get(), std::move(want), now, true, std::move(done)});
   });
 }
 
@@ -266,8 +285,8 @@ using internal::wait_for;
 PayloadStore::PayloadStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PayloadStore::~PayloadStore() = default;
 
-#define AUTHSTORE_PAYLOAD_ADMIT(done)                                               \
-  const internal::Admission admitted(impl_.get());                                  \
+#define AUTHSTORE_PAYLOAD_ADMIT(done)              \
+  const internal::Admission admitted(impl_.get()); \
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal())
 
 void PayloadStore::upsert_async(const PayloadWrite& write, Callback<Done> done) {
@@ -275,7 +294,7 @@ void PayloadStore::upsert_async(const PayloadWrite& write, Callback<Done> done) 
   impl_->upsert(write, instrument(impl_->ctx, OpId::kPayloadUpsert, std::move(done)));
 }
 Result<Done> PayloadStore::upsert(const PayloadWrite& write) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { upsert_async(write, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_), [&](auto cb) { upsert_async(write, std::move(cb)); });
 }
 
 void PayloadStore::find_async(std::string_view model, std::string_view id, Callback<StoredPayload> done) {
@@ -283,7 +302,8 @@ void PayloadStore::find_async(std::string_view model, std::string_view id, Callb
   impl_->find(model, id, instrument(impl_->ctx, OpId::kPayloadFind, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::find(std::string_view model, std::string_view id) {
-  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { find_async(model, id, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),
+                                 [&](auto cb) { find_async(model, id, std::move(cb)); });
 }
 
 void PayloadStore::find_by_uid_async(std::string_view model, std::string_view uid,
@@ -293,7 +313,8 @@ void PayloadStore::find_by_uid_async(std::string_view model, std::string_view ui
                       instrument(impl_->ctx, OpId::kPayloadFind, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::find_by_uid(std::string_view model, std::string_view uid) {
-  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { find_by_uid_async(model, uid, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),
+                                 [&](auto cb) { find_by_uid_async(model, uid, std::move(cb)); });
 }
 
 void PayloadStore::find_by_user_code_async(std::string_view model, std::string_view user_code,
@@ -303,7 +324,8 @@ void PayloadStore::find_by_user_code_async(std::string_view model, std::string_v
                       instrument(impl_->ctx, OpId::kPayloadFind, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::find_by_user_code(std::string_view model, std::string_view user_code) {
-  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { find_by_user_code_async(model, user_code, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),
+                                 [&](auto cb) { find_by_user_code_async(model, user_code, std::move(cb)); });
 }
 
 void PayloadStore::consume_async(std::string_view model, std::string_view id, Callback<StoredPayload> done) {
@@ -311,7 +333,8 @@ void PayloadStore::consume_async(std::string_view model, std::string_view id, Ca
   impl_->consume(model, id, instrument(impl_->ctx, OpId::kPayloadConsume, std::move(done)));
 }
 Result<StoredPayload> PayloadStore::consume(std::string_view model, std::string_view id) {
-  return wait_for<StoredPayload>(internal::wait_policy(impl_),[&](auto cb) { consume_async(model, id, std::move(cb)); });
+  return wait_for<StoredPayload>(internal::wait_policy(impl_),
+                                 [&](auto cb) { consume_async(model, id, std::move(cb)); });
 }
 
 void PayloadStore::destroy_async(std::string_view model, std::string_view id, Callback<Done> done) {
@@ -319,7 +342,8 @@ void PayloadStore::destroy_async(std::string_view model, std::string_view id, Ca
   impl_->destroy(model, id, instrument(impl_->ctx, OpId::kPayloadDestroy, std::move(done)));
 }
 Result<Done> PayloadStore::destroy(std::string_view model, std::string_view id) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { destroy_async(model, id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { destroy_async(model, id, std::move(cb)); });
 }
 
 void PayloadStore::revoke_by_grant_id_async(std::string_view grant_id, Callback<Done> done) {
@@ -327,7 +351,8 @@ void PayloadStore::revoke_by_grant_id_async(std::string_view grant_id, Callback<
   impl_->revoke_grant(grant_id, instrument(impl_->ctx, OpId::kPayloadRevokeGrant, std::move(done)));
 }
 Result<Done> PayloadStore::revoke_by_grant_id(std::string_view grant_id) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_by_grant_id_async(grant_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { revoke_by_grant_id_async(grant_id, std::move(cb)); });
 }
 
 #undef AUTHSTORE_PAYLOAD_ADMIT

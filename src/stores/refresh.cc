@@ -15,7 +15,15 @@ namespace internal {
 namespace {
 
 enum FamilyTag : std::uint8_t {
-  kFamilyId = 1, kSubject, kClientId, kScope, kGrantId, kMetadata, kCreatedAt, kIdleTtl, kExpiresAt,
+  kFamilyId = 1,
+  kSubject,
+  kClientId,
+  kScope,
+  kGrantId,
+  kMetadata,
+  kCreatedAt,
+  kIdleTtl,
+  kExpiresAt,
 };
 // grant_live: how far ahead of the store clock an issued_at may be (clock skew between servers).
 constexpr Millis kIssuedAtLeewayMs = 60'000;
@@ -47,8 +55,8 @@ std::optional<Presented> parse_refresh(const KeyRing& ring, std::string_view tex
   if (!token) {
     *error = why == TokenError::kUnknownKey
                  ? Status(StatusCode::kNotFound, "refresh token not found (unknown key id)")
-                 : invalid_argument("token", "malformed: expected " +
-                                                 std::string(token_formats(TokenKind::kRefresh)));
+                 : invalid_argument("token",
+                                    "malformed: expected " + std::string(token_formats(TokenKind::kRefresh)));
     return std::nullopt;
   }
   Presented p;
@@ -83,8 +91,8 @@ std::optional<RefreshFamily> decode_family(const KeyRing& ring, const FamilyStat
 // can change: the family the token commits to (v2) or at least its route (v1), the signed record,
 // the record's subject belonging to the token's route, and the signed absolute expiry. nullopt
 // when any check fails (the caller reads it as not found and counts a signature failure).
-std::optional<RefreshFamily> verified_family(const KeyRing& ring, const Presented& p,
-                                             const FamilyState& st, Millis now) {
+std::optional<RefreshFamily> verified_family(const KeyRing& ring, const Presented& p, const FamilyState& st,
+                                             Millis now) {
   if (st.corrupt) return std::nullopt;
   if (p.family_key.empty()) {
     const std::string expected_prefix = "rf:" + p.tag + ":";
@@ -118,7 +126,8 @@ void RefreshStoreImpl::issue(const RefreshGrant& in, Callback<IssuedRefreshToken
     }
     if (g.lifetime_ms == 0) g.lifetime_ms = std::min(opt.default_lifetime_ms, opt.max_lifetime_ms);
     if (g.idle_ttl_ms == 0) g.idle_ttl_ms = std::min(opt.default_idle_ttl_ms, g.lifetime_ms);
-    if (Status s = check_ttl("lifetime_ms", g.lifetime_ms, opt.max_lifetime_ms); !s.ok()) return fail(done, s);
+    if (Status s = check_ttl("lifetime_ms", g.lifetime_ms, opt.max_lifetime_ms); !s.ok())
+      return fail(done, s);
     if (Status s = check_ttl("idle_ttl_ms", g.idle_ttl_ms, g.lifetime_ms); !s.ok()) return fail(done, s);
     if (g.metadata_json.empty()) g.metadata_json = "{}";
     if (Status s = check_json_object("metadata_json", g.metadata_json, opt.max_metadata_bytes); !s.ok()) {
@@ -148,23 +157,30 @@ void RefreshStoreImpl::issue(const RefreshGrant& in, Callback<IssuedRefreshToken
     req.client_key = client_key(*ctx->ring, g.client_id);
     req.grant_key = grant_key(*ctx->ring, g.grant_id);
     RecordWriter w;
-    w.str(kFamilyId, fam.family_id).str(kSubject, fam.subject).str(kClientId, fam.client_id)
-        .str(kScope, fam.scope).str(kGrantId, fam.grant_id).str(kMetadata, fam.metadata_json)
-        .i64(kCreatedAt, now).i64(kIdleTtl, g.idle_ttl_ms).i64(kExpiresAt, fam.expires_at);
+    w.str(kFamilyId, fam.family_id)
+        .str(kSubject, fam.subject)
+        .str(kClientId, fam.client_id)
+        .str(kScope, fam.scope)
+        .str(kGrantId, fam.grant_id)
+        .str(kMetadata, fam.metadata_json)
+        .i64(kCreatedAt, now)
+        .i64(kIdleTtl, g.idle_ttl_ms)
+        .i64(kExpiresAt, fam.expires_at);
     req.record = seal_signed(*ctx->ring, RecordType::kFamily, req.family_key, w.take());
     req.idle_ttl = g.idle_ttl_ms;
     req.expires_at = fam.expires_at;
     req.now = now;
     IssuedRefreshToken issued{std::move(token.text), std::move(fam)};
-    backend->refresh().issue(req, [ctx = ctx.get(), done = std::move(done), issued = std::move(issued)](Result<Done> r) mutable {
-      if (r.code() == StatusCode::kRevoked) {
-        ctx->security(SecurityEvent::kRevokedUse);
-        return done(Result<IssuedRefreshToken>(
-            Status(StatusCode::kRevoked, "the grant was revoked", "grant_id")));
-      }
-      if (!r.ok()) return done(Result<IssuedRefreshToken>(r.status()));
-      done(Result<IssuedRefreshToken>(std::move(issued)));
-    });
+    backend->refresh().issue(
+        req, [ctx = ctx.get(), done = std::move(done), issued = std::move(issued)](Result<Done> r) mutable {
+          if (r.code() == StatusCode::kRevoked) {
+            ctx->security(SecurityEvent::kRevokedUse);
+            return done(Result<IssuedRefreshToken>(
+                Status(StatusCode::kRevoked, "the grant was revoked", "grant_id")));
+          }
+          if (!r.ok()) return done(Result<IssuedRefreshToken>(r.status()));
+          done(Result<IssuedRefreshToken>(std::move(issued)));
+        });
   });
 }
 
@@ -191,45 +207,45 @@ void RefreshStoreImpl::rotate(std::string_view text, std::string_view client_id,
     if (!client_id.empty()) req.client_key = client_key(*ctx->ring, client_id);
     req.grace = std::min(ctx->options.refresh.grace_window_ms, ctx->options.refresh.max_grace_window_ms);
     req.now = ctx->now();
-    backend->refresh().rotate(req, [ctx = ctx.get(), done = std::move(done), next = std::move(next.text),
-                                    p = std::move(*presented), client = std::string(client_id),
-                                    now = req.now](Result<RotateResult> r) mutable {
-      using R = Result<IssuedRefreshToken>;
-      if (!r.ok()) return done(R(r.status()));
-      RotateResult& rr = r.value();
-      if (rr.family.corrupt) ctx->security(SecurityEvent::kSignatureFailure);
-      if (rr.outcome == TokenOutcome::kNotFound) return done(R(token_not_found()));
-      auto fam = verified_family(*ctx->ring, p, rr.family, now);
-      if (!fam) {
-        ctx->security(SecurityEvent::kSignatureFailure);
-        return done(R(token_not_found()));
-      }
-      // The signed client decides; a wrong client learns nothing about the family, whatever
-      // state it is in.
-      if (rr.outcome == TokenOutcome::kClientMismatch || (!client.empty() && fam->client_id != client)) {
-        ctx->security(SecurityEvent::kClientMismatch);
-        return done(R(Status(StatusCode::kPermissionDenied,
-                             "the refresh token was issued to another client", "client_id")));
-      }
-      switch (rr.outcome) {
-        case TokenOutcome::kRotated:
-        case TokenOutcome::kGraceRotated:
-          return done(R(IssuedRefreshToken{std::move(next), std::move(*fam)}));
-        case TokenOutcome::kReused:
-          ctx->security(SecurityEvent::kRefreshReuse);
-          return done(R(Status(StatusCode::kReused,
-                               "refresh token reuse detected: the family is revoked", "token"),
-                        IssuedRefreshToken{{}, std::move(*fam)}));
-        case TokenOutcome::kRevoked:
-          ctx->security(SecurityEvent::kRevokedUse);
-          return done(R(Status(StatusCode::kRevoked, "refresh token family is revoked", "token"),
-                        IssuedRefreshToken{{}, std::move(*fam)}));
-        case TokenOutcome::kClientMismatch:
-        case TokenOutcome::kNotFound:
-          break;
-      }
-      done(R(token_not_found()));
-    });
+    backend->refresh().rotate(
+        req, [ctx = ctx.get(), done = std::move(done), next = std::move(next.text), p = std::move(*presented),
+              client = std::string(client_id), now = req.now](Result<RotateResult> r) mutable {
+          using R = Result<IssuedRefreshToken>;
+          if (!r.ok()) return done(R(r.status()));
+          RotateResult& rr = r.value();
+          if (rr.family.corrupt) ctx->security(SecurityEvent::kSignatureFailure);
+          if (rr.outcome == TokenOutcome::kNotFound) return done(R(token_not_found()));
+          auto fam = verified_family(*ctx->ring, p, rr.family, now);
+          if (!fam) {
+            ctx->security(SecurityEvent::kSignatureFailure);
+            return done(R(token_not_found()));
+          }
+          // The signed client decides; a wrong client learns nothing about the family, whatever
+          // state it is in.
+          if (rr.outcome == TokenOutcome::kClientMismatch || (!client.empty() && fam->client_id != client)) {
+            ctx->security(SecurityEvent::kClientMismatch);
+            return done(R(Status(StatusCode::kPermissionDenied,
+                                 "the refresh token was issued to another client", "client_id")));
+          }
+          switch (rr.outcome) {
+            case TokenOutcome::kRotated:
+            case TokenOutcome::kGraceRotated:
+              return done(R(IssuedRefreshToken{std::move(next), std::move(*fam)}));
+            case TokenOutcome::kReused:
+              ctx->security(SecurityEvent::kRefreshReuse);
+              return done(R(
+                  Status(StatusCode::kReused, "refresh token reuse detected: the family is revoked", "token"),
+                  IssuedRefreshToken{{}, std::move(*fam)}));
+            case TokenOutcome::kRevoked:
+              ctx->security(SecurityEvent::kRevokedUse);
+              return done(R(Status(StatusCode::kRevoked, "refresh token family is revoked", "token"),
+                            IssuedRefreshToken{{}, std::move(*fam)}));
+            case TokenOutcome::kClientMismatch:
+            case TokenOutcome::kNotFound:
+              break;
+          }
+          done(R(token_not_found()));
+        });
   });
 }
 
@@ -245,26 +261,25 @@ void RefreshStoreImpl::peek(std::string_view text, Callback<RefreshTokenInfo> do
     backend->refresh().peek(tag, token_key, fam_key, now,
                             [ctx = ctx.get(), done = std::move(done), p = std::move(*presented),
                              now](Result<FamilyState> r) mutable {
-      using R = Result<RefreshTokenInfo>;
-      if (!r.ok()) return done(R(r.status()));
-      auto fam = verified_family(*ctx->ring, p, r.value(), now);
-      if (!fam) {
-        ctx->security(SecurityEvent::kSignatureFailure);
-        return done(R(token_not_found()));
-      }
-      RefreshTokenInfo info;
-      info.state = !r->live ? RefreshTokenState::kRevoked
-                   : r->token_spent ? RefreshTokenState::kRotated
-                                    : RefreshTokenState::kActive;
-      info.family = std::move(*fam);
-      done(R(std::move(info)));
-    });
+                              using R = Result<RefreshTokenInfo>;
+                              if (!r.ok()) return done(R(r.status()));
+                              auto fam = verified_family(*ctx->ring, p, r.value(), now);
+                              if (!fam) {
+                                ctx->security(SecurityEvent::kSignatureFailure);
+                                return done(R(token_not_found()));
+                              }
+                              RefreshTokenInfo info;
+                              info.state = !r->live         ? RefreshTokenState::kRevoked
+                                           : r->token_spent ? RefreshTokenState::kRotated
+                                                            : RefreshTokenState::kActive;
+                              info.family = std::move(*fam);
+                              done(R(std::move(info)));
+                            });
   });
 }
 
-void RefreshStoreImpl::store_jti(std::string_view subject, std::string_view jti,
-                                 std::string_view client_id, std::int64_t ttl_ms,
-                                 Callback<Done> done) {
+void RefreshStoreImpl::store_jti(std::string_view subject, std::string_view jti, std::string_view client_id,
+                                 std::int64_t ttl_ms, Callback<Done> done) {
   guarded(done, [&] {
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
@@ -283,15 +298,16 @@ void RefreshStoreImpl::store_jti(std::string_view subject, std::string_view jti,
     e.expires_at = e.now + ttl_ms;
     RecordWriter w;
     // The jti itself is not stored: only its keyed hash (the caller presents the jti to consume).
-    w.str(kJtiHash, jti_hash).str(kJtiSubject, subject).str(kJtiClient, client_id)
+    w.str(kJtiHash, jti_hash)
+        .str(kJtiSubject, subject)
+        .str(kJtiClient, client_id)
         .i64(kJtiExpires, e.expires_at);
     e.record = seal_signed(*ctx->ring, RecordType::kJti, e.jti_key, w.take());
     backend->refresh().store_jti(e, std::move(done));
   });
 }
 
-void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jti,
-                                   Callback<JtiRecord> done) {
+void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jti, Callback<JtiRecord> done) {
   guarded(done, [&] {
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("jti", jti, 256); !s.ok()) return fail(done, s);
@@ -299,34 +315,36 @@ void RefreshStoreImpl::consume_jti(std::string_view subject, std::string_view jt
     std::string hash = index_hash(*ctx->ring, "jti", subject, jti);
     std::string key = jti_key(user.tag, hash);
     const Millis now = ctx->now();
-    backend->refresh().consume_jti(user.tag, user.subject_key, key, now,
-                                   [ctx = ctx.get(), key, hash = std::move(hash), jti = std::string(jti),
-                                    subject = std::string(subject), now,
-                                    done = std::move(done)](Result<JtiResult> r) mutable {
-      using R = Result<JtiRecord>;
-      if (!r.ok()) return done(R(r.status()));
-      if (r->outcome == JtiOutcome::kNotFound) return done(R(Status(StatusCode::kNotFound, "jti not found")));
-      if (r->outcome == JtiOutcome::kRevoked) {
-        ctx->security(SecurityEvent::kRevokedUse);
-        return done(R(Status(StatusCode::kRevoked, "jti was revoked", "jti")));
-      }
-      auto body = open_signed(*ctx->ring, RecordType::kJti, key, r->record);
-      auto rd = body ? RecordReader::parse(*body) : std::nullopt;
-      // New records hold the jti's keyed hash, old ones the jti itself; either must name the
-      // presented jti, and the signed expiry must not have passed.
-      const bool names_jti = rd && (rd->has(kJtiHash) ? rd->str(kJtiHash) == hash : rd->str(kJti) == jti);
-      if (!rd || !names_jti || rd->str(kJtiSubject) != subject || rd->i64(kJtiExpires) <= now) {
-        ctx->security(SecurityEvent::kSignatureFailure);
-        return done(R(Status(StatusCode::kNotFound, "jti not found")));
-      }
-      JtiRecord rec{std::move(jti), std::string(rd->str(kJtiSubject)),
-                    std::string(rd->str(kJtiClient)), rd->i64(kJtiExpires)};
-      if (r->outcome == JtiOutcome::kAlreadyConsumed) {
-        ctx->security(SecurityEvent::kRefreshReuse);
-        return done(R(Status(StatusCode::kAlreadyConsumed, "jti was already consumed", "jti"), std::move(rec)));
-      }
-      done(R(std::move(rec)));
-    });
+    backend->refresh().consume_jti(
+        user.tag, user.subject_key, key, now,
+        [ctx = ctx.get(), key, hash = std::move(hash), jti = std::string(jti), subject = std::string(subject),
+         now, done = std::move(done)](Result<JtiResult> r) mutable {
+          using R = Result<JtiRecord>;
+          if (!r.ok()) return done(R(r.status()));
+          if (r->outcome == JtiOutcome::kNotFound)
+            return done(R(Status(StatusCode::kNotFound, "jti not found")));
+          if (r->outcome == JtiOutcome::kRevoked) {
+            ctx->security(SecurityEvent::kRevokedUse);
+            return done(R(Status(StatusCode::kRevoked, "jti was revoked", "jti")));
+          }
+          auto body = open_signed(*ctx->ring, RecordType::kJti, key, r->record);
+          auto rd = body ? RecordReader::parse(*body) : std::nullopt;
+          // New records hold the jti's keyed hash, old ones the jti itself; either must name the
+          // presented jti, and the signed expiry must not have passed.
+          const bool names_jti = rd && (rd->has(kJtiHash) ? rd->str(kJtiHash) == hash : rd->str(kJti) == jti);
+          if (!rd || !names_jti || rd->str(kJtiSubject) != subject || rd->i64(kJtiExpires) <= now) {
+            ctx->security(SecurityEvent::kSignatureFailure);
+            return done(R(Status(StatusCode::kNotFound, "jti not found")));
+          }
+          JtiRecord rec{std::move(jti), std::string(rd->str(kJtiSubject)), std::string(rd->str(kJtiClient)),
+                        rd->i64(kJtiExpires)};
+          if (r->outcome == JtiOutcome::kAlreadyConsumed) {
+            ctx->security(SecurityEvent::kRefreshReuse);
+            return done(
+                R(Status(StatusCode::kAlreadyConsumed, "jti was already consumed", "jti"), std::move(rec)));
+          }
+          done(R(std::move(rec)));
+        });
   });
 }
 
@@ -335,8 +353,8 @@ void RefreshStoreImpl::revoke(std::string_view text, Callback<Done> done) {
     Status error;
     auto presented = parse_refresh(*ctx->ring, text, &error);
     if (!presented) return fail(done, std::move(error));
-    backend->refresh().revoke_token(presented->tag, presented->token_key, presented->family_key,
-                                    ctx->now(), std::move(done));
+    backend->refresh().revoke_token(presented->tag, presented->token_key, presented->family_key, ctx->now(),
+                                    std::move(done));
   });
 }
 
@@ -348,7 +366,8 @@ void RefreshStoreImpl::revoke_family(std::string_view family_id, Callback<Done> 
       if (why == TokenError::kUnknownKey) {
         return fail(done, Status(StatusCode::kNotFound, "refresh family not found (unknown key id)"));
       }
-      return fail(done, invalid_argument("family_id", "malformed: expected " + std::string(kFamilyIdFormats)));
+      return fail(done,
+                  invalid_argument("family_id", "malformed: expected " + std::string(kFamilyIdFormats)));
     }
     const std::string tag = route_tag(ref->route);
     backend->refresh().revoke_family(tag, family_key(tag, ref->family), ctx->now(), std::move(done));
@@ -389,8 +408,8 @@ void RefreshStoreImpl::revoke_grant(std::string_view subject, std::string_view g
   });
 }
 
-void RefreshStoreImpl::grant_live(std::string_view subject, std::string_view client_id, std::string_view grant_id,
-                                  UnixMillis issued_at, Callback<Done> done) {
+void RefreshStoreImpl::grant_live(std::string_view subject, std::string_view client_id,
+                                  std::string_view grant_id, UnixMillis issued_at, Callback<Done> done) {
   guarded(done, [&] {
     if (Status s = check_text("subject", subject, 256); !s.ok()) return fail(done, s);
     if (Status s = check_text("client_id", client_id, 256); !s.ok()) return fail(done, s);
@@ -409,8 +428,8 @@ void RefreshStoreImpl::grant_live(std::string_view subject, std::string_view cli
     }
     const UserIds user = user_ids(*ctx->ring, subject);
     backend->refresh().grant_live(user.tag, user.subject_key, client_key(*ctx->ring, client_id),
-                                  grant_id.empty() ? std::string() : grant_key(*ctx->ring, grant_id), issued_at,
-                                  now, std::move(done));
+                                  grant_id.empty() ? std::string() : grant_key(*ctx->ring, grant_id),
+                                  issued_at, now, std::move(done));
   });
 }
 
@@ -422,23 +441,23 @@ void RefreshStoreImpl::list(std::string_view subject, Callback<std::vector<Refre
     backend->refresh().list(user.tag, user.subject_key, now,
                             [ctx = ctx.get(), done = std::move(done), subject = std::string(subject),
                              now](Result<std::vector<FamilyState>> r) mutable {
-      using R = Result<std::vector<RefreshFamily>>;
-      if (!r.ok()) return done(R(r.status()));
-      std::vector<RefreshFamily> out;
-      out.reserve(r->size());
-      for (const FamilyState& st : r.value()) {
-        auto fam = decode_family(*ctx->ring, st);
-        // Another user's family listed here, or one whose signed lifetime is over, was put in
-        // this index or revived by a writer without the key.
-        if (!fam || fam->subject != subject || fam->expires_at <= now) {
-          ctx->security(SecurityEvent::kSignatureFailure);
-          continue;
-        }
-        fam->idle_expires_at = std::min(fam->idle_expires_at, fam->expires_at);
-        out.push_back(std::move(*fam));
-      }
-      done(R(std::move(out)));
-    });
+                              using R = Result<std::vector<RefreshFamily>>;
+                              if (!r.ok()) return done(R(r.status()));
+                              std::vector<RefreshFamily> out;
+                              out.reserve(r->size());
+                              for (const FamilyState& st : r.value()) {
+                                auto fam = decode_family(*ctx->ring, st);
+                                // Another user's family listed here, or one whose signed lifetime is over,
+                                // was put in this index or revived by a writer without the key.
+                                if (!fam || fam->subject != subject || fam->expires_at <= now) {
+                                  ctx->security(SecurityEvent::kSignatureFailure);
+                                  continue;
+                                }
+                                fam->idle_expires_at = std::min(fam->idle_expires_at, fam->expires_at);
+                                out.push_back(std::move(*fam));
+                              }
+                              done(R(std::move(out)));
+                            });
   });
 }
 
@@ -449,8 +468,7 @@ using internal::instrument;
 using internal::OpId;
 using internal::wait_for;
 
-RefreshTokenStore::RefreshTokenStore(std::shared_ptr<Impl> impl)
-    : impl_(std::move(impl)) {}
+RefreshTokenStore::RefreshTokenStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RefreshTokenStore::~RefreshTokenStore() = default;
 
 void RefreshTokenStore::issue_async(const RefreshGrant& grant, Callback<IssuedRefreshToken> done) {
@@ -459,7 +477,8 @@ void RefreshTokenStore::issue_async(const RefreshGrant& grant, Callback<IssuedRe
   impl_->issue(grant, instrument(impl_->ctx, OpId::kRefreshIssue, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::issue(const RefreshGrant& grant) {
-  return wait_for<IssuedRefreshToken>(internal::wait_policy(impl_),[&](auto cb) { issue_async(grant, std::move(cb)); });
+  return wait_for<IssuedRefreshToken>(internal::wait_policy(impl_),
+                                      [&](auto cb) { issue_async(grant, std::move(cb)); });
 }
 void RefreshTokenStore::rotate_async(std::string_view token, std::string_view client_id,
                                      Callback<IssuedRefreshToken> done) {
@@ -468,22 +487,24 @@ void RefreshTokenStore::rotate_async(std::string_view token, std::string_view cl
   impl_->rotate(token, client_id, true, instrument(impl_->ctx, OpId::kRefreshRotate, std::move(done)));
 }
 Result<IssuedRefreshToken> RefreshTokenStore::rotate(std::string_view token, std::string_view client_id) {
-  return wait_for<IssuedRefreshToken>(internal::wait_policy(impl_),[&](auto cb) { rotate_async(token, client_id, std::move(cb)); });
+  return wait_for<IssuedRefreshToken>(internal::wait_policy(impl_),
+                                      [&](auto cb) { rotate_async(token, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::consume_async(std::string_view token, std::string_view client_id,
                                       Callback<RefreshFamily> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
-  impl_->rotate(token, client_id, false,
-                instrument<IssuedRefreshToken>(
-                    impl_->ctx, OpId::kRefreshConsume,
-                    [done = std::move(done)](Result<IssuedRefreshToken> r) {
-                      if (r.has_value()) return done(Result<RefreshFamily>(r.status(), std::move(r.value().family)));
-                      done(Result<RefreshFamily>(r.status()));
-                    }));
+  impl_->rotate(
+      token, client_id, false,
+      instrument<IssuedRefreshToken>(
+          impl_->ctx, OpId::kRefreshConsume, [done = std::move(done)](Result<IssuedRefreshToken> r) {
+            if (r.has_value()) return done(Result<RefreshFamily>(r.status(), std::move(r.value().family)));
+            done(Result<RefreshFamily>(r.status()));
+          }));
 }
 Result<RefreshFamily> RefreshTokenStore::consume(std::string_view token, std::string_view client_id) {
-  return wait_for<RefreshFamily>(internal::wait_policy(impl_),[&](auto cb) { consume_async(token, client_id, std::move(cb)); });
+  return wait_for<RefreshFamily>(internal::wait_policy(impl_),
+                                 [&](auto cb) { consume_async(token, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshTokenInfo> done) {
   const internal::Admission admitted(impl_.get());
@@ -491,7 +512,8 @@ void RefreshTokenStore::peek_async(std::string_view token, Callback<RefreshToken
   impl_->peek(token, instrument(impl_->ctx, OpId::kRefreshPeek, std::move(done)));
 }
 Result<RefreshTokenInfo> RefreshTokenStore::peek(std::string_view token) {
-  return wait_for<RefreshTokenInfo>(internal::wait_policy(impl_),[&](auto cb) { peek_async(token, std::move(cb)); });
+  return wait_for<RefreshTokenInfo>(internal::wait_policy(impl_),
+                                    [&](auto cb) { peek_async(token, std::move(cb)); });
 }
 void RefreshTokenStore::store_jti_async(std::string_view subject, std::string_view jti,
                                         std::string_view client_id, std::int64_t ttl_ms,
@@ -503,7 +525,8 @@ void RefreshTokenStore::store_jti_async(std::string_view subject, std::string_vi
 }
 Result<Done> RefreshTokenStore::store_jti(std::string_view subject, std::string_view jti,
                                           std::string_view client_id, std::int64_t ttl_ms) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { store_jti_async(subject, jti, client_id, ttl_ms, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { store_jti_async(subject, jti, client_id, ttl_ms, std::move(cb)); });
 }
 void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_view jti,
                                           Callback<JtiRecord> done) {
@@ -512,7 +535,8 @@ void RefreshTokenStore::consume_jti_async(std::string_view subject, std::string_
   impl_->consume_jti(subject, jti, instrument(impl_->ctx, OpId::kRefreshConsumeJti, std::move(done)));
 }
 Result<JtiRecord> RefreshTokenStore::consume_jti(std::string_view subject, std::string_view jti) {
-  return wait_for<JtiRecord>(internal::wait_policy(impl_),[&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
+  return wait_for<JtiRecord>(internal::wait_policy(impl_),
+                             [&](auto cb) { consume_jti_async(subject, jti, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
@@ -520,7 +544,7 @@ void RefreshTokenStore::revoke_async(std::string_view token, Callback<Done> done
   impl_->revoke(token, instrument(impl_->ctx, OpId::kRefreshRevoke, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke(std::string_view token) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_async(token, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_), [&](auto cb) { revoke_async(token, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
@@ -528,7 +552,8 @@ void RefreshTokenStore::revoke_family_async(std::string_view family_id, Callback
   impl_->revoke_family(family_id, instrument(impl_->ctx, OpId::kRefreshRevokeFamily, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_family(std::string_view family_id) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { revoke_family_async(family_id, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
@@ -536,7 +561,8 @@ void RefreshTokenStore::revoke_subject_async(std::string_view subject, Callback<
   impl_->revoke_subject(subject, instrument(impl_->ctx, OpId::kRefreshRevokeSubject, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_subject(std::string_view subject) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_subject_async(subject, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { revoke_subject_async(subject, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_client_async(std::string_view subject, std::string_view client_id,
                                             Callback<Done> done) {
@@ -546,20 +572,22 @@ void RefreshTokenStore::revoke_client_async(std::string_view subject, std::strin
                        instrument(impl_->ctx, OpId::kRefreshRevokeClient, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_client(std::string_view subject, std::string_view client_id) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_client_async(subject, client_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { revoke_client_async(subject, client_id, std::move(cb)); });
 }
 void RefreshTokenStore::revoke_grant_async(std::string_view subject, std::string_view grant_id,
                                            Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
-  impl_->revoke_grant(subject, grant_id,
-                      instrument(impl_->ctx, OpId::kRefreshRevokeGrant, std::move(done)));
+  impl_->revoke_grant(subject, grant_id, instrument(impl_->ctx, OpId::kRefreshRevokeGrant, std::move(done)));
 }
 Result<Done> RefreshTokenStore::revoke_grant(std::string_view subject, std::string_view grant_id) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { revoke_grant_async(subject, grant_id, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { revoke_grant_async(subject, grant_id, std::move(cb)); });
 }
 void RefreshTokenStore::grant_live_async(std::string_view subject, std::string_view client_id,
-                                         std::string_view grant_id, UnixMillis issued_at, Callback<Done> done) {
+                                         std::string_view grant_id, UnixMillis issued_at,
+                                         Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->grant_live(subject, client_id, grant_id, issued_at,
@@ -567,16 +595,18 @@ void RefreshTokenStore::grant_live_async(std::string_view subject, std::string_v
 }
 Result<Done> RefreshTokenStore::grant_live(std::string_view subject, std::string_view client_id,
                                            std::string_view grant_id, UnixMillis issued_at) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { grant_live_async(subject, client_id, grant_id, issued_at, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_), [&](auto cb) {
+    grant_live_async(subject, client_id, grant_id, issued_at, std::move(cb));
+  });
 }
-void RefreshTokenStore::list_async(std::string_view subject,
-                                   Callback<std::vector<RefreshFamily>> done) {
+void RefreshTokenStore::list_async(std::string_view subject, Callback<std::vector<RefreshFamily>> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->list(subject, instrument(impl_->ctx, OpId::kRefreshList, std::move(done)));
 }
 Result<std::vector<RefreshFamily>> RefreshTokenStore::list(std::string_view subject) {
-  return wait_for<std::vector<RefreshFamily>>(internal::wait_policy(impl_),[&](auto cb) { list_async(subject, std::move(cb)); });
+  return wait_for<std::vector<RefreshFamily>>(internal::wait_policy(impl_),
+                                              [&](auto cb) { list_async(subject, std::move(cb)); });
 }
 
 }  // namespace authstore

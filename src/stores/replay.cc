@@ -22,8 +22,8 @@ ReplayCacheImpl::Prepared ReplayCacheImpl::prepare(std::string_view issuer, std:
   const ReplayOptions& opt = ctx->options.replay;
   p.now = ctx->now();
   if (expires_at > p.now + opt.max_ttl_ms) {
-    p.status = invalid_argument("expires_at", "is more than max_ttl_ms (" +
-                                                  std::to_string(opt.max_ttl_ms) + " ms) in the future");
+    p.status = invalid_argument(
+        "expires_at", "is more than max_ttl_ms (" + std::to_string(opt.max_ttl_ms) + " ms) in the future");
     return p;
   }
   if (expires_at + opt.leeway_ms < p.now) {
@@ -65,19 +65,17 @@ std::string b64(const unsigned char* bytes, std::size_t n) {
 }
 }  // namespace
 
-std::optional<Result<Reservation>> ReplayCacheImpl::try_reserve(
-    const Prepared& p, std::string_view issuer, std::string_view jti,
-    std::chrono::steady_clock::time_point start) {
+std::optional<Result<Reservation>> ReplayCacheImpl::try_reserve(const Prepared& p, std::string_view issuer,
+                                                                std::string_view jti,
+                                                                std::chrono::steady_clock::time_point start) {
   std::optional<Result<Reservation>> r;
   if (!p.status.ok()) {
     r.emplace(p.status);
   } else {
     try {
-      std::optional<Status> decision =
-          backend->replay().reserve_now(p.hash, p.owner, p.kept_until, p.now);
+      std::optional<Status> decision = backend->replay().reserve_now(p.hash, p.owner, p.kept_until, p.now);
       if (!decision) return std::nullopt;
-      r.emplace(answer(*ctx, std::move(*decision), issuer, jti, b64(p.owner, sizeof p.owner),
-                       p.kept_until));
+      r.emplace(answer(*ctx, std::move(*decision), issuer, jti, b64(p.owner, sizeof p.owner), p.kept_until));
     } catch (const std::exception& e) {  // allocation failure growing the table
       r.emplace(Status(StatusCode::kInternal, std::string("internal error: ") + e.what()));
     }
@@ -131,8 +129,8 @@ using internal::wait_for;
 ReplayCache::ReplayCache(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReplayCache::~ReplayCache() = default;
 
-void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti,
-                                UnixMillis expires_at, Callback<Reservation> done) {
+void ReplayCache::reserve_async(std::string_view issuer, std::string_view jti, UnixMillis expires_at,
+                                Callback<Reservation> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   const auto start = std::chrono::steady_clock::now();
@@ -151,7 +149,7 @@ Result<Reservation> ReplayCache::reserve(std::string_view issuer, std::string_vi
   internal::ReplayCacheImpl& impl = *impl_;
   const auto p = impl.prepare(issuer, jti, expires_at);
   if (auto r = impl.try_reserve(p, issuer, jti, start)) return std::move(*r);
-  return wait_for<Reservation>(internal::wait_policy(impl_),[&](auto cb) {
+  return wait_for<Reservation>(internal::wait_policy(impl_), [&](auto cb) {
     impl.reserve(p, issuer, jti, instrument(impl.ctx, OpId::kReplayReserve, std::move(cb), start));
   });
 }
@@ -161,7 +159,8 @@ void ReplayCache::release_async(const Reservation& reservation, Callback<Done> d
   impl_->release(reservation, instrument(impl_->ctx, OpId::kReplayRelease, std::move(done)));
 }
 Result<Done> ReplayCache::release(const Reservation& reservation) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { release_async(reservation, std::move(cb)); });
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { release_async(reservation, std::move(cb)); });
 }
 
 }  // namespace authstore

@@ -14,8 +14,19 @@ namespace internal {
 namespace {
 
 enum SessionTag : std::uint8_t {
-  kId = 1, kUserId, kType, kCreatedAt, kExpiresAt, kRefreshExpiresAt, kRefreshTokenId,
-  kRefreshedAt, kTokensFreshFrom, kPrevTokensFreshFrom, kLockVersion, kExtra, kInfinite,
+  kId = 1,
+  kUserId,
+  kType,
+  kCreatedAt,
+  kExpiresAt,
+  kRefreshExpiresAt,
+  kRefreshTokenId,
+  kRefreshedAt,
+  kTokensFreshFrom,
+  kPrevTokensFreshFrom,
+  kLockVersion,
+  kExtra,
+  kInfinite,
 };
 
 struct Where {
@@ -47,11 +58,18 @@ Status check_keys(std::string_view sid, std::string_view uid, std::string_view t
 
 std::string encode(const Session& s) {
   RecordWriter w;
-  w.str(kId, s.id).str(kUserId, s.user_id).str(kType, s.type).i64(kCreatedAt, s.created_at)
-      .i64(kExpiresAt, s.expires_at.value_or(0)).i64(kInfinite, s.expires_at ? 0 : 1)
-      .i64(kRefreshExpiresAt, s.refresh_expires_at).str(kRefreshTokenId, s.refresh_token_id)
-      .i64(kRefreshedAt, s.refreshed_at).i64(kTokensFreshFrom, s.tokens_fresh_from)
-      .i64(kPrevTokensFreshFrom, s.prev_tokens_fresh_from).i64(kLockVersion, s.lock_version)
+  w.str(kId, s.id)
+      .str(kUserId, s.user_id)
+      .str(kType, s.type)
+      .i64(kCreatedAt, s.created_at)
+      .i64(kExpiresAt, s.expires_at.value_or(0))
+      .i64(kInfinite, s.expires_at ? 0 : 1)
+      .i64(kRefreshExpiresAt, s.refresh_expires_at)
+      .str(kRefreshTokenId, s.refresh_token_id)
+      .i64(kRefreshedAt, s.refreshed_at)
+      .i64(kTokensFreshFrom, s.tokens_fresh_from)
+      .i64(kPrevTokensFreshFrom, s.prev_tokens_fresh_from)
+      .i64(kLockVersion, s.lock_version)
       .str(kExtra, s.extra_json);
   return w.take();
 }
@@ -110,17 +128,18 @@ void SessionStoreImpl::get(std::string_view sid, std::string_view uid, std::stri
   guarded(done, [&] {
     if (Status s = check_keys(sid, uid, type, true); !s.ok()) return fail(done, s);
     Where w = locate(*ctx->ring, uid, type, sid);
-    backend->sessions().get(w.route, w.bucket, w.session, ctx->now(),
-                            [ctx = ctx.get(), w, sid = std::string(sid), uid = std::string(uid),
-                             type = std::string(type), done = std::move(done)](Result<std::string> r) mutable {
-      if (!r.ok()) return done(Result<Session>(r.status()));
-      auto s = decode_stored(*ctx->ring, w, w.session, uid, type, sid, r.value());
-      if (!s) {
-        ctx->security(SecurityEvent::kSignatureFailure);
-        return done(Result<Session>(Status(StatusCode::kNotFound, "session not found")));
-      }
-      done(Result<Session>(std::move(*s)));
-    });
+    backend->sessions().get(
+        w.route, w.bucket, w.session, ctx->now(),
+        [ctx = ctx.get(), w, sid = std::string(sid), uid = std::string(uid), type = std::string(type),
+         done = std::move(done)](Result<std::string> r) mutable {
+          if (!r.ok()) return done(Result<Session>(r.status()));
+          auto s = decode_stored(*ctx->ring, w, w.session, uid, type, sid, r.value());
+          if (!s) {
+            ctx->security(SecurityEvent::kSignatureFailure);
+            return done(Result<Session>(Status(StatusCode::kNotFound, "session not found")));
+          }
+          done(Result<Session>(std::move(*s)));
+        });
   });
 }
 
@@ -130,27 +149,32 @@ void SessionStoreImpl::upsert(const Session& in, Callback<Session> done) {
     const Millis now = ctx->now();
     if (in.lock_version < 0) return fail(done, invalid_argument("lock_version", "must be >= 0"));
     if (in.refresh_expires_at <= now) {
-      return fail(done, invalid_argument("refresh_expires_at",
-                                         "must be in the future (a session past its refresh expiry is dead)"));
+      return fail(done,
+                  invalid_argument("refresh_expires_at",
+                                   "must be in the future (a session past its refresh expiry is dead)"));
     }
     if (in.refresh_expires_at > kMaxUnixMillis || (in.expires_at && *in.expires_at > kMaxUnixMillis)) {
-      return fail(done, invalid_argument(in.refresh_expires_at > kMaxUnixMillis ? "refresh_expires_at" : "expires_at",
-                                         "must be a Unix ms time before the year 10000"));
+      return fail(
+          done, invalid_argument(in.refresh_expires_at > kMaxUnixMillis ? "refresh_expires_at" : "expires_at",
+                                 "must be a Unix ms time before the year 10000"));
     }
     if (in.expires_at && *in.expires_at <= 0) {
       return fail(done, invalid_argument("expires_at", "must be a Unix ms time, or empty for infinite"));
     }
-    if (Status s = check_text("refresh_token_id", in.refresh_token_id, 256, false); !s.ok()) return fail(done, s);
+    if (Status s = check_text("refresh_token_id", in.refresh_token_id, 256, false); !s.ok())
+      return fail(done, s);
     Session s = in;
     if (s.extra_json.empty()) s.extra_json = "{}";
-    if (Status st = check_json_object("extra_json", s.extra_json, ctx->options.sessions.max_extra_bytes); !st.ok()) {
+    if (Status st = check_json_object("extra_json", s.extra_json, ctx->options.sessions.max_extra_bytes);
+        !st.ok()) {
       return fail(done, st);
     }
     if (s.created_at == 0) s.created_at = now;
     s.lock_version = in.lock_version + 1;
     Where w = locate(*ctx->ring, s.user_id, s.type, s.id);
     SessionWrite req;
-    req.record = stored_form(w.session, seal_encrypted(*ctx->ring, RecordType::kSession, w.binding, encode(s)));
+    req.record =
+        stored_form(w.session, seal_encrypted(*ctx->ring, RecordType::kSession, w.binding, encode(s)));
     req.route = std::move(w.route);  // moved, not copied: `w` is not used again
     req.bucket_key = std::move(w.bucket);
     req.session_key = std::move(w.session);
@@ -158,15 +182,16 @@ void SessionStoreImpl::upsert(const Session& in, Callback<Session> done) {
     req.refresh_expires_at = s.refresh_expires_at;
     req.max_sessions = ctx->options.sessions.max_sessions_per_user;
     req.now = now;
-    backend->sessions().upsert(req, [ctx = ctx.get(), done = std::move(done), s = std::move(s)](Result<Done> r) mutable {
-      if (r.code() == StatusCode::kConflict) {
-        ctx->security(SecurityEvent::kSessionConflict);
-        return done(Result<Session>(Status(
-            StatusCode::kConflict, "session changed or was deleted since it was read", "lock_version")));
-      }
-      if (!r.ok()) return done(Result<Session>(r.status()));
-      done(Result<Session>(std::move(s)));
-    });
+    backend->sessions().upsert(
+        req, [ctx = ctx.get(), done = std::move(done), s = std::move(s)](Result<Done> r) mutable {
+          if (r.code() == StatusCode::kConflict) {
+            ctx->security(SecurityEvent::kSessionConflict);
+            return done(Result<Session>(Status(
+                StatusCode::kConflict, "session changed or was deleted since it was read", "lock_version")));
+          }
+          if (!r.ok()) return done(Result<Session>(r.status()));
+          done(Result<Session>(std::move(s)));
+        });
   });
 }
 
@@ -184,29 +209,28 @@ void SessionStoreImpl::get_all(std::string_view uid, std::string_view type,
   guarded(done, [&] {
     if (Status s = check_keys({}, uid, type, false); !s.ok()) return fail(done, s);
     Where w = locate(*ctx->ring, uid, type, {});
-    backend->sessions().get_all(
-        w.route, w.bucket, ctx->now(),
-        [ctx = ctx.get(), w, uid = std::string(uid), type = std::string(type),
-         done = std::move(done)](Result<std::vector<StoredSession>> r) mutable {
-          using R = Result<std::vector<Session>>;
-          if (!r.ok()) return done(R(r.status()));
-          std::vector<Session> out;
-          out.reserve(r->size());
-          for (const StoredSession& stored : r.value()) {
-            auto s = decode_stored(*ctx->ring, w, stored.session_key, uid, type, {}, stored.record);
-            if (!s) {
-              ctx->security(SecurityEvent::kSignatureFailure);
-              continue;
-            }
-            out.push_back(std::move(*s));
-          }
-          done(R(std::move(out)));
-        });
+    backend->sessions().get_all(w.route, w.bucket, ctx->now(),
+                                [ctx = ctx.get(), w, uid = std::string(uid), type = std::string(type),
+                                 done = std::move(done)](Result<std::vector<StoredSession>> r) mutable {
+                                  using R = Result<std::vector<Session>>;
+                                  if (!r.ok()) return done(R(r.status()));
+                                  std::vector<Session> out;
+                                  out.reserve(r->size());
+                                  for (const StoredSession& stored : r.value()) {
+                                    auto s = decode_stored(*ctx->ring, w, stored.session_key, uid, type, {},
+                                                           stored.record);
+                                    if (!s) {
+                                      ctx->security(SecurityEvent::kSignatureFailure);
+                                      continue;
+                                    }
+                                    out.push_back(std::move(*s));
+                                  }
+                                  done(R(std::move(out)));
+                                });
   });
 }
 
-void SessionStoreImpl::remove_all(std::string_view uid, std::string_view type,
-                                  Callback<std::int64_t> done) {
+void SessionStoreImpl::remove_all(std::string_view uid, std::string_view type, Callback<std::int64_t> done) {
   guarded(done, [&] {
     if (Status s = check_keys({}, uid, type, false); !s.ok()) return fail(done, s);
     Where w = locate(*ctx->ring, uid, type, {});
@@ -237,7 +261,8 @@ void SessionStore::get_async(std::string_view sid, std::string_view uid, std::st
   impl_->get(sid, uid, type, instrument(impl_->ctx, OpId::kSessionGet, std::move(done)));
 }
 Result<Session> SessionStore::get(std::string_view sid, std::string_view uid, std::string_view type) {
-  return wait_for<Session>(internal::wait_policy(impl_),[&](auto cb) { get_async(sid, uid, type, std::move(cb)); });
+  return wait_for<Session>(internal::wait_policy(impl_),
+                           [&](auto cb) { get_async(sid, uid, type, std::move(cb)); });
 }
 void SessionStore::upsert_async(const Session& session, Callback<Session> done) {
   const internal::Admission admitted(impl_.get());
@@ -245,17 +270,18 @@ void SessionStore::upsert_async(const Session& session, Callback<Session> done) 
   impl_->upsert(session, instrument(impl_->ctx, OpId::kSessionUpsert, std::move(done)));
 }
 Result<Session> SessionStore::upsert(const Session& session) {
-  return wait_for<Session>(internal::wait_policy(impl_),[&](auto cb) { upsert_async(session, std::move(cb)); });
+  return wait_for<Session>(internal::wait_policy(impl_),
+                           [&](auto cb) { upsert_async(session, std::move(cb)); });
 }
-void SessionStore::delete_session_async(std::string_view sid, std::string_view uid,
-                                        std::string_view type, Callback<Done> done) {
+void SessionStore::delete_session_async(std::string_view sid, std::string_view uid, std::string_view type,
+                                        Callback<Done> done) {
   const internal::Admission admitted(impl_.get());
   if (!admitted.ok()) return ::authstore::internal::fail(done, admitted.refusal());
   impl_->remove(sid, uid, type, instrument(impl_->ctx, OpId::kSessionDelete, std::move(done)));
 }
-Result<Done> SessionStore::delete_session(std::string_view sid, std::string_view uid,
-                                          std::string_view type) {
-  return wait_for<Done>(internal::wait_policy(impl_),[&](auto cb) { delete_session_async(sid, uid, type, std::move(cb)); });
+Result<Done> SessionStore::delete_session(std::string_view sid, std::string_view uid, std::string_view type) {
+  return wait_for<Done>(internal::wait_policy(impl_),
+                        [&](auto cb) { delete_session_async(sid, uid, type, std::move(cb)); });
 }
 void SessionStore::get_all_async(std::string_view uid, std::string_view type,
                                  Callback<std::vector<Session>> done) {
@@ -264,7 +290,8 @@ void SessionStore::get_all_async(std::string_view uid, std::string_view type,
   impl_->get_all(uid, type, instrument(impl_->ctx, OpId::kSessionGetAll, std::move(done)));
 }
 Result<std::vector<Session>> SessionStore::get_all(std::string_view uid, std::string_view type) {
-  return wait_for<std::vector<Session>>(internal::wait_policy(impl_),[&](auto cb) { get_all_async(uid, type, std::move(cb)); });
+  return wait_for<std::vector<Session>>(internal::wait_policy(impl_),
+                                        [&](auto cb) { get_all_async(uid, type, std::move(cb)); });
 }
 void SessionStore::delete_all_async(std::string_view uid, std::string_view type,
                                     Callback<std::int64_t> done) {
@@ -273,7 +300,8 @@ void SessionStore::delete_all_async(std::string_view uid, std::string_view type,
   impl_->remove_all(uid, type, instrument(impl_->ctx, OpId::kSessionDeleteAll, std::move(done)));
 }
 Result<std::int64_t> SessionStore::delete_all(std::string_view uid, std::string_view type) {
-  return wait_for<std::int64_t>(internal::wait_policy(impl_),[&](auto cb) { delete_all_async(uid, type, std::move(cb)); });
+  return wait_for<std::int64_t>(internal::wait_policy(impl_),
+                                [&](auto cb) { delete_all_async(uid, type, std::move(cb)); });
 }
 
 }  // namespace authstore

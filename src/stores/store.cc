@@ -129,9 +129,10 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
   ctx->log = options.log;
   if (options.refresh.grace_window_ms < 0 ||
       options.refresh.grace_window_ms > options.refresh.max_grace_window_ms) {
-    return Status(StatusCode::kInvalidArgument,
-                  "must be 0..max_grace_window_ms (" + std::to_string(options.refresh.max_grace_window_ms) + ")",
-                  "refresh.grace_window_ms");
+    return Status(
+        StatusCode::kInvalidArgument,
+        "must be 0..max_grace_window_ms (" + std::to_string(options.refresh.max_grace_window_ms) + ")",
+        "refresh.grace_window_ms");
   }
   if (options.refresh.access_token_max_ttl_ms < 1 ||
       options.refresh.access_token_max_ttl_ms > options.refresh.max_lifetime_ms) {
@@ -167,7 +168,8 @@ Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Optio
   BackendConfig config{&ctx->options, ctx->clock, ctx->log};
   auto backend = open_backend(url, config);
   if (!backend.ok()) return backend.status();
-  ctx->wait.spin = backend.value()->wait_spin().value_or(std::chrono::microseconds(options.low_latency_spin_us));
+  ctx->wait.spin =
+      backend.value()->wait_spin().value_or(std::chrono::microseconds(options.low_latency_spin_us));
 
   // Which keys wrote this store: refuse a ring that cannot read it (one round trip when the
   // marker is there and lists the current key). The ring is bound to the store before it is

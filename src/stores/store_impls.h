@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "authstore/client_tokens.h"
-#include "authstore/payloads.h"
 #include "authstore/codes.h"
+#include "authstore/payloads.h"
 #include "authstore/refresh.h"
 #include "authstore/replay.h"
 #include "authstore/sessions.h"
@@ -103,8 +103,7 @@ class ReplayCacheImpl : public StoreBase {
   std::optional<Result<Reservation>> try_reserve(const Prepared& p, std::string_view issuer,
                                                  std::string_view jti,
                                                  std::chrono::steady_clock::time_point start);
-  void reserve(const Prepared& p, std::string_view issuer, std::string_view jti,
-               Callback<Reservation> done);
+  void reserve(const Prepared& p, std::string_view issuer, std::string_view jti, Callback<Reservation> done);
   void release(const Reservation& reservation, Callback<Done> done);
 };
 
@@ -120,8 +119,7 @@ class ClientTokenStoreImpl : public StoreBase {
   void load(Kind kind, std::string key, bool take, OpId op, Callback<std::string> done);
   void remove(std::string key, OpId op, Callback<Done> done);
   void has(std::string key, Callback<bool> done);
-  void list(std::string_view prefix, std::string_view cursor, std::size_t limit,
-            Callback<KeyPage> done);
+  void list(std::string_view prefix, std::string_view cursor, std::size_t limit, Callback<KeyPage> done);
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   void close() { closed_.store(true, std::memory_order_release); }
 

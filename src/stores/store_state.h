@@ -33,7 +33,7 @@ class [[gnu::visibility("hidden")]] Store::State {
   static Store handle(std::shared_ptr<State> state) { return Store(std::move(state)); }
 
  private:
-  void drain();  // after gate.close(): waits until no call is inside the store.
+  void drain();            // after gate.close(): waits until no call is inside the store.
   std::mutex close_mu_;    // serializes the closers that wait and release.
   bool released_ = false;  // guarded by close_mu_: backend->close() ran.
 };
@@ -44,9 +44,7 @@ using StoreState = Store::State;
 
 std::shared_ptr<StoreState> assemble(std::shared_ptr<StoreContext> ctx, std::shared_ptr<Backend> backend);
 // A handle on an assembled state (tests build states over their own backends).
-inline Store make_store(std::shared_ptr<StoreState> state) {
-  return StoreState::handle(std::move(state));
-}
+inline Store make_store(std::shared_ptr<StoreState> state) { return StoreState::handle(std::move(state)); }
 
 // authstore::open() (src/stores/store.cc): keys, backend, the store marker, the stores.
 Result<std::shared_ptr<StoreState>> open_state(std::string_view url, const Options& options);

@@ -1,7 +1,6 @@
 #include "stores/validate.h"
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace authstore::internal {
@@ -36,8 +35,8 @@ bool valid_utf8(std::string_view s) {
       if ((p[i + k] & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
     }
     i += len;
@@ -53,8 +52,8 @@ Status check_text(std::string_view field, std::string_view value, std::size_t ma
     return Status::Ok();
   }
   if (value.size() > max) {
-    return invalid_argument(field, "is " + std::to_string(value.size()) + " bytes; at most " +
-                                       std::to_string(max) + " allowed");
+    return invalid_argument(
+        field, "is " + std::to_string(value.size()) + " bytes; at most " + std::to_string(max) + " allowed");
   }
   // Printable ASCII, the common case, is valid as it is (one branch-free pass).
   bool printable_ascii = true;
@@ -76,8 +75,8 @@ Status check_text(std::string_view field, std::string_view value, std::size_t ma
 
 Status check_json_object(std::string_view field, std::string_view value, std::size_t max) {
   if (value.size() > max) {
-    return invalid_argument(field, "is " + std::to_string(value.size()) + " bytes; at most " +
-                                       std::to_string(max) + " allowed");
+    return invalid_argument(
+        field, "is " + std::to_string(value.size()) + " bytes; at most " + std::to_string(max) + " allowed");
   }
   // nlohmann's lexer treats a NUL byte as the end of input: refuse it before it hides the rest.
   if (value.find('\0') != std::string_view::npos) {
@@ -103,7 +102,8 @@ Status check_absolute_uri(std::string_view field, std::string_view value, std::s
                     (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
     if (!ok) return invalid_argument(field, "must be an absolute URI (bad scheme)");
   }
-  if (colon + 1 == value.size()) return invalid_argument(field, "must be an absolute URI (empty after scheme)");
+  if (colon + 1 == value.size())
+    return invalid_argument(field, "must be an absolute URI (empty after scheme)");
   if (value.find('#') != std::string_view::npos) {
     return invalid_argument(field, "must not contain a fragment (RFC 6749 3.1.2)");
   }
@@ -117,8 +117,8 @@ Status check_identifier(std::string_view field, std::string_view value, std::siz
     return invalid_argument(field, "is longer than " + std::to_string(max) + " characters");
   }
   for (char c : value) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '~' || c == '-';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '~' || c == '-';
     if (!ok) return invalid_argument(field, "may contain only A-Z a-z 0-9 . _ ~ -");
   }
   return Status::Ok();

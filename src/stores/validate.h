@@ -9,8 +9,7 @@
 namespace authstore::internal {
 
 // 1..max bytes (or 0..max when optional), valid UTF-8, no control characters.
-Status check_text(std::string_view field, std::string_view value, std::size_t max,
-                  bool required = true);
+Status check_text(std::string_view field, std::string_view value, std::size_t max, bool required = true);
 // A JSON object (RFC 8259) of at most max bytes.
 Status check_json_object(std::string_view field, std::string_view value, std::size_t max);
 // An absolute URI: scheme ":" hier-part, no fragment, no whitespace, at most max bytes.

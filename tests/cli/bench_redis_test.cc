@@ -61,7 +61,8 @@ TEST(BenchRedisTarget, LoopbackHosts) {
 
 TEST(BenchMonitorLine, UnescapesArgumentsAndNamesTheClient) {
   std::string client;
-  auto c = parse_monitor_line(R"(1700000000.123456 [0 127.0.0.1:5000] "SET" "a:\"b\"" "x\x00\xffy\\z\n")", client);
+  auto c =
+      parse_monitor_line(R"(1700000000.123456 [0 127.0.0.1:5000] "SET" "a:\"b\"" "x\x00\xffy\\z\n")", client);
   ASSERT_TRUE(c);
   EXPECT_EQ(client, "127.0.0.1:5000");
   ASSERT_EQ(c->size(), 3u);

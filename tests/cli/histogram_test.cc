@@ -22,11 +22,12 @@ TEST(LatencyHistogram, EmptyAnswersZero) {
 
 TEST(LatencyHistogram, BucketsCoverEveryValueOnceAndStayWithinPrecision) {
   for (std::uint64_t v : std::vector<std::uint64_t>{0, 1, 127, 128, 255, 256, 257, 1000, 123456789,
-                          LatencyHistogram::kMaxValue}) {
+                                                    LatencyHistogram::kMaxValue}) {
     const std::size_t b = LatencyHistogram::bucket_of(v);
     EXPECT_LE(LatencyHistogram::lowest_in(b), v) << v;
     EXPECT_GE(LatencyHistogram::highest_in(b), v) << v;
-    const double width = static_cast<double>(LatencyHistogram::highest_in(b) - LatencyHistogram::lowest_in(b));
+    const double width =
+        static_cast<double>(LatencyHistogram::highest_in(b) - LatencyHistogram::lowest_in(b));
     EXPECT_LE(width, static_cast<double>(v) / 128.0 + 1e-9) << v;
   }
   // Consecutive buckets tile the range.
@@ -34,7 +35,8 @@ TEST(LatencyHistogram, BucketsCoverEveryValueOnceAndStayWithinPrecision) {
     ASSERT_EQ(LatencyHistogram::highest_in(b) + 1, LatencyHistogram::lowest_in(b + 1)) << b;
     ASSERT_EQ(LatencyHistogram::bucket_of(LatencyHistogram::lowest_in(b)), b);
   }
-  EXPECT_EQ(LatencyHistogram::bucket_of(LatencyHistogram::kMaxValue + 12345), LatencyHistogram::bucket_count() - 1);
+  EXPECT_EQ(LatencyHistogram::bucket_of(LatencyHistogram::kMaxValue + 12345),
+            LatencyHistogram::bucket_count() - 1);
 }
 
 TEST(LatencyHistogram, SmallValuesAreExact) {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <cstdio>
 #include <random>
 #include <string>
 
@@ -41,7 +41,8 @@ struct RedisBackendTraits {
     return value;
   }
   // NAME=value from a file under $AUTHSTORE_REDIS_FIXTURE_DIR, else `fallback`.
-  static std::string fixture_value(const std::string& file, const std::string& name, const std::string& fallback) {
+  static std::string fixture_value(const std::string& file, const std::string& name,
+                                   const std::string& fallback) {
     const char* dir = std::getenv("AUTHSTORE_REDIS_FIXTURE_DIR");
     if (dir == nullptr) return fallback;
     std::ifstream in(std::string(dir) + file);
@@ -73,8 +74,8 @@ struct RedisClusterBackendTraits {
   // REDIS_CLUSTER_SEEDS from redis-cluster/cluster.env beside $AUTHSTORE_REDIS_FIXTURE_DIR
   // ("127.0.0.1:1" when missing: nothing listens there, so every Cluster test then fails).
   static std::string seeds() {
-    static const std::string value =
-        RedisBackendTraits::fixture_value("/../redis-cluster/cluster.env", "REDIS_CLUSTER_SEEDS=", "127.0.0.1:1");
+    static const std::string value = RedisBackendTraits::fixture_value("/../redis-cluster/cluster.env",
+                                                                       "REDIS_CLUSTER_SEEDS=", "127.0.0.1:1");
     return value;
   }
 };
@@ -88,8 +89,8 @@ struct RedisSentinelBackendTraits {
     static std::atomic<unsigned> counter{0};
     return "redis+sentinel://:" + env("REDIS_SENTINEL_MASTER_PASSWORD=", "none") + "@" +
            env("REDIS_SENTINEL_HOSTS=", "127.0.0.1:1") + "/" + env("REDIS_SENTINEL_MASTER_NAME=", "none") +
-           "?sentinel_password=" + env("REDIS_SENTINEL_PASSWORD=", "none") + "&prefix=s" +
-           process_tag() + "-" + std::to_string(counter.fetch_add(1)) + ":";
+           "?sentinel_password=" + env("REDIS_SENTINEL_PASSWORD=", "none") + "&prefix=s" + process_tag() +
+           "-" + std::to_string(counter.fetch_add(1)) + ":";
   }
   // NAME=value from redis-sentinel/sentinel.env beside $AUTHSTORE_REDIS_FIXTURE_DIR (fallbacks
   // point nowhere: every Sentinel test then fails).

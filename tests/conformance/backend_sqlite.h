@@ -19,9 +19,7 @@ class SqliteTempDir {
     return dir;
   }
   // A path that no test used before in this process.
-  std::string fresh_path() {
-    return dir_ + "/t" + std::to_string(counter_.fetch_add(1)) + ".db";
-  }
+  std::string fresh_path() { return dir_ + "/t" + std::to_string(counter_.fetch_add(1)) + ".db"; }
   const std::string& dir() const { return dir_; }
 
   ~SqliteTempDir() {
@@ -35,11 +33,11 @@ class SqliteTempDir {
  private:
   SqliteTempDir() : owner_(::getpid()) {
     const char* tmp = ::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                       "/authstore-sqlite-XXXXXX";
+    std::string tmpl =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/authstore-sqlite-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
-      tmpl = std::filesystem::temp_directory_path().string() + "/authstore-sqlite-" +
-             std::to_string(::getpid());
+      tmpl =
+          std::filesystem::temp_directory_path().string() + "/authstore-sqlite-" + std::to_string(::getpid());
       std::filesystem::create_directories(tmpl);
     }
     dir_ = tmpl;

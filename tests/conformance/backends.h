@@ -30,11 +30,13 @@ struct MemoryTraits {
 #if __has_include("conformance/backend_redis.h")
 #include "conformance/backend_redis.h"
 #ifdef AUTHSTORE_CONFORMANCE_SENTINEL
-#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
-    ::authstore::testing::RedisSentinelBackendTraits, ::authstore::testing::RedisSpinBackendTraits
+#define AUTHSTORE_REDIS_TRAITS                                                                 \
+  , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
+      ::authstore::testing::RedisSentinelBackendTraits, ::authstore::testing::RedisSpinBackendTraits
 #else
-#define AUTHSTORE_REDIS_TRAITS , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
-    ::authstore::testing::RedisSpinBackendTraits
+#define AUTHSTORE_REDIS_TRAITS                                                                 \
+  , ::authstore::testing::RedisBackendTraits, ::authstore::testing::RedisClusterBackendTraits, \
+      ::authstore::testing::RedisSpinBackendTraits
 #endif
 #else
 #define AUTHSTORE_REDIS_TRAITS
@@ -57,7 +59,9 @@ std::string backend_name() {
 
 struct TraitsName {
   template <class T>
-  static std::string GetName(int) { return T::name(); }
+  static std::string GetName(int) {
+    return T::name();
+  }
 };
 
 // Base fixture: a fresh harness (fresh backend) per test.
@@ -123,8 +127,8 @@ class RaceRounds {
   int overlapped() const { return overlapped_; }
   int wanted() const { return wanted_; }
   friend std::ostream& operator<<(std::ostream& os, const RaceRounds& r) {
-    return os << "contenders overlapped in " << r.overlapped_ << " of " << r.round_
-              << " rounds (wanted " << r.wanted_ << "): the race proves little";
+    return os << "contenders overlapped in " << r.overlapped_ << " of " << r.round_ << " rounds (wanted "
+              << r.wanted_ << "): the race proves little";
   }
 
  private:

@@ -45,10 +45,9 @@ TYPED_TEST(BlockingTest, BlockingCallInsideAsyncCallbackIsRefusedAtOnce) {
 
   // The replay cache's synchronous answer (memory) is a store callback too.
   std::promise<Status> nested;
-  s.replay().reserve_async("https://issuer", "jti-2", this->clock().now() + 60'000,
-                           [&](Result<Reservation>) {
-                             nested.set_value(s.client_tokens().get("k").status());
-                           });
+  s.replay().reserve_async("https://issuer", "jti-2", this->clock().now() + 60'000, [&](Result<Reservation>) {
+    nested.set_value(s.client_tokens().get("k").status());
+  });
   auto g = nested.get_future();
   ASSERT_EQ(g.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(g.get().code(), StatusCode::kFailedPrecondition);

@@ -165,8 +165,8 @@ TYPED_TEST(ClientTokensTest, ListByPrefixInPages) {
 TYPED_TEST(ClientTokensTest, ExactlyFullLastPageHasNoCursor) {
   TokenRecord t = this->record();
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(this->ct().save("full:" + std::to_string(10 + i), t).ok());
-  ASSERT_TRUE(this->ct().save("fullz", t).ok());   // sorts after "full:..." but outside the prefix
-  ASSERT_TRUE(this->ct().save("full;", t).ok());   // ';' follows ':' in byte order: outside too
+  ASSERT_TRUE(this->ct().save("fullz", t).ok());  // sorts after "full:..." but outside the prefix
+  ASSERT_TRUE(this->ct().save("full;", t).ok());  // ';' follows ':' in byte order: outside too
   auto first = this->ct().list("full:", {}, 10);
   ASSERT_TRUE(first.ok()) << first.status().to_string();
   ASSERT_EQ(first->keys.size(), 10u);
@@ -211,7 +211,8 @@ TYPED_TEST(ClientTokensTest, TypedAsyncCallsDeliverTheSameOutcomes) {
   this->ct().take_pkce_async("alice", "st", [&](Result<PkceValues> r) { again.set_value(std::move(r)); });
   EXPECT_EQ(again.get_future().get().code(), StatusCode::kNotFound);
   std::promise<Result<TokenRecord>> bad;
-  this->ct().get_access_token_async("alice", "not a url", [&](Result<TokenRecord> r) { bad.set_value(std::move(r)); });
+  this->ct().get_access_token_async("alice", "not a url",
+                                    [&](Result<TokenRecord> r) { bad.set_value(std::move(r)); });
   EXPECT_EQ(bad.get_future().get().status().field(), "url");
   std::promise<Result<Done>> creds;
   this->ct().save_client_credentials_async("https://as.example", ClientCredentials{"id", "secret", "", "{}"},

@@ -137,7 +137,8 @@ TYPED_TEST(CloseTest, ReleasesThreadsAndDescriptors) {
       << "the store holds no thread or descriptor: this test would prove nothing";
   s.close();
   EXPECT_EQ(count_entries("/proc/self/fd"), fds) << "descriptors left open after close()";
-  EXPECT_EQ(count_entries("/proc/self/task"), threads) << "threads left running after close(): " << thread_names();
+  EXPECT_EQ(count_entries("/proc/self/task"), threads)
+      << "threads left running after close(): " << thread_names();
   expect_closed(h.store().codes().issue(grant()).status(), "harness handle after close");
 }
 
@@ -155,7 +156,9 @@ TYPED_TEST(CloseTest, ConcurrentCallsAndClosesOnOtherThreads) {
         const bool was_closed = closed.load(std::memory_order_acquire);
         Status st;
         switch (i % 3) {
-          case 0: st = s.codes().issue(grant()).status(); break;
+          case 0:
+            st = s.codes().issue(grant()).status();
+            break;
           case 1:
             st = s.replay()
                      .reserve("https://issuer", std::to_string(t) + "-" + std::to_string(i),
@@ -164,7 +167,8 @@ TYPED_TEST(CloseTest, ConcurrentCallsAndClosesOnOtherThreads) {
             break;
           default: {
             std::promise<Status> p;
-            s.refresh().issue_async(family(), [&p](Result<IssuedRefreshToken> r) { p.set_value(r.status()); });
+            s.refresh().issue_async(family(),
+                                    [&p](Result<IssuedRefreshToken> r) { p.set_value(r.status()); });
             st = p.get_future().get();
           }
         }
@@ -172,7 +176,7 @@ TYPED_TEST(CloseTest, ConcurrentCallsAndClosesOnOtherThreads) {
           ++ok_calls;
           if (was_closed) ++after_close_ok;
         } else if (st.code() == StatusCode::kFailedPrecondition && st.field() == "store") {
-          if (was_closed) break;  // refused after close(): done
+          if (was_closed) break;                             // refused after close(): done
         } else if (st.code() != StatusCode::kUnavailable) {  // Redis: completed by close()
           ++bad;
           ADD_FAILURE() << st.to_string();
@@ -181,7 +185,8 @@ TYPED_TEST(CloseTest, ConcurrentCallsAndClosesOnOtherThreads) {
     });
   }
   const auto wait_until = std::chrono::steady_clock::now() + 10s;
-  while (ok_calls.load() < 50 && std::chrono::steady_clock::now() < wait_until) std::this_thread::sleep_for(1ms);
+  while (ok_calls.load() < 50 && std::chrono::steady_clock::now() < wait_until)
+    std::this_thread::sleep_for(1ms);
   EXPECT_GE(ok_calls.load(), 50) << "the calls never got going";
   std::thread second_closer([&] { s.close(); });
   s.close();

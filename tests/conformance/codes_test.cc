@@ -119,8 +119,9 @@ TYPED_TEST(CodesTest, ConsumedTombstoneLastsUntilOriginalExpiry) {
 TYPED_TEST(CodesTest, UnknownAndMalformedCodes) {
   auto unknown = this->store().codes().consume("ac1_" + std::string(56, 'A'));
   EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
-  for (const std::string& bad : std::vector<std::string>{"", "ac1_", "xyz", "rt1_" + std::string(56, 'A'), "ac1_" + std::string(55, 'A'),
-                                "ac1_" + std::string(56, '*'), std::string(100000, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "ac1_", "xyz", "rt1_" + std::string(56, 'A'), "ac1_" + std::string(55, 'A'),
+           "ac1_" + std::string(56, '*'), std::string(100000, 'a')}) {
     auto r = this->store().codes().consume(bad);
     EXPECT_EQ(r.code(), StatusCode::kInvalidArgument) << bad.substr(0, 20);
     EXPECT_EQ(r.status().field(), "code");
@@ -236,10 +237,12 @@ TYPED_TEST(CodesTest, SixteenThreadsRaceToConsumeExactlyOneWins) {
 TYPED_TEST(CodesTest, AsyncCallbacksDeliverTheSameOutcomes) {
   auto issued = this->store().codes().issue(sample_grant());
   std::promise<Result<CodeRecord>> p1;
-  this->store().codes().consume_async(issued->code, [&](Result<CodeRecord> r) { p1.set_value(std::move(r)); });
+  this->store().codes().consume_async(issued->code,
+                                      [&](Result<CodeRecord> r) { p1.set_value(std::move(r)); });
   EXPECT_TRUE(p1.get_future().get().ok());
   std::promise<Result<CodeRecord>> p2;
-  this->store().codes().consume_async(issued->code, [&](Result<CodeRecord> r) { p2.set_value(std::move(r)); });
+  this->store().codes().consume_async(issued->code,
+                                      [&](Result<CodeRecord> r) { p2.set_value(std::move(r)); });
   EXPECT_EQ(p2.get_future().get().code(), StatusCode::kAlreadyConsumed);
 }
 
@@ -253,9 +256,9 @@ TEST(Pkce, VerifierGrammarAndS256) {
   EXPECT_EQ(wrong.field(), "code_verifier");
   EXPECT_EQ(verify_pkce(challenge, "S256", std::string(42, 'a')).field(), "code_verifier");   // too short
   EXPECT_EQ(verify_pkce(challenge, "S256", std::string(129, 'a')).field(), "code_verifier");  // too long
-  EXPECT_EQ(verify_pkce(challenge, "S256", std::string(43, '/')).field(), "code_verifier");   // not unreserved
-  EXPECT_EQ(verify_pkce(challenge, "S256", "").field(), "code_verifier");                     // missing
-  EXPECT_EQ(verify_pkce("", "", verifier).field(), "code_verifier");                          // unexpected
+  EXPECT_EQ(verify_pkce(challenge, "S256", std::string(43, '/')).field(), "code_verifier");  // not unreserved
+  EXPECT_EQ(verify_pkce(challenge, "S256", "").field(), "code_verifier");                    // missing
+  EXPECT_EQ(verify_pkce("", "", verifier).field(), "code_verifier");                         // unexpected
   EXPECT_TRUE(verify_pkce("", "", "").ok());
   // plain: refused unless enabled, then exact comparison.
   EXPECT_EQ(verify_pkce(verifier, "plain", verifier).field(), "code_challenge_method");
@@ -277,7 +280,6 @@ TYPED_TEST(CodesTest, PkceAgainstAnIssuedCode) {
   EXPECT_TRUE(verify_pkce(rec.value(), verifier).ok());
   EXPECT_FALSE(verify_pkce(rec.value(), pkce_new_verifier()).ok());
 }
-
 
 // "ac1_" codes issued by the release before issue 19 (route in clear) stay consumable.
 TYPED_TEST(CodesTest, VersionOneCodesStayConsumable) {

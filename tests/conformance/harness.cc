@@ -49,7 +49,8 @@ class TamperingBackend final : public Backend,
   void close() override { real_->close(); }
 
   // codes
-  void insert(const std::string& k, std::string r, std::string t, Millis e, Millis n, Callback<Done> d) override {
+  void insert(const std::string& k, std::string r, std::string t, Millis e, Millis n,
+              Callback<Done> d) override {
     real_->codes().insert(k, std::move(r), std::move(t), e, n, std::move(d));
   }
   void peek(const std::string& k, Millis n, Callback<internal::CodeSlot> d) override {
@@ -59,7 +60,9 @@ class TamperingBackend final : public Backend,
     real_->codes().consume(k, n, flip_cb(on, std::move(d), &internal::CodeSlot::blob));
   }
   // refresh
-  void issue(const internal::FamilyIssue& r, Callback<Done> d) override { real_->refresh().issue(r, std::move(d)); }
+  void issue(const internal::FamilyIssue& r, Callback<Done> d) override {
+    real_->refresh().issue(r, std::move(d));
+  }
   void rotate(const internal::RotateRequest& r, Callback<internal::RotateResult> d) override {
     real_->refresh().rotate(r, [this, d = std::move(d)](Result<internal::RotateResult> res) {
       if (on.load() && res.has_value()) res.value().family.record = flip(res.value().family.record);
@@ -77,7 +80,8 @@ class TamperingBackend final : public Backend,
   void revoke_family(const std::string& a, const std::string& b, Millis n, Callback<Done> d) override {
     real_->refresh().revoke_family(a, b, n, std::move(d));
   }
-  void revoke_subject(const std::string& a, const std::string& b, Millis n, Millis r, Callback<Done> d) override {
+  void revoke_subject(const std::string& a, const std::string& b, Millis n, Millis r,
+                      Callback<Done> d) override {
     real_->refresh().revoke_subject(a, b, n, r, std::move(d));
   }
   void revoke_client(const std::string& a, const std::string& b, const std::string& c, Millis n, Millis r,
@@ -101,7 +105,9 @@ class TamperingBackend final : public Backend,
       d(std::move(r));
     });
   }
-  void store_jti(const internal::JtiEntry& e, Callback<Done> d) override { real_->refresh().store_jti(e, std::move(d)); }
+  void store_jti(const internal::JtiEntry& e, Callback<Done> d) override {
+    real_->refresh().store_jti(e, std::move(d));
+  }
   void consume_jti(const std::string& a, const std::string& b, const std::string& c, Millis n,
                    Callback<internal::JtiResult> d) override {
     real_->refresh().consume_jti(a, b, c, n, flip_cb(on, std::move(d), &internal::JtiResult::record));
@@ -111,18 +117,22 @@ class TamperingBackend final : public Backend,
            Callback<std::string> d) override {
     real_->sessions().get(a, b, c, n, flip_string(std::move(d)));
   }
-  void upsert(const internal::SessionWrite& w, Callback<Done> d) override { real_->sessions().upsert(w, std::move(d)); }
-  void remove(const std::string& a, const std::string& b, const std::string& c, Millis n, Callback<Done> d) override {
+  void upsert(const internal::SessionWrite& w, Callback<Done> d) override {
+    real_->sessions().upsert(w, std::move(d));
+  }
+  void remove(const std::string& a, const std::string& b, const std::string& c, Millis n,
+              Callback<Done> d) override {
     real_->sessions().remove(a, b, c, n, std::move(d));
   }
   void get_all(const std::string& a, const std::string& b, Millis n,
                Callback<std::vector<internal::StoredSession>> d) override {
-    real_->sessions().get_all(a, b, n, [this, d = std::move(d)](Result<std::vector<internal::StoredSession>> r) {
-      if (on.load() && r.has_value()) {
-        for (auto& s : r.value()) s.record = flip(s.record);
-      }
-      d(std::move(r));
-    });
+    real_->sessions().get_all(a, b, n,
+                              [this, d = std::move(d)](Result<std::vector<internal::StoredSession>> r) {
+                                if (on.load() && r.has_value()) {
+                                  for (auto& s : r.value()) s.record = flip(s.record);
+                                }
+                                d(std::move(r));
+                              });
   }
   void remove_all(const std::string& a, const std::string& b, Millis n, Callback<std::int64_t> d) override {
     real_->sessions().remove_all(a, b, n, std::move(d));
@@ -131,8 +141,8 @@ class TamperingBackend final : public Backend,
   // production (memory answers at once; SQLite and Redis through reserve()).
   std::atomic<int> reserve_now_answered{0};
   std::atomic<int> reserve_called{0};
-  std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes], const unsigned char (&owner)[kOwnerBytes],
-                                    Millis u, Millis n) override {
+  std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes],
+                                    const unsigned char (&owner)[kOwnerBytes], Millis u, Millis n) override {
     std::optional<Status> s = real_->replay().reserve_now(hash, owner, u, n);
     if (s) reserve_now_answered.fetch_add(1);
     return s;
@@ -154,8 +164,12 @@ class TamperingBackend final : public Backend,
   void take(const std::string& k, Millis n, Callback<std::string> d) override {
     real_->client_tokens().take(k, n, flip_string(std::move(d)));
   }
-  void remove(const std::string& k, Millis n, Callback<Done> d) override { real_->client_tokens().remove(k, n, std::move(d)); }
-  void exists(const std::string& k, Millis n, Callback<bool> d) override { real_->client_tokens().exists(k, n, std::move(d)); }
+  void remove(const std::string& k, Millis n, Callback<Done> d) override {
+    real_->client_tokens().remove(k, n, std::move(d));
+  }
+  void exists(const std::string& k, Millis n, Callback<bool> d) override {
+    real_->client_tokens().exists(k, n, std::move(d));
+  }
   void list(const std::string& p, const std::string& c, std::size_t l, Millis n,
             Callback<internal::KeyList> d) override {
     real_->client_tokens().list(p, c, l, n, std::move(d));
@@ -166,7 +180,9 @@ class TamperingBackend final : public Backend,
   class Payloads final : public internal::PayloadBackend {
    public:
     Payloads(TamperingBackend& t) : t_(t) {}
-    void put(const internal::PayloadPut& r, Callback<Done> d) override { t_.real_->payloads().put(r, std::move(d)); }
+    void put(const internal::PayloadPut& r, Callback<Done> d) override {
+      t_.real_->payloads().put(r, std::move(d));
+    }
     void get(const std::string& k, Millis n, Callback<internal::PayloadSlot> d) override {
       t_.real_->payloads().get(k, n, flip_cb(t_.on, std::move(d), &internal::PayloadSlot::record));
     }
@@ -176,7 +192,9 @@ class TamperingBackend final : public Backend,
     void consume(const std::string& k, Millis n, Callback<internal::PayloadSlot> d) override {
       t_.real_->payloads().consume(k, n, flip_cb(t_.on, std::move(d), &internal::PayloadSlot::record));
     }
-    void remove(const std::string& k, Millis n, Callback<Done> d) override { t_.real_->payloads().remove(k, n, std::move(d)); }
+    void remove(const std::string& k, Millis n, Callback<Done> d) override {
+      t_.real_->payloads().remove(k, n, std::move(d));
+    }
     void revoke_grant(const std::string& g, Millis u, Millis n, Callback<Done> d) override {
       t_.real_->payloads().revoke_grant(g, u, n, std::move(d));
     }
@@ -199,7 +217,8 @@ class TamperingBackend final : public Backend,
 };
 
 namespace {
-std::shared_ptr<internal::StoreContext> make_context(const Options& options, std::shared_ptr<ManualClock> clock) {
+std::shared_ptr<internal::StoreContext> make_context(const Options& options,
+                                                     std::shared_ptr<ManualClock> clock) {
   auto ctx = std::make_shared<internal::StoreContext>();
   ctx->options = options;
   ctx->clock = clock;

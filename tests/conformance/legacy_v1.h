@@ -67,8 +67,15 @@ inline Result<V1Family> issue_family(Backend& b, const KeyRing& ring, const Refr
   req.grant_key = g.grant_id.empty() ? std::string() : internal::index_hash(ring, "grant", g.grant_id);
   const Millis expires_at = now + g.lifetime_ms;
   RecordWriter w;
-  w.str(1, out.family_id).str(2, g.subject).str(3, g.client_id).str(4, g.scope).str(5, g.grant_id)
-      .str(6, g.metadata_json).i64(7, now).i64(8, g.idle_ttl_ms).i64(9, expires_at);
+  w.str(1, out.family_id)
+      .str(2, g.subject)
+      .str(3, g.client_id)
+      .str(4, g.scope)
+      .str(5, g.grant_id)
+      .str(6, g.metadata_json)
+      .i64(7, now)
+      .i64(8, g.idle_ttl_ms)
+      .i64(9, expires_at);
   req.record = internal::seal_signed(ring, RecordType::kFamily, req.family_key, w.take());
   req.idle_ttl = g.idle_ttl_ms;
   req.expires_at = unsigned_expires_at != 0 ? unsigned_expires_at : expires_at;
@@ -83,14 +90,24 @@ inline Result<V1Family> issue_family(Backend& b, const KeyRing& ring, const Refr
 // A v1 code as the old CodeStoreImpl::issue wrote it (grant id required here).
 inline Result<std::string> issue_code(Backend& b, const KeyRing& ring, const CodeGrant& g, Millis now) {
   const internal::UserIds user = internal::user_ids(ring, g.subject);
-  internal::Token token = internal::mint_token_from(ring.current(), internal::TokenKind::kCode, 1,
-                                                    user.route, {}, internal::random_bytes(32));
+  internal::Token token = internal::mint_token_from(ring.current(), internal::TokenKind::kCode, 1, user.route,
+                                                    {}, internal::random_bytes(32));
   const std::string key = internal::code_key(user.tag, token.lookup_hash);
   const Millis expires_at = now + g.ttl_ms;
   RecordWriter w;
-  w.str(1, g.client_id).str(2, g.subject).str(3, "{}").str(4, g.scope).str(5, g.redirect_uri)
-      .str(6, g.nonce).str(7, g.code_challenge).str(8, g.code_challenge_method).i64(9, g.auth_time)
-      .str(10, g.grant_id).str(11, "{}").i64(12, now).i64(13, expires_at);
+  w.str(1, g.client_id)
+      .str(2, g.subject)
+      .str(3, "{}")
+      .str(4, g.scope)
+      .str(5, g.redirect_uri)
+      .str(6, g.nonce)
+      .str(7, g.code_challenge)
+      .str(8, g.code_challenge_method)
+      .i64(9, g.auth_time)
+      .str(10, g.grant_id)
+      .str(11, "{}")
+      .i64(12, now)
+      .i64(13, expires_at);
   RecordWriter t;
   t.str(1, g.client_id).str(2, g.subject).str(10, g.grant_id).i64(13, expires_at);
   std::string record = internal::seal_signed(ring, RecordType::kCode, key, w.take());

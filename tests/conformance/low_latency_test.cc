@@ -87,8 +87,8 @@ TEST(LowLatency, RedisBlockingCallsSpinAndAnswerAsWithout) {
     constexpr int kCalls = 50;
     const UnixMillis exp = SystemClock::instance()->now() + 600'000;
     for (int i = 0; i < kCalls; ++i) {
-      const std::string jti = "jti-" + std::to_string(::getpid()) + "-" + std::to_string(spin) + "-" +
-                              std::to_string(i);
+      const std::string jti =
+          "jti-" + std::to_string(::getpid()) + "-" + std::to_string(spin) + "-" + std::to_string(i);
       ASSERT_TRUE(s.replay().reserve("https://issuer.example", jti, exp).ok());
       EXPECT_EQ(s.replay().reserve("https://issuer.example", jti, exp).code(), StatusCode::kReplayed);
     }
@@ -120,8 +120,8 @@ TEST(LowLatency, RedisStoreOpenedBeforeForkWorksInTheChildWithTheModeOn) {
     for (int i = 0; i < 20 && ok; ++i) {
       ok = s->replay().reserve("https://issuer.example", jti + "-child-" + std::to_string(i), exp).ok();
     }
-    ok = ok && s->replay().reserve("https://issuer.example", jti + "-parent", exp).code() ==
-                   StatusCode::kReplayed;
+    ok = ok &&
+         s->replay().reserve("https://issuer.example", jti + "-parent", exp).code() == StatusCode::kReplayed;
     ::_exit(ok ? 0 : 1);
   }
   int status = 0;

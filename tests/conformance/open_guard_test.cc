@@ -65,7 +65,9 @@ CodeGrant code_for(const std::string& subject) {
   return g;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 template <class Traits>
 class OpenGuard : public ::testing::Test {
@@ -245,7 +247,8 @@ TYPED_TEST(OpenGuard, AlteredMarkerIsRefused) {
   Options o = this->opener_.options(a);
   auto backend = internal::open_backend(this->url_, internal::BackendConfig{&o, this->opener_.clock, {}});
   ASSERT_TRUE(backend.ok());
-  auto stored = internal::wait_for<std::string>([&](auto cb) { backend.value()->read_marker(std::move(cb)); });
+  auto stored =
+      internal::wait_for<std::string>([&](auto cb) { backend.value()->read_marker(std::move(cb)); });
   ASSERT_TRUE(stored.ok()) << stored.status().to_string();
   std::string altered = stored.value();
   altered[altered.find("key 1 ") + 6] ^= 1;  // another fingerprint for key 1

@@ -36,8 +36,9 @@ class PayloadsTest : public StoreTest<T> {
   // The slot a backend holds for (model, id), read past the store.
   internal::PayloadSlot raw(std::string_view model, std::string_view id) {
     std::promise<Result<internal::PayloadSlot>> got;
-    this->harness().backend().payloads().get(entry_key(model, id), this->clock().now(),
-                                             [&](Result<internal::PayloadSlot> r) { got.set_value(std::move(r)); });
+    this->harness().backend().payloads().get(
+        entry_key(model, id), this->clock().now(),
+        [&](Result<internal::PayloadSlot> r) { got.set_value(std::move(r)); });
     auto r = got.get_future().get();
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     return r.ok() ? r.value() : internal::PayloadSlot{};
@@ -246,14 +247,17 @@ TYPED_TEST(PayloadsTest, AsyncCallsAnswerLikeBlockingOnes) {
   this->ps().upsert_async(w, [&](Result<Done> r) { up.set_value(std::move(r)); });
   ASSERT_TRUE(up.get_future().get().ok());
   std::promise<Result<StoredPayload>> by_uid;
-  this->ps().find_by_uid_async("AccessToken", "u-async", [&](Result<StoredPayload> r) { by_uid.set_value(std::move(r)); });
+  this->ps().find_by_uid_async("AccessToken", "u-async",
+                               [&](Result<StoredPayload> r) { by_uid.set_value(std::move(r)); });
   auto f = by_uid.get_future().get();
   ASSERT_TRUE(f.ok()) << f.status().to_string();
   EXPECT_EQ(f->id, "at-1");
   std::promise<Result<StoredPayload>> c1, c2;
-  this->ps().consume_async("AccessToken", "at-1", [&](Result<StoredPayload> r) { c1.set_value(std::move(r)); });
+  this->ps().consume_async("AccessToken", "at-1",
+                           [&](Result<StoredPayload> r) { c1.set_value(std::move(r)); });
   EXPECT_TRUE(c1.get_future().get().ok());
-  this->ps().consume_async("AccessToken", "at-1", [&](Result<StoredPayload> r) { c2.set_value(std::move(r)); });
+  this->ps().consume_async("AccessToken", "at-1",
+                           [&](Result<StoredPayload> r) { c2.set_value(std::move(r)); });
   EXPECT_EQ(c2.get_future().get().code(), StatusCode::kAlreadyConsumed);
   std::promise<Result<Done>> rv;
   this->ps().revoke_by_grant_id_async("grant-1", [&](Result<Done> r) { rv.set_value(std::move(r)); });

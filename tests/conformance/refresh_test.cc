@@ -175,7 +175,7 @@ TYPED_TEST(RefreshTest, RevokeTokenFamilyClientSubjectAndGrant) {
   ASSERT_TRUE(this->rt().revoke_client("alice", "app").ok());
   EXPECT_EQ(this->rt().rotate(e->token, "app").code(), StatusCode::kRevoked);
   EXPECT_TRUE(this->rt().rotate(c->token, "other-app").ok());  // another client survives
-  auto after = this->rt().issue(this->grant());  // issuing after the revocation works
+  auto after = this->rt().issue(this->grant());                // issuing after the revocation works
   EXPECT_TRUE(this->rt().rotate(after->token, "app").ok());
 
   ASSERT_TRUE(this->rt().revoke_subject("alice").ok());
@@ -260,7 +260,8 @@ TYPED_TEST(RefreshTest, GrantLiveAnswersRevokedAfterGrantRevocationAndLogouts) {
   // Bad input, named.
   EXPECT_EQ(rs.grant_live("", "app", "g", iat).status().field(), "subject");
   EXPECT_EQ(rs.grant_live("alice", "", "g", iat).status().field(), "client_id");
-  EXPECT_EQ(rs.grant_live("alice", "app", std::string(129, 'g'), this->clock().now()).status().field(), "grant_id");
+  EXPECT_EQ(rs.grant_live("alice", "app", std::string(129, 'g'), this->clock().now()).status().field(),
+            "grant_id");
   auto ahead = rs.grant_live("alice", "app", "g", this->clock().now() + 60'001);
   EXPECT_EQ(ahead.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ahead.status().field(), "issued_at");
@@ -407,7 +408,6 @@ TYPED_TEST(RefreshTest, LogoutEverywhereWinsAgainstRacingRotations) {
   EXPECT_GE(rounds.overlapped(), rounds.wanted()) << rounds;
 }
 
-
 // ---- issue 19 (security audit): grace window, wrong clients, linkable routing bytes ----
 
 // Two holders of one token (the victim and a thief) alternate inside the grace window: the
@@ -548,7 +548,6 @@ TYPED_TEST(RefreshTest, TokensCodesAndFamilyIdsOfOneUserShareNoBytes) {
   }
 }
 
-
 // ---- data of the release before issue 19 keeps working ----
 
 TYPED_TEST(RefreshTest, VersionOneTokensFromEarlierReleasesKeepWorking) {
@@ -590,7 +589,8 @@ TYPED_TEST(RefreshTest, VersionOneTokensFromEarlierReleasesKeepWorking) {
 TYPED_TEST(RefreshTest, VersionOneJwtIdRecordsStillConsume) {
   auto ring = legacy::ring_of(this->harness().options().keys);
   ASSERT_TRUE(legacy::store_jti(this->harness().backend(), *ring, "old-jti", "alice", "app",
-                                this->clock().now(), 60'000).ok());
+                                this->clock().now(), 60'000)
+                  .ok());
   auto c = this->rt().consume_jti("alice", "old-jti");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ(c->jti, "old-jti");
@@ -606,8 +606,8 @@ TYPED_TEST(RefreshTest, JwtIdIsStoredOnlyAsAKeyedHash) {
   const internal::UserIds user = internal::user_ids(*ring, "alice");
   const std::string key = internal::jti_key(user.tag, internal::index_hash(*ring, "jti", "alice", jti));
   auto raw = legacy::wait<internal::JtiResult>([&](Callback<internal::JtiResult> cb) {
-    this->harness().backend().refresh().consume_jti(user.tag, user.subject_key, key,
-                                                    this->clock().now(), std::move(cb));
+    this->harness().backend().refresh().consume_jti(user.tag, user.subject_key, key, this->clock().now(),
+                                                    std::move(cb));
   });
   ASSERT_TRUE(raw.ok());
   ASSERT_EQ(raw->outcome, internal::JtiOutcome::kConsumed);
@@ -653,13 +653,11 @@ TYPED_TEST(RefreshTest, BackendRefusesATokenLinkedToAnotherFamily) {
     ASSERT_TRUE(rotated.ok());
     EXPECT_EQ(rotated->outcome, internal::TokenOutcome::kNotFound);
   }
-  auto peeked = legacy::wait<internal::FamilyState>([&](auto cb) {
-    b.peek(vtag, token_key, other_family, req.now, std::move(cb));
-  });
+  auto peeked = legacy::wait<internal::FamilyState>(
+      [&](auto cb) { b.peek(vtag, token_key, other_family, req.now, std::move(cb)); });
   EXPECT_EQ(peeked.code(), absent);
-  auto revoked = legacy::wait<Done>([&](auto cb) {
-    b.revoke_token(vtag, token_key, other_family, req.now, std::move(cb));
-  });
+  auto revoked = legacy::wait<Done>(
+      [&](auto cb) { b.revoke_token(vtag, token_key, other_family, req.now, std::move(cb)); });
   EXPECT_EQ(revoked.code(), absent);
   // Nothing changed: both chains go on.
   EXPECT_TRUE(this->rt().rotate(victim->token, "app").ok());

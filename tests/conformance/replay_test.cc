@@ -107,7 +107,8 @@ TYPED_TEST(ReplayTest, ReleaseOnlyByTheHolder) {
   EXPECT_EQ(this->rc().release(mine.value()).code(), StatusCode::kNotFound);
   auto next = this->rc().reserve("iss", "j", kStart + 1000);
   ASSERT_TRUE(next.ok());
-  EXPECT_EQ(this->rc().release(mine.value()).code(), StatusCode::kNotFound);  // old holder can't free the new one
+  EXPECT_EQ(this->rc().release(mine.value()).code(),
+            StatusCode::kNotFound);  // old holder can't free the new one
   EXPECT_EQ(this->rc().reserve("iss", "j", kStart + 1000).code(), StatusCode::kReplayed);
   Reservation bad = next.value();
   bad.owner = "not base64!";
@@ -137,7 +138,8 @@ TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
   o.replay.memory_capacity = 64;
   o.replay.memory_shards = 1;
   Harness h("memory://", o);
-  for (int i = 0; i < 64; ++i) ASSERT_TRUE(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).ok());
+  for (int i = 0; i < 64; ++i)
+    ASSERT_TRUE(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).ok());
   auto full = h.store().replay().reserve("iss", "one-more", kStart + 1000);
   EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kCapacityRejected), 1u);
@@ -148,7 +150,8 @@ TEST(ReplayMemory, FullCacheFailsClosedAndNeverEvictsUnexpired) {
   EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kCapacityRejected), 2u);
   EXPECT_EQ(h.store().metrics().operations("replay", "reserve", StatusCode::kResourceExhausted), 2u);
   for (int i = 0; i < 64; ++i) {
-    ASSERT_EQ(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).code(), StatusCode::kReplayed);
+    ASSERT_EQ(h.store().replay().reserve("iss", std::to_string(i), kStart + 1000).code(),
+              StatusCode::kReplayed);
   }
   EXPECT_EQ(h.store().metrics().security_events(SecurityEvent::kJtiReplay), 64u);
   h.clock().advance(61'000);  // all expired: room again
@@ -217,8 +220,8 @@ TEST(ReplayMemory, ShardedCacheNeverExceedsCapacityAndRefillsAfterExpiry) {
   // Every unexpired reservation is still held: none was evicted to make room.
   for (int i = 0; i < 10'000; ++i) {
     auto r = h.store().replay().reserve("iss", "a" + std::to_string(i), kStart + 1000);
-    ASSERT_EQ(r.code(), is_held[static_cast<std::size_t>(i)] ? StatusCode::kReplayed
-                                                               : StatusCode::kResourceExhausted)
+    ASSERT_EQ(r.code(),
+              is_held[static_cast<std::size_t>(i)] ? StatusCode::kReplayed : StatusCode::kResourceExhausted)
         << i;
   }
   h.clock().advance(61'000);  // all expired: the whole capacity is free again

@@ -204,7 +204,8 @@ TYPED_TEST(SessionsTest, ValueCopiedUnderAnotherSessionKeyReadsAsNotFound) {
   const SessionSlot b = slot_of(s2.id, "u1", "full");
   internal::SessionBackend& backend = this->harness().backend().sessions();
   std::promise<Result<std::string>> got;
-  backend.get(a.route, a.bucket, a.session, kStart, [&](Result<std::string> r) { got.set_value(std::move(r)); });
+  backend.get(a.route, a.bucket, a.session, kStart,
+              [&](Result<std::string> r) { got.set_value(std::move(r)); });
   const Result<std::string> value1 = got.get_future().get();
   ASSERT_TRUE(value1.ok()) << value1.status().to_string();
   internal::SessionWrite w;

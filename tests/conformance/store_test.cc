@@ -76,7 +76,8 @@ TEST(KeyFile, MalformedLinesAreNamed) {
   EXPECT_FALSE(internal::parse_key_file("").ok());
   EXPECT_FALSE(internal::parse_key_file("key 0 " + std::string(43, 'A') + "\n").ok());
   EXPECT_FALSE(internal::parse_key_file("bogus\n").ok());
-  auto ok = internal::parse_key_file("# c\nroute " + std::string(42, 'B') + "A" + "\nkey 3 " + std::string(43, 'A') + "\ncurrent 3\n");
+  auto ok = internal::parse_key_file("# c\nroute " + std::string(42, 'B') + "A" + "\nkey 3 " +
+                                     std::string(43, 'A') + "\ncurrent 3\n");
   ASSERT_TRUE(ok.ok()) << ok.status().to_string();
   EXPECT_EQ(ok->keys.size(), 1u);
   EXPECT_EQ(ok->current_key_id, 3);
@@ -105,11 +106,14 @@ TEST(Metrics, PrometheusTextHasCountersHistogramsAndSecurityEvents) {
   (void)s->codes().consume(code->code);
   (void)s->codes().consume(code->code);
   const std::string text = s->metrics().prometheus();
-  EXPECT_NE(text.find("authstore_operations_total{store=\"codes\",op=\"consume\",outcome=\"ok\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("authstore_operations_total{store=\"codes\",op=\"consume\",outcome=\"already_consumed\"} 1"),
+  EXPECT_NE(text.find("authstore_operations_total{store=\"codes\",op=\"consume\",outcome=\"ok\"} 1"),
             std::string::npos);
-  EXPECT_NE(text.find("authstore_operation_duration_seconds_bucket{store=\"codes\",op=\"issue\",le=\"+Inf\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("authstore_operations_total{store=\"codes\",op=\"consume\",outcome=\"already_consumed\"} 1"),
+      std::string::npos);
+  EXPECT_NE(
+      text.find("authstore_operation_duration_seconds_bucket{store=\"codes\",op=\"issue\",le=\"+Inf\"} 1"),
+      std::string::npos);
   EXPECT_NE(text.find("authstore_security_events_total{event=\"code_replay\"} 1"), std::string::npos);
   EXPECT_EQ(text.find(code->code), std::string::npos);
 }
@@ -172,8 +176,8 @@ TEST(Logging, SecurityEventsAreLoggedWithoutAnySecret) {
   failures.push_back(s->sessions().upsert(se).status());  // session_conflict (a stale version)
 
   std::vector<std::pair<LogLevel, std::string>> expected;
-  for (const char* e : {"code_replay", "client_mismatch", "refresh_reuse", "revoked_use", "jti_replay",
-                        "session_conflict"}) {
+  for (const char* e :
+       {"code_replay", "client_mismatch", "refresh_reuse", "revoked_use", "jti_replay", "session_conflict"}) {
     expected.emplace_back(LogLevel::kWarning, std::string("security event: ") + e);
   }
   // Open warns about each printable (password-like) key without echoing it, then every event.
@@ -188,7 +192,8 @@ TEST(Logging, SecurityEventsAreLoggedWithoutAnySecret) {
   for (const Status& f : failures) EXPECT_FALSE(f.ok());
   for (const auto& secret : secrets) {
     for (const auto& [level, l] : lines) EXPECT_EQ(l.find(secret), std::string::npos) << l;
-    for (const Status& f : failures) EXPECT_EQ(f.to_string().find(secret), std::string::npos) << f.to_string();
+    for (const Status& f : failures)
+      EXPECT_EQ(f.to_string().find(secret), std::string::npos) << f.to_string();
   }
 }
 

@@ -241,7 +241,8 @@ Row drill(const Settings& s, const std::string& name, const std::string& url, co
   if (row.max_ms > deadline_ms + margin_ms) row.ok = false, row.why += "call past its deadline; ";
   if (load.made_up() != 0) row.ok = false, row.why += "a success that was not; ";
   if (row.lost != 0) row.ok = false, row.why += "acknowledged writes lost; ";
-  if (row.recovery_ms < 0 || row.recovery_ms > recovery_bound_ms) row.ok = false, row.why += "no recovery in time; ";
+  if (row.recovery_ms < 0 || row.recovery_ms > recovery_bound_ms)
+    row.ok = false, row.why += "no recovery in time; ";
   if (row.acked == 0) row.ok = false, row.why += "no write acknowledged at all; ";
   return row;
 }
@@ -253,10 +254,25 @@ class Server {
   ~Server() { kill_now(); }
   bool start(int port) {
     port_ = port;
-    std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port),
-                                     "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                                     "--maxmemory-policy", "noeviction", "--dir", dir_, "--logfile",
-                                     dir_ + "/redis.log", "--daemonize", "no"};
+    std::vector<std::string> args = {"redis-server",
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(port),
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "yes",
+                                     "--appendfsync",
+                                     "always",
+                                     "--maxmemory-policy",
+                                     "noeviction",
+                                     "--dir",
+                                     dir_,
+                                     "--logfile",
+                                     dir_ + "/redis.log",
+                                     "--daemonize",
+                                     "no"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -305,13 +321,15 @@ class Server {
 };
 
 int free_port_guess(int salt) {
-  return 20000 + static_cast<int>((static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(salt) * 104729u +
-                                   static_cast<unsigned>(now_ns() % 100000)) % 40000u);
+  return 20000 +
+         static_cast<int>((static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(salt) * 104729u +
+                           static_cast<unsigned>(now_ns() % 100000)) %
+                          40000u);
 }
 
 void print(const Row& r) {
-  std::printf("| %-44s | %7lld | %8.0f | %6.0f | %-44s | %8.0f | %6lld / %-6lld | %s\n", r.fault.c_str(), r.calls,
-              r.max_ms, r.deadline_ms, r.errors.c_str(), r.recovery_ms, r.lost, r.acked,
+  std::printf("| %-44s | %7lld | %8.0f | %6.0f | %-44s | %8.0f | %6lld / %-6lld | %s\n", r.fault.c_str(),
+              r.calls, r.max_ms, r.deadline_ms, r.errors.c_str(), r.recovery_ms, r.lost, r.acked,
               r.ok ? "ok" : ("FAIL: " + r.why).c_str());
   std::fflush(stdout);
 }
@@ -322,16 +340,20 @@ int main(int argc, char** argv) {
   Settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--short") s.shorter = true, s.threads = 4;
-    else if (a == "--only" && i + 1 < argc) s.only = argv[++i];
-    else if (a == "--threads" && i + 1 < argc) s.threads = std::clamp(std::atoi(argv[++i]), 1, 64);
+    if (a == "--short")
+      s.shorter = true, s.threads = 4;
+    else if (a == "--only" && i + 1 < argc)
+      s.only = argv[++i];
+    else if (a == "--threads" && i + 1 < argc)
+      s.threads = std::clamp(std::atoi(argv[++i]), 1, 64);
     else {
       std::fprintf(stderr, "usage: authstore_drill [--short] [--only SUBSTRING] [--threads N]\n");
       return 2;
     }
   }
   ::signal(SIGPIPE, SIG_IGN);
-  const std::string dir = std::filesystem::temp_directory_path() / ("authstore-drill-" + std::to_string(::getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("authstore-drill-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   Options options;
   options.keys.keys = {KeyEntry{1, std::string(32, 'd') + "rill-key-material"}};
@@ -339,7 +361,9 @@ int main(int argc, char** argv) {
   options.codes.max_ttl_ms = 600'000;
 
   std::vector<Row> rows;
-  auto want = [&](const std::string& name) { return s.only.empty() || name.find(s.only) != std::string::npos; };
+  auto want = [&](const std::string& name) {
+    return s.only.empty() || name.find(s.only) != std::string::npos;
+  };
   std::printf("| %-44s | %7s | %8s | %6s | %-44s | %8s | %15s | verdict\n", "fault", "calls", "max ms",
               "dl ms", "errors by code", "recov ms", "lost / acked");
   std::printf("|%s|\n", std::string(170, '-').c_str());
@@ -352,7 +376,8 @@ int main(int argc, char** argv) {
   for (int round = 0; have_redis && round < 1; ++round) {
     Server server(dir);
     bool started = false;
-    for (int attempt = 0; attempt < 10 && !started; ++attempt) started = server.start(free_port_guess(attempt));
+    for (int attempt = 0; attempt < 10 && !started; ++attempt)
+      started = server.start(free_port_guess(attempt));
     if (!started) {
       std::printf("(redis-server did not start: Redis rows skipped)\n");
       break;
@@ -368,50 +393,56 @@ int main(int argc, char** argv) {
       print(rows.back());
     }
     if (want("redis: SIGSTOP")) {
-      rows.push_back(drill(s, "redis: SIGSTOP past the deadline, SIGCONT", direct, options, redis_deadline, 1500,
-                           [&] {
-                             server.signal(SIGSTOP);
-                             std::this_thread::sleep_for(s.fault());
-                             server.signal(SIGCONT);
-                           }));
+      rows.push_back(
+          drill(s, "redis: SIGSTOP past the deadline, SIGCONT", direct, options, redis_deadline, 1500, [&] {
+            server.signal(SIGSTOP);
+            std::this_thread::sleep_for(s.fault());
+            server.signal(SIGCONT);
+          }));
       print(rows.back());
     }
     if (want("redis: CLIENT KILL")) {
-      rows.push_back(drill(s, "redis: CLIENT KILL of every client", direct, options, redis_deadline, 1500, [&] {
-        (void)server.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
-      }));
+      rows.push_back(
+          drill(s, "redis: CLIENT KILL of every client", direct, options, redis_deadline, 1500, [&] {
+            (void)server.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+          }));
       print(rows.back());
     }
     if (want("redis: maxmemory")) {
-      rows.push_back(drill(s, "redis: maxmemory reached (noeviction)", direct, options, redis_deadline, 1500, [&] {
-        (void)server.command({"CONFIG", "SET", "maxmemory", "1"});
-        std::this_thread::sleep_for(s.fault());
-        (void)server.command({"CONFIG", "SET", "maxmemory", "0"});
-      }));
+      rows.push_back(
+          drill(s, "redis: maxmemory reached (noeviction)", direct, options, redis_deadline, 1500, [&] {
+            (void)server.command({"CONFIG", "SET", "maxmemory", "1"});
+            std::this_thread::sleep_for(s.fault());
+            (void)server.command({"CONFIG", "SET", "maxmemory", "0"});
+          }));
       print(rows.back());
     }
     redis::testing::FaultProxy proxy(server.port());
-    const std::string via = "redis://127.0.0.1:" + std::to_string(proxy.port()) + "?" + redis_timeouts + "&prefix=drillp:";
+    const std::string via =
+        "redis://127.0.0.1:" + std::to_string(proxy.port()) + "?" + redis_timeouts + "&prefix=drillp:";
     if (want("redis: half-open")) {
-      rows.push_back(drill(s, "redis: half-open connection (proxy), healed", via, options, redis_deadline, 2500,
-                           [&] {
-                             proxy.half_open();
-                             std::this_thread::sleep_for(s.fault());
-                             proxy.heal();
-                           }));
+      rows.push_back(
+          drill(s, "redis: half-open connection (proxy), healed", via, options, redis_deadline, 2500, [&] {
+            proxy.half_open();
+            std::this_thread::sleep_for(s.fault());
+            proxy.heal();
+          }));
       print(rows.back());
     }
     if (want("redis: latency")) {
-      rows.push_back(drill(s, "redis: latency 2x the deadline (proxy)", via, options, redis_deadline, 2500, [&] {
-        proxy.set_latency(milliseconds(1000));
-        std::this_thread::sleep_for(s.fault());
-        proxy.set_latency(milliseconds(0));
-      }));
+      rows.push_back(
+          drill(s, "redis: latency 2x the deadline (proxy)", via, options, redis_deadline, 2500, [&] {
+            proxy.set_latency(milliseconds(1000));
+            std::this_thread::sleep_for(s.fault());
+            proxy.set_latency(milliseconds(0));
+          }));
       print(rows.back());
     }
     if (want("redis: reply cut")) {
-      rows.push_back(drill(s, "redis: reply cut mid-frame (proxy)", via, options, redis_deadline, 1500,
-                           [&] { proxy.cut_next_reply(); std::this_thread::sleep_for(milliseconds(100)); }));
+      rows.push_back(drill(s, "redis: reply cut mid-frame (proxy)", via, options, redis_deadline, 1500, [&] {
+        proxy.cut_next_reply();
+        std::this_thread::sleep_for(milliseconds(100));
+      }));
       print(rows.back());
     }
     if (want("redis: connections closed")) {
@@ -426,15 +457,16 @@ int main(int argc, char** argv) {
   if (want("sqlite: lock")) {
     const std::string path = dir + "/lock.db";
     const std::string url = "sqlite://" + path + "?busy_timeout_ms=500";
-    rows.push_back(drill(s, "sqlite: write lock held past the busy timeout", url, options, busy_ms, 1500, [&] {
-      sqlite3* db = nullptr;
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
-      sqlite3_busy_timeout(db, 5000);
-      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-      std::this_thread::sleep_for(s.fault());
-      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-      sqlite3_close(db);
-    }));
+    rows.push_back(
+        drill(s, "sqlite: write lock held past the busy timeout", url, options, busy_ms, 1500, [&] {
+          sqlite3* db = nullptr;
+          sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+          sqlite3_busy_timeout(db, 5000);
+          sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+          std::this_thread::sleep_for(s.fault());
+          sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+          sqlite3_close(db);
+        }));
     print(rows.back());
   }
   if (want("sqlite: writer SIGKILL")) {

@@ -22,8 +22,8 @@ namespace authstore::fuzz {
   std::abort();
 }
 
-#define FUZZ_CHECK(cond, what)                                            \
-  do {                                                                    \
+#define FUZZ_CHECK(cond, what)                                             \
+  do {                                                                     \
     if (!(cond)) ::authstore::fuzz::fail(__FILE__, __LINE__, #cond, what); \
   } while (0)
 

@@ -77,7 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(k.current_key_id == 0 || cur == k.current_key_id, "the ring's current key is not the file's");
     for (const KeyEntry& e : k.keys) FUZZ_CHECK(ring.value()->find(e.id) != nullptr, "a key went missing");
   } else {
-    FUZZ_CHECK(ring.status().code() == StatusCode::kInvalidArgument, "from_keys failed without kInvalidArgument");
+    FUZZ_CHECK(ring.status().code() == StatusCode::kInvalidArgument,
+               "from_keys failed without kInvalidArgument");
   }
   return 0;
 }

@@ -17,8 +17,8 @@ using namespace authstore;
 bool well_formed(std::string_view v) {
   if (v.size() < 43 || v.size() > 128) return false;
   for (char c : v) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '~';
     if (!ok) return false;
   }
   return true;
@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (challenge.empty()) {
       FUZZ_CHECK(verifier.empty(), "a verifier passed for a code without a challenge");
     } else if (method == "S256") {
-      FUZZ_CHECK(well_formed(verifier) && challenge == pkce_s256_challenge(verifier), "S256 accepted a mismatch");
+      FUZZ_CHECK(well_formed(verifier) && challenge == pkce_s256_challenge(verifier),
+                 "S256 accepted a mismatch");
     } else {
       FUZZ_CHECK((method == "plain" || method.empty()) && allow_plain, "accepted a method it must refuse");
       FUZZ_CHECK(well_formed(verifier) && challenge == verifier, "plain accepted a mismatch");

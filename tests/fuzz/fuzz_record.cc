@@ -63,8 +63,7 @@ void check_parse(std::string_view body) {
     FUZZ_CHECK(r->has(tag) == (f != nullptr), "has() disagrees");
     const std::string_view v = f != nullptr ? f->value : std::string_view();
     FUZZ_CHECK(r->str(tag) == v, "str() disagrees");
-    const std::int64_t i =
-        v.size() == 8 ? get_i64(reinterpret_cast<const unsigned char*>(v.data())) : 0;
+    const std::int64_t i = v.size() == 8 ? get_i64(reinterpret_cast<const unsigned char*>(v.data())) : 0;
     FUZZ_CHECK(r->i64(tag) == i, "i64() disagrees");
     if (f != nullptr) canon.str(tag, v);
   }
@@ -108,7 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!open_signed(*ring1, type, key + "x", rest), "a signed record opened under another key");
   }
   if (auto plain = open_encrypted(*ring1, type, key, rest)) {
-    FUZZ_CHECK(!open_encrypted(*ring1, type, key + "x", rest), "an encrypted record opened under another key");
+    FUZZ_CHECK(!open_encrypted(*ring1, type, key + "x", rest),
+               "an encrypted record opened under another key");
     FUZZ_CHECK(!open_encrypted(*ring1, other, key, rest), "an encrypted record opened as another type");
   }
 

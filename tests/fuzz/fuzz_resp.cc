@@ -18,10 +18,18 @@ using authstore::redis::ReplyReader;
 
 void encode(const Reply& r, std::string& out) {
   switch (r.type()) {
-    case Reply::Type::kNil: out += "$-1\r\n"; break;
-    case Reply::Type::kInteger: out += ":" + std::to_string(r.integer()) + "\r\n"; break;
-    case Reply::Type::kSimpleString: out += "+" + r.str() + "\r\n"; break;
-    case Reply::Type::kError: out += "-" + r.str() + "\r\n"; break;
+    case Reply::Type::kNil:
+      out += "$-1\r\n";
+      break;
+    case Reply::Type::kInteger:
+      out += ":" + std::to_string(r.integer()) + "\r\n";
+      break;
+    case Reply::Type::kSimpleString:
+      out += "+" + r.str() + "\r\n";
+      break;
+    case Reply::Type::kError:
+      out += "-" + r.str() + "\r\n";
+      break;
     case Reply::Type::kBulkString:
       out += "$" + std::to_string(r.str().size()) + "\r\n" + r.str() + "\r\n";
       break;

@@ -81,13 +81,13 @@ const std::string& own_messages() {
     // The malformed shapes every validator words (payload models and ids: empty, too long,
     // control characters, invalid UTF-8, a C1 control, a character no model name may hold).
     const std::string long_id(1025, 'i'), long_model(65, 'm');
-    for (std::string_view in : {std::string_view(""), std::string_view(long_id), std::string_view(long_model),
-                                std::string_view("a\x01"), std::string_view("\xff"),
-                                std::string_view("\xc2\x85"), std::string_view("bad model!"),
-                                std::string_view("x"),
-                                std::string_view("ac1_AAcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-                                std::string_view("rt1_AAcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-                                std::string_view("rf1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")}) {
+    for (std::string_view in :
+         {std::string_view(""), std::string_view(long_id), std::string_view(long_model),
+          std::string_view("a\x01"), std::string_view("\xff"), std::string_view("\xc2\x85"),
+          std::string_view("bad model!"), std::string_view("x"),
+          std::string_view("ac1_AAcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+          std::string_view("rt1_AAcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+          std::string_view("rf1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")}) {
       all += st.codes().peek(in).status().message() + "\n";
       all += st.refresh().peek(in).status().message() + "\n";
       all += st.refresh().revoke_family(in).status().message() + "\n";
@@ -104,8 +104,7 @@ const std::string& own_messages() {
 }
 
 template <class R>
-void check_read(const R& r, std::string_view text, bool expect_ok, std::string_view field,
-                const char* what) {
+void check_read(const R& r, std::string_view text, bool expect_ok, std::string_view field, const char* what) {
   if (expect_ok) {
     FUZZ_CHECK(r.ok(), what);
     return;
@@ -211,7 +210,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check_read(l.store.sessions().get(text, "alice", "full"), text, false, "",
              "sessions.get: an arbitrary id was found");
-  check_read(l.store.client_tokens().get(text), text, false, "", "client_tokens.get: an arbitrary key was found");
+  check_read(l.store.client_tokens().get(text), text, false, "",
+             "client_tokens.get: an arbitrary key was found");
   check_payloads(l.store.payloads(), text);
   return 0;
 }

@@ -121,7 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   family.resize(16, '\0');
   for (int form = 0; form < 3; ++form) {  // a code; a refresh token with and without a family
     const TokenKind kind = form == 0 ? TokenKind::kCode : TokenKind::kRefresh;
-    const Token minted = mint_token(*ring, kind, route, form == 2 ? std::string_view(family) : std::string_view());
+    const Token minted =
+        mint_token(*ring, kind, route, form == 2 ? std::string_view(family) : std::string_view());
     FUZZ_CHECK(minted.text.size() == (form == 2 ? 82u : 60u), "a minted token has not the documented length");
     const auto back = parse_token(*ring, kind, minted.text);
     FUZZ_CHECK(back && back->route == route && back->key_id == 7 && back->lookup_hash == minted.lookup_hash &&

@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "authstore/store.h"
 #include "backends/redis/redis_backend.h"
@@ -27,9 +27,7 @@ namespace {
 
 using namespace authstore;
 
-bool url_error(const Status& s) {
-  return s.code() == StatusCode::kInvalidArgument && s.field() == "url";
-}
+bool url_error(const Status& s) { return s.code() == StatusCode::kInvalidArgument && s.field() == "url"; }
 
 // The password as RFC 3986 reads it: the authority ends at the first '/', '?' or '#'; userinfo is
 // what precedes its last '@'; the password follows the userinfo's first ':' (or is all of it).
@@ -79,8 +77,7 @@ std::array<std::string, 2> check_redis(std::string_view url) {
         messages[1] = split.status().message();
         break;
       }
-      FUZZ_CHECK(backend.prefix.size() <= 64 &&
-                     backend.prefix.find_first_of("{} \r\n") == std::string::npos,
+      FUZZ_CHECK(backend.prefix.size() <= 64 && backend.prefix.find_first_of("{} \r\n") == std::string::npos,
                  "accepted a bad key prefix");
       client_url = split.value();
       FUZZ_CHECK(client_url.size() <= url.size(), "splitting options grew the URL");
@@ -88,7 +85,8 @@ std::array<std::string, 2> check_redis(std::string_view url) {
     const auto parsed = redis::parse_url(client_url);
     if (!parsed.ok()) {
       FUZZ_CHECK(url_error(parsed.status()), "redis url error is not kInvalidArgument/url");
-      FUZZ_CHECK(parsed.status().message().rfind("redis url: ", 0) == 0, "redis url error without its prefix");
+      FUZZ_CHECK(parsed.status().message().rfind("redis url: ", 0) == 0,
+                 "redis url error without its prefix");
       messages[static_cast<std::size_t>(pass)] = parsed.status().message();
       continue;
     }
@@ -139,8 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view scheme = sep == std::string_view::npos ? url : url.substr(0, sep);
   if (sep != std::string_view::npos && scheme == "sqlite") {
     check_sqlite(url.substr(sep + 3));
-  } else if (sep != std::string_view::npos &&
-             (scheme == "redis" || scheme == "rediss" || scheme == "unix")) {
+  } else if (sep != std::string_view::npos && (scheme == "redis" || scheme == "rediss" || scheme == "unix")) {
     const auto messages = check_redis(url);
     const auto [pw_begin, pw_end] = rfc_password(url);
     if (pw_end > pw_begin) {
@@ -170,11 +167,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(url_error(c.status()), "sentinel url error is not kInvalidArgument/url");
         return c.status().message();
       }
-      FUZZ_CHECK(!c->sentinels.empty() && !c->master_name.empty(), "a sentinel URL without sentinels or name");
+      FUZZ_CHECK(!c->sentinels.empty() && !c->master_name.empty(),
+                 "a sentinel URL without sentinels or name");
       FUZZ_CHECK(c->master_name.find_first_of(" \r\n") == std::string::npos, "a master name with a space");
       for (const auto& [host, port] : c->sentinels) FUZZ_CHECK(!host.empty() && port >= 1, "a bad sentinel");
       FUZZ_CHECK(c->master.db >= 0 && c->sentinel.db == 0, "a bad db");
-      FUZZ_CHECK(c->master.tls.enabled == (u.rfind("rediss", 0) == 0) && c->sentinel.tls.enabled == c->master.tls.enabled,
+      FUZZ_CHECK(c->master.tls.enabled == (u.rfind("rediss", 0) == 0) &&
+                     c->sentinel.tls.enabled == c->master.tls.enabled,
                  "TLS does not follow the scheme");
       return std::string();
     };
@@ -196,8 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // Whatever the scheme, the Redis URL parser alone must not crash or accept nonsense.
   if (auto raw = redis::parse_url(url); raw.ok()) {
-    FUZZ_CHECK(sep != std::string_view::npos &&
-                   (scheme == "redis" || scheme == "rediss" || scheme == "unix"),
+    FUZZ_CHECK(sep != std::string_view::npos && (scheme == "redis" || scheme == "rediss" || scheme == "unix"),
                "redis::parse_url accepted another scheme");
   }
   return 0;

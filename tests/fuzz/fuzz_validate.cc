@@ -5,7 +5,6 @@
 //
 // Input: max selector (1 byte), required flag (1 byte), then the value.
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "fuzz_common.h"
@@ -73,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // absolute URI: text, then scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" and more,
   // no fragment, no space.
   const std::size_t colon = v.find(':');
-  bool uri_ok = !v.empty() && fits && reference_text(v) && colon != std::string_view::npos &&
-                colon > 0 && colon + 1 < v.size() && v.find_first_of("# ") == std::string_view::npos;
+  bool uri_ok = !v.empty() && fits && reference_text(v) && colon != std::string_view::npos && colon > 0 &&
+                colon + 1 < v.size() && v.find_first_of("# ") == std::string_view::npos;
   for (std::size_t i = 0; uri_ok && i < colon; ++i) {
     const char c = v[i];
     uri_ok = alpha(c) || (i > 0 && (digit(c) || c == '+' || c == '-' || c == '.'));

@@ -5,6 +5,8 @@
 // consumed / rotated / revoked ones are refused, lock versions hold. Also: a consume on the
 // source while it is being copied is refused (the fence), a run that stopped resumes, a target
 // with records is refused, verify catches a difference.
+#include "authstore/migrate.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,7 +20,6 @@
 #include <vector>
 
 #include "authstore/authstore.h"
-#include "authstore/migrate.h"
 
 namespace authstore {
 namespace {
@@ -26,7 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 
 UnixMillis now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -50,10 +52,10 @@ std::string redis_port() {
 // What the test issued on the source, to ask of the target afterwards.
 struct Population {
   std::string code_active, code_consumed;
-  std::string f1_t0, f1_t1, f1_t2;  // rotated twice: t2 current, t1 in its grace window, t0 spent
-  std::string f2_t0, f2_t1;         // t0 presented twice: the family is revoked
-  std::string bob_token;            // family of grant g-bob, revoked
-  std::string carol_token;          // carol logged out everywhere
+  std::string f1_t0, f1_t1, f1_t2;    // rotated twice: t2 current, t1 in its grace window, t0 spent
+  std::string f2_t0, f2_t1;           // t0 presented twice: the family is revoked
+  std::string bob_token;              // family of grant g-bob, revoked
+  std::string carol_token;            // carol logged out everywhere
   std::string dave_web, dave_mobile;  // dave logged out of client web
   UnixMillis before_logouts = 0;
   std::string s1 = "sess-1-aaaaaaaaaaaaaaaaaaaaaa", s2 = "sess-2-bbbbbbbbbbbbbbbbbbbbbb";
@@ -101,7 +103,7 @@ void populate(Store& s, Population& p) {
   auto f2r = rt.rotate(p.f2_t0, "app");
   ASSERT_TRUE(f2r.ok());
   p.f2_t1 = f2r->token;
-  ASSERT_TRUE(rt.rotate(f2r->token, "app").ok());      // t1 spent, t2 current
+  ASSERT_TRUE(rt.rotate(f2r->token, "app").ok());                    // t1 spent, t2 current
   EXPECT_EQ(rt.rotate(p.f2_t0, "app").code(), StatusCode::kReused);  // outside grace: t0's successor is spent
 
   RefreshGrant bob = rg;
@@ -254,7 +256,8 @@ std::vector<std::string> observe(Store& s, const Population& p) {
     auto all = ss.get_all("alice", "full");
     note("get_all alice", all.code(), all.ok() ? std::to_string(all->size()) : "");
   }
-  note("reserve jwt-1 again", s.replay().reserve("https://issuer.example", "jwt-1", now_ms() + 600'000).code());
+  note("reserve jwt-1 again",
+       s.replay().reserve("https://issuer.example", "jwt-1", now_ms() + 600'000).code());
   auto& ct = s.client_tokens();
   {
     auto one = ct.get("generic:one");
@@ -304,7 +307,8 @@ class MigrateTest : public ::testing::TestWithParam<std::string> {
 
   std::string sqlite_url(const std::string& name) const { return "sqlite://" + (dir_ / name).string(); }
   std::string target_url(const std::string& name) const {
-    if (GetParam() == "redis") return "redis://127.0.0.1:" + port_ + "/?prefix=mig-" + tag_ + "-" + name + ":";
+    if (GetParam() == "redis")
+      return "redis://127.0.0.1:" + port_ + "/?prefix=mig-" + tag_ + "-" + name + ":";
     return sqlite_url(name + ".db");
   }
 
@@ -515,7 +519,9 @@ TEST(Migrate, MemoryAndTheSameStoreAreRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, MigrateTest, ::testing::Values("sqlite", "redis"),
-                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           return param_info.param;
+                         });
 
 }  // namespace
 }  // namespace authstore

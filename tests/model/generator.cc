@@ -83,8 +83,8 @@ class Generator {
         // Mostly the nearest boundaries: far ones (a 90-day lifetime) end everything at once.
         const int n = static_cast<int>(b.size());
         const int i = rng_.chance(80) ? rng_.below(n < 3 ? n : 3) : rng_.below(n);
-        const Millis target = b[static_cast<std::size_t>(i)] +
-                              (rng_.chance(15) ? 1000 : 0) + rng_.pick<Millis>({-1, 0, 1});
+        const Millis target =
+            b[static_cast<std::size_t>(i)] + (rng_.chance(15) ? 1000 : 0) + rng_.pick<Millis>({-1, 0, 1});
         if (target > now) {
           op.v = target - now;
           return op;
@@ -252,8 +252,8 @@ class Generator {
       Op op = make(Kind::kPReserve);
       op.a = rng_.below(kIssuers);
       op.b = rng_.below(kReplayJtis);
-      op.v = model_.now() + rng_.pick<Millis>({-60'001, -60'000, -30'000, -1000, 0, 5000, 10 * kMinute,
-                                               kDay, kDay + 1});
+      op.v = model_.now() +
+             rng_.pick<Millis>({-60'001, -60'000, -30'000, -1000, 0, 5000, 10 * kMinute, kDay, kDay + 1});
       return op;
     }
     Op op = make(Kind::kPRelease);

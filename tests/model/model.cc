@@ -19,12 +19,18 @@ std::string Model::apply(const Op& op) {
     case Area::kClock:
       now_ += op.v;
       return "ok";
-    case Area::kRefresh: return refresh(op);
-    case Area::kCodes: return codes(op);
-    case Area::kSessionStore: return sessions(op);
-    case Area::kReplay: return replay(op);
-    case Area::kClientTokens: return client_tokens(op);
-    case Area::kPayloads: return payloads(op);
+    case Area::kRefresh:
+      return refresh(op);
+    case Area::kCodes:
+      return codes(op);
+    case Area::kSessionStore:
+      return sessions(op);
+    case Area::kReplay:
+      return replay(op);
+    case Area::kClientTokens:
+      return client_tokens(op);
+    case Area::kPayloads:
+      return payloads(op);
   }
   return "unknown op";
 }
@@ -154,7 +160,8 @@ std::string Model::refresh(const Op& op) {
       // (conformance BadInputNamesTheField).
       const Millis lifetime = op.w == 0 ? std::min(Defaults::kDefaultLifetime, Defaults::kMaxLifetime) : op.w;
       const Millis idle = op.v == 0 ? std::min(Defaults::kDefaultIdle, lifetime) : op.v;
-      if (lifetime <= 0 || lifetime > Defaults::kMaxLifetime) return status_text("invalid_argument", "lifetime_ms");
+      if (lifetime <= 0 || lifetime > Defaults::kMaxLifetime)
+        return status_text("invalid_argument", "lifetime_ms");
       if (idle <= 0 || idle > lifetime) return status_text("invalid_argument", "idle_ttl_ms");
       User& u = users_[op.a];
       if (op.c >= 0) {
@@ -163,16 +170,30 @@ std::string Model::refresh(const Op& op) {
         // yet expired".
         if (g != u.grant_revoked_until.end() && g->second > now_) return "revoked";
       }
-      Family f{op.id, op.a, op.b, op.c, now_, now_, idle, std::min(now_ + idle, now_ + lifetime), now_ + lifetime,
-               0, FamStatus::kActive, u.gen, u.client_gen[op.b], tokens()};
+      Family f{op.id,
+               op.a,
+               op.b,
+               op.c,
+               now_,
+               now_,
+               idle,
+               std::min(now_ + idle, now_ + lifetime),
+               now_ + lifetime,
+               0,
+               FamStatus::kActive,
+               u.gen,
+               u.client_gen[op.b],
+               tokens()};
       families_.push_back(f);
       tokens_.push_back(Token{op.id, families() - 1});
       family_at_[op.id] = families() - 1;
       token_at_[op.id] = tokens() - 1;
       return "ok T" + std::to_string(op.id) + " " + family_text(view(families() - 1));
     }
-    case Kind::kRRotate: return rotate(op, true);
-    case Kind::kRConsume: return rotate(op, false);
+    case Kind::kRRotate:
+      return rotate(op, true);
+    case Kind::kRConsume:
+      return rotate(op, false);
     case Kind::kRPeek: {
       const int ti = find(token_at_, op.a);
       if (ti < 0) return "skip";
@@ -193,21 +214,26 @@ std::string Model::refresh(const Op& op) {
       if (i < 0) return "skip";
       if (op.d == kMalformed) return status_text("invalid_argument", by_token ? "token" : "family_id");
       if (op.d == kEdited) return "not_found";
-      Family& f = families_[static_cast<std::size_t>(
-          by_token ? tokens_[static_cast<std::size_t>(i)].family : i)];
+      Family& f =
+          families_[static_cast<std::size_t>(by_token ? tokens_[static_cast<std::size_t>(i)].family : i)];
       // "Revokes the family ... OK, or kNotFound" (an expired family is not found).
       if (!unexpired(f)) return "not_found";
       f.status = FamStatus::kRevoked;
       return "ok";
     }
-    case Kind::kRRevokeSubject: users_[op.a].gen += 1; return "ok";
-    case Kind::kRRevokeClient: users_[op.a].client_gen[op.b] += 1; return "ok";
+    case Kind::kRRevokeSubject:
+      users_[op.a].gen += 1;
+      return "ok";
+    case Kind::kRRevokeClient:
+      users_[op.a].client_gen[op.b] += 1;
+      return "ok";
     case Kind::kRRevokeGrant: {
       Millis& until = users_[op.a].grant_revoked_until[op.c];
       until = std::max(until, now_ + Defaults::kMaxLifetime);
       return "ok";
     }
-    case Kind::kRList: return list(op.a);
+    case Kind::kRList:
+      return list(op.a);
     case Kind::kJStore: {
       if (op.v <= 0 || op.v > Defaults::kMaxLifetime) return status_text("invalid_argument", "ttl_ms");
       auto key = std::make_pair(op.b, op.a);
@@ -227,13 +253,14 @@ std::string Model::refresh(const Op& op) {
       const User& u = users_[op.b];
       auto c = u.client_gen.find(j.client);
       if (u.gen != j.gen || (c == u.client_gen.end() ? 0 : c->second) != j.client_gen) return "revoked";
-      const std::string rec = jti_name(op.a) + " " + user_name(op.b) + " " + client_name(j.client) +
-                              " exp=" + at(j.expires);
+      const std::string rec =
+          jti_name(op.a) + " " + user_name(op.b) + " " + client_name(j.client) + " exp=" + at(j.expires);
       if (j.consumed) return "already_consumed " + rec;
       j.consumed = true;
       return "ok " + rec;
     }
-    default: return "unknown op";
+    default:
+      return "unknown op";
   }
 }
 
@@ -243,7 +270,8 @@ std::string Model::codes(const Op& op) {
   if (op.kind == Kind::kCIssue) {
     const Millis ttl = op.v == 0 ? Defaults::kCodeDefaultTtl : op.v;  // CodeGrant::ttl_ms
     if (ttl < 0 || ttl > Defaults::kCodeMaxTtl) return status_text("invalid_argument", "ttl_ms");
-    Code c{op.id, op.a, op.b, op.c < 0 ? "gen:" + std::to_string(op.id) : grant_name(op.c), op.d, now_, now_ + ttl};
+    Code c{op.id, op.a, op.b,      op.c < 0 ? "gen:" + std::to_string(op.id) : grant_name(op.c),
+           op.d,  now_, now_ + ttl};
     codes_.push_back(c);
     code_at_[op.id] = codes() - 1;
     return "ok C" + std::to_string(op.id) + " grant=" + c.grant + " exp=" + at(c.expires);
@@ -263,7 +291,8 @@ std::string Model::codes(const Op& op) {
   // verify_pkce: OK when the verifier matches the challenge, else kInvalidArgument
   // (field "code_verifier"). Checked only for codes with a challenge.
   if (op.b >= 0 && c.verifier >= 0) {
-    out += " pkce=" + (op.b == c.verifier ? std::string("ok") : status_text("invalid_argument", "code_verifier"));
+    out += " pkce=" +
+           (op.b == c.verifier ? std::string("ok") : status_text("invalid_argument", "code_verifier"));
   }
   return out;
 }
@@ -306,13 +335,15 @@ std::string Model::sessions(const Op& op) {
           for (;;) {
             std::vector<SessionKey> live;
             for (const auto& [k, r] : sessions_) {
-              if (std::get<0>(k) == op.a && std::get<1>(k) == op.b && r.refresh_expires > now_) live.push_back(k);
+              if (std::get<0>(k) == op.a && std::get<1>(k) == op.b && r.refresh_expires > now_)
+                live.push_back(k);
             }
             if (live.size() <= cfg_.session_cap) break;
             const SessionKey* victim = nullptr;
             for (const SessionKey& k : live) {
               if (k == key) continue;
-              if (victim == nullptr || sessions_[k].refresh_expires < sessions_[*victim].refresh_expires) victim = &k;
+              if (victim == nullptr || sessions_[k].refresh_expires < sessions_[*victim].refresh_expires)
+                victim = &k;
             }
             tombstones_[*victim] = sessions_[*victim].refresh_expires;
             sessions_.erase(*victim);
@@ -325,7 +356,8 @@ std::string Model::sessions(const Op& op) {
       SessionRec& s = sessions_[key] = SessionRec{op.d + 1, now_, op.v, op.w};  // created_at 0 = now
       return "ok " + text(s);
     }
-    case Kind::kSGet: return session_live(key) ? "ok " + text(sessions_[key]) : "not_found";
+    case Kind::kSGet:
+      return session_live(key) ? "ok " + text(sessions_[key]) : "not_found";
     case Kind::kSDelete: {
       // "Deletes one session and leaves a tombstone. OK, or kNotFound."
       if (!session_live(key)) return "not_found";
@@ -350,10 +382,12 @@ std::string Model::sessions(const Op& op) {
         return "ok n=" + std::to_string(live.size());
       }
       std::vector<std::string> parts;
-      for (const auto& [_, k] : live) parts.push_back("s" + std::to_string(std::get<2>(k)) + " " + text(sessions_[k]));
+      for (const auto& [_, k] : live)
+        parts.push_back("s" + std::to_string(std::get<2>(k)) + " " + text(sessions_[k]));
       return "ok " + join(parts);
     }
-    default: return "unknown op";
+    default:
+      return "unknown op";
   }
 }
 
@@ -368,7 +402,8 @@ std::string Model::replay(const Op& op) {
     }
     const Millis kept = std::max(op.v + Defaults::kLeeway, now_ + Defaults::kMinTtl);
     auto h = held_.find({op.a, op.b});
-    if (h != held_.end() && reservations_[static_cast<std::size_t>(h->second)].kept_until > now_) return "replayed";
+    if (h != held_.end() && reservations_[static_cast<std::size_t>(h->second)].kept_until > now_)
+      return "replayed";
     reservations_.push_back(Reservation{op.id, op.a, op.b, kept});
     held_[{op.a, op.b}] = reservations() - 1;
     reservation_at_[op.id] = reservations() - 1;
@@ -416,7 +451,8 @@ std::optional<Millis> Model::ct_expiry(Millis ttl, bool record, bool has_refresh
 }
 
 std::string Model::client_tokens(const Op& op) {
-  auto save = [&](const std::string& key, std::optional<Millis> expiry, std::string body, const std::string& error) {
+  auto save = [&](const std::string& key, std::optional<Millis> expiry, std::string body,
+                  const std::string& error) {
     if (!expiry) return error;
     ct_[key] = CtEntry{std::move(body), *expiry};
     return std::string("ok");
@@ -436,14 +472,17 @@ std::string Model::client_tokens(const Op& op) {
   switch (op.kind) {
     case Kind::kTSave:
     case Kind::kTSaveAccess: {
-      const std::string key = op.kind == Kind::kTSave ? "g:" + ct_key(op.a)
-                                                      : "a:" + user_name(op.a) + "|" + resource_url(op.b);
+      const std::string key =
+          op.kind == Kind::kTSave ? "g:" + ct_key(op.a) : "a:" + user_name(op.a) + "|" + resource_url(op.b);
       auto exp = ct_expiry(op.v, true, op.c != 0, op.w, op.x, &error);
       return save(key, exp, ct_record_text(ct_access_token(op), op.w, op.x, op.c != 0), error);
     }
-    case Kind::kTGet: return get("g:" + ct_key(op.a), false);
-    case Kind::kTHas: return ct_live("g:" + ct_key(op.a)) ? "ok true" : "ok false";
-    case Kind::kTRemove: return remove("g:" + ct_key(op.a));
+    case Kind::kTGet:
+      return get("g:" + ct_key(op.a), false);
+    case Kind::kTHas:
+      return ct_live("g:" + ct_key(op.a)) ? "ok true" : "ok false";
+    case Kind::kTRemove:
+      return remove("g:" + ct_key(op.a));
     case Kind::kTList: {
       // list: keys of the generic API starting with prefix (the runner reads every page and
       // sorts: the page order is the backend's).
@@ -458,18 +497,24 @@ std::string Model::client_tokens(const Op& op) {
     case Kind::kTSaveCreds:
       return save("c:" + server_url(op.a), ct_expiry(op.v, false, false, 0, 0, &error),
                   "cid=" + ct_client_id(op), error);
-    case Kind::kTGetCreds: return get("c:" + server_url(op.a), false);
-    case Kind::kTRemoveCreds: return remove("c:" + server_url(op.a));
+    case Kind::kTGetCreds:
+      return get("c:" + server_url(op.a), false);
+    case Kind::kTRemoveCreds:
+      return remove("c:" + server_url(op.a));
     case Kind::kTSavePkce: {
       // save_pkce: "0 = ClientTokenOptions::pkce_ttl_ms".
       const Millis ttl = op.v == 0 ? Defaults::kPkceTtl : op.v;
-      return save("p:" + user_name(op.a) + "|" + oauth_state(op.b), ct_expiry(ttl, false, false, 0, 0, &error),
-                  "verifier" + std::to_string(op.c), error);
+      return save("p:" + user_name(op.a) + "|" + oauth_state(op.b),
+                  ct_expiry(ttl, false, false, 0, 0, &error), "verifier" + std::to_string(op.c), error);
     }
-    case Kind::kTTakePkce: return get("p:" + user_name(op.a) + "|" + oauth_state(op.b), true);  // "taken once"
-    case Kind::kTGetAccess: return get("a:" + user_name(op.a) + "|" + resource_url(op.b), false);
-    case Kind::kTRemoveAccess: return remove("a:" + user_name(op.a) + "|" + resource_url(op.b));
-    default: return "unknown op";
+    case Kind::kTTakePkce:
+      return get("p:" + user_name(op.a) + "|" + oauth_state(op.b), true);  // "taken once"
+    case Kind::kTGetAccess:
+      return get("a:" + user_name(op.a) + "|" + resource_url(op.b), false);
+    case Kind::kTRemoveAccess:
+      return remove("a:" + user_name(op.a) + "|" + resource_url(op.b));
+    default:
+      return "unknown op";
   }
 }
 
@@ -519,7 +564,8 @@ std::string Model::payloads(const Op& op) {
       until = std::max(until, now_ + Defaults::kPayloadMaxTtl + 60'000);
       return "ok";
     }
-    default: return "unknown op";
+    default:
+      return "unknown op";
   }
 }
 

@@ -155,7 +155,8 @@ class Model {
   std::map<std::string, CtEntry> ct_;
   std::map<std::pair<int, int>, PayloadRec> payloads_;  // (model, id)
   std::map<int, Millis> payload_grant_revoked_until_;
-  std::map<int, int> token_at_, family_at_, code_at_, reservation_at_;  // handle -> index        // key ("g:", "c:", "p:", "a:" + names) -> entry
+  std::map<int, int> token_at_, family_at_, code_at_,
+      reservation_at_;  // handle -> index        // key ("g:", "c:", "p:", "a:" + names) -> entry
 };
 
 }  // namespace model

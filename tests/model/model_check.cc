@@ -65,26 +65,37 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= argc) return usage();
     const char* v = argv[++i];
-    if (a == "--backend") backend = v;
-    else if (a == "--sequences") sequences = std::atoll(v);
-    else if (a == "--seed") seed = std::strtoull(v, nullptr, 10);
-    else if (a == "--length") length = std::atoi(v);
-    else if (a == "--redis-port") redis_port = v;
-    else if (a == "--redis-cluster-seeds") cluster_seeds = v;
-    else if (a == "--dir") dir = v;
-    else if (a == "--shrink-runs") shrink_runs = std::atoi(v);
-    else return usage();
+    if (a == "--backend")
+      backend = v;
+    else if (a == "--sequences")
+      sequences = std::atoll(v);
+    else if (a == "--seed")
+      seed = std::strtoull(v, nullptr, 10);
+    else if (a == "--length")
+      length = std::atoi(v);
+    else if (a == "--redis-port")
+      redis_port = v;
+    else if (a == "--redis-cluster-seeds")
+      cluster_seeds = v;
+    else if (a == "--dir")
+      dir = v;
+    else if (a == "--shrink-runs")
+      shrink_runs = std::atoi(v);
+    else
+      return usage();
   }
   if (sequences < 1) return usage();
   std::vector<std::string> backends;
-  if (backend == "all") backends = {"memory", "sqlite", "redis"};
+  if (backend == "all")
+    backends = {"memory", "sqlite", "redis"};
   else if (backend == "memory" || backend == "sqlite" || backend == "redis" || backend == "redis_cluster") {
     backends = {backend};
   } else {
     return usage();
   }
   if (redis_port.empty()) redis_port = fixture_value("/servers.env", "REDIS_PLAIN_PORT");
-  if (cluster_seeds.empty()) cluster_seeds = fixture_value("/../redis-cluster/cluster.env", "REDIS_CLUSTER_SEEDS");
+  if (cluster_seeds.empty())
+    cluster_seeds = fixture_value("/../redis-cluster/cluster.env", "REDIS_CLUSTER_SEEDS");
 
   std::string made_dir;
   if (dir.empty()) {
@@ -112,7 +123,8 @@ int main(int argc, char** argv) {
       continue;
     }
     if (b == "redis_cluster" && cluster_seeds.empty()) {
-      std::fprintf(stderr, "redis_cluster: no seeds (--redis-cluster-seeds, or AUTHSTORE_REDIS_FIXTURE_DIR)\n");
+      std::fprintf(stderr,
+                   "redis_cluster: no seeds (--redis-cluster-seeds, or AUTHSTORE_REDIS_FIXTURE_DIR)\n");
       failed = true;
       continue;
     }
@@ -126,7 +138,8 @@ int main(int argc, char** argv) {
       ++row.sequences;
       row.operations += static_cast<long long>(p.model.size());
       if (trace) {
-        std::printf("seed %llu (%s)\n", seed + static_cast<unsigned long long>(i), model::describe(s.config).c_str());
+        std::printf("seed %llu (%s)\n", seed + static_cast<unsigned long long>(i),
+                    model::describe(s.config).c_str());
         for (std::size_t k = 0; k < p.model.size(); ++k) {
           std::printf("  %zu. %s\n     -> %s\n", k, model::describe(s.ops[k]).c_str(), p.real[k].c_str());
         }
@@ -149,8 +162,9 @@ int main(int argc, char** argv) {
         --row.differences;
         ++row.unreproduced;
         std::printf("UNREPRODUCED backend=%s seed=%llu: op %d (%s) model: %s | %s: %s\n", b.c_str(),
-                    static_cast<unsigned long long>(s.seed), p.diff, model::describe(s.ops[static_cast<std::size_t>(p.diff)]).c_str(),
-                    p.model.back().c_str(), b.c_str(), p.real.back().c_str());
+                    static_cast<unsigned long long>(s.seed), p.diff,
+                    model::describe(s.ops[static_cast<std::size_t>(p.diff)]).c_str(), p.model.back().c_str(),
+                    b.c_str(), p.real.back().c_str());
         continue;
       }
       failed = true;

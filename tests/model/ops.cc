@@ -32,16 +32,46 @@ std::string payload_id(int i) {
 
 namespace {
 const char* kind_name(Kind k) {
-  static const char* const names[] = {
-      "advance", "refresh.issue", "refresh.rotate", "refresh.consume", "refresh.peek", "refresh.revoke",
-      "refresh.revoke_family", "refresh.revoke_subject", "refresh.revoke_client", "refresh.revoke_grant",
-      "refresh.list", "refresh.store_jti", "refresh.consume_jti", "codes.issue", "codes.peek",
-      "codes.consume", "sessions.upsert", "sessions.get", "sessions.delete", "sessions.get_all",
-      "sessions.delete_all", "replay.reserve", "replay.release", "ct.save", "ct.get", "ct.has",
-      "ct.remove", "ct.list", "ct.save_client_credentials", "ct.get_client_credentials",
-      "ct.remove_client_credentials", "ct.save_pkce", "ct.take_pkce", "ct.save_access_token",
-      "ct.get_access_token", "ct.remove_access_token", "payloads.upsert", "payloads.find",
-      "payloads.consume", "payloads.revoke_by_grant_id"};
+  static const char* const names[] = {"advance",
+                                      "refresh.issue",
+                                      "refresh.rotate",
+                                      "refresh.consume",
+                                      "refresh.peek",
+                                      "refresh.revoke",
+                                      "refresh.revoke_family",
+                                      "refresh.revoke_subject",
+                                      "refresh.revoke_client",
+                                      "refresh.revoke_grant",
+                                      "refresh.list",
+                                      "refresh.store_jti",
+                                      "refresh.consume_jti",
+                                      "codes.issue",
+                                      "codes.peek",
+                                      "codes.consume",
+                                      "sessions.upsert",
+                                      "sessions.get",
+                                      "sessions.delete",
+                                      "sessions.get_all",
+                                      "sessions.delete_all",
+                                      "replay.reserve",
+                                      "replay.release",
+                                      "ct.save",
+                                      "ct.get",
+                                      "ct.has",
+                                      "ct.remove",
+                                      "ct.list",
+                                      "ct.save_client_credentials",
+                                      "ct.get_client_credentials",
+                                      "ct.remove_client_credentials",
+                                      "ct.save_pkce",
+                                      "ct.take_pkce",
+                                      "ct.save_access_token",
+                                      "ct.get_access_token",
+                                      "ct.remove_access_token",
+                                      "payloads.upsert",
+                                      "payloads.find",
+                                      "payloads.consume",
+                                      "payloads.revoke_by_grant_id"};
   static_assert(sizeof names / sizeof names[0] == static_cast<std::size_t>(Kind::kCount_));
   return names[static_cast<int>(k)];
 }
@@ -53,26 +83,42 @@ std::string describe(const Op& op) {
   std::ostringstream o;
   o << "#" << op.id << " " << kind_name(op.kind);
   switch (op.kind) {
-    case Kind::kAdvance: o << " +" << op.v << " ms"; break;
+    case Kind::kAdvance:
+      o << " +" << op.v << " ms";
+      break;
     case Kind::kRIssue:
-      o << " " << user_name(op.a) << " " << client_name(op.b) << " grant="
-        << (op.c < 0 ? std::string("-") : grant_name(op.c)) << " idle_ttl=" << op.v << " lifetime=" << op.w;
+      o << " " << user_name(op.a) << " " << client_name(op.b)
+        << " grant=" << (op.c < 0 ? std::string("-") : grant_name(op.c)) << " idle_ttl=" << op.v
+        << " lifetime=" << op.w;
       break;
     case Kind::kRRotate:
     case Kind::kRConsume:
-      o << " T" << op.a << variant_name(op.d) << " client=" << (op.b < 0 ? std::string("-") : client_name(op.b));
+      o << " T" << op.a << variant_name(op.d)
+        << " client=" << (op.b < 0 ? std::string("-") : client_name(op.b));
       break;
     case Kind::kRPeek:
-    case Kind::kRRevoke: o << " T" << op.a << variant_name(op.d); break;
-    case Kind::kRRevokeFamily: o << " F" << op.a << variant_name(op.d); break;
+    case Kind::kRRevoke:
+      o << " T" << op.a << variant_name(op.d);
+      break;
+    case Kind::kRRevokeFamily:
+      o << " F" << op.a << variant_name(op.d);
+      break;
     case Kind::kRRevokeSubject:
-    case Kind::kRList: o << " " << user_name(op.a); break;
-    case Kind::kRRevokeClient: o << " " << user_name(op.a) << " " << client_name(op.b); break;
-    case Kind::kRRevokeGrant: o << " " << user_name(op.a) << " " << grant_name(op.c); break;
+    case Kind::kRList:
+      o << " " << user_name(op.a);
+      break;
+    case Kind::kRRevokeClient:
+      o << " " << user_name(op.a) << " " << client_name(op.b);
+      break;
+    case Kind::kRRevokeGrant:
+      o << " " << user_name(op.a) << " " << grant_name(op.c);
+      break;
     case Kind::kJStore:
       o << " " << jti_name(op.a) << " " << user_name(op.b) << " " << client_name(op.c) << " ttl=" << op.v;
       break;
-    case Kind::kJConsume: o << " " << user_name(op.b) << " " << jti_name(op.a); break;
+    case Kind::kJConsume:
+      o << " " << user_name(op.b) << " " << jti_name(op.a);
+      break;
     case Kind::kCIssue:
       o << " " << user_name(op.a) << " " << client_name(op.b)
         << " grant=" << (op.c < 0 ? std::string("generated") : grant_name(op.c))
@@ -88,11 +134,19 @@ std::string describe(const Op& op) {
         << " refresh_expires_at=" << t(op.v) << " expires_at=" << (op.w == 0 ? std::string("-") : t(op.w));
       break;
     case Kind::kSGet:
-    case Kind::kSDelete: o << " " << user_name(op.a) << "/" << type_name(op.b) << "/s" << op.c; break;
+    case Kind::kSDelete:
+      o << " " << user_name(op.a) << "/" << type_name(op.b) << "/s" << op.c;
+      break;
     case Kind::kSGetAll:
-    case Kind::kSDeleteAll: o << " " << user_name(op.a) << "/" << type_name(op.b); break;
-    case Kind::kPReserve: o << " issuer" << op.a << " jti" << op.b << " exp=" << t(op.v); break;
-    case Kind::kPRelease: o << " R" << op.a << (op.d == kMalformed ? " other-owner" : ""); break;
+    case Kind::kSDeleteAll:
+      o << " " << user_name(op.a) << "/" << type_name(op.b);
+      break;
+    case Kind::kPReserve:
+      o << " issuer" << op.a << " jti" << op.b << " exp=" << t(op.v);
+      break;
+    case Kind::kPRelease:
+      o << " R" << op.a << (op.d == kMalformed ? " other-owner" : "");
+      break;
     case Kind::kTSave:
     case Kind::kTSaveAccess:
       o << " " << (op.kind == Kind::kTSave ? ct_key(op.a) : user_name(op.a) + " " + resource_url(op.b))
@@ -102,23 +156,42 @@ std::string describe(const Op& op) {
       break;
     case Kind::kTGet:
     case Kind::kTHas:
-    case Kind::kTRemove: o << " " << ct_key(op.a); break;
-    case Kind::kTList: o << " prefix='" << ct_prefix(op.a) << "' limit=" << op.b; break;
-    case Kind::kTSaveCreds: o << " " << server_url(op.a) << " ttl=" << op.v; break;
+    case Kind::kTRemove:
+      o << " " << ct_key(op.a);
+      break;
+    case Kind::kTList:
+      o << " prefix='" << ct_prefix(op.a) << "' limit=" << op.b;
+      break;
+    case Kind::kTSaveCreds:
+      o << " " << server_url(op.a) << " ttl=" << op.v;
+      break;
     case Kind::kTGetCreds:
-    case Kind::kTRemoveCreds: o << " " << server_url(op.a); break;
-    case Kind::kTSavePkce: o << " " << user_name(op.a) << " " << oauth_state(op.b) << " ttl=" << op.v; break;
-    case Kind::kTTakePkce: o << " " << user_name(op.a) << " " << oauth_state(op.b); break;
+    case Kind::kTRemoveCreds:
+      o << " " << server_url(op.a);
+      break;
+    case Kind::kTSavePkce:
+      o << " " << user_name(op.a) << " " << oauth_state(op.b) << " ttl=" << op.v;
+      break;
+    case Kind::kTTakePkce:
+      o << " " << user_name(op.a) << " " << oauth_state(op.b);
+      break;
     case Kind::kTGetAccess:
-    case Kind::kTRemoveAccess: o << " " << user_name(op.a) << " " << resource_url(op.b); break;
+    case Kind::kTRemoveAccess:
+      o << " " << user_name(op.a) << " " << resource_url(op.b);
+      break;
     case Kind::kYPut:
       o << " " << payload_model(op.b) << "/" << payload_id(op.a)
         << " grant=" << (op.c < 0 ? std::string("-") : grant_name(op.c)) << " ttl=" << op.v;
       break;
     case Kind::kYFind:
-    case Kind::kYConsume: o << " " << payload_model(op.b) << "/" << payload_id(op.a); break;
-    case Kind::kYRevokeGrant: o << " " << grant_name(op.c); break;
-    case Kind::kCount_: break;
+    case Kind::kYConsume:
+      o << " " << payload_model(op.b) << "/" << payload_id(op.a);
+      break;
+    case Kind::kYRevokeGrant:
+      o << " " << grant_name(op.c);
+      break;
+    case Kind::kCount_:
+      break;
   }
   return o.str();
 }

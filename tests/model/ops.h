@@ -86,8 +86,8 @@ struct Op {
 
 // What a run is configured with (the same for the model and the store).
 struct Config {
-  Millis grace_ms = 0;            // RefreshOptions::grace_window_ms
-  std::size_t session_cap = 0;    // SessionOptions::max_sessions_per_user
+  Millis grace_ms = 0;          // RefreshOptions::grace_window_ms
+  std::size_t session_cap = 0;  // SessionOptions::max_sessions_per_user
 };
 
 // Fixed names the operations refer to by index.
@@ -98,8 +98,8 @@ std::string jti_name(int i);
 std::string type_name(int i);
 std::string session_id(int i);  // >= 16 bytes
 std::string issuer_name(int i);
-std::string verifier(int i);    // a PKCE verifier (43 characters)
-std::string ct_key(int i);      // generic client-token keys
+std::string verifier(int i);  // a PKCE verifier (43 characters)
+std::string ct_key(int i);    // generic client-token keys
 std::string ct_prefix(int i);
 std::string server_url(int i);
 std::string resource_url(int i);

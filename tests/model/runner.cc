@@ -26,8 +26,8 @@ authstore::Result<authstore::Done> store_jti(authstore::RefreshTokenStore& rt, c
                                              const std::string& jti, const std::string& client, Millis ttl) {
   return rt.store_jti(subject, jti, client, ttl);
 }
-authstore::Result<authstore::JtiRecord> consume_jti(authstore::RefreshTokenStore& rt, const std::string& subject,
-                                                    const std::string& jti) {
+authstore::Result<authstore::JtiRecord> consume_jti(authstore::RefreshTokenStore& rt,
+                                                    const std::string& subject, const std::string& jti) {
   return rt.consume_jti(subject, jti);
 }
 
@@ -84,7 +84,8 @@ class Real {
     store_ = authstore::Store();
     if (!db_path_.empty()) {
       std::error_code ec;
-      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(db_path_ + suffix, ec);
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        std::filesystem::remove(db_path_ + suffix, ec);
     }
   }
   const std::string& error() const { return error_; }
@@ -100,20 +101,29 @@ class Real {
     }
     for (const char* suffix : {"", "-wal"}) {
       if (std::filesystem::exists(tpl + suffix, ec)) {
-        std::filesystem::copy_file(tpl + suffix, path + suffix, std::filesystem::copy_options::overwrite_existing, ec);
+        std::filesystem::copy_file(tpl + suffix, path + suffix,
+                                   std::filesystem::copy_options::overwrite_existing, ec);
       }
     }
   }
 
   std::string apply(const Op& op) {
     switch (area_of(op.kind)) {
-      case Area::kClock: clock_->advance(op.v); return "ok";
-      case Area::kRefresh: return refresh(op);
-      case Area::kCodes: return op.kind == Kind::kCIssue ? c_issue(op) : c_use(op);
-      case Area::kSessionStore: return sessions(op);
-      case Area::kReplay: return replay(op);
-      case Area::kClientTokens: return client_tokens(op);
-      case Area::kPayloads: return payloads(op);
+      case Area::kClock:
+        clock_->advance(op.v);
+        return "ok";
+      case Area::kRefresh:
+        return refresh(op);
+      case Area::kCodes:
+        return op.kind == Kind::kCIssue ? c_issue(op) : c_use(op);
+      case Area::kSessionStore:
+        return sessions(op);
+      case Area::kReplay:
+        return replay(op);
+      case Area::kClientTokens:
+        return client_tokens(op);
+      case Area::kPayloads:
+        return payloads(op);
     }
     return "unknown op";
   }
@@ -121,20 +131,27 @@ class Real {
  private:
   std::string refresh(const Op& op) {
     switch (op.kind) {
-      case Kind::kRIssue: return r_issue(op);
+      case Kind::kRIssue:
+        return r_issue(op);
       case Kind::kRRotate:
-      case Kind::kRConsume: return r_rotate(op);
-      case Kind::kRPeek: return r_peek(op);
+      case Kind::kRConsume:
+        return r_rotate(op);
+      case Kind::kRPeek:
+        return r_peek(op);
       case Kind::kRRevoke:
-      case Kind::kRRevokeFamily: return r_revoke(op);
-      case Kind::kRRevokeSubject: return code_text(store_.refresh().revoke_subject(user_name(op.a)).status());
+      case Kind::kRRevokeFamily:
+        return r_revoke(op);
+      case Kind::kRRevokeSubject:
+        return code_text(store_.refresh().revoke_subject(user_name(op.a)).status());
       case Kind::kRRevokeClient:
         return code_text(store_.refresh().revoke_client(user_name(op.a), client_name(op.b)).status());
       case Kind::kRRevokeGrant:
         return code_text(store_.refresh().revoke_grant(user_name(op.a), grant_name(op.c)).status());
-      case Kind::kRList: return r_list(op);
+      case Kind::kRList:
+        return r_list(op);
       case Kind::kJStore:
-        return code_text(store_jti(store_.refresh(), user_name(op.b), jti_name(op.a), client_name(op.c), op.v).status());
+        return code_text(
+            store_jti(store_.refresh(), user_name(op.b), jti_name(op.a), client_name(op.c), op.v).status());
       default: {
         auto r = consume_jti(store_.refresh(), user_name(op.b), jti_name(op.a));
         std::string out = code_text(r.status());
@@ -229,12 +246,13 @@ class Real {
   std::string r_list(const Op& op) {
     auto r = store_.refresh().list(user_name(op.a));
     if (!r.ok()) return code_text(r.status());
-    auto soonest = [](const authstore::RefreshFamily& f) { return std::min(f.idle_expires_at, f.expires_at); };
+    auto soonest = [](const authstore::RefreshFamily& f) {
+      return std::min(f.idle_expires_at, f.expires_at);
+    };
     std::vector<authstore::RefreshFamily> fams = r.value();
     // "soonest expiry first"; families that expire together are shown in handle order.
-    const bool sorted = std::is_sorted(fams.begin(), fams.end(), [&](const auto& x, const auto& y) {
-      return soonest(x) < soonest(y);
-    });
+    const bool sorted = std::is_sorted(fams.begin(), fams.end(),
+                                       [&](const auto& x, const auto& y) { return soonest(x) < soonest(y); });
     std::stable_sort(fams.begin(), fams.end(), [&](const auto& x, const auto& y) {
       return soonest(x) != soonest(y) ? soonest(x) < soonest(y)
                                       : family_handle(x.family_id) < family_handle(y.family_id);
@@ -292,7 +310,8 @@ class Real {
   // ---- sessions
   static std::string session_text(const authstore::Session& s) {
     return "lv=" + std::to_string(s.lock_version) + " created=" + at(s.created_at) +
-           " rexp=" + at(s.refresh_expires_at) + " exp=" + (s.expires_at ? at(*s.expires_at) : std::string("-"));
+           " rexp=" + at(s.refresh_expires_at) +
+           " exp=" + (s.expires_at ? at(*s.expires_at) : std::string("-"));
   }
   std::string sessions(const Op& op) {
     auto& ss = store_.sessions();
@@ -313,7 +332,8 @@ class Real {
         auto r = ss.get(sid, uid, type);
         return r.ok() ? "ok " + session_text(r.value()) : code_text(r.status());
       }
-      case Kind::kSDelete: return code_text(ss.delete_session(sid, uid, type).status());
+      case Kind::kSDelete:
+        return code_text(ss.delete_session(sid, uid, type).status());
       case Kind::kSGetAll: {
         auto r = ss.get_all(uid, type);
         if (!r.ok()) return code_text(r.status());
@@ -362,18 +382,22 @@ class Real {
   }
   static std::string record_text(const authstore::Result<authstore::TokenRecord>& r) {
     if (!r.ok()) return code_text(r.status());
-    return "ok " + ct_record_text(r->access_token, r->expires_at, r->refresh_expires_at, !r->refresh_token.empty());
+    return "ok " +
+           ct_record_text(r->access_token, r->expires_at, r->refresh_expires_at, !r->refresh_token.empty());
   }
   std::string client_tokens(const Op& op) {
     auto& ct = store_.client_tokens();
     switch (op.kind) {
-      case Kind::kTSave: return code_text(ct.save(ct_key(op.a), record(op), op.v).status());
-      case Kind::kTGet: return record_text(ct.get(ct_key(op.a)));
+      case Kind::kTSave:
+        return code_text(ct.save(ct_key(op.a), record(op), op.v).status());
+      case Kind::kTGet:
+        return record_text(ct.get(ct_key(op.a)));
       case Kind::kTHas: {
         auto r = ct.has(ct_key(op.a));
         return r.ok() ? std::string(r.value() ? "ok true" : "ok false") : code_text(r.status());
       }
-      case Kind::kTRemove: return code_text(ct.remove(ct_key(op.a)).status());
+      case Kind::kTRemove:
+        return code_text(ct.remove(ct_key(op.a)).status());
       case Kind::kTList: {
         std::vector<std::string> keys;
         std::string cursor;
@@ -402,7 +426,8 @@ class Real {
         auto r = ct.get_client_credentials(server_url(op.a));
         return r.ok() ? "ok cid=" + r->client_id : code_text(r.status());
       }
-      case Kind::kTRemoveCreds: return code_text(ct.remove_client_credentials(server_url(op.a)).status());
+      case Kind::kTRemoveCreds:
+        return code_text(ct.remove_client_credentials(server_url(op.a)).status());
       case Kind::kTSavePkce: {
         authstore::PkceValues p;
         p.code_verifier = verifier(op.c);
@@ -418,11 +443,14 @@ class Real {
         return "ok verifier?";
       }
       case Kind::kTSaveAccess:
-        return code_text(ct.save_access_token(user_name(op.a), resource_url(op.b), record(op), op.v).status());
-      case Kind::kTGetAccess: return record_text(ct.get_access_token(user_name(op.a), resource_url(op.b)));
+        return code_text(
+            ct.save_access_token(user_name(op.a), resource_url(op.b), record(op), op.v).status());
+      case Kind::kTGetAccess:
+        return record_text(ct.get_access_token(user_name(op.a), resource_url(op.b)));
       case Kind::kTRemoveAccess:
         return code_text(ct.remove_access_token(user_name(op.a), resource_url(op.b)).status());
-      default: return "unknown op";
+      default:
+        return "unknown op";
     }
   }
 
@@ -443,10 +471,14 @@ class Real {
         w.ttl_ms = op.v;
         return code_text(p.upsert(w).status());
       }
-      case Kind::kYFind: return payload_result(p.find(payload_model(op.b), payload_id(op.a)));
-      case Kind::kYConsume: return payload_result(p.consume(payload_model(op.b), payload_id(op.a)));
-      case Kind::kYRevokeGrant: return code_text(p.revoke_by_grant_id(grant_name(op.c)).status());
-      default: return "unknown op";
+      case Kind::kYFind:
+        return payload_result(p.find(payload_model(op.b), payload_id(op.a)));
+      case Kind::kYConsume:
+        return payload_result(p.consume(payload_model(op.b), payload_id(op.a)));
+      case Kind::kYRevokeGrant:
+        return code_text(p.revoke_by_grant_id(grant_name(op.c)).status());
+      default:
+        return "unknown op";
     }
   }
 
@@ -498,7 +530,8 @@ std::vector<Op> shrink(const Target& target, const Config& config, std::vector<O
     bool reduced = false;
     for (std::size_t start = 0; start < ops.size() && *runs < max_runs; start += chunk) {
       std::vector<Op> candidate(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(start));
-      candidate.insert(candidate.end(), ops.begin() + static_cast<std::ptrdiff_t>(std::min(start + chunk, ops.size())),
+      candidate.insert(candidate.end(),
+                       ops.begin() + static_cast<std::ptrdiff_t>(std::min(start + chunk, ops.size())),
                        ops.end());
       if (std::size_t n = fails(candidate); n > 0) {
         candidate.resize(n);
@@ -527,7 +560,8 @@ std::string report(const Target& target, const Sequence& original, const std::ve
     const bool bad = static_cast<int>(i) == played.diff;
     o << (bad ? "  >> " : "     ") << i << ". " << describe(shrunk[i]) << "\n";
     if (bad) {
-      o << "       model: " << played.model[i] << "\n       " << target.backend << ": " << played.real[i] << "\n";
+      o << "       model: " << played.model[i] << "\n       " << target.backend << ": " << played.real[i]
+        << "\n";
     } else {
       o << "       -> " << played.model[i] << "\n";
     }

@@ -58,7 +58,8 @@ TEST(BackendsCompiledOut, MemoryStillOpensAndUnknownSchemesListOnlyIt) {
   // The unknown-scheme message lists what this build serves: memory only.
   auto bogus = authstore::open("bogus://x", keyed_options());
   EXPECT_EQ(bogus.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bogus.status().message().find("(expected memory)"), std::string::npos) << bogus.status().to_string();
+  EXPECT_NE(bogus.status().message().find("(expected memory)"), std::string::npos)
+      << bogus.status().to_string();
   // Every scheme is still known (refused by name, not as unknown).
   for (std::string_view s : {"sqlite", "redis", "rediss", "unix", "redis+cluster", "rediss+sentinel"}) {
     const internal::BackendRegistration* r = internal::find_backend(s);

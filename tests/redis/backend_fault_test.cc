@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <iterator>
 #include <chrono>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,8 +58,8 @@ TEST(RedisBackendFull, EveryOperationThatAddsStateIsRefusedOnAFullServerAndNothi
     }
     issued.push_back(c->code);
   }
-  ASSERT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.to_string() << " after "
-                                                            << issued.size() << " codes";
+  ASSERT_EQ(refused.code(), StatusCode::kResourceExhausted)
+      << refused.to_string() << " after " << issued.size() << " codes";
   ASSERT_FALSE(issued.empty());
   // Refused before writing: the server stays near its limit, not megabytes past it.
   EXPECT_LT(info_field(**admin, "used_memory"), limit + (256 << 10));
@@ -272,8 +272,9 @@ TEST(RedisBackendTls, InsecureSkipVerifyFromTheUrlIsLoggedAndCounted) {
   EXPECT_NE(warnings[0].find("insecure_skip_tls_verify"), std::string::npos) << warnings[0];
   EXPECT_NE(store->metrics().prometheus().find("event=\"insecure_tls\"} 1"), std::string::npos);
 
-  auto verified = open("rediss://127.0.0.1:" + port + "?ca_file=" + redis::testing::tls_file("ca.crt") +
-                           "&prefix=insecure:", o);
+  auto verified = open(
+      "rediss://127.0.0.1:" + port + "?ca_file=" + redis::testing::tls_file("ca.crt") + "&prefix=insecure:",
+      o);
   ASSERT_TRUE(verified.ok());
   EXPECT_EQ(verified->metrics().security_events(SecurityEvent::kInsecureTls), 0u);
   EXPECT_EQ(warnings.size(), 1u);
@@ -359,7 +360,9 @@ TEST(RedisBackendPolicy, SwitchedToAnEvictingPolicyIsNoticedAndFailsClosedUntilR
   ASSERT_TRUE((*admin)->call({"CONFIG", "SET", "maxmemory-policy", "noeviction"}).ok());
   Status back = Status(StatusCode::kUnavailable, "not yet");
   for (int i = 0; i < 300 && !back.ok(); ++i) {
-    back = s.replay().reserve("https://issuer", "after-" + std::to_string(i), h.clock().now() + 600'000).status();
+    back = s.replay()
+               .reserve("https://issuer", "after-" + std::to_string(i), h.clock().now() + 600'000)
+               .status();
     if (!back.ok()) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(back.ok()) << back.to_string();

@@ -1,4 +1,6 @@
 // The Redis client against the plain fixture server (TCP and Unix socket).
+#include "redis/client.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "redis/client.h"
 #include "redis/server_checks.h"
 #include "redis_test_env.h"
 
@@ -81,8 +82,8 @@ TEST_F(ClientTest, EveryReplyType) {
   EXPECT_EQ(client_->call({"GET", k + ":missing"}).value(), Reply::simple_string("QUEUED"));
   Result<Reply> exec = client_->call({"EXEC"});
   ASSERT_TRUE(exec.ok());
-  EXPECT_EQ(exec.value(), Reply::array({Reply::integer(1), Reply::array({Reply::bulk_string("a")}),
-                                        Reply::nil()}));
+  EXPECT_EQ(exec.value(),
+            Reply::array({Reply::integer(1), Reply::array({Reply::bulk_string("a")}), Reply::nil()}));
   client_->call({"DEL", k, list, k + ":n"}).status().ok();
 }
 
@@ -179,9 +180,8 @@ TEST_F(ClientTest, MaxmemoryPolicyReadWhenAllowed) {
 
 TEST_F(ClientTest, BlockingCallFromCallbackRefused) {
   std::atomic<int> code{-1};
-  client_->async_call({"PING"}, [&](Result<Reply>) {
-    code = static_cast<int>(client_->call({"PING"}).code());
-  });
+  client_->async_call({"PING"},
+                      [&](Result<Reply>) { code = static_cast<int>(client_->call({"PING"}).code()); });
   ASSERT_TRUE(testing::wait_until([&] { return code.load() != -1; }, 2s));
   EXPECT_EQ(code.load(), static_cast<int>(StatusCode::kFailedPrecondition));
 }
@@ -213,10 +213,13 @@ TEST_F(ClientTest, DestroyingClientFailsPendingRequestsWithUnavailable) {
   std::atomic<int> unavailable{0};
   std::atomic<int> total{0};
   for (int i = 0; i < 100; ++i) {
-    c->async_call({"BLPOP", unique_key("never"), "1"}, [&](Result<Reply> r) {
-      if (r.code() == StatusCode::kUnavailable) ++unavailable;
-      ++total;
-    }, CallOptions{5000ms});
+    c->async_call(
+        {"BLPOP", unique_key("never"), "1"},
+        [&](Result<Reply> r) {
+          if (r.code() == StatusCode::kUnavailable) ++unavailable;
+          ++total;
+        },
+        CallOptions{5000ms});
   }
   c.reset();
   EXPECT_EQ(total.load(), 100);

@@ -38,7 +38,8 @@ Answer get_once(RedisExecutor& executor, Clock::duration deadline_in, std::atomi
     if (answers.fetch_add(1) == 0) p.set_value(std::move(r));
   });
   auto f = p.get_future();
-  if (f.wait_for(10s) != std::future_status::ready) return {Result<Reply>(Status(StatusCode::kInternal, "no answer")), 10s};
+  if (f.wait_for(10s) != std::future_status::ready)
+    return {Result<Reply>(Status(StatusCode::kInternal, "no answer")), 10s};
   Result<Reply> r = f.get();
   return {std::move(r), Clock::now() - t0};
 }
@@ -52,14 +53,15 @@ TEST(ClusterExecutor, CallWaitingForTheSlotMapIsAnsweredByItsDeadline) {
   ASSERT_GT(b.port(), 0);
   a.half_open();
   b.half_open();
-  auto url = redis::parse_cluster_url("redis+cluster://127.0.0.1:" + std::to_string(a.port()) + ",127.0.0.1:" +
-                                      std::to_string(b.port()) + "?timeout=1000ms");
+  auto url = redis::parse_cluster_url("redis+cluster://127.0.0.1:" + std::to_string(a.port()) +
+                                      ",127.0.0.1:" + std::to_string(b.port()) + "?timeout=1000ms");
   ASSERT_TRUE(url.ok()) << url.status().to_string();
   auto executor = make_cluster_executor(std::move(url.value()));
   std::atomic<int> answers{0};
   const Answer got = get_once(*executor, 150ms, answers);
   EXPECT_EQ(got.result.code(), StatusCode::kDeadlineExceeded) << got.result.status().to_string();
-  EXPECT_NE(got.result.status().message().find("slot map"), std::string::npos) << got.result.status().to_string();
+  EXPECT_NE(got.result.status().message().find("slot map"), std::string::npos)
+      << got.result.status().to_string();
   EXPECT_GE(got.after, 140ms);
   EXPECT_LT(got.after, 1500ms) << "answered after the map gave up, not at the deadline";
   std::this_thread::sleep_for(2200ms);  // the map request fails meanwhile: no second answer
@@ -70,7 +72,8 @@ TEST(ClusterExecutor, NodeWhoseClientCannotBeMadeIsAnErrorNotAnException) {
   // rediss+cluster:// with a CA file that is not there: the seed's client cannot be made. The
   // call is answered unavailable, naming the file; nothing throws (before: an exception out of
   // execute(), or std::terminate on an I/O thread).
-  auto url = redis::parse_cluster_url("rediss+cluster://127.0.0.1:1?ca_file=/nonexistent/authstore-test-ca.pem");
+  auto url =
+      redis::parse_cluster_url("rediss+cluster://127.0.0.1:1?ca_file=/nonexistent/authstore-test-ca.pem");
   ASSERT_TRUE(url.ok()) << url.status().to_string();
   auto executor = make_cluster_executor(std::move(url.value()));
   std::atomic<int> answers{0};

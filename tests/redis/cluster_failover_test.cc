@@ -42,7 +42,8 @@ class ClusterFailoverTest : public ::testing::Test {
 // bringing the dead node back as a replica): no call outlives its deadline, the other shards
 // serve throughout, and the shard serves again within 1 s of its replica's promotion.
 TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion) {
-  const int rounds = env("AUTHSTORE_FAILOVER_ROUNDS").empty() ? 3 : std::atoi(env("AUTHSTORE_FAILOVER_ROUNDS").c_str());
+  const int rounds =
+      env("AUTHSTORE_FAILOVER_ROUNDS").empty() ? 3 : std::atoi(env("AUTHSTORE_FAILOVER_ROUNDS").c_str());
   ClusterStore s = ClusterStore::open_on(cluster_);
   ASSERT_NE(s.backend, nullptr);
   for (int round = 0; round < rounds; ++round) {
@@ -81,8 +82,8 @@ TEST_F(ClusterFailoverTest, MasterKilledUnderLoadShardServesAgainAfterPromotion)
     EXPECT_GT(other_shards, 20U);
     EXPECT_GT(served_again, 5U) << "no call reached the failed-over shard after its promotion";
     std::cout << "[ round " << round + 1 << " ] " << calls.size() << " calls, " << victim_failures
-              << " failed on the killed shard before it served again, refreshes "
-              << s.counters().refreshes << "\n";
+              << " failed on the killed shard before it served again, refreshes " << s.counters().refreshes
+              << "\n";
 
     // The dead node comes back as a replica of its heir.
     ASSERT_TRUE(cluster_.restart(victim.port));
@@ -268,7 +269,8 @@ TEST_F(ClusterFailoverTest, ReshardUnderLoadFollowsAskMovedAndTryagain) {
       auto keys = node_call(source.port, {"CLUSTER", "GETKEYSINSLOT", sl, "50"});
       ASSERT_TRUE(keys.ok()) << keys.status().to_string();
       if (keys->elements().empty()) break;
-      std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(target.port), "", "0", "5000", "KEYS"};
+      std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(target.port), "", "0",
+                                       "5000",    "KEYS"};
       for (const auto& k : keys->elements()) args.push_back(k.str());
       std::vector<std::string_view> views(args.begin(), args.end());
       auto moved = node_call(source.port, views);
@@ -306,11 +308,12 @@ TEST_F(ClusterFailoverTest, MalformedRedirectIsAnErrorNotFollowed) {
   auto url = redis::parse_cluster_url(cluster_.url(""));
   ASSERT_TRUE(url.ok()) << url.status().to_string();
   auto executor = internal::make_cluster_executor(std::move(url.value()));
-  for (const char* reply : {"MOVED 12 nonsense", "MOVED 12 127.0.0.1:99999", "MOVED 12 127.0.0.1:",
-                            "MOVED 12 127.0.0.1:70x", "ASK 12 :6379", "MOVED 12"}) {
+  for (const char* reply : {"MOVED 12 nonsense", "MOVED 12 127.0.0.1:99999",
+                            "MOVED 12 127.0.0.1:", "MOVED 12 127.0.0.1:70x", "ASK 12 :6379", "MOVED 12"}) {
     SCOPED_TRACE(reply);
-    const redis::Script script(std::string("test_redirect_") + std::to_string(std::hash<std::string>{}(reply) % 100000), 1,
-                               std::string("return redis.error_reply('") + reply + "')");
+    const redis::Script script(
+        std::string("test_redirect_") + std::to_string(std::hash<std::string>{}(reply) % 100000), 1,
+        std::string("return redis.error_reply('") + reply + "')");
     const std::string key = "malformed:{m}:" + std::to_string(::getpid());
     const std::string_view keys[] = {key};
     std::promise<Result<redis::Reply>> p;

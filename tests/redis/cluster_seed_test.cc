@@ -17,9 +17,9 @@
 #include "conformance/backend_redis.h"
 #include "conformance/harness.h"
 #include "model/ops.h"
-#include "stores/keys.h"
 #include "redis/client.h"
 #include "redis/redis_test_env.h"
+#include "stores/keys.h"
 
 namespace authstore::testing {
 namespace {
@@ -150,7 +150,8 @@ TEST(ClusterSeedAcl, ServerRefusingInfoIsStandaloneWithAWarning) {
                                    std::lock_guard lock(mu);
                                    if (level == LogLevel::kWarning) warnings.emplace_back(m);
                                  }};
-  auto b = internal::make_redis_backend("redis://app:app-secret@127.0.0.1:" + port + "?prefix=app:seed:", config);
+  auto b =
+      internal::make_redis_backend("redis://app:app-secret@127.0.0.1:" + port + "?prefix=app:seed:", config);
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   EXPECT_EQ(b.value()->name(), "redis");
   std::lock_guard lock(mu);
@@ -183,7 +184,8 @@ TEST_F(ClusterSeed, ModelCheckUsersSpreadOverEveryMaster) {
     for (const auto& range : slots->elements()) {
       const auto& v = range.elements();
       if (v.at(0).integer() <= slot && slot <= v.at(1).integer()) {
-        reached.insert(v.at(2).elements().at(0).str() + ":" + std::to_string(v.at(2).elements().at(1).integer()));
+        reached.insert(v.at(2).elements().at(0).str() + ":" +
+                       std::to_string(v.at(2).elements().at(1).integer()));
       }
     }
   }
@@ -192,15 +194,16 @@ TEST_F(ClusterSeed, ModelCheckUsersSpreadOverEveryMaster) {
 }
 
 TEST(ClusterSeedUrl, BadClusterValuesNameTheOption) {
-  for (const char* url : {"redis://127.0.0.1:1?cluster=yes", "redis://127.0.0.1:1?cluster=",
-                          "redis://127.0.0.1:1?cluster", "redis+cluster://127.0.0.1:1?cluster=no",
-                          "unix:///tmp/x.sock?cluster=auto"}) {
+  for (const char* url :
+       {"redis://127.0.0.1:1?cluster=yes", "redis://127.0.0.1:1?cluster=", "redis://127.0.0.1:1?cluster",
+        "redis+cluster://127.0.0.1:1?cluster=no", "unix:///tmp/x.sock?cluster=auto"}) {
     internal::RedisBackendOptions o;
     auto r = internal::split_backend_options(url, o);
     ASSERT_FALSE(r.ok()) << url;
     EXPECT_EQ(r.code(), StatusCode::kInvalidArgument) << url;
     EXPECT_EQ(r.status().field(), "url") << url;
-    EXPECT_NE(r.status().message().find("'cluster'"), std::string::npos) << url << ": " << r.status().message();
+    EXPECT_NE(r.status().message().find("'cluster'"), std::string::npos)
+        << url << ": " << r.status().message();
   }
   internal::RedisBackendOptions o;
   auto kept = internal::split_backend_options("rediss://h:1?cluster=no&timeout=5ms", o);

@@ -1,12 +1,12 @@
 // ConnectionCore on scripted byte streams: no socket, no server.
+#include "redis/connection_core.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "redis/connection_core.h"
 
 namespace authstore::redis {
 namespace {
@@ -94,8 +94,7 @@ TEST_F(ConnectionCoreTest, ByteAtATimeStreamOfMixedReplies) {
   take();
   ASSERT_TRUE(feed("+OK\r\n*2\r\n*1\r\n:5\r\n$-1\r\n-ERR no\r\n$3\r\nabc\r\n", 1).ok());
   EXPECT_EQ(rec_.results[0]->value(), Reply::simple_string("OK"));
-  EXPECT_EQ(rec_.results[1]->value(),
-            Reply::array({Reply::array({Reply::integer(5)}), Reply::nil()}));
+  EXPECT_EQ(rec_.results[1]->value(), Reply::array({Reply::array({Reply::integer(5)}), Reply::nil()}));
   EXPECT_EQ(rec_.results[3]->value(), Reply::bulk_string("abc"));
 }
 
@@ -116,8 +115,7 @@ TEST_F(ConnectionCoreTest, NestedArraysBuiltInPlace) {
   take();
   ASSERT_TRUE(feed("*2\r\n*2\r\n*1\r\n+deep\r\n:2\r\n*0\r\n", 3).ok());
   EXPECT_EQ(rec_.results[0]->value(),
-            Reply::array({Reply::array({Reply::array({Reply::simple_string("deep")}),
-                                        Reply::integer(2)}),
+            Reply::array({Reply::array({Reply::array({Reply::simple_string("deep")}), Reply::integer(2)}),
                           Reply::array({})}));
 }
 
@@ -169,7 +167,7 @@ TEST_F(ConnectionCoreTest, AbandonedRequestStillSentAndItsReplySkipped) {
 TEST_F(ConnectionCoreTest, DisconnectFailsInFlightAndKeepsUnsentForNextConnection) {
   push({"SET", "a", "1"});
   take();
-  push({"SET", "b", "2"});  // not yet handed to the transport
+  push({"SET", "b", "2"});        // not yet handed to the transport
   ASSERT_TRUE(feed("+OK").ok());  // half a reply, then the connection drops
   core_.on_disconnect(done_);
   run(done_);
@@ -262,8 +260,10 @@ TEST_F(WaitCoreTest, OneWaitEndsEachWrittenBatchAndReleasesItsWrites) {
   push({"SET", "a", "1"}, true);
   push({"GET", "c"}, false);
   push({"DEL", "b"}, true);
-  EXPECT_EQ(take(), "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n"
-                    "*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n" + std::string(kWait));
+  EXPECT_EQ(take(),
+            "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n"
+            "*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n" +
+                std::string(kWait));
   ASSERT_TRUE(feed("+OK\r\n$1\r\nx\r\n:1\r\n").ok());
   EXPECT_FALSE(answered(0));  // a write's success waits for the WAIT
   ASSERT_TRUE(answered(1));   // a read does not
@@ -286,7 +286,7 @@ TEST_F(WaitCoreTest, TooFewReplicasFailEveryWriteOfTheBatchNeverSuccess) {
   for (std::size_t i = 0; i < 2; ++i) {
     ASSERT_TRUE(answered(i));
     EXPECT_EQ(rec_.results[i]->code(), StatusCode::kUnavailable);
-    EXPECT_FALSE(rec_.results[i]->has_value());  // not the reply: the outcome is unknown
+    EXPECT_FALSE(rec_.results[i]->has_value());            // not the reply: the outcome is unknown
     EXPECT_FALSE(rec_.results[i]->status().never_sent());  // it ran: never resent
     EXPECT_NE(rec_.results[i]->status().message().find("only 0 of 1 replica"), std::string::npos)
         << rec_.results[i]->status().message();

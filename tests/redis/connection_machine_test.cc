@@ -1,6 +1,8 @@
 // ConnectionMachine without a socket: the test plays the transport. It feeds events with a clock
 // of its own, reads the bytes the machine's core would write, feeds replies back as bytes, and
 // checks the actions asked for and how each request completes.
+#include "redis/connection_machine.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,8 +12,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include "redis/connection_machine.h"
 
 namespace authstore::redis {
 namespace {
@@ -23,9 +23,7 @@ using State = Machine::State;
 
 constexpr auto kNever = Clock::time_point::max();
 
-bool contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
+bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
 
 class MachineTest : public ::testing::Test {
  protected:
@@ -41,8 +39,9 @@ class MachineTest : public ::testing::Test {
 
   Machine& m() {
     if (!machine_) {
-      machine_.emplace(options_, [this](Machine::OwnReply&& r) { own_.push_back(std::move(r)); },
-                       /*seed=*/7);
+      machine_.emplace(
+          options_, [this](Machine::OwnReply&& r) { own_.push_back(std::move(r)); },
+          /*seed=*/7);
     }
     return *machine_;
   }
@@ -58,9 +57,9 @@ class MachineTest : public ::testing::Test {
   std::size_t push(std::initializer_list<std::string_view> args, std::chrono::milliseconds timeout = 1h) {
     const std::size_t i = results_.size();
     results_.emplace_back();
-    EXPECT_TRUE(m().core().push(std::span<const std::string_view>(args.begin(), args.size()),
-                                now_ + timeout,
-                                [this, i](Result<Reply> r) { results_[i] = std::move(r); }, 1000));
+    EXPECT_TRUE(m().core().push(
+        std::span<const std::string_view>(args.begin(), args.size()), now_ + timeout,
+        [this, i](Result<Reply> r) { results_[i] = std::move(r); }, 1000));
     m().request_connect();
     return i;
   }
@@ -224,8 +223,7 @@ TEST_F(MachineTest, TlsToAPlainPortSaysTheTlsHandshakeFailed) {
   attempt();
   const std::size_t r2 = push({"PING"});
   connected(true);
-  m().on_io_failed(m().generation(), Machine::IoFailure::kTls, "wrong version number", done_, now_,
-                   acts_);
+  m().on_io_failed(m().generation(), Machine::IoFailure::kTls, "wrong version number", done_, now_, acts_);
   settle();
   EXPECT_EQ(result(r2).status().message(),
             "redis: TLS handshake with 127.0.0.1:6390 failed: wrong version number");
@@ -299,8 +297,7 @@ TEST_F(MachineTest, ReadErrorFailsInFlightRequestsKeepsUnsentOnesAndReconnectsAt
   EXPECT_EQ(result(sent).code(), StatusCode::kUnavailable);
   EXPECT_TRUE(contains(result(sent).status().message(), "may have reached the server"));
   EXPECT_FALSE(was_never_sent(result(sent)));
-  EXPECT_EQ(m().last_error().message(),
-            "redis: connection to 127.0.0.1:6390 lost: closed by the server");
+  EXPECT_EQ(m().last_error().message(), "redis: connection to 127.0.0.1:6390 lost: closed by the server");
   EXPECT_FALSE(results_[queued].has_value()) << "never sent: waits for the next connection";
   Machine::Actions a = actions();
   EXPECT_TRUE(a.close);
@@ -331,8 +328,8 @@ TEST_F(MachineTest, WriteAndProtocolErrorsDropTheConnection) {
   const std::size_t r2 = push({"GET", "a"});
   written();
   actions();
-  m().on_protocol_error(m().generation(), Status(StatusCode::kDataLoss, "redis: protocol error"),
-                        done_, now_, acts_);
+  m().on_protocol_error(m().generation(), Status(StatusCode::kDataLoss, "redis: protocol error"), done_, now_,
+                        acts_);
   settle();
   EXPECT_EQ(result(r2).code(), StatusCode::kUnavailable);
   EXPECT_EQ(m().last_error().code(), StatusCode::kDataLoss);
@@ -379,8 +376,7 @@ TEST_F(MachineTest, BackoffGrowsWithinItsBoundsFailsFastAndResetsOnSuccess) {
   EXPECT_TRUE(actions().attempt_now);
   attempt();
   connect_failed();
-  const auto delay =
-      std::chrono::duration_cast<std::chrono::milliseconds>(actions().reconnect_timer - now_);
+  const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(actions().reconnect_timer - now_);
   EXPECT_GE(delay.count(), 12);
   EXPECT_LE(delay.count(), 25);
 }
@@ -413,11 +409,9 @@ TEST_F(MachineTest, ConnectTimeoutAndResolveFailureSayTheStage) {
   options_.host = "no-such-host.invalid";
   attempt();
   const std::size_t r2 = push({"PING"});
-  m().on_io_failed(m().generation(), Machine::IoFailure::kResolve, "Host not found", done_, now_,
-                   acts_);
+  m().on_io_failed(m().generation(), Machine::IoFailure::kResolve, "Host not found", done_, now_, acts_);
   settle();
-  EXPECT_EQ(result(r2).status().message(),
-            "redis: cannot resolve no-such-host.invalid: Host not found");
+  EXPECT_EQ(result(r2).status().message(), "redis: cannot resolve no-such-host.invalid: Host not found");
   EXPECT_TRUE(was_never_sent(result(r2)));
 }
 
@@ -559,13 +553,11 @@ class MachineServerCheckTest : public MachineTest {
           r->elements()[1] == Reply::bulk_string("noeviction")) {
         return Status::Ok();
       }
-      return Status(StatusCode::kFailedPrecondition, "redis: unsafe maxmemory-policy",
-                    "maxmemory-policy");
+      return Status(StatusCode::kFailedPrecondition, "redis: unsafe maxmemory-policy", "maxmemory-policy");
     };
     options_.server_check = std::move(check);
   }
-  static constexpr std::string_view kCheck =
-      "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$16\r\nmaxmemory-policy\r\n";
+  static constexpr std::string_view kCheck = "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$16\r\nmaxmemory-policy\r\n";
   static constexpr std::string_view kSafe = "*2\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n";
   static constexpr std::string_view kUnsafe = "*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n";
 };

@@ -33,8 +33,8 @@ CodeGrant grant() {
 }
 
 std::string url(int port, const std::string& options = "") {
-  return "redis://127.0.0.1:" + std::to_string(port) + "?prefix=dur" + std::to_string(::getpid()) +
-         ":" + (options.empty() ? "" : "&" + options);
+  return "redis://127.0.0.1:" + std::to_string(port) + "?prefix=dur" + std::to_string(::getpid()) + ":" +
+         (options.empty() ? "" : "&" + options);
 }
 
 // Thaws a SIGSTOPped server when the test leaves, pass or fail.
@@ -76,8 +76,8 @@ TEST(RedisDurability, acked_consume_kept_with_wait) {
   AUTHSTORE_REQUIRE_REDIS_FIXTURE();
   ReplicaPair pair;
   ASSERT_TRUE(pair.start());
-  auto store = open(url(pair.master().port(), "wait_replicas=1&wait_timeout_ms=2500&timeout=3s"),
-                    store_options());
+  auto store =
+      open(url(pair.master().port(), "wait_replicas=1&wait_timeout_ms=2500&timeout=3s"), store_options());
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   auto issued = store->codes().issue(grant());
   ASSERT_TRUE(issued.ok()) << issued.status().to_string();
@@ -99,7 +99,9 @@ TEST(RedisDurability, acked_consume_kept_with_wait) {
   const auto took = std::chrono::steady_clock::now() - started;
   thaw_later.join();
   ASSERT_TRUE(consumed.ok()) << consumed.status().to_string();  // the replica has it: success
-  EXPECT_GE(took, std::chrono::milliseconds(100)) << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";  // not before the replica acknowledged
+  EXPECT_GE(took, std::chrono::milliseconds(100))
+      << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+      << " ms";  // not before the replica acknowledged
 
   // From the acknowledgement on, exactly as in acked_consume_lost_without_wait below: the replica
   // freezes at once, the master dies.

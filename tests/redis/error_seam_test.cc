@@ -9,8 +9,8 @@
 
 #include <cstdlib>
 #include <functional>
-#include <iostream>
 #include <future>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <random>
@@ -37,7 +37,8 @@ const std::string kRoute = "{AAAAAAAAAAA}";
 // A key prefix no other process of this test run uses (the fixture server outlives processes,
 // whose pids may repeat).
 std::string unique(const std::string& what) {
-  static const std::string run = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()) + "-";
+  static const std::string run =
+      std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()) + "-";
   return what + run;
 }
 
@@ -111,53 +112,152 @@ bool peek_flagged(const FamilyState& s) { return s.corrupt; }
 std::vector<Op> all_ops() {
   using V = std::vector<std::pair<std::string, std::string>>;
   return {
-      {"code_insert", [](Backend& b) { return answer<Done>([&](auto cb) { b.codes().insert("ac:" + kRoute + ":c", "r", "t", kLater, kNow, cb); }); }},
-      {"code_peek", [](Backend& b) { return answer<CodeSlot>([&](auto cb) { b.codes().peek("ac:" + kRoute + ":c", kNow, cb); }); }},
-      {"code_consume", [](Backend& b) { return answer<CodeSlot>([&](auto cb) { b.codes().consume("ac:" + kRoute + ":c", kNow, cb); }); }},
-      {"replay_reserve", [](Backend& b) { return answer<Done>([&](auto cb) { b.replay().reserve(reservation(), kLater, kNow, cb); }); }},
-      {"replay_release", [](Backend& b) { return answer<Done>([&](auto cb) { b.replay().release(reservation(), kNow, cb); }); }},
-      {"token_put", [](Backend& b) { return answer<Done>([&](auto cb) { b.client_tokens().put("ct:t", "blob", kLater, kNow, cb); }); }},
-      {"token_get", [](Backend& b) { return answer<std::string>([&](auto cb) { b.client_tokens().get("ct:t", kNow, cb); }); }},
-      {"token_take", [](Backend& b) { return answer<std::string>([&](auto cb) { b.client_tokens().take("ct:t", kNow, cb); }); }},
-      {"token_remove", [](Backend& b) { return answer<Done>([&](auto cb) { b.client_tokens().remove("ct:t", kNow, cb); }); }},
-      {"token_exists", [](Backend& b) { return answer<bool>([&](auto cb) { b.client_tokens().exists("ct:t", kNow, cb); }); }},
-      {"token_list", [](Backend& b) { return answer<KeyList>([&](auto cb) { b.client_tokens().list("ct:", "", 10, kNow, cb); }); }},
-      {"refresh_issue", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().issue(family("f2", "t2"), cb); }); }},
-      {"refresh_rotate", [](Backend& b) {
-         RotateRequest req{kRoute, "rt:" + kRoute + ":t1", "rf:" + kRoute + ":f1", "rt:" + kRoute + ":t3", "client", 0, kNow};
+      {"code_insert",
+       [](Backend& b) {
+         return answer<Done>(
+             [&](auto cb) { b.codes().insert("ac:" + kRoute + ":c", "r", "t", kLater, kNow, cb); });
+       }},
+      {"code_peek",
+       [](Backend& b) {
+         return answer<CodeSlot>([&](auto cb) { b.codes().peek("ac:" + kRoute + ":c", kNow, cb); });
+       }},
+      {"code_consume",
+       [](Backend& b) {
+         return answer<CodeSlot>([&](auto cb) { b.codes().consume("ac:" + kRoute + ":c", kNow, cb); });
+       }},
+      {"replay_reserve",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) { b.replay().reserve(reservation(), kLater, kNow, cb); });
+       }},
+      {"replay_release",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) { b.replay().release(reservation(), kNow, cb); });
+       }},
+      {"token_put",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) { b.client_tokens().put("ct:t", "blob", kLater, kNow, cb); });
+       }},
+      {"token_get",
+       [](Backend& b) {
+         return answer<std::string>([&](auto cb) { b.client_tokens().get("ct:t", kNow, cb); });
+       }},
+      {"token_take",
+       [](Backend& b) {
+         return answer<std::string>([&](auto cb) { b.client_tokens().take("ct:t", kNow, cb); });
+       }},
+      {"token_remove",
+       [](Backend& b) { return answer<Done>([&](auto cb) { b.client_tokens().remove("ct:t", kNow, cb); }); }},
+      {"token_exists",
+       [](Backend& b) { return answer<bool>([&](auto cb) { b.client_tokens().exists("ct:t", kNow, cb); }); }},
+      {"token_list",
+       [](Backend& b) {
+         return answer<KeyList>([&](auto cb) { b.client_tokens().list("ct:", "", 10, kNow, cb); });
+       }},
+      {"refresh_issue",
+       [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().issue(family("f2", "t2"), cb); }); }},
+      {"refresh_rotate",
+       [](Backend& b) {
+         RotateRequest req{
+             kRoute, "rt:" + kRoute + ":t1", "rf:" + kRoute + ":f1", "rt:" + kRoute + ":t3", "client", 0,
+             kNow};
          return answer<RotateResult>([&](auto cb) { b.refresh().rotate(req, cb); }, rotate_flagged);
        }},
-      {"refresh_peek", [](Backend& b) {
-         return answer<FamilyState>([&](auto cb) { b.refresh().peek(kRoute, "rt:" + kRoute + ":t1", "rf:" + kRoute + ":f1", kNow, cb); },
-                                    peek_flagged);
+      {"refresh_peek",
+       [](Backend& b) {
+         return answer<FamilyState>(
+             [&](auto cb) {
+               b.refresh().peek(kRoute, "rt:" + kRoute + ":t1", "rf:" + kRoute + ":f1", kNow, cb);
+             },
+             peek_flagged);
        }},
-      {"refresh_revoke_token", [](Backend& b) {
-         return answer<Done>([&](auto cb) { b.refresh().revoke_token(kRoute, "rt:" + kRoute + ":t1", "rf:" + kRoute + ":f1", kNow, cb); });
+      {"refresh_revoke_token",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) {
+           b.refresh().revoke_token(kRoute, "rt:" + kRoute + ":t1", "rf:" + kRoute + ":f1", kNow, cb);
+         });
        }},
-      {"refresh_revoke_family", [](Backend& b) {
-         return answer<Done>([&](auto cb) { b.refresh().revoke_family(kRoute, "rf:" + kRoute + ":f1", kNow, cb); });
+      {"refresh_revoke_family",
+       [](Backend& b) {
+         return answer<Done>(
+             [&](auto cb) { b.refresh().revoke_family(kRoute, "rf:" + kRoute + ":f1", kNow, cb); });
        }},
-      {"refresh_revoke_subject", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_subject(kRoute, "subj", kNow, kLater, cb); }); }},
-      {"refresh_revoke_client", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_client(kRoute, "subj", "client", kNow, kLater, cb); }); }},
-      {"refresh_revoke_grant", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().revoke_grant(kRoute, "subj", "grant", kLater, kNow, cb); }); }},
-      {"refresh_grant_live", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().grant_live(kRoute, "subj", "client", "grant", kNow, kNow, cb); }); }},
-      {"refresh_list", [](Backend& b) { return answer<std::vector<FamilyState>>([&](auto cb) { b.refresh().list(kRoute, "subj", kNow, cb); }); }},
-      {"jti_store", [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().store_jti(jti("j2"), cb); }); }},
-      {"jti_consume", [](Backend& b) { return answer<JtiResult>([&](auto cb) { b.refresh().consume_jti(kRoute, "subj", "rj:" + kRoute + ":j1", kNow, cb); }); }},
-      {"session_get", [](Backend& b) { return answer<std::string>([&](auto cb) { b.sessions().get(kRoute, "bucket", "sess", kNow, cb); }); }},
-      {"session_upsert", [](Backend& b) { return answer<Done>([&](auto cb) { b.sessions().upsert(session(1), cb); }); }},
-      {"session_remove", [](Backend& b) { return answer<Done>([&](auto cb) { b.sessions().remove(kRoute, "bucket", "sess", kNow, cb); }); }},
-      {"session_get_all", [](Backend& b) { return answer<std::vector<StoredSession>>([&](auto cb) { b.sessions().get_all(kRoute, "bucket", kNow, cb); }); }},
-      {"session_remove_all", [](Backend& b) { return answer<std::int64_t>([&](auto cb) { b.sessions().remove_all(kRoute, "bucket", kNow, cb); }); }},
-      {"payload_put", [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().put(payload(), cb); }); }},
-      {"payload_get", [](Backend& b) { return answer<PayloadSlot>([&](auto cb) { b.payloads().get("pl:{e}", kNow, cb); }); }},
-      {"payload_index_get", [](Backend& b) { return answer<PayloadSlot>([&](auto cb) { b.payloads().get_indexed("pu:{u}", kNow, cb); }); }},
-      {"payload_consume", [](Backend& b) { return answer<PayloadSlot>([&](auto cb) { b.payloads().consume("pl:{e}", kNow, cb); }); }},
-      {"payload_destroy", [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().remove("pl:{e}", kNow, cb); }); }},
-      {"payload_revoke_grant", [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().revoke_grant("pg:{g}", kLater, kNow, cb); }); }},
-      {"payload_grant_get", [](Backend& b) { return answer<bool>([&](auto cb) { b.payloads().grant_revoked("pg:{g}", kNow, cb); }); }},
+      {"refresh_revoke_subject",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) { b.refresh().revoke_subject(kRoute, "subj", kNow, kLater, cb); });
+       }},
+      {"refresh_revoke_client",
+       [](Backend& b) {
+         return answer<Done>(
+             [&](auto cb) { b.refresh().revoke_client(kRoute, "subj", "client", kNow, kLater, cb); });
+       }},
+      {"refresh_revoke_grant",
+       [](Backend& b) {
+         return answer<Done>(
+             [&](auto cb) { b.refresh().revoke_grant(kRoute, "subj", "grant", kLater, kNow, cb); });
+       }},
+      {"refresh_grant_live",
+       [](Backend& b) {
+         return answer<Done>(
+             [&](auto cb) { b.refresh().grant_live(kRoute, "subj", "client", "grant", kNow, kNow, cb); });
+       }},
+      {"refresh_list",
+       [](Backend& b) {
+         return answer<std::vector<FamilyState>>(
+             [&](auto cb) { b.refresh().list(kRoute, "subj", kNow, cb); });
+       }},
+      {"jti_store",
+       [](Backend& b) { return answer<Done>([&](auto cb) { b.refresh().store_jti(jti("j2"), cb); }); }},
+      {"jti_consume",
+       [](Backend& b) {
+         return answer<JtiResult>(
+             [&](auto cb) { b.refresh().consume_jti(kRoute, "subj", "rj:" + kRoute + ":j1", kNow, cb); });
+       }},
+      {"session_get",
+       [](Backend& b) {
+         return answer<std::string>([&](auto cb) { b.sessions().get(kRoute, "bucket", "sess", kNow, cb); });
+       }},
+      {"session_upsert",
+       [](Backend& b) { return answer<Done>([&](auto cb) { b.sessions().upsert(session(1), cb); }); }},
+      {"session_remove",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) { b.sessions().remove(kRoute, "bucket", "sess", kNow, cb); });
+       }},
+      {"session_get_all",
+       [](Backend& b) {
+         return answer<std::vector<StoredSession>>(
+             [&](auto cb) { b.sessions().get_all(kRoute, "bucket", kNow, cb); });
+       }},
+      {"session_remove_all",
+       [](Backend& b) {
+         return answer<std::int64_t>([&](auto cb) { b.sessions().remove_all(kRoute, "bucket", kNow, cb); });
+       }},
+      {"payload_put",
+       [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().put(payload(), cb); }); }},
+      {"payload_get",
+       [](Backend& b) {
+         return answer<PayloadSlot>([&](auto cb) { b.payloads().get("pl:{e}", kNow, cb); });
+       }},
+      {"payload_index_get",
+       [](Backend& b) {
+         return answer<PayloadSlot>([&](auto cb) { b.payloads().get_indexed("pu:{u}", kNow, cb); });
+       }},
+      {"payload_consume",
+       [](Backend& b) {
+         return answer<PayloadSlot>([&](auto cb) { b.payloads().consume("pl:{e}", kNow, cb); });
+       }},
+      {"payload_destroy",
+       [](Backend& b) { return answer<Done>([&](auto cb) { b.payloads().remove("pl:{e}", kNow, cb); }); }},
+      {"payload_revoke_grant",
+       [](Backend& b) {
+         return answer<Done>([&](auto cb) { b.payloads().revoke_grant("pg:{g}", kLater, kNow, cb); });
+       }},
+      {"payload_grant_get",
+       [](Backend& b) {
+         return answer<bool>([&](auto cb) { b.payloads().grant_revoked("pg:{g}", kNow, cb); });
+       }},
       {"marker_read", [](Backend& b) { return answer<std::string>([&](auto cb) { b.read_marker(cb); }); }},
-      {"marker_swap", [](Backend& b) { return answer<std::string>([&](auto cb) { b.swap_marker("m1", "m2", cb); }); }},
+      {"marker_swap",
+       [](Backend& b) { return answer<std::string>([&](auto cb) { b.swap_marker("m1", "m2", cb); }); }},
       {"marker_sample", [](Backend& b) { return answer<V>([&](auto cb) { b.sample_records(10, cb); }); }},
   };
 }
@@ -192,7 +292,8 @@ class RedisErrorSeam : public ::testing::Test {
         answer<Done>([&](auto cb) { be.replay().reserve(reservation(), kLater, kNow, cb); }),
         answer<Done>([&](auto cb) { be.client_tokens().put("ct:t", "blob", kLater, kNow, cb); }),
         answer<Done>([&](auto cb) { be.refresh().issue(family("f1", "t1"), cb); }),
-        answer<Done>([&](auto cb) { be.refresh().revoke_grant(kRoute, "subj", "other-grant", kLater, kNow, cb); }),
+        answer<Done>(
+            [&](auto cb) { be.refresh().revoke_grant(kRoute, "subj", "other-grant", kLater, kNow, cb); }),
         answer<Done>([&](auto cb) { be.refresh().store_jti(jti("j1"), cb); }),
         answer<Done>([&](auto cb) { be.sessions().upsert(session(0), cb); }),
         answer<std::string>([&](auto cb) { be.swap_marker("", "m1", cb); }),
@@ -285,7 +386,8 @@ TEST_F(RedisErrorSeam, EveryOperationReportsWrongTypeKeysAsDataLossNeverInvalidA
     }
     // One never reads a key's old value: put replaces it (SET). (list reads its index.)
     // Neither does a payload upsert (DEL, then HSET; SET of the index) or destroy (DEL).
-    const bool writes_over_or_skips = op.name == "token_put" || op.name == "payload_put" || op.name == "payload_destroy";
+    const bool writes_over_or_skips =
+        op.name == "token_put" || op.name == "payload_put" || op.name == "payload_destroy";
     EXPECT_EQ(data_loss, !writes_over_or_skips) << op.name << "\n" << table.str();
   }
   EXPECT_EQ(bad, 0) << table.str();

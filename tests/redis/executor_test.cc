@@ -1,6 +1,8 @@
 // The standalone executor (src/backends/redis/executor.h) against the plain fixture server:
 // native commands and scripts with a deadline, script loading on NOSCRIPT, error replies passed
 // through unmapped (the backend maps them), the call's spans copied before execute() returns.
+#include "backends/redis/executor.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "backends/redis/executor.h"
 #include "redis_test_env.h"
 
 namespace authstore::internal {
@@ -27,7 +28,8 @@ class StandaloneExecutorTest : public ::testing::Test {
     executor_ = make_standalone_executor(std::move(c.value()));
   }
   Result<Reply> run(const RedisCall& call, RedisDeadline deadline = {}) {
-    if (deadline == RedisDeadline{}) deadline = std::chrono::steady_clock::now() + executor_->command_timeout();
+    if (deadline == RedisDeadline{})
+      deadline = std::chrono::steady_clock::now() + executor_->command_timeout();
     std::promise<Result<Reply>> p;
     executor_->execute(call, deadline, [&p](Result<Reply> r) { p.set_value(std::move(r)); });
     return p.get_future().get();

@@ -43,7 +43,7 @@ inline std::string env(const char* name) {
 
 // One command to one node, on a fresh client (nodes die and come back).
 inline Result<redis::Reply> node_call(int port, std::vector<std::string_view> args,
-                               std::chrono::milliseconds timeout = 2000ms) {
+                                      std::chrono::milliseconds timeout = 2000ms) {
   auto c = redis::Client::from_url("redis://127.0.0.1:" + std::to_string(port));
   if (!c.ok()) return c.status();
   redis::CallOptions o;
@@ -70,7 +70,7 @@ struct Node {
   int port = 0;
   bool master = false;
   bool failed = false;
-  std::string master_id;                  // of a replica
+  std::string master_id;                   // of a replica
   std::vector<std::pair<int, int>> slots;  // of a master
   bool serves(int slot) const {
     return std::any_of(slots.begin(), slots.end(),
@@ -235,8 +235,8 @@ struct ClusterStore {
     static std::atomic<int> counter{0};
     Options o;
     o.keys.keys.push_back({1, std::string(32, 'f')});
-    const std::string prefix = "&prefix=fo" + std::to_string(::getpid()) + "-" +
-                               std::to_string(counter.fetch_add(1)) + ":";
+    const std::string prefix =
+        "&prefix=fo" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ":";
     auto state = internal::open_state(cluster.url(prefix + options), o);
     EXPECT_TRUE(state.ok()) << state.status().to_string();
     ClusterStore s;
@@ -350,7 +350,8 @@ inline std::vector<std::string> users(int n, const std::string& tag) {
 inline void expect_deadlines_kept(const std::vector<Call>& calls) {
   for (const Call& c : calls) {
     EXPECT_LE(c.end - c.start, kTimeout + kDeadlineSlack)
-        << c.what << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(c.end - c.start).count()
+        << c.what << " took "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(c.end - c.start).count()
         << " ms: " << c.status.to_string();
   }
 }

@@ -87,8 +87,8 @@ class Load {
 
   int ok_count() {
     std::lock_guard lock(mu_);
-    return static_cast<int>(std::count_if(calls_.begin(), calls_.end(),
-                                          [](const Call& c) { return c.code == StatusCode::kOk; }));
+    return static_cast<int>(
+        std::count_if(calls_.begin(), calls_.end(), [](const Call& c) { return c.code == StatusCode::kOk; }));
   }
 
   // The invariants of every fault test; `down_from`..`down_to`: nothing can answer then.
@@ -236,7 +236,7 @@ TEST(RedisFault, HalfOpenConnectionIsProbedAndDroppedServiceReturnsOnceThePeerAn
   proxy.half_open();  // existing and new connections: nothing forwarded, nothing closed
   const auto down = Clock::now();
   std::this_thread::sleep_for(1500ms);  // several deadlines, probes and reconnection attempts
-  proxy.heal();       // new connections pass; the ones that went half-open stay dead
+  proxy.heal();                         // new connections pass; the ones that went half-open stay dead
   const auto healed = Clock::now();
   const auto back = load.first_ok_after(healed, 5000ms);
   ASSERT_TRUE(back.has_value()) << "service never came back after the peer answered again";

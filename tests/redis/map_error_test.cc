@@ -19,7 +19,8 @@ Status mapped(const std::string& error_text) {
 TEST(RedisMapError, StoredDataErrorsAreDataLoss) {
   for (const char* e : {
            "WRONGTYPE Operation against a key holding the wrong kind of value",
-           "WRONGTYPE Operation against a key holding the wrong kind of value script: 1f0e, on @user_script:12.",
+           "WRONGTYPE Operation against a key holding the wrong kind of value script: 1f0e, on "
+           "@user_script:12.",
            "CORRUPT family state",
            "ERR user_script:7: attempt to compare nil with number script: 1f0e, on @user_script:7.",
            "ERR Error running script (call to f_1f0e): @user_script:7: attempt to compare nil with number",
@@ -66,8 +67,8 @@ TEST(RedisMapError, TransientAndAccessErrorsKeepTheirMeaning) {
 }
 
 TEST(RedisMapError, FailuresWithoutAReplyPassThrough) {
-  for (StatusCode c : {StatusCode::kUnavailable, StatusCode::kDeadlineExceeded, StatusCode::kFailedPrecondition,
-                       StatusCode::kResourceExhausted}) {
+  for (StatusCode c : {StatusCode::kUnavailable, StatusCode::kDeadlineExceeded,
+                       StatusCode::kFailedPrecondition, StatusCode::kResourceExhausted}) {
     const Status s = map_error("code_peek", Result<Reply>(Status(c, "redis: something")));
     EXPECT_EQ(s.code(), c);
     EXPECT_EQ(s.message(), "redis: something");

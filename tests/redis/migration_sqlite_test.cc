@@ -9,8 +9,8 @@
 
 #include <filesystem>
 #include <map>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "redis/migration_support.h"
@@ -19,7 +19,7 @@
 namespace authstore::testing {
 namespace {
 
-using namespace migration_support;  // NOLINT
+using namespace migration_support;    // NOLINT
 using namespace internal::migration;  // NOLINT
 using redis::testing::plain_url;
 
@@ -48,7 +48,8 @@ class Db {
         Col col;
         col.i = sqlite3_column_int64(st, c);
         const void* b = sqlite3_column_blob(st, c);
-        col.s.assign(static_cast<const char*>(b == nullptr ? "" : b), static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
+        col.s.assign(static_cast<const char*>(b == nullptr ? "" : b),
+                     static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
         row.push_back(std::move(col));
       }
       out.push_back(std::move(row));
@@ -87,14 +88,16 @@ std::map<int, std::vector<Row>> read_tables(Db& db) {
   for (auto& c : db.select("SELECT route, subject_key, gen, expires_at FROM refresh_users")) {
     out[T(Table::kRefreshUsers)].emplace_back(UserRow{c[0].s, c[1].s, c[2].i, c[3].i});
   }
-  for (auto& c : db.select("SELECT route, subject_key, client_key, gen, expires_at FROM refresh_client_gens")) {
+  for (auto& c :
+       db.select("SELECT route, subject_key, client_key, gen, expires_at FROM refresh_client_gens")) {
     out[T(Table::kRefreshClientGens)].emplace_back(ClientGenRow{c[0].s, c[1].s, c[2].s, c[3].i, c[4].i});
   }
   for (auto& c : db.select("SELECT route, subject_key, grant_key, until FROM refresh_grants")) {
     out[T(Table::kRefreshGrants)].emplace_back(GrantRow{c[0].s, c[1].s, c[2].s, c[3].i});
   }
   for (auto& c : db.select(
-           "SELECT family_key, route, subject_key, client_key, grant_key, record, user_gen, client_gen, state,"
+           "SELECT family_key, route, subject_key, client_key, grant_key, record, user_gen, client_gen, "
+           "state,"
            " current_token, prev_token, prev_spent_at, grace_token, grace_spent_at, created_at, last_used_at,"
            " idle_ttl, idle_expires_at, expires_at, rotations FROM refresh_families")) {
     FamilyRow f;
@@ -123,8 +126,9 @@ std::map<int, std::vector<Row>> read_tables(Db& db) {
   for (auto& c : db.select("SELECT token_key, family_key, expires_at FROM refresh_tokens")) {
     out[T(Table::kRefreshTokens)].emplace_back(TokenRow{c[0].s, c[1].s, c[2].i});
   }
-  for (auto& c : db.select("SELECT route, subject_key, jti_key, client_key, record, user_gen, client_gen, consumed,"
-                           " expires_at FROM refresh_jtis")) {
+  for (auto& c :
+       db.select("SELECT route, subject_key, jti_key, client_key, record, user_gen, client_gen, consumed,"
+                 " expires_at FROM refresh_jtis")) {
     out[T(Table::kRefreshJtis)].emplace_back(
         JtiRow{c[0].s, c[1].s, c[2].s, c[3].s, c[4].s, c[5].i, c[6].i, c[7].i != 0, c[8].i});
   }
@@ -133,7 +137,8 @@ std::map<int, std::vector<Row>> read_tables(Db& db) {
   }
   for (auto& c : db.select("SELECT route, bucket_key, session_key, record, lock_version, deleted,"
                            " refresh_expires_at FROM sessions")) {
-    out[T(Table::kSessions)].emplace_back(SessionRow{c[0].s, c[1].s, c[2].s, c[3].s, c[4].i, c[5].i != 0, c[6].i});
+    out[T(Table::kSessions)].emplace_back(
+        SessionRow{c[0].s, c[1].s, c[2].s, c[3].s, c[4].i, c[5].i != 0, c[6].i});
   }
   for (auto& c : db.select("SELECT key, owner, kept_until FROM replay")) {
     out[T(Table::kReplay)].emplace_back(ReplayRow{c[0].s, c[1].s, c[2].i});
@@ -156,22 +161,28 @@ std::map<int, std::vector<Row>> read_tables(Db& db) {
 // The rows as the schema's INSERTs (columns in table order, as read_tables reads them).
 struct Writer {
   Db& db;
-  void operator()(const UserRow& r) { db.insert("refresh_users", {r.route, r.subject_key, r.gen, r.expires_at}); }
+  void operator()(const UserRow& r) {
+    db.insert("refresh_users", {r.route, r.subject_key, r.gen, r.expires_at});
+  }
   void operator()(const ClientGenRow& r) {
     db.insert("refresh_client_gens", {r.route, r.subject_key, r.client_key, r.gen, r.expires_at});
   }
-  void operator()(const GrantRow& r) { db.insert("refresh_grants", {r.route, r.subject_key, r.grant_key, r.until}); }
+  void operator()(const GrantRow& r) {
+    db.insert("refresh_grants", {r.route, r.subject_key, r.grant_key, r.until});
+  }
   void operator()(const FamilyRow& r) {
     db.insert("refresh_families",
-              {r.family_key, r.route, r.subject_key, r.client_key, r.grant_key, r.record, r.user_gen, r.client_gen,
-               std::int64_t{r.state}, r.current_token, r.prev_token, r.prev_spent_at, r.grace_token,
-               r.grace_spent_at, r.created_at, r.last_used_at, r.idle_ttl, r.idle_expires_at, r.expires_at,
-               r.rotations});
+              {r.family_key,   r.route,         r.subject_key,     r.client_key,          r.grant_key,
+               r.record,       r.user_gen,      r.client_gen,      std::int64_t{r.state}, r.current_token,
+               r.prev_token,   r.prev_spent_at, r.grace_token,     r.grace_spent_at,      r.created_at,
+               r.last_used_at, r.idle_ttl,      r.idle_expires_at, r.expires_at,          r.rotations});
   }
-  void operator()(const TokenRow& r) { db.insert("refresh_tokens", {r.token_key, r.family_key, r.expires_at}); }
+  void operator()(const TokenRow& r) {
+    db.insert("refresh_tokens", {r.token_key, r.family_key, r.expires_at});
+  }
   void operator()(const JtiRow& r) {
-    db.insert("refresh_jtis", {r.route, r.subject_key, r.jti_key, r.client_key, r.record, r.user_gen, r.client_gen,
-                               std::int64_t{r.consumed ? 1 : 0}, r.expires_at});
+    db.insert("refresh_jtis", {r.route, r.subject_key, r.jti_key, r.client_key, r.record, r.user_gen,
+                               r.client_gen, std::int64_t{r.consumed ? 1 : 0}, r.expires_at});
   }
   void operator()(const CodeRow& r) {
     db.insert("codes", {r.key, std::int64_t{r.consumed ? 1 : 0}, r.record, r.tombstone, r.expires_at});
@@ -257,7 +268,8 @@ TEST_F(RedisMigrationSqliteTest, OutsideTheGraceWindowBothAnswerReuse) {
   Population p = populate(sq.store(), sq.clock());
   const Millis now = sq.clock().now();
   Db db(file("source.db"));
-  for (auto& [t, list] : read_tables(db)) ASSERT_TRUE(seam(r).import_rows(static_cast<Table>(t), list, now).ok());
+  for (auto& [t, list] : read_tables(db))
+    ASSERT_TRUE(seam(r).import_rows(static_cast<Table>(t), list, now).ok());
   sq.clock().advance(31'000);
   r.clock().set(sq.clock().now());
   std::vector<std::string> on_sqlite = observe(sq.store(), p);

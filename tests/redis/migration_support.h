@@ -17,11 +17,11 @@
 
 namespace authstore::testing::migration_support {
 
+using internal::migration::kTableCount;
 using internal::migration::MigrationBackend;
 using internal::migration::Page;
 using internal::migration::Row;
 using internal::migration::Table;
-using internal::migration::kTableCount;
 
 inline std::string unique_prefix(const char* tag) {
   static int counter = 0;
@@ -45,7 +45,8 @@ inline std::string hex(const std::string& s) {
 struct RowText {
   bool loose = false;
   std::string operator()(const internal::migration::UserRow& r) const {
-    return "user " + r.route + " " + r.subject_key + " " + std::to_string(r.gen) + (loose ? "" : " " + std::to_string(r.expires_at));
+    return "user " + r.route + " " + r.subject_key + " " + std::to_string(r.gen) +
+           (loose ? "" : " " + std::to_string(r.expires_at));
   }
   std::string operator()(const internal::migration::ClientGenRow& r) const {
     return "cgen " + r.route + " " + r.subject_key + " " + r.client_key + " " + std::to_string(r.gen) +
@@ -57,25 +58,26 @@ struct RowText {
            (loose && logout ? "" : " " + std::to_string(r.until));
   }
   std::string operator()(const internal::migration::FamilyRow& r) const {
-    return "family " + r.family_key + " " + r.route + " " + r.subject_key + " " + r.client_key + " " + r.grant_key +
-           " " + hex(r.record) + " " + std::to_string(r.user_gen) + " " + std::to_string(r.client_gen) + " " +
-           std::to_string(r.state) + " cur=" + r.current_token + " prev=" + r.prev_token + "@" +
-           std::to_string(r.prev_spent_at) + " grace=" + r.grace_token + "@" + std::to_string(r.grace_spent_at) +
-           " " + std::to_string(r.created_at) + " " + std::to_string(r.last_used_at) + " " +
-           std::to_string(r.idle_ttl) + " " + std::to_string(r.idle_expires_at) + " " +
-           std::to_string(r.expires_at) + " " + std::to_string(r.rotations);
+    return "family " + r.family_key + " " + r.route + " " + r.subject_key + " " + r.client_key + " " +
+           r.grant_key + " " + hex(r.record) + " " + std::to_string(r.user_gen) + " " +
+           std::to_string(r.client_gen) + " " + std::to_string(r.state) + " cur=" + r.current_token +
+           " prev=" + r.prev_token + "@" + std::to_string(r.prev_spent_at) + " grace=" + r.grace_token + "@" +
+           std::to_string(r.grace_spent_at) + " " + std::to_string(r.created_at) + " " +
+           std::to_string(r.last_used_at) + " " + std::to_string(r.idle_ttl) + " " +
+           std::to_string(r.idle_expires_at) + " " + std::to_string(r.expires_at) + " " +
+           std::to_string(r.rotations);
   }
   std::string operator()(const internal::migration::TokenRow& r) const {
     return "token " + r.token_key + " " + r.family_key + " " + std::to_string(r.expires_at);
   }
   std::string operator()(const internal::migration::JtiRow& r) const {
-    return "jti " + r.route + " " + r.subject_key + " " + r.jti_key + " " + r.client_key + " " + hex(r.record) + " " +
-           std::to_string(r.user_gen) + " " + std::to_string(r.client_gen) + " " + std::to_string(r.consumed) + " " +
-           std::to_string(r.expires_at);
+    return "jti " + r.route + " " + r.subject_key + " " + r.jti_key + " " + r.client_key + " " +
+           hex(r.record) + " " + std::to_string(r.user_gen) + " " + std::to_string(r.client_gen) + " " +
+           std::to_string(r.consumed) + " " + std::to_string(r.expires_at);
   }
   std::string operator()(const internal::migration::CodeRow& r) const {
-    return "code " + r.key + " " + std::to_string(r.consumed) + " " + hex(r.record) + " " + hex(r.tombstone) + " " +
-           std::to_string(r.expires_at);
+    return "code " + r.key + " " + std::to_string(r.consumed) + " " + hex(r.record) + " " + hex(r.tombstone) +
+           " " + std::to_string(r.expires_at);
   }
   std::string operator()(const internal::migration::SessionRow& r) const {
     return "session " + r.route + " " + r.bucket_key + " " + r.session_key + " " + hex(r.record) + " " +
@@ -92,8 +94,8 @@ struct RowText {
     return "pgrant " + r.grant_key + " " + std::to_string(r.until);
   }
   std::string operator()(const internal::migration::PayloadRow& r) const {
-    return "payload " + r.key + " " + hex(r.record) + " " + r.grant_key + " " + std::to_string(r.consumed_at) + " " +
-           std::to_string(r.expires_at);
+    return "payload " + r.key + " " + hex(r.record) + " " + r.grant_key + " " +
+           std::to_string(r.consumed_at) + " " + std::to_string(r.expires_at);
   }
   std::string operator()(const internal::migration::PayloadIndexRow& r) const {
     return "pindex " + r.key + " " + r.target + " " + std::to_string(r.expires_at);
@@ -147,7 +149,6 @@ inline Options grace_options() {
   return o;
 }
 
-
 inline std::string code_name(StatusCode c) { return std::string(to_string(c)); }
 
 template <class T>
@@ -158,8 +159,8 @@ inline std::string outcome(const Result<T>& r) {
 // The tokens and ids a population hands out, to present them to both stores.
 struct Population {
   std::string code_active, code_consumed;
-  std::vector<std::string> f1;  // t0 t1 t2 t3: t1 grace-retried (t3 current), t2 superseded
-  std::vector<std::string> f2;  // reused: revoked
+  std::vector<std::string> f1;     // t0 t1 t2 t3: t1 grace-retried (t3 current), t2 superseded
+  std::vector<std::string> f2;     // reused: revoked
   std::string f3, f4, f5, f6, f7;  // grant revoked, user logged out, client logged out, ended, active
   std::string grant3;
   UnixMillis logout_issued_at = 0;
@@ -309,7 +310,8 @@ inline std::vector<std::string> observe(Store& s, const Population& p) {
   auto add = [&](const std::string& what, const std::string& v) { out.push_back(what + ": " + v); };
   auto peek_code = [&](const std::string& c) {
     auto r = s.codes().peek(c);
-    return outcome(r) + (r.ok() ? (r->consumed ? " consumed" : " active") + std::string(" ") + r->grant.subject : "");
+    return outcome(r) +
+           (r.ok() ? (r->consumed ? " consumed" : " active") + std::string(" ") + r->grant.subject : "");
   };
   add("peek code active", peek_code(p.code_active));
   add("peek code consumed", peek_code(p.code_consumed));
@@ -337,7 +339,8 @@ inline std::vector<std::string> observe(Store& s, const Population& p) {
   add("grant_live bob", outcome(s.refresh().grant_live("bob", "client-1", "", p.logout_issued_at)));
   add("grant_live carol c2", outcome(s.refresh().grant_live("carol", "client-2", "", p.logout_issued_at)));
   add("grant_live carol c1", outcome(s.refresh().grant_live("carol", "client-1", "", p.logout_issued_at)));
-  add("grant_live alice g3", outcome(s.refresh().grant_live("alice", "client-1", p.grant3, p.logout_issued_at)));
+  add("grant_live alice g3",
+      outcome(s.refresh().grant_live("alice", "client-1", p.grant3, p.logout_issued_at)));
   add("grant_live alice", outcome(s.refresh().grant_live("alice", "client-1", "other", p.logout_issued_at)));
   // Rotations: the current token of F7; F1's grace candidate again (a grace retry), then its
   // superseded token (reuse), then its current one (revoked by the reuse); a reused family.
@@ -363,7 +366,8 @@ inline std::vector<std::string> observe(Store& s, const Population& p) {
   add("consume code consumed", outcome(s.codes().consume(p.code_consumed)));
   // Sessions.
   auto g1 = s.sessions().get(p.s1, "alice", "full");
-  add("session s1", outcome(g1) + (g1.ok() ? " lock " + std::to_string(g1->lock_version) + " " + g1->extra_json : ""));
+  add("session s1",
+      outcome(g1) + (g1.ok() ? " lock " + std::to_string(g1->lock_version) + " " + g1->extra_json : ""));
   add("session s2", outcome(s.sessions().get(p.s2, "alice", "full")));
   add("session s3", outcome(s.sessions().get(p.s3, "alice", "oauth2")));
   auto all = s.sessions().get_all("alice", "full");
@@ -399,7 +403,8 @@ inline std::vector<std::string> observe(Store& s, const Population& p) {
   add("pkce again", outcome(s.client_tokens().take_pkce("alice", "st")));
   // Payloads.
   auto pay = [&](const Result<StoredPayload>& r) {
-    return outcome(r) + (r.ok() ? " " + r->id + " " + r->payload + " c " + std::to_string(r->consumed_at) : "");
+    return outcome(r) +
+           (r.ok() ? " " + r->id + " " + r->payload + " c " + std::to_string(r->consumed_at) : "");
   };
   add("payload p1", pay(s.payloads().find("DeviceCode", "p1")));
   add("payload uid-1", pay(s.payloads().find_by_uid("DeviceCode", "uid-1")));

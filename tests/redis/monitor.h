@@ -64,18 +64,29 @@ inline std::optional<MonitorLine> parse_monitor_line(std::string_view line) {
       if (i >= line.size()) return std::nullopt;
       const char e = line[i++];
       switch (e) {
-        case 'n': arg.push_back('\n'); break;
-        case 'r': arg.push_back('\r'); break;
-        case 't': arg.push_back('\t'); break;
-        case 'a': arg.push_back('\a'); break;
-        case 'b': arg.push_back('\b'); break;
+        case 'n':
+          arg.push_back('\n');
+          break;
+        case 'r':
+          arg.push_back('\r');
+          break;
+        case 't':
+          arg.push_back('\t');
+          break;
+        case 'a':
+          arg.push_back('\a');
+          break;
+        case 'b':
+          arg.push_back('\b');
+          break;
         case 'x': {
           if (i + 2 > line.size() || hex(line[i]) < 0 || hex(line[i + 1]) < 0) return std::nullopt;
           arg.push_back(static_cast<char>(hex(line[i]) * 16 + hex(line[i + 1])));
           i += 2;
           break;
         }
-        default: arg.push_back(e);  // \\ and \"
+        default:
+          arg.push_back(e);  // \\ and \"
       }
     }
     if (!closed) return std::nullopt;
@@ -117,8 +128,8 @@ class Monitor {
     std::vector<MonitorLine> out;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     for (std::size_t n = 0; n < 10'000'000; ++n) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       auto raw = next_line(left);
       if (!raw || raw->empty() || (*raw)[0] != '+') return std::nullopt;
@@ -146,8 +157,8 @@ class Monitor {
         return line;
       }
       scanned_ = buf_.empty() ? 0 : buf_.size() - 1;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;

@@ -45,11 +45,11 @@ class RedisNativeLayout : public RedisStoreKeys {
       ASSERT_TRUE(raw_->call({"HSET", rec, "e", e, "c", "1", "t", tv.substr(tv.find(':') + 1)}).ok());
     } else {
       ASSERT_TRUE(raw_->call({"HSET", rec, "e", e, "c", "0", "r", rv.substr(colon + 1), "t",
-                              tv.substr(tv.find(':') + 1)}).ok());
+                              tv.substr(tv.find(':') + 1)})
+                      .ok());
     }
     ASSERT_TRUE(raw_->call({"PEXPIRE", rec, "61000"}).ok());
   }
-
 };
 
 TEST_F(RedisNativeLayout, ACodeIsARecordStringAndATombstoneStringInOneSlot) {
@@ -107,7 +107,8 @@ TEST_F(RedisNativeLayout, IssueOverwritesAnEntryTheStoreClockSaysExpiredAndRefus
   const UnixMillis t0 = kStart;
   auto insert = [&](const std::string& record, UnixMillis expires_at, UnixMillis now) {
     std::promise<Status> p;
-    b.codes().insert(k, record, "tomb-" + record, expires_at, now, [&](Result<Done> r) { p.set_value(r.status()); });
+    b.codes().insert(k, record, "tomb-" + record, expires_at, now,
+                     [&](Result<Done> r) { p.set_value(r.status()); });
     return p.get_future().get();
   };
   auto consume = [&](UnixMillis now) {
@@ -117,12 +118,12 @@ TEST_F(RedisNativeLayout, IssueOverwritesAnEntryTheStoreClockSaysExpiredAndRefus
   };
   ASSERT_TRUE(insert("one", t0 + 1000, t0).ok());
   EXPECT_EQ(insert("two", t0 + 60'000, t0 + 500).code(), StatusCode::kAlreadyExists);  // live
-  EXPECT_EQ(get(prefix_ + k), std::to_string(t0 + 1000) + ":one");                      // untouched
+  EXPECT_EQ(get(prefix_ + k), std::to_string(t0 + 1000) + ":one");                     // untouched
   EXPECT_EQ(get(prefix_ + "act:{AAAAAAAAAAA}:x"), std::to_string(t0 + 1000) + ":tomb-one");
   // Consumed, and then expired by the store clock (Redis holds the tombstone for 1 s more).
   ASSERT_TRUE(consume(t0 + 10).ok());
   EXPECT_EQ(insert("three", t0 + 60'000, t0 + 500).code(), StatusCode::kAlreadyExists);  // tombstone live
-  EXPECT_EQ(get(prefix_ + k), "(nil)");  // the refused issue's own record was taken back
+  EXPECT_EQ(get(prefix_ + k), "(nil)");                      // the refused issue's own record was taken back
   ASSERT_TRUE(insert("four", t0 + 60'000, t0 + 1000).ok());  // expired by the store clock
   auto got = consume(t0 + 1001);
   ASSERT_TRUE(got.ok()) << got.status().to_string();
@@ -229,7 +230,8 @@ TEST_F(RedisNativeLayout, AReservationOfTheEarlierLayoutStillHoldsAndIsReleasedB
   ASSERT_TRUE(raw_->call({"DEL", k}).ok());
   ASSERT_TRUE(raw_->call({"HSET", k, "u", v.substr(0, colon), "o", v.substr(colon + 1)}).ok());
   ASSERT_TRUE(raw_->call({"PEXPIRE", k, "71000"}).ok());
-  EXPECT_EQ(rc.reserve("https://issuer", "jti-old", h_->clock().now() + 10'000).code(), StatusCode::kReplayed);
+  EXPECT_EQ(rc.reserve("https://issuer", "jti-old", h_->clock().now() + 10'000).code(),
+            StatusCode::kReplayed);
   EXPECT_EQ(type(k), "hash");  // still the earlier entry
   EXPECT_TRUE(rc.release(mine.value()).ok());
   EXPECT_EQ(type(k), "none");
@@ -240,7 +242,8 @@ TEST_F(RedisNativeLayout, AReservationOfTheEarlierLayoutStillHoldsAndIsReleasedB
   auto next = rc.reserve("https://issuer", "jti-old", h_->clock().now() + 10'000);
   ASSERT_TRUE(next.ok()) << next.status().to_string();
   EXPECT_EQ(type(k), "string");
-  EXPECT_EQ(rc.reserve("https://issuer", "jti-old", h_->clock().now() + 10'000).code(), StatusCode::kReplayed);
+  EXPECT_EQ(rc.reserve("https://issuer", "jti-old", h_->clock().now() + 10'000).code(),
+            StatusCode::kReplayed);
 }
 
 // The rare path of reserve under a race: a reservation the store clock says expired (Redis still
@@ -300,7 +303,7 @@ TEST_F(RedisNativeLayout, ATombstoneOrAnotherCodesRecordPutInTheRecordKeyNeverGr
   ASSERT_TRUE(raw_->call({"SET", tomb, get(b_tomb)}).ok());
   EXPECT_EQ(s.codes().consume(a->code).code(), StatusCode::kNotFound);  // the record
   EXPECT_EQ(s.codes().consume(a->code).code(), StatusCode::kNotFound);  // then the tombstone
-  EXPECT_TRUE(s.codes().consume(b->code).ok());                        // b itself is intact
+  EXPECT_TRUE(s.codes().consume(b->code).ok());                         // b itself is intact
 }
 
 TEST_F(RedisNativeLayout, EditedExpiriesAndGarbledValuesOnlyDeny) {
@@ -357,7 +360,6 @@ TEST_F(RedisNativeLayout, AGarbledReservationIsNeverOverwritten) {
   EXPECT_EQ(get(k), v);
 }
 
-
 // ---- Operator views and the marker sample read the new keys (and the earlier layout's).
 
 TEST_F(RedisNativeLayout, CountsAndTheKeyWalkSeeCodesInBothLayouts) {
@@ -367,11 +369,11 @@ TEST_F(RedisNativeLayout, CountsAndTheKeyWalkSeeCodesInBothLayouts) {
   Store& s = h_->store();
   auto earlier = s.codes().issue(grant("gil"));
   ASSERT_TRUE(earlier.ok());
-  to_earlier_layout(false);                                   // 1: a hash of the earlier layout
-  auto consumed = s.codes().issue(grant("gil"));              // 2: a tombstone alone
+  to_earlier_layout(false);                       // 1: a hash of the earlier layout
+  auto consumed = s.codes().issue(grant("gil"));  // 2: a tombstone alone
   ASSERT_TRUE(consumed.ok());
   ASSERT_TRUE(s.codes().consume(consumed->code).ok());
-  ASSERT_TRUE(s.codes().issue(grant("gil")).ok());            // 3: a record and its tombstone
+  ASSERT_TRUE(s.codes().issue(grant("gil")).ok());  // 3: a record and its tombstone
   ASSERT_TRUE(s.replay().reserve("https://issuer", "jti-n", h_->clock().now() + 10'000).ok());
   auto counts = admin->counts();
   ASSERT_TRUE(counts.ok()) << counts.status().to_string();

@@ -2,32 +2,32 @@
 // index hygiene after demo-like flows, no secret in any Redis key or value, tampering, prefixes,
 // the maxmemory-policy rule and connection failures. (The store contract itself is covered by
 // the conformance suite, which also runs on Redis.)
-#include <gtest/gtest.h>
+#include "backends/redis/redis_backend.h"
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <thread>
 #include <cctype>
-#include <map>
+#include <chrono>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <set>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "backends/redis/redis_backend.h"
-#include "testing/secret_forms.h"
 #include "conformance/harness.h"
 #include "conformance/legacy_v1.h"
 #include "redis/client.h"
-#include "stores/keys.h"
 #include "redis/monitor.h"
 #include "redis/redis_test_env.h"
+#include "stores/keys.h"
+#include "testing/secret_forms.h"
 
 namespace authstore::testing {
 namespace {
@@ -134,7 +134,11 @@ std::vector<std::string> demo_flows(Harness& h) {
   rg.client_id = "client-1";
   rg.grant_id = code->grant_id;
   rg.lifetime_ms = 3'600'000;
-  auto short_lived = s.refresh().issue([&] { RefreshGrant g = rg; g.lifetime_ms = 60'000; return g; }());
+  auto short_lived = s.refresh().issue([&] {
+    RefreshGrant g = rg;
+    g.lifetime_ms = 60'000;
+    return g;
+  }());
   EXPECT_TRUE(short_lived.ok());
   secrets.push_back(short_lived->token);
   h.clock().advance(61'000);  // short_lived expires; later writes prune it
@@ -188,7 +192,8 @@ std::vector<std::string> demo_flows(Harness& h) {
   // Replay cache.
   auto res = s.replay().reserve("https://issuer", "jti-9", h.clock().now() + 60'000);
   EXPECT_TRUE(res.ok());
-  EXPECT_EQ(s.replay().reserve("https://issuer", "jti-9", h.clock().now() + 60'000).code(), StatusCode::kReplayed);
+  EXPECT_EQ(s.replay().reserve("https://issuer", "jti-9", h.clock().now() + 60'000).code(),
+            StatusCode::kReplayed);
   EXPECT_TRUE(s.replay().release(res.value()).ok());
   EXPECT_TRUE(s.replay().reserve("https://issuer", "jti-10", h.clock().now() + 60'000).ok());
   // Client tokens.
@@ -383,7 +388,8 @@ SlotReport check_slots(const std::vector<redis::testing::MonitorLine>& lines, re
     const auto keys = keys_of(line.args, false);
     out.native_commands[cmd] += 1;
     for (const auto& k : keys) {
-      if (slot_of(k) != slot_of(keys.front())) out.failures.push_back(std::string(cmd).append(" keys in two slots: ").append(k));
+      if (slot_of(k) != slot_of(keys.front()))
+        out.failures.push_back(std::string(cmd).append(" keys in two slots: ").append(k));
     }
   }
   return out;
@@ -447,8 +453,9 @@ void every_operation(Harness& h) {
 // MONITOR connection records every command, including each one a Lua script runs, and COMMAND
 // GETKEYS names their keys; slot_of() is this test's own. `options` are URL options of the store
 // (the layout), `known_undeclared` the (script, key pattern) pairs it may touch undeclared.
-void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::string& options,
-                                         const std::set<std::pair<std::string, std::string>>& known_undeclared) {
+void every_key_lies_in_the_declared_slot(
+    const std::string& prefix, const std::string& options,
+    const std::set<std::pair<std::string, std::string>>& known_undeclared) {
   PrivateServer server("slot-monitor");
   ASSERT_TRUE(server.start());
   redis::testing::Monitor monitor(server.port());
@@ -487,17 +494,34 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
   // (b) Keys touched but not declared in KEYS: exactly the expected ones (the list fails when a
   // pair appears or goes).
   std::string listed;
-  for (const auto& [script, pattern] : report.undeclared) listed.append("\n  ").append(script).append(" ").append(pattern);
+  for (const auto& [script, pattern] : report.undeclared)
+    listed.append("\n  ").append(script).append(" ").append(pattern);
   EXPECT_EQ(report.undeclared, known_undeclared) << "undeclared (script, key) pairs now:" << listed;
 
   // The record covers every script, and the flows reached every operation of every store.
-  for (const char* script :
-       {"replay_release", "token_put", "token_take", "token_list",
-        "session_upsert",
-        "session_remove", "session_get_all", "session_remove_all", "refresh_issue", "refresh_rotate",
-        "refresh_peek", "refresh_revoke", "refresh_list", "refresh_revoke_subject", "refresh_revoke_client",
-        "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "marker_swap",
-        "payload_put", "payload_consume", "payload_revoke_grant"}) {
+  for (const char* script : {"replay_release",
+                             "token_put",
+                             "token_take",
+                             "token_list",
+                             "session_upsert",
+                             "session_remove",
+                             "session_get_all",
+                             "session_remove_all",
+                             "refresh_issue",
+                             "refresh_rotate",
+                             "refresh_peek",
+                             "refresh_revoke",
+                             "refresh_list",
+                             "refresh_revoke_subject",
+                             "refresh_revoke_client",
+                             "refresh_revoke_grant",
+                             "refresh_grant_live",
+                             "jti_store",
+                             "jti_consume",
+                             "marker_swap",
+                             "payload_put",
+                             "payload_consume",
+                             "payload_revoke_grant"}) {
     EXPECT_GT(report.script_runs.count(script) != 0 ? report.script_runs.at(script) : 0, 0) << script;
   }
   // (code_insert, code_consume and replay_reserve are scripts of the rare paths only: see
@@ -505,18 +529,44 @@ void every_key_lies_in_the_declared_slot(const std::string& prefix, const std::s
   for (const char* cmd : {"HMGET", "HGET", "SET", "GET", "GETDEL", "GETRANGE", "ZRANGE", "SCAN"}) {
     EXPECT_GT(report.native_commands.count(cmd) != 0 ? report.native_commands.at(cmd) : 0, 0) << cmd;
   }
-  for (const char* op : {"code_insert", "code_peek", "code_consume", "refresh_issue", "refresh_rotate",
-                         "refresh_peek", "refresh_list", "refresh_revoke", "refresh_revoke_subject",
-                         "refresh_revoke_client", "refresh_revoke_grant", "refresh_grant_live", "jti_store", "jti_consume", "session_upsert",
-                         "session_get", "session_remove", "session_get_all", "session_remove_all", "replay_reserve",
-                         "replay_release", "token_put", "token_get", "token_take", "token_exists",
-                         "token_list", "refresh_list_index", "payload_put", "payload_index", "payload_get",
-                         "payload_index_get", "payload_consume", "payload_destroy", "payload_revoke_grant",
+  for (const char* op : {"code_insert",
+                         "code_peek",
+                         "code_consume",
+                         "refresh_issue",
+                         "refresh_rotate",
+                         "refresh_peek",
+                         "refresh_list",
+                         "refresh_revoke",
+                         "refresh_revoke_subject",
+                         "refresh_revoke_client",
+                         "refresh_revoke_grant",
+                         "refresh_grant_live",
+                         "jti_store",
+                         "jti_consume",
+                         "session_upsert",
+                         "session_get",
+                         "session_remove",
+                         "session_get_all",
+                         "session_remove_all",
+                         "replay_reserve",
+                         "replay_release",
+                         "token_put",
+                         "token_get",
+                         "token_take",
+                         "token_exists",
+                         "token_list",
+                         "refresh_list_index",
+                         "payload_put",
+                         "payload_index",
+                         "payload_get",
+                         "payload_index_get",
+                         "payload_consume",
+                         "payload_destroy",
+                         "payload_revoke_grant",
                          "payload_grant_get"}) {
     EXPECT_GT(ops[op], 0) << op;
   }
 }
-
 
 // The route-named layout alone (a Cluster's, or legacy_user_keys=false): every key declared.
 TEST_F(RedisBackendTest, EveryKeyATouchedOperationReachesLiesInItsDeclaredSlot) {
@@ -593,7 +643,8 @@ TEST_F(RedisBackendTest, RevocationsCrossBetweenTheLegacyAndRouteNamedLayouts) {
   const std::string client_key = internal::index_hash(*ring, "client", "app");
   EXPECT_EQ(raw_->call({"HGET", old_gens, "c:" + client_key})->str(), "1");
   ASSERT_TRUE(rt.revoke_grant("alice", "grant-2").ok());
-  EXPECT_TRUE(raw_->call({"ZSCORE", old_grants, internal::index_hash(*ring, "grant", "grant-2")})->is_string());
+  EXPECT_TRUE(
+      raw_->call({"ZSCORE", old_grants, internal::index_hash(*ring, "grant", "grant-2")})->is_string());
 
   // Route-named only: an old-key revocation is not seen; this release's revocations still are.
   Harness only_new(url() + "&legacy_user_keys=false");
@@ -620,7 +671,8 @@ TEST(RedisBackendOptions, LegacyUserKeysIsRefusedOnACluster) {
   opts.keys.keys.push_back({1, std::string(32, 'k')});
   auto cluster = open("redis+cluster://127.0.0.1:1?legacy_user_keys=true", opts);
   EXPECT_EQ(cluster.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(cluster.status().message().find("legacy_user_keys"), std::string::npos) << cluster.status().to_string();
+  EXPECT_NE(cluster.status().message().find("legacy_user_keys"), std::string::npos)
+      << cluster.status().to_string();
 }
 
 TEST_F(RedisBackendTest, AfterTheFlowsEveryKeyHasATtlAndNoIndexHoldsAnExpiredMember) {
@@ -640,7 +692,8 @@ TEST_F(RedisBackendTest, AfterTheFlowsEveryKeyHasATtlAndNoIndexHoldsAnExpiredMem
     if (rest.rfind("rf:", 0) == 0) {  // a family: lives at least until it idles out or ends
       auto f = raw_->call({"HMGET", k, "ie", "ea"});
       ASSERT_TRUE(f.ok());
-      const std::int64_t until = std::min(std::stoll(f->elements()[0].str()), std::stoll(f->elements()[1].str()));
+      const std::int64_t until =
+          std::min(std::stoll(f->elements()[0].str()), std::stoll(f->elements()[1].str()));
       EXPECT_GE(ttl, until - now) << rest;
     }
     if (type_of(k) != "zset") continue;
@@ -691,7 +744,8 @@ TEST_F(RedisBackendTest, RecordAlteredInRedisReadsAsNotFoundAndIsCounted) {
   auto code = s.codes().issue(code_grant("frank"));
   ASSERT_TRUE(code.ok());
   const auto all = keys();
-  auto it = std::find_if(all.begin(), all.end(), [&](const std::string& k) { return k.find(":ac:") != std::string::npos; });
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const std::string& k) { return k.find(":ac:") != std::string::npos; });
   ASSERT_NE(it, all.end());
   std::string record = raw_->call({"GET", *it})->str();  // "<expires_at>:<record>"
   ASSERT_GT(record.size(), 40u);
@@ -747,7 +801,8 @@ TEST_F(RedisBackendTest, StoreWithoutMarkerIsFoundAmongManyOtherKeys) {
     ~Flush() { (void)db.call({"FLUSHDB"}); }
   } flush{db};
   ASSERT_TRUE(db.call({"FLUSHDB"}).ok());
-  auto filled = db.call({"EVAL", "for i = 1, 60000 do redis.call('SET', 'other:' .. i, 'x') end return 1", "0"});
+  auto filled =
+      db.call({"EVAL", "for i = 1, 60000 do redis.call('SET', 'other:' .. i, 'x') end return 1", "0"});
   ASSERT_TRUE(filled.ok()) << filled.status().to_string();
   const std::string url = db_url + "?prefix=" + prefix_;
   {
@@ -877,14 +932,15 @@ TEST_F(RedisBackendTest, DroppingTheLastHandleWithTwoStepPayloadReadsInFlightAns
     auto copy = std::make_unique<Store>(store);
     auto oks = std::make_shared<std::atomic<int>>(0);
     for (int i = 0; i < kCalls; ++i) {
-      copy->payloads().find_async("AccessToken", "in-flight", [answered, oks](const Result<StoredPayload>& r) {
-        if (r.ok()) oks->fetch_add(1);
-        answered->fetch_add(1);
-      });
+      copy->payloads().find_async("AccessToken", "in-flight",
+                                  [answered, oks](const Result<StoredPayload>& r) {
+                                    if (r.ok()) oks->fetch_add(1);
+                                    answered->fetch_add(1);
+                                  });
     }
     if (round == kRounds - 1) {
-      store = Store();   // the other handle goes first: `copy` is the last one
-      copy.reset();      // with calls in flight
+      store = Store();  // the other handle goes first: `copy` is the last one
+      copy.reset();     // with calls in flight
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (answered->load() < (round + 1) * kCalls && std::chrono::steady_clock::now() < deadline) {
@@ -914,7 +970,8 @@ TEST_F(RedisBackendTest, WrongPasswordIsPermissionDenied) {
 
 TEST(RedisBackendUrl, SplitsItsOwnOptionsAndChecksThem) {
   internal::RedisBackendOptions o;
-  auto u = internal::split_backend_options("redis://h:1/2?timeout=5ms&prefix=app:&allow_eviction=true&db=3", o);
+  auto u =
+      internal::split_backend_options("redis://h:1/2?timeout=5ms&prefix=app:&allow_eviction=true&db=3", o);
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u.value(), "redis://h:1/2?timeout=5ms&db=3");
   EXPECT_EQ(o.prefix, "app:");

@@ -42,9 +42,9 @@ inline std::string fixture_value(const std::string& key) {
   return it == fixture().end() ? std::string() : it->second;
 }
 
-#define AUTHSTORE_REQUIRE_REDIS_FIXTURE()                                                     \
-  do {                                                                                        \
-    if (::authstore::redis::testing::fixture_value("REDIS_PLAIN_PORT").empty())               \
+#define AUTHSTORE_REQUIRE_REDIS_FIXTURE()                                                    \
+  do {                                                                                       \
+    if (::authstore::redis::testing::fixture_value("REDIS_PLAIN_PORT").empty())              \
       GTEST_SKIP() << "no Redis fixture (run through ctest, which starts redis-fixture.sh)"; \
   } while (0)
 
@@ -74,17 +74,18 @@ class PrivateServer {
   // Returns false if it did not come up within 5 s.
   bool start(int port = 0, const std::vector<std::string>& extra = {}) {
     for (int attempt = 0; attempt < 20; ++attempt) {
-      port_ = port != 0 ? port : 20000 + static_cast<int>((::getpid() * 7919 + attempt * 104729 +
-                                                           std::chrono::steady_clock::now()
-                                                               .time_since_epoch()
-                                                               .count()) %
-                                                          40000);
+      port_ = port != 0
+                  ? port
+                  : 20000 + static_cast<int>((::getpid() * 7919 + attempt * 104729 +
+                                              std::chrono::steady_clock::now().time_since_epoch().count()) %
+                                             40000);
       const std::string dir = fixture_value("DIR");
       const std::string pidfile = dir + "/" + name_ + ".pid";
-      std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--port",
-                                       std::to_string(port_), "--save", "", "--appendonly", "no",
-                                       "--daemonize", "no", "--pidfile", pidfile, "--logfile",
-                                       dir + "/" + name_ + ".log", "--dir", dir};
+      std::vector<std::string> args = {
+          "redis-server", "--bind",    "127.0.0.1",    "--port",    std::to_string(port_),
+          "--save",       "",          "--appendonly", "no",        "--daemonize",
+          "no",           "--pidfile", pidfile,        "--logfile", dir + "/" + name_ + ".log",
+          "--dir",        dir};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -92,8 +93,7 @@ class PrivateServer {
       if (posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(), environ) != 0) {
         return false;
       }
-      if (wait_until([&] { return answers() || pid_ <= 0; }, std::chrono::milliseconds(5000)) &&
-          pid_ > 0) {
+      if (wait_until([&] { return answers() || pid_ <= 0; }, std::chrono::milliseconds(5000)) && pid_ > 0) {
         return true;
       }
       kill_now();

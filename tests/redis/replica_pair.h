@@ -49,8 +49,8 @@ class ReplicaPair {
     return wait_until(
         [&] {
           auto r = call(replica_.port(), {"ROLE"});
-          return r.ok() && r->is_array() && !r->elements().empty() &&
-                 r->elements()[0].is_string() && r->elements()[0].str() == "master";
+          return r.ok() && r->is_array() && !r->elements().empty() && r->elements()[0].is_string() &&
+                 r->elements()[0].str() == "master";
         },
         std::chrono::milliseconds(3000));
   }

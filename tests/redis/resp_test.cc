@@ -1,11 +1,11 @@
 // RESP encoding and the hiredis-backed reply reader, on scripted byte streams.
+#include "redis/resp.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "redis/resp.h"
 
 namespace authstore::redis {
 namespace {
@@ -59,8 +59,7 @@ TEST(RespReader, EveryReplyTypeParsed) {
   EXPECT_TRUE(r[5].is_nil());
   EXPECT_EQ(r[6], Reply::array({}));
   EXPECT_EQ(r[7], Reply::bulk_string(""));
-  EXPECT_EQ(r[8], Reply::array({Reply::integer(1),
-                                Reply::array({Reply::simple_string("a"), Reply::nil()}),
+  EXPECT_EQ(r[8], Reply::array({Reply::integer(1), Reply::array({Reply::simple_string("a"), Reply::nil()}),
                                 Reply::error("NOPE inner")}));
 }
 

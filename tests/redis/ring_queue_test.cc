@@ -1,9 +1,9 @@
 // RingQueue: FIFO order across wrap-around and growth, push_front, erase.
+#include "redis/ring_queue.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "redis/ring_queue.h"
 
 namespace authstore::redis {
 namespace {

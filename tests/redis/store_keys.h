@@ -32,7 +32,8 @@ inline CodeGrant redis_test_grant(const std::string& subject, std::int64_t ttl_m
 }
 
 // Every key of `prefix` containing `part` (sorted, bounded SCAN).
-inline std::vector<std::string> keys_with(redis::Client& c, const std::string& prefix, const std::string& part) {
+inline std::vector<std::string> keys_with(redis::Client& c, const std::string& prefix,
+                                          const std::string& part) {
   std::vector<std::string> out;
   std::string cursor = "0";
   for (int i = 0; i < 10000; ++i) {

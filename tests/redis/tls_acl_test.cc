@@ -36,8 +36,8 @@ TEST_F(TlsTest, TlsWithVerificationConnects) {
 
 TEST_F(TlsTest, TlsWithCaDirectoryAndHostNameConnects) {
   // "localhost" is in the certificate's SANs; verified by name, sent as SNI.
-  Result<Reply> r = ping("rediss://localhost:" + fixture_value("REDIS_TLS_PORT") +
-                         "?ca_file=" + tls_file("ca.crt"));
+  Result<Reply> r =
+      ping("rediss://localhost:" + fixture_value("REDIS_TLS_PORT") + "?ca_file=" + tls_file("ca.crt"));
   ASSERT_TRUE(r.ok()) << r.status().to_string();
 }
 
@@ -49,23 +49,24 @@ TEST_F(TlsTest, TlsWrongCaRefused) {
 }
 
 TEST_F(TlsTest, TlsHostNameMismatchRefused) {
-  Result<Reply> r = ping(tls_url("REDIS_TLS_PORT", "ca_file=" + tls_file("ca.crt") +
-                                                       "&sni=not-the-server.example"));
+  Result<Reply> r =
+      ping(tls_url("REDIS_TLS_PORT", "ca_file=" + tls_file("ca.crt") + "&sni=not-the-server.example"));
   EXPECT_EQ(r.code(), StatusCode::kUnavailable);
   EXPECT_NE(r.status().message().find("certificate verification failed"), std::string::npos)
       << r.status().message();
 }
 
 TEST_F(TlsTest, TlsInsecureSkipVerifyAcceptsUnknownCa) {
-  Result<Reply> r = ping(tls_url("REDIS_TLS_PORT", "ca_file=" + tls_file("other-ca.crt") +
-                                                       "&insecure_skip_tls_verify=true"));
+  Result<Reply> r = ping(
+      tls_url("REDIS_TLS_PORT", "ca_file=" + tls_file("other-ca.crt") + "&insecure_skip_tls_verify=true"));
   ASSERT_TRUE(r.ok()) << r.status().to_string();
 }
 
 // A TLS client on a plain port: the server never answers the ClientHello; the caller is told the
 // TLS handshake failed, not merely that no reply came before the deadline.
 TEST_F(TlsTest, TlsToAPlainPortSaysTheTlsHandshakeFailed) {
-  for (const std::string timeouts : {"&timeout=300ms&connect_timeout=2s", "&timeout=2s&connect_timeout=300ms"}) {
+  for (const std::string timeouts :
+       {"&timeout=300ms&connect_timeout=2s", "&timeout=2s&connect_timeout=300ms"}) {
     Result<Reply> r = ping("rediss://127.0.0.1:" + fixture_value("REDIS_PLAIN_PORT") +
                            "?insecure_skip_tls_verify=true" + timeouts);
     ASSERT_FALSE(r.ok());
@@ -75,9 +76,9 @@ TEST_F(TlsTest, TlsToAPlainPortSaysTheTlsHandshakeFailed) {
 }
 
 TEST_F(TlsTest, MutualTlsWithClientCertificateConnects) {
-  Result<Reply> r = ping(tls_url("REDIS_MTLS_PORT", "ca_file=" + tls_file("ca.crt") + "&cert_file=" +
-                                                        tls_file("client.crt") + "&key_file=" +
-                                                        tls_file("client.key")));
+  Result<Reply> r = ping(tls_url("REDIS_MTLS_PORT", "ca_file=" + tls_file("ca.crt") +
+                                                        "&cert_file=" + tls_file("client.crt") +
+                                                        "&key_file=" + tls_file("client.key")));
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r.value(), Reply::simple_string("PONG"));
 }

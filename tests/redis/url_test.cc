@@ -53,8 +53,8 @@ TEST(RedisUrl, Ipv6Host) {
 }
 
 TEST(RedisUrl, RedissEnablesTlsWithFilesAndSni) {
-  ClientOptions o = parse_ok(
-      "rediss://h:6390?ca_file=/ca.pem&cert_file=/c.pem&key_file=/k.pem&sni=redis.example");
+  ClientOptions o =
+      parse_ok("rediss://h:6390?ca_file=/ca.pem&cert_file=/c.pem&key_file=/k.pem&sni=redis.example");
   EXPECT_TRUE(o.tls.enabled);
   EXPECT_EQ(o.tls.ca_file, "/ca.pem");
   EXPECT_EQ(o.tls.cert_file, "/c.pem");
@@ -91,8 +91,7 @@ TEST(RedisUrl, MalformedUrlsGetPreciseErrors) {
   EXPECT_NE(parse_error("redis://h/-1").message().find("database"), std::string::npos);
   EXPECT_NE(parse_error("redis://").message().find("missing host"), std::string::npos);
   EXPECT_NE(parse_error("redis://[::1").message().find("IPv6"), std::string::npos);
-  EXPECT_NE(parse_error("redis://h?bogus=1").message().find("unknown option 'bogus'"),
-            std::string::npos);
+  EXPECT_NE(parse_error("redis://h?bogus=1").message().find("unknown option 'bogus'"), std::string::npos);
   EXPECT_NE(parse_error("redis://h?timeout=soon").message().find("timeout"), std::string::npos);
   EXPECT_NE(parse_error("redis://h?timeout").message().find("no value"), std::string::npos);
   EXPECT_NE(parse_error("redis://h?ca_file=/x").message().find("rediss://"), std::string::npos);
@@ -121,15 +120,16 @@ TEST(RedisUrl, MisplacedSecretInTheQueryIsNeverRepeated) {
       EXPECT_EQ(m.find(part), std::string::npos) << url << " -> " << m;
     }
   }
-  EXPECT_NE(parse_url("redis://se?cretpassword@host").status().message().find("not shown"), std::string::npos);
+  EXPECT_NE(parse_url("redis://se?cretpassword@host").status().message().find("not shown"),
+            std::string::npos);
   // A plain unknown name is still named, so a typo is easy to find.
   EXPECT_NE(parse_url("redis://h?timout=1s").status().message().find("'timout'"), std::string::npos);
 }
 
 // A percent-encoded NUL would cut a path short (the file opened would be another one): refused.
 TEST(RedisUrl, NulInPathsAndFileOptionsIsRefused) {
-  for (const char* url : {"unix:///tmp/x%00y.sock", "rediss://h?ca_file=/x%00y", "rediss://h?cert_file=/a%00&key_file=/b",
-                          "redis://h?client_name=a%00b"}) {
+  for (const char* url : {"unix:///tmp/x%00y.sock", "rediss://h?ca_file=/x%00y",
+                          "rediss://h?cert_file=/a%00&key_file=/b", "redis://h?client_name=a%00b"}) {
     Result<ClientOptions> r = parse_url(url);
     ASSERT_FALSE(r.ok()) << url;
     EXPECT_NE(r.status().message().find("NUL"), std::string::npos) << r.status().to_string();
@@ -139,7 +139,8 @@ TEST(RedisUrl, NulInPathsAndFileOptionsIsRefused) {
 // The query, as the one parser (src/core/url_query.h) reads it: values percent-decoded, a repeated
 // option's last value wins, empty parameters skipped, an empty value is the option's to judge.
 TEST(RedisUrl, QueryEdgeCases) {
-  ClientOptions o = parse_ok("rediss://h?ca_file=/etc/my%20certs/ca%2Bx.pem&client_name=svc%2D1&sni=r%2Eexample");
+  ClientOptions o =
+      parse_ok("rediss://h?ca_file=/etc/my%20certs/ca%2Bx.pem&client_name=svc%2D1&sni=r%2Eexample");
   EXPECT_EQ(o.tls.ca_file, "/etc/my certs/ca+x.pem");
   EXPECT_EQ(o.client_name, "svc-1");
   EXPECT_EQ(o.tls.server_name, "r.example");
@@ -154,11 +155,13 @@ TEST(RedisUrl, QueryEdgeCases) {
   EXPECT_NE(parse_error("redis://h?timeout=").message().find("option 'timeout'"), std::string::npos);
   EXPECT_NE(parse_error("redis://h?connections=").message().find("option 'connections'"), std::string::npos);
   const std::string bad_escape = parse_error("redis://h?client_name=a%zz").message();
-  EXPECT_NE(bad_escape.find("option 'client_name' has a malformed %-escape"), std::string::npos) << bad_escape;
+  EXPECT_NE(bad_escape.find("option 'client_name' has a malformed %-escape"), std::string::npos)
+      << bad_escape;
   EXPECT_NE(parse_error("redis://h?client_name=a%2").message().find("%-escape"), std::string::npos);
   // A space written as it is (not %20) has always been accepted; client_name then refuses it itself.
-  EXPECT_NE(parse_error("redis://h?client_name=a b").message().find("option 'client_name' must not contain spaces"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error("redis://h?client_name=a b").message().find("option 'client_name' must not contain spaces"),
+      std::string::npos);
   // An unknown option is named and the known ones listed, even after a valid one.
   const std::string unknown = parse_error("redis://h?timeout=1s&tiemout=2s").message();
   EXPECT_NE(unknown.find("unknown option 'tiemout' (expected timeout"), std::string::npos) << unknown;
@@ -221,7 +224,6 @@ TEST(RedisClusterUrl, BadFormsSayWhatIsWrong) {
   // The password never appears in an error.
   EXPECT_EQ(cluster_error("redis+cluster://u:hunter2@h1:0").find("hunter2"), std::string::npos);
 }
-
 
 SentinelUrl sentinel_ok(std::string_view url) {
   Result<SentinelUrl> r = parse_sentinel_url(url);
@@ -323,14 +325,16 @@ TEST(RedisSentinelUrl, BadFormsSayWhatIsWrong) {
   // No password, the master's or the sentinels', ever appears in an error.
   EXPECT_EQ(sentinel_error("redis+sentinel://u:hunter2@s1:0/m").find("hunter2"), std::string::npos);
   EXPECT_EQ(sentinel_error("redis+sentinel://u:hunter2@s1/m?sentinel_password=swordfish&timeout=x")
-                .find("swordfish"), std::string::npos);
+                .find("swordfish"),
+            std::string::npos);
   EXPECT_EQ(sentinel_error("redis+sentinel://s1/m?sentinel_password=swordfish&sentinel_username=u&x=1")
-                .find("swordfish"), std::string::npos);
+                .find("swordfish"),
+            std::string::npos);
 }
 
 TEST(RedisSentinelUrl, SentinelOptionsAreDecodedAndTheRestPassedOn) {
-  Result<SentinelUrl> r =
-      parse_sentinel_url("redis+sentinel://s1/m?&sentinel_password=p%40ss&&timeout=2s&sentinel_password=p%2Bq&");
+  Result<SentinelUrl> r = parse_sentinel_url(
+      "redis+sentinel://s1/m?&sentinel_password=p%40ss&&timeout=2s&sentinel_password=p%2Bq&");
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r.value().sentinel.password, "p+q");  // decoded; the last one wins
   EXPECT_EQ(r.value().master.password, "");
@@ -387,7 +391,8 @@ TEST(RedisUrl, SpinUsOnStandaloneClusterAndSentinel) {
   EXPECT_EQ(s.master.spin_before_block, 40us);
   EXPECT_EQ(s.sentinel.spin_before_block, 0us);  // nobody waits on a sentinel: no busy I/O thread
   for (const char* bad : {"1001", "-1", "x", "", "5us", "0x10"}) {
-    EXPECT_NE(parse_error(std::string("redis://h?spin_us=") + bad).message().find("spin_us"), std::string::npos)
+    EXPECT_NE(parse_error(std::string("redis://h?spin_us=") + bad).message().find("spin_us"),
+              std::string::npos)
         << bad;
   }
   EXPECT_NE(cluster_error("redis+cluster://h1?spin_us=2000").find("spin_us"), std::string::npos);

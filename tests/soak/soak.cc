@@ -91,8 +91,10 @@ long long sqlite_rows(const std::string& path) {
   long long total = 0;
   std::vector<std::string> tables;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &st, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &st, nullptr) ==
+      SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW)
+      tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
   }
   sqlite3_finalize(st);
   for (const auto& t : tables) {
@@ -341,21 +343,28 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--store") cfg.url = next();
-    else if (a == "--seconds") cfg.seconds = std::atof(next().c_str());
-    else if (a == "--sample") cfg.sample = std::atof(next().c_str());
-    else if (a == "--threads") cfg.threads = std::atoi(next().c_str());
-    else if (a == "--csv") cfg.csv = next();
-    else if (a == "--key-file") cfg.key_file = next();
-    else if (a == "--smoke") cfg.smoke = true;
+    if (a == "--store")
+      cfg.url = next();
+    else if (a == "--seconds")
+      cfg.seconds = std::atof(next().c_str());
+    else if (a == "--sample")
+      cfg.sample = std::atof(next().c_str());
+    else if (a == "--threads")
+      cfg.threads = std::atoi(next().c_str());
+    else if (a == "--csv")
+      cfg.csv = next();
+    else if (a == "--key-file")
+      cfg.key_file = next();
+    else if (a == "--smoke")
+      cfg.smoke = true;
     else {
       std::cerr << "usage: authstore_soak --store URL [--seconds N] [--sample N] [--threads N] "
                    "[--csv FILE] [--key-file FILE] [--smoke]\n";
       return 2;
     }
   }
-  if (cfg.url.empty() || cfg.seconds <= 0 || cfg.seconds > 24 * 3600 || cfg.sample <= 0 ||
-      cfg.threads < 1 || cfg.threads > 64) {
+  if (cfg.url.empty() || cfg.seconds <= 0 || cfg.seconds > 24 * 3600 || cfg.sample <= 0 || cfg.threads < 1 ||
+      cfg.threads > 64) {
     std::cerr << "authstore_soak: --store is required; 0 < seconds <= 86400; 1 <= threads <= 64\n";
     return 2;
   }
@@ -392,8 +401,8 @@ int main(int argc, char** argv) {
   const auto start = SteadyClock::now();
   const auto end = start + std::chrono::duration<double>(cfg.seconds);
   auto next_sample = start + std::chrono::duration<double>(cfg.sample);
-  std::printf("%8s %10s %6s %8s %12s %10s %14s\n", "seconds", "rss_kb", "fds", "threads", "ops",
-              "unexpected", "rows/keys");
+  std::printf("%8s %10s %6s %8s %12s %10s %14s\n", "seconds", "rss_kb", "fds", "threads", "ops", "unexpected",
+              "rows/keys");
   for (;;) {
     const auto now = SteadyClock::now();
     if (now >= next_sample || now >= end) {
@@ -441,7 +450,8 @@ int main(int argc, char** argv) {
     // "seconds of load kept", which must not trend up (a leak); the raw count is shown beside it.
     std::vector<long long> kept(samples.size(), -1);
     for (std::size_t i = 2; i < samples.size(); ++i) {
-      const double rate = static_cast<double>(samples[i].ops - samples[i - 2].ops) / (samples[i].t - samples[i - 2].t);
+      const double rate =
+          static_cast<double>(samples[i].ops - samples[i - 2].ops) / (samples[i].t - samples[i - 2].t);
       if (rate > 0 && samples[i].backend_count >= 0) {
         kept[i] = static_cast<long long>(100.0 * static_cast<double>(samples[i].backend_count) / rate);
       }

@@ -80,8 +80,8 @@ TEST(SqliteExpiry, WritesSweepExpiredRowsInSmallBoundedBatches) {
   EXPECT_GT(most_in_one_write, 0);
   EXPECT_LE(most_in_one_write, 24) << "one write transaction deleted too many rows at once";
   // Reads never delete: only the writes above did.
-  std::printf("%d expired codes deleted by %d ordinary writes, at most %lld per transaction\n",
-              kExpired, writes, static_cast<long long>(most_in_one_write));
+  std::printf("%d expired codes deleted by %d ordinary writes, at most %lld per transaction\n", kExpired,
+              writes, static_cast<long long>(most_in_one_write));
 }
 
 TEST(SqliteExpiry, SoakRowCountStaysBounded) {
@@ -105,9 +105,7 @@ TEST(SqliteExpiry, SoakRowCountStaysBounded) {
       ASSERT_TRUE(store.codes().consume(c->code).ok());
     }
     ASSERT_TRUE(store.replay().reserve("iss", "jti-" + std::to_string(i), clock->now() + 1'000).ok());
-    ASSERT_TRUE(store.client_tokens()
-                    .save("key-" + std::to_string(i), token_record("a", "r"), 1'000)
-                    .ok());
+    ASSERT_TRUE(store.client_tokens().save("key-" + std::to_string(i), token_record("a", "r"), 1'000).ok());
     Session s;
     s.id = SessionStore::new_session_id();
     s.user_id = "user-" + std::to_string(i % 7);

@@ -2,7 +2,6 @@
 // by another connection, a full disk, a writer killed. Scenarios that could crash run in a child
 // process, so that a crash (SIGBUS) is a failure of the test rather than of the test program.
 #include <gtest/gtest.h>
-
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -228,8 +227,8 @@ TEST(SqliteFault, BusyTimeoutCountsFromSubmissionNotFromTheLockWait) {
   auto timed = [&](std::atomic<std::int64_t>& ms, Status& status) {
     const auto t0 = std::chrono::steady_clock::now();
     status = o.store.codes().issue(a_grant()).status();
-    ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - t0).count());
+    ms.store(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
   };
   std::thread first([&] { timed(first_ms, first_status); });
   std::this_thread::sleep_for(200ms);  // the first write is waiting for the lock by now
@@ -302,8 +301,7 @@ TEST(SqliteFault, FullFilesystemIsResourceExhaustedReadsWorkAndWritesResume) {
   const std::string dir = fresh_path() + ".tmpfs";
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   const int rc = in_child([&]() -> int {
-    if (::unshare(CLONE_NEWNS) != 0 ||
-        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
         ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=2m,mode=0700") != 0) {
       std::fprintf(stderr, "cannot mount a tmpfs: %s\n", std::strerror(errno));
       return 77;
@@ -363,8 +361,9 @@ TEST(SqliteFault, FullFilesystemIsResourceExhaustedReadsWorkAndWritesResume) {
     return 0;
   });
   if (rc == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN in a user namespace)";
-  EXPECT_EQ(rc, 0) << "10 open, 11 ballast, 12 not resource_exhausted, 13 no path, 14 writes while full not refused, "
-                      "or another error, 15 read failed, 16 no resume, 17 consume after resume, -1 crash";
+  EXPECT_EQ(rc, 0)
+      << "10 open, 11 ballast, 12 not resource_exhausted, 13 no path, 14 writes while full not refused, "
+         "or another error, 15 read failed, 16 no resume, 17 consume after resume, -1 crash";
 }
 
 // A writer killed by SIGKILL mid-run (synchronous=normal, the default: a process crash loses no

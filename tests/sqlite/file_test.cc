@@ -90,7 +90,8 @@ TEST(SqliteFile, UrlQueryEdgeCases) {
     EXPECT_EQ(r.status().field(), "url") << rest;
     return r.status().message();
   };
-  EXPECT_NE(message("/tmp/x.db?max_batch").find("option 'max_batch': expected name=value"), std::string::npos);
+  EXPECT_NE(message("/tmp/x.db?max_batch").find("option 'max_batch': expected name=value"),
+            std::string::npos);
   EXPECT_NE(message("/tmp/x.db?max_batch=").find("option max_batch: expected an integer in [1, 4096]"),
             std::string::npos);
   EXPECT_NE(message("/tmp/x.db?max_batch=8&max_batch=0").find("option max_batch"), std::string::npos);
@@ -192,7 +193,8 @@ TEST(SqliteFile, CorruptPagesGiveDataLossNeverWrongAnswers) {
   }  // closing the last connection checkpoints the WAL into the file
   std::string bytes = read_file(path);
   ASSERT_GT(bytes.size(), 3u * 4096u);
-  for (std::size_t i = 4096; i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xA5);  // every page but the first
+  for (std::size_t i = 4096; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>(0xA5);  // every page but the first
   {
     FILE* f = std::fopen(path.c_str(), "wb");
     ASSERT_NE(f, nullptr);

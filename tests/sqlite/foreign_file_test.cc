@@ -8,8 +8,8 @@
 
 #include "backends/factories.h"
 #include "core/keyring.h"
-#include "stores/store_state.h"
 #include "sqlite/util.h"
+#include "stores/store_state.h"
 
 namespace authstore::sqlite_testing {
 namespace {
@@ -24,8 +24,9 @@ bool exec_sql(const std::string& path, const std::string& sql) {
 
 TEST(SqliteForeignFile, UnrelatedCodesTableIsRefusedNamingItAndLeftUntouched) {
   const std::string path = fresh_path();
-  ASSERT_TRUE(exec_sql(path, "CREATE TABLE codes(id INTEGER PRIMARY KEY, country TEXT);"
-                             "INSERT INTO codes(country) VALUES('fr');"));
+  ASSERT_TRUE(exec_sql(path,
+                       "CREATE TABLE codes(id INTEGER PRIMARY KEY, country TEXT);"
+                       "INSERT INTO codes(country) VALUES('fr');"));
   const std::string before = read_file(path);
   auto r = try_open(path);
   EXPECT_EQ(r.code(), StatusCode::kFailedPrecondition) << r.status().to_string();
@@ -57,8 +58,8 @@ TEST(SqliteForeignFile, AuthstoreFileWithoutMarkerOpensAndGetsOne) {
     auto ring = internal::KeyRing::load(ctx->options.keys, false, nullptr);
     ASSERT_TRUE(ring.ok());
     ctx->ring = ring.value();
-    auto backend = internal::open_backend("sqlite://" + path,
-                                          internal::BackendConfig{&ctx->options, ctx->clock, {}});
+    auto backend =
+        internal::open_backend("sqlite://" + path, internal::BackendConfig{&ctx->options, ctx->clock, {}});
     ASSERT_TRUE(backend.ok()) << backend.status().to_string();
     Store legacy = internal::make_store(internal::assemble(ctx, backend.value()));
     auto code = legacy.codes().issue(a_grant());

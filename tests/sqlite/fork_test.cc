@@ -4,8 +4,8 @@
 // exactly one winner. Children never reuse the parent's SQLite handle: the first operation in a
 // child opens a new connection (checked through /proc/self/fd).
 #include <dirent.h>
-#include <sched.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <climits>
@@ -34,7 +34,7 @@ struct Board {
   std::atomic<int> losses[kKinds][kItems];  // the expected "someone else won" outcome
   std::atomic<int> errors;
   std::atomic<int> fresh_connection[kRacers];  // 1: a child opened its own connection
-  std::atomic<int> arrived[kKinds][kItems];  // second gate: every racer running before any calls
+  std::atomic<int> arrived[kKinds][kItems];    // second gate: every racer running before any calls
   std::atomic<std::int64_t> start[kKinds][kItems][kRacers];
   std::atomic<std::int64_t> end[kKinds][kItems][kRacers];
   std::atomic<int> attempts[kKinds];    // attempts run per kind (set by racer 0)
@@ -102,7 +102,7 @@ void race(Board& b, Store& store, int racer, const std::vector<std::string>& cod
             break;
           case kRefresh:
             code = store.refresh().rotate(tokens[static_cast<std::size_t>(r)], "client-1").code();
-            lost = StatusCode::kReused;     // the first loser detects reuse, revoking the family;
+            lost = StatusCode::kReused;       // the first loser detects reuse, revoking the family;
             lost_too = StatusCode::kRevoked;  // later losers find it revoked
             break;
           default:
@@ -206,17 +206,18 @@ TEST(SqliteFork, PreForkWorkersRaceOnOneFileExactlyOneWinnerEveryRound) {
   ASSERT_TRUE(after.ok()) << after.status().to_string();
   EXPECT_TRUE(o.store.codes().consume(after->code).ok());
   EXPECT_EQ(fds_on(path), parent_fds);  // still the parent's own connection
-  std::printf("5 processes, exactly one winner in every round; overlapped rounds over all "
-              "attempts of %d rounds: codes %d (attempts %d), refresh %d (%d), jti %d (%d)\n",
-              kRounds, board->overlapped[kCode].load(), board->attempts[kCode].load(),
-              board->overlapped[kRefresh].load(), board->attempts[kRefresh].load(),
-              board->overlapped[kJti].load(), board->attempts[kJti].load());
+  std::printf(
+      "5 processes, exactly one winner in every round; overlapped rounds over all "
+      "attempts of %d rounds: codes %d (attempts %d), refresh %d (%d), jti %d (%d)\n",
+      kRounds, board->overlapped[kCode].load(), board->attempts[kCode].load(),
+      board->overlapped[kRefresh].load(), board->attempts[kRefresh].load(), board->overlapped[kJti].load(),
+      board->attempts[kJti].load());
   // Every round was checked above; but a race whose racers were rarely inside their calls at
   // once proves little. The attempts went on (a bounded number) until enough rounds overlapped:
   // if they still did not, the test fails rather than pass without a race.
   EXPECT_TRUE(too_few_overlaps.empty())
-      << "the racers overlapped in fewer than " << kMinOverlap << " rounds of a kind after "
-      << kAttempts << " attempts (every round still had exactly one winner):" << too_few_overlaps;
+      << "the racers overlapped in fewer than " << kMinOverlap << " rounds of a kind after " << kAttempts
+      << " attempts (every round still had exactly one winner):" << too_few_overlaps;
 }
 
 // A child that only reads, then exits normally through exit(): the inherited handle must not

@@ -1,7 +1,6 @@
 // Group commit: operations of many callers share one transaction, each in its own savepoint,
 // so each one still commits or fails alone. Tested on the backend seam (backends/backend.h).
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <condition_variable>
@@ -100,8 +99,8 @@ TEST(SqliteGroupCommit, ManyThreadsShareTransactionsAndExactlyOneReservesEachKey
   // carried several operations each.
   const auto txns = after.transactions - before.transactions;
   const auto ops = after.operations - before.operations;
-  std::printf("%llu operations in %llu committed transactions\n",
-              static_cast<unsigned long long>(ops), static_cast<unsigned long long>(txns));
+  std::printf("%llu operations in %llu committed transactions\n", static_cast<unsigned long long>(ops),
+              static_cast<unsigned long long>(txns));
   EXPECT_EQ(ops, static_cast<std::uint64_t>(kThreads * kKeys));
   EXPECT_LT(txns, ops / 2);
 }
@@ -157,8 +156,9 @@ TEST(SqliteGroupCommit, AFailingOperationRollsBackOnlyItsOwnWrites) {
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM refresh_families"), kTokens);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM refresh_tokens"), kTokens);
-  EXPECT_EQ(query_int(path, "SELECT count(*) FROM refresh_families f WHERE NOT EXISTS "
-                            "(SELECT 1 FROM refresh_tokens t WHERE t.family_key = f.family_key)"),
+  EXPECT_EQ(query_int(path,
+                      "SELECT count(*) FROM refresh_families f WHERE NOT EXISTS "
+                      "(SELECT 1 FROM refresh_tokens t WHERE t.family_key = f.family_key)"),
             0);
   // The case under test happened: operations shared batches, and losers inside them were
   // re-run in savepoints.
@@ -196,15 +196,14 @@ TEST(SqliteGroupCommit, ReadsBesideBatchesSeeEveryCommittedWrite) {
       for (int i = 0; i < kEach; ++i) {
         const std::string key = "code-" + std::to_string(t) + "-" + std::to_string(i);
         const std::string record = "record-" + key;
-        auto in = call<Done>([&](auto cb) {
-          codes.insert(key, record, "tombstone", kStart + 60'000, kStart, std::move(cb));
-        });
+        auto in = call<Done>(
+            [&](auto cb) { codes.insert(key, record, "tombstone", kStart + 60'000, kStart, std::move(cb)); });
         auto seen = call<internal::CodeSlot>([&](auto cb) { codes.peek(key, kStart, std::move(cb)); });
         auto used = call<internal::CodeSlot>([&](auto cb) { codes.consume(key, kStart, std::move(cb)); });
         auto spent = call<internal::CodeSlot>([&](auto cb) { codes.peek(key, kStart, std::move(cb)); });
-        const bool good = in.ok() && seen.ok() && !seen->consumed && seen->blob == record &&
-                          used.ok() && !used->consumed && used->blob == record && spent.ok() &&
-                          spent->consumed && spent->blob == "tombstone";
+        const bool good = in.ok() && seen.ok() && !seen->consumed && seen->blob == record && used.ok() &&
+                          !used->consumed && used->blob == record && spent.ok() && spent->consumed &&
+                          spent->blob == "tombstone";
         if (!good) failures.fetch_add(1);
       }
     });
@@ -214,8 +213,7 @@ TEST(SqliteGroupCommit, ReadsBesideBatchesSeeEveryCommittedWrite) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM codes WHERE consumed = 1"), kThreads * kEach);
   std::printf("%llu of %d reads ran on read connections\n",
-              static_cast<unsigned long long>(after.side_reads - before.side_reads),
-              2 * kThreads * kEach);
+              static_cast<unsigned long long>(after.side_reads - before.side_reads), 2 * kThreads * kEach);
   EXPECT_GT(after.side_reads - before.side_reads, 0u);
 }
 
@@ -237,14 +235,14 @@ TEST(SqliteGroupCommit, CheckpointsBesideBatchesKeepTheWalBounded) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         // Random-looking keys, like the stores' keyed hashes: each insert dirties its own page.
-        const std::string key = std::to_string(std::hash<std::string>{}(
-                                    std::to_string(t) + "/" + std::to_string(i))) + "-" + std::to_string(i);
+        const std::string key =
+            std::to_string(std::hash<std::string>{}(std::to_string(t) + "/" + std::to_string(i))) + "-" +
+            std::to_string(i);
         internal::ReplayReservation entry;
         entry.key = key;
         entry.owner = "owner";
-        auto r = call<Done>([&](auto cb) {
-          d->backend->replay().reserve(entry, kStart + 600'000, kStart, std::move(cb));
-        });
+        auto r = call<Done>(
+            [&](auto cb) { d->backend->replay().reserve(entry, kStart + 600'000, kStart, std::move(cb)); });
         if (!r.ok()) failures.fetch_add(1);
       }
     });

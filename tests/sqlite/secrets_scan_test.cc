@@ -65,7 +65,8 @@ TEST(SqliteSecrets, NoSecretInTheFileOrTheWal) {
       const std::string n = std::to_string(i);
       TokenRecord tr = token_record("access-token-secret-value-" + n + "-0123456789abcdef",
                                     "refresh-token-secret-value-" + n + "-0123456789abcdef");
-      ASSERT_TRUE(o.store.client_tokens().save_access_token("user-" + n, "https://api.example/" + n, tr).ok());
+      ASSERT_TRUE(
+          o.store.client_tokens().save_access_token("user-" + n, "https://api.example/" + n, tr).ok());
       add("access token", tr.access_token);
       add("client refresh token", tr.refresh_token);
       ClientCredentials cc;
@@ -87,7 +88,8 @@ TEST(SqliteSecrets, NoSecretInTheFileOrTheWal) {
   }
   // Closed: the WAL was checkpointed into the database file.
   expect_absent(read_file(path), "the database file (closed)", secrets);
-  std::printf("scanned for %zu secrets in %zu forms each\n", secrets.size(), secret_forms(secrets.front().second).size());
+  std::printf("scanned for %zu secrets in %zu forms each\n", secrets.size(),
+              secret_forms(secrets.front().second).size());
 }
 
 }  // namespace

@@ -37,9 +37,11 @@ TEST(SqliteSubstitution, SessionValueCopiedOverAnotherSessionReadsAsNotFound) {
   ASSERT_TRUE(ss.upsert(s2).ok());
   const std::string k1 = session_key(s1.id);
   const std::string k2 = session_key(s2.id);
-  ASSERT_EQ(query_int(path, "SELECT count(*) FROM sessions WHERE session_key = CAST('" + k1 + "' AS BLOB)"), 1);
-  ASSERT_TRUE(exec_raw(path, "UPDATE sessions SET record = (SELECT record FROM sessions WHERE session_key = CAST('" +
-                                 k1 + "' AS BLOB)) WHERE session_key = CAST('" + k2 + "' AS BLOB)"));
+  ASSERT_EQ(query_int(path, "SELECT count(*) FROM sessions WHERE session_key = CAST('" + k1 + "' AS BLOB)"),
+            1);
+  ASSERT_TRUE(
+      exec_raw(path, "UPDATE sessions SET record = (SELECT record FROM sessions WHERE session_key = CAST('" +
+                         k1 + "' AS BLOB)) WHERE session_key = CAST('" + k2 + "' AS BLOB)"));
   ASSERT_EQ(query_int(path, "SELECT count(DISTINCT record) FROM sessions"), 1);
   ASSERT_TRUE(ss.delete_session(s1.id, "ivy", "full").ok());
 

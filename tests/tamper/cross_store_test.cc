@@ -5,9 +5,9 @@
 // the code stays consumable once, in A only.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <string>
-#include <unistd.h>
 
 #include "authstore/authstore.h"
 #include "conformance/backend_redis.h"
@@ -75,7 +75,8 @@ TEST(CrossStoreCopy, SqliteRowsCopiedIntoAnotherFileReadAsNotFound) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open_v2(pb.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
   sqlite3_busy_timeout(db, 10'000);
-  const std::string sql = "ATTACH '" + pa + "' AS a;"
+  const std::string sql = "ATTACH '" + pa +
+                          "' AS a;"
                           "INSERT OR REPLACE INTO main.codes SELECT * FROM a.codes;"
                           "INSERT OR REPLACE INTO main.sessions SELECT * FROM a.sessions;"
                           "INSERT OR REPLACE INTO main.client_tokens SELECT * FROM a.client_tokens;"

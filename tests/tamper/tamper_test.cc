@@ -24,8 +24,20 @@ namespace {
 using internal::Millis;
 
 // Logical names of the stored fields a test edits; each editor maps them to its layout.
-enum class FamilyField { kClient, kClientGen, kCurrent, kExpires, kIdleExpires, kState, kRotations,
-                         kLastUsed, kCreated, kIdleTtl, kUserGen, kRecord };
+enum class FamilyField {
+  kClient,
+  kClientGen,
+  kCurrent,
+  kExpires,
+  kIdleExpires,
+  kState,
+  kRotations,
+  kLastUsed,
+  kCreated,
+  kIdleTtl,
+  kUserGen,
+  kRecord
+};
 
 class Editor {
  public:
@@ -70,19 +82,20 @@ class SqliteEditor final : public Editor {
   void raise_expiry(const std::string& family_key, Millis until) override {
     const std::string u = std::to_string(until);
     exec("UPDATE refresh_families SET expires_at = " + u + ", idle_expires_at = " + u +
-             " WHERE family_key = ?1", {family_key});
+             " WHERE family_key = ?1",
+         {family_key});
     exec("UPDATE refresh_tokens SET expires_at = " + u + " WHERE family_key = ?1", {family_key});
   }
   void raise_payload_expiry(const std::string& key, Millis until) override {
     exec("UPDATE payloads SET expires_at = " + std::to_string(until) + " WHERE key = ?1", {key});
   }
   std::vector<std::pair<FamilyField, std::string>> garbles() override {
-    return {{FamilyField::kState, "7"},           {FamilyField::kState, "'x'"},
-            {FamilyField::kExpires, "'x'"},       {FamilyField::kIdleExpires, "x'00'"},
-            {FamilyField::kRotations, "1.5"},     {FamilyField::kLastUsed, "'later'"},
-            {FamilyField::kCurrent, "'text'"},    {FamilyField::kClient, "5"},
-            {FamilyField::kRecord, "'x'"},        {FamilyField::kIdleTtl, "'x'"},
-            {FamilyField::kClientGen, "'x'"},     {FamilyField::kUserGen, "2.5"}};
+    return {{FamilyField::kState, "7"},        {FamilyField::kState, "'x'"},
+            {FamilyField::kExpires, "'x'"},    {FamilyField::kIdleExpires, "x'00'"},
+            {FamilyField::kRotations, "1.5"},  {FamilyField::kLastUsed, "'later'"},
+            {FamilyField::kCurrent, "'text'"}, {FamilyField::kClient, "5"},
+            {FamilyField::kRecord, "'x'"},     {FamilyField::kIdleTtl, "'x'"},
+            {FamilyField::kClientGen, "'x'"},  {FamilyField::kUserGen, "2.5"}};
   }
   void garble(const std::string& family_key, FamilyField f, const std::string& value) override {
     exec("UPDATE refresh_families SET " + column(f) + " = " + value + " WHERE family_key = ?1", {family_key});
@@ -93,18 +106,30 @@ class SqliteEditor final : public Editor {
  private:
   static std::string column(FamilyField f) {
     switch (f) {
-      case FamilyField::kClient: return "client_key";
-      case FamilyField::kClientGen: return "client_gen";
-      case FamilyField::kCurrent: return "current_token";
-      case FamilyField::kExpires: return "expires_at";
-      case FamilyField::kIdleExpires: return "idle_expires_at";
-      case FamilyField::kState: return "state";
-      case FamilyField::kRotations: return "rotations";
-      case FamilyField::kLastUsed: return "last_used_at";
-      case FamilyField::kCreated: return "created_at";
-      case FamilyField::kIdleTtl: return "idle_ttl";
-      case FamilyField::kUserGen: return "user_gen";
-      case FamilyField::kRecord: return "record";
+      case FamilyField::kClient:
+        return "client_key";
+      case FamilyField::kClientGen:
+        return "client_gen";
+      case FamilyField::kCurrent:
+        return "current_token";
+      case FamilyField::kExpires:
+        return "expires_at";
+      case FamilyField::kIdleExpires:
+        return "idle_expires_at";
+      case FamilyField::kState:
+        return "state";
+      case FamilyField::kRotations:
+        return "rotations";
+      case FamilyField::kLastUsed:
+        return "last_used_at";
+      case FamilyField::kCreated:
+        return "created_at";
+      case FamilyField::kIdleTtl:
+        return "idle_ttl";
+      case FamilyField::kUserGen:
+        return "user_gen";
+      case FamilyField::kRecord:
+        return "record";
     }
     return {};
   }
@@ -160,10 +185,11 @@ class RedisEditor final : public Editor {
   }
   std::vector<std::pair<FamilyField, std::string>> garbles() override {
     std::vector<std::pair<FamilyField, std::string>> out;
-    for (FamilyField f : {FamilyField::kExpires, FamilyField::kIdleExpires, FamilyField::kRotations,
-                          FamilyField::kLastUsed, FamilyField::kCreated, FamilyField::kIdleTtl,
-                          FamilyField::kUserGen, FamilyField::kClientGen}) {
-      for (const char* v : {"x", "", "nan", "inf", "1e400", "0x10", "12345678901234567890"}) out.emplace_back(f, v);
+    for (FamilyField f :
+         {FamilyField::kExpires, FamilyField::kIdleExpires, FamilyField::kRotations, FamilyField::kLastUsed,
+          FamilyField::kCreated, FamilyField::kIdleTtl, FamilyField::kUserGen, FamilyField::kClientGen}) {
+      for (const char* v : {"x", "", "nan", "inf", "1e400", "0x10", "12345678901234567890"})
+        out.emplace_back(f, v);
     }
     out.emplace_back(FamilyField::kState, "z");
     out.emplace_back(FamilyField::kState, "");
@@ -196,18 +222,30 @@ class RedisEditor final : public Editor {
  private:
   static std::string field(FamilyField f) {
     switch (f) {
-      case FamilyField::kClient: return "cli";
-      case FamilyField::kClientGen: return "cg";
-      case FamilyField::kCurrent: return "cur";
-      case FamilyField::kExpires: return "ea";
-      case FamilyField::kIdleExpires: return "ie";
-      case FamilyField::kState: return "st";
-      case FamilyField::kRotations: return "rot";
-      case FamilyField::kLastUsed: return "lu";
-      case FamilyField::kCreated: return "ca";
-      case FamilyField::kIdleTtl: return "it";
-      case FamilyField::kUserGen: return "gen";
-      case FamilyField::kRecord: return "rec";
+      case FamilyField::kClient:
+        return "cli";
+      case FamilyField::kClientGen:
+        return "cg";
+      case FamilyField::kCurrent:
+        return "cur";
+      case FamilyField::kExpires:
+        return "ea";
+      case FamilyField::kIdleExpires:
+        return "ie";
+      case FamilyField::kState:
+        return "st";
+      case FamilyField::kRotations:
+        return "rot";
+      case FamilyField::kLastUsed:
+        return "lu";
+      case FamilyField::kCreated:
+        return "ca";
+      case FamilyField::kIdleTtl:
+        return "it";
+      case FamilyField::kUserGen:
+        return "gen";
+      case FamilyField::kRecord:
+        return "rec";
     }
     return {};
   }
@@ -267,7 +305,9 @@ class TamperTest : public ::testing::Test {
 using Editors = ::testing::Types<SqliteEditor, RedisEditor>;
 struct EditorName {
   template <class T>
-  static std::string GetName(int) { return std::is_same_v<T, SqliteEditor> ? "sqlite" : "redis"; }
+  static std::string GetName(int) {
+    return std::is_same_v<T, SqliteEditor> ? "sqlite" : "redis";
+  }
 };
 TYPED_TEST_SUITE(TamperTest, Editors, EditorName);
 
@@ -340,10 +380,12 @@ TYPED_TEST(TamperTest, RaisedStoredExpiryDoesNotReviveAPayload) {
   ASSERT_TRUE(this->store().payloads().upsert(w).ok());
   this->h_->clock().advance(20'000);
   EXPECT_EQ(this->store().payloads().find("AuthorizationCode", "expired-code").code(), StatusCode::kNotFound);
-  const std::string key = "pl:{" + internal::index_hash(*this->ring_, "payload", "AuthorizationCode", "expired-code") + "}";
+  const std::string key =
+      "pl:{" + internal::index_hash(*this->ring_, "payload", "AuthorizationCode", "expired-code") + "}";
   this->editor_->raise_payload_expiry(key, this->h_->clock().now() + 86'400'000);
   EXPECT_EQ(this->store().payloads().find("AuthorizationCode", "expired-code").code(), StatusCode::kNotFound);
-  EXPECT_EQ(this->store().payloads().consume("AuthorizationCode", "expired-code").code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store().payloads().consume("AuthorizationCode", "expired-code").code(),
+            StatusCode::kNotFound);
 }
 
 // Defect 6: every garbled field reads as not found, counted, identically for peek and rotate.
@@ -380,7 +422,6 @@ TYPED_TEST(TamperTest, GarbledFieldsReadAsNotFoundForPeekAndRotateAlike) {
     }
   }
 }
-
 
 // Redis only (SQLite's generations are typed columns): garbled user / client generations make
 // every family of the user read as revoked, refuse new captures with data_loss, and never stop a

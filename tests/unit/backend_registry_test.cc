@@ -38,7 +38,8 @@ TEST_F(BackendRegistry, EverySchemeHasOneRegistration) {
       EXPECT_EQ(find_backend(s), &r);
     }
   }
-  for (std::string_view s : {"memory", "sqlite", "redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis-sentinel", "redis+cluster", "rediss+cluster"}) {
+  for (std::string_view s : {"memory", "sqlite", "redis", "rediss", "unix", "redis+sentinel",
+                             "rediss+sentinel", "redis-sentinel", "redis+cluster", "rediss+cluster"}) {
     EXPECT_TRUE(seen.count(s)) << s;
   }
   EXPECT_EQ(find_backend("Memory"), nullptr);
@@ -61,8 +62,9 @@ TEST_F(BackendRegistry, DispatchesOnTheScheme) {
   auto probed = open("redis://127.0.0.1:1");
   ASSERT_TRUE(probed.ok()) << probed.status().to_string();
   EXPECT_EQ(probed.value()->name(), "redis");
-  for (std::string_view url : {"redis+sentinel://127.0.0.1:1/m", "redis-sentinel://127.0.0.1:1?sentinelMasterId=m",
-                               "redis-sentinel://127.0.0.1:1?prefix=p:#m"}) {
+  for (std::string_view url :
+       {"redis+sentinel://127.0.0.1:1/m", "redis-sentinel://127.0.0.1:1?sentinelMasterId=m",
+        "redis-sentinel://127.0.0.1:1?prefix=p:#m"}) {
     auto s = open(url);  // lazy too: no sentinel is asked before the first call
     ASSERT_TRUE(s.ok()) << url << ": " << s.status().to_string();
     EXPECT_EQ(s.value()->name(), "redis_sentinel");

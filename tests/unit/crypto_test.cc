@@ -10,14 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "authstore/sessions.h"
-
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "authstore/sessions.h"
 #include "core/encoding.h"
 
 namespace authstore::internal {
@@ -41,10 +40,8 @@ std::string key_25_bytes() {
 
 // FIPS 180-2 appendix B examples.
 TEST(Sha256, Fips180Examples) {
-  EXPECT_EQ(hex_encode(sha256("")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(hex_encode(sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex_encode(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex_encode(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(hex_encode(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
@@ -127,7 +124,8 @@ TEST(HmacKey, ManyThreadsSharingOneKeyGetIdenticalResults) {
   for (const auto& v : vectors) keys.push_back(std::make_unique<HmacKey>(v.key));
   // Messages whose MACs are computed once, single-threaded, then raced for.
   std::vector<std::string> messages;
-  for (int i = 0; i < 16; ++i) messages.push_back(std::string(static_cast<std::size_t>(i * 13), 'm') + std::to_string(i));
+  for (int i = 0; i < 16; ++i)
+    messages.push_back(std::string(static_cast<std::size_t>(i * 13), 'm') + std::to_string(i));
   std::vector<std::string> expected;
   for (const auto& m : messages) expected.push_back(keys[0]->mac(m));
 
@@ -211,15 +209,15 @@ TEST(Hkdf, MatchesReferenceForNonEmptyLabelsAndLengths) {
   const std::string secret = "0123456789abcdef0123456789abcdef-secret";
   for (std::string_view label : {"authstore v1 record-mac", "authstore v1 lookup", "x"}) {
     for (std::size_t len : {1u, 16u, 32u, 33u, 64u, 100u}) {
-      EXPECT_EQ(hkdf_sha256(secret, label, len), reference_hkdf(secret, label, len))
-          << label << " " << len;
+      EXPECT_EQ(hkdf_sha256(secret, label, len), reference_hkdf(secret, label, len)) << label << " " << len;
     }
   }
 }
 
 TEST(Hkdf, DistinctLabelsGiveIndependentKeys) {
   const std::string secret(32, 's');
-  EXPECT_NE(hkdf_sha256(secret, "authstore v1 record-mac", 32), hkdf_sha256(secret, "authstore v1 lookup", 32));
+  EXPECT_NE(hkdf_sha256(secret, "authstore v1 record-mac", 32),
+            hkdf_sha256(secret, "authstore v1 lookup", 32));
   EXPECT_NE(hkdf_sha256(secret, "a", 32), hkdf_sha256(secret + "x", "a", 32));
 }
 
@@ -308,9 +306,12 @@ enum class Spawn { kFork, kUnderscoreFork, kRawClone };
 
 pid_t spawn(Spawn how) {
   switch (how) {
-    case Spawn::kFork: return ::fork();
-    case Spawn::kUnderscoreFork: return ::_Fork();
-    case Spawn::kRawClone: return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    case Spawn::kFork:
+      return ::fork();
+    case Spawn::kUnderscoreFork:
+      return ::_Fork();
+    case Spawn::kRawClone:
+      return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
   }
   return -1;
 }
@@ -369,8 +370,10 @@ TEST(RandomBytes, ChildrenOfForkUnderscoreForkAndRawCloneNeverReuseTheParentsByt
     ASSERT_EQ(::waitpid(c.pid, &status, 0), c.pid);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     ASSERT_EQ(got.size(), 32 + kSessionIdLength);
-    EXPECT_TRUE(seen.insert(got.substr(0, 32)).second) << "child " << static_cast<int>(c.how) << " reused random bytes";
-    EXPECT_TRUE(seen.insert(got.substr(32)).second) << "child " << static_cast<int>(c.how) << " reused a session id";
+    EXPECT_TRUE(seen.insert(got.substr(0, 32)).second)
+        << "child " << static_cast<int>(c.how) << " reused random bytes";
+    EXPECT_TRUE(seen.insert(got.substr(32)).second)
+        << "child " << static_cast<int>(c.how) << " reused a session id";
   }
 }
 
@@ -408,7 +411,8 @@ TEST(Aes256Gcm, OpensPublishedGcmTestCases13And14And16) {
   EXPECT_FALSE(aes256gcm_open(key, iv + ct + tag, ""));
   // Sealing with the published nonce gives the published ciphertext and tag.
   EXPECT_EQ(aes256gcm_seal_with_nonce(key, iv, pt, aad), iv + ct + tag);
-  EXPECT_EQ(aes256gcm_seal_with_nonce(zero_key, zero_iv, "", ""), zero_iv + unhex("530f8afbc74536b9a963b4f1c4cb738b"));
+  EXPECT_EQ(aes256gcm_seal_with_nonce(zero_key, zero_iv, "", ""),
+            zero_iv + unhex("530f8afbc74536b9a963b4f1c4cb738b"));
   EXPECT_THROW(aes256gcm_seal_with_nonce(key, iv.substr(1), pt, aad), std::runtime_error);
 }
 
@@ -456,7 +460,7 @@ TEST(Aes256Gcm, OneThreadsCallsInAnyOrderMatchAFreshContext) {
       EXPECT_EQ(sealed, fresh_seal(key, nonce, pt, aad)) << seed << " " << i;
       std::string bad = sealed;
       bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 1);
-      EXPECT_FALSE(aes256gcm_open(key, bad, aad)) << seed << " " << i;                       // tag
+      EXPECT_FALSE(aes256gcm_open(key, bad, aad)) << seed << " " << i;                     // tag
       EXPECT_FALSE(aes256gcm_open(key == k1 ? k2 : k1, sealed, aad)) << seed << " " << i;  // key
       EXPECT_EQ(aes256gcm_open(key, sealed, aad), pt) << seed << " " << i;
     }
@@ -470,7 +474,8 @@ TEST(Aes256Gcm, OneThreadsCallsInAnyOrderMatchAFreshContext) {
 TEST(Aes256Gcm, NoncesAreFreshEachSeal) {
   const std::string key(32, 'K');
   std::set<std::string> nonces;
-  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(nonces.insert(aes256gcm_seal(key, "same", "").substr(0, 12)).second);
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_TRUE(nonces.insert(aes256gcm_seal(key, "same", "").substr(0, 12)).second);
 }
 
 TEST(Aes256Gcm, AnyFlippedBitInNonceCiphertextOrTagFails) {

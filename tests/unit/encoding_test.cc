@@ -21,7 +21,7 @@ const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 // RFC 4648 section 10 test vectors, unpadded (base64url of ASCII equals base64 here).
 TEST(Base64Url, Rfc4648Section10Vectors) {
   const std::vector<std::pair<std::string, std::string>> vectors = {
-      {"", ""},          {"f", "Zg"},         {"fo", "Zm8"},       {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64url_encode(plain), encoded) << plain;
@@ -181,7 +181,10 @@ TEST(BigEndian, LengthPrefixedComponent) {
   std::string out;
   put_lp(out, "abc");
   put_lp(out, "");
-  EXPECT_EQ(out, "\x00\x00\x00\x03" "abc" "\x00\x00\x00\x00"s);
+  EXPECT_EQ(out,
+            "\x00\x00\x00\x03"
+            "abc"
+            "\x00\x00\x00\x00"s);
 }
 
 TEST(EscapeComponent, EscapesSeparatorPercentSpaceControlsAndDel) {

@@ -2,17 +2,16 @@
 #include "core/keyring.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <vector>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/crypto.h"
 #include "core/encoding.h"
@@ -93,7 +92,8 @@ TEST(KeyRing, IndexKeyComesFromRouteSecretWhenSet) {
   auto a = make_ring({1});
   auto b = make_ring({5, 6});  // same fixed route secret
   EXPECT_EQ(a->index().mac("s"), b->index().mac("s"));
-  EXPECT_EQ(a->index().mac("s"), HmacKey(hkdf_sha256(std::string(32, 'r'), "authstore v1 index", 32)).mac("s"));
+  EXPECT_EQ(a->index().mac("s"),
+            HmacKey(hkdf_sha256(std::string(32, 'r'), "authstore v1 index", 32)).mac("s"));
   auto c = KeyRing::from_keys({KeyEntry{1, secret_for(1)}}, 0, "");
   ASSERT_TRUE(c.ok());
   EXPECT_NE(a->index().mac("s"), c.value()->index().mac("s"));
@@ -102,9 +102,9 @@ TEST(KeyRing, IndexKeyComesFromRouteSecretWhenSet) {
 std::string b64(std::string_view s) { return base64url_encode(s); }
 
 TEST(KeyFile, ParsesRouteKeysCurrentCommentsAndCrlf) {
-  const std::string text = "# comment\n\n   \t\nroute " + b64(std::string(32, 'r')) + "\r\n" +
-                           "key 1 " + b64(std::string(32, 'a')) + "\n" +
-                           "  key 7 " + b64(std::string(40, 'b')) + "  \n" + "current 1\n";
+  const std::string text = "# comment\n\n   \t\nroute " + b64(std::string(32, 'r')) + "\r\n" + "key 1 " +
+                           b64(std::string(32, 'a')) + "\n" + "  key 7 " + b64(std::string(40, 'b')) +
+                           "  \n" + "current 1\n";
   auto parsed = parse_key_file(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
   EXPECT_EQ(parsed->route_secret, std::string(32, 'r'));
@@ -235,8 +235,8 @@ void write_file(const std::string& path, const std::string& text, mode_t mode = 
 }
 
 std::string good_key_file() {
-  return "route " + b64(std::string(32, 'r')) + "\nkey 1 " + b64(std::string(32, 'a')) +
-         "\nkey 2 " + b64(std::string(32, 'b')) + "\ncurrent 1\n";
+  return "route " + b64(std::string(32, 'r')) + "\nkey 1 " + b64(std::string(32, 'a')) + "\nkey 2 " +
+         b64(std::string(32, 'b')) + "\ncurrent 1\n";
 }
 
 TEST_F(KeyRingLoad, KeyFileFromOptionsAndEnvironment) {
@@ -347,8 +347,8 @@ TEST(KeyFile, SecondRouteOrCurrentLineAndRepeatedKeyIdAreRefused) {
 }
 
 TEST(KeyFile, TrailingCommentsAreAllowed) {
-  const std::string text = "route " + b64(std::string(32, 'r')) + "   # never changes\n" +
-                           "key 1 " + b64(std::string(32, 'a')) + "\t# first\n" + "current 1 # now\n";
+  const std::string text = "route " + b64(std::string(32, 'r')) + "   # never changes\n" + "key 1 " +
+                           b64(std::string(32, 'a')) + "\t# first\n" + "current 1 # now\n";
   auto parsed = parse_key_file(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
   EXPECT_EQ(parsed->keys.size(), 1u);
@@ -412,8 +412,7 @@ TEST_F(KeyRingLoad, WeakSecretsAreLoadedUnchangedWithAWarning) {
   const std::string password = "correct horse battery staple 123";
   ::setenv("AUTHSTORE_SECRET", password.c_str(), 1);
   std::vector<std::string> warnings;
-  auto r = KeyRing::load(KeyOptions{}, false, nullptr,
-                         [&](std::string_view m) { warnings.emplace_back(m); });
+  auto r = KeyRing::load(KeyOptions{}, false, nullptr, [&](std::string_view m) { warnings.emplace_back(m); });
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("looks weak"), std::string::npos);
@@ -424,7 +423,8 @@ TEST_F(KeyRingLoad, WeakSecretsAreLoadedUnchangedWithAWarning) {
   KeyOptions strong;
   strong.keys = {KeyEntry{1, random_bytes(32)}};
   strong.route_secret = random_bytes(32);
-  ASSERT_TRUE(KeyRing::load(strong, false, nullptr, [&](std::string_view m) { warnings.emplace_back(m); }).ok());
+  ASSERT_TRUE(
+      KeyRing::load(strong, false, nullptr, [&](std::string_view m) { warnings.emplace_back(m); }).ok());
   EXPECT_TRUE(warnings.empty());
 }
 

@@ -49,9 +49,14 @@ TEST(RouteTag, BracesAroundBase64Url) {
 TEST(IndexHash, PartsAreLengthPrefixedSoSplitsDoNotCollide) {
   auto ring = make_ring({1});
   std::set<std::string> seen;
-  for (const auto& [a, b] : std::initializer_list<std::pair<std::string, std::string>>{
-           {"ab", "c"}, {"a", "bc"}, {"abc", ""}, {"", "abc"}, {"a\0\0\0\x01"s, "b"},
-           {"a", "\0\0\0\x01"s "b"}}) {
+  for (const auto& [a, b] : std::initializer_list<std::pair<std::string, std::string>>{{"ab", "c"},
+                                                                                       {"a", "bc"},
+                                                                                       {"abc", ""},
+                                                                                       {"", "abc"},
+                                                                                       {"a\0\0\0\x01"s, "b"},
+                                                                                       {"a",
+                                                                                        "\0\0\0\x01"s
+                                                                                        "b"}}) {
     EXPECT_TRUE(seen.insert(index_hash(*ring, "session", a, b)).second) << a << "|" << b;
   }
   EXPECT_NE(index_hash(*ring, "session", "x"), index_hash(*ring, "bucket", "x"));

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,7 +31,9 @@ std::string sample_body() {
 }
 
 TEST(RecordWriter, LayoutIsTagLengthValue) {
-  EXPECT_EQ(RecordWriter().str(7, "ab").take(), "\x07\x00\x00\x00\x02" "ab"s);
+  EXPECT_EQ(RecordWriter().str(7, "ab").take(),
+            "\x07\x00\x00\x00\x02"
+            "ab"s);
   EXPECT_EQ(RecordWriter().i64(1, 1).take(), "\x01\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x01"s);
 }
 
@@ -84,8 +86,12 @@ TEST(RecordReader, RejectsEveryTruncation) {
 }
 
 TEST(RecordReader, RejectsLengthPastEnd) {
-  EXPECT_FALSE(RecordReader::parse("\x01\x00\x00\x00\x03" "ab"s));
-  EXPECT_FALSE(RecordReader::parse("\x01\xff\xff\xff\xff" "ab"s));
+  EXPECT_FALSE(
+      RecordReader::parse("\x01\x00\x00\x00\x03"
+                          "ab"s));
+  EXPECT_FALSE(
+      RecordReader::parse("\x01\xff\xff\xff\xff"
+                          "ab"s));
   EXPECT_FALSE(RecordReader::parse("\x01\x00\x00\x00"s));
 }
 
@@ -106,8 +112,8 @@ struct Codec {
   std::optional<std::string> (*open)(const KeyRing&, RecordType, std::string_view, std::string_view);
 };
 
-std::optional<std::string> open_signed_copy(const KeyRing& ring, RecordType type,
-                                            std::string_view key, std::string_view blob) {
+std::optional<std::string> open_signed_copy(const KeyRing& ring, RecordType type, std::string_view key,
+                                            std::string_view blob) {
   auto body = open_signed(ring, type, key, blob);
   if (!body) return std::nullopt;
   return std::string(*body);
@@ -172,10 +178,10 @@ TEST_P(RecordSeal, SealedUnderStoreIdAFailsUnderStoreIdB) {
 
 // Records written before store ids (version 1) keep opening under a bound ring.
 TEST_P(RecordSeal, VersionOneRecordsStillOpenUnderABoundRing) {
-  const std::string v1 = GetParam().unbound_version == 1
-                             ? seal(*ring_, RecordType::kFamily, body_)
-                             : seal_encrypted_with_random_for_test(*ring_, RecordType::kFamily, key_, body_,
-                                                                   random_bytes(12));
+  const std::string v1 =
+      GetParam().unbound_version == 1
+          ? seal(*ring_, RecordType::kFamily, body_)
+          : seal_encrypted_with_random_for_test(*ring_, RecordType::kFamily, key_, body_, random_bytes(12));
   ASSERT_EQ(v1[0], 1);
   EXPECT_EQ(open(*make_bound_ring({1}, "store-A"), RecordType::kFamily, v1), body_);
   EXPECT_FALSE(open(*make_bound_ring({1}, "store-A"), RecordType::kFamily, v1, key_ + "x"));
@@ -324,7 +330,8 @@ TEST_F(RecordLayout, EncryptedVersion1StillOpensWithItsAad) {
   std::string aad = "authstore record v1";
   put_lp(aad, key_);
   aad += "\x01\x06\x00\x01"s;
-  const std::string v1 = "\x01\x06\x00\x01"s + aes256gcm_seal_with_nonce(ring_->find(1)->encrypt, nonce, body_, aad);
+  const std::string v1 =
+      "\x01\x06\x00\x01"s + aes256gcm_seal_with_nonce(ring_->find(1)->encrypt, nonce, body_, aad);
   EXPECT_EQ(open_encrypted(*ring_, RecordType::kClientToken, key_, v1), body_);
   EXPECT_EQ(seal_encrypted_with_random_for_test(*ring_, RecordType::kClientToken, key_, body_, nonce), v1);
 }
@@ -391,8 +398,8 @@ TEST(RecordVectors, CodeProducesAndOpensEveryPublishedVector) {
   const std::vector<Vector> vectors = published_vectors();
   std::vector<std::string> names;
   for (const Vector& v : vectors) names.push_back(v.at("vector"));
-  EXPECT_EQ(names, (std::vector<std::string>{"signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2", "session-v2",
-                                             "payload-v2"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"signed-v1", "signed-v2", "encrypted-v1", "encrypted-v2",
+                                             "session-v2", "payload-v2"}));
   for (const Vector& v : vectors) {
     SCOPED_TRACE(v.at("vector"));
     auto made = KeyRing::from_keys({KeyEntry{1, std::string(32, 'a')}}, 1, std::string(32, 'r'));
@@ -407,16 +414,17 @@ TEST(RecordVectors, CodeProducesAndOpensEveryPublishedVector) {
       EXPECT_EQ(hex_encode(seal_signed(*ring, type, key, body)), v.at("record"));
       EXPECT_EQ(open_signed(*ring, type, key, record), std::optional<std::string_view>(body));
     } else {
-      EXPECT_EQ(hex_encode(seal_encrypted_with_random_for_test(*ring, type, key, body, unhex(v.at("random")))),
-                v.at("record"));
+      EXPECT_EQ(
+          hex_encode(seal_encrypted_with_random_for_test(*ring, type, key, body, unhex(v.at("random")))),
+          v.at("record"));
       EXPECT_EQ(open_encrypted(*ring, type, key, record), body);
     }
     if (type == RecordType::kSession) {
       const std::string& uid = v.at("user_id");
       const std::string session_key = index_hash(*ring, "session", v.at("session_id"));
       EXPECT_EQ(session_key, v.at("session_key"));
-      EXPECT_EQ(session_binding(user_ids(*ring, uid).tag, index_hash(*ring, "bucket", uid, v.at("session_type")),
-                                session_key),
+      EXPECT_EQ(session_binding(user_ids(*ring, uid).tag,
+                                index_hash(*ring, "bucket", uid, v.at("session_type")), session_key),
                 key);
       EXPECT_EQ(hex_encode(session_key + ":" + record), v.at("stored"));
       auto fields = RecordReader::parse(body);

@@ -36,10 +36,15 @@ class Tokens : public ::testing::Test {
 const std::string kFamily = "0123456789abcdef";
 
 TEST_F(Tokens, FormatHasPrefixLengthKeyIdAndMaskedRoute) {
-  struct Case { TokenKind kind; std::string family; const char* prefix; std::size_t chars, bytes; };
-  for (const Case& c : {Case{TokenKind::kCode, "", "ac2_", 60, 42},
-                        Case{TokenKind::kRefresh, kFamily, "rt2_", 82, 58},
-                        Case{TokenKind::kRefresh, "", "rt1_", 60, 42}}) {
+  struct Case {
+    TokenKind kind;
+    std::string family;
+    const char* prefix;
+    std::size_t chars, bytes;
+  };
+  for (const Case& c :
+       {Case{TokenKind::kCode, "", "ac2_", 60, 42}, Case{TokenKind::kRefresh, kFamily, "rt2_", 82, 58},
+        Case{TokenKind::kRefresh, "", "rt1_", 60, 42}}) {
     const Token t = mint_token(*ring_, c.kind, kRoute, c.family);
     ASSERT_EQ(t.text.size(), c.chars);
     EXPECT_EQ(t.text.substr(0, 4), c.prefix);
@@ -85,8 +90,7 @@ TEST(TokenFormat, KnownAnswerVector) {
   EXPECT_EQ(code.text, "ac2_AAGBgAptuOJCmyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4_");
   EXPECT_EQ(base64url_encode(code.lookup_hash), "Y_qGVk007yGcdbYzTPAoGJiIdz5i7uh95_J8yBIqwmE");
   const Token rt = mint_token_from(key, TokenKind::kRefresh, 2, route, family, random);
-  EXPECT_EQ(rt.text,
-            "rt2_AAGnt_GOPUQntppvWShrdYZOW5-3GyeN6gkgISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw");
+  EXPECT_EQ(rt.text, "rt2_AAGnt_GOPUQntppvWShrdYZOW5-3GyeN6gkgISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw");
   EXPECT_EQ(base64url_encode(rt.lookup_hash), "EW0dWXoDOxML4nNq29MYbwufxBOHeClAzWu8brsqp3I");
   EXPECT_EQ(mint_family_id_from(key, route, family), "rf2_AAHBM5ytO4sZQBAREhMUFRYXGBkaGxwdHh8");
   // And back.
@@ -157,8 +161,8 @@ TEST_F(Tokens, VersionOneTokensAndFamilyIdsStillParse) {
 TEST_F(Tokens, RefreshLookupHashCommitsToTheFamily) {
   const std::string random(32, 'x');
   const Token a = mint_token_from(*ring_->find(2), TokenKind::kRefresh, 2, kRoute, kFamily, random);
-  const Token b = mint_token_from(*ring_->find(2), TokenKind::kRefresh, 2, kRoute,
-                                  "fedcba9876543210", random);
+  const Token b =
+      mint_token_from(*ring_->find(2), TokenKind::kRefresh, 2, kRoute, "fedcba9876543210", random);
   EXPECT_NE(a.lookup_hash, b.lookup_hash);
   auto pb = parse_token(*ring_, TokenKind::kRefresh, b.text);
   ASSERT_TRUE(pb.has_value());
@@ -262,7 +266,8 @@ TEST_F(Tokens, UnknownKeyIdIsUnknownKey) {
   err = TokenError::kNone;
   EXPECT_FALSE(parse_token(*ring_, TokenKind::kCode, craft("ac1_", 0, kRoute, std::string(32, 'x')), &err));
   EXPECT_EQ(err, TokenError::kUnknownKey);
-  EXPECT_FALSE(parse_token(*ring_, TokenKind::kCode, craft("ac1_", 65535, kRoute, std::string(32, 'x')), &err));
+  EXPECT_FALSE(
+      parse_token(*ring_, TokenKind::kCode, craft("ac1_", 65535, kRoute, std::string(32, 'x')), &err));
   EXPECT_EQ(err, TokenError::kUnknownKey);
 }
 

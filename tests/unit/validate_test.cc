@@ -122,15 +122,32 @@ TEST(CheckText, RejectsC1ControlCharacters) {
 
 TEST(CheckJsonObject, AcceptsObjects) {
   EXPECT_TRUE(check_json_object("claims_json", "{}", 100).ok());
-  EXPECT_TRUE(check_json_object("claims_json", " \n{\"a\": [1, {\"b\": null}], \"c\": \"\xc3\xa9\"}\t", 100).ok());
+  EXPECT_TRUE(
+      check_json_object("claims_json", " \n{\"a\": [1, {\"b\": null}], \"c\": \"\xc3\xa9\"}\t", 100).ok());
   EXPECT_TRUE(check_json_object("claims_json", "{\"a\":1,\"a\":2}", 100).ok());  // RFC 8259 allows
 }
 
 TEST(CheckJsonObject, RejectsNonObjectsAndInvalidJson) {
-  for (const std::string& v :
-       {""s, " "s, "[]"s, "1"s, "\"s\""s, "null"s, "true"s, "{"s, "}"s, "{}}"s, "{}{}"s, "{} x"s,
-        "{\"a\":1,}"s, "{'a':1}"s, "{a:1}"s, "{\"a\":\"\xff\"}"s, "{\"a\":\"\xc0\x80\"}"s,
-        "\0{}"s, "{\"a\":01}"s, "{\"a\":NaN}"s}) {
+  for (const std::string& v : {""s,
+                               " "s,
+                               "[]"s,
+                               "1"s,
+                               "\"s\""s,
+                               "null"s,
+                               "true"s,
+                               "{"s,
+                               "}"s,
+                               "{}}"s,
+                               "{}{}"s,
+                               "{} x"s,
+                               "{\"a\":1,}"s,
+                               "{'a':1}"s,
+                               "{a:1}"s,
+                               "{\"a\":\"\xff\"}"s,
+                               "{\"a\":\"\xc0\x80\"}"s,
+                               "\0{}"s,
+                               "{\"a\":01}"s,
+                               "{\"a\":NaN}"s}) {
     expect_invalid(check_json_object("claims_json", v, 100), "claims_json", "value [" + v + "]");
   }
 }
@@ -160,19 +177,34 @@ TEST(CheckJsonObject, DeepNestingWithinLimitDoesNotCrash) {
 
 TEST(CheckAbsoluteUri, AcceptsAbsoluteUris) {
   for (std::string_view v : {"https://client.example.com/cb", "http://localhost:8080/cb?x=1&y=%20",
-                             "com.example.app:/oauth2redirect", "urn:ietf:wg:oauth:2.0:oob",
-                             "a:b", "h+t.t-p1://x", "HTTPS://EXAMPLE.COM/"}) {
+                             "com.example.app:/oauth2redirect", "urn:ietf:wg:oauth:2.0:oob", "a:b",
+                             "h+t.t-p1://x", "HTTPS://EXAMPLE.COM/"}) {
     const Status s = check_absolute_uri("redirect_uri", v, 2048);
     EXPECT_TRUE(s.ok()) << v << ": " << s.to_string();
   }
 }
 
 TEST(CheckAbsoluteUri, RejectsRelativeMalformedAndFragments) {
-  for (const std::string& v :
-       {""s, "/cb"s, "cb"s, "//host/cb"s, ":foo"s, "1http://x"s, "-a:b"s, "+a:b"s, ".a:b"s,
-        "ht tp://x"s, "ht_tp://x"s, "http:"s, "https://x/cb#frag"s, "https://x/cb#"s,
-        "https://x/c b"s, "https://x/\tcb"s, "https://x/\ncb"s, "https://x/\x7f"s,
-        "https://x/\xff"s, "h\xc3\xa9://x"s}) {
+  for (const std::string& v : {""s,
+                               "/cb"s,
+                               "cb"s,
+                               "//host/cb"s,
+                               ":foo"s,
+                               "1http://x"s,
+                               "-a:b"s,
+                               "+a:b"s,
+                               ".a:b"s,
+                               "ht tp://x"s,
+                               "ht_tp://x"s,
+                               "http:"s,
+                               "https://x/cb#frag"s,
+                               "https://x/cb#"s,
+                               "https://x/c b"s,
+                               "https://x/\tcb"s,
+                               "https://x/\ncb"s,
+                               "https://x/\x7f"s,
+                               "https://x/\xff"s,
+                               "h\xc3\xa9://x"s}) {
     expect_invalid(check_absolute_uri("redirect_uri", v, 2048), "redirect_uri", "value [" + v + "]");
   }
 }
@@ -190,8 +222,8 @@ TEST(CheckIdentifier, AcceptsUnreservedCharactersOnly) {
   EXPECT_TRUE(check_identifier("grant_id", std::string(128, 'a'), 128).ok());
   for (int c = 0; c < 256; ++c) {
     const char ch = static_cast<char>(c);
-    const bool allowed = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                         (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '~' || ch == '-';
+    const bool allowed = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                         ch == '.' || ch == '_' || ch == '~' || ch == '-';
     EXPECT_EQ(check_identifier("grant_id", "a"s + ch, 128).ok(), allowed) << c;
   }
 }

@@ -43,13 +43,13 @@ Status fail(const std::string& step, const Status& s) {
 template <class T>
 Status expect(const std::string& step, const Result<T>& r, StatusCode want = StatusCode::kOk) {
   if (r.code() == want) return Status::Ok();
-  return fail(step, r.ok() ? Status(StatusCode::kInternal, "unexpected ok, wanted " +
-                                                               std::string(to_string(want)))
-                           : r.status());
+  return fail(step,
+              r.ok() ? Status(StatusCode::kInternal, "unexpected ok, wanted " + std::string(to_string(want)))
+                     : r.status());
 }
 
-#define FIX_TRY(expr)                      \
-  do {                                     \
+#define FIX_TRY(expr)                            \
+  do {                                           \
     if (Status s_ = (expr); !s_.ok()) return s_; \
   } while (0)
 
@@ -192,8 +192,7 @@ Status write_refresh(Store& store, FixtureLog& log) {
   };
   FIX_TRY(jti("jti.live", "alice", "client-a"));
   FIX_TRY(jti("jti.consumed", "alice", "client-a"));
-  FIX_TRY(expect("jti.consumed consume",
-                 rt.consume_jti("alice", log.back().second)));
+  FIX_TRY(expect("jti.consumed consume", rt.consume_jti("alice", log.back().second)));
   FIX_TRY(jti("jti.client_revoked", "bob", "client-a"));
   FIX_TRY(jti("jti.bob_b", "bob", "client-b"));
   FIX_TRY(expect("revoke_client bob", rt.revoke_client("bob", "client-a")));

@@ -147,8 +147,11 @@ Status restore_keys(redis::Client& client, const std::vector<DumpedKey>& keys) {
     if (k.type == "string") {
       args = {"SET", k.key, k.items[0]};
     } else {
-      const char* cmd = k.type == "hash" ? "HSET" : k.type == "zset" ? "ZADD"
-                        : k.type == "set" ? "SADD" : k.type == "list" ? "RPUSH" : nullptr;
+      const char* cmd = k.type == "hash"   ? "HSET"
+                        : k.type == "zset" ? "ZADD"
+                        : k.type == "set"  ? "SADD"
+                        : k.type == "list" ? "RPUSH"
+                                           : nullptr;
       if (cmd == nullptr) return bad("unsupported type " + k.type);
       if (auto d = call(client, {"DEL", k.key}); !d.ok()) return d.status();
       args = {cmd, k.key};

@@ -80,14 +80,26 @@ class RedisServer {
   ~RedisServer() { stop(); }
   bool start(const std::string& dir) {
     for (int attempt = 0; attempt < 20; ++attempt) {
-      port_ = 20000 + static_cast<int>((static_cast<unsigned>(::getpid()) * 7919u + attempt * 104729u +
-                                        static_cast<unsigned>(std::chrono::steady_clock::now()
-                                                                  .time_since_epoch().count())) %
-                                       40000u);
+      port_ =
+          20000 + static_cast<int>(
+                      (static_cast<unsigned>(::getpid()) * 7919u + attempt * 104729u +
+                       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())) %
+                      40000u);
       if (accepts()) continue;  // taken
-      std::vector<std::string> args = {kRedisServer, "--bind", "127.0.0.1", "--port",
-                                       std::to_string(port_), "--save", "", "--appendonly", "no",
-                                       "--daemonize", "no", "--dir", dir, "--logfile",
+      std::vector<std::string> args = {kRedisServer,
+                                       "--bind",
+                                       "127.0.0.1",
+                                       "--port",
+                                       std::to_string(port_),
+                                       "--save",
+                                       "",
+                                       "--appendonly",
+                                       "no",
+                                       "--daemonize",
+                                       "no",
+                                       "--dir",
+                                       dir,
+                                       "--logfile",
                                        dir + "/redis.log"};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -153,7 +165,8 @@ std::vector<Variant> variants() {
     for (Backend b : {Backend::kSqlite, Backend::kRedis}) {
       if (b == Backend::kRedis && kRedisServer.empty()) continue;
       for (bool secret : {false, true}) {
-        std::string name = std::string(b == Backend::kSqlite ? "sqlite" : "redis") + (secret ? "-secret" : "");
+        std::string name =
+            std::string(b == Backend::kSqlite ? "sqlite" : "redis") + (secret ? "-secret" : "");
         v.push_back({fresh ? "fresh-" + name : name, b, secret, fresh});
       }
     }
@@ -176,7 +189,8 @@ int version_byte(const std::string& value) {
 }
 
 std::string hex_head(const std::string& value) {
-  const auto pos = std::find_if(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c >= 0x7f; });
+  const auto pos =
+      std::find_if(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c >= 0x7f; });
   std::string out;
   char buf[4];
   for (auto it = pos; it != value.end() && it - pos < 4; ++it) {
@@ -218,7 +232,8 @@ class UpgradeTest : public ::testing::TestWithParam<Variant> {
       prefix_ = v.secret ? "authstore:" : "up1:";
       url_ = "redis://127.0.0.1:" + std::to_string(redis_.port()) + (v.secret ? "" : "?prefix=up1:");
       if (!v.fresh) {
-        auto keys = parse_dump(read_file(kFixtureDir + (v.secret ? "/v1-secret-redis.txt" : "/v1-redis.txt")));
+        auto keys =
+            parse_dump(read_file(kFixtureDir + (v.secret ? "/v1-secret-redis.txt" : "/v1-redis.txt")));
         ASSERT_TRUE(keys.ok()) << keys.status().to_string();
         ASSERT_GT(keys->size(), 30u);
         ASSERT_TRUE(restore_keys(*client_, keys.value()).ok());
@@ -277,10 +292,12 @@ class UpgradeTest : public ::testing::TestWithParam<Variant> {
       std::vector<std::string> tables;
       sqlite3_stmt* st = nullptr;
       sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &st, nullptr);
-      while (sqlite3_step(st) == SQLITE_ROW) tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+      while (sqlite3_step(st) == SQLITE_ROW)
+        tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
       sqlite3_finalize(st);
       for (const auto& t : tables) {
-        if (sqlite3_prepare_v2(db, ("SELECT * FROM \"" + t + "\"").c_str(), -1, &st, nullptr) != SQLITE_OK) continue;
+        if (sqlite3_prepare_v2(db, ("SELECT * FROM \"" + t + "\"").c_str(), -1, &st, nullptr) != SQLITE_OK)
+          continue;
         while (sqlite3_step(st) == SQLITE_ROW) {
           // Records sit in columns named record / tombstone / blob (schema: docs/sqlite.md); a
           // row is named by its key columns (route, *key).
@@ -414,8 +431,8 @@ TEST_P(UpgradeTest, RefreshFamiliesRotateAndSpentTokensStaySpent) {
   ASSERT_TRUE(list.ok()) << list.status().to_string();
   std::set<std::string> ids;
   for (const auto& f : list.value()) ids.insert(f.family_id);
-  EXPECT_EQ(ids, (std::set<std::string>{tok("rf.k1.family"), tok("rf.fresh.family"),
-                                        tok("rf.rotated.family"), tok("rf.grant.family")}));
+  EXPECT_EQ(ids, (std::set<std::string>{tok("rf.k1.family"), tok("rf.fresh.family"), tok("rf.rotated.family"),
+                                        tok("rf.grant.family")}));
 
   // Never rotated: every field, a wrong client changes nothing, then rotation.
   auto peek = rt.peek(tok("rf.fresh"));
@@ -762,12 +779,17 @@ TEST_P(UpgradeTest, RecordsAreRewrittenWhenNextWritten) {
          a2.lock_version = 2;
          EXPECT_TRUE(store_.sessions().upsert(a2).ok());
        }},
-      {"client token save", [&] { EXPECT_TRUE(store_.client_tokens().save(kCtGenericKey, ct_record("generic")).ok()); }},
+      {"client token save",
+       [&] { EXPECT_TRUE(store_.client_tokens().save(kCtGenericKey, ct_record("generic")).ok()); }},
       {"credentials save",
-       [&] { EXPECT_TRUE(store_.client_tokens().save_client_credentials(kCtServer, ct_credentials()).ok()); }},
+       [&] {
+         EXPECT_TRUE(store_.client_tokens().save_client_credentials(kCtServer, ct_credentials()).ok());
+       }},
   };
   // Reported only: a rotation keeps the family record (its mutable state lives beside it today).
-  const std::function<void()> rotate = [&] { EXPECT_TRUE(store_.refresh().rotate(tok("rf.fresh"), "client-a").ok()); };
+  const std::function<void()> rotate = [&] {
+    EXPECT_TRUE(store_.refresh().rotate(tok("rf.fresh"), "client-a").ok());
+  };
   writes.emplace_back("refresh rotate (report only)", rotate);
   std::ostringstream report;
   for (auto& [what, write] : writes) {

@@ -24,14 +24,14 @@
 
 #include <array>
 #include <cstdint>
-#include <initializer_list>
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
-#include <vector>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "authstore/authstore.h"
 

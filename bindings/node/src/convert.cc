@@ -12,16 +12,26 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 const char* type_name(const Napi::Value& v) {
   switch (v.Type()) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return "a boolean";
-    case napi_number: return "a number";
-    case napi_string: return "a string";
-    case napi_symbol: return "a symbol";
-    case napi_object: return v.IsArray() ? "an array" : "an object";
-    case napi_function: return "a function";
-    case napi_external: return "an external";
-    case napi_bigint: return "a bigint";
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return "a boolean";
+    case napi_number:
+      return "a number";
+    case napi_string:
+      return "a string";
+    case napi_symbol:
+      return "a symbol";
+    case napi_object:
+      return v.IsArray() ? "an array" : "an object";
+    case napi_function:
+      return "a function";
+    case napi_external:
+      return "an external";
+    case napi_bigint:
+      return "a bigint";
   }
   return "an unknown type";
 }
@@ -51,8 +61,8 @@ Napi::Error error_object(Napi::Env env, const std::string& code, const std::stri
   AddonData& data = addon_data(env);
   Napi::Object e;
   if (!data.error_class.IsEmpty()) {
-    e = data.error_class.New({Napi::String::New(env, message), Napi::String::New(env, code),
-                              Napi::String::New(env, field)});
+    e = data.error_class.New(
+        {Napi::String::New(env, message), Napi::String::New(env, code), Napi::String::New(env, field)});
   } else {
     e = Napi::Error::New(env, message).Value();
     e.Set("code", code);
@@ -205,15 +215,17 @@ Napi::Value to_js(Napi::Env env, const CodeRecord& v) {
   return make(env, Shape::kCodeRecord,
               {str(env, g.client_id), str(env, g.subject), str(env, g.claims_json), str(env, g.scope),
                str(env, g.redirect_uri), str(env, g.nonce), str(env, g.code_challenge),
-               str(env, g.code_challenge_method), num(env, g.auth_time), str(env, g.grant_id), str(env, g.extra_json),
-               num(env, g.ttl_ms), num(env, v.issued_at), num(env, v.expires_at), Napi::Boolean::New(env, v.consumed)});
+               str(env, g.code_challenge_method), num(env, g.auth_time), str(env, g.grant_id),
+               str(env, g.extra_json), num(env, g.ttl_ms), num(env, v.issued_at), num(env, v.expires_at),
+               Napi::Boolean::New(env, v.consumed)});
 }
 
 Napi::Value to_js(Napi::Env env, const RefreshFamily& v) {
-  return make(env, Shape::kFamily,
-              {str(env, v.family_id), str(env, v.subject), str(env, v.client_id), str(env, v.scope),
-               str(env, v.grant_id), str(env, v.metadata_json), num(env, v.created_at), num(env, v.last_used_at),
-               num(env, v.idle_expires_at), num(env, v.expires_at), num(env, v.rotations)});
+  return make(
+      env, Shape::kFamily,
+      {str(env, v.family_id), str(env, v.subject), str(env, v.client_id), str(env, v.scope),
+       str(env, v.grant_id), str(env, v.metadata_json), num(env, v.created_at), num(env, v.last_used_at),
+       num(env, v.idle_expires_at), num(env, v.expires_at), num(env, v.rotations)});
 }
 
 Napi::Value to_js(Napi::Env env, const IssuedRefreshToken& v) {
@@ -246,9 +258,10 @@ Napi::Value to_js(Napi::Env env, const Reservation& v) {
 }
 
 Napi::Value to_js(Napi::Env env, const TokenRecord& v) {
-  return make(env, Shape::kTokenRecord,
-              {str(env, v.access_token), str(env, v.refresh_token), str(env, v.token_type), str(env, v.scope),
-               str(env, v.resource), num(env, v.expires_at), num(env, v.refresh_expires_at), str(env, v.extra_json)});
+  return make(
+      env, Shape::kTokenRecord,
+      {str(env, v.access_token), str(env, v.refresh_token), str(env, v.token_type), str(env, v.scope),
+       str(env, v.resource), num(env, v.expires_at), num(env, v.refresh_expires_at), str(env, v.extra_json)});
 }
 
 Napi::Value to_js(Napi::Env env, const ClientCredentials& v) {

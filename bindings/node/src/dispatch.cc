@@ -80,13 +80,15 @@ void AddonData::end(Napi::Env env) {
 }
 
 const char* const kShapeNames[static_cast<std::size_t>(Shape::kCount)] = {
-    "result",      "issuedCode",  "codeRecord",        "family", "issuedRefresh", "refreshInfo", "jti",
-    "session",     "reservation", "tokenRecord", "clientCredentials", "pkce",   "payload",       "keyPage"};
+    "result",  "issuedCode", "codeRecord",  "family",      "issuedRefresh",     "refreshInfo",
+    "jti",     "session",    "reservation", "tokenRecord", "clientCredentials", "pkce",
+    "payload", "keyPage"};
 
 Napi::Value make(Napi::Env env, Shape shape, std::initializer_list<napi_value> values) {
   const Napi::FunctionReference& f = addon_data(env).factories[static_cast<std::size_t>(shape)];
   if (f.IsEmpty()) {
-    throw Napi::Error::New(env, "authstore: load the addon through the package (index.js registers its result builders)");
+    throw Napi::Error::New(
+        env, "authstore: load the addon through the package (index.js registers its result builders)");
   }
   return f.Call(values);
 }
@@ -171,7 +173,8 @@ void Pending::settle_status(Napi::Env env, const Status& status, std::optional<N
   Napi::Value message = undefined;
   if (!status.ok() && !status.message().empty()) message = Napi::String::New(env, status.message());
   deferred_.Resolve(
-      make(env, Shape::kResult, {Napi::String::New(env, code.data(), code.size()), message, value ? *value : undefined}));
+      make(env, Shape::kResult,
+           {Napi::String::New(env, code.data(), code.size()), message, value ? *value : undefined}));
 }
 
 }  // namespace authstore::node
@@ -188,7 +191,8 @@ void call_log(Napi::Env env, Napi::Function fn, std::nullptr_t*, LogLine* line) 
   std::unique_ptr<LogLine> owned(line);
   if (env == nullptr) return;  // the environment is going away
   // A hook that throws is an uncaught exception of the process, as for any callback.
-  fn.Call({Napi::String::New(env, std::string(to_string(line->level))), Napi::String::New(env, line->message)});
+  fn.Call(
+      {Napi::String::New(env, std::string(to_string(line->level))), Napi::String::New(env, line->message)});
 }
 
 using LogFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, LogLine, call_log>;

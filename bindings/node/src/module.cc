@@ -55,7 +55,8 @@ Napi::Value open_store(const Napi::CallbackInfo& info) {
   }
   auto result = std::make_shared<std::optional<Result<Store>>>();
   return run_blocking(
-      env, [result, url = std::move(url), options = std::move(options)] { result->emplace(open(url, options)); },
+      env,
+      [result, url = std::move(url), options = std::move(options)] { result->emplace(open(url, options)); },
       [result](Napi::Env e, Napi::Promise::Deferred& d) {
         Result<Store>& r = **result;
         if (r.ok()) {
@@ -138,7 +139,8 @@ void set_factories(const Napi::CallbackInfo& info) {
   for (std::size_t i = 0; i < data.factories.size(); ++i) {
     Napi::Value v = f.Get(kShapeNames[i]);
     if (!v.IsFunction()) {
-      throw Napi::TypeError::New(info.Env(), std::string("setFactories: ") + kShapeNames[i] + " is not a function");
+      throw Napi::TypeError::New(info.Env(),
+                                 std::string("setFactories: ") + kShapeNames[i] + " is not a function");
     }
     data.factories[i] = Napi::Persistent(v.As<Napi::Function>());
   }

@@ -86,7 +86,9 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
     return run_call<T>(info, store_, [&](Args& a) -> Start<T> { return parse(a); });
   }
 
-  Napi::Value backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), store_.backend()); }
+  Napi::Value backend(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), store_.backend());
+  }
 
   Napi::Value close(const Napi::CallbackInfo& info) {
     auto copy = std::make_shared<Store>(store_);
@@ -144,12 +146,16 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   }
   Napi::Value codes_peek(const Napi::CallbackInfo& info) {
     return call<CodeRecord>(info, [](Args& a) -> Start<CodeRecord> {
-      return [c = a.str(0, "code")](Store& s, Callback<CodeRecord> cb) { s.codes().peek_async(c, std::move(cb)); };
+      return [c = a.str(0, "code")](Store& s, Callback<CodeRecord> cb) {
+        s.codes().peek_async(c, std::move(cb));
+      };
     });
   }
   Napi::Value codes_consume(const Napi::CallbackInfo& info) {
     return call<CodeRecord>(info, [](Args& a) -> Start<CodeRecord> {
-      return [c = a.str(0, "code")](Store& s, Callback<CodeRecord> cb) { s.codes().consume_async(c, std::move(cb)); };
+      return [c = a.str(0, "code")](Store& s, Callback<CodeRecord> cb) {
+        s.codes().consume_async(c, std::move(cb));
+      };
     });
   }
 
@@ -177,7 +183,9 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   }
   Napi::Value refresh_peek(const Napi::CallbackInfo& info) {
     return call<RefreshTokenInfo>(info, [](Args& a) -> Start<RefreshTokenInfo> {
-      return [t = a.str(0, "token")](Store& s, Callback<RefreshTokenInfo> cb) { s.refresh().peek_async(t, std::move(cb)); };
+      return [t = a.str(0, "token")](Store& s, Callback<RefreshTokenInfo> cb) {
+        s.refresh().peek_async(t, std::move(cb));
+      };
     });
   }
   Napi::Value refresh_store_jti(const Napi::CallbackInfo& info) {
@@ -197,17 +205,23 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   }
   Napi::Value refresh_revoke(const Napi::CallbackInfo& info) {
     return call<Done>(info, [](Args& a) -> Start<Done> {
-      return [t = a.str(0, "token")](Store& s, Callback<Done> cb) { s.refresh().revoke_async(t, std::move(cb)); };
+      return [t = a.str(0, "token")](Store& s, Callback<Done> cb) {
+        s.refresh().revoke_async(t, std::move(cb));
+      };
     });
   }
   Napi::Value refresh_revoke_family(const Napi::CallbackInfo& info) {
     return call<Done>(info, [](Args& a) -> Start<Done> {
-      return [f = a.str(0, "familyId")](Store& s, Callback<Done> cb) { s.refresh().revoke_family_async(f, std::move(cb)); };
+      return [f = a.str(0, "familyId")](Store& s, Callback<Done> cb) {
+        s.refresh().revoke_family_async(f, std::move(cb));
+      };
     });
   }
   Napi::Value refresh_revoke_subject(const Napi::CallbackInfo& info) {
     return call<Done>(info, [](Args& a) -> Start<Done> {
-      return [sub = a.str(0, "subject")](Store& s, Callback<Done> cb) { s.refresh().revoke_subject_async(sub, std::move(cb)); };
+      return [sub = a.str(0, "subject")](Store& s, Callback<Done> cb) {
+        s.refresh().revoke_subject_async(sub, std::move(cb));
+      };
     });
   }
   Napi::Value refresh_revoke_client(const Napi::CallbackInfo& info) {
@@ -235,16 +249,17 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   Napi::Value refresh_list(const Napi::CallbackInfo& info) {
     using Families = std::vector<RefreshFamily>;
     return call<Families>(info, [](Args& a) -> Start<Families> {
-      return [sub = a.str(0, "subject")](Store& s, Callback<Families> cb) { s.refresh().list_async(sub, std::move(cb)); };
+      return [sub = a.str(0, "subject")](Store& s, Callback<Families> cb) {
+        s.refresh().list_async(sub, std::move(cb));
+      };
     });
   }
 
   // ---- sessions ----
   Napi::Value sessions_get(const Napi::CallbackInfo& info) {
     return call<Session>(info, [](Args& a) -> Start<Session> {
-      return [id = a.str(0, "id"), u = a.str(1, "userId"), t = a.str(2, "type")](Store& s, Callback<Session> cb) {
-        s.sessions().get_async(id, u, t, std::move(cb));
-      };
+      return [id = a.str(0, "id"), u = a.str(1, "userId"), t = a.str(2, "type")](
+                 Store& s, Callback<Session> cb) { s.sessions().get_async(id, u, t, std::move(cb)); };
     });
   }
   Napi::Value sessions_upsert(const Napi::CallbackInfo& info) {
@@ -256,9 +271,8 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   }
   Napi::Value sessions_delete(const Napi::CallbackInfo& info) {
     return call<Done>(info, [](Args& a) -> Start<Done> {
-      return [id = a.str(0, "id"), u = a.str(1, "userId"), t = a.str(2, "type")](Store& s, Callback<Done> cb) {
-        s.sessions().delete_session_async(id, u, t, std::move(cb));
-      };
+      return [id = a.str(0, "id"), u = a.str(1, "userId"), t = a.str(2, "type")](
+                 Store& s, Callback<Done> cb) { s.sessions().delete_session_async(id, u, t, std::move(cb)); };
     });
   }
   Napi::Value sessions_get_all(const Napi::CallbackInfo& info) {
@@ -280,8 +294,9 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   // ---- replay ----
   Napi::Value replay_reserve(const Napi::CallbackInfo& info) {
     return call<Reservation>(info, [](Args& a) -> Start<Reservation> {
-      return [iss = a.str(0, "issuer"), jti = a.str(1, "jti"), exp = a.i64(2, "expiresAt")](
-                 Store& s, Callback<Reservation> cb) { s.replay().reserve_async(iss, jti, exp, std::move(cb)); };
+      return
+          [iss = a.str(0, "issuer"), jti = a.str(1, "jti"), exp = a.i64(2, "expiresAt")](
+              Store& s, Callback<Reservation> cb) { s.replay().reserve_async(iss, jti, exp, std::move(cb)); };
     });
   }
   Napi::Value replay_release(const Napi::CallbackInfo& info) {
@@ -352,17 +367,23 @@ class StoreWrap final : public Napi::ObjectWrap<StoreWrap> {
   }
   Napi::Value tokens_get(const Napi::CallbackInfo& info) {
     return call<TokenRecord>(info, [](Args& a) -> Start<TokenRecord> {
-      return [k = a.str(0, "key")](Store& s, Callback<TokenRecord> cb) { s.client_tokens().get_async(k, std::move(cb)); };
+      return [k = a.str(0, "key")](Store& s, Callback<TokenRecord> cb) {
+        s.client_tokens().get_async(k, std::move(cb));
+      };
     });
   }
   Napi::Value tokens_has(const Napi::CallbackInfo& info) {
     return call<bool>(info, [](Args& a) -> Start<bool> {
-      return [k = a.str(0, "key")](Store& s, Callback<bool> cb) { s.client_tokens().has_async(k, std::move(cb)); };
+      return [k = a.str(0, "key")](Store& s, Callback<bool> cb) {
+        s.client_tokens().has_async(k, std::move(cb));
+      };
     });
   }
   Napi::Value tokens_remove(const Napi::CallbackInfo& info) {
     return call<Done>(info, [](Args& a) -> Start<Done> {
-      return [k = a.str(0, "key")](Store& s, Callback<Done> cb) { s.client_tokens().remove_async(k, std::move(cb)); };
+      return [k = a.str(0, "key")](Store& s, Callback<Done> cb) {
+        s.client_tokens().remove_async(k, std::move(cb));
+      };
     });
   }
   Napi::Value tokens_list(const Napi::CallbackInfo& info) {

@@ -6,12 +6,12 @@
 //
 // GIL: every store call runs with the GIL released (blocking and _async alike); a callback that
 // completes on a backend thread queues its result without the GIL, and the loop builds the Python
-// value when it drains (the fallback path takes the GIL on the backend thread to do so). Nothing touches Python once the interpreter is finalizing (the value is dropped then).
+// value when it drains (the fallback path takes the GIL on the backend thread to do so). Nothing touches
+// Python once the interpreter is finalizing (the value is dropped then).
 #pragma once
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-
 #include <unistd.h>
 
 #include <functional>
@@ -172,8 +172,8 @@ py::object run_async(Start&& start) {
 // arguments: Result<T> (Self::*)(Args...) and void (Self::*)(Args..., Callback<T>).
 // (`async` is any member pointer callable so; the compiler checks the call.)
 template <class Class, class Self, class T, class... Args, class Async, class... Extra>
-void bind_op(Class& cls, const char* name, Result<T> (Self::*sync)(Args...), Async async,
-             const char* doc, const Extra&... extra) {
+void bind_op(Class& cls, const char* name, Result<T> (Self::*sync)(Args...), Async async, const char* doc,
+             const Extra&... extra) {
   cls.def(
       name,
       [sync](Self& self, Args... args) -> py::object {
@@ -181,7 +181,8 @@ void bind_op(Class& cls, const char* name, Result<T> (Self::*sync)(Args...), Asy
       },
       doc, extra...);
   std::string async_name = std::string(name) + "_async";
-  std::string async_doc = std::string("Awaitable form of ") + name + "(): returns an asyncio future "
+  std::string async_doc = std::string("Awaitable form of ") + name +
+                          "(): returns an asyncio future "
                           "completed from the C++ callback (no thread per call).";
   cls.def(
       async_name.c_str(),

@@ -3,7 +3,6 @@
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -176,13 +175,12 @@ std::shared_ptr<LoopDispatcher> dispatcher_for(py::object& loop) {
     const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) return nullptr;
     auto dispatcher = std::make_shared<LoopDispatcher>(fd);
-    py::capsule held(new std::shared_ptr<LoopDispatcher>(dispatcher), [](void* p) {
-      delete static_cast<std::shared_ptr<LoopDispatcher>*>(p);
-    });
+    py::capsule held(new std::shared_ptr<LoopDispatcher>(dispatcher),
+                     [](void* p) { delete static_cast<std::shared_ptr<LoopDispatcher>*>(p); });
     std::weak_ptr<LoopDispatcher> weak = dispatcher;
     loop.attr("add_reader")(fd, py::cpp_function([weak] {
-      if (auto d = weak.lock()) d->drain();
-    }));
+                              if (auto d = weak.lock()) d->drain();
+                            }));
     loop.attr(kAttr) = held;
     return dispatcher;
   } catch (py::error_already_set&) {
@@ -216,8 +214,9 @@ Options build_options(const std::optional<Options>& base, const std::optional<st
 }
 
 void bind_results(py::module_& m) {
-  py::enum_<StatusCode>(m, "Status", "Status codes: outcomes (a Result's status) and errors (an "
-                                     "exception's code).")
+  py::enum_<StatusCode>(m, "Status",
+                        "Status codes: outcomes (a Result's status) and errors (an "
+                        "exception's code).")
       .value("OK", StatusCode::kOk)
       .value("NOT_FOUND", StatusCode::kNotFound)
       .value("ALREADY_CONSUMED", StatusCode::kAlreadyConsumed)
@@ -255,11 +254,11 @@ void bind_results(py::module_& m) {
 }
 
 void bind_clocks(py::module_& m) {
-  py::class_<Clock, std::shared_ptr<Clock>>(m, "Clock", "A time source (milliseconds since the "
-                                                        "Unix epoch).")
+  py::class_<Clock, std::shared_ptr<Clock>>(m, "Clock",
+                                            "A time source (milliseconds since the "
+                                            "Unix epoch).")
       .def("now", &Clock::now);
-  py::class_<SystemClock, Clock, std::shared_ptr<SystemClock>>(m, "SystemClock")
-      .def(py::init<>());
+  py::class_<SystemClock, Clock, std::shared_ptr<SystemClock>>(m, "SystemClock").def(py::init<>());
   py::class_<ManualClock, Clock, std::shared_ptr<ManualClock>>(
       m, "ManualClock", "A clock that moves only when told to (tests). Thread-safe.")
       .def(py::init<UnixMillis>(), py::arg("start"))
@@ -279,10 +278,9 @@ void bind_metrics(py::module_& m) {
       .value("CAPACITY_REJECTED", SecurityEvent::kCapacityRejected)
       .value("BACKEND_ERROR", SecurityEvent::kBackendError)
       .value("INSECURE_TLS", SecurityEvent::kInsecureTls);
-  py::class_<Metrics, std::unique_ptr<Metrics, py::nodelete>>(m, "Metrics",
-                                                              "A store's counters (read-only).")
-      .def("operations", &Metrics::operations, py::arg("store"), py::arg("op"),
-           py::arg("outcome"), "Completed calls of store.op that ended with outcome.")
+  py::class_<Metrics, std::unique_ptr<Metrics, py::nodelete>>(m, "Metrics", "A store's counters (read-only).")
+      .def("operations", &Metrics::operations, py::arg("store"), py::arg("op"), py::arg("outcome"),
+           "Completed calls of store.op that ended with outcome.")
       .def("security_events", &Metrics::security_events, py::arg("event"))
       .def("prometheus", &Metrics::prometheus, "The Prometheus text exposition.");
 }
@@ -325,9 +323,8 @@ void bind_store(py::module_& m) {
   m.def(
       "open",
       [](const std::string& url, const std::optional<std::string>& key_file,
-         const std::optional<Options>& options, const std::optional<py::bytes>& secret,
-         bool development_mode, std::shared_ptr<Clock> clock, bool start_new_store,
-         const std::optional<py::function>& log) {
+         const std::optional<Options>& options, const std::optional<py::bytes>& secret, bool development_mode,
+         std::shared_ptr<Clock> clock, bool start_new_store, const std::optional<py::function>& log) {
         Options opts = build_options(options, key_file, secret, development_mode, std::move(clock),
                                      start_new_store, log);
         std::optional<Result<Store>> result;
@@ -338,9 +335,8 @@ void bind_store(py::module_& m) {
         if (!result->ok()) raise_error(result->status());
         return std::make_unique<PyStore>(std::move(*result).value());
       },
-      py::arg("url"), py::arg("key_file") = py::none(), py::kw_only(),
-      py::arg("options") = py::none(), py::arg("secret") = py::none(),
-      py::arg("development_mode") = false, py::arg("clock") = nullptr,
+      py::arg("url"), py::arg("key_file") = py::none(), py::kw_only(), py::arg("options") = py::none(),
+      py::arg("secret") = py::none(), py::arg("development_mode") = false, py::arg("clock") = nullptr,
       py::arg("start_new_store") = false, py::arg("log") = py::none(),
       "Opens the store a URL names (memory://, sqlite:///path, redis://host:port/db, rediss://). "
       "Keys: key_file, or secret (>= 32 raw bytes, key id 1), or options.keys, or the environment "

@@ -55,8 +55,8 @@ void bind_refresh(py::module_& m) {
   bind_op(cls, "consume_jti", &S::consume_jti, &S::consume_jti_async,
           "Consumes a stored jti once: OK (JtiRecord), ALREADY_CONSUMED, REVOKED, NOT_FOUND.",
           py::arg("subject"), py::arg("jti"));
-  bind_op(cls, "revoke", &S::revoke, &S::revoke_async,
-          "Revokes the family of a token: OK or NOT_FOUND.", py::arg("token"));
+  bind_op(cls, "revoke", &S::revoke, &S::revoke_async, "Revokes the family of a token: OK or NOT_FOUND.",
+          py::arg("token"));
   bind_op(cls, "revoke_family", &S::revoke_family, &S::revoke_family_async,
           "Revokes one family by id: OK or NOT_FOUND.", py::arg("family_id"));
   bind_op(cls, "revoke_subject", &S::revoke_subject, &S::revoke_subject_async,
@@ -66,8 +66,8 @@ void bind_refresh(py::module_& m) {
           "Every family and jti of the subject held by one client.", py::arg("subject"),
           py::arg("client_id"));
   bind_op(cls, "revoke_grant", &S::revoke_grant, &S::revoke_grant_async,
-          "Every family issued under a grant (the answer to a replayed code); sticks.",
-          py::arg("subject"), py::arg("grant_id"));
+          "Every family issued under a grant (the answer to a replayed code); sticks.", py::arg("subject"),
+          py::arg("grant_id"));
   bind_op(cls, "grant_live", &S::grant_live, &S::grant_live_async,
           "A resource server's check of an access token issued at issued_at (Unix ms): OK when live; "
           "REVOKED (message and field say why) when its grant was revoked, the subject was logged out "
@@ -75,16 +75,15 @@ void bind_refresh(py::module_& m) {
           "refresh.access_token_max_ttl_ms. grant_id '' skips the grant check.",
           py::arg("subject"), py::arg("client_id"), py::arg("grant_id"), py::arg("issued_at"));
   bind_op(cls, "list", &S::list, &S::list_async,
-          "The subject's active families (list of RefreshFamily), soonest expiry first.",
-          py::arg("subject"));
+          "The subject's active families (list of RefreshFamily), soonest expiry first.", py::arg("subject"));
 }
 
 void bind_sessions(py::module_& m) {
   Handle<SessionStore> cls(m, "SessionStore",
                            "Sessions per (user, type) with optimistic locking and tombstones.");
   using S = SessionStore;
-  bind_op(cls, "get", &S::get, &S::get_async, "OK with the Session, or NOT_FOUND.",
-          py::arg("session_id"), py::arg("user_id"), py::arg("type"));
+  bind_op(cls, "get", &S::get, &S::get_async, "OK with the Session, or NOT_FOUND.", py::arg("session_id"),
+          py::arg("user_id"), py::arg("type"));
   bind_op(cls, "upsert", &S::upsert, &S::upsert_async,
           "Insert (lock_version 0) or compare-and-set update: OK with the stored Session "
           "(lock_version + 1), or CONFLICT.",
@@ -92,11 +91,10 @@ void bind_sessions(py::module_& m) {
   bind_op(cls, "delete_session", &S::delete_session, &S::delete_session_async,
           "Deletes one session, leaving a tombstone: OK or NOT_FOUND.", py::arg("session_id"),
           py::arg("user_id"), py::arg("type"));
-  bind_op(cls, "get_all", &S::get_all, &S::get_all_async,
-          "Every live session of (user, type) as a list.", py::arg("user_id"), py::arg("type"));
+  bind_op(cls, "get_all", &S::get_all, &S::get_all_async, "Every live session of (user, type) as a list.",
+          py::arg("user_id"), py::arg("type"));
   bind_op(cls, "delete_all", &S::delete_all, &S::delete_all_async,
-          "Deletes every session of (user, type): OK with how many.", py::arg("user_id"),
-          py::arg("type"));
+          "Deletes every session of (user, type): OK with how many.", py::arg("user_id"), py::arg("type"));
 }
 
 void bind_replay(py::module_& m) {
@@ -110,26 +108,23 @@ void bind_replay(py::module_& m) {
 }
 
 void bind_client_tokens(py::module_& m) {
-  Handle<ClientTokenStore> cls(m, "ClientTokenStore",
-                               "Tokens an OAuth client holds, encrypted at rest.");
+  Handle<ClientTokenStore> cls(m, "ClientTokenStore", "Tokens an OAuth client holds, encrypted at rest.");
   using S = ClientTokenStore;
   bind_op(cls, "save", &S::save, &S::save_async,
           "Saves a TokenRecord under key. ttl_ms: 0 = from the record's expiries or the default; "
           "NO_EXPIRY = forever.",
           py::arg("key"), py::arg("record"), py::arg("ttl_ms") = 0);
-  bind_op(cls, "get", &S::get, &S::get_async, "OK with the TokenRecord, or NOT_FOUND.",
-          py::arg("key"));
+  bind_op(cls, "get", &S::get, &S::get_async, "OK with the TokenRecord, or NOT_FOUND.", py::arg("key"));
   bind_op(cls, "has", &S::has, &S::has_async, "OK with a bool.", py::arg("key"));
   bind_op(cls, "remove", &S::remove, &S::remove_async, "OK or NOT_FOUND.", py::arg("key"));
   bind_op(cls, "list", &S::list, &S::list_async,
           "Keys starting with prefix, a KeyPage of at most limit (1..1000); pass next_cursor on.",
           py::arg("prefix"), py::arg("cursor") = "", py::arg("limit") = 100);
-  bind_op(cls, "save_client_credentials", &S::save_client_credentials,
-          &S::save_client_credentials_async, "Client credentials per server URL.",
-          py::arg("server_url"), py::arg("credentials"), py::arg("ttl_ms") = 0);
-  bind_op(cls, "get_client_credentials", &S::get_client_credentials,
-          &S::get_client_credentials_async, "OK with ClientCredentials, or NOT_FOUND.",
-          py::arg("server_url"));
+  bind_op(cls, "save_client_credentials", &S::save_client_credentials, &S::save_client_credentials_async,
+          "Client credentials per server URL.", py::arg("server_url"), py::arg("credentials"),
+          py::arg("ttl_ms") = 0);
+  bind_op(cls, "get_client_credentials", &S::get_client_credentials, &S::get_client_credentials_async,
+          "OK with ClientCredentials, or NOT_FOUND.", py::arg("server_url"));
   bind_op(cls, "remove_client_credentials", &S::remove_client_credentials,
           &S::remove_client_credentials_async, "OK or NOT_FOUND.", py::arg("server_url"));
   bind_op(cls, "save_pkce", &S::save_pkce, &S::save_pkce_async,
@@ -139,8 +134,8 @@ void bind_client_tokens(py::module_& m) {
           "Reads and deletes the PKCE values atomically: OK with PkceValues, or NOT_FOUND.",
           py::arg("user_id"), py::arg("state"));
   bind_op(cls, "save_access_token", &S::save_access_token, &S::save_access_token_async,
-          "Access (and refresh) tokens per (user, resource URL).", py::arg("user_id"),
-          py::arg("url"), py::arg("record"), py::arg("ttl_ms") = 0);
+          "Access (and refresh) tokens per (user, resource URL).", py::arg("user_id"), py::arg("url"),
+          py::arg("record"), py::arg("ttl_ms") = 0);
   bind_op(cls, "get_access_token", &S::get_access_token, &S::get_access_token_async,
           "OK with the TokenRecord, or NOT_FOUND.", py::arg("user_id"), py::arg("url"));
   bind_op(cls, "remove_access_token", &S::remove_access_token, &S::remove_access_token_async,
@@ -169,8 +164,8 @@ void bind_payloads(py::module_& m) {
           "expired, destroyed, failing verification, or its grant was revoked.",
           py::arg("model"), py::arg("id"));
   bind_op(cls, "find_by_uid", &S::find_by_uid, &S::find_by_uid_async,
-          "The payload last upserted with this uid under model, as find() answers it.",
-          py::arg("model"), py::arg("uid"));
+          "The payload last upserted with this uid under model, as find() answers it.", py::arg("model"),
+          py::arg("uid"));
   bind_op(cls, "find_by_user_code", &S::find_by_user_code, &S::find_by_user_code_async,
           "The payload last upserted with this user code under model, as find() answers it.",
           py::arg("model"), py::arg("user_code"));

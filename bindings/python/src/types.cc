@@ -33,8 +33,7 @@ py::class_<T, Opts...> record(py::module_& m, const char* name, const char* doc)
                   std::string expected = current.is_none()
                                              ? std::string("int or None")
                                              : std::string(py::str(py::type::of(current).attr("__name__")));
-                  throw py::type_error(std::string(name) + "." + key + ": expected " + expected +
-                                       ", got " +
+                  throw py::type_error(std::string(name) + "." + key + ": expected " + expected + ", got " +
                                        std::string(py::str(py::type::of(item.second).attr("__name__"))));
                 }
               }
@@ -168,8 +167,8 @@ void payload_bytes(py::class_<T>& cls) {
 }
 
 void bind_payload_types(py::module_& m) {
-  auto write = record<PayloadWrite>(m, "PayloadWrite",
-                                    "A payload to store under (model, id) (payloads.upsert).");
+  auto write =
+      record<PayloadWrite>(m, "PayloadWrite", "A payload to store under (model, id) (payloads.upsert).");
   write.def_readwrite("model", &PayloadWrite::model)
       .def_readwrite("id", &PayloadWrite::id)
       .def_readwrite("grant_id", &PayloadWrite::grant_id)
@@ -177,8 +176,7 @@ void bind_payload_types(py::module_& m) {
       .def_readwrite("user_code", &PayloadWrite::user_code)
       .def_readwrite("ttl_ms", &PayloadWrite::ttl_ms);
   payload_bytes(write);
-  auto stored = record<StoredPayload>(m, "StoredPayload",
-                                      "A stored payload as payloads.find answers it.");
+  auto stored = record<StoredPayload>(m, "StoredPayload", "A stored payload as payloads.find answers it.");
   stored.def_readwrite("model", &StoredPayload::model)
       .def_readwrite("id", &StoredPayload::id)
       .def_readwrite("grant_id", &StoredPayload::grant_id)

@@ -10,13 +10,15 @@
 
 namespace authstore::internal {
 namespace {
-Status not_found(std::string_view what) { return Status(StatusCode::kNotFound, std::string(what) + " not found"); }
+Status not_found(std::string_view what) {
+  return Status(StatusCode::kNotFound, std::string(what) + " not found");
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Codes
-void MemoryCodes::insert(const std::string& key, std::string record, std::string tombstone,
-                         Millis expires_at, Millis now, Callback<Done> done) {
+void MemoryCodes::insert(const std::string& key, std::string record, std::string tombstone, Millis expires_at,
+                         Millis now, Callback<Done> done) {
   bool inserted = false;
   {
     auto& shard = shards_.for_key(key);
@@ -89,8 +91,8 @@ std::size_t replay_shards(std::size_t capacity, std::size_t shards) {
 }  // namespace
 
 MemoryReplay::MemoryReplay(std::size_t capacity, std::size_t shards)
-    : per_shard_(std::max<std::size_t>(1, (capacity + replay_shards(capacity, shards) - 1) /
-                                              replay_shards(capacity, shards))),
+    : per_shard_(std::max<std::size_t>(
+          1, (capacity + replay_shards(capacity, shards) - 1) / replay_shards(capacity, shards))),
       shards_(replay_shards(capacity, shards)) {}
 
 Sharded<MemoryReplay::Table>::Shard& MemoryReplay::shard_of(const Id& id) {
@@ -100,8 +102,8 @@ Sharded<MemoryReplay::Table>::Shard& MemoryReplay::shard_of(const Id& id) {
 }
 
 std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHashBytes],
-                                                const unsigned char (&owner)[kOwnerBytes],
-                                                Millis kept_until, Millis now) {
+                                                const unsigned char (&owner)[kOwnerBytes], Millis kept_until,
+                                                Millis now) {
   Id id;
   std::memcpy(id.bytes.data(), hash, kHashBytes);
   Entry entry;
@@ -131,8 +133,10 @@ std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHas
     if (outcome == StatusCode::kOk) t.noted(kept_until);
   }
   switch (outcome) {
-    case StatusCode::kOk: return Status::Ok();
-    case StatusCode::kReplayed: return Status(StatusCode::kReplayed, "jti already reserved");
+    case StatusCode::kOk:
+      return Status::Ok();
+    case StatusCode::kReplayed:
+      return Status(StatusCode::kReplayed, "jti already reserved");
     default:
       return Status(StatusCode::kResourceExhausted,
                     "replay cache is full of unexpired reservations (memory_capacity)",
@@ -140,8 +144,7 @@ std::optional<Status> MemoryReplay::reserve_now(const unsigned char (&hash)[kHas
   }
 }
 
-void MemoryReplay::reserve(const ReplayReservation& r, Millis kept_until, Millis now,
-                           Callback<Done> done) {
+void MemoryReplay::reserve(const ReplayReservation& r, Millis kept_until, Millis now, Callback<Done> done) {
   Status s = *reserve_now(r.hash, r.owner_bytes, kept_until, now);
   if (!s.ok()) return done(Result<Done>(std::move(s)));
   done(Result<Done>(Done{}));
@@ -162,7 +165,8 @@ void MemoryReplay::release(const ReplayReservation& r, Millis now, Callback<Done
       released = true;
     }
   }
-  if (!released) return done(Result<Done>(Status(StatusCode::kNotFound, "no reservation held by this owner")));
+  if (!released)
+    return done(Result<Done>(Status(StatusCode::kNotFound, "no reservation held by this owner")));
   done(Result<Done>(Done{}));
 }
 
@@ -339,8 +343,7 @@ void MemoryCodes::sample(std::size_t limit, std::vector<std::pair<std::string, s
   }
 }
 
-void MemoryClientTokens::sample(std::size_t limit,
-                                std::vector<std::pair<std::string, std::string>>& out) {
+void MemoryClientTokens::sample(std::size_t limit, std::vector<std::pair<std::string, std::string>>& out) {
   std::lock_guard lock(mu_);
   for (const auto& [key, e] : entries_) {
     if (out.size() >= limit) return;
@@ -350,7 +353,8 @@ void MemoryClientTokens::sample(std::size_t limit,
 
 std::int64_t MemoryCodes::count(Millis now) {
   return shards_.sum([now](const auto& t) {
-    return std::count_if(t.map.begin(), t.map.end(), [now](const auto& kv) { return kv.second.expires_at > now; });
+    return std::count_if(t.map.begin(), t.map.end(),
+                         [now](const auto& kv) { return kv.second.expires_at > now; });
   });
 }
 

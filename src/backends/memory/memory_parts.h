@@ -2,6 +2,8 @@
 // the lock, then calls `done` (never under a lock: a callback may call into the store again).
 #pragma once
 
+#include <tsl/robin_map.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -10,8 +12,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-
-#include <tsl/robin_map.h>
 
 #include "backends/backend.h"
 #include "backends/memory/sharded.h"
@@ -69,7 +69,7 @@ class MemoryCodes final : public CodeBackend {
   };
   // Open addressing with stored hashes: one cache miss per lookup instead of three.
   Sharded<ExpiringMap<tsl::robin_map<std::string, Entry, std::hash<std::string>, std::equal_to<>,
-                                      std::allocator<std::pair<std::string, Entry>>, true>>>
+                                     std::allocator<std::pair<std::string, Entry>>, true>>>
       shards_;
 };
 
@@ -78,27 +78,25 @@ class MemoryRefresh final : public RefreshBackend {
   MemoryRefresh() : shards_(64) {}
   void issue(const FamilyIssue& req, Callback<Done> done) override;
   void rotate(const RotateRequest& req, Callback<RotateResult> done) override;
-  void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
-            Millis now, Callback<FamilyState> done) override;
-  void revoke_token(const std::string& route, const std::string& token_key,
-                    const std::string& family_key, Millis now, Callback<Done> done) override;
+  void peek(const std::string& route, const std::string& token_key, const std::string& family_key, Millis now,
+            Callback<FamilyState> done) override;
+  void revoke_token(const std::string& route, const std::string& token_key, const std::string& family_key,
+                    Millis now, Callback<Done> done) override;
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override;
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
                       Millis remember_until, Callback<Done> done) override;
-  void revoke_client(const std::string& route, const std::string& subject_key,
-                     const std::string& client_key, Millis now, Millis remember_until,
-                     Callback<Done> done) override;
+  void revoke_client(const std::string& route, const std::string& subject_key, const std::string& client_key,
+                     Millis now, Millis remember_until, Callback<Done> done) override;
   void grant_live(const std::string& route, const std::string& subject_key, const std::string& client_key,
                   const std::string& grant_key, Millis issued_at, Millis now, Callback<Done> done) override;
-  void revoke_grant(const std::string& route, const std::string& subject_key,
-                    const std::string& grant_key, Millis until, Millis now,
-                    Callback<Done> done) override;
+  void revoke_grant(const std::string& route, const std::string& subject_key, const std::string& grant_key,
+                    Millis until, Millis now, Callback<Done> done) override;
   void list(const std::string& route, const std::string& subject_key, Millis now,
             Callback<std::vector<FamilyState>> done) override;
   void store_jti(const JtiEntry& entry, Callback<Done> done) override;
-  void consume_jti(const std::string& route, const std::string& subject_key,
-                   const std::string& jti_key, Millis now, Callback<JtiResult> done) override;
+  void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,
+                   Millis now, Callback<JtiResult> done) override;
   void sweep(Millis now);
   // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
   std::int64_t count(Millis now);
@@ -108,8 +106,8 @@ class MemoryRefresh final : public RefreshBackend {
     std::int64_t gen = 0;
     std::unordered_map<std::string, std::int64_t> client_gen;
     std::unordered_map<std::string, Millis> grant_revoked;
-    std::unordered_map<std::string, Millis> families;  // family key -> expires_at (the index)
-    std::optional<Millis> logged_out_at;                // the latest revoke_subject (grant_live)
+    std::unordered_map<std::string, Millis> families;              // family key -> expires_at (the index)
+    std::optional<Millis> logged_out_at;                           // the latest revoke_subject (grant_live)
     std::unordered_map<std::string, Millis> client_logged_out_at;  // client key -> latest revoke_client
     Millis keep_until = 0;  // latest expiry of anything that depends on this user's state.
   };
@@ -163,8 +161,8 @@ class MemorySessions final : public SessionBackend {
   void get(const std::string& route, const std::string& bucket_key, const std::string& session_key,
            Millis now, Callback<std::string> done) override;
   void upsert(const SessionWrite& req, Callback<Done> done) override;
-  void remove(const std::string& route, const std::string& bucket_key,
-              const std::string& session_key, Millis now, Callback<Done> done) override;
+  void remove(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+              Millis now, Callback<Done> done) override;
   void get_all(const std::string& route, const std::string& bucket_key, Millis now,
                Callback<std::vector<StoredSession>> done) override;
   void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
@@ -192,8 +190,7 @@ class MemorySessions final : public SessionBackend {
 class MemoryReplay final : public ReplayBackend {
  public:
   MemoryReplay(std::size_t capacity, std::size_t shards);
-  void reserve(const ReplayReservation& r, Millis kept_until, Millis now,
-               Callback<Done> done) override;
+  void reserve(const ReplayReservation& r, Millis kept_until, Millis now, Callback<Done> done) override;
   void release(const ReplayReservation& r, Millis now, Callback<Done> done) override;
   std::optional<Status> reserve_now(const unsigned char (&hash)[kHashBytes],
                                     const unsigned char (&owner)[kOwnerBytes], Millis kept_until,
@@ -221,7 +218,8 @@ class MemoryReplay final : public ReplayBackend {
   // A slot is the pair plus robin_map's 8 bytes of probe distance: one 64-byte cache line.
   static_assert(sizeof(std::pair<Id, Entry>) == 56);
   struct Table
-      : ExpiringMap<tsl::robin_map<Id, Entry, IdHash, std::equal_to<Id>, TableAllocator<std::pair<Id, Entry>>>> {
+      : ExpiringMap<
+            tsl::robin_map<Id, Entry, IdHash, std::equal_to<Id>, TableAllocator<std::pair<Id, Entry>>>> {
     Table() { map.max_load_factor(0.8f); }
   };
 

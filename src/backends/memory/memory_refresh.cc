@@ -64,8 +64,9 @@ User& user_of(State& s, const std::string& subject_key, Millis keep_until) {
 }
 
 // The token, unless it is linked to another family than a non-empty expected one.
-std::unordered_map<std::string, MemoryRefresh::Token>::iterator find_token(
-    State& s, const std::string& token_key, const std::string& family_key) {
+std::unordered_map<std::string, MemoryRefresh::Token>::iterator find_token(State& s,
+                                                                           const std::string& token_key,
+                                                                           const std::string& family_key) {
   auto t = s.tokens.find(token_key);
   if (t != s.tokens.end() && !family_key.empty() && t->second.family_key != family_key) {
     return s.tokens.end();
@@ -109,7 +110,8 @@ void MemoryRefresh::issue(const FamilyIssue& req, Callback<Done> done) {
       u.families[req.family_key] = req.expires_at;
     }
   }
-  if (outcome == StatusCode::kRevoked) return done(Result<Done>(Status(outcome, "grant revoked", "grant_id")));
+  if (outcome == StatusCode::kRevoked)
+    return done(Result<Done>(Status(outcome, "grant revoked", "grant_id")));
   if (outcome == StatusCode::kAlreadyExists) return done(Result<Done>(Status(outcome, "key collision")));
   done(Result<Done>(Done{}));
 }
@@ -333,8 +335,9 @@ void MemoryRefresh::store_jti(const JtiEntry& e, Callback<Done> done) {
     if (it == s.jtis.end() || it->second.expires_at <= e.now) {
       User& u = user_of(s, e.subject_key, e.expires_at);
       auto c = u.client_gen.find(e.client_key);
-      s.jtis[e.jti_key] = Jti{e.record, e.subject_key, e.client_key, u.gen,
-                              c == u.client_gen.end() ? 0 : c->second, false, e.expires_at};
+      s.jtis[e.jti_key] =
+          Jti{e.record, e.subject_key, e.client_key, u.gen, c == u.client_gen.end() ? 0 : c->second,
+              false,    e.expires_at};
       stored = true;
     }
   }

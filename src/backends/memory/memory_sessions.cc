@@ -46,7 +46,8 @@ void MemorySessions::upsert(const SessionWrite& req, Callback<Done> done) {
             auto victim = b.live.end();
             for (auto it = b.live.begin(); it != b.live.end(); ++it) {
               if (it->first == req.session_key) continue;
-              if (victim == b.live.end() || it->second.refresh_expires_at < victim->second.refresh_expires_at) {
+              if (victim == b.live.end() ||
+                  it->second.refresh_expires_at < victim->second.refresh_expires_at) {
                 victim = it;
               }
             }
@@ -96,7 +97,8 @@ void MemorySessions::get_all(const std::string& route, const std::string& bucket
     auto b = shard.state.find(bucket_key);
     if (b != shard.state.end()) {
       for (const auto& [key, e] : b->second.live) {
-        if (e.refresh_expires_at > now) found.emplace_back(e.refresh_expires_at, StoredSession{key, e.record});
+        if (e.refresh_expires_at > now)
+          found.emplace_back(e.refresh_expires_at, StoredSession{key, e.record});
       }
     }
   }

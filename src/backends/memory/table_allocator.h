@@ -19,9 +19,9 @@ class TableAllocator {
 
   T* allocate(std::size_t n) {
     if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kLine}));
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{kLine}));
   }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{kLine}); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete (p, std::align_val_t{kLine}); }
 
   template <class U>
   bool operator==(const TableAllocator<U>&) const noexcept {

@@ -93,9 +93,9 @@ class ClusterExecutor final : public RedisExecutor {
     for (std::size_t i = 0; i < call.keys.size(); ++i) {
       const int slot = redis_key_slot(call.keys[i]);
       if (i > 0 && slot != op->slot) {
-        return op->done(Result<Reply>(Status(StatusCode::kInternal, "redis cluster: the keys of " +
-                                                                        std::string(call.op) +
-                                                                        " lie in two hash slots")));
+        return op->done(
+            Result<Reply>(Status(StatusCode::kInternal, "redis cluster: the keys of " + std::string(call.op) +
+                                                            " lie in two hash slots")));
       }
       op->slot = slot;
     }
@@ -162,9 +162,9 @@ class ClusterExecutor final : public RedisExecutor {
         expired = std::move(*it);
         waiting_.erase(it);
       }
-      expired->done(Result<Reply>(Status(StatusCode::kDeadlineExceeded,
-                                         "redis cluster: no slot map before the deadline (not sent); last: " +
-                                             last_map_error_copy())));
+      expired->done(Result<Reply>(Status(
+          StatusCode::kDeadlineExceeded,
+          "redis cluster: no slot map before the deadline (not sent); last: " + last_map_error_copy())));
     });
   }
 
@@ -178,9 +178,12 @@ class ClusterExecutor final : public RedisExecutor {
     options.deadline = op->deadline;
     options.writes = op->writes;
     options.asking = asking;  // ASKING right before the call, nothing (no WAIT) in between
-    client->async_call_encoded(op->encoded, [this, op, client, asking](Result<Reply> r) mutable {
-      on_reply(std::move(op), client, asking, std::move(r));
-    }, options);
+    client->async_call_encoded(
+        op->encoded,
+        [this, op, client, asking](Result<Reply> r) mutable {
+          on_reply(std::move(op), client, asking, std::move(r));
+        },
+        options);
   }
 
   void on_reply(std::shared_ptr<Op> op, redis::Client* client, bool asking, Result<Reply> r) {
@@ -239,10 +242,13 @@ class ClusterExecutor final : public RedisExecutor {
       options.deadline = op->deadline;
       options.writes = false;  // SCRIPT LOAD stores no state a failover could lose
       const std::string_view load[] = {"SCRIPT", "LOAD", op->script->source()};
-      return client->async_call(load, [this, op, client, asking](Result<Reply> loaded) mutable {
-        if (!loaded.ok()) return op->done(std::move(loaded));
-        send(std::move(op), client, asking);
-      }, options);
+      return client->async_call(
+          load,
+          [this, op, client, asking](Result<Reply> loaded) mutable {
+            if (!loaded.ok()) return op->done(std::move(loaded));
+            send(std::move(op), client, asking);
+          },
+          options);
     }
     if (code == "TRYAGAIN" || code == "CLUSTERDOWN") {
       // Refused before running: safe to resend, after a backoff, within the deadline.
@@ -285,8 +291,8 @@ class ClusterExecutor final : public RedisExecutor {
     const char* first = colon == std::string::npos ? addr.data() + addr.size() : addr.data() + colon + 1;
     const char* last = addr.data() + addr.size();
     const auto parsed = std::from_chars(first, last, port);
-    if (colon == std::string::npos || colon == 0 || parsed.ec != std::errc() || parsed.ptr != last || port == 0 ||
-        port > 65535) {
+    if (colon == std::string::npos || colon == 0 || parsed.ec != std::errc() || parsed.ptr != last ||
+        port == 0 || port > 65535) {
       error = "not a host:port address";
       return nullptr;
     }
@@ -324,9 +330,10 @@ class ClusterExecutor final : public RedisExecutor {
     auto candidates = std::make_shared<std::vector<std::string>>();
     for (const auto& n : nodes_) candidates->push_back(n);
     for (const auto& [host, port] : url_.seeds) {
-      const std::string addr = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                               std::to_string(port);
-      if (std::find(candidates->begin(), candidates->end(), addr) == candidates->end()) candidates->push_back(addr);
+      const std::string addr =
+          (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+      if (std::find(candidates->begin(), candidates->end(), addr) == candidates->end())
+        candidates->push_back(addr);
     }
     return candidates;
   }
@@ -347,45 +354,49 @@ class ClusterExecutor final : public RedisExecutor {
     options.writes = false;
     const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
     const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
-    client->async_call(shards ? std::span<const std::string_view>(shards_cmd) : std::span<const std::string_view>(slots_cmd),
-                       [this, candidates, i, shards](Result<Reply> r) {
-      std::vector<std::pair<std::pair<int, int>, std::string>> ranges;
-      const bool parsed = r.ok() && (shards ? read_shards(r.value(), ranges) : read_slots(r.value(), ranges));
-      if (!parsed || ranges.empty()) {
-        {
-          std::lock_guard lock(mu_);
-          last_map_error_ = (*candidates)[i] + ": " +
-                            (!r.ok() ? r.status().message() : std::string("an unreadable slot map"));
-        }
-        if (shards && r.has_value() && r.value().is_error()) return ask_for_map(candidates, i, false);
-        return ask_for_map(candidates, i + 1, true);
-      }
-      std::vector<std::shared_ptr<Op>> ready;
-      {
-        std::lock_guard lock(mu_);
-        std::fill(owner_.begin(), owner_.end(), -1);
-        for (const auto& [range, addr] : ranges) {
-          const int node = node_index_locked(addr);
-          for (int s = std::max(range.first, 0); s <= std::min(range.second, kSlots - 1); ++s) {
-            owner_[static_cast<std::size_t>(s)] = node;
+    client->async_call(
+        shards ? std::span<const std::string_view>(shards_cmd) : std::span<const std::string_view>(slots_cmd),
+        [this, candidates, i, shards](Result<Reply> r) {
+          std::vector<std::pair<std::pair<int, int>, std::string>> ranges;
+          const bool parsed =
+              r.ok() && (shards ? read_shards(r.value(), ranges) : read_slots(r.value(), ranges));
+          if (!parsed || ranges.empty()) {
+            {
+              std::lock_guard lock(mu_);
+              last_map_error_ = (*candidates)[i] + ": " +
+                                (!r.ok() ? r.status().message() : std::string("an unreadable slot map"));
+            }
+            if (shards && r.has_value() && r.value().is_error()) return ask_for_map(candidates, i, false);
+            return ask_for_map(candidates, i + 1, true);
           }
-        }
-        refreshing_ = false;
-        ready.swap(waiting_);
-      }
-      for (auto& op : ready) {
-        bool served = false;
-        {
-          std::lock_guard lock(mu_);
-          served = owner_[static_cast<std::size_t>(op->slot)] >= 0;
-        }
-        if (served) {
-          dispatch(std::move(op));
-        } else {
-          op->done(Result<Reply>(unavailable("hash slot " + std::to_string(op->slot) + " is not served")));
-        }
-      }
-    }, options);
+          std::vector<std::shared_ptr<Op>> ready;
+          {
+            std::lock_guard lock(mu_);
+            std::fill(owner_.begin(), owner_.end(), -1);
+            for (const auto& [range, addr] : ranges) {
+              const int node = node_index_locked(addr);
+              for (int s = std::max(range.first, 0); s <= std::min(range.second, kSlots - 1); ++s) {
+                owner_[static_cast<std::size_t>(s)] = node;
+              }
+            }
+            refreshing_ = false;
+            ready.swap(waiting_);
+          }
+          for (auto& op : ready) {
+            bool served = false;
+            {
+              std::lock_guard lock(mu_);
+              served = owner_[static_cast<std::size_t>(op->slot)] >= 0;
+            }
+            if (served) {
+              dispatch(std::move(op));
+            } else {
+              op->done(
+                  Result<Reply>(unavailable("hash slot " + std::to_string(op->slot) + " is not served")));
+            }
+          }
+        },
+        options);
   }
 
   void map_failed() {

@@ -37,8 +37,8 @@ using RedisDeadline = std::chrono::steady_clock::time_point;
 // without keys runs on the one server of a standalone / Sentinel setup, and on slot 0's master
 // on a Cluster (nothing of a user is there: such calls touch no user's keys).
 struct RedisCall {
-  std::string_view op;                     // the operation's name, for errors and observers.
-  const redis::Script* script = nullptr;   // static storage (the backend's scripts are).
+  std::string_view op;                    // the operation's name, for errors and observers.
+  const redis::Script* script = nullptr;  // static storage (the backend's scripts are).
   std::span<const std::string_view> keys;
   std::span<const std::string_view> args;
   // The call may change state: with wait_replicas it succeeds only once replicas acknowledged it
@@ -86,13 +86,13 @@ class SentinelExecutor : public RedisExecutor {
  public:
   // What it saw, for tests and operators (cumulative over the executor's life in this process).
   struct Counters {
-    std::uint64_t resolves = 0;             // rounds of asking the sentinels
-    std::uint64_t master_changes = 0;       // a verified master at another address than before
-    std::uint64_t switch_master_seen = 0;   // +switch-master messages naming our master
-    std::uint64_t readonly_seen = 0;        // READONLY replies (the master became a replica)
-    std::uint64_t resent = 0;               // calls resent because they cannot have run
-    std::uint64_t lost_in_flight = 0;       // calls answered kUnavailable because they may have run
-    std::uint64_t sentinels_learned = 0;    // sentinels added from SENTINEL SENTINELS (not in the URL)
+    std::uint64_t resolves = 0;            // rounds of asking the sentinels
+    std::uint64_t master_changes = 0;      // a verified master at another address than before
+    std::uint64_t switch_master_seen = 0;  // +switch-master messages naming our master
+    std::uint64_t readonly_seen = 0;       // READONLY replies (the master became a replica)
+    std::uint64_t resent = 0;              // calls resent because they cannot have run
+    std::uint64_t lost_in_flight = 0;      // calls answered kUnavailable because they may have run
+    std::uint64_t sentinels_learned = 0;   // sentinels added from SENTINEL SENTINELS (not in the URL)
   };
   virtual Counters sentinel_counters() const = 0;
 };

@@ -21,8 +21,8 @@ Status url_error(std::string message) {
 bool valid_prefix(std::string_view p) {
   if (p.size() > 64) return false;
   for (char c : p) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == ':' || c == '.' || c == '_' || c == '-';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+                    c == '.' || c == '_' || c == '-';
     if (!ok) return false;  // notably no '{' '}': the prefix must not change any key's hash slot
   }
   return true;
@@ -38,7 +38,8 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
   for (const QueryParam& p : split_query(split.query)) {
     const std::string_view name = p.name;
     const std::string_view value = p.value;
-    const bool ours = name == "prefix" || name == "allow_eviction" || name == "legacy_user_keys" || name == "cluster";
+    const bool ours =
+        name == "prefix" || name == "allow_eviction" || name == "legacy_user_keys" || name == "cluster";
     if (ours && !p.has_value) {
       // "?prefix" is not "?prefix=" (no prefix): a value must be written, as for the client's options.
       return url_error("option '" + std::string(name) + "' needs a value (" + std::string(name) + "=...)");
@@ -75,8 +76,7 @@ Result<std::string> split_backend_options(std::string_view url, RedisBackendOpti
   return kept;
 }
 
-RedisBackend::RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackendOptions options,
-                           LogHook log)
+RedisBackend::RedisBackend(std::unique_ptr<RedisExecutor> executor, RedisBackendOptions options, LogHook log)
     : options_(std::move(options)), log_(std::move(log)), executor_(std::move(executor)) {
   codes_ = make_redis_codes(*this);
   refresh_ = make_redis_refresh(*this);
@@ -119,8 +119,8 @@ namespace {
 // The native commands the backend sends that never change state: they pay no durability WAIT.
 // Anything not listed counts as a write (the safe side).
 bool read_only_command(std::string_view name) {
-  static constexpr std::string_view kReads[] = {"GET", "GETRANGE", "HGET", "HMGET", "HGETALL", "TYPE",
-                                                "ZRANGE", "ZSCORE", "SCAN", "EXISTS", "PTTL"};
+  static constexpr std::string_view kReads[] = {"GET",    "GETRANGE", "HGET", "HMGET",  "HGETALL", "TYPE",
+                                                "ZRANGE", "ZSCORE",   "SCAN", "EXISTS", "PTTL"};
   return std::find(std::begin(kReads), std::end(kReads), name) != std::end(kReads);
 }
 }  // namespace
@@ -182,8 +182,8 @@ Status map_error(std::string_view op, const Result<redis::Reply>& r) {
                 "redis backend: " + std::string(op) + ": the server refused the request (" + text + ")");
 }
 Status corrupt(std::string_view op, std::string_view what) {
-  return Status(StatusCode::kDataLoss, "redis backend: stored data at " + std::string(op) +
-                                           " is corrupt (" + std::string(what) + ")");
+  return Status(StatusCode::kDataLoss, "redis backend: stored data at " + std::string(op) + " is corrupt (" +
+                                           std::string(what) + ")");
 }
 }  // namespace redis_reply
 
@@ -246,8 +246,9 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     options.name = "redis_cluster";
     options.wait_spin = cluster->node.spin_before_block;
     if (options.legacy_user_keys.value_or(false)) {
-      return url_error("option 'legacy_user_keys' must be false on a Cluster: no release before the "
-                       "route-named generations ran on one");
+      return url_error(
+          "option 'legacy_user_keys' must be false on a Cluster: no release before the "
+          "route-named generations ran on one");
     }
     options.legacy_user_keys = false;
     warn_insecure(cluster->node.tls);
@@ -272,8 +273,9 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     // A cluster node: the Cluster executor with this node as the only seed (the slot map names
     // the others); the probe's client goes.
     if (options.legacy_user_keys.value_or(false)) {
-      return url_error("option 'legacy_user_keys' must be false on a Cluster (this server is a cluster "
-                       "node): no release before the route-named generations ran on one");
+      return url_error(
+          "option 'legacy_user_keys' must be false on a Cluster (this server is a cluster "
+          "node): no release before the route-named generations ran on one");
     }
     options.legacy_user_keys = false;
     options.name = "redis_cluster";
@@ -281,8 +283,8 @@ Result<std::unique_ptr<Backend>> make_redis_backend(std::string_view url, const 
     cluster.node = client.value()->options();
     cluster.seeds.emplace_back(cluster.node.host, cluster.node.port);
     client.value().reset();
-    return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
-        make_cluster_executor(std::move(cluster)), std::move(options), config.log));
+    return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(make_cluster_executor(std::move(cluster)),
+                                                                   std::move(options), config.log));
   }
   return std::unique_ptr<Backend>(std::make_unique<RedisBackend>(
       make_standalone_executor(std::move(client.value())), std::move(options), config.log));

@@ -52,8 +52,8 @@ struct RedisBackendOptions {
   std::chrono::microseconds wait_spin{0};
 };
 
-// Splits the backend's own options (prefix, allow_eviction, legacy_user_keys, cluster) off a Redis URL. Returns the URL the
-// client gets. kInvalidArgument, field "url", for a bad value.
+// Splits the backend's own options (prefix, allow_eviction, legacy_user_keys, cluster) off a Redis URL.
+// Returns the URL the client gets. kInvalidArgument, field "url", for a bad value.
 Result<std::string> split_backend_options(std::string_view url, RedisBackendOptions& out);
 
 // cluster=auto: INFO cluster on `client` (one round trip; connecting first; at most the client's
@@ -127,8 +127,8 @@ class RedisBackend final : public Backend {
   // Runs `script` with `keys` and `args` (ARGV) through the executor. `on_reply(Result<Reply>)`
   // runs once, with the reply or with the status map_error() gives a failure.
   template <class OnReply>
-  void eval(const redis::Script& script, std::vector<std::string> keys,
-            std::vector<std::string> args, OnReply on_reply) {
+  void eval(const redis::Script& script, std::vector<std::string> keys, std::vector<std::string> args,
+            OnReply on_reply) {
     submit(script.name(), &script, keys, args, mapped(script.name(), std::move(on_reply)));
   }
   // Runs a native command (`args`, name first); `keys` are the keys among `args`. As eval().
@@ -143,12 +143,11 @@ class RedisBackend final : public Backend {
   template <class OnReply>
   void command_or_wrongtype(std::string_view op, std::vector<std::string> args, std::vector<std::string> keys,
                             OnReply on_reply) {
-    submit(op, nullptr, keys, args,
-           [op, on_reply = std::move(on_reply)](Result<redis::Reply> r) mutable {
-             if (r.ok()) return on_reply(std::move(r), false);
-             const bool wrongtype = r.has_value() && r.value().is_error() && r.value().error_code() == "WRONGTYPE";
-             on_reply(Result<redis::Reply>(redis_reply::map_error(op, r)), wrongtype);
-           });
+    submit(op, nullptr, keys, args, [op, on_reply = std::move(on_reply)](Result<redis::Reply> r) mutable {
+      if (r.ok()) return on_reply(std::move(r), false);
+      const bool wrongtype = r.has_value() && r.value().is_error() && r.value().error_code() == "WRONGTYPE";
+      on_reply(Result<redis::Reply>(redis_reply::map_error(op, r)), wrongtype);
+    });
   }
 
  private:

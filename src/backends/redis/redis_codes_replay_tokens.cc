@@ -14,10 +14,10 @@ namespace authstore::internal {
 namespace {
 
 using redis::Reply;
-using redis_reply::to_int;
 using redis_reply::corrupt;
-using redis_reply::unexpected;
 using redis_reply::num;
+using redis_reply::to_int;
+using redis_reply::unexpected;
 
 // Version 2: the native layout (docs/redis.md, "Codes", "Replay reservations"); these scripts
 // run only on the rare paths a native command cannot decide.
@@ -82,7 +82,8 @@ class RedisCodes final : public CodeBackend {
       for (auto& r : pair->got) {
         if (!r->ok()) return done(Result<Done>(r->status()));
       }
-      if (!pair->got[0]->value().is_nil() && !pair->got[1]->value().is_nil()) return done(Result<Done>(Done{}));
+      if (!pair->got[0]->value().is_nil() && !pair->got[1]->value().is_nil())
+        return done(Result<Done>(Done{}));
       b_.eval(script_code_insert(), {k, t}, {num(now), rv, tv, num(expires_at)},
               [done = std::move(done)](Result<Reply> r) {
                 if (!r.ok()) return done(Result<Done>(r.status()));
@@ -211,12 +212,13 @@ class RedisReplay final : public ReplayBackend {
   // Native: SET NX PX GET. Nil: reserved. A live value (by the store clock): replayed. A value
   // the store clock says expired, or WRONGTYPE (the earlier layout): the script replay_reserve
   // replaces it if it is still expired. A garbled value is never overwritten (kDataLoss).
-  void reserve(const ReplayReservation& res, Millis kept_until, Millis now,
-               Callback<Done> done) override {
+  void reserve(const ReplayReservation& res, Millis kept_until, Millis now, Callback<Done> done) override {
     std::string k = b_.key(res.key);
     b_.command_or_wrongtype(
-        "replay_reserve", {"SET", k, num(kept_until) + ":" + res.owner, "NX", "PX", ttl_px(kept_until, now), "GET"},
-        {k}, [this, k, owner = res.owner, kept_until, now, done = std::move(done)](Result<Reply> r, bool wrongtype) mutable {
+        "replay_reserve",
+        {"SET", k, num(kept_until) + ":" + res.owner, "NX", "PX", ttl_px(kept_until, now), "GET"}, {k},
+        [this, k, owner = res.owner, kept_until, now, done = std::move(done)](Result<Reply> r,
+                                                                              bool wrongtype) mutable {
           if (!wrongtype) {
             if (!r.ok()) return done(Result<Done>(r.status()));
             if (r->is_nil()) return done(Result<Done>(Done{}));
@@ -288,7 +290,8 @@ class RedisClientTokens final : public ClientTokenBackend {
     std::string k = redis_key(key);
     std::string value = num(expires_at) + ":" + blob;
     // Relative to the store clock (see docs/redis.md), plus the same 1 s slack as the scripts.
-    const std::string px = expires_at != 0 ? num(std::max<Millis>(expires_at - now, 0) + 1000) : std::string();
+    const std::string px =
+        expires_at != 0 ? num(std::max<Millis>(expires_at - now, 0) + 1000) : std::string();
     auto finish = [done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<Done>(r.status()));
       done(Result<Done>(Done{}));
@@ -298,10 +301,11 @@ class RedisClientTokens final : public ClientTokenBackend {
       if (!px.empty()) args.insert(args.end(), {"PX", px});
       return b_.command("token_put", std::move(args), {k}, std::move(finish));
     }
-    indexed(now, std::move(finish), [this, key, k, value = std::move(value), expires_at, px, now](auto finish2) mutable {
-      b_.eval(script_token_put(), {index_key(), expiries_key(), k},
-              {num(now), key, std::move(value), num(expires_at), px}, std::move(finish2));
-    });
+    indexed(now, std::move(finish),
+            [this, key, k, value = std::move(value), expires_at, px, now](auto finish2) mutable {
+              b_.eval(script_token_put(), {index_key(), expiries_key(), k},
+                      {num(now), key, std::move(value), num(expires_at), px}, std::move(finish2));
+            });
   }
 
   void get(const std::string& key, Millis now, Callback<std::string> done) override {
@@ -325,7 +329,8 @@ class RedisClientTokens final : public ClientTokenBackend {
       done(Result<bool>(live.ok()));
     };
     // The expiry prefix only (at most 19 digits and the colon).
-    if (!is_generic(key)) return b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, std::move(finish));
+    if (!is_generic(key))
+      return b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, std::move(finish));
     indexed(now, std::move(finish), [this, k](auto finish2) {
       b_.command("token_exists", {"GETRANGE", k, "0", "20"}, {k}, std::move(finish2));
     });
@@ -335,12 +340,14 @@ class RedisClientTokens final : public ClientTokenBackend {
   void list(const std::string& prefix, const std::string& cursor, std::size_t limit, Millis now,
             Callback<KeyList> done) override {
     if (!cursor.empty() && (cursor.rfind(prefix, 0) != 0 || !is_generic(cursor))) {
-      return done(Result<KeyList>(Status(StatusCode::kInvalidArgument, "is not a cursor returned by list()", "cursor")));
+      return done(Result<KeyList>(
+          Status(StatusCode::kInvalidArgument, "is not a cursor returned by list()", "cursor")));
     }
     auto finish = [done = std::move(done)](Result<Reply> r) {
       if (!r.ok()) return done(Result<KeyList>(r.status()));
       auto& v = r->elements();
-      if (!r->is_array() || v.empty() || !v[0].is_string()) return done(Result<KeyList>(unexpected("token_list")));
+      if (!r->is_array() || v.empty() || !v[0].is_string())
+        return done(Result<KeyList>(unexpected("token_list")));
       KeyList out;
       out.next_cursor = std::move(v[0]).str();
       for (std::size_t i = 1; i < v.size(); ++i) {
@@ -427,8 +434,8 @@ class RedisClientTokens final : public ClientTokenBackend {
   }
 
   void move_step(std::string cursor, Millis now) {
-    std::vector<std::string> args = {"SCAN", std::move(cursor), "MATCH", b_.prefix() + std::string(kGeneric) + "*",
-                                     "COUNT", "1000"};
+    std::vector<std::string> args = {
+        "SCAN", std::move(cursor), "MATCH", b_.prefix() + std::string(kGeneric) + "*", "COUNT", "1000"};
     b_.command("token_index_scan", std::move(args), {}, [this, now](Result<Reply> r) {
       if (!r.ok()) return finish_move(r.status());
       auto& v = r->elements();
@@ -443,15 +450,15 @@ class RedisClientTokens final : public ClientTokenBackend {
     });
   }
 
-  void move_keys(std::shared_ptr<std::vector<std::string>> keys, std::size_t i, std::string cursor, Millis now) {
+  void move_keys(std::shared_ptr<std::vector<std::string>> keys, std::size_t i, std::string cursor,
+                 Millis now) {
     if (i == keys->size()) {
       if (cursor != "0") return move_step(std::move(cursor), now);
       std::string k = moved_key();
       // The move is complete either way; a flag not written (a full server refuses SET) only
       // makes the next process scan again.
-      return b_.command("token_index_done", {"SET", k, "1"}, {k}, [this](Result<Reply> r) {
-        finish_move(Status::Ok(), r.ok());
-      });
+      return b_.command("token_index_done", {"SET", k, "1"}, {k},
+                        [this](Result<Reply> r) { finish_move(Status::Ok(), r.ok()); });
     }
     const std::string& old = (*keys)[i];
     std::string storage = old.substr(b_.prefix().size());

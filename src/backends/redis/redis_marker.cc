@@ -62,7 +62,7 @@ struct Sampling {
   Sample found;
   std::vector<std::string> keys;  // of the current SCAN step
   std::size_t next = 0;
-  std::string cursor;             // to go on from after this step
+  std::string cursor;  // to go on from after this step
   Callback<Sample> done;
 };
 
@@ -101,17 +101,17 @@ void sample_read(std::shared_ptr<Sampling> s) {
       s->backend->command_or_wrongtype(
           "marker_sample", {"GET", k}, {k}, [s, k, storage](Result<Reply> r, bool wrongtype) mutable {
             if (wrongtype) {
-              return s->backend->command("marker_sample", {"HMGET", k, "r", "t"}, {k},
-                                         [s, storage](Result<Reply> r2) {
-                if (!r2.ok()) return s->done(Result<Sample>(r2.status()));
-                if (!r2->is_array() || r2->elements().size() != 2) {
-                  return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
-                }
-                const auto& v = r2->elements();
-                const Reply& blob = v[0].is_string() ? v[0] : v[1];
-                if (blob.is_string()) s->found.emplace_back(storage, blob.str());
-                sample_read(s);
-              });
+              return s->backend->command(
+                  "marker_sample", {"HMGET", k, "r", "t"}, {k}, [s, storage](Result<Reply> r2) {
+                    if (!r2.ok()) return s->done(Result<Sample>(r2.status()));
+                    if (!r2->is_array() || r2->elements().size() != 2) {
+                      return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
+                    }
+                    const auto& v = r2->elements();
+                    const Reply& blob = v[0].is_string() ? v[0] : v[1];
+                    if (blob.is_string()) s->found.emplace_back(storage, blob.str());
+                    sample_read(s);
+                  });
             }
             if (!r.ok()) return s->done(Result<Sample>(r.status()));
             const std::size_t colon = r->is_string() ? r->str().find(':') : std::string::npos;
@@ -139,8 +139,7 @@ void sample_read(std::shared_ptr<Sampling> s) {
       });
       return;
     }
-    s->backend->command("marker_sample", std::move(args), std::move(keys),
-                        [s, k, token](Result<Reply> r) {
+    s->backend->command("marker_sample", std::move(args), std::move(keys), [s, k, token](Result<Reply> r) {
       if (!r.ok()) return s->done(Result<Sample>(r.status()));
       const Reply* v = &r.value();
       const std::size_t colon = v->is_string() && token ? v->str().find(':') : 0;

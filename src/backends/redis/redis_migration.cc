@@ -79,7 +79,8 @@ std::string ttl_for(Millis at, Millis now) {
 std::string time_bytes(Millis t) {
   const auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
   return out;
 }
 Millis time_of(std::string_view b) {
@@ -105,12 +106,14 @@ local function keep(key, ttl)
 end
 )lua";
 
-std::string script_text(std::string_view body) { return "#!lua\n" + std::string(kCommon) + std::string(body); }
+std::string script_text(std::string_view body) {
+  return "#!lua\n" + std::string(kCommon) + std::string(body);
+}
 
-#define AUTHSTORE_MIGRATION_SCRIPT(fn, name, body)          \
-  const redis::Script& fn() {                               \
+#define AUTHSTORE_MIGRATION_SCRIPT(fn, name, body)            \
+  const redis::Script& fn() {                                 \
     static const redis::Script s(name, 1, script_text(body)); \
-    return s;                                               \
+    return s;                                                 \
   }
 
 // KEYS: family, index, the route's generations, then n token keys, then (legacy) the user's hash
@@ -276,9 +279,9 @@ return 1
 // outstanding), their replies in order.
 struct Call {
   const redis::Script* script = nullptr;  // null: a native command
-  std::string_view op;  // a literal (the backend keeps it for its error messages)
-  std::vector<std::string> args;  // command (name first) or ARGV
-  std::vector<std::string> keys;  // the keys among args, or KEYS
+  std::string_view op;                    // a literal (the backend keeps it for its error messages)
+  std::vector<std::string> args;          // command (name first) or ARGV
+  std::vector<std::string> keys;          // the keys among args, or KEYS
 };
 
 class Batch {
@@ -370,21 +373,35 @@ class RedisMigration final : public MigrationBackend {
     return page;
   }
 
-  Status rows_of(Table t, const std::vector<std::string>& keys, Millis now, bool first, std::vector<Row>& rows) {
+  Status rows_of(Table t, const std::vector<std::string>& keys, Millis now, bool first,
+                 std::vector<Row>& rows) {
     switch (t) {
-      case Table::kRefreshUsers: return export_gens(keys, now, false, rows);
-      case Table::kRefreshClientGens: return export_gens(keys, now, true, rows);
-      case Table::kRefreshGrants: return export_grants(keys, now, rows);
-      case Table::kRefreshFamilies: return export_families(keys, now, first, rows);
-      case Table::kRefreshTokens: return export_tokens(keys, now, rows);
-      case Table::kRefreshJtis: return export_jtis(keys, now, rows);
-      case Table::kCodes: return export_codes(keys, now, rows);
-      case Table::kSessions: return export_sessions(keys, now, rows);
-      case Table::kReplay: return export_replay(keys, now, rows);
-      case Table::kClientTokens: return export_client_tokens(keys, now, rows);
-      case Table::kPayloadGrants: return export_payload_grants(keys, now, rows);
-      case Table::kPayloads: return export_payloads(keys, now, rows);
-      case Table::kPayloadIndex: return export_payload_index(keys, now, rows);
+      case Table::kRefreshUsers:
+        return export_gens(keys, now, false, rows);
+      case Table::kRefreshClientGens:
+        return export_gens(keys, now, true, rows);
+      case Table::kRefreshGrants:
+        return export_grants(keys, now, rows);
+      case Table::kRefreshFamilies:
+        return export_families(keys, now, first, rows);
+      case Table::kRefreshTokens:
+        return export_tokens(keys, now, rows);
+      case Table::kRefreshJtis:
+        return export_jtis(keys, now, rows);
+      case Table::kCodes:
+        return export_codes(keys, now, rows);
+      case Table::kSessions:
+        return export_sessions(keys, now, rows);
+      case Table::kReplay:
+        return export_replay(keys, now, rows);
+      case Table::kClientTokens:
+        return export_client_tokens(keys, now, rows);
+      case Table::kPayloadGrants:
+        return export_payload_grants(keys, now, rows);
+      case Table::kPayloads:
+        return export_payloads(keys, now, rows);
+      case Table::kPayloadIndex:
+        return export_payload_index(keys, now, rows);
     }
     return Status::Ok();
   }
@@ -423,18 +440,30 @@ class RedisMigration final : public MigrationBackend {
     const bool legacy = b_.options().legacy();
     switch (t) {
       case Table::kRefreshUsers:
-      case Table::kRefreshClientGens: return {legacy ? "r[su]:*" : "rs:*"};
-      case Table::kRefreshGrants: return {legacy ? "r[sxg]:*" : "r[sx]:*"};
-      case Table::kRefreshFamilies: return {"rf:*"};
-      case Table::kRefreshTokens: return {"rt:*"};
-      case Table::kRefreshJtis: return {"rj:*"};
-      case Table::kCodes: return {"ac[:t]*"};  // records ac:, tombstones act:, earlier hashes ac:
-      case Table::kSessions: return {"s[hz]:*"};
-      case Table::kReplay: return {"jr:*"};
-      case Table::kClientTokens: return {"ct:*"};
-      case Table::kPayloadGrants: return {"pg:*"};
-      case Table::kPayloads: return {"pl:*"};
-      case Table::kPayloadIndex: return {"p[uc]:*"};
+      case Table::kRefreshClientGens:
+        return {legacy ? "r[su]:*" : "rs:*"};
+      case Table::kRefreshGrants:
+        return {legacy ? "r[sxg]:*" : "r[sx]:*"};
+      case Table::kRefreshFamilies:
+        return {"rf:*"};
+      case Table::kRefreshTokens:
+        return {"rt:*"};
+      case Table::kRefreshJtis:
+        return {"rj:*"};
+      case Table::kCodes:
+        return {"ac[:t]*"};  // records ac:, tombstones act:, earlier hashes ac:
+      case Table::kSessions:
+        return {"s[hz]:*"};
+      case Table::kReplay:
+        return {"jr:*"};
+      case Table::kClientTokens:
+        return {"ct:*"};
+      case Table::kPayloadGrants:
+        return {"pg:*"};
+      case Table::kPayloads:
+        return {"pl:*"};
+      case Table::kPayloadIndex:
+        return {"p[uc]:*"};
     }
     return {};
   }
@@ -462,9 +491,12 @@ class RedisMigration final : public MigrationBackend {
       if (!cursor.empty()) {
         const std::size_t a = cursor.find('/');
         const std::size_t b = a == std::string::npos ? a : cursor.find('/', a + 1);
-        auto n = b == std::string::npos ? std::nullopt : parse_int(std::string_view(cursor).substr(a + 1, b - a - 1));
-        if (!n || *n < 0) return Status(StatusCode::kInvalidArgument, "not a migration cursor of a Redis Cluster", "cursor");
-        if (cursor.substr(0, a) != map->fingerprint || static_cast<std::size_t>(*n) >= map->route_keys.size()) {
+        auto n = b == std::string::npos ? std::nullopt
+                                        : parse_int(std::string_view(cursor).substr(a + 1, b - a - 1));
+        if (!n || *n < 0)
+          return Status(StatusCode::kInvalidArgument, "not a migration cursor of a Redis Cluster", "cursor");
+        if (cursor.substr(0, a) != map->fingerprint ||
+            static_cast<std::size_t>(*n) >= map->route_keys.size()) {
           return map_changed();
         }
         node = static_cast<std::size_t>(*n);
@@ -560,14 +592,14 @@ class RedisMigration final : public MigrationBackend {
       if (key.empty()) return redis_reply::unexpected("migrate_cluster_slots");
       m.route_keys.push_back(std::move(key));
     }
-    if (m.route_keys.empty()) return Status(StatusCode::kUnavailable, "redis cluster: no slot is served", "cluster");
+    if (m.route_keys.empty())
+      return Status(StatusCode::kUnavailable, "redis cluster: no slot is served", "cluster");
     m.fingerprint = std::to_string(h);
     return m;
   }
 
   std::vector<Result<Reply>> read_all(const std::vector<std::string>& keys,
-                                      const std::vector<std::string>& cmd_and_fields,
-                                      std::string_view op) {
+                                      const std::vector<std::string>& cmd_and_fields, std::string_view op) {
     std::vector<Call> calls;
     calls.reserve(keys.size());
     for (const auto& k : keys) {
@@ -840,7 +872,8 @@ class RedisMigration final : public MigrationBackend {
     return f;
   }
   static std::vector<std::string> family_fields() {
-    return {"HMGET", "rec", "sub", "cli", "gra", "gen", "cg", "st", "cur", "ca", "lu", "it", "ie", "ea", "rot"};
+    return {"HMGET", "rec", "sub", "cli", "gra", "gen", "cg", "st",
+            "cur",   "ca",  "lu",  "it",  "ie",  "ea",  "rot"};
   }
 
   // The tokens spent by being presented (s 1) of the whole store, by (family, successor n): a
@@ -872,7 +905,8 @@ class RedisMigration final : public MigrationBackend {
     return Status::Ok();
   }
 
-  Status export_families(const std::vector<std::string>& keys, Millis now, bool first_page, std::vector<Row>& rows) {
+  Status export_families(const std::vector<std::string>& keys, Millis now, bool first_page,
+                         std::vector<Row>& rows) {
     if (first_page || !candidates_built_) {
       if (Status s = build_candidates(); !s.ok()) return s;
     }
@@ -1123,8 +1157,9 @@ class RedisMigration final : public MigrationBackend {
   void add_import(const ReplayRow& r, Millis now, std::vector<Call>& calls) {
     if (r.kept_until <= now) return;
     const std::string k = b_.key(r.key);
-    calls.push_back(native("migrate_replay", {"SET", k, std::to_string(r.kept_until) + ":" + r.owner, "PX",
-                                              ttl_for(r.kept_until, now)}, k));
+    calls.push_back(native(
+        "migrate_replay",
+        {"SET", k, std::to_string(r.kept_until) + ":" + r.owner, "PX", ttl_for(r.kept_until, now)}, k));
   }
 
   // --- sessions (sh: hash, sx: live index, sz: tombstones) --------------------------------------
@@ -1148,7 +1183,8 @@ class RedisMigration final : public MigrationBackend {
         const std::size_t a = v.find(':');
         const std::size_t c = a == std::string::npos ? a : v.find(':', a + 1);
         auto lock = c == std::string::npos ? std::nullopt : parse_int(std::string_view(v).substr(0, a));
-        auto exp = c == std::string::npos ? std::nullopt : parse_int(std::string_view(v).substr(a + 1, c - a - 1));
+        auto exp =
+            c == std::string::npos ? std::nullopt : parse_int(std::string_view(v).substr(a + 1, c - a - 1));
         if (!lock || !exp) {
           skip();
           continue;
@@ -1299,20 +1335,22 @@ class RedisMigration final : public MigrationBackend {
   }
   void add_import(const PayloadRow& r, Millis now, std::vector<Call>& calls) {
     if (r.expires_at <= now) return;
-    calls.push_back(scripted(script_payload(), {b_.key(r.key)},
-                             {std::to_string(now), std::to_string(r.expires_at), std::to_string(r.consumed_at),
-                              r.record, r.grant_key, ttl_for(r.expires_at, now)}));
+    calls.push_back(
+        scripted(script_payload(), {b_.key(r.key)},
+                 {std::to_string(now), std::to_string(r.expires_at), std::to_string(r.consumed_at), r.record,
+                  r.grant_key, ttl_for(r.expires_at, now)}));
   }
   void add_import(const PayloadIndexRow& r, Millis now, std::vector<Call>& calls) {
     if (r.expires_at <= now) return;
     const std::string k = b_.key(r.key);
-    calls.push_back(native("migrate_payload_index", {"SET", k, r.target, "PX", ttl_for(r.expires_at, now)}, k));
+    calls.push_back(
+        native("migrate_payload_index", {"SET", k, r.target, "PX", ttl_for(r.expires_at, now)}, k));
   }
   void add_import(const PayloadGrantRow& r, Millis now, std::vector<Call>& calls) {
     if (r.until <= now) return;
     const std::string k = b_.key(r.grant_key);
-    calls.push_back(native("migrate_payload_grant",
-                           {"SET", k, std::to_string(r.until), "PX", ttl_for(r.until, now)}, k));
+    calls.push_back(
+        native("migrate_payload_grant", {"SET", k, std::to_string(r.until), "PX", ttl_for(r.until, now)}, k));
   }
 
   // --- refresh imports ---------------------------------------------------------------------------
@@ -1325,9 +1363,9 @@ class RedisMigration final : public MigrationBackend {
     if (r.expires_at <= now) return;
     std::vector<std::string> keys = {gens_key(r.route)};
     if (b_.options().legacy()) keys.push_back(legacy_user(r.route, r.subject_key));
-    calls.push_back(scripted(script_gen(), std::move(keys),
-                             {std::to_string(now), "g:" + r.subject_key, std::to_string(r.gen),
-                              ttl_for(r.expires_at, now), "g"}));
+    calls.push_back(scripted(
+        script_gen(), std::move(keys),
+        {std::to_string(now), "g:" + r.subject_key, std::to_string(r.gen), ttl_for(r.expires_at, now), "g"}));
   }
   void add_import(const ClientGenRow& r, Millis now, std::vector<Call>& calls) {
     if (r.expires_at <= now) return;
@@ -1342,24 +1380,26 @@ class RedisMigration final : public MigrationBackend {
     const std::string& g = r.grant_key;
     // Logouts (SQLite's keys, migration.h): Redis keeps the latest per user / client.
     if (g.size() == 9 && g[0] == '\x00') {
-      calls.push_back(scripted(script_logout(), {gens_key(r.route)},
-                               {std::to_string(now), "a:" + r.subject_key,
-                                std::to_string(time_of(std::string_view(g).substr(1))), ttl_for(r.until, now)}));
+      calls.push_back(
+          scripted(script_logout(), {gens_key(r.route)},
+                   {std::to_string(now), "a:" + r.subject_key,
+                    std::to_string(time_of(std::string_view(g).substr(1))), ttl_for(r.until, now)}));
       return;
     }
     if (g.size() > 9 && g[0] == '\x01') {
       const std::string cli = g.substr(1, g.size() - 9);
-      calls.push_back(scripted(script_logout(), {gens_key(r.route)},
-                               {std::to_string(now), "a:" + r.subject_key + ":" + cli,
-                                std::to_string(time_of(std::string_view(g).substr(g.size() - 8))),
-                                ttl_for(r.until, now)}));
+      calls.push_back(scripted(
+          script_logout(), {gens_key(r.route)},
+          {std::to_string(now), "a:" + r.subject_key + ":" + cli,
+           std::to_string(time_of(std::string_view(g).substr(g.size() - 8))), ttl_for(r.until, now)}));
       return;
     }
     std::vector<std::string> keys = {b_.key("rx:" + r.route)};
     if (b_.options().legacy()) keys.push_back(b_.key("rg:" + r.route + ":" + r.subject_key));
     const std::string until = r.until == kNever ? std::string("+inf") : std::to_string(r.until);
-    calls.push_back(scripted(script_grant(), std::move(keys),
-                             {std::to_string(now), r.subject_key + ":" + g, until, ttl_for(r.until, now), g}));
+    calls.push_back(
+        scripted(script_grant(), std::move(keys),
+                 {std::to_string(now), r.subject_key + ":" + g, until, ttl_for(r.until, now), g}));
   }
   void add_import(const FamilyRow& r, Millis now, std::vector<Call>& calls) {
     if (!(now < r.expires_at && now < r.idle_expires_at)) return;
@@ -1380,13 +1420,26 @@ class RedisMigration final : public MigrationBackend {
     if (b_.options().legacy()) keys.push_back(legacy_user(r.route, r.subject_key));
     static constexpr const char* kStates[] = {"a", "e", "r"};
     const char* st = r.state >= 0 && r.state <= 2 ? kStates[r.state] : "r";
-    std::vector<std::string> args = {std::to_string(now), r.family_key, r.record, r.subject_key, r.client_key,
-                                     r.grant_key, std::to_string(r.user_gen), std::to_string(r.client_gen), st,
-                                     r.current_token, std::to_string(r.created_at), std::to_string(r.last_used_at),
-                                     std::to_string(r.idle_ttl), std::to_string(r.idle_expires_at),
-                                     std::to_string(r.expires_at), std::to_string(r.rotations),
+    std::vector<std::string> args = {std::to_string(now),
+                                     r.family_key,
+                                     r.record,
+                                     r.subject_key,
+                                     r.client_key,
+                                     r.grant_key,
+                                     std::to_string(r.user_gen),
+                                     std::to_string(r.client_gen),
+                                     st,
+                                     r.current_token,
+                                     std::to_string(r.created_at),
+                                     std::to_string(r.last_used_at),
+                                     std::to_string(r.idle_ttl),
+                                     std::to_string(r.idle_expires_at),
+                                     std::to_string(r.expires_at),
+                                     std::to_string(r.rotations),
                                      ttl_for(std::min(r.idle_expires_at, r.expires_at), now),
-                                     ttl_for(r.expires_at, now), std::to_string(n), r.state == 0 ? "1" : "0"};
+                                     ttl_for(r.expires_at, now),
+                                     std::to_string(n),
+                                     r.state == 0 ? "1" : "0"};
     for (std::size_t i = 0; i < n; ++i) {
       args.push_back(tokens[3 * i + 1]);
       args.push_back(tokens[3 * i + 2]);
@@ -1402,17 +1455,20 @@ class RedisMigration final : public MigrationBackend {
     if (r.expires_at <= now) return;
     std::vector<std::string> keys = {b_.key(r.jti_key), gens_key(r.route)};
     if (b_.options().legacy()) keys.push_back(legacy_user(r.route, r.subject_key));
-    calls.push_back(scripted(script_jti(), std::move(keys),
-                             {std::to_string(now), r.record, r.subject_key, r.client_key, std::to_string(r.user_gen),
-                              std::to_string(r.client_gen), r.consumed ? "1" : "0", std::to_string(r.expires_at),
-                              ttl_for(r.expires_at, now)}));
+    calls.push_back(
+        scripted(script_jti(), std::move(keys),
+                 {std::to_string(now), r.record, r.subject_key, r.client_key, std::to_string(r.user_gen),
+                  std::to_string(r.client_gen), r.consumed ? "1" : "0", std::to_string(r.expires_at),
+                  ttl_for(r.expires_at, now)}));
   }
   void add_import(const SessionRow& r, Millis now, std::vector<Call>& calls) {
     if (r.refresh_expires_at <= now) return;
     const std::string base = r.route + ":" + r.bucket_key;
-    const std::string value =
-        r.deleted ? std::string() : std::to_string(r.lock_version) + ":" + std::to_string(r.refresh_expires_at) + ":" + r.record;
-    calls.push_back(scripted(script_session(), {b_.key("sh:" + base), b_.key("sx:" + base), b_.key("sz:" + base)},
+    const std::string value = r.deleted ? std::string()
+                                        : std::to_string(r.lock_version) + ":" +
+                                              std::to_string(r.refresh_expires_at) + ":" + r.record;
+    calls.push_back(scripted(script_session(),
+                             {b_.key("sh:" + base), b_.key("sx:" + base), b_.key("sz:" + base)},
                              {std::to_string(now), r.session_key, value, std::to_string(r.refresh_expires_at),
                               ttl_for(r.refresh_expires_at, now), r.deleted ? "1" : "0"}));
   }
@@ -1425,7 +1481,8 @@ class RedisMigration final : public MigrationBackend {
   RedisBackend& b_;
   Batch batch_;
   std::int64_t skipped_ = 0;
-  std::unordered_map<std::string, std::vector<Candidate>> candidates_;  // family '\n' successor -> spent tokens
+  std::unordered_map<std::string, std::vector<Candidate>>
+      candidates_;  // family '\n' successor -> spent tokens
   bool candidates_built_ = false;
   bool moved_known_ = false;
   bool moved_ = false;

@@ -112,19 +112,21 @@ class RedisPayloads final : public PayloadBackend {
 
   void consume(const std::string& key, Millis now, Callback<PayloadSlot> done) override {
     std::string k = b_.key(key);
-    b_.eval(script_payload_consume(), {k}, {num(now)}, [key, done = std::move(done)](Result<Reply> r) mutable {
-      if (!r.ok()) return done(Result<PayloadSlot>(r.status()));
-      const auto& v = r->elements();
-      std::int64_t outcome = 0;
-      if (v.empty() || !to_int(v[0], outcome)) return done(Result<PayloadSlot>(unexpected("payload_consume")));
-      if (outcome == 0) return done(Result<PayloadSlot>(not_found()));
-      std::int64_t consumed_at = 0;
-      if (v.size() < 3 || !v[1].is_string() || !v[2].is_string() ||
-          (outcome == 2 && (v.size() != 4 || !to_int(v[3], consumed_at)))) {
-        return done(Result<PayloadSlot>(unexpected("payload_consume")));
-      }
-      done(Result<PayloadSlot>(PayloadSlot{key, v[1].str(), v[2].str(), consumed_at, true, false}));
-    });
+    b_.eval(script_payload_consume(), {k}, {num(now)},
+            [key, done = std::move(done)](Result<Reply> r) mutable {
+              if (!r.ok()) return done(Result<PayloadSlot>(r.status()));
+              const auto& v = r->elements();
+              std::int64_t outcome = 0;
+              if (v.empty() || !to_int(v[0], outcome))
+                return done(Result<PayloadSlot>(unexpected("payload_consume")));
+              if (outcome == 0) return done(Result<PayloadSlot>(not_found()));
+              std::int64_t consumed_at = 0;
+              if (v.size() < 3 || !v[1].is_string() || !v[2].is_string() ||
+                  (outcome == 2 && (v.size() != 4 || !to_int(v[3], consumed_at)))) {
+                return done(Result<PayloadSlot>(unexpected("payload_consume")));
+              }
+              done(Result<PayloadSlot>(PayloadSlot{key, v[1].str(), v[2].str(), consumed_at, true, false}));
+            });
   }
 
   void remove(const std::string& key, Millis, Callback<Done> done) override {
@@ -138,11 +140,12 @@ class RedisPayloads final : public PayloadBackend {
 
   void revoke_grant(const std::string& grant_key, Millis until, Millis now, Callback<Done> done) override {
     std::string k = b_.key(grant_key);
-    b_.eval(script_payload_revoke_grant(), {k}, {num(now), num(until)}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<Done>(r.status()));
-      if (!r->is_integer()) return done(Result<Done>(unexpected("payload_revoke_grant")));
-      done(Result<Done>(Done{}));
-    });
+    b_.eval(script_payload_revoke_grant(), {k}, {num(now), num(until)},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<Done>(r.status()));
+              if (!r->is_integer()) return done(Result<Done>(unexpected("payload_revoke_grant")));
+              done(Result<Done>(Done{}));
+            });
   }
 
   // A marker that is not a number reads as revoked: a garbled marker may deny, never grant.
@@ -162,6 +165,8 @@ class RedisPayloads final : public PayloadBackend {
 
 }  // namespace
 
-std::unique_ptr<PayloadBackend> make_redis_payloads(RedisBackend& b) { return std::make_unique<RedisPayloads>(b); }
+std::unique_ptr<PayloadBackend> make_redis_payloads(RedisBackend& b) {
+  return std::make_unique<RedisPayloads>(b);
+}
 
 }  // namespace authstore::internal

@@ -58,8 +58,9 @@ class RedisRefresh final : public RefreshBackend {
   explicit RedisRefresh(RedisBackend& b) : b_(b) {}
 
   void issue(const FamilyIssue& req, Callback<Done> done) override {
-    std::vector<std::string> keys = {b_.key(req.family_key), b_.key(req.token_key), index(req.route, req.subject_key),
-                                     gens(req.route), revoked_grants(req.route)};
+    std::vector<std::string> keys = {b_.key(req.family_key), b_.key(req.token_key),
+                                     index(req.route, req.subject_key), gens(req.route),
+                                     revoked_grants(req.route)};
     add_legacy(keys, req.route, req.subject_key, true);
     b_.eval(script_issue(), std::move(keys),
             {num(req.now), b_.prefix(), req.route, req.subject_key, req.family_key, req.token_key,
@@ -70,7 +71,8 @@ class RedisRefresh final : public RefreshBackend {
               if (r->integer() == 2) {
                 return done(Result<Done>(Status(StatusCode::kRevoked, "grant revoked", "grant_id")));
               }
-              if (r->integer() == 3) return done(Result<Done>(Status(StatusCode::kAlreadyExists, "key collision")));
+              if (r->integer() == 3)
+                return done(Result<Done>(Status(StatusCode::kAlreadyExists, "key collision")));
               if (r->integer() == 4) return done(Result<Done>(garbled_generations()));
               done(Result<Done>(Done{}));
             });
@@ -79,10 +81,10 @@ class RedisRefresh final : public RefreshBackend {
   void rotate(const RotateRequest& request, Callback<RotateResult> done) override {
     with_family<RotateResult>(request.token_key, request.family_key, std::move(done),
                               [this, request](std::string family_key, Callback<RotateResult> then_done) {
-      RotateRequest req = request;
-      req.family_key = std::move(family_key);
-      rotate_known(req, std::move(then_done));
-    });
+                                RotateRequest req = request;
+                                req.family_key = std::move(family_key);
+                                rotate_known(req, std::move(then_done));
+                              });
   }
 
   void rotate_known(const RotateRequest& req, Callback<RotateResult> done) {
@@ -98,31 +100,46 @@ class RedisRefresh final : public RefreshBackend {
               if (!r.ok()) return done(Result<RotateResult>(r.status()));
               const auto& v = r->elements();
               std::int64_t outcome = -1;
-              if (v.empty() || !to_int(v[0], outcome)) return done(Result<RotateResult>(unexpected("refresh_rotate")));
+              if (v.empty() || !to_int(v[0], outcome))
+                return done(Result<RotateResult>(unexpected("refresh_rotate")));
               RotateResult out;
               switch (outcome) {
-                case 0: return done(Result<RotateResult>(out));
-                case 1: out.outcome = TokenOutcome::kRotated; break;
-                case 2: out.outcome = TokenOutcome::kGraceRotated; break;
-                case 3: out.outcome = TokenOutcome::kReused; break;
-                case 4: out.outcome = TokenOutcome::kRevoked; break;
-                case 5: out.outcome = TokenOutcome::kClientMismatch; break;
+                case 0:
+                  return done(Result<RotateResult>(out));
+                case 1:
+                  out.outcome = TokenOutcome::kRotated;
+                  break;
+                case 2:
+                  out.outcome = TokenOutcome::kGraceRotated;
+                  break;
+                case 3:
+                  out.outcome = TokenOutcome::kReused;
+                  break;
+                case 4:
+                  out.outcome = TokenOutcome::kRevoked;
+                  break;
+                case 5:
+                  out.outcome = TokenOutcome::kClientMismatch;
+                  break;
                 case 6:
                   out.family.corrupt = true;  // kNotFound
                   return done(Result<RotateResult>(std::move(out)));
-                default: return done(Result<RotateResult>(unexpected("refresh_rotate")));
+                default:
+                  return done(Result<RotateResult>(unexpected("refresh_rotate")));
               }
-              if (!read_view(v, 1, out.family)) return done(Result<RotateResult>(unexpected("refresh_rotate")));
+              if (!read_view(v, 1, out.family))
+                return done(Result<RotateResult>(unexpected("refresh_rotate")));
               done(Result<RotateResult>(std::move(out)));
             });
   }
 
   void peek(const std::string& route, const std::string& token_key, const std::string& known_family,
             Millis now, Callback<FamilyState> done) override {
-    with_family<FamilyState>(token_key, known_family, std::move(done),
-                             [this, route, token_key, now](std::string family_key, Callback<FamilyState> then_done) {
-      peek_known(route, token_key, family_key, now, std::move(then_done));
-    });
+    with_family<FamilyState>(
+        token_key, known_family, std::move(done),
+        [this, route, token_key, now](std::string family_key, Callback<FamilyState> then_done) {
+          peek_known(route, token_key, family_key, now, std::move(then_done));
+        });
   }
 
   void peek_known(const std::string& route, const std::string& token_key, const std::string& family_key,
@@ -134,7 +151,8 @@ class RedisRefresh final : public RefreshBackend {
               if (!r.ok()) return done(Result<FamilyState>(r.status()));
               const auto& v = r->elements();
               std::int64_t found = -1;
-              if (v.empty() || !to_int(v[0], found)) return done(Result<FamilyState>(unexpected("refresh_peek")));
+              if (v.empty() || !to_int(v[0], found))
+                return done(Result<FamilyState>(unexpected("refresh_peek")));
               if (found == 0) return done(Result<FamilyState>(token_not_found()));
               if (found == 2) {
                 FamilyState corrupt;
@@ -154,14 +172,14 @@ class RedisRefresh final : public RefreshBackend {
             });
   }
 
-  void revoke_token(const std::string& route, const std::string& token_key,
-                    const std::string& known_family, Millis now, Callback<Done> done) override {
+  void revoke_token(const std::string& route, const std::string& token_key, const std::string& known_family,
+                    Millis now, Callback<Done> done) override {
     with_family<Done>(token_key, known_family, std::move(done),
                       [this, route, token_key, now](std::string family_key, Callback<Done> then_done) {
-      b_.eval(script_revoke(), token_and_family(token_key, family_key),
-              {num(now), b_.prefix(), route, "token", family_key, layout()},
-              done_if_one("refresh_revoke", std::move(then_done), token_not_found()));
-    });
+                        b_.eval(script_revoke(), token_and_family(token_key, family_key),
+                                {num(now), b_.prefix(), route, "token", family_key, layout()},
+                                done_if_one("refresh_revoke", std::move(then_done), token_not_found()));
+                      });
   }
 
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
@@ -205,11 +223,16 @@ class RedisRefresh final : public RefreshBackend {
               if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("refresh_grant_live")));
               switch (r->integer()) {
-                case 0: return done(Result<Done>(Done{}));
-                case 1: return done(Result<Done>(grant_revoked_status()));
-                case 2: return done(Result<Done>(subject_logged_out_status()));
-                case 3: return done(Result<Done>(client_logged_out_status()));
-                default: return done(Result<Done>(unexpected("refresh_grant_live")));
+                case 0:
+                  return done(Result<Done>(Done{}));
+                case 1:
+                  return done(Result<Done>(grant_revoked_status()));
+                case 2:
+                  return done(Result<Done>(subject_logged_out_status()));
+                case 3:
+                  return done(Result<Done>(client_logged_out_status()));
+                default:
+                  return done(Result<Done>(unexpected("refresh_grant_live")));
               }
             });
   }
@@ -226,7 +249,8 @@ class RedisRefresh final : public RefreshBackend {
     std::vector<std::string> keys = {b_.key(e.jti_key), gens(e.route)};
     add_legacy(keys, e.route, e.subject_key, false);
     b_.eval(script_jti_store(), std::move(keys),
-            {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at), layout()},
+            {num(e.now), b_.prefix(), e.route, e.subject_key, e.client_key, e.record, num(e.expires_at),
+             layout()},
             [done = std::move(done)](Result<Reply> r) {
               if (!r.ok()) return done(Result<Done>(r.status()));
               if (!r->is_integer()) return done(Result<Done>(unexpected("jti_store")));
@@ -247,17 +271,28 @@ class RedisRefresh final : public RefreshBackend {
               if (!r.ok()) return done(Result<JtiResult>(r.status()));
               auto& v = r->elements();
               std::int64_t outcome = -1;
-              if (v.empty() || !to_int(v[0], outcome)) return done(Result<JtiResult>(unexpected("jti_consume")));
+              if (v.empty() || !to_int(v[0], outcome))
+                return done(Result<JtiResult>(unexpected("jti_consume")));
               JtiResult out;
               switch (outcome) {
-                case 0: out.outcome = JtiOutcome::kNotFound; break;
-                case 1: out.outcome = JtiOutcome::kConsumed; break;
-                case 2: out.outcome = JtiOutcome::kAlreadyConsumed; break;
-                case 3: out.outcome = JtiOutcome::kRevoked; break;
-                default: return done(Result<JtiResult>(unexpected("jti_consume")));
+                case 0:
+                  out.outcome = JtiOutcome::kNotFound;
+                  break;
+                case 1:
+                  out.outcome = JtiOutcome::kConsumed;
+                  break;
+                case 2:
+                  out.outcome = JtiOutcome::kAlreadyConsumed;
+                  break;
+                case 3:
+                  out.outcome = JtiOutcome::kRevoked;
+                  break;
+                default:
+                  return done(Result<JtiResult>(unexpected("jti_consume")));
               }
               if (outcome == 1 || outcome == 2) {
-                if (v.size() != 2 || !v[1].is_string()) return done(Result<JtiResult>(unexpected("jti_consume")));
+                if (v.size() != 2 || !v[1].is_string())
+                  return done(Result<JtiResult>(unexpected("jti_consume")));
                 out.record = std::move(v[1]).str();
               }
               done(Result<JtiResult>(std::move(out)));
@@ -289,30 +324,32 @@ class RedisRefresh final : public RefreshBackend {
                     Callback<std::vector<FamilyState>> done) {
     using Out = std::vector<FamilyState>;
     std::string idx = index(route, subject_key);
-    b_.command("refresh_list_index", {"ZRANGE", idx, "0", "-1"}, {idx},
-               [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> r) mutable {
-                 if (!r.ok()) return done(Result<Out>(r.status()));
-                 if (!r->is_array()) return done(Result<Out>(unexpected("refresh_list_index")));
-                 std::vector<std::string> keys = {index(route, subject_key), gens(route), revoked_grants(route)};
-                 add_legacy(keys, route, subject_key, true);
-                 for (const Reply& m : r->elements()) {
-                   if (!m.is_string()) return done(Result<Out>(unexpected("refresh_list_index")));
-                   keys.push_back(b_.key(m.str()));
-                 }
-                 b_.eval(script_list(), std::move(keys), {num(now), b_.prefix(), route, layout()},
-                         [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> listed) mutable {
-                           if (!listed.ok()) return done(Result<Out>(listed.status()));
-                           if (listed->is_integer() && listed->integer() == -1) {
-                             if (attempt < kListAttempts) {
-                               return list_attempt(route, subject_key, now, attempt + 1, std::move(done));
-                             }
-                             return done(Result<Out>(Status(StatusCode::kUnavailable,
-                                                            "redis backend: refresh_list: the family index "
-                                                            "changed under every attempt")));
-                           }
-                           done(read_list(listed.value()));
-                         });
-               });
+    b_.command(
+        "refresh_list_index", {"ZRANGE", idx, "0", "-1"}, {idx},
+        [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> r) mutable {
+          if (!r.ok()) return done(Result<Out>(r.status()));
+          if (!r->is_array()) return done(Result<Out>(unexpected("refresh_list_index")));
+          std::vector<std::string> keys = {index(route, subject_key), gens(route), revoked_grants(route)};
+          add_legacy(keys, route, subject_key, true);
+          for (const Reply& m : r->elements()) {
+            if (!m.is_string()) return done(Result<Out>(unexpected("refresh_list_index")));
+            keys.push_back(b_.key(m.str()));
+          }
+          b_.eval(
+              script_list(), std::move(keys), {num(now), b_.prefix(), route, layout()},
+              [this, route, subject_key, now, attempt, done = std::move(done)](Result<Reply> listed) mutable {
+                if (!listed.ok()) return done(Result<Out>(listed.status()));
+                if (listed->is_integer() && listed->integer() == -1) {
+                  if (attempt < kListAttempts) {
+                    return list_attempt(route, subject_key, now, attempt + 1, std::move(done));
+                  }
+                  return done(Result<Out>(Status(StatusCode::kUnavailable,
+                                                 "redis backend: refresh_list: the family index "
+                                                 "changed under every attempt")));
+                }
+                done(read_list(listed.value()));
+              });
+        });
   }
 
   static Result<std::vector<FamilyState>> read_list(Reply& r) {
@@ -336,7 +373,8 @@ class RedisRefresh final : public RefreshBackend {
 
   // A token's key, and its family's when the token's text names it (v2): a script reaching the
   // family declares it, so that a cluster client can route by every key.
-  std::vector<std::string> token_and_family(const std::string& token_key, const std::string& family_key) const {
+  std::vector<std::string> token_and_family(const std::string& token_key,
+                                            const std::string& family_key) const {
     std::vector<std::string> keys = {b_.key(token_key)};
     if (!family_key.empty()) keys.push_back(b_.key(family_key));
     return keys;
@@ -372,6 +410,8 @@ class RedisRefresh final : public RefreshBackend {
 
 }  // namespace
 
-std::unique_ptr<RefreshBackend> make_redis_refresh(RedisBackend& b) { return std::make_unique<RedisRefresh>(b); }
+std::unique_ptr<RefreshBackend> make_redis_refresh(RedisBackend& b) {
+  return std::make_unique<RedisRefresh>(b);
+}
 
 }  // namespace authstore::internal

@@ -50,17 +50,18 @@ class RedisSessions final : public SessionBackend {
   }
 
   void upsert(const SessionWrite& req, Callback<Done> done) override {
-    b_.eval(script_upsert(), keys3(req.route, req.bucket_key),
-            {num(req.now), req.session_key, req.record, num(req.expected_lock),
-             num(req.refresh_expires_at), std::to_string(req.max_sessions)},
-            [done = std::move(done)](Result<Reply> r) {
-              if (!r.ok()) return done(Result<Done>(r.status()));
-              if (!r->is_integer()) return done(Result<Done>(unexpected("session_upsert")));
-              if (r->integer() == 0) {
-                return done(Result<Done>(Status(StatusCode::kConflict, "stale lock_version or deleted session")));
-              }
-              done(Result<Done>(Done{}));
-            });
+    b_.eval(
+        script_upsert(), keys3(req.route, req.bucket_key),
+        {num(req.now), req.session_key, req.record, num(req.expected_lock), num(req.refresh_expires_at),
+         std::to_string(req.max_sessions)},
+        [done = std::move(done)](Result<Reply> r) {
+          if (!r.ok()) return done(Result<Done>(r.status()));
+          if (!r->is_integer()) return done(Result<Done>(unexpected("session_upsert")));
+          if (r->integer() == 0) {
+            return done(Result<Done>(Status(StatusCode::kConflict, "stale lock_version or deleted session")));
+          }
+          done(Result<Done>(Done{}));
+        });
   }
 
   void remove(const std::string& route, const std::string& bucket_key, const std::string& session_key,
@@ -76,11 +77,12 @@ class RedisSessions final : public SessionBackend {
 
   void get_all(const std::string& route, const std::string& bucket_key, Millis now,
                Callback<std::vector<StoredSession>> done) override {
-    b_.eval(script_get_all(), {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:")}, {num(now)},
-            [done = std::move(done)](Result<Reply> r) {
+    b_.eval(script_get_all(), {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:")},
+            {num(now)}, [done = std::move(done)](Result<Reply> r) {
               using R = Result<std::vector<StoredSession>>;
               if (!r.ok()) return done(R(r.status()));
-              if (!r->is_array() || r->elements().size() % 2 != 0) return done(R(unexpected("session_get_all")));
+              if (!r->is_array() || r->elements().size() % 2 != 0)
+                return done(R(unexpected("session_get_all")));
               std::vector<StoredSession> out;
               out.reserve(r->elements().size() / 2);
               auto& e = r->elements();
@@ -93,11 +95,12 @@ class RedisSessions final : public SessionBackend {
 
   void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
                   Callback<std::int64_t> done) override {
-    b_.eval(script_remove_all(), keys3(route, bucket_key), {num(now)}, [done = std::move(done)](Result<Reply> r) {
-      if (!r.ok()) return done(Result<std::int64_t>(r.status()));
-      if (!r->is_integer()) return done(Result<std::int64_t>(unexpected("session_remove_all")));
-      done(Result<std::int64_t>(r->integer()));
-    });
+    b_.eval(script_remove_all(), keys3(route, bucket_key), {num(now)},
+            [done = std::move(done)](Result<Reply> r) {
+              if (!r.ok()) return done(Result<std::int64_t>(r.status()));
+              if (!r->is_integer()) return done(Result<std::int64_t>(unexpected("session_remove_all")));
+              done(Result<std::int64_t>(r->integer()));
+            });
   }
 
  private:
@@ -106,7 +109,8 @@ class RedisSessions final : public SessionBackend {
     return b_.prefix() + kind + route + ":" + bucket_key;
   }
   std::vector<std::string> keys3(const std::string& route, const std::string& bucket_key) const {
-    return {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:"), bucket(route, bucket_key, "sz:")};
+    return {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:"),
+            bucket(route, bucket_key, "sz:")};
   }
 
   RedisBackend& b_;
@@ -114,6 +118,8 @@ class RedisSessions final : public SessionBackend {
 
 }  // namespace
 
-std::unique_ptr<SessionBackend> make_redis_sessions(RedisBackend& b) { return std::make_unique<RedisSessions>(b); }
+std::unique_ptr<SessionBackend> make_redis_sessions(RedisBackend& b) {
+  return std::make_unique<RedisSessions>(b);
+}
 
 }  // namespace authstore::internal

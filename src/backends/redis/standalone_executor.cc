@@ -19,9 +19,7 @@ class StandaloneExecutor final : public RedisExecutor {
     eval(call, std::move(done), options);
   }
 
-  std::chrono::milliseconds command_timeout() const override {
-    return client_->options().command_timeout;
-  }
+  std::chrono::milliseconds command_timeout() const override { return client_->options().command_timeout; }
 
  private:
   // EVALSHA sha numkeys keys... args...; on NOSCRIPT (it did not run): SCRIPT LOAD, then the same
@@ -36,17 +34,23 @@ class StandaloneExecutor final : public RedisExecutor {
     auto e = std::make_shared<Eval>(Eval{*call.script, {}, options, std::move(done)});
     encode_call(call, e->encoded);
     redis::Client* client = client_.get();
-    client->async_call_encoded(e->encoded, [client, e](Result<redis::Reply> r) {
-      if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) return e->done(std::move(r));
-      const std::string_view load[] = {"SCRIPT", "LOAD", e->script.source()};
-      redis::CallOptions load_options = e->options;
-      load_options.writes = false;  // no stored state: needs no replica's acknowledgement
-      client->async_call(load, [client, e](Result<redis::Reply> loaded) {
-        if (!loaded.ok()) return e->done(std::move(loaded));
-        client->async_call_encoded(e->encoded, [e](Result<redis::Reply> again) { e->done(std::move(again)); },
-                                   e->options);
-      }, load_options);
-    }, e->options);
+    client->async_call_encoded(
+        e->encoded,
+        [client, e](Result<redis::Reply> r) {
+          if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) return e->done(std::move(r));
+          const std::string_view load[] = {"SCRIPT", "LOAD", e->script.source()};
+          redis::CallOptions load_options = e->options;
+          load_options.writes = false;  // no stored state: needs no replica's acknowledgement
+          client->async_call(
+              load,
+              [client, e](Result<redis::Reply> loaded) {
+                if (!loaded.ok()) return e->done(std::move(loaded));
+                client->async_call_encoded(
+                    e->encoded, [e](Result<redis::Reply> again) { e->done(std::move(again)); }, e->options);
+              },
+              load_options);
+        },
+        e->options);
   }
 
   std::unique_ptr<redis::Client> client_;

@@ -93,8 +93,9 @@ Status sqlite_error(int rc, sqlite3* db, std::string_view path, std::string_view
       // The migration fence's triggers (sqlite_migration.cc): every write of a fenced store.
       if (detail.find("authstore: store fenced") != std::string::npos) {
         return Status(StatusCode::kFailedPrecondition,
-                      msg + "the store is fenced: it was (or is being) migrated to another store, and refuses "
-                            "every change (authstore migrate; docs/operations.md, \"Moving a store\")",
+                      msg +
+                          "the store is fenced: it was (or is being) migrated to another store, and refuses "
+                          "every change (authstore migrate; docs/operations.md, \"Moving a store\")",
                       "fence");
       }
       return Status(StatusCode::kInternal, msg + detail);
@@ -164,9 +165,7 @@ void Db::set_busy_deadline(std::chrono::steady_clock::time_point deadline) noexc
   static_cast<BusyState*>(busy_)->deadline = deadline;
 }
 
-void Db::clear_busy_deadline() noexcept {
-  static_cast<BusyState*>(busy_)->deadline = {};
-}
+void Db::clear_busy_deadline() noexcept { static_cast<BusyState*>(busy_)->deadline = {}; }
 
 // Which file the connection opened: SQLite's own test (SQLITE_FCNTL_HAS_MOVED: the inode it
 // opened against a stat() of the path) between two stat()s of the path that agree.
@@ -175,9 +174,8 @@ Status Db::identify(const FileId* expect) {
   struct stat after {};
   int moved = 1;
   if (::stat(path_.c_str(), &before) != 0 ||
-      sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
-      moved != 0 || ::stat(path_.c_str(), &after) != 0 || before.st_dev != after.st_dev ||
-      before.st_ino != after.st_ino) {
+      sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || moved != 0 ||
+      ::stat(path_.c_str(), &after) != 0 || before.st_dev != after.st_dev || before.st_ino != after.st_ino) {
     return file_lost(path_);
   }
   id_ = FileId{before.st_dev, before.st_ino};
@@ -216,8 +214,7 @@ Status refuse_foreign(sqlite3* db, const std::string& path) {
   st = nullptr;
   if (rc != SQLITE_OK) return sqlite_error(rc, db, path, "read user_version");
   if (version != 0) return Status::Ok();
-  rc = sqlite3_prepare_v2(db, kForeignObject.data(), static_cast<int>(kForeignObject.size()),
-                          &st, nullptr);
+  rc = sqlite3_prepare_v2(db, kForeignObject.data(), static_cast<int>(kForeignObject.size()), &st, nullptr);
   std::string type;
   std::string name;
   if (rc == SQLITE_OK) {
@@ -237,7 +234,8 @@ Status refuse_foreign(sqlite3* db, const std::string& path) {
   if (name.empty()) return Status::Ok();
   return Status(StatusCode::kFailedPrecondition,
                 prefix(path, "schema") + "not an authstore database: it holds " + type + " '" +
-                    name.substr(0, 64) + "' but no authstore schema version; refusing to add "
+                    name.substr(0, 64) +
+                    "' but no authstore schema version; refusing to add "
                     "authstore's tables to another program's file (use a new file)");
 }
 }  // namespace
@@ -332,8 +330,7 @@ Status Db::configure(const DbConfig& config) {
   // until busy_timeout_ms has passed, like any other wait for a lock.
   const auto give_up = std::chrono::steady_clock::now() +
                        std::chrono::milliseconds(std::max<std::int64_t>(config.busy_timeout_ms, 0));
-  auto pragma = [&](const std::string& sql, std::string_view what,
-                    std::string* result) -> Status {
+  auto pragma = [&](const std::string& sql, std::string_view what, std::string* result) -> Status {
     for (int attempt = 0;; ++attempt) {
       sqlite3_stmt* st = nullptr;
       int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
@@ -361,8 +358,7 @@ Status Db::configure(const DbConfig& config) {
                   prefix(path_, "set journal_mode") + "could not enable WAL mode (got '" + mode + "')");
   }
   const char* sync = config.synchronous == Synchronous::kFull ? "FULL" : "NORMAL";
-  if (Status s = pragma(std::string("PRAGMA synchronous=") + sync, "set synchronous", nullptr);
-      !s.ok()) {
+  if (Status s = pragma(std::string("PRAGMA synchronous=") + sync, "set synchronous", nullptr); !s.ok()) {
     return s;
   }
   if (Status s = pragma("PRAGMA journal_size_limit=" + std::to_string(config.journal_size_limit),
@@ -410,10 +406,10 @@ Status exec_sql(sqlite3* db, const std::string& path, const std::string& sql, st
 }
 
 Status newer_schema(const std::string& path, int v) {
-  return Status(StatusCode::kFailedPrecondition,
-                prefix(path, "schema") + "the file has schema version " + std::to_string(v) +
-                    ", newer than the " + std::to_string(kSchemaVersion) +
-                    " this build of authstore supports; upgrade authstore");
+  return Status(StatusCode::kFailedPrecondition, prefix(path, "schema") + "the file has schema version " +
+                                                     std::to_string(v) + ", newer than the " +
+                                                     std::to_string(kSchemaVersion) +
+                                                     " this build of authstore supports; upgrade authstore");
 }
 }  // namespace
 
@@ -436,8 +432,7 @@ Status Db::migrate() {
                    "migrate to schema " + std::to_string(step + 1));
     }
     if (s.ok()) {
-      s = exec_sql(db_, path_, "PRAGMA user_version=" + std::to_string(kSchemaVersion),
-                   "set user_version");
+      s = exec_sql(db_, path_, "PRAGMA user_version=" + std::to_string(kSchemaVersion), "set user_version");
     }
     if (s.ok()) s = exec_sql(db_, path_, "COMMIT", "commit migration");
   }
@@ -454,10 +449,9 @@ Status Db::prepare_all() {
       Status s = error(rc, "prepare statements");
       if ((rc & 0xff) == SQLITE_ERROR) {
         // The tables do not match what user_version promises: someone else's file.
-        return Status(StatusCode::kDataLoss,
-                      prefix(path_, "schema") +
-                          "the tables do not match schema version " +
-                          std::to_string(kSchemaVersion) + ": " + s.message());
+        return Status(StatusCode::kDataLoss, prefix(path_, "schema") +
+                                                 "the tables do not match schema version " +
+                                                 std::to_string(kSchemaVersion) + ": " + s.message());
       }
       return s;
     }

@@ -28,12 +28,12 @@ enum class Synchronous : std::uint8_t { kNormal, kFull };
 
 // What the URL configures (see docs/sqlite.md, "URL and options").
 struct DbConfig {
-  std::string path;                    // absolute path of the database file.
-  std::int64_t busy_timeout_ms = 5000; // how long a write waits for another process's lock.
+  std::string path;                     // absolute path of the database file.
+  std::int64_t busy_timeout_ms = 5000;  // how long a write waits for another process's lock.
   Synchronous synchronous = Synchronous::kNormal;
-  std::int64_t max_page_count = 0;     // 0 = SQLite's default (no practical limit).
+  std::int64_t max_page_count = 0;               // 0 = SQLite's default (no practical limit).
   std::int64_t journal_size_limit = 64LL << 20;  // WAL truncated to this after a checkpoint.
-  std::size_t max_batch = 128;         // most operations committed in one transaction.
+  std::size_t max_batch = 128;                   // most operations committed in one transaction.
 };
 
 // Status for a failed SQLite call. `what` names the operation ("begin", "codes.insert").
@@ -50,8 +50,7 @@ class Stmt {
 
   Stmt& blob(int i, std::string_view v) noexcept {
     // A null pointer would bind NULL; an empty blob must stay a (zero-length) blob.
-    sqlite3_bind_blob(s_, i, v.data() != nullptr ? v.data() : "", static_cast<int>(v.size()),
-                      SQLITE_STATIC);
+    sqlite3_bind_blob(s_, i, v.data() != nullptr ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& i64(int i, std::int64_t v) noexcept {
@@ -64,8 +63,8 @@ class Stmt {
   std::string col_blob(int i) const {
     const void* p = sqlite3_column_blob(s_, i);
     const int n = sqlite3_column_bytes(s_, i);
-    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p),
-                                                      static_cast<std::size_t>(n));
+    return p == nullptr ? std::string()
+                        : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
   }
   bool col_null(int i) const noexcept { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
 
@@ -154,7 +153,7 @@ class Db {
   std::string path_;
   std::array<sqlite3_stmt*, static_cast<std::size_t>(StmtId::kCount_)> stmts_{};
   std::vector<std::pair<const char*, sqlite3_stmt*>> extra_;  // stmt(const char*)
-  void* busy_ = nullptr;  // the busy handler's state (BusyState), owned.
+  void* busy_ = nullptr;                                      // the busy handler's state (BusyState), owned.
   FileId id_;
   bool lost_ = false;  // check_file() found the file deleted or replaced
 };

@@ -55,16 +55,15 @@ constexpr std::uint32_t kDone = 2;
 // Sleeps while *word == expected (a private futex; spurious returns are fine, callers re-check).
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-            nullptr, nullptr, 0);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr,
+            0);
 }
 
 // Wakes the sleeper on `word`. Takes only the address: the waiter may already have seen the new
 // value and freed the word, and a FUTEX_WAKE on such an address dereferences nothing (as with
 // glibc's own mutexes).
 void futex_wake(std::atomic<std::uint32_t>* word) {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
-            nullptr, 0);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 }  // namespace
@@ -76,13 +75,13 @@ struct Engine::Proc {
   // Queued operations, oldest first (intrusive, through Op::next). Guarded by `mu`.
   Op* head = nullptr;
   Op* tail = nullptr;
-  bool busy = false;  // a leader is running a batch
-  bool checkpointing = false;  // a caller is running a checkpoint (on `ckpt_db`)
+  bool busy = false;                  // a leader is running a batch
+  bool checkpointing = false;         // a caller is running a checkpoint (on `ckpt_db`)
   std::condition_variable ckpt_done;  // signalled when `checkpointing` becomes false
-  int ckpt_mark = 0;           // the WAL's size in frames when that checkpoint last ran
-  int restart_retry = 0;       // (leader only) see checkpoint_in_batch
-  std::atomic<int> wal_frames{0};  // the WAL's size after the last commit (Db::defer_checkpoints)
-  std::unique_ptr<Db> ckpt_db;     // the checkpoint's own connection (opened on first use)
+  int ckpt_mark = 0;                  // the WAL's size in frames when that checkpoint last ran
+  int restart_retry = 0;              // (leader only) see checkpoint_in_batch
+  std::atomic<int> wal_frames{0};     // the WAL's size after the last commit (Db::defer_checkpoints)
+  std::unique_ptr<Db> ckpt_db;        // the checkpoint's own connection (opened on first use)
   // `ckpt_db` could not be opened: the leader checkpoints on `db` (set by the checkpoint's runner,
   // read by leaders).
   std::atomic<bool> ckpt_inline{false};
@@ -115,8 +114,7 @@ void abandon(Engine::Proc* p) {
   Engine::Proc* head = g_abandoned.load(std::memory_order_relaxed);
   do {
     p->next_abandoned = head;
-  } while (!g_abandoned.compare_exchange_weak(head, p, std::memory_order_release,
-                                              std::memory_order_relaxed));
+  } while (!g_abandoned.compare_exchange_weak(head, p, std::memory_order_release, std::memory_order_relaxed));
 }
 }  // namespace
 
@@ -445,8 +443,8 @@ void Engine::run_batch(Proc& p, Op** ops, std::size_t n) {
       if (!db.in_transaction()) {
         // SQLite rolled the whole transaction back (I/O error, disk full, ...): this operation
         // fails; the others run again in a new transaction.
-        if (!s.is_error()) op.fail(Status(StatusCode::kUnavailable, "sqlite " + db.path() +
-                                                                 ": transaction rolled back"));
+        if (!s.is_error())
+          op.fail(Status(StatusCode::kUnavailable, "sqlite " + db.path() + ": transaction rolled back"));
         dropped[i] = true;
         restart = true;
         break;
@@ -536,12 +534,11 @@ void Engine::checkpoint_in_batch(Proc& p, Db& db) {
     std::unique_lock lock(p.mu);
     p.ckpt_done.wait(lock, [&] { return !p.checkpointing; });
   }
-  db.set_busy_deadline(std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(config_.busy_timeout_ms));
+  db.set_busy_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.busy_timeout_ms));
   int log = 0;
   int done = 0;
-  if (db.checkpoint(restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log,
-                    &done) == SQLITE_OK) {
+  if (db.checkpoint(restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+      SQLITE_OK) {
     p.wal_frames.store(0, std::memory_order_relaxed);
     p.restart_retry = 0;
   } else if (restart) {

@@ -160,12 +160,12 @@ class Engine {
 
   // Counters for tests and benchmarks (this process only).
   struct Stats {
-    std::uint64_t transactions = 0;  // write transactions committed.
-    std::uint64_t batched = 0;       // operations run by a leader for another caller.
-    std::uint64_t guarded = 0;       // batches re-run to put a failed operation in a savepoint.
-    std::uint64_t side_reads = 0;    // reads run on a read connection beside a batch.
-    std::uint64_t operations = 0;    // operations run (reads included).
-    std::uint64_t swept_rows = 0;    // expired rows deleted.
+    std::uint64_t transactions = 0;        // write transactions committed.
+    std::uint64_t batched = 0;             // operations run by a leader for another caller.
+    std::uint64_t guarded = 0;             // batches re-run to put a failed operation in a savepoint.
+    std::uint64_t side_reads = 0;          // reads run on a read connection beside a batch.
+    std::uint64_t operations = 0;          // operations run (reads included).
+    std::uint64_t swept_rows = 0;          // expired rows deleted.
     std::uint64_t connections_opened = 0;  // main, checkpoint and read connections.
   };
   Stats stats() const;

@@ -98,10 +98,10 @@ constexpr std::string_view kSql[] = {
 };
 
 constexpr StmtId kSweeps[kTableCount] = {
-    StmtId::kSweepCodes,      StmtId::kSweepFamilies, StmtId::kSweepTokens,
-    StmtId::kSweepUsers,      StmtId::kSweepClientGens, StmtId::kSweepGrants,
-    StmtId::kSweepJtis,       StmtId::kSweepSessions, StmtId::kSweepReplay,
-    StmtId::kSweepClientTokens, StmtId::kSweepPayloads, StmtId::kSweepPayloadIndex,
+    StmtId::kSweepCodes,        StmtId::kSweepFamilies,   StmtId::kSweepTokens,
+    StmtId::kSweepUsers,        StmtId::kSweepClientGens, StmtId::kSweepGrants,
+    StmtId::kSweepJtis,         StmtId::kSweepSessions,   StmtId::kSweepReplay,
+    StmtId::kSweepClientTokens, StmtId::kSweepPayloads,   StmtId::kSweepPayloadIndex,
     StmtId::kSweepPayloadGrants};
 
 }  // namespace

@@ -16,8 +16,8 @@ namespace authstore::internal::sqlite {
 class SqliteCodes final : public CodeBackend {
  public:
   explicit SqliteCodes(Engine& e) : e_(e) {}
-  void insert(const std::string& key, std::string record, std::string tombstone,
-              Millis expires_at, Millis now, Callback<Done> done) override;
+  void insert(const std::string& key, std::string record, std::string tombstone, Millis expires_at,
+              Millis now, Callback<Done> done) override;
   void peek(const std::string& key, Millis now, Callback<CodeSlot> done) override;
   void consume(const std::string& key, Millis now, Callback<CodeSlot> done) override;
 
@@ -30,27 +30,25 @@ class SqliteRefresh final : public RefreshBackend {
   explicit SqliteRefresh(Engine& e) : e_(e) {}
   void issue(const FamilyIssue& req, Callback<Done> done) override;
   void rotate(const RotateRequest& req, Callback<RotateResult> done) override;
-  void peek(const std::string& route, const std::string& token_key, const std::string& family_key,
-            Millis now, Callback<FamilyState> done) override;
-  void revoke_token(const std::string& route, const std::string& token_key,
-                    const std::string& family_key, Millis now, Callback<Done> done) override;
+  void peek(const std::string& route, const std::string& token_key, const std::string& family_key, Millis now,
+            Callback<FamilyState> done) override;
+  void revoke_token(const std::string& route, const std::string& token_key, const std::string& family_key,
+                    Millis now, Callback<Done> done) override;
   void revoke_family(const std::string& route, const std::string& family_key, Millis now,
                      Callback<Done> done) override;
   void revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
                       Millis remember_until, Callback<Done> done) override;
-  void revoke_client(const std::string& route, const std::string& subject_key,
-                     const std::string& client_key, Millis now, Millis remember_until,
-                     Callback<Done> done) override;
+  void revoke_client(const std::string& route, const std::string& subject_key, const std::string& client_key,
+                     Millis now, Millis remember_until, Callback<Done> done) override;
   void grant_live(const std::string& route, const std::string& subject_key, const std::string& client_key,
                   const std::string& grant_key, Millis issued_at, Millis now, Callback<Done> done) override;
-  void revoke_grant(const std::string& route, const std::string& subject_key,
-                    const std::string& grant_key, Millis until, Millis now,
-                    Callback<Done> done) override;
+  void revoke_grant(const std::string& route, const std::string& subject_key, const std::string& grant_key,
+                    Millis until, Millis now, Callback<Done> done) override;
   void list(const std::string& route, const std::string& subject_key, Millis now,
             Callback<std::vector<FamilyState>> done) override;
   void store_jti(const JtiEntry& entry, Callback<Done> done) override;
-  void consume_jti(const std::string& route, const std::string& subject_key,
-                   const std::string& jti_key, Millis now, Callback<JtiResult> done) override;
+  void consume_jti(const std::string& route, const std::string& subject_key, const std::string& jti_key,
+                   Millis now, Callback<JtiResult> done) override;
 
  private:
   Engine& e_;
@@ -59,11 +57,11 @@ class SqliteRefresh final : public RefreshBackend {
 class SqliteSessions final : public SessionBackend {
  public:
   explicit SqliteSessions(Engine& e) : e_(e) {}
-  void get(const std::string& route, const std::string& bucket_key,
-           const std::string& session_key, Millis now, Callback<std::string> done) override;
+  void get(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+           Millis now, Callback<std::string> done) override;
   void upsert(const SessionWrite& req, Callback<Done> done) override;
-  void remove(const std::string& route, const std::string& bucket_key,
-              const std::string& session_key, Millis now, Callback<Done> done) override;
+  void remove(const std::string& route, const std::string& bucket_key, const std::string& session_key,
+              Millis now, Callback<Done> done) override;
   void get_all(const std::string& route, const std::string& bucket_key, Millis now,
                Callback<std::vector<StoredSession>> done) override;
   void remove_all(const std::string& route, const std::string& bucket_key, Millis now,
@@ -76,8 +74,7 @@ class SqliteSessions final : public SessionBackend {
 class SqliteReplay final : public ReplayBackend {
  public:
   explicit SqliteReplay(Engine& e) : e_(e) {}
-  void reserve(const ReplayReservation& r, Millis kept_until, Millis now,
-               Callback<Done> done) override;
+  void reserve(const ReplayReservation& r, Millis kept_until, Millis now, Callback<Done> done) override;
   void release(const ReplayReservation& r, Millis now, Callback<Done> done) override;
 
  private:
@@ -164,8 +161,7 @@ namespace authstore::internal {
 
 // sqlite:///abs/path.db or sqlite://rel/path.db, with an optional ?query. `rest` is everything
 // after "sqlite://" (e.g. "/var/lib/a.db?busy_timeout_ms=5000").
-Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest,
-                                                     const BackendConfig& config);
+Result<std::unique_ptr<Backend>> make_sqlite_backend(std::string_view rest, const BackendConfig& config);
 // Its entry in the registry (registered_backends.cc).
 BackendRegistration sqlite_backend_registration();
 

@@ -28,16 +28,19 @@ struct TableSql {
 // Index = static_cast<int>(Table).
 constexpr TableSql kTables[migration::kTableCount] = {
     {"refresh_users", "route, subject_key, gen, expires_at", 2, "route, subject_key", "expires_at > ?1"},
-    {"refresh_client_gens", "route, subject_key, client_key, gen, expires_at", 3, "route, subject_key, client_key",
-     "expires_at > ?1"},
-    {"refresh_grants", "route, subject_key, grant_key, until", 3, "route, subject_key, grant_key", "until > ?1"},
+    {"refresh_client_gens", "route, subject_key, client_key, gen, expires_at", 3,
+     "route, subject_key, client_key", "expires_at > ?1"},
+    {"refresh_grants", "route, subject_key, grant_key, until", 3, "route, subject_key, grant_key",
+     "until > ?1"},
     {"refresh_families",
-     "family_key, route, subject_key, client_key, grant_key, record, user_gen, client_gen, state, current_token, "
+     "family_key, route, subject_key, client_key, grant_key, record, user_gen, client_gen, state, "
+     "current_token, "
      "prev_token, prev_spent_at, grace_token, grace_spent_at, created_at, last_used_at, idle_ttl, "
      "idle_expires_at, expires_at, rotations",
      1, "family_key", "expires_at > ?1 AND idle_expires_at > ?1"},
     {"refresh_tokens", "token_key, family_key, expires_at", 1, "token_key", "expires_at > ?1"},
-    {"refresh_jtis", "route, subject_key, jti_key, client_key, record, user_gen, client_gen, consumed, expires_at", 3,
+    {"refresh_jtis",
+     "route, subject_key, jti_key, client_key, record, user_gen, client_gen, consumed, expires_at", 3,
      "route, subject_key, jti_key", "expires_at > ?1"},
     {"codes", "key, consumed, record, tombstone, expires_at", 1, "key", "expires_at > ?1"},
     {"sessions", "route, bucket_key, session_key, record, lock_version, deleted, refresh_expires_at", 3,
@@ -128,7 +131,6 @@ struct BindColumns {
   void operator()(int& v) { sqlite3_bind_int64(s, i++, v); }
 };
 
-
 template <std::size_t I = 0>
 Row make_row(int index) {
   if constexpr (I + 1 < std::variant_size_v<Row>) {
@@ -155,10 +157,11 @@ std::string fence_sql(bool on) {
 
 }  // namespace
 
-Result<migration::Page> SqliteMigration::export_page(migration::Table t, const std::string& cursor, std::size_t max_rows,
-                                                     Millis now) {
+Result<migration::Page> SqliteMigration::export_page(migration::Table t, const std::string& cursor,
+                                                     std::size_t max_rows, Millis now) {
   const int ti = static_cast<int>(t);
-  if (ti < 0 || ti >= migration::kTableCount) return Status(StatusCode::kInvalidArgument, "no such table", "table");
+  if (ti < 0 || ti >= migration::kTableCount)
+    return Status(StatusCode::kInvalidArgument, "no such table", "table");
   const TableSql& d = kTables[ti];
   std::vector<std::string> after;
   if (!cursor.empty() && !decode_cursor(cursor, d.key_columns, &after)) {
@@ -213,7 +216,8 @@ Result<migration::Page> SqliteMigration::export_page(migration::Table t, const s
 
 Status SqliteMigration::import_rows(migration::Table t, const std::vector<Row>& rows, Millis now) {
   const int ti = static_cast<int>(t);
-  if (ti < 0 || ti >= migration::kTableCount) return Status(StatusCode::kInvalidArgument, "no such table", "table");
+  if (ti < 0 || ti >= migration::kTableCount)
+    return Status(StatusCode::kInvalidArgument, "no such table", "table");
   for (const Row& r : rows) {
     if (static_cast<int>(r.index()) != ti) {
       return Status(StatusCode::kInvalidArgument, "a row of another table in the batch", "rows");
@@ -224,7 +228,8 @@ Status SqliteMigration::import_rows(migration::Table t, const std::vector<Row>& 
   int n = 0;
   for (const char* c = d.columns; *c != '\0'; ++c) n += *c == ',' ? 1 : 0;
   for (int i = 0; i <= n; ++i) params += i ? ", ?" : "?";
-  const std::string sql = std::string("INSERT OR REPLACE INTO ") + d.name + "(" + d.columns + ") VALUES (" + params + ")";
+  const std::string sql =
+      std::string("INSERT OR REPLACE INTO ") + d.name + "(" + d.columns + ") VALUES (" + params + ")";
   auto result = run<Done>(e_, true, [sql, &rows, now](Db& db) -> Result<Done> {
     Prepared q(db, sql);
     if (!q.ok()) return q.error("migrate.import");
@@ -257,7 +262,8 @@ Status SqliteMigration::set_fence(bool on) {
 
 Result<bool> SqliteMigration::fenced() {
   return run<bool>(e_, false, [](Db& db) -> Result<bool> {
-    Prepared q(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'authstore_fence_%'");
+    Prepared q(db,
+               "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'authstore_fence_%'");
     if (!q.ok()) return q.error("migrate.fenced");
     const int rc = sqlite3_step(q.get());
     if (rc != SQLITE_ROW) return db.error(rc, "migrate.fenced");

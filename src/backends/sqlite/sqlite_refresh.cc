@@ -8,12 +8,11 @@
 // current token) and `grace_token` (the token presented at the last grace rotation, whose
 // successor was reset to the new current token). A grace rotation clears `prev_token`: the
 // successor it supersedes was never presented, so presenting it later is reuse.
-#include "backends/sqlite/sqlite_backend.h"
-
 #include <algorithm>
 #include <limits>
 
 #include "backends/refresh_policy.h"
+#include "backends/sqlite/sqlite_backend.h"
 
 namespace authstore::internal::sqlite {
 namespace {
@@ -80,8 +79,8 @@ RotationFacts facts_of(const FamilyRow& f, const std::string& token_key) {
   return facts;
 }
 
-Status insert_token(Db& db, const std::string& token_key, const std::string& family_key,
-                    Millis expires_at, Millis now) {
+Status insert_token(Db& db, const std::string& token_key, const std::string& family_key, Millis expires_at,
+                    Millis now) {
   Stmt s = db.stmt(StmtId::kTokenInsert);
   s.blob(1, token_key).blob(2, family_key).i64(3, expires_at).i64(4, now);
   if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.insert_token");
@@ -195,97 +194,97 @@ Status family_not_found() { return Status(StatusCode::kNotFound, "refresh family
 
 // issue = 3 statements (generations, family, token), +1 per generation row to extend.
 void SqliteRefresh::issue(const FamilyIssue& req, Callback<Done> done) {
-  e_.submit<Done>(true, kFamilies | kTokens, req.now,
-                  [req](Db& db) -> Result<Done> {
-                    Result<Gens> g = read_gens(db, req.route, req.subject_key, req.client_key,
-                                               req.grant_key, req.now);
-                    if (!g.ok()) return g.status();
-                    if (g->grant_revoked) {
-                      return Status(StatusCode::kRevoked, "grant revoked", "grant_id");
-                    }
-                    {
-                      Stmt s = db.stmt(StmtId::kFamilyInsert);
-                      s.blob(1, req.family_key).blob(2, req.route).blob(3, req.subject_key);
-                      s.blob(4, req.client_key).blob(5, req.grant_key).blob(6, req.record);
-                      s.i64(7, g->user_gen).i64(8, g->client_gen).blob(9, req.token_key);
-                      s.i64(10, req.now).i64(11, req.idle_ttl);
-                      s.i64(12, std::min(req.now + req.idle_ttl, req.expires_at));
-                      s.i64(13, req.expires_at);
-                      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.issue");
-                      if (db.changes() == 0) return Status(StatusCode::kAlreadyExists, "key collision");
-                    }
-                    if (Status s = insert_token(db, req.token_key, req.family_key, req.expires_at,
-                                                req.now);
-                        !s.ok()) {
-                      return s;
-                    }
-                    if (Status s = extend_gens(db, g.value(), req.route, req.subject_key,
-                                               req.client_key, req.expires_at);
-                        !s.ok()) {
-                      return s;
-                    }
-                    return Done{};
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      true, kFamilies | kTokens, req.now,
+      [req](Db& db) -> Result<Done> {
+        Result<Gens> g = read_gens(db, req.route, req.subject_key, req.client_key, req.grant_key, req.now);
+        if (!g.ok()) return g.status();
+        if (g->grant_revoked) {
+          return Status(StatusCode::kRevoked, "grant revoked", "grant_id");
+        }
+        {
+          Stmt s = db.stmt(StmtId::kFamilyInsert);
+          s.blob(1, req.family_key).blob(2, req.route).blob(3, req.subject_key);
+          s.blob(4, req.client_key).blob(5, req.grant_key).blob(6, req.record);
+          s.i64(7, g->user_gen).i64(8, g->client_gen).blob(9, req.token_key);
+          s.i64(10, req.now).i64(11, req.idle_ttl);
+          s.i64(12, std::min(req.now + req.idle_ttl, req.expires_at));
+          s.i64(13, req.expires_at);
+          if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.issue");
+          if (db.changes() == 0) return Status(StatusCode::kAlreadyExists, "key collision");
+        }
+        if (Status s = insert_token(db, req.token_key, req.family_key, req.expires_at, req.now); !s.ok()) {
+          return s;
+        }
+        if (Status s = extend_gens(db, g.value(), req.route, req.subject_key, req.client_key, req.expires_at);
+            !s.ok()) {
+          return s;
+        }
+        return Done{};
+      },
+      std::move(done));
 }
 
 // rotate = 1 statement (lookup) + 2 (family update, successor insert) when it rotates,
 // + 1 (family revoked) on reuse, + 0 otherwise.
 void SqliteRefresh::rotate(const RotateRequest& req, Callback<RotateResult> done) {
-  e_.submit<RotateResult>(true, kTokens, req.now,
-                          [req](Db& db) { return rotate_tx(db, req); }, std::move(done));
+  e_.submit<RotateResult>(
+      true, kTokens, req.now, [req](Db& db) { return rotate_tx(db, req); }, std::move(done));
 }
 
 // peek = 1 statement.
 void SqliteRefresh::peek(const std::string& route, const std::string& token_key,
                          const std::string& family_key, Millis now, Callback<FamilyState> done) {
   (void)route;
-  e_.submit<FamilyState>(false, 0, now,
-                         [token_key, family_key, now](Db& db) -> Result<FamilyState> {
-                           auto loaded = load_family(db, token_key, family_key, now);
-                           if (!loaded.ok()) return loaded.status();
-                           if (!loaded.value()) {
-                             return Status(StatusCode::kNotFound, "refresh token not found");
-                           }
-                           FamilyRow& f = *loaded.value();
-                           if (!f.sane) {
-                             FamilyState corrupt;
-                             corrupt.corrupt = true;
-                             return corrupt;
-                           }
-                           fill_peek(f.view, facts_of(f, token_key));
-                           return std::move(f.view);
-                         },
-                         std::move(done));
+  e_.submit<FamilyState>(
+      false, 0, now,
+      [token_key, family_key, now](Db& db) -> Result<FamilyState> {
+        auto loaded = load_family(db, token_key, family_key, now);
+        if (!loaded.ok()) return loaded.status();
+        if (!loaded.value()) {
+          return Status(StatusCode::kNotFound, "refresh token not found");
+        }
+        FamilyRow& f = *loaded.value();
+        if (!f.sane) {
+          FamilyState corrupt;
+          corrupt.corrupt = true;
+          return corrupt;
+        }
+        fill_peek(f.view, facts_of(f, token_key));
+        return std::move(f.view);
+      },
+      std::move(done));
 }
 
 // revoke_token / revoke_family = 1 statement each.
 void SqliteRefresh::revoke_token(const std::string& route, const std::string& token_key,
                                  const std::string& family_key, Millis now, Callback<Done> done) {
   (void)route;
-  e_.submit<Done>(true, 0, now,
-                  [token_key, family_key, now](Db& db) -> Result<Done> {
-                    Stmt s = db.stmt(StmtId::kFamilyRevokeByToken);
-                    s.blob(1, token_key).i64(2, now).blob(3, family_key);
-                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke");
-                    if (db.changes() == 0) return Status(StatusCode::kNotFound, "refresh token not found");
-                    return Done{};
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      true, 0, now,
+      [token_key, family_key, now](Db& db) -> Result<Done> {
+        Stmt s = db.stmt(StmtId::kFamilyRevokeByToken);
+        s.blob(1, token_key).i64(2, now).blob(3, family_key);
+        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke");
+        if (db.changes() == 0) return Status(StatusCode::kNotFound, "refresh token not found");
+        return Done{};
+      },
+      std::move(done));
 }
 
-void SqliteRefresh::revoke_family(const std::string& route, const std::string& family_key,
-                                  Millis now, Callback<Done> done) {
+void SqliteRefresh::revoke_family(const std::string& route, const std::string& family_key, Millis now,
+                                  Callback<Done> done) {
   (void)route;
-  e_.submit<Done>(true, 0, now,
-                  [family_key, now](Db& db) -> Result<Done> {
-                    Stmt s = db.stmt(StmtId::kFamilyRevoke);
-                    s.blob(1, family_key).i64(2, now);
-                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_family");
-                    if (db.changes() == 0) return family_not_found();
-                    return Done{};
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      true, 0, now,
+      [family_key, now](Db& db) -> Result<Done> {
+        Stmt s = db.stmt(StmtId::kFamilyRevoke);
+        s.blob(1, family_key).i64(2, now);
+        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_family");
+        if (db.changes() == 0) return family_not_found();
+        return Done{};
+      },
+      std::move(done));
 }
 
 namespace {
@@ -297,7 +296,8 @@ namespace {
 std::string order_preserving_time(Millis t) {
   const auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
   return out;
 }
 std::string logout_key(const std::string* client_key, Millis t) {
@@ -319,45 +319,46 @@ Status record_logout(Db& db, const std::string& route, const std::string& subjec
 // revoke_subject = 3 statements: how long the user's current families and jtis live (an index
 // range over this user's rows), then the generation bump kept at least that long, then the
 // logout's row for grant_live.
-void SqliteRefresh::revoke_subject(const std::string& route, const std::string& subject_key,
-                                   Millis now, Millis remember_until, Callback<Done> done) {
-  e_.submit<Done>(true, kUsers | kGrants, now,
-                  [route, subject_key, now, remember_until](Db& db) -> Result<Done> {
-                    Result<Millis> h = horizon(db, StmtId::kUserHorizon, route, subject_key, nullptr);
-                    if (!h.ok()) return h.status();
-                    Stmt s = db.stmt(StmtId::kUserBump);
-                    s.blob(1, route).blob(2, subject_key).i64(3, std::max(h.value(), now)).i64(4, now);
-                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_subject");
-                    if (Status r = record_logout(db, route, subject_key, nullptr, now, remember_until,
-                                                 "refresh.revoke_subject");
-                        !r.ok()) {
-                      return r;
-                    }
-                    return Done{};
-                  },
-                  std::move(done));
+void SqliteRefresh::revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
+                                   Millis remember_until, Callback<Done> done) {
+  e_.submit<Done>(
+      true, kUsers | kGrants, now,
+      [route, subject_key, now, remember_until](Db& db) -> Result<Done> {
+        Result<Millis> h = horizon(db, StmtId::kUserHorizon, route, subject_key, nullptr);
+        if (!h.ok()) return h.status();
+        Stmt s = db.stmt(StmtId::kUserBump);
+        s.blob(1, route).blob(2, subject_key).i64(3, std::max(h.value(), now)).i64(4, now);
+        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_subject");
+        if (Status r =
+                record_logout(db, route, subject_key, nullptr, now, remember_until, "refresh.revoke_subject");
+            !r.ok()) {
+          return r;
+        }
+        return Done{};
+      },
+      std::move(done));
 }
 
 void SqliteRefresh::revoke_client(const std::string& route, const std::string& subject_key,
                                   const std::string& client_key, Millis now, Millis remember_until,
                                   Callback<Done> done) {
-  e_.submit<Done>(true, kClientGens | kGrants, now,
-                  [route, subject_key, client_key, now, remember_until](Db& db) -> Result<Done> {
-                    Result<Millis> h =
-                        horizon(db, StmtId::kClientHorizon, route, subject_key, &client_key);
-                    if (!h.ok()) return h.status();
-                    Stmt s = db.stmt(StmtId::kClientGenBump);
-                    s.blob(1, route).blob(2, subject_key).blob(3, client_key);
-                    s.i64(4, std::max(h.value(), now)).i64(5, now);
-                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_client");
-                    if (Status r = record_logout(db, route, subject_key, &client_key, now, remember_until,
-                                                 "refresh.revoke_client");
-                        !r.ok()) {
-                      return r;
-                    }
-                    return Done{};
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      true, kClientGens | kGrants, now,
+      [route, subject_key, client_key, now, remember_until](Db& db) -> Result<Done> {
+        Result<Millis> h = horizon(db, StmtId::kClientHorizon, route, subject_key, &client_key);
+        if (!h.ok()) return h.status();
+        Stmt s = db.stmt(StmtId::kClientGenBump);
+        s.blob(1, route).blob(2, subject_key).blob(3, client_key);
+        s.i64(4, std::max(h.value(), now)).i64(5, now);
+        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_client");
+        if (Status r = record_logout(db, route, subject_key, &client_key, now, remember_until,
+                                     "refresh.revoke_client");
+            !r.ok()) {
+          return r;
+        }
+        return Done{};
+      },
+      std::move(done));
 }
 
 // grant_live = 1 statement over the user's range of refresh_grants: the grant's row, and the
@@ -365,41 +366,46 @@ void SqliteRefresh::revoke_client(const std::string& route, const std::string& s
 void SqliteRefresh::grant_live(const std::string& route, const std::string& subject_key,
                                const std::string& client_key, const std::string& grant_key, Millis issued_at,
                                Millis now, Callback<Done> done) {
-  e_.submit<Done>(false, 0, now,
-                  [route, subject_key, client_key, grant_key, issued_at, now](Db& db) -> Result<Done> {
-                    constexpr Millis kLast = std::numeric_limits<Millis>::max();
-                    Stmt s = db.stmt(StmtId::kGrantLive);
-                    // An empty grant key matches no row (no grant key is empty).
-                    s.blob(1, route).blob(2, subject_key).i64(3, now).blob(4, grant_key);
-                    // Bound without a copy (SQLITE_STATIC): the keys must outlive step().
-                    const std::string user_from = logout_key(nullptr, issued_at);
-                    const std::string user_to = logout_key(nullptr, kLast);
-                    const std::string client_from = logout_key(&client_key, issued_at);
-                    const std::string client_to = logout_key(&client_key, kLast);
-                    s.blob(5, user_from).blob(6, user_to).blob(7, client_from).blob(8, client_to);
-                    const int rc = s.step();
-                    if (rc == SQLITE_DONE) return Done{};
-                    if (rc != SQLITE_ROW) return db.error(rc, "refresh.grant_live");
-                    switch (s.col_i64(0)) {
-                      case 1: return grant_revoked_status();
-                      case 2: return subject_logged_out_status();
-                      default: return client_logged_out_status();
-                    }
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      false, 0, now,
+      [route, subject_key, client_key, grant_key, issued_at, now](Db& db) -> Result<Done> {
+        constexpr Millis kLast = std::numeric_limits<Millis>::max();
+        Stmt s = db.stmt(StmtId::kGrantLive);
+        // An empty grant key matches no row (no grant key is empty).
+        s.blob(1, route).blob(2, subject_key).i64(3, now).blob(4, grant_key);
+        // Bound without a copy (SQLITE_STATIC): the keys must outlive step().
+        const std::string user_from = logout_key(nullptr, issued_at);
+        const std::string user_to = logout_key(nullptr, kLast);
+        const std::string client_from = logout_key(&client_key, issued_at);
+        const std::string client_to = logout_key(&client_key, kLast);
+        s.blob(5, user_from).blob(6, user_to).blob(7, client_from).blob(8, client_to);
+        const int rc = s.step();
+        if (rc == SQLITE_DONE) return Done{};
+        if (rc != SQLITE_ROW) return db.error(rc, "refresh.grant_live");
+        switch (s.col_i64(0)) {
+          case 1:
+            return grant_revoked_status();
+          case 2:
+            return subject_logged_out_status();
+          default:
+            return client_logged_out_status();
+        }
+      },
+      std::move(done));
 }
 
 void SqliteRefresh::revoke_grant(const std::string& route, const std::string& subject_key,
                                  const std::string& grant_key, Millis until, Millis now,
                                  Callback<Done> done) {
-  e_.submit<Done>(true, kGrants, now,
-                  [route, subject_key, grant_key, until, now](Db& db) -> Result<Done> {
-                    Stmt s = db.stmt(StmtId::kGrantRevoke);
-                    s.blob(1, route).blob(2, subject_key).blob(3, grant_key).i64(4, until).i64(5, now);
-                    if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_grant");
-                    return Done{};
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      true, kGrants, now,
+      [route, subject_key, grant_key, until, now](Db& db) -> Result<Done> {
+        Stmt s = db.stmt(StmtId::kGrantRevoke);
+        s.blob(1, route).blob(2, subject_key).blob(3, grant_key).i64(4, until).i64(5, now);
+        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.revoke_grant");
+        return Done{};
+      },
+      std::move(done));
 }
 
 // list = 1 statement over the user's index range of the current generation.
@@ -432,55 +438,55 @@ void SqliteRefresh::list(const std::string& route, const std::string& subject_ke
 
 // store_jti = 2 statements (generations, insert), +1 per generation row to extend.
 void SqliteRefresh::store_jti(const JtiEntry& entry, Callback<Done> done) {
-  e_.submit<Done>(true, kJtis, entry.now,
-                  [e = entry](Db& db) -> Result<Done> {
-                    Result<Gens> g = read_gens(db, e.route, e.subject_key, e.client_key,
-                                               std::string(), e.now);
-                    if (!g.ok()) return g.status();
-                    {
-                      Stmt s = db.stmt(StmtId::kJtiInsert);
-                      s.blob(1, e.route).blob(2, e.subject_key).blob(3, e.jti_key);
-                      s.blob(4, e.client_key).blob(5, e.record).i64(6, g->user_gen);
-                      s.i64(7, g->client_gen).i64(8, e.expires_at).i64(9, e.now);
-                      if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.store_jti");
-                      if (db.changes() == 0) {
-                        return Status(StatusCode::kAlreadyExists, "jti already stored", "jti");
-                      }
-                    }
-                    if (Status s = extend_gens(db, g.value(), e.route, e.subject_key, e.client_key,
-                                               e.expires_at);
-                        !s.ok()) {
-                      return s;
-                    }
-                    return Done{};
-                  },
-                  std::move(done));
+  e_.submit<Done>(
+      true, kJtis, entry.now,
+      [e = entry](Db& db) -> Result<Done> {
+        Result<Gens> g = read_gens(db, e.route, e.subject_key, e.client_key, std::string(), e.now);
+        if (!g.ok()) return g.status();
+        {
+          Stmt s = db.stmt(StmtId::kJtiInsert);
+          s.blob(1, e.route).blob(2, e.subject_key).blob(3, e.jti_key);
+          s.blob(4, e.client_key).blob(5, e.record).i64(6, g->user_gen);
+          s.i64(7, g->client_gen).i64(8, e.expires_at).i64(9, e.now);
+          if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.store_jti");
+          if (db.changes() == 0) {
+            return Status(StatusCode::kAlreadyExists, "jti already stored", "jti");
+          }
+        }
+        if (Status s = extend_gens(db, g.value(), e.route, e.subject_key, e.client_key, e.expires_at);
+            !s.ok()) {
+          return s;
+        }
+        return Done{};
+      },
+      std::move(done));
 }
 
 // consume_jti = 1 statement (lookup with generations) + 1 (mark consumed) when it consumes.
 void SqliteRefresh::consume_jti(const std::string& route, const std::string& subject_key,
                                 const std::string& jti_key, Millis now, Callback<JtiResult> done) {
-  e_.submit<JtiResult>(true, 0, now,
-                       [route, subject_key, jti_key, now](Db& db) -> Result<JtiResult> {
-                         JtiResult out;
-                         {
-                           Stmt s = db.stmt(StmtId::kJtiGet);
-                           s.blob(1, route).blob(2, subject_key).blob(3, jti_key).i64(4, now);
-                           const int rc = s.step();
-                           if (rc == SQLITE_DONE) return out;  // kNotFound
-                           if (rc != SQLITE_ROW) return db.error(rc, "refresh.consume_jti");
-                           out.outcome = decide_jti(s.col_i64(2) != 0, s.col_i64(1) != 0);
-                           if (out.outcome == JtiOutcome::kRevoked) return out;
-                           out.record = s.col_blob(0);
-                         }
-                         if (out.outcome == JtiOutcome::kAlreadyConsumed) return out;
-                         Stmt s = db.stmt(StmtId::kJtiConsume);
-                         s.blob(1, route).blob(2, subject_key).blob(3, jti_key);
-                         if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.consume_jti");
-                         out.outcome = JtiOutcome::kConsumed;
-                         return out;
-                       },
-                       std::move(done));
+  e_.submit<JtiResult>(
+      true, 0, now,
+      [route, subject_key, jti_key, now](Db& db) -> Result<JtiResult> {
+        JtiResult out;
+        {
+          Stmt s = db.stmt(StmtId::kJtiGet);
+          s.blob(1, route).blob(2, subject_key).blob(3, jti_key).i64(4, now);
+          const int rc = s.step();
+          if (rc == SQLITE_DONE) return out;  // kNotFound
+          if (rc != SQLITE_ROW) return db.error(rc, "refresh.consume_jti");
+          out.outcome = decide_jti(s.col_i64(2) != 0, s.col_i64(1) != 0);
+          if (out.outcome == JtiOutcome::kRevoked) return out;
+          out.record = s.col_blob(0);
+        }
+        if (out.outcome == JtiOutcome::kAlreadyConsumed) return out;
+        Stmt s = db.stmt(StmtId::kJtiConsume);
+        s.blob(1, route).blob(2, subject_key).blob(3, jti_key);
+        if (int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "refresh.consume_jti");
+        out.outcome = JtiOutcome::kConsumed;
+        return out;
+      },
+      std::move(done));
 }
 
 }  // namespace authstore::internal::sqlite

@@ -27,8 +27,8 @@ Result<std::int64_t> parse_int(std::string_view name, std::string_view value, st
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (ec != std::errc() || end != value.data() + value.size() || v < lo || v > hi) {
-    return bad_url("option " + std::string(name) + ": expected an integer in [" +
-                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return bad_url("option " + std::string(name) + ": expected an integer in [" + std::to_string(lo) + ", " +
+                   std::to_string(hi) + "]");
   }
   return v;
 }
