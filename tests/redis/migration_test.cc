@@ -13,8 +13,8 @@
 #include "backends/redis/redis_backend.h"
 #include "conformance/backend_redis.h"
 #include "conformance/harness.h"
-#include "redis/migration_support.h"
 #include "redis/client.h"
+#include "redis/migration_support.h"
 #include "redis/redis_test_env.h"
 
 namespace authstore::testing {
@@ -23,9 +23,7 @@ namespace {
 using namespace migration_support;  // NOLINT
 using redis::testing::plain_url;
 
-std::string b_prefix(Harness& h) {
-  return static_cast<internal::RedisBackend&>(h.backend()).prefix();
-}
+std::string b_prefix(Harness& h) { return static_cast<internal::RedisBackend&>(h.backend()).prefix(); }
 
 class RedisMigrationTest : public ::testing::Test {
  protected:
@@ -48,7 +46,8 @@ TEST_F(RedisMigrationTest, EveryOperationAnswersTheSameOnTheImportedPrefix) {
   // The target exports the same rows (TTL-derived columns aside).
   for (int t = 0; t < kTableCount; ++t) {
     auto again = export_all(seam(b), static_cast<Table>(t), a.clock().now());
-    EXPECT_EQ(texts(rows[t], true), texts(again, true)) << internal::migration::table_name(static_cast<Table>(t));
+    EXPECT_EQ(texts(rows[t], true), texts(again, true))
+        << internal::migration::table_name(static_cast<Table>(t));
   }
   // The family F1 carries its grace candidate (t1, spent by the rotation that made t2, re-rotated
   // by a grace retry: SQLite's grace_token); F2 its prev_token; the ended F6 the token that
@@ -71,9 +70,7 @@ TEST_F(RedisMigrationTest, EveryOperationAnswersTheSameOnTheImportedPrefix) {
   std::vector<std::string> on_a = observe(a.store(), p);
   std::vector<std::string> on_b = observe(b.store(), p);
   EXPECT_EQ(on_a, on_b);
-  auto has = [&](const std::string& line) {
-    return std::find(on_b.begin(), on_b.end(), line) != on_b.end();
-  };
+  auto has = [&](const std::string& line) { return std::find(on_b.begin(), on_b.end(), line) != on_b.end(); };
   EXPECT_TRUE(has("rotate f1[1] grace: ok rot 4")) << ::testing::PrintToString(on_b);
   EXPECT_TRUE(has("rotate f1[2] superseded: reused")) << ::testing::PrintToString(on_b);
   EXPECT_TRUE(has("rotate f7: ok rot 1"));
@@ -124,7 +121,8 @@ TEST_F(RedisMigrationTest, TheLegacyLayoutCarriesTheHigherGenerationOfItsTwoPlac
   // Bump every legacy place by 5.
   for (const Row& r : users) {
     const auto& u = std::get<internal::migration::UserRow>(r);
-    auto s = (*raw)->call({"HSET", pa + "ru:" + u.route + ":" + u.subject_key, "g", std::to_string(u.gen + 5)});
+    auto s =
+        (*raw)->call({"HSET", pa + "ru:" + u.route + ":" + u.subject_key, "g", std::to_string(u.gen + 5)});
     ASSERT_TRUE(s.ok());
   }
   migrate(a, b, a.clock().now());
@@ -157,7 +155,8 @@ TEST_F(RedisMigrationTest, ImportingTwiceIsImportingOnce) {
     ASSERT_TRUE(seam(c).import_rows(static_cast<Table>(t), rows[t], now).ok());
   }
   // Tokens again after the families: still the same place in their families.
-  ASSERT_TRUE(seam(c).import_rows(Table::kRefreshTokens, rows[static_cast<int>(Table::kRefreshTokens)], now).ok());
+  ASSERT_TRUE(
+      seam(c).import_rows(Table::kRefreshTokens, rows[static_cast<int>(Table::kRefreshTokens)], now).ok());
   for (int t = 0; t < kTableCount; ++t) {
     EXPECT_EQ(texts(export_all(seam(b), static_cast<Table>(t), now), true),
               texts(export_all(seam(c), static_cast<Table>(t), now), true))
@@ -165,7 +164,8 @@ TEST_F(RedisMigrationTest, ImportingTwiceIsImportingOnce) {
   }
   // Tokens before their families: the family's row decides each token's state all the same.
   Harness d(url(unique_prefix("d")), grace_options());
-  ASSERT_TRUE(seam(d).import_rows(Table::kRefreshTokens, rows[static_cast<int>(Table::kRefreshTokens)], now).ok());
+  ASSERT_TRUE(
+      seam(d).import_rows(Table::kRefreshTokens, rows[static_cast<int>(Table::kRefreshTokens)], now).ok());
   for (int t = 0; t < kTableCount; ++t) {
     if (t == static_cast<int>(Table::kRefreshTokens)) continue;
     ASSERT_TRUE(seam(d).import_rows(static_cast<Table>(t), rows[t], now).ok());
@@ -223,6 +223,9 @@ TEST_F(RedisMigrationTest, AResumedExportPageByPageFromNewProcessesGivesTheSameR
 TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   using namespace internal::migration;  // NOLINT
   Harness b(url(unique_prefix("b")), grace_options());
+  // Redis expires keys in real time: rows without a tie to the family live 10 minutes, and pages
+  // are large (a SCAN walks the whole shared fixture database), so a loaded machine's slow run
+  // does not see them expire.
   const Millis now = kStart;
   const std::string R = "{AAAAAAAAAAA}";
   const std::string sub(43, 's'), cli(43, 'c'), gra(43, 'g');
@@ -234,7 +237,8 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   auto tb = [](Millis t) {
     const auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
     std::string out(8, '\0');
-    for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i)
+      out[static_cast<std::size_t>(i)] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
     return out;
   };
   in[static_cast<int>(Table::kRefreshGrants)] = {
@@ -268,23 +272,25 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   ended.prev_spent_at = ended.last_used_at;
   in[static_cast<int>(Table::kRefreshFamilies)] = {f, ended};
   in[static_cast<int>(Table::kRefreshTokens)] = {
-      TokenRow{f.current_token, f.family_key, f.expires_at}, TokenRow{f.grace_token, f.family_key, f.expires_at},
+      TokenRow{f.current_token, f.family_key, f.expires_at},
+      TokenRow{f.grace_token, f.family_key, f.expires_at},
       TokenRow{"rt:" + R + ":old", f.family_key, f.expires_at},
       TokenRow{"rt:" + R + ":e0", ended.family_key, ended.expires_at}};
   in[static_cast<int>(Table::kRefreshJtis)] = {
-      JtiRow{R, sub, "rj:" + R + ":j", cli, "jrec", 3, 2, true, now + 20'000}};
-  in[static_cast<int>(Table::kCodes)] = {CodeRow{"ac:" + R + ":c1", false, "crec", "ctomb", now + 10'000},
-                                         CodeRow{"ac:" + R + ":c2", true, "", "ctomb2", now + 10'000}};
+      JtiRow{R, sub, "rj:" + R + ":j", cli, "jrec", 3, 2, true, now + 600'000}};
+  in[static_cast<int>(Table::kCodes)] = {CodeRow{"ac:" + R + ":c1", false, "crec", "ctomb", now + 600'000},
+                                         CodeRow{"ac:" + R + ":c2", true, "", "ctomb2", now + 600'000}};
   in[static_cast<int>(Table::kSessions)] = {
       SessionRow{R, "bucket", "sess1", "sess1:sealed", 4, false, now + 70'000},
       SessionRow{R, "bucket", "sess2", "", 0, true, now + 70'000}};
-  in[static_cast<int>(Table::kReplay)] = {ReplayRow{"jr:h", "owner", now + 60'000}};  // Redis TTLs run in real time
+  in[static_cast<int>(Table::kReplay)] = {
+      ReplayRow{"jr:h", "owner", now + 60'000}};  // Redis TTLs run in real time
   in[static_cast<int>(Table::kClientTokens)] = {ClientTokenRow{"ct:g:k1", "blob1", INT64_MAX},
-                                                ClientTokenRow{"ct:g:k2", "blob2", now + 8000},
-                                                ClientTokenRow{"ct:a:u:x", "blob3", now + 8000}};
-  in[static_cast<int>(Table::kPayloadGrants)] = {PayloadGrantRow{"pg:{G}", now + 9000}};
-  in[static_cast<int>(Table::kPayloads)] = {PayloadRow{"pl:{H}", "prec", "pg:{G}", 0, now + 9000}};
-  in[static_cast<int>(Table::kPayloadIndex)] = {PayloadIndexRow{"pu:{U}", "pl:{H}", now + 9000}};
+                                                ClientTokenRow{"ct:g:k2", "blob2", now + 600'000},
+                                                ClientTokenRow{"ct:a:u:x", "blob3", now + 600'000}};
+  in[static_cast<int>(Table::kPayloadGrants)] = {PayloadGrantRow{"pg:{G}", now + 600'000}};
+  in[static_cast<int>(Table::kPayloads)] = {PayloadRow{"pl:{H}", "prec", "pg:{G}", 0, now + 600'000}};
+  in[static_cast<int>(Table::kPayloadIndex)] = {PayloadIndexRow{"pu:{U}", "pl:{H}", now + 600'000}};
   // An expired row of every kind is skipped.
   in[static_cast<int>(Table::kCodes)].push_back(CodeRow{"ac:" + R + ":gone", false, "r", "t", now});
   for (auto& [t, rows] : in) ASSERT_TRUE(seam(b).import_rows(static_cast<Table>(t), rows, now).ok()) << t;
@@ -297,7 +303,7 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
                                                    GrantRow{R, sub, client_logout + tb(now - 7), 0}};
   want[static_cast<int>(Table::kCodes)].pop_back();
   for (int t = 0; t < kTableCount; ++t) {
-    auto out = export_all(seam(b), static_cast<Table>(t), now);
+    auto out = export_all(seam(b), static_cast<Table>(t), now, 1000);
     EXPECT_EQ(texts(want[t], true), texts(out, true)) << table_name(static_cast<Table>(t));
     // TTL-derived expiries: at least what was imported.
     for (const Row& r : out) {
@@ -311,9 +317,9 @@ TEST_F(RedisMigrationTest, SqliteShapedRowsRoundTrip) {
   }
   // Importing the export again changes nothing.
   for (int t = 0; t < kTableCount; ++t) {
-    auto out = export_all(seam(b), static_cast<Table>(t), now);
+    auto out = export_all(seam(b), static_cast<Table>(t), now, 1000);
     ASSERT_TRUE(seam(b).import_rows(static_cast<Table>(t), out, now).ok());
-    EXPECT_EQ(texts(want[t], true), texts(export_all(seam(b), static_cast<Table>(t), now), true))
+    EXPECT_EQ(texts(want[t], true), texts(export_all(seam(b), static_cast<Table>(t), now, 1000), true))
         << table_name(static_cast<Table>(t));
   }
 }
@@ -383,7 +389,8 @@ TEST_F(RedisMigrationTest, AClusterCursorOfAnotherSlotMapIsRefused) {
   Result<Page> stale = seam(k).export_page(Table::kCodes, "123/0/0", 10, kStart);
   EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(stale.status().field(), "cursor");
-  EXPECT_EQ(seam(k).export_page(Table::kCodes, "garbage", 10, kStart).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(seam(k).export_page(Table::kCodes, "garbage", 10, kStart).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 // Codes and reservations of the earlier layout (hashes, still read until they expire) are exported
