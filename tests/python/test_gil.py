@@ -38,8 +38,10 @@ class Relay:
                 data = source.recv(65536)
                 if not data:
                     return
-                sink.sendall(data)
+                # Counted before it is passed on: the reply to a request cannot reach the caller
+                # before the request's bytes are counted (counting after sendall raced the caller).
                 self.forwarded += len(data)
+                sink.sendall(data)
             except OSError:
                 return
 
