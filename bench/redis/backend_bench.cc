@@ -58,6 +58,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "authstore/authstore.h"
 #include "backends/redis/executor.h"
 #include "backends/redis/scripts.h"
@@ -89,6 +90,7 @@ struct Args {
   std::string load_urls;  // --load-urls: rb mode SCRIPT LOADs on each of these (comma-separated)
   std::string out_dir;    // --out: pipe mode writes its files here
   bool blocking = false;  // --blocking 1: authstore mode runs the blocking calls, one at a time
+  long rounds = 1;        // --rounds: the timed phase again over the same records (for profiling)
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -115,6 +117,11 @@ Args parse(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-seconds", a.max_seconds, "time bound of a run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--rounds", a.rounds,
+                 "authstore mode: run the timed phase this many times over the same records (read "
+                 "operations only; to profile the timed phase rather than the preparation)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--route", kRoute, "route tag in redis-benchmark's command")->capture_default_str();
@@ -467,12 +474,21 @@ int run_authstore(const Args& a) {
     return failed == 0 && completed == n ? 0 : 1;
   }
 
-  Window w;
-  const double wall = w.run(n, a.inflight, a.max_seconds, timed);
-  const double done = static_cast<double>(w.completed());
-  std::printf("op=%s inflight=%ld requests=%ld completed=%ld failed=%ld rps=%.0f\n", op.c_str(), a.inflight,
-              n, w.completed(), w.failed(), done / wall);
-  return w.failed() == 0 && w.completed() == n ? 0 : 1;
+  int rc = 0;
+  for (long round = 0; round < a.rounds; ++round) {
+    Window w;
+    const std::uint64_t allocs0 = authstore::bench::allocations();
+    const double wall = w.run(n, a.inflight, a.max_seconds, timed);
+    const double done = static_cast<double>(w.completed());
+    // Allocations per operation (global operator new in this process: the library's and the
+    // benchmark's own few), a figure that does not depend on the machine's load.
+    const double allocs =
+        static_cast<double>(authstore::bench::allocations() - allocs0) / std::max(done, 1.0);
+    std::printf("op=%s inflight=%ld requests=%ld completed=%ld failed=%ld rps=%.0f allocs_per_op=%.1f\n",
+                op.c_str(), a.inflight, n, w.completed(), w.failed(), done / wall, allocs);
+    if (w.failed() != 0 || w.completed() != n) rc = 1;
+  }
+  return rc;
 }
 
 // ------------------------------------------------------------------------------------------------

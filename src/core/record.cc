@@ -34,8 +34,13 @@ const RingKey* header_key(const KeyRing& ring, RecordType type, std::string_view
 }
 
 // What binds a record to its place: the domain, (v2) the store id, and the storage key.
-std::string binding(std::uint8_t version, const KeyRing& ring, std::string_view storage_key) {
-  std::string b(version == 1 ? kDomainV1 : kDomainV2);
+// Sized once, with room for the `extra` bytes a caller appends (the record header of an AAD).
+std::string binding(std::uint8_t version, const KeyRing& ring, std::string_view storage_key,
+                    std::size_t extra = kHeader) {
+  const std::string_view domain = version == 1 ? kDomainV1 : kDomainV2;
+  std::string b;
+  b.reserve(domain.size() + (version == 2 ? 4 + ring.store_id().size() : 0) + 4 + storage_key.size() + extra);
+  b.append(domain);
   if (version == 2) put_lp(b, ring.store_id());
   put_lp(b, storage_key);
   return b;

@@ -40,14 +40,31 @@ void index_hash_raw(const KeyRing& ring, std::string_view label, std::string_vie
   ring.index().mac_into({label, n1.view(), part1, n2.view(), part2}, out);
 }
 
-UserIds user_ids(const KeyRing& ring, std::string_view subject) {
+namespace {
+// HMAC(index key, "subject" || lp(subject)).
+void subject_mac(const KeyRing& ring, std::string_view subject, unsigned char (&h)[32]) {
   const LengthPrefix n(subject.size());
-  const std::string h = ring.index().mac({"subject", n.view(), subject});
+  ring.index().mac_into({"subject", n.view(), subject}, h);
+}
+std::string_view view(const unsigned char (&h)[32], std::size_t n = 32) {
+  return {reinterpret_cast<const char*>(h), n};
+}
+}  // namespace
+
+UserIds user_ids(const KeyRing& ring, std::string_view subject) {
+  unsigned char h[32];
+  subject_mac(ring, subject, h);
   UserIds ids;
-  ids.route = h.substr(0, 8);
+  ids.route.assign(view(h, 8));
   ids.tag = route_tag(ids.route);
-  ids.subject_key = base64url_encode(h);
+  ids.subject_key = base64url_encode(view(h));
   return ids;
+}
+
+std::string user_tag(const KeyRing& ring, std::string_view subject) {
+  unsigned char h[32];
+  subject_mac(ring, subject, h);
+  return route_tag(view(h, 8));
 }
 
 namespace {
@@ -72,7 +89,10 @@ std::string family_key(std::string_view tag, std::string_view family_random) {
 }
 std::string jti_key(std::string_view tag, std::string_view hash) { return join("rj", tag, hash); }
 std::string session_binding(std::string_view tag, std::string_view bucket, std::string_view session) {
-  return join("ss", tag, join(bucket, session, {}));
+  std::string k;
+  k.reserve(3 + tag.size() + 1 + bucket.size() + 1 + session.size());
+  k.append("ss:").append(tag).append(1, ':').append(bucket).append(1, ':').append(session);
+  return k;
 }
 std::string replay_key(std::string_view hash) {
   std::string k;

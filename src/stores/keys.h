@@ -18,6 +18,8 @@ struct UserIds {
 };
 
 UserIds user_ids(const KeyRing& ring, std::string_view subject);
+// user_ids(ring, subject).tag alone (one MAC, no subject key).
+std::string user_tag(const KeyRing& ring, std::string_view subject);
 // The tag of a raw 8-byte route.
 std::string route_tag(std::string_view route);
 

@@ -38,7 +38,7 @@ struct Where {
 
 Where locate(const KeyRing& ring, std::string_view uid, std::string_view type, std::string_view sid) {
   Where w;
-  w.route = user_ids(ring, uid).tag;
+  w.route = user_tag(ring, uid);
   w.bucket = index_hash(ring, "bucket", uid, type);
   if (!sid.empty()) {
     w.session = index_hash(ring, "session", sid);
@@ -110,12 +110,13 @@ std::optional<Session> decode(const KeyRing& ring, const std::string& binding, s
 // place (the binding is rebuilt from where the value was found, never from the value), and the
 // decrypted id, user and type must be the ones asked for. `sid`, when known (get), must be the
 // decrypted id; otherwise (get_all) the id must hash to session_key.
-std::optional<Session> decode_stored(const KeyRing& ring, const Where& w, std::string_view session_key,
-                                     std::string_view uid, std::string_view type, std::string_view sid,
-                                     std::string_view stored) {
+// `binding` is session_binding(w.route, w.bucket, session_key).
+std::optional<Session> decode_stored(const KeyRing& ring, const std::string& binding,
+                                     std::string_view session_key, std::string_view uid,
+                                     std::string_view type, std::string_view sid, std::string_view stored) {
   const auto colon = stored.find(':');
   if (colon == std::string_view::npos || stored.substr(0, colon) != session_key) return std::nullopt;
-  auto s = decode(ring, session_binding(w.route, w.bucket, session_key), stored.substr(colon + 1));
+  auto s = decode(ring, binding, stored.substr(colon + 1));
   if (!s || s->user_id != uid || s->type != type) return std::nullopt;
   if (sid.empty() ? index_hash(ring, "session", s->id) != session_key : s->id != sid) return std::nullopt;
   return s;
@@ -128,18 +129,21 @@ void SessionStoreImpl::get(std::string_view sid, std::string_view uid, std::stri
   guarded(done, [&] {
     if (Status s = check_keys(sid, uid, type, true); !s.ok()) return fail(done, s);
     Where w = locate(*ctx->ring, uid, type, sid);
-    backend->sessions().get(
-        w.route, w.bucket, w.session, ctx->now(),
-        [ctx = ctx.get(), w, sid = std::string(sid), uid = std::string(uid), type = std::string(type),
-         done = std::move(done)](Result<std::string> r) mutable {
-          if (!r.ok()) return done(Result<Session>(r.status()));
-          auto s = decode_stored(*ctx->ring, w, w.session, uid, type, sid, r.value());
-          if (!s) {
-            ctx->security(SecurityEvent::kSignatureFailure);
-            return done(Result<Session>(Status(StatusCode::kNotFound, "session not found")));
-          }
-          done(Result<Session>(std::move(*s)));
-        });
+    // The reply needs only the session key and the binding: the route and the bucket are used
+    // here, to name the hash, and stay behind.
+    Callback<std::string> on_value = [ctx = ctx.get(), session = w.session, binding = std::move(w.binding),
+                                      sid = std::string(sid), uid = std::string(uid),
+                                      type = std::string(type),
+                                      done = std::move(done)](Result<std::string> r) mutable {
+      if (!r.ok()) return done(Result<Session>(r.status()));
+      auto s = decode_stored(*ctx->ring, binding, session, uid, type, sid, r.value());
+      if (!s) {
+        ctx->security(SecurityEvent::kSignatureFailure);
+        return done(Result<Session>(Status(StatusCode::kNotFound, "session not found")));
+      }
+      done(Result<Session>(std::move(*s)));
+    };
+    backend->sessions().get(w.route, w.bucket, w.session, ctx->now(), std::move(on_value));
   });
 }
 
@@ -217,8 +221,9 @@ void SessionStoreImpl::get_all(std::string_view uid, std::string_view type,
                                   std::vector<Session> out;
                                   out.reserve(r->size());
                                   for (const StoredSession& stored : r.value()) {
-                                    auto s = decode_stored(*ctx->ring, w, stored.session_key, uid, type, {},
-                                                           stored.record);
+                                    auto s = decode_stored(
+                                        *ctx->ring, session_binding(w.route, w.bucket, stored.session_key),
+                                        stored.session_key, uid, type, {}, stored.record);
                                     if (!s) {
                                       ctx->security(SecurityEvent::kSignatureFailure);
                                       continue;

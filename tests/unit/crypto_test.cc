@@ -73,17 +73,24 @@ std::vector<HmacVector> rfc4231_vectors() {
   };
 }
 
-TEST(HmacKey, Rfc4231Cases1To4And6And7) {
+// Both ways of computing the MAC (the fast path on SHA-256 states, the provider's EVP_MAC) are
+// held to the same vectors.
+class HmacPaths : public ::testing::TestWithParam<HmacKey::Path> {};
+INSTANTIATE_TEST_SUITE_P(Both, HmacPaths, ::testing::Values(HmacKey::Path::kAuto, HmacKey::Path::kProvider),
+                         [](const auto& p) { return p.param == HmacKey::Path::kAuto ? "Fast" : "Provider"; });
+
+TEST_P(HmacPaths, Rfc4231Cases1To4And6And7) {
   for (const auto& v : rfc4231_vectors()) {
-    HmacKey key(v.key);
+    HmacKey key(v.key, GetParam());
     EXPECT_EQ(hex_encode(key.mac(v.data)), v.mac_hex) << v.name;
   }
 }
 
-// The pooled context is re-initialised between calls: repeated calls give the same MAC.
-TEST(HmacKey, RepeatedCallsOnOneKeyGiveTheSameMac) {
+// The copied states (fast path) or the pooled context (provider) start afresh on every call:
+// repeated calls give the same MAC.
+TEST_P(HmacPaths, RepeatedCallsOnOneKeyGiveTheSameMac) {
   for (const auto& v : rfc4231_vectors()) {
-    HmacKey key(v.key);
+    HmacKey key(v.key, GetParam());
     for (int i = 0; i < 5; ++i) {
       EXPECT_EQ(hex_encode(key.mac(v.data)), v.mac_hex) << v.name << " call " << i;
       EXPECT_EQ(key.mac("other").size(), 32u);  // interleave another message
@@ -93,10 +100,10 @@ TEST(HmacKey, RepeatedCallsOnOneKeyGiveTheSameMac) {
 
 // OpenSSL's one-shot HMAC() as a second opinion, around the 64-byte block size where a key is
 // zero-padded (<= 64) or hashed first (> 64), and for messages spanning several blocks.
-TEST(HmacKey, MatchesOpenSslHmacForEveryKeyLengthAroundTheBlockSize) {
+TEST_P(HmacPaths, MatchesOpenSslHmacForEveryKeyLengthAroundTheBlockSize) {
   std::string key;
   for (std::size_t klen = 0; klen <= 200; ++klen) {
-    HmacKey hk(key);
+    HmacKey hk(key, GetParam());
     for (std::size_t mlen : {0u, 1u, 55u, 56u, 63u, 64u, 65u, 119u, 128u, 1000u}) {
       const std::string msg(mlen, static_cast<char>('a' + klen % 26));
       unsigned char expect[32];
@@ -111,17 +118,17 @@ TEST(HmacKey, MatchesOpenSslHmacForEveryKeyLengthAroundTheBlockSize) {
   }
 }
 
-TEST(HmacKey, PartsAreConcatenated) {
+TEST_P(HmacPaths, PartsAreConcatenated) {
   const auto v = rfc4231_vectors()[1];
-  HmacKey key(v.key);
+  HmacKey key(v.key, GetParam());
   EXPECT_EQ(hex_encode(key.mac({"what do ", "ya want", "", " for nothing?"})), v.mac_hex);
   EXPECT_EQ(key.mac({}), key.mac(""));
 }
 
-TEST(HmacKey, ManyThreadsSharingOneKeyGetIdenticalResults) {
+TEST_P(HmacPaths, ManyThreadsSharingOneKeyGetIdenticalResults) {
   const auto vectors = rfc4231_vectors();
   std::vector<std::unique_ptr<HmacKey>> keys;
-  for (const auto& v : vectors) keys.push_back(std::make_unique<HmacKey>(v.key));
+  for (const auto& v : vectors) keys.push_back(std::make_unique<HmacKey>(v.key, GetParam()));
   // Messages whose MACs are computed once, single-threaded, then raced for.
   std::vector<std::string> messages;
   for (int i = 0; i < 16; ++i)
@@ -150,7 +157,7 @@ TEST(HmacKey, ManyThreadsSharingOneKeyGetIdenticalResults) {
 // Each thread keeps copies of the keys it used last (8 HmacKeys, 4 raw keys): more keys than
 // that, used in turn and dropped and re-made (a new key may reuse a freed key's address), must
 // still each give their own MAC, equal to OpenSSL's one-shot HMAC().
-TEST(HmacKey, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
+TEST_P(HmacPaths, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
   auto reference = [](const std::string& key, const std::string& msg) {
     unsigned char out[32];
     unsigned int len = 0;
@@ -161,7 +168,7 @@ TEST(HmacKey, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
   std::vector<std::string> secrets;
   for (int i = 0; i < 20; ++i) secrets.push_back(std::string(32, static_cast<char>('A' + i)));
   std::vector<std::unique_ptr<HmacKey>> keys;
-  for (const auto& k : secrets) keys.push_back(std::make_unique<HmacKey>(k));
+  for (const auto& k : secrets) keys.push_back(std::make_unique<HmacKey>(k, GetParam()));
   for (int round = 0; round < 3; ++round) {
     for (std::size_t i = 0; i < secrets.size(); ++i) {
       const std::string msg = "message " + std::to_string(i);
@@ -174,7 +181,7 @@ TEST(HmacKey, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
     for (std::size_t i = 0; i < keys.size(); i += 2) {
       keys[i].reset();
       secrets[i][0] = static_cast<char>(secrets[i][0] + 1);
-      keys[i] = std::make_unique<HmacKey>(secrets[i]);
+      keys[i] = std::make_unique<HmacKey>(secrets[i], GetParam());
     }
   }
 }

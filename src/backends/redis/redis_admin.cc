@@ -30,7 +30,7 @@ struct Scan {
 void scan_step(std::shared_ptr<Scan> s) {
   std::vector<std::string> args = {
       "SCAN", s->cursor, "MATCH", s->backend->prefix() + "*", "COUNT", std::string(kCountBatch)};
-  s->backend->command("admin_scan", std::move(args), {}, [s](Result<Reply> r) {
+  s->backend->command_list("admin_scan", args, {}, [s](Result<Reply> r) {
     if (!r.ok()) return s->finish(r.status());
     const auto& v = r->elements();
     if (!r->is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_array()) {
@@ -99,7 +99,7 @@ void count_sessions(std::shared_ptr<Counting> c) {
   }
   std::string k = c->buckets[c->next_bucket++];
   std::vector<std::string> args = {"ZCOUNT", k, "(" + std::to_string(c->now), "+inf"};
-  c->backend->command("admin_zcount", std::move(args), {k}, [c](Result<Reply> r) {
+  c->backend->command_list("admin_zcount", args, {k}, [c](Result<Reply> r) {
     if (!r.ok()) return c->done(Result<StoreCounts>(r.status()));
     std::int64_t n = 0;
     if (!redis_reply::to_int(r.value(), n)) {

@@ -131,8 +131,21 @@ void RedisBackend::submit(std::string_view op, const redis::Script* script,
   if (observer_) observer_(op, keys);
   const Views k(keys);
   const Views a(args);
+  submit_call(op, script, k.span(), a.span(), std::move(done));
+}
+
+void RedisBackend::submit(std::string_view op, const redis::Script* script,
+                          std::span<const std::string_view> keys, std::span<const std::string_view> args,
+                          redis::ReplyCallback done) {
+  if (observer_) observer_(op, std::vector<std::string>(keys.begin(), keys.end()));
+  submit_call(op, script, keys, args, std::move(done));
+}
+
+void RedisBackend::submit_call(std::string_view op, const redis::Script* script,
+                               std::span<const std::string_view> keys, std::span<const std::string_view> args,
+                               redis::ReplyCallback done) {
   const RedisDeadline deadline = std::chrono::steady_clock::now() + executor_->command_timeout();
-  RedisCall call{op, script, k.span(), a.span()};
+  RedisCall call{op, script, keys, args};
   call.writes = script != nullptr ? script->writes() : !args.empty() && !read_only_command(args[0]);
   executor_->execute(call, deadline, std::move(done));
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -117,7 +118,12 @@ class RedisBackend final : public Backend {
   const RedisExecutor& executor() const { return *executor_; }
   const std::string& prefix() const { return options_.prefix; }
   const RedisBackendOptions& options() const { return options_; }
-  std::string key(std::string_view k) const { return options_.prefix + std::string(k); }
+  std::string key(std::string_view k) const {
+    std::string out;
+    out.reserve(options_.prefix.size() + k.size());
+    out.append(options_.prefix).append(k);
+    return out;
+  }
 
   // Test hook: called with an operation's name and the (prefixed) keys it declares, before each
   // command or script is sent. Set it before the first operation; not synchronized.
@@ -132,22 +138,33 @@ class RedisBackend final : public Backend {
     submit(script.name(), &script, keys, args, mapped(script.name(), std::move(on_reply)));
   }
   // Runs a native command (`args`, name first); `keys` are the keys among `args`. As eval().
+  // The views need to live only until command() returns (the command is encoded before it
+  // returns): the hot paths pass their strings without copying them into vectors.
   template <class OnReply>
-  void command(std::string_view op, std::vector<std::string> args, std::vector<std::string> keys,
-               OnReply on_reply) {
+  void command(std::string_view op, std::initializer_list<std::string_view> args,
+               std::initializer_list<std::string_view> keys, OnReply on_reply) {
+    submit(op, nullptr, {keys.begin(), keys.size()}, {args.begin(), args.size()},
+           mapped(op, std::move(on_reply)));
+  }
+  // As command(), for a command built in a vector.
+  template <class OnReply>
+  void command_list(std::string_view op, const std::vector<std::string>& args,
+                    const std::vector<std::string>& keys, OnReply on_reply) {
     submit(op, nullptr, keys, args, mapped(op, std::move(on_reply)));
   }
   // As command(), for the parts that fall back to an earlier key layout when a native command
   // meets a key of another type: `on_reply(Result<Reply>, bool wrongtype)` gets wrongtype = true
   // (and a failed Result) when the server answered WRONGTYPE; every other failure mapped as above.
   template <class OnReply>
-  void command_or_wrongtype(std::string_view op, std::vector<std::string> args, std::vector<std::string> keys,
-                            OnReply on_reply) {
-    submit(op, nullptr, keys, args, [op, on_reply = std::move(on_reply)](Result<redis::Reply> r) mutable {
-      if (r.ok()) return on_reply(std::move(r), false);
-      const bool wrongtype = r.has_value() && r.value().is_error() && r.value().error_code() == "WRONGTYPE";
-      on_reply(Result<redis::Reply>(redis_reply::map_error(op, r)), wrongtype);
-    });
+  void command_or_wrongtype(std::string_view op, std::initializer_list<std::string_view> args,
+                            std::initializer_list<std::string_view> keys, OnReply on_reply) {
+    submit(op, nullptr, {keys.begin(), keys.size()}, {args.begin(), args.size()},
+           [op, on_reply = std::move(on_reply)](Result<redis::Reply> r) mutable {
+             if (r.ok()) return on_reply(std::move(r), false);
+             const bool wrongtype =
+                 r.has_value() && r.value().is_error() && r.value().error_code() == "WRONGTYPE";
+             on_reply(Result<redis::Reply>(redis_reply::map_error(op, r)), wrongtype);
+           });
   }
 
  private:
@@ -162,6 +179,10 @@ class RedisBackend final : public Backend {
   }
   void submit(std::string_view op, const redis::Script* script, const std::vector<std::string>& keys,
               const std::vector<std::string>& args, redis::ReplyCallback done);
+  void submit(std::string_view op, const redis::Script* script, std::span<const std::string_view> keys,
+              std::span<const std::string_view> args, redis::ReplyCallback done);
+  void submit_call(std::string_view op, const redis::Script* script, std::span<const std::string_view> keys,
+                   std::span<const std::string_view> args, redis::ReplyCallback done);
 
   RedisBackendOptions options_;
   LogHook log_;

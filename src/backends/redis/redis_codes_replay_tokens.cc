@@ -299,7 +299,7 @@ class RedisClientTokens final : public ClientTokenBackend {
     if (!is_generic(key)) {
       std::vector<std::string> args = {"SET", k, std::move(value)};
       if (!px.empty()) args.insert(args.end(), {"PX", px});
-      return b_.command("token_put", std::move(args), {k}, std::move(finish));
+      return b_.command_list("token_put", args, {k}, std::move(finish));
     }
     indexed(now, std::move(finish),
             [this, key, k, value = std::move(value), expires_at, px, now](auto finish2) mutable {
@@ -369,7 +369,12 @@ class RedisClientTokens final : public ClientTokenBackend {
   // others as they are.
   std::string redis_key(const std::string& key) const {
     if (!is_generic(key)) return b_.key(key);
-    return b_.prefix() + "ct:{g}:" + key.substr(kGeneric.size());
+    constexpr std::string_view kIndexed = "ct:{g}:";
+    const std::string_view rest = std::string_view(key).substr(kGeneric.size());
+    std::string k;
+    k.reserve(b_.prefix().size() + kIndexed.size() + rest.size());
+    k.append(b_.prefix()).append(kIndexed).append(rest);
+    return k;
   }
   std::string index_key() const { return b_.prefix() + "cti:{g}"; }
   std::string expiries_key() const { return b_.prefix() + "cte:{g}"; }
@@ -436,7 +441,7 @@ class RedisClientTokens final : public ClientTokenBackend {
   void move_step(std::string cursor, Millis now) {
     std::vector<std::string> args = {
         "SCAN", std::move(cursor), "MATCH", b_.prefix() + std::string(kGeneric) + "*", "COUNT", "1000"};
-    b_.command("token_index_scan", std::move(args), {}, [this, now](Result<Reply> r) {
+    b_.command_list("token_index_scan", args, {}, [this, now](Result<Reply> r) {
       if (!r.ok()) return finish_move(r.status());
       auto& v = r->elements();
       if (!r->is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_array()) {

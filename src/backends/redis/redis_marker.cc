@@ -131,7 +131,7 @@ void sample_read(std::shared_ptr<Sampling> s) {
     const bool token = kind == "ct:";
     std::vector<std::string> keys = {k};
     if (kind == "sh:") {
-      s->backend->command("marker_sample", std::move(args), std::move(keys), [s, k](Result<Reply> r) {
+      s->backend->command_list("marker_sample", args, keys, [s, k](Result<Reply> r) {
         if (!r.ok()) return s->done(Result<Sample>(r.status()));
         if (!r->is_array()) return s->done(Result<Sample>(redis_reply::unexpected("marker_sample")));
         add_sessions(*s, k, r->elements());
@@ -139,7 +139,7 @@ void sample_read(std::shared_ptr<Sampling> s) {
       });
       return;
     }
-    s->backend->command("marker_sample", std::move(args), std::move(keys), [s, k, token](Result<Reply> r) {
+    s->backend->command_list("marker_sample", args, keys, [s, k, token](Result<Reply> r) {
       if (!r.ok()) return s->done(Result<Sample>(r.status()));
       const Reply* v = &r.value();
       const std::size_t colon = v->is_string() && token ? v->str().find(':') : 0;
@@ -160,7 +160,7 @@ void sample_read(std::shared_ptr<Sampling> s) {
 
 void sample_scan(std::shared_ptr<Sampling> s) {
   std::vector<std::string> args = {"SCAN", s->cursor, "MATCH", s->backend->prefix() + "*", "COUNT", "1000"};
-  s->backend->command("marker_sample_scan", std::move(args), {}, [s](Result<Reply> r) {
+  s->backend->command_list("marker_sample_scan", args, {}, [s](Result<Reply> r) {
     if (!r.ok()) return s->done(Result<Sample>(r.status()));
     const auto& v = r->elements();
     if (!r->is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_array()) {

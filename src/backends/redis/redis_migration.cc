@@ -306,7 +306,7 @@ class Batch {
         if (c.script != nullptr) {
           b_.eval(*c.script, std::move(c.keys), std::move(c.args), std::move(done));
         } else {
-          b_.command(c.op, std::move(c.args), std::move(c.keys), std::move(done));
+          b_.command_list(c.op, c.args, c.keys, std::move(done));
         }
       }
       std::unique_lock<std::mutex> lock(st->m);

@@ -105,8 +105,11 @@ class RedisSessions final : public SessionBackend {
 
  private:
   // kind: "sh:" sessions hash, "sx:" live index, "sz:" tombstones; then route ":" bucket.
-  std::string bucket(const std::string& route, const std::string& bucket_key, const char* kind) const {
-    return b_.prefix() + kind + route + ":" + bucket_key;
+  std::string bucket(const std::string& route, const std::string& bucket_key, std::string_view kind) const {
+    std::string k;
+    k.reserve(b_.prefix().size() + kind.size() + route.size() + 1 + bucket_key.size());
+    k.append(b_.prefix()).append(kind).append(route).append(1, ':').append(bucket_key);
+    return k;
   }
   std::vector<std::string> keys3(const std::string& route, const std::string& bucket_key) const {
     return {bucket(route, bucket_key, "sh:"), bucket(route, bucket_key, "sx:"),
