@@ -6,14 +6,18 @@
 // tokens, keys, callbacks, metrics, expiry). Each store figure in docs/performance.md is a ratio
 // to its reference here, measured in the same run of the same binary.
 //
-// The references use the cheapest correct form of each primitive: an HMAC context keyed once per
-// thread and restarted per MAC (EVP_MAC_init without a key), random bytes drawn 4 KiB at a time
+// The references use the cheapest correct form of each primitive: HMAC from the key's padded
+// SHA-256 states hashed once and copied per MAC (as the store computes it), random bytes drawn 4 KiB at a time
 // per thread with getrandom(2), AES-GCM with a per-thread cipher context re-keyed per record
 // (the store derives a key per record).
+// SHA256_Init/Update/Final: deprecated in OpenSSL 3, shipped; the store's HMAC uses them too.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 #include <sys/random.h>
 #include <tsl/robin_map.h>
 
@@ -31,38 +35,39 @@
 
 namespace {
 
-// HMAC-SHA256 under one fixed key: a keyed template, copied once per thread.
+// HMAC-SHA256 under one fixed key, in the cheapest correct form (the one the store uses since
+// issue 17: src/core/crypto.cc): the key's padded inner and outer SHA-256 states hashed once,
+// copied per MAC, with OpenSSL's SHA-256 block functions.
 class BareMac {
  public:
   BareMac() {
-    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    ctx_ = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);
-    char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                                 OSSL_PARAM_construct_end()};
+    unsigned char pad[SHA256_CBLOCK];
     const std::string key(32, 'k');
-    if (ctx_ == nullptr ||
-        EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
-      std::abort();
+    for (std::size_t i = 0; i < sizeof pad; ++i) {
+      pad[i] = static_cast<unsigned char>((i < key.size() ? static_cast<unsigned char>(key[i]) : 0) ^ 0x36);
     }
+    if (SHA256_Init(&inner_) != 1 || SHA256_Update(&inner_, pad, sizeof pad) != 1) std::abort();
+    for (std::size_t i = 0; i < sizeof pad; ++i) {
+      pad[i] = static_cast<unsigned char>((i < key.size() ? static_cast<unsigned char>(key[i]) : 0) ^ 0x5c);
+    }
+    if (SHA256_Init(&outer_) != 1 || SHA256_Update(&outer_, pad, sizeof pad) != 1) std::abort();
   }
-  ~BareMac() { EVP_MAC_CTX_free(ctx_); }
-  BareMac(const BareMac&) = delete;
-  BareMac& operator=(const BareMac&) = delete;
 
   // HMAC over the concatenation of `parts`.
-  void mac(std::initializer_list<std::string_view> parts, unsigned char (&out)[32]) {
-    std::size_t len = 0;
-    bool ok = EVP_MAC_init(ctx_, nullptr, 0, nullptr) == 1;
-    for (std::string_view p : parts) {
-      ok = ok && EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(p.data()), p.size()) == 1;
-    }
-    if (!(ok && EVP_MAC_final(ctx_, out, &len, sizeof out) == 1)) std::abort();
+  void mac(std::initializer_list<std::string_view> parts, unsigned char (&out)[32]) const {
+    SHA256_CTX c = inner_;
+    bool ok = true;
+    for (std::string_view p : parts) ok = ok && SHA256_Update(&c, p.data(), p.size()) == 1;
+    unsigned char digest[32];
+    ok = ok && SHA256_Final(digest, &c) == 1;
+    c = outer_;
+    ok = ok && SHA256_Update(&c, digest, sizeof digest) == 1 && SHA256_Final(out, &c) == 1;
+    if (!ok) std::abort();
   }
 
  private:
-  EVP_MAC_CTX* ctx_ = nullptr;
+  SHA256_CTX inner_{};
+  SHA256_CTX outer_{};
 };
 
 BareMac& thread_mac() {
