@@ -102,6 +102,8 @@ class MemoryRefresh final : public RefreshBackend {
   void sweep(Millis now);
   // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
   std::int64_t count(Millis now);
+  // Entries held, expired or not: families + tokens + jtis + users (tests: what a sweep removed).
+  std::size_t held();
 
   enum class FamilyStatus : std::uint8_t { kActive, kRevoked, kEnded };
   struct User {

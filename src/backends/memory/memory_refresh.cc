@@ -390,6 +390,16 @@ std::int64_t MemoryRefresh::count(Millis now) {
   });
 }
 
+std::size_t MemoryRefresh::held() {
+  std::size_t n = 0;
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    const State& s = shard.state;
+    n += s.families.size() + s.tokens.size() + s.jtis.size() + s.users.size();
+  }
+  return n;
+}
+
 // Walks a shard only when something in it may have expired (State::next_expiry), so that a
 // store of millions of live families is not walked every second under its shards' locks.
 void MemoryRefresh::sweep(Millis now) {
