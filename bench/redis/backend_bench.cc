@@ -62,6 +62,7 @@
 #include "authstore/authstore.h"
 #include "backends/redis/executor.h"
 #include "backends/redis/scripts.h"
+#include "common/records.h"
 #include "redis/client.h"
 #include "redis/script.h"
 
@@ -221,29 +222,13 @@ std::function<void(Result<T>)> ok_cb(std::function<void(bool)> done) {
 // ------------------------------------------------------------------------------------------------
 // authstore through the public API.
 
-authstore::UnixMillis now_ms() { return authstore::SystemClock().now(); }
+using bench::now_ms;
+using bench::token_record;
 
-authstore::CodeGrant code_grant(long i) {
-  authstore::CodeGrant g;
-  g.client_id = "client-app";
-  g.subject = "user-" + std::to_string(i);
-  g.scope = "openid profile email";
-  g.redirect_uri = "https://app.example.com/callback";
-  g.nonce = "n-0S6_WzA2Mj";
-  g.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-  g.code_challenge_method = "S256";
-  g.auth_time = now_ms();
-  return g;
-}
+authstore::CodeGrant code_grant(long i) { return bench::code_grant("user-" + std::to_string(i)); }
 
 authstore::RefreshGrant refresh_grant(const std::string& subject, long i) {
-  authstore::RefreshGrant g;
-  g.subject = subject;
-  g.client_id = "client-app";
-  g.scope = "openid profile email offline_access";
-  g.grant_id = "grant-" + std::to_string(i);
-  g.metadata_json = R"({"device":"Firefox on Linux"})";
-  return g;
+  return bench::refresh_grant(subject, "grant-" + std::to_string(i));
 }
 
 authstore::Session session(long i) {
@@ -256,18 +241,6 @@ authstore::Session session(long i) {
   s.refresh_expires_at = now + 30LL * 24 * 3'600'000;
   s.refresh_token_id = "rt-id-" + std::to_string(i);
   return s;
-}
-
-authstore::TokenRecord token_record() {
-  authstore::TokenRecord r;
-  r.access_token = std::string(40, 'A');
-  r.refresh_token = std::string(40, 'R');
-  r.token_type = "Bearer";
-  r.scope = "openid profile";
-  r.resource = "https://api.example.com/";
-  r.expires_at = now_ms() + 3'600'000;
-  r.refresh_expires_at = now_ms() + 30LL * 24 * 3'600'000;
-  return r;
 }
 
 int run_authstore(const Args& a) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "backends/memory/memory_backend.h"
+#include "backends/memory/memory_parts.h"
 #include "conformance/backends.h"
 #include "core/keyring.h"
 
@@ -249,5 +251,50 @@ TEST(MemoryBackend, SweeperRemovesExpiredEntriesAndStopsWithTheStore) {
   EXPECT_EQ(thread_count(), threads_before) << "a sweeper thread outlived its store";
 }
 
+// The refresh sweep skips shards where nothing can have expired yet (a lower bound per shard),
+// and still removes what expired once it is due: families, their tokens, jtis, and users with
+// nothing left; a logout's dropped index is freed by the sweep too.
+TEST(MemoryBackend, RefreshSweepRemovesWhatExpiredAndKeepsTheRest) {
+  Options o = keyed();
+  o.memory_sweep_interval_ms = 3'600'000;  // this test sweeps by hand
+  Harness h("memory://", o);
+  auto* backend = dynamic_cast<internal::MemoryBackend*>(&h.backend());
+  ASSERT_NE(backend, nullptr);
+  auto& refresh = dynamic_cast<internal::MemoryRefresh&>(backend->refresh());
+  RefreshGrant brief;
+  brief.subject = "brief";
+  brief.client_id = "app";
+  brief.lifetime_ms = 60'000;
+  RefreshGrant lasting = brief;
+  lasting.subject = "lasting";
+  lasting.lifetime_ms = 3'600'000;
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(h.store().refresh().issue(brief).ok());  // > 64: dropped later
+  ASSERT_TRUE(h.store().refresh().issue(lasting).ok());
+  ASSERT_TRUE(h.store().refresh().store_jti("brief", "jti-1", "app", 60'000).ok());
+  const std::size_t all = 2 * 101 + 1 + 2;  // families + tokens, the jti, two users
+  EXPECT_EQ(refresh.held(), all);
+  backend->sweep();
+  EXPECT_EQ(refresh.held(), all) << "nothing had expired";
+  h.clock().advance(120'000);
+  backend->sweep();
+  EXPECT_EQ(refresh.held(), 3u) << "the brief families, tokens, jti and user should be gone";
+  ASSERT_EQ(h.store().refresh().list("lasting")->size(), 1u);
+  ASSERT_TRUE(h.store().refresh().revoke_subject("lasting").ok());
+  backend->sweep();
+  EXPECT_TRUE(h.store().refresh().list("lasting")->empty());
+  h.clock().advance(3'500'000);  // past the family's hour, within the logout's memory (1 h after it)
+  backend->sweep();
+  EXPECT_EQ(refresh.held(), 1u) << "only the logged-out user's generation is left";
+  h.clock().advance(2 * 3'600'000);
+  backend->sweep();
+  EXPECT_EQ(refresh.held(), 0u);
+  // A logout of a user holding nothing, in a shard with nothing else to expire: its remembered
+  // generation alone must make the sweep come back for it.
+  ASSERT_TRUE(h.store().refresh().revoke_subject("nobody").ok());
+  EXPECT_EQ(refresh.held(), 1u);
+  h.clock().advance(2 * 3'600'000);
+  backend->sweep();
+  EXPECT_EQ(refresh.held(), 0u) << "the logged-out user outlived its memory";
+}
 }  // namespace
 }  // namespace authstore::testing

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
@@ -566,6 +567,38 @@ void every_key_lies_in_the_declared_slot(
                          "payload_grant_get"}) {
     EXPECT_GT(ops[op], 0) << op;
   }
+}
+
+// Logout everywhere drops the user's family index with UNLINK, so that Redis frees a large index
+// off its main thread: the script's cost does not follow the families the user holds (issue 17,
+// target 5; bench/growth). A private server: no other test's frees are counted.
+TEST_F(RedisBackendTest, LogoutFreesALargeFamilyIndexOffTheMainThread) {
+  PrivateServer server("lazyfree");
+  ASSERT_TRUE(server.start());
+  auto admin = redis::Client::from_url(server.url());
+  ASSERT_TRUE(admin.ok()) << admin.status().to_string();
+  auto lazyfreed = [&]() -> long {
+    auto r = (*admin)->call({"INFO", "memory"});
+    if (!r.ok()) return -1;
+    const std::string text = r->str();
+    const auto at = text.find("lazyfreed_objects:");
+    return at == std::string::npos ? -1 : std::atol(text.c_str() + at + 18);
+  };
+  Harness h(server.url() + "?prefix=" + prefix_);
+  RefreshGrant g;
+  g.subject = "many-devices";
+  g.client_id = "app";
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(h.store().refresh().issue(g).ok());  // > Redis's 64
+  const long before = lazyfreed();
+  ASSERT_GE(before, 0) << "no lazyfreed_objects in INFO memory";
+  ASSERT_TRUE(h.store().refresh().revoke_subject("many-devices").ok());
+  long after = before;
+  for (int i = 0; i < 100 && after == before; ++i) {  // the count moves once the free ran
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = lazyfreed();
+  }
+  EXPECT_EQ(after, before + 1);
+  EXPECT_TRUE(h.store().refresh().list("many-devices")->empty());
 }
 
 // The route-named layout alone (a Cluster's, or legacy_user_keys=false): every key declared.

@@ -1,5 +1,6 @@
 // Refresh families in memory: the reference implementation of RefreshBackend's state machine.
 #include <algorithm>
+#include <utility>
 
 #include "backends/memory/memory_parts.h"
 #include "backends/refresh_policy.h"
@@ -60,6 +61,7 @@ FamilyState view(const std::string& key, const Family& f) {
 User& user_of(State& s, const std::string& subject_key, Millis keep_until) {
   User& u = s.users[subject_key];
   u.keep_until = std::max(u.keep_until, keep_until);
+  s.noted(u.keep_until);  // removable from then on (once its index is empty)
   return u;
 }
 
@@ -105,6 +107,7 @@ void MemoryRefresh::issue(const FamilyIssue& req, Callback<Done> done) {
       f.idle_ttl = req.idle_ttl;
       f.expires_at = req.expires_at;
       f.idle_expires_at = std::min(req.now + req.idle_ttl, req.expires_at);
+      s.noted(f.idle_expires_at);  // <= expires_at, the token's expiry
       s.families.emplace(req.family_key, std::move(f));
       s.tokens.emplace(req.token_key, Token{req.family_key, false, false, 0, {}, req.expires_at});
       u.families[req.family_key] = req.expires_at;
@@ -228,13 +231,19 @@ void MemoryRefresh::revoke_family(const std::string& route, const std::string& f
 
 void MemoryRefresh::revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
                                    Millis remember_until, Callback<Done> done) {
+  constexpr std::size_t kFreeInline = 64;  // a larger index is left to the sweeper to free
+  FamilyIndex dropped;
   {
     auto& shard = shards_.for_key(route);
     std::lock_guard lock(shard.mu);
     User& u = user_of(shard.state, subject_key, remember_until);
     u.gen += 1;
     u.logged_out_at = std::max(u.logged_out_at.value_or(now), now);
-    u.families.clear();  // every indexed family is revoked now
+    dropped = std::exchange(u.families, {});  // every indexed family is revoked now
+  }
+  if (dropped.size() > kFreeInline) {
+    std::lock_guard lock(dropped_mu_);
+    dropped_.push_back(std::move(dropped));
   }
   done(Result<Done>(Done{}));
 }
@@ -289,6 +298,7 @@ void MemoryRefresh::revoke_grant(const std::string& route, const std::string& su
     User& u = user_of(shard.state, subject_key, until);
     Millis& g = u.grant_revoked[grant_key];
     g = std::max(g, until);
+    shard.state.noted(g);
   }
   done(Result<Done>(Done{}));
 }
@@ -338,6 +348,7 @@ void MemoryRefresh::store_jti(const JtiEntry& e, Callback<Done> done) {
       s.jtis[e.jti_key] =
           Jti{e.record, e.subject_key, e.client_key, u.gen, c == u.client_gen.end() ? 0 : c->second,
               false,    e.expires_at};
+      s.noted(e.expires_at);
       stored = true;
     }
   }
@@ -379,23 +390,55 @@ std::int64_t MemoryRefresh::count(Millis now) {
   });
 }
 
+std::size_t MemoryRefresh::held() {
+  std::size_t n = 0;
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    const State& s = shard.state;
+    n += s.families.size() + s.tokens.size() + s.jtis.size() + s.users.size();
+  }
+  return n;
+}
+
+// Walks a shard only when something in it may have expired (State::next_expiry), so that a
+// store of millions of live families is not walked every second under its shards' locks.
 void MemoryRefresh::sweep(Millis now) {
+  {
+    std::vector<FamilyIndex> dropped;
+    {
+      std::lock_guard lock(dropped_mu_);
+      dropped.swap(dropped_);
+    }
+  }  // freed here, outside every lock
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
     State& s = shard.state;
-    std::erase_if(s.tokens, [now](const auto& kv) { return kv.second.expires_at <= now; });
-    std::erase_if(s.families, [now](const auto& kv) { return !unexpired(kv.second, now); });
-    std::erase_if(s.jtis, [now](const auto& kv) { return kv.second.expires_at <= now; });
+    if (s.next_expiry > now) continue;
+    Millis next = INT64_MAX;
+    // True when `until` has passed (the entry goes); otherwise the entry stays and counts for
+    // the shard's next expiry.
+    auto gone = [&next, now](Millis until) {
+      if (until <= now) return true;
+      next = std::min(next, until);
+      return false;
+    };
+    std::erase_if(s.tokens, [&](const auto& kv) { return gone(kv.second.expires_at); });
+    std::erase_if(s.families, [&](const auto& kv) {
+      return gone(std::min(kv.second.idle_expires_at, kv.second.expires_at));
+    });
+    std::erase_if(s.jtis, [&](const auto& kv) { return gone(kv.second.expires_at); });
     for (auto it = s.users.begin(); it != s.users.end();) {
       User& u = it->second;
       std::erase_if(u.families, [&](const auto& kv) { return s.families.count(kv.first) == 0; });
-      std::erase_if(u.grant_revoked, [now](const auto& kv) { return kv.second <= now; });
+      std::erase_if(u.grant_revoked, [&](const auto& kv) { return gone(kv.second); });
       if (u.keep_until <= now && u.families.empty() && u.grant_revoked.empty()) {
         it = s.users.erase(it);
       } else {
+        if (u.keep_until > now) next = std::min(next, u.keep_until);
         ++it;
       }
     }
+    s.next_expiry = next;
   }
 }
 

@@ -167,10 +167,15 @@ inline constexpr int kTableCount = 13;
     " VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(route, subject_key, client_key) DO UPDATE SET"                   \
     " gen = CASE WHEN expires_at > ?5 THEN gen + 1 ELSE 1 END,"                                              \
     " expires_at = max(CASE WHEN expires_at > ?5 THEN expires_at ELSE 0 END, ?4)")                           \
+  /* the latest expiry of the user's current generation (?3 = now): older ones are revoked and */            \
+  /* the generation row outlives them (issues extend it, bumps keep its later expiry). Families: */          \
+  /* one entry of refresh_families_user, whatever the user holds; jtis: the user's jti rows. */              \
   X(kUserHorizon,                                                                                            \
     "SELECT max(coalesce((SELECT max(expires_at) FROM refresh_families"                                      \
-    " WHERE route = ?1 AND subject_key = ?2), 0), coalesce((SELECT max(expires_at)"                          \
-    " FROM refresh_jtis WHERE route = ?1 AND subject_key = ?2), 0))")                                        \
+    " WHERE route = ?1 AND subject_key = ?2 AND user_gen = coalesce((SELECT gen FROM refresh_users"          \
+    " WHERE route = ?1 AND subject_key = ?2 AND expires_at > ?3), 0)), 0), coalesce((SELECT max(expires_at)" \
+    " FROM refresh_jtis WHERE route = ?1 AND subject_key = ?2 AND user_gen = coalesce((SELECT gen"           \
+    " FROM refresh_users WHERE route = ?1 AND subject_key = ?2 AND expires_at > ?3), 0)), 0))")              \
   X(kClientHorizon,                                                                                          \
     "SELECT max(coalesce((SELECT max(expires_at) FROM refresh_families"                                      \
     " WHERE route = ?1 AND subject_key = ?2 AND client_key = ?3), 0),"                                       \

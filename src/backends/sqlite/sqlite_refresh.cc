@@ -178,11 +178,16 @@ Status extend_gens(Db& db, const Gens& g, const std::string& route, const std::s
   return Status::Ok();
 }
 
+// kUserHorizon (client_key null; ?3 = now) or kClientHorizon (?3 = the client key).
 Result<Millis> horizon(Db& db, StmtId id, const std::string& route, const std::string& subject_key,
-                       const std::string* client_key) {
+                       const std::string* client_key, Millis now) {
   Stmt s = db.stmt(id);
   s.blob(1, route).blob(2, subject_key);
-  if (client_key != nullptr) s.blob(3, *client_key);
+  if (client_key != nullptr) {
+    s.blob(3, *client_key);
+  } else {
+    s.i64(3, now);
+  }
   const int rc = s.step();
   if (rc != SQLITE_ROW) return db.error(rc, "refresh.horizon");
   return s.col_i64(0);
@@ -316,15 +321,15 @@ Status record_logout(Db& db, const std::string& route, const std::string& subjec
 
 }  // namespace
 
-// revoke_subject = 3 statements: how long the user's current families and jtis live (an index
-// range over this user's rows), then the generation bump kept at least that long, then the
-// logout's row for grant_live.
+// revoke_subject = 3 statements: how long the user's current generation of families and jtis
+// lives (one index entry for the families, whatever the user holds; the user's jti rows), then
+// the generation bump kept at least that long, then the logout's row for grant_live.
 void SqliteRefresh::revoke_subject(const std::string& route, const std::string& subject_key, Millis now,
                                    Millis remember_until, Callback<Done> done) {
   e_.submit<Done>(
       true, kUsers | kGrants, now,
       [route, subject_key, now, remember_until](Db& db) -> Result<Done> {
-        Result<Millis> h = horizon(db, StmtId::kUserHorizon, route, subject_key, nullptr);
+        Result<Millis> h = horizon(db, StmtId::kUserHorizon, route, subject_key, nullptr, now);
         if (!h.ok()) return h.status();
         Stmt s = db.stmt(StmtId::kUserBump);
         s.blob(1, route).blob(2, subject_key).i64(3, std::max(h.value(), now)).i64(4, now);
@@ -345,7 +350,7 @@ void SqliteRefresh::revoke_client(const std::string& route, const std::string& s
   e_.submit<Done>(
       true, kClientGens | kGrants, now,
       [route, subject_key, client_key, now, remember_until](Db& db) -> Result<Done> {
-        Result<Millis> h = horizon(db, StmtId::kClientHorizon, route, subject_key, &client_key);
+        Result<Millis> h = horizon(db, StmtId::kClientHorizon, route, subject_key, &client_key, now);
         if (!h.ok()) return h.status();
         Stmt s = db.stmt(StmtId::kClientGenBump);
         s.blob(1, route).blob(2, subject_key).blob(3, client_key);

@@ -12,10 +12,32 @@ local members = redis.call('ZRANGE', idx, 0, -1)
 for _, fk in ipairs(members) do
   if not declared[P .. fk] then return -1 end
 end
+-- revoked(), with the generations of each (subject, client) and the revocation of each
+-- (subject, grant) read once per listing rather than once per family: a user's families share
+-- them, and nothing here changes them, so a list costs one read per family.
+local gens_of, grant_of = {}, {}
+local function listed_revoked(f)
+  if f.st == 'r' then return true end
+  local gk = f.sub .. ':' .. f.cli
+  local gc = gens_of[gk]
+  if not gc then
+    local g, c = user_gens(f.sub, f.cli)
+    gc = {g = g, c = c}
+    gens_of[gk] = gc
+  end
+  if gc.g ~= f.gen or gc.c ~= f.cg then return true end
+  local rk = f.sub .. ':' .. f.gra
+  local r = grant_of[rk]
+  if r == nil then
+    r = grant_revoked(f.sub, f.gra) and true or false
+    grant_of[rk] = r
+  end
+  return r
+end
 local out = {}
 for _, fk in ipairs(members) do
   local f = load_family(P .. fk)
-  if not f or not unexpired(f) or revoked(f) then
+  if not f or not unexpired(f) or listed_revoked(f) then
     redis.call('ZREM', idx, fk)
   elseif f.st == 'a' then
     append(out, view(fk, f))
