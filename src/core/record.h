@@ -42,6 +42,8 @@ enum class RecordType : std::uint8_t {
 
 class RecordWriter {
  public:
+  // Room for a typical record up front (one allocation rather than one per growth).
+  RecordWriter() { body_.reserve(256); }
   RecordWriter& str(std::uint8_t tag, std::string_view v);
   RecordWriter& i64(std::uint8_t tag, std::int64_t v);
   std::string take() { return std::move(body_); }

@@ -72,20 +72,34 @@ class RedisCodes final : public CodeBackend {
   // code_insert decides.
   void insert(const std::string& key, std::string record, std::string tombstone, Millis expires_at,
               Millis now, Callback<Done> done) override {
-    std::string k = b_.key(key);
-    std::string t = tomb_key(key);
-    std::string rv = num(expires_at) + ":" + record;
-    std::string tv = num(expires_at) + ":" + tombstone;
+    // One shared state for both replies and the rare fallback (a taken key: the script decides),
+    // so the two callbacks capture a pointer each and nothing is copied per command.
+    struct Insert {
+      Pair pair;
+      std::string k, t, rv, tv;
+      Millis expires_at = 0, now = 0;
+      Callback<Done> done;
+    };
+    auto in = std::make_shared<Insert>();
+    in->k = b_.key(key);
+    in->t = tomb_key(key);
+    const std::string at = num(expires_at);
+    in->rv.reserve(at.size() + 1 + record.size());
+    in->rv.append(at).append(1, ':').append(record);
+    in->tv.reserve(at.size() + 1 + tombstone.size());
+    in->tv.append(at).append(1, ':').append(tombstone);
+    in->expires_at = expires_at;
+    in->now = now;
+    in->done = std::move(done);
     const std::string px = ttl_px(expires_at, now);
-    auto pair = std::make_shared<Pair>();
-    auto finish = [this, pair, k, t, rv, tv, expires_at, now, done = std::move(done)]() mutable {
-      for (auto& r : pair->got) {
-        if (!r->ok()) return done(Result<Done>(r->status()));
+    auto finish = [this](const std::shared_ptr<Insert>& s) {
+      for (auto& r : s->pair.got) {
+        if (!r->ok()) return s->done(Result<Done>(r->status()));
       }
-      if (!pair->got[0]->value().is_nil() && !pair->got[1]->value().is_nil())
-        return done(Result<Done>(Done{}));
-      b_.eval(script_code_insert(), {k, t}, {num(now), rv, tv, num(expires_at)},
-              [done = std::move(done)](Result<Reply> r) {
+      if (!s->pair.got[0]->value().is_nil() && !s->pair.got[1]->value().is_nil())
+        return s->done(Result<Done>(Done{}));
+      b_.eval(script_code_insert(), {s->k, s->t}, {num(s->now), s->rv, s->tv, num(s->expires_at)},
+              [done = std::move(s->done)](Result<Reply> r) {
                 if (!r.ok()) return done(Result<Done>(r.status()));
                 if (!r->is_integer()) return done(Result<Done>(unexpected("code_insert")));
                 if (r->integer() == 0) {
@@ -94,14 +108,12 @@ class RedisCodes final : public CodeBackend {
                 done(Result<Done>(Done{}));
               });
     };
-    auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
-    b_.command("code_insert", {"SET", k, std::move(rv), "NX", "PX", px}, {k},
-               [pair, shared_finish](Result<Reply> r) {
-                 if (pair->set(0, std::move(r))) (*shared_finish)();
-               });
-    b_.command("code_insert_tombstone", {"SET", t, std::move(tv), "NX", "PX", px}, {t},
-               [pair, shared_finish](Result<Reply> r) {
-                 if (pair->set(1, std::move(r))) (*shared_finish)();
+    b_.command("code_insert", {"SET", in->k, in->rv, "NX", "PX", px}, {in->k}, [in, finish](Result<Reply> r) {
+      if (in->pair.set(0, std::move(r))) finish(in);
+    });
+    b_.command("code_insert_tombstone", {"SET", in->t, in->tv, "NX", "PX", px}, {in->t},
+               [in, finish](Result<Reply> r) {
+                 if (in->pair.set(1, std::move(r))) finish(in);
                });
   }
 
