@@ -7,10 +7,10 @@
 // to its reference here, measured in the same run of the same binary.
 //
 // The references use the cheapest correct form of each primitive: HMAC from the key's padded
-// SHA-256 states hashed once and copied per MAC (as the store computes it), random bytes drawn 4 KiB at a time
-// per thread with getrandom(2), AES-GCM with a per-thread cipher context re-keyed per record
-// (the store derives a key per record).
-// SHA256_Init/Update/Final: deprecated in OpenSSL 3, shipped; the store's HMAC uses them too.
+// SHA-256 states hashed once and copied per MAC (as the store computes it), random bytes drawn 4 KiB at a
+// time per thread with getrandom(2), AES-GCM with a per-thread cipher context re-keyed per record (the store
+// derives a key per record). SHA256_Init/Update/Final: deprecated in OpenSSL 3, shipped; the store's HMAC
+// uses them too.
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include <benchmark/benchmark.h>
