@@ -1,6 +1,5 @@
-// Cryptographic primitives: SHA-256, HMAC-SHA256, HKDF-SHA256, AES-256-GCM and constant-time
-// comparison from OpenSSL 3 (through its providers, so a FIPS provider applies; HMAC uses
-// OpenSSL's SHA-256 block functions directly unless FIPS is the default: see crypto.cc);
+// Cryptographic primitives: SHA-256, HMAC-SHA256 (EVP_MAC), HKDF-SHA256, AES-256-GCM and
+// constant-time comparison from OpenSSL 3 (through its providers: a FIPS provider applies);
 // random bytes from the kernel (getrandom(2)). No OpenSSL type leaks out of this header.
 #pragma once
 
@@ -38,10 +37,7 @@ std::string hkdf_sha256(std::string_view secret, std::string_view label, std::si
 // re-keying. Thread-safe: mac() only reads the shared key state.
 class HmacKey {
  public:
-  // kAuto: the fast path, or EVP_MAC when the process's default properties ask for FIPS.
-  // kProvider: always EVP_MAC (tests check that both paths give the same MACs).
-  enum class Path { kAuto, kProvider };
-  explicit HmacKey(std::string_view key, Path path = Path::kAuto);
+  explicit HmacKey(std::string_view key);
   ~HmacKey();
   HmacKey(const HmacKey&) = delete;
   HmacKey& operator=(const HmacKey&) = delete;

@@ -73,24 +73,17 @@ std::vector<HmacVector> rfc4231_vectors() {
   };
 }
 
-// Both ways of computing the MAC (the fast path on SHA-256 states, the provider's EVP_MAC) are
-// held to the same vectors.
-class HmacPaths : public ::testing::TestWithParam<HmacKey::Path> {};
-INSTANTIATE_TEST_SUITE_P(Both, HmacPaths, ::testing::Values(HmacKey::Path::kAuto, HmacKey::Path::kProvider),
-                         [](const auto& p) { return p.param == HmacKey::Path::kAuto ? "Fast" : "Provider"; });
-
-TEST_P(HmacPaths, Rfc4231Cases1To4And6And7) {
+TEST(HmacKey, Rfc4231Cases1To4And6And7) {
   for (const auto& v : rfc4231_vectors()) {
-    HmacKey key(v.key, GetParam());
+    HmacKey key(v.key);
     EXPECT_EQ(hex_encode(key.mac(v.data)), v.mac_hex) << v.name;
   }
 }
 
-// The copied states (fast path) or the pooled context (provider) start afresh on every call:
-// repeated calls give the same MAC.
-TEST_P(HmacPaths, RepeatedCallsOnOneKeyGiveTheSameMac) {
+// The pooled context is re-initialised between calls: repeated calls give the same MAC.
+TEST(HmacKey, RepeatedCallsOnOneKeyGiveTheSameMac) {
   for (const auto& v : rfc4231_vectors()) {
-    HmacKey key(v.key, GetParam());
+    HmacKey key(v.key);
     for (int i = 0; i < 5; ++i) {
       EXPECT_EQ(hex_encode(key.mac(v.data)), v.mac_hex) << v.name << " call " << i;
       EXPECT_EQ(key.mac("other").size(), 32u);  // interleave another message
@@ -100,10 +93,10 @@ TEST_P(HmacPaths, RepeatedCallsOnOneKeyGiveTheSameMac) {
 
 // OpenSSL's one-shot HMAC() as a second opinion, around the 64-byte block size where a key is
 // zero-padded (<= 64) or hashed first (> 64), and for messages spanning several blocks.
-TEST_P(HmacPaths, MatchesOpenSslHmacForEveryKeyLengthAroundTheBlockSize) {
+TEST(HmacKey, MatchesOpenSslHmacForEveryKeyLengthAroundTheBlockSize) {
   std::string key;
   for (std::size_t klen = 0; klen <= 200; ++klen) {
-    HmacKey hk(key, GetParam());
+    HmacKey hk(key);
     for (std::size_t mlen : {0u, 1u, 55u, 56u, 63u, 64u, 65u, 119u, 128u, 1000u}) {
       const std::string msg(mlen, static_cast<char>('a' + klen % 26));
       unsigned char expect[32];
@@ -118,17 +111,17 @@ TEST_P(HmacPaths, MatchesOpenSslHmacForEveryKeyLengthAroundTheBlockSize) {
   }
 }
 
-TEST_P(HmacPaths, PartsAreConcatenated) {
+TEST(HmacKey, PartsAreConcatenated) {
   const auto v = rfc4231_vectors()[1];
-  HmacKey key(v.key, GetParam());
+  HmacKey key(v.key);
   EXPECT_EQ(hex_encode(key.mac({"what do ", "ya want", "", " for nothing?"})), v.mac_hex);
   EXPECT_EQ(key.mac({}), key.mac(""));
 }
 
-TEST_P(HmacPaths, ManyThreadsSharingOneKeyGetIdenticalResults) {
+TEST(HmacKey, ManyThreadsSharingOneKeyGetIdenticalResults) {
   const auto vectors = rfc4231_vectors();
   std::vector<std::unique_ptr<HmacKey>> keys;
-  for (const auto& v : vectors) keys.push_back(std::make_unique<HmacKey>(v.key, GetParam()));
+  for (const auto& v : vectors) keys.push_back(std::make_unique<HmacKey>(v.key));
   // Messages whose MACs are computed once, single-threaded, then raced for.
   std::vector<std::string> messages;
   for (int i = 0; i < 16; ++i)
@@ -157,7 +150,7 @@ TEST_P(HmacPaths, ManyThreadsSharingOneKeyGetIdenticalResults) {
 // Each thread keeps copies of the keys it used last (8 HmacKeys, 4 raw keys): more keys than
 // that, used in turn and dropped and re-made (a new key may reuse a freed key's address), must
 // still each give their own MAC, equal to OpenSSL's one-shot HMAC().
-TEST_P(HmacPaths, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
+TEST(HmacKey, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac) {
   auto reference = [](const std::string& key, const std::string& msg) {
     unsigned char out[32];
     unsigned int len = 0;
@@ -168,7 +161,7 @@ TEST_P(HmacPaths, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac
   std::vector<std::string> secrets;
   for (int i = 0; i < 20; ++i) secrets.push_back(std::string(32, static_cast<char>('A' + i)));
   std::vector<std::unique_ptr<HmacKey>> keys;
-  for (const auto& k : secrets) keys.push_back(std::make_unique<HmacKey>(k, GetParam()));
+  for (const auto& k : secrets) keys.push_back(std::make_unique<HmacKey>(k));
   for (int round = 0; round < 3; ++round) {
     for (std::size_t i = 0; i < secrets.size(); ++i) {
       const std::string msg = "message " + std::to_string(i);
@@ -181,7 +174,7 @@ TEST_P(HmacPaths, ManyKeysInTurnAndKeysRemadeAtFreedAddressesEachGiveTheirOwnMac
     for (std::size_t i = 0; i < keys.size(); i += 2) {
       keys[i].reset();
       secrets[i][0] = static_cast<char>(secrets[i][0] + 1);
-      keys[i] = std::make_unique<HmacKey>(secrets[i], GetParam());
+      keys[i] = std::make_unique<HmacKey>(secrets[i]);
     }
   }
 }
