@@ -23,9 +23,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "cli/bench_internal.h"
+#include "redis/monitor_line.h"
 
 extern char** environ;
 
@@ -270,21 +272,21 @@ bool capture_commands(const RedisTarget& target, const std::function<bool()>& ru
   bool started = false;
   for (std::size_t lines = 0; lines < kMaxMonitorLines; ++lines) {
     if (!monitor.read(r, error)) return false;
-    std::string client;
-    auto cmd = parse_monitor_line(r.str, client);
-    if (!cmd) continue;
-    if (upper((*cmd)[0]) == "ECHO" && cmd->size() == 2 && (*cmd)[1] == marker + "-start") {
+    std::optional<redis::MonitorLine> line = redis::parse_monitor_line(r.str);
+    if (!line) continue;
+    Command& cmd = line->args;
+    if (upper(cmd[0]) == "ECHO" && cmd.size() == 2 && cmd[1] == marker + "-start") {
       started = true;
       continue;
     }
-    if (upper((*cmd)[0]) == "ECHO" && cmd->size() == 2 && (*cmd)[1] == marker + "-end") {
+    if (upper(cmd[0]) == "ECHO" && cmd.size() == 2 && cmd[1] == marker + "-end") {
       if (commands.empty()) error = "no command under the prefix '" + target.prefix + "' was seen";
       return !commands.empty();
     }
-    if (!started || client == "lua") continue;  // a script's own calls are part of its command
+    if (!started || line->source == "lua") continue;  // a script's own calls are part of its command
     bool ours = false;
-    for (std::size_t i = 1; i < cmd->size() && !ours; ++i) ours = (*cmd)[i].rfind(target.prefix, 0) == 0;
-    if (ours) commands.push_back(std::move(*cmd));
+    for (std::size_t i = 1; i < cmd.size() && !ours; ++i) ours = cmd[i].rfind(target.prefix, 0) == 0;
+    if (ours) commands.push_back(std::move(cmd));
   }
   error = "MONITOR: the end marker did not arrive";
   return false;
