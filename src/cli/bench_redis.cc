@@ -12,48 +12,45 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/url_query.h"
+
 namespace authstore::cli {
 namespace {
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    unsigned v = 0;
-    if (i + 2 >= in.size() ||
-        std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16).ptr != in.data() + i + 3) {
-      return false;
-    }
-    out.push_back(static_cast<char>(v));
-    i += 2;
-  }
-  return true;
-}
 
 template <class T>
 bool parse_int(std::string_view s, T& out) {
   return !s.empty() && std::from_chars(s.data(), s.data() + s.size(), out).ptr == s.data() + s.size();
 }
 
+// Percent-decodes `in` into `out` (src/core/url_query.h, as the library decodes a URL's parts).
+bool percent_decode(std::string_view in, std::string& out) {
+  std::optional<std::string> decoded = internal::percent_decode(in);
+  if (!decoded) return false;
+  out = std::move(*decoded);
+  return true;
+}
+
 constexpr int kMaxDepth = 8;
 
 }  // namespace
 
+// The rules are the library's (src/redis/url.cc, src/backends/redis/redis_backend.cc), so that the
+// bench checks and cleans up the server and prefix the store will use: the same query and
+// percent-decoding code (src/core/url_query.h), and what the library refuses is refused here too,
+// before anything is written.
 std::optional<RedisTarget> parse_redis_target(std::string_view url, std::string& error) {
   constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    error = "not a redis:// URL";
+  if (!url.starts_with(kScheme)) {
+    error = "not a redis:// URL (the bench connects to plain redis:// servers only)";
     return std::nullopt;
   }
   std::string_view rest = url.substr(kScheme.size());
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
+  if (rest.find('#') != std::string_view::npos) {
+    error = "fragments (#...) are not allowed";
+    return std::nullopt;
   }
+  const internal::QuerySplit split = internal::split_at_query(rest);
+  rest = split.before;
   std::string_view path;
   if (const auto s = rest.find('/'); s != std::string_view::npos) {
     path = rest.substr(s + 1);
@@ -61,6 +58,7 @@ std::optional<RedisTarget> parse_redis_target(std::string_view url, std::string&
   }
   RedisTarget t;
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    // user:password@ or, as several clients spell a password-only URL, password@.
     const std::string_view info = rest.substr(0, at);
     rest = rest.substr(at + 1);
     const auto colon = info.find(':');
@@ -71,56 +69,77 @@ std::optional<RedisTarget> parse_redis_target(std::string_view url, std::string&
       error = "bad %-escape in the URL's user or password";
       return std::nullopt;
     }
+    if (t.password.empty() && !t.user.empty()) {
+      error = "a user name needs a password (user:password@host)";
+      return std::nullopt;
+    }
   }
+  std::string_view host = rest;
   std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
+  bool has_port = false;
+  if (rest.starts_with('[')) {
     const auto close = rest.find(']');
     if (close == std::string_view::npos) {
       error = "unclosed [ in the host";
       return std::nullopt;
     }
-    t.host = std::string(rest.substr(1, close - 1));
-    if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+    host = rest.substr(1, close - 1);
+    const std::string_view after = rest.substr(close + 1);
+    if (!after.empty() && after[0] != ':') {
+      error = "expected ':port' after ']'";
+      return std::nullopt;
+    }
+    has_port = !after.empty();
+    if (has_port) port = after.substr(1);
   } else if (const auto colon = rest.find(':'); colon != std::string_view::npos) {
-    t.host = std::string(rest.substr(0, colon));
+    host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
-  } else {
-    t.host = std::string(rest);
+    has_port = true;
   }
-  if (t.host.empty()) t.host = "127.0.0.1";
-  if (!port.empty() && (!parse_int(port, t.port) || t.port < 1 || t.port > 65535)) {
+  if (host.empty() || host.find_first_of("% ") != std::string_view::npos) {
+    error = host.empty() ? "missing host" : "the host contains a character that is not allowed";
+    return std::nullopt;
+  }
+  t.host = std::string(host);
+  if (has_port && (!parse_int(port, t.port) || t.port < 1 || t.port > 65535)) {
     error = "port must be an integer from 1 to 65535";
     return std::nullopt;
   }
-  if (!path.empty() && !parse_int(path, t.db)) {
-    error = "db must be an integer";
+  if (!path.empty() && (!parse_int(path, t.db) || t.db < 0)) {
+    error = "db must be a non-negative integer";
     return std::nullopt;
   }
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view kv = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = kv.find('=');
-    const std::string_view k = kv.substr(0, eq);
-    const std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-    if (k == "prefix") {
-      if (!percent_decode(v, t.prefix)) {
-        error = "bad %-escape in prefix";
+  // Applied in order: a repeated option's last value wins, as in the library.
+  for (const internal::QueryParam& p : internal::split_query(split.query)) {
+    if (p.name == "prefix") {
+      if (!p.has_value) {
+        error = "option 'prefix' needs a value (prefix=...)";
         return std::nullopt;
       }
+      t.prefix = std::string(p.value);  // as written: the library does not %-decode the prefix
       t.prefix_given = true;
-    } else if (k == "db" && !parse_int(v, t.db)) {
-      error = "db must be an integer";
-      return std::nullopt;
+    } else if (p.name == "db") {
+      std::string db;
+      if (!percent_decode(p.value, db) || !parse_int(std::string_view(db), t.db) || t.db < 0) {
+        error = "db must be a non-negative integer";
+        return std::nullopt;
+      }
     }
   }
   return t;
 }
 
 bool is_loopback_host(std::string_view host) {
-  if (host == "localhost" || host == "::1") return true;
+  if (host == "localhost") return true;
+  const std::string h(host);
   in_addr a{};
-  if (inet_pton(AF_INET, std::string(host).c_str(), &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET, h.c_str(), &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, h.c_str(), &a6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&a6)) return true;
+    // ::ffff:127.x.y.z is an IPv4 loopback address written as IPv6.
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+  }
   return false;
 }
 
@@ -308,69 +327,6 @@ bool RawRedis::scan_prefix(const std::string& prefix, std::size_t limit, std::ve
     }
   } while (cursor != "0");
   return true;
-}
-
-std::optional<Command> parse_monitor_line(std::string_view line, std::string& client) {
-  // 1700000000.123456 [0 127.0.0.1:5000] "SET" "k" "v"     (or [0 lua] for a script's commands)
-  const auto open = line.find('[');
-  const auto close = line.find(']', open == std::string_view::npos ? 0 : open);
-  if (open == std::string_view::npos || close == std::string_view::npos) return std::nullopt;
-  const std::string_view inside = line.substr(open + 1, close - open - 1);
-  const auto space = inside.find(' ');
-  client = std::string(space == std::string_view::npos ? inside : inside.substr(space + 1));
-  Command cmd;
-  std::size_t i = close + 1;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i >= line.size()) break;
-    if (line[i] != '"') return std::nullopt;
-    ++i;
-    std::string arg;
-    for (;;) {
-      if (i >= line.size()) return std::nullopt;
-      const char c = line[i++];
-      if (c == '"') break;
-      if (c != '\\') {
-        arg.push_back(c);
-        continue;
-      }
-      if (i >= line.size()) return std::nullopt;
-      const char e = line[i++];
-      switch (e) {
-        case 'n':
-          arg.push_back('\n');
-          break;
-        case 'r':
-          arg.push_back('\r');
-          break;
-        case 't':
-          arg.push_back('\t');
-          break;
-        case 'a':
-          arg.push_back('\a');
-          break;
-        case 'b':
-          arg.push_back('\b');
-          break;
-        case 'x': {
-          unsigned v = 0;
-          if (i + 2 > line.size() ||
-              std::from_chars(line.data() + i, line.data() + i + 2, v, 16).ptr != line.data() + i + 2) {
-            return std::nullopt;
-          }
-          arg.push_back(static_cast<char>(v));
-          i += 2;
-          break;
-        }
-        default:
-          arg.push_back(e);
-          break;  // \" and \\ .
-      }
-    }
-    cmd.push_back(std::move(arg));
-  }
-  if (cmd.empty()) return std::nullopt;
-  return cmd;
 }
 
 }  // namespace authstore::cli

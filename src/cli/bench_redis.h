@@ -2,7 +2,9 @@
 // only, an empty prefix), the removal of what it wrote, the capture of the commands the store sends
 // (MONITOR) and the redis-benchmark reference. A small blocking RESP client over one TCP
 // connection; it speaks only to the server a redis:// URL names (no TLS, Cluster or Sentinel).
-// Uses no library internals: the bench sees the store only through the public API.
+// The bench sees the store only through the public API; of the library's sources it shares only
+// those the CLI compiles itself: the URL query parser (src/core/url_query.h) and the MONITOR line
+// parser (src/redis/monitor_line.h).
 #pragma once
 
 #include <chrono>
@@ -26,9 +28,14 @@ struct RedisTarget {
   bool prefix_given = false;          // the URL names a prefix
 };
 
-// Parses redis://[user[:password]@]host[:port][/db][?opts]; nullopt (and `error`) otherwise.
+// Parses redis://[user[:password]@]host[:port][/db][?opts] by the library's rules (src/redis/url.cc:
+// %-decoded user, password and db; [IPv6]:port; option db= after the path, the last one winning;
+// prefix= as written, not decoded, as the Redis backend reads it). nullopt and `error` (never the
+// password) for anything the library would refuse here: another scheme (rediss:// too: this
+// client has no TLS), a malformed escape, a user without a password, a missing host, a bad port
+// or db, a fragment, prefix without a value.
 std::optional<RedisTarget> parse_redis_target(std::string_view url, std::string& error);
-// 127.0.0.0/8, ::1 or "localhost".
+// 127.0.0.0/8, ::1 (in any spelling, ::ffff:127.0.0.0/104 too) or "localhost".
 bool is_loopback_host(std::string_view host);
 
 struct RespReply {
@@ -67,10 +74,8 @@ class RawRedis {
   std::size_t pos_ = 0;
 };
 
-// One command as MONITOR printed it (arguments unescaped).
+// One command as MONITOR printed it (arguments unescaped by redis::parse_monitor_line(),
+// src/redis/monitor_line.h).
 using Command = std::vector<std::string>;
-// Parses one MONITOR line: `<time> [<db> <client>] "arg" "arg" ...`; nullopt for anything else.
-// `client` receives the bracketed client part ("lua" for commands a script ran).
-std::optional<Command> parse_monitor_line(std::string_view line, std::string& client);
 
 }  // namespace authstore::cli

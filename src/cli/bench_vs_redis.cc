@@ -23,9 +23,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "cli/bench_internal.h"
+#include "redis/monitor_line.h"
 
 extern char** environ;
 
@@ -69,7 +71,7 @@ std::vector<std::size_t> key_positions(const Command& c) {
 // The id a key ends with (after its last ':'), or "" (a route tag, or too short to randomize).
 std::string key_id(const std::string& key) {
   const auto colon = key.rfind(':');
-  const std::string id = colon == std::string::npos ? std::string() : key.substr(colon + 1);
+  std::string id = colon == std::string::npos ? std::string() : key.substr(colon + 1);
   if (id.size() < kRand.size() || id.find('{') != std::string::npos || id.find('}') != std::string::npos)
     return {};
   return id;
@@ -116,7 +118,7 @@ std::string find_in_path(const std::string& name) {
   std::string p = path != nullptr ? path : "/usr/bin:/bin";
   for (std::size_t from = 0; from <= p.size();) {
     const std::size_t colon = std::min(p.find(':', from), p.size());
-    const std::string candidate = p.substr(from, colon - from) + "/" + name;
+    std::string candidate = p.substr(from, colon - from) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     from = colon + 1;
   }
@@ -138,6 +140,7 @@ int run_process(const std::vector<std::string>& argv, std::chrono::seconds limit
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
@@ -193,10 +196,10 @@ BenchmarkRun redis_benchmark(const std::string& binary, const RedisTarget& targe
   std::size_t password_at = 0;
   if (!target.password.empty()) {
     if (!target.user.empty()) {
-      argv.push_back("--user");
+      argv.emplace_back("--user");
       argv.push_back(target.user);
     }
-    argv.push_back("-a");
+    argv.emplace_back("-a");
     password_at = argv.size();
     argv.push_back(target.password);
   }
@@ -270,21 +273,21 @@ bool capture_commands(const RedisTarget& target, const std::function<bool()>& ru
   bool started = false;
   for (std::size_t lines = 0; lines < kMaxMonitorLines; ++lines) {
     if (!monitor.read(r, error)) return false;
-    std::string client;
-    auto cmd = parse_monitor_line(r.str, client);
-    if (!cmd) continue;
-    if (upper((*cmd)[0]) == "ECHO" && cmd->size() == 2 && (*cmd)[1] == marker + "-start") {
+    std::optional<redis::MonitorLine> line = redis::parse_monitor_line(r.str);
+    if (!line) continue;
+    Command& cmd = line->args;
+    if (upper(cmd[0]) == "ECHO" && cmd.size() == 2 && cmd[1] == marker + "-start") {
       started = true;
       continue;
     }
-    if (upper((*cmd)[0]) == "ECHO" && cmd->size() == 2 && (*cmd)[1] == marker + "-end") {
+    if (upper(cmd[0]) == "ECHO" && cmd.size() == 2 && cmd[1] == marker + "-end") {
       if (commands.empty()) error = "no command under the prefix '" + target.prefix + "' was seen";
       return !commands.empty();
     }
-    if (!started || client == "lua") continue;  // a script's own calls are part of its command
+    if (!started || line->source == "lua") continue;  // a script's own calls are part of its command
     bool ours = false;
-    for (std::size_t i = 1; i < cmd->size() && !ours; ++i) ours = (*cmd)[i].rfind(target.prefix, 0) == 0;
-    if (ours) commands.push_back(std::move(*cmd));
+    for (std::size_t i = 1; i < cmd.size() && !ours; ++i) ours = cmd[i].rfind(target.prefix, 0) == 0;
+    if (ours) commands.push_back(std::move(cmd));
   }
   error = "MONITOR: the end marker did not arrive";
   return false;
@@ -299,6 +302,7 @@ ReferenceResult run_redis_benchmark(const RedisTarget& target, const std::vector
     return ref;
   }
   std::vector<Template> templates;
+  templates.reserve(commands.size());
   for (const auto& c : commands) templates.push_back(make_template(c));
   for (const auto& t : templates) {
     for (const auto& id : t.ids) {
@@ -349,7 +353,7 @@ ReferenceResult run_redis_benchmark(const RedisTarget& target, const std::vector
     ref.commands.push_back(shown);
     ref.command_ops_per_sec.push_back(run.rps);
     seconds_per_op += 1.0 / run.rps;
-    if (templates[i].filler) notes.push_back("a binary argument was sent as filler of the same length");
+    if (templates[i].filler) notes.emplace_back("a binary argument was sent as filler of the same length");
   }
   ref.ops_per_sec = seconds_per_op > 0 ? 1.0 / seconds_per_op : 0;
   ref.available = true;

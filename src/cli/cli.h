@@ -41,7 +41,17 @@ struct OpsContext {
 // `text` with every password the URL carries (user:password@, secret@, *password=... options),
 // raw or %-decoded, replaced by "***". redact(url, url) is the URL to print.
 std::string redact(std::string text, std::string_view url);
-// Opens the store for an operator: never creates a key, nor a SQLite file.
+// What every operator command (sessions, families, stats, keys check, migrate) checks before it
+// opens the store `url`, and the key options it opens it with (set in `options.keys`):
+// - a key: `key_file` (--key-file), else AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE, which the library
+//   reads. Never a new key. kFailedPrecondition, field "keys", when none is configured;
+// - for sqlite://, the store's files: check_store_files() (it prints why it refuses; then
+//   kFailedPrecondition, field "store_files"), and that the file exists: an operator command never
+//   creates a store, so kNotFound, field "url", when the path does not exist.
+// Other URLs, and an empty one, pass the file checks (the library, or the caller, answers for them).
+Status prepare_operator_open(const std::string& url, const std::string& key_file, Options& options);
+// Opens the store for an operator (prepare_operator_open(), then StoreAdmin::open): never creates
+// a key, nor a SQLite file. kInvalidArgument, field "url", when ctx.url is empty.
 Result<StoreAdmin> open_for_operator(const OpsContext& ctx);
 
 struct FamilyRevoke {  // one of them set; none: --all

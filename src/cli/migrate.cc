@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -26,28 +25,6 @@ int fail(const MigrateCommand& c, const std::string& what, const Status& status)
   std::replace(msg.begin(), msg.end(), '\n', ' ');
   std::cerr << "error: " << redact_both(msg, c) << "\n";
   return 1;
-}
-
-// The key options of an operator command: never a new key (it would read every record as not
-// found).
-bool operator_keys(const MigrateCommand& c, Options& options) {
-  if (!c.key_file.empty()) {
-    options.keys.key_file = c.key_file;
-    return true;
-  }
-  if (std::getenv("AUTHSTORE_SECRET") == nullptr && std::getenv("AUTHSTORE_KEY_FILE") == nullptr) {
-    std::cerr << "error: no key: pass --key-file FILE, or set AUTHSTORE_SECRET or AUTHSTORE_KEY_FILE "
-                 "(migrate never creates a key; both stores need the key ring that wrote the source)\n";
-    return false;
-  }
-  return true;
-}
-
-bool source_exists(const std::string& url) {
-  // The file the library opens (sqlite://my%20db is "my db"); not sqlite://, or a path that does
-  // not decode: the library answers for it.
-  const std::string path = sqlite_file(url);
-  return path.empty() || ::access(path.c_str(), F_OK) == 0;
 }
 
 json report_json(const MigrateReport& r) {
@@ -96,12 +73,10 @@ int run_migrate(const MigrateCommand& c) {
     std::cerr << "error: migrate needs --from URL (see authstore help migrate)\n";
     return 2;
   }
-  Options options;
-  if (!operator_keys(c, options)) return 1;
-  if (!check_store_files(c.from)) return 1;
-  if (!source_exists(c.from)) {
-    std::cerr << "error: " << redact("no database file for the source " + c.from, c.from) << "\n";
-    return 1;
+  Options options;  // both stores need the key ring that wrote the source
+  if (Status ready = prepare_operator_open(c.from, c.key_file, options); !ready.ok()) {
+    if (ready.field() == "store_files") return 1;  // check_store_files() printed why
+    return fail(c, "cannot open the source " + c.from, ready);
   }
   if (c.lift_fence) {
     Status s = lift_fence(c.from, options);

@@ -2,8 +2,10 @@
 // authstore/admin.h). Output: a table for people, --json for scripts. Every failure is one line on
 // stderr ("error: ...") and exit code 1; no URL is printed with its password, in errors neither.
 #include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -127,33 +129,40 @@ int fail(const OpsContext& ctx, const std::string& what, const Status& status) {
 
 // ---- opening ---------------------------------------------------------------------------------------
 
-Result<StoreAdmin> open_for_operator(const OpsContext& ctx) {
-  Options options;
+Status prepare_operator_open(const std::string& url, const std::string& key_file, Options& options) {
   // Keys: --key-file, else AUTHSTORE_SECRET / AUTHSTORE_KEY_FILE (the library reads them, and
   // refuses one set but empty). Never a new key: that would read every record as not found.
-  if (!ctx.key_file.empty()) {
-    options.keys.key_file = ctx.key_file;
+  if (!key_file.empty()) {
+    options.keys.key_file = key_file;
   } else if (std::getenv("AUTHSTORE_SECRET") == nullptr && std::getenv("AUTHSTORE_KEY_FILE") == nullptr) {
     return Status(StatusCode::kFailedPrecondition,
                   "no key: pass --key-file FILE, or set AUTHSTORE_SECRET or AUTHSTORE_KEY_FILE "
-                  "(operator commands never create a key)",
+                  "(operator commands never create a key: a new one would read every record as not found)",
                   "keys");
   }
-  if (ctx.url.empty()) {
-    return Status(StatusCode::kInvalidArgument, "no store: pass --store URL or set AUTHSTORE_STORE", "url");
-  }
-  if (!check_store_files(ctx.url)) {
+  if (!check_store_files(url)) {
     return Status(StatusCode::kFailedPrecondition, "the store's files are unsafe (see above)", "store_files");
   }
   // An operator command never creates a store: a sqlite:// path that does not exist is a typo.
-  // (The file the library opens: sqlite://my%20db is "my db".)
-  if (const std::string path = sqlite_file(ctx.url); !path.empty()) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
+  // (The file the library opens: sqlite://my%20db is "my db". A path that exists but cannot be
+  // read, or whose directory cannot be searched, is the library's to report.)
+  if (const std::string path = sqlite_file(url); !path.empty()) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
       return Status(StatusCode::kNotFound,
                     "no database file at " + path + " (operator commands never create one)", "url");
     }
-    std::fclose(f);
+  }
+  return Status::Ok();
+}
+
+Result<StoreAdmin> open_for_operator(const OpsContext& ctx) {
+  Options options;
+  // An empty URL passes the checks of the store's files: without a key and a store, "no key" is
+  // said first.
+  if (Status ready = prepare_operator_open(ctx.url, ctx.key_file, options); !ready.ok()) return ready;
+  if (ctx.url.empty()) {
+    return Status(StatusCode::kInvalidArgument, "no store: pass --store URL or set AUTHSTORE_STORE", "url");
   }
   return StoreAdmin::open(ctx.url, options);
 }

@@ -115,8 +115,9 @@ struct ReplyReader::Impl {
 #if HIREDIS_MAJOR >= 1
   // hiredis 1.x (vcpkg, Conan): array sizes are size_t, and RESP3 adds doubles and booleans. This
   // client speaks RESP2 only (it never sends HELLO 3), so those two never arrive; they are mapped
-  // anyway: a double as its text (as RESP2 sends it), a boolean as 0 or 1. Compiled, not tested:
-  // only Debian's 0.14 is built and tested (README).
+  // anyway: a double as its text (as RESP2 sends it), a boolean as 0 or 1. Compiled once against
+  // 1.x's declarations when written; no build here compiles or tests it: only Debian's 0.14 is
+  // built and tested (README, docs/packaging.md).
   static void* create_array(const redisReadTask* task, std::size_t elements) {
     return array_of(task, elements);
   }

@@ -6,30 +6,13 @@
 # tokens work on the target, and that every failure is one line without the URL's password.
 # usage: migrate.sh sqlite|redis AUTHSTORE_CLI CLI_SEED FIXTURES_DIR WORK_DIR
 set -uo pipefail
-backend=$1 cli=$2 seed=$3 fixtures=$4 work=$5
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work" || exit 1
-unset AUTHSTORE_SECRET AUTHSTORE_KEY_FILE AUTHSTORE_STORE AUTHSTORE_ALLOW_INSECURE_KEY_FILE
-dir=$work  # for lib.sh
-# shellcheck source=../fixtures/redis/lib.sh
-source "$fixtures/lib.sh"
-
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
-
-password="pw-$RANDOM-s3cr3t"
-redis_pid=""
-cleanup() { [ -n "$redis_pid" ] && stop_pidfiles 'redis.pid'; }
-trap cleanup EXIT
-
-"$cli" demo --store memory:// >demo.out 2>&1 || fail "demo: $(cat demo.out)"
-key=$PWD/authstore.key
+cli_test_start "$@"  # $backend $cli $seed $work, $password, a key file $key
 src="sqlite://$work/source.db"
 
 if [ "$backend" = redis ]; then
-  start_password_server "$password" || fail "could not start redis-server (see $work/redis.log)"
-  redis_pid=$(cat "$work/redis.pid")
+  start_redis
   dst="redis://:$password@127.0.0.1:$port?prefix=mig$RANDOM:"
   bad_dst="redis://:wrong-$password@127.0.0.1:$port?prefix=mig:"
 else

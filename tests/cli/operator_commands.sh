@@ -6,31 +6,14 @@
 # without the URL's password.
 # usage: operator_commands.sh sqlite|redis AUTHSTORE_CLI CLI_SEED FIXTURES_DIR WORK_DIR
 set -uo pipefail
-backend=$1 cli=$2 seed=$3 fixtures=$4 work=$5
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work" || exit 1
-unset AUTHSTORE_SECRET AUTHSTORE_KEY_FILE AUTHSTORE_STORE AUTHSTORE_ALLOW_INSECURE_KEY_FILE
-dir=$work  # for lib.sh
-# shellcheck source=../fixtures/redis/lib.sh
-source "$fixtures/lib.sh"
-
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+cli_test_start "$@"  # $backend $cli $seed $work, $password, a key file $key made by demo
 
-password="pw-$RANDOM-s3cr3t"
-redis_pid=""
-cleanup() { [ -n "$redis_pid" ] && stop_pidfiles 'redis.pid'; }
-trap cleanup EXIT
-
-# A key, made by the one command allowed to make one (demo); operator commands never do.
-"$cli" demo --store memory:// >demo.out 2>&1 || fail "demo: $(cat demo.out)"
-[ -f authstore.key ] || fail "demo made no key file"
 grep -q "every step behaved as expected" demo.out || fail "demo output"
 ! grep -q "^# HELP" demo.out || fail "demo prints metrics without --metrics"
 "$cli" demo --store memory:// --metrics >demo2.out 2>&1 || fail "demo --metrics: $(cat demo2.out)"
 grep -q "^# HELP" demo2.out || fail "demo --metrics prints no metrics"
-key=$PWD/authstore.key
 b64() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
 # The same ring plus key 2, current: key 1 is "about to be removed".
 { grep -v '^current' "$key"; echo "key 2 $(b64)"; echo "current 2"; } >rotated.key
@@ -41,8 +24,7 @@ b64() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
 chmod 600 rotated.key removed.key wrong.key
 
 if [ "$backend" = redis ]; then
-  start_password_server "$password" || fail "could not start redis-server (see $work/redis.log)"
-  redis_pid=$(cat "$work/redis.pid")
+  start_redis
   url="redis://:$password@127.0.0.1:$port?prefix=cli$RANDOM:"
 else
   url="sqlite://$work/store.db"

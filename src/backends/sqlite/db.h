@@ -158,4 +158,28 @@ class Db {
   bool lost_ = false;  // check_file() found the file deleted or replaced
 };
 
+// A statement of its own, prepared from `sql` when constructed and finalized with this object:
+// for statements that run once per call (a store's marker at open, a migration's page), which the
+// Db's cache (stmt()) would keep prepared for the connection's lifetime.
+class OneShot {
+ public:
+  OneShot(Db& db, std::string_view sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &s_, nullptr);
+  }
+  ~OneShot() { sqlite3_finalize(s_); }
+  OneShot(const OneShot&) = delete;
+  OneShot& operator=(const OneShot&) = delete;
+  // False when `sql` did not prepare; error() then says why, naming `what`.
+  bool ok() const noexcept { return rc_ == SQLITE_OK; }
+  Status error(std::string_view what) const { return db_.error(rc_, what); }
+  // The statement to bind and step; reset when the Stmt is destroyed, so that one OneShot runs
+  // once per Stmt taken (a loop takes one per row).
+  Stmt stmt() noexcept { return Stmt(s_); }
+
+ private:
+  Db& db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
 }  // namespace authstore::internal::sqlite

@@ -346,25 +346,6 @@ void SqliteClientTokens::list(const std::string& prefix, const std::string& curs
 // The store marker: statements prepared for the call (they run once per open()).
 namespace {
 
-// A statement prepared for one use and finalized with this object.
-class OneShot {
- public:
-  OneShot(Db& db, std::string_view sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &s_, nullptr);
-  }
-  ~OneShot() { sqlite3_finalize(s_); }
-  OneShot(const OneShot&) = delete;
-  OneShot& operator=(const OneShot&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Status error(std::string_view what) const { return db_.error(rc_, what); }
-  Stmt stmt() { return Stmt(s_); }
-
- private:
-  Db& db_;
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_OK;
-};
-
 Result<bool> meta_exists(Db& db) {
   OneShot q(db, kMetaExists);
   if (!q.ok()) return q.error("marker.read");

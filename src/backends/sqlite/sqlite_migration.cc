@@ -63,25 +63,6 @@ Result<T> run(Engine& e, bool write, F fn) {
   return f.get();
 }
 
-// A prepared statement of its own (these statements run once per page, not per request).
-class Prepared {
- public:
-  Prepared(Db& db, const std::string& sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
-  }
-  ~Prepared() { sqlite3_finalize(s_); }
-  Prepared(const Prepared&) = delete;
-  Prepared& operator=(const Prepared&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Status error(std::string_view what) const { return db_.error(rc_, what); }
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  Db& db_;
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_OK;
-};
-
 // The cursor: the last row's primary key columns, each length-prefixed (4 bytes big-endian).
 std::string encode_cursor(const std::vector<std::string>& key) {
   std::string out;
@@ -107,28 +88,21 @@ bool decode_cursor(std::string_view c, int parts, std::vector<std::string>* out)
 
 // Fills a row from a statement's columns (the order of migration::columns()).
 struct ReadColumns {
-  sqlite3_stmt* s;
+  const Stmt& s;
   int i = 0;
-  void operator()(std::string& v) {
-    const void* p = sqlite3_column_blob(s, i);
-    const int n = sqlite3_column_bytes(s, i);
-    v = p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
-    ++i;
-  }
-  void operator()(std::int64_t& v) { v = sqlite3_column_int64(s, i++); }
-  void operator()(bool& v) { v = sqlite3_column_int64(s, i++) != 0; }
-  void operator()(int& v) { v = static_cast<int>(sqlite3_column_int64(s, i++)); }
+  void operator()(std::string& v) { v = s.col_blob(i++); }
+  void operator()(std::int64_t& v) { v = s.col_i64(i++); }
+  void operator()(bool& v) { v = s.col_i64(i++) != 0; }
+  void operator()(int& v) { v = static_cast<int>(s.col_i64(i++)); }
 };
-// Binds a row's fields from parameter 1 on.
+// Binds a row's fields from parameter 1 on (blobs SQLITE_STATIC: the row outlives the step).
 struct BindColumns {
-  sqlite3_stmt* s;
+  Stmt& s;
   int i = 1;
-  void operator()(std::string& v) {
-    sqlite3_bind_blob(s, i++, v.data() != nullptr ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
-  }
-  void operator()(std::int64_t& v) { sqlite3_bind_int64(s, i++, v); }
-  void operator()(bool& v) { sqlite3_bind_int64(s, i++, v ? 1 : 0); }
-  void operator()(int& v) { sqlite3_bind_int64(s, i++, v); }
+  void operator()(std::string& v) { s.blob(i++, v); }
+  void operator()(std::int64_t& v) { s.i64(i++, v); }
+  void operator()(bool& v) { s.i64(i++, v ? 1 : 0); }
+  void operator()(int& v) { s.i64(i++, v); }
 };
 
 template <std::size_t I = 0>
@@ -177,18 +151,14 @@ Result<migration::Page> SqliteMigration::export_page(migration::Table t, const s
   const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(
       max_rows == 0 ? 1 : max_rows, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
   return run<migration::Page>(e_, false, [sql, after, limit, now, ti, d](Db& db) -> Result<migration::Page> {
-    Prepared q(db, sql);
+    OneShot q(db, sql);
     if (!q.ok()) return q.error("migrate.export");
-    sqlite3_stmt* s = q.get();
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, limit);
-    for (std::size_t i = 0; i < after.size(); ++i) {
-      sqlite3_bind_blob(s, static_cast<int>(i) + 3, after[i].data(), static_cast<int>(after[i].size()),
-                        SQLITE_STATIC);
-    }
+    Stmt s = q.stmt();
+    s.i64(1, now).i64(2, limit);
+    for (std::size_t i = 0; i < after.size(); ++i) s.blob(static_cast<int>(i) + 3, after[i]);
     migration::Page page;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = s.step()) == SQLITE_ROW) {
       Row row = make_row(ti);
       std::visit([&](auto& r) { migration::columns(r, ReadColumns{s}); }, row);
       page.rows.push_back(std::move(row));
@@ -231,17 +201,14 @@ Status SqliteMigration::import_rows(migration::Table t, const std::vector<Row>& 
   const std::string sql =
       std::string("INSERT OR REPLACE INTO ") + d.name + "(" + d.columns + ") VALUES (" + params + ")";
   auto result = run<Done>(e_, true, [sql, &rows, now](Db& db) -> Result<Done> {
-    Prepared q(db, sql);
+    OneShot q(db, sql);
     if (!q.ok()) return q.error("migrate.import");
-    sqlite3_stmt* s = q.get();
     for (const Row& row : rows) {
       if (!migration::live_at(row, now)) continue;
-      Row copy = row;  // bound SQLITE_STATIC: the copy outlives the step
+      Row copy = row;     // bound SQLITE_STATIC: the copy outlives the step
+      Stmt s = q.stmt();  // reset before the copy is destroyed; every parameter is bound anew per row
       std::visit([&](auto& r) { migration::columns(r, BindColumns{s}); }, copy);
-      const int rc = sqlite3_step(s);
-      sqlite3_reset(s);
-      sqlite3_clear_bindings(s);
-      if (rc != SQLITE_DONE) return db.error(rc, "migrate.import");
+      if (const int rc = s.step(); rc != SQLITE_DONE) return db.error(rc, "migrate.import");
     }
     return Done{};
   });
@@ -262,12 +229,13 @@ Status SqliteMigration::set_fence(bool on) {
 
 Result<bool> SqliteMigration::fenced() {
   return run<bool>(e_, false, [](Db& db) -> Result<bool> {
-    Prepared q(db,
-               "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'authstore_fence_%'");
+    OneShot q(db,
+              "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'authstore_fence_%'");
     if (!q.ok()) return q.error("migrate.fenced");
-    const int rc = sqlite3_step(q.get());
+    Stmt s = q.stmt();
+    const int rc = s.step();
     if (rc != SQLITE_ROW) return db.error(rc, "migrate.fenced");
-    return sqlite3_column_int64(q.get(), 0) > 0;
+    return s.col_i64(0) > 0;
   });
 }
 
