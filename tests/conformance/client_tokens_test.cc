@@ -160,6 +160,28 @@ TYPED_TEST(ClientTokensTest, ListByPrefixInPages) {
   EXPECT_EQ(this->ct().list("", {}, 0).status().field(), "limit");
 }
 
+// A removed token leaves the listing at once and comes back when saved again; saving over a
+// key lists it once (memory keeps a key order beside its hash table: both must stay in step).
+TYPED_TEST(ClientTokensTest, RemovedTokensLeaveTheListingAndSavedAgainComeBack) {
+  TokenRecord t = this->record();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(this->ct().save("rl:" + std::to_string(i), t).ok());
+  ASSERT_TRUE(this->ct().save("rl:3", t).ok());  // saved over: still one key
+  ASSERT_TRUE(this->ct().remove("rl:1").ok());
+  ASSERT_TRUE(this->ct().remove("rl:4").ok());
+  auto listed = [this] {
+    auto page = this->ct().list("rl:", {}, 100);
+    EXPECT_TRUE(page.ok()) << page.status().to_string();
+    std::vector<std::string> keys = page.ok() ? page->keys : std::vector<std::string>{};
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  };
+  EXPECT_EQ(listed(), (std::vector<std::string>{"rl:0", "rl:2", "rl:3", "rl:5"}));
+  ASSERT_TRUE(this->ct().save("rl:1", t).ok());
+  EXPECT_EQ(listed(), (std::vector<std::string>{"rl:0", "rl:1", "rl:2", "rl:3", "rl:5"}));
+  EXPECT_EQ(this->ct().remove("rl:4").code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->ct().get("rl:4").code(), StatusCode::kNotFound);
+}
+
 // "next_cursor: empty when the listing is complete": an exactly full last page ends the listing
 // (no cursor to an empty page), on every backend; an expired key after it does not continue it.
 TYPED_TEST(ClientTokensTest, ExactlyFullLastPageHasNoCursor) {

@@ -296,5 +296,48 @@ TEST(MemoryBackend, RefreshSweepRemovesWhatExpiredAndKeepsTheRest) {
   backend->sweep();
   EXPECT_EQ(refresh.held(), 0u) << "the logged-out user outlived its memory";
 }
+
+// The session sweep skips the table while nothing can have expired (a lower bound noted by every
+// upsert), and still removes sessions and tombstones once due, including a session written after
+// a sweep with an earlier expiry than everything the sweep saw.
+TEST(MemoryBackend, SessionSweepRemovesWhatExpiredAndKeepsTheRest) {
+  Options o = keyed();
+  o.memory_sweep_interval_ms = 3'600'000;  // this test sweeps by hand
+  Harness h("memory://", o);
+  auto* backend = dynamic_cast<internal::MemoryBackend*>(&h.backend());
+  ASSERT_NE(backend, nullptr);
+  auto& sessions = dynamic_cast<internal::MemorySessions&>(backend->sessions());
+  auto session = [&](const std::string& user, std::int64_t refresh_ms) {
+    Session s;
+    s.id = SessionStore::new_session_id();
+    s.user_id = user;
+    s.type = "full";
+    s.refresh_expires_at = h.clock().now() + refresh_ms;
+    auto r = h.store().sessions().upsert(s);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return s;
+  };
+  for (int i = 0; i < 10; ++i) session("brief-" + std::to_string(i), 60'000);
+  const Session lasting = session("lasting", 3'600'000);
+  const Session deleted = session("deleted", 3'600'000);
+  ASSERT_TRUE(h.store().sessions().delete_session(deleted.id, "deleted", "full").ok());  // a tombstone
+  EXPECT_EQ(sessions.held(), 12u);
+  backend->sweep();
+  EXPECT_EQ(sessions.held(), 12u) << "nothing had expired";
+  h.clock().advance(120'000);
+  backend->sweep();
+  EXPECT_EQ(sessions.held(), 2u) << "the brief sessions should be gone";
+  // The last sweep saw only entries of the hour: a session of one minute written now must bring
+  // the next sweep back in time.
+  session("late", 60'000);
+  EXPECT_EQ(sessions.held(), 3u);
+  h.clock().advance(120'000);
+  backend->sweep();
+  EXPECT_EQ(sessions.held(), 2u) << "a session written after a sweep was not swept when due";
+  EXPECT_TRUE(h.store().sessions().get(lasting.id, "lasting", "full").ok());
+  h.clock().advance(3'600'000);
+  backend->sweep();
+  EXPECT_EQ(sessions.held(), 0u);
+}
 }  // namespace
 }  // namespace authstore::testing

@@ -179,11 +179,23 @@ void MemoryReplay::sweep(Millis now) {
 
 // ---------------------------------------------------------------------------------------------
 // Client tokens
+void MemoryClientTokens::put_locked(const std::string& key, Entry e) {
+  if (e.expires_at != 0) next_expiry_ = std::min(next_expiry_, e.expires_at);
+  auto [it, inserted] = entries_.try_emplace(key);
+  it->second = std::move(e);
+  if (inserted) order_.insert(std::string_view(it->first));
+}
+
+void MemoryClientTokens::erase_locked(std::unordered_map<std::string, Entry>::iterator it) {
+  order_.erase(std::string_view(it->first));
+  entries_.erase(it);
+}
+
 void MemoryClientTokens::put(const std::string& key, std::string blob, Millis expires_at, Millis,
                              Callback<Done> done) {
   {
     std::lock_guard lock(mu_);
-    entries_[key] = Entry{std::move(blob), expires_at};
+    put_locked(key, Entry{std::move(blob), expires_at});
   }
   done(Result<Done>(Done{}));
 }
@@ -206,7 +218,7 @@ void MemoryClientTokens::take(const std::string& key, Millis now, Callback<std::
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       if (it->second.live(now)) blob = std::move(it->second.blob);
-      entries_.erase(it);
+      erase_locked(it);
     }
   }
   if (!blob) return done(Result<std::string>(not_found("token record")));
@@ -220,7 +232,7 @@ void MemoryClientTokens::remove(const std::string& key, Millis now, Callback<Don
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       removed = it->second.live(now);
-      entries_.erase(it);
+      erase_locked(it);
     }
   }
   if (!removed) return done(Result<Done>(not_found("token record")));
@@ -242,14 +254,15 @@ void MemoryClientTokens::list(const std::string& prefix, const std::string& curs
   KeyList out;
   {
     std::lock_guard lock(mu_);
-    auto it = cursor.empty() ? entries_.lower_bound(prefix) : entries_.upper_bound(cursor);
-    for (; it != entries_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-      if (!it->second.live(now)) continue;
+    auto it = cursor.empty() ? order_.lower_bound(prefix) : order_.upper_bound(cursor);
+    for (; it != order_.end() && it->compare(0, prefix.size(), prefix) == 0; ++it) {
+      const auto e = entries_.find(std::string(*it));
+      if (e == entries_.end() || !e->second.live(now)) continue;
       if (out.keys.size() == limit) {
         out.next_cursor = out.keys.back();
         break;
       }
-      out.keys.push_back(it->first);
+      out.keys.emplace_back(*it);
     }
   }
   done(Result<KeyList>(std::move(out)));
@@ -257,7 +270,18 @@ void MemoryClientTokens::list(const std::string& prefix, const std::string& curs
 
 void MemoryClientTokens::sweep(Millis now) {
   std::lock_guard lock(mu_);
-  std::erase_if(entries_, [now](const auto& kv) { return !kv.second.live(now); });
+  if (next_expiry_ > now) return;  // nothing can have expired: no walk of a large table
+  Millis next = INT64_MAX;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!it->second.live(now)) {
+      order_.erase(std::string_view(it->first));
+      it = entries_.erase(it);
+      continue;
+    }
+    if (it->second.expires_at != 0) next = std::min(next, it->second.expires_at);
+    ++it;
+  }
+  next_expiry_ = next;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -183,6 +186,8 @@ class MemorySessions final : public SessionBackend {
   void sweep(Millis now);
   // Entries that are stored and unexpired at `now` (StoreAdmin::counts); locks each shard in turn.
   std::int64_t count(Millis now);
+  // Sessions and tombstones held, expired or not (tests: what a sweep removed).
+  std::size_t held();
 
  private:
   struct Entry {
@@ -194,7 +199,14 @@ class MemorySessions final : public SessionBackend {
     std::unordered_map<std::string, Entry> live;
     std::unordered_map<std::string, Millis> tombstones;  // session key -> until
   };
+  // Lowers next_expiry_ to `at` (a session or tombstone that goes at `at`).
+  void note_expiry(Millis at);
   Sharded<std::unordered_map<std::string, Bucket>> shards_;
+  // Nothing (session or tombstone) goes before this: a lower bound, so that the sweeper skips the
+  // table while nothing can have expired instead of walking millions of live sessions every
+  // second under their shards' locks. Every entry's time is one an upsert gave (a tombstone keeps
+  // its session's), and every upsert notes its time.
+  std::atomic<Millis> next_expiry_{INT64_MAX};
 };
 
 // Reservations as fixed-size slots keyed by the raw 32-byte index hash: no allocation per entry,
@@ -263,8 +275,19 @@ class MemoryClientTokens final : public ClientTokenBackend {
     Millis expires_at = 0;  // 0 = never
     bool live(Millis now) const { return expires_at == 0 || expires_at > now; }
   };
+  // Inserts or replaces `key` (mu_ held).
+  void put_locked(const std::string& key, Entry e);
+  // Erases the entry at `it` from both indexes (mu_ held).
+  void erase_locked(std::unordered_map<std::string, Entry>::iterator it);
+
   std::mutex mu_;
-  std::map<std::string, Entry> entries_;  // ordered: list() pages in key order
+  // Point reads and writes by hash (their cost does not grow with the store); list() pages in
+  // key order through `order_`, views of the map's keys (a node's key never moves: stable across
+  // rehashes, removed from `order_` before the node goes).
+  std::unordered_map<std::string, Entry> entries_;
+  std::set<std::string_view> order_;
+  // Nothing expires before this (a lower bound): the sweeper skips the table until then.
+  Millis next_expiry_ = INT64_MAX;
 };
 
 }  // namespace authstore::internal

@@ -62,6 +62,8 @@ void MemorySessions::upsert(const SessionWrite& req, Callback<Done> done) {
       ok = true;
     }
   }
+  // After the write (not before): a sweep that reset the bound since then walks this entry.
+  if (ok) note_expiry(req.refresh_expires_at);
   if (!ok) return done(Result<Done>(Status(StatusCode::kConflict, "stale lock_version or deleted session")));
   done(Result<Done>(Done{}));
 }
@@ -142,16 +144,45 @@ std::int64_t MemorySessions::count(Millis now) {
   });
 }
 
+std::size_t MemorySessions::held() {
+  std::size_t n = 0;
+  for (auto& shard : shards_.all()) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, b] : shard.state) n += b.live.size() + b.tombstones.size();
+  }
+  return n;
+}
+
+void MemorySessions::note_expiry(Millis at) {
+  Millis seen = next_expiry_.load(std::memory_order_relaxed);
+  while (at < seen && !next_expiry_.compare_exchange_weak(seen, at, std::memory_order_relaxed)) {
+  }
+}
+
 void MemorySessions::sweep(Millis now) {
+  if (next_expiry_.load(std::memory_order_relaxed) > now) return;
+  // Taken before the walk: an upsert during it notes its time into the fresh bound, and the walk's
+  // own minimum joins it at the end, so no time is lost.
+  next_expiry_.store(INT64_MAX, std::memory_order_relaxed);
+  Millis next = INT64_MAX;
   for (auto& shard : shards_.all()) {
     std::lock_guard lock(shard.mu);
     for (auto it = shard.state.begin(); it != shard.state.end();) {
       Bucket& b = it->second;
-      std::erase_if(b.live, [now](const auto& kv) { return kv.second.refresh_expires_at <= now; });
-      std::erase_if(b.tombstones, [now](const auto& kv) { return kv.second <= now; });
+      std::erase_if(b.live, [now, &next](const auto& kv) {
+        if (kv.second.refresh_expires_at <= now) return true;
+        next = std::min(next, kv.second.refresh_expires_at);
+        return false;
+      });
+      std::erase_if(b.tombstones, [now, &next](const auto& kv) {
+        if (kv.second <= now) return true;
+        next = std::min(next, kv.second);
+        return false;
+      });
       it = b.live.empty() && b.tombstones.empty() ? shard.state.erase(it) : std::next(it);
     }
   }
+  note_expiry(next);
 }
 
 }  // namespace authstore::internal
