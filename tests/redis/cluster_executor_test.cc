@@ -44,6 +44,23 @@ Answer get_once(RedisExecutor& executor, Clock::duration deadline_in, std::atomi
   return {std::move(r), Clock::now() - t0};
 }
 
+// Hash slots as Redis computes them (CLUSTER KEYSLOT on a 7.0 server; the specification's
+// CRC16 check value 0x31C3 for "123456789"), hash tags included: the first non-empty {...} only.
+TEST(ClusterExecutor, KeySlotsAreRedisOwn) {
+  EXPECT_EQ(redis_key_slot("123456789"), 0x31C3);
+  EXPECT_EQ(redis_key_slot("foo"), 12182);
+  EXPECT_EQ(redis_key_slot("bar"), 5061);
+  EXPECT_EQ(redis_key_slot("hello"), 866);
+  EXPECT_EQ(redis_key_slot(""), 0);
+  EXPECT_EQ(redis_key_slot("{user1000}.following"), 3443);
+  EXPECT_EQ(redis_key_slot("{user1000}.following"), redis_key_slot("user1000"));
+  EXPECT_EQ(redis_key_slot("a{user1000}b{other}"), redis_key_slot("user1000"));
+  EXPECT_EQ(redis_key_slot("foo{}{bar}"), 8363);  // {} empty: the whole key is hashed
+  EXPECT_EQ(redis_key_slot("foo{{bar}}zap"), 4015);
+  EXPECT_EQ(redis_key_slot("foo{{bar}}zap"), redis_key_slot("{bar"));
+  EXPECT_EQ(redis_key_slot(std::string_view("\xff\x00\x80", 3)), 7915);  // bytes >= 0x80 and NUL
+}
+
 TEST(ClusterExecutor, CallWaitingForTheSlotMapIsAnsweredByItsDeadline) {
   // Two seeds that accept and never answer: each map request takes the 1 s command timeout, the
   // map 2 s in all. The call, due in 150 ms, must not wait for it (the margins hold on a loaded

@@ -25,17 +25,30 @@
 
 namespace authstore::internal {
 
+namespace {
+// CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), as the cluster specification says, a byte
+// at a time from a table built at compile time.
+constexpr std::array<std::uint16_t, 256> kCrc16Table = [] {
+  std::array<std::uint16_t, 256> t{};
+  for (unsigned b = 0; b < 256; ++b) {
+    auto crc = static_cast<std::uint16_t>(b << 8);
+    for (int i = 0; i < 8; ++i) {
+      crc = static_cast<std::uint16_t>((crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1);
+    }
+    t[b] = crc;
+  }
+  return t;
+}();
+}  // namespace
+
 int redis_key_slot(std::string_view key) {
   if (const std::size_t open = key.find('{'); open != std::string_view::npos) {
     const std::size_t close = key.find('}', open + 1);
     if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
   }
-  std::uint16_t crc = 0;  // CRC16-CCITT (XMODEM), as the cluster specification says
+  std::uint16_t crc = 0;
   for (unsigned char c : key) {
-    crc ^= static_cast<std::uint16_t>(c << 8);
-    for (int i = 0; i < 8; ++i) {
-      crc = static_cast<std::uint16_t>((crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1);
-    }
+    crc = static_cast<std::uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ c) & 0xff]);
   }
   return crc & 16383;
 }
@@ -60,6 +73,13 @@ struct Op {
   int retries = 0;
   bool loaded = false;
   bool writes = true;
+  // While sent (send() to on_reply): the client it went to, whether ASKING preceded it, and the
+  // call's own reference, so that the client's callback holds a bare pointer (kept inline by
+  // std::function: no allocation per call) and takes the reference back when it runs (exactly
+  // once: the client's contract, a closing client included).
+  redis::Client* client = nullptr;
+  bool asking = false;
+  std::shared_ptr<Op> in_flight;
 };
 
 using Timer = ExecutorTimer;
@@ -78,6 +98,7 @@ class ClusterExecutor final : public RedisExecutor {
     {
       std::lock_guard lock(mu_);
       clients.swap(clients_);
+      node_clients_.clear();
       waiting.swap(waiting_);
     }
     for (auto& op : waiting) op->done(Result<Reply>(unavailable("closed")));
@@ -134,9 +155,18 @@ class ClusterExecutor final : public RedisExecutor {
           waiting_.push_back(std::move(op));
           refresh = start_refresh_locked();
         } else {
-          const std::string& addr = nodes_[static_cast<std::size_t>(node)];
-          client = client_locked(addr, error);
-          if (client == nullptr) error = addr + ": " + error;
+          const auto n = static_cast<std::size_t>(node);
+          client = n < node_clients_.size() ? node_clients_[n] : nullptr;
+          if (client == nullptr) {
+            const std::string& addr = nodes_[n];
+            client = client_locked(addr, error);
+            if (client == nullptr) {
+              error = addr + ": " + error;
+            } else {
+              if (node_clients_.size() <= n) node_clients_.resize(n + 1, nullptr);
+              node_clients_[n] = client;  // clients_ keeps each client until the executor closes
+            }
+          }
         }
       } else {
         error = "closed";
@@ -178,10 +208,15 @@ class ClusterExecutor final : public RedisExecutor {
     options.deadline = op->deadline;
     options.writes = op->writes;
     options.asking = asking;  // ASKING right before the call, nothing (no WAIT) in between
+    Op* raw = op.get();
+    raw->client = client;
+    raw->asking = asking;
+    raw->in_flight = std::move(op);
     client->async_call_encoded(
-        op->encoded,
-        [this, op, client, asking](Result<Reply> r) mutable {
-          on_reply(std::move(op), client, asking, std::move(r));
+        raw->encoded,
+        [this, raw](Result<Reply> r) {
+          std::shared_ptr<Op> mine = std::move(raw->in_flight);
+          on_reply(std::move(mine), raw->client, raw->asking, std::move(r));
         },
         options);
   }
@@ -478,6 +513,7 @@ class ClusterExecutor final : public RedisExecutor {
   std::vector<int> owner_;          // slot -> index into nodes_, -1 unknown
   std::vector<std::string> nodes_;  // "host:port" of masters seen
   std::map<std::string, std::unique_ptr<redis::Client>> clients_;
+  std::vector<redis::Client*> node_clients_;  // node index -> its client in clients_, once made
   std::vector<std::shared_ptr<Op>> waiting_;
   std::string last_map_error_;
   // What counters() reports.

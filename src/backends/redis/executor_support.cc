@@ -5,6 +5,14 @@
 namespace authstore::internal {
 
 void encode_call(const RedisCall& call, std::string& out) {
+  // Sized once: a growing string would reallocate three or four times for a script call.
+  std::size_t size = redis::encoded_size(call.args);
+  if (call.script != nullptr) {
+    const std::string numkeys = std::to_string(call.keys.size());
+    const std::string_view head[] = {"EVALSHA", call.script->sha1(), numkeys};
+    size += redis::encoded_size(head) + redis::encoded_size(call.keys);
+  }
+  out.reserve(out.size() + size);  // an upper bound: each part's array header counted
   if (call.script != nullptr) {
     redis::append_array_header(out, 3 + call.keys.size() + call.args.size());
     redis::append_bulk(out, "EVALSHA");

@@ -30,27 +30,35 @@ class StandaloneExecutor final : public RedisExecutor {
       std::string encoded;
       redis::CallOptions options;
       redis::ReplyCallback done;
+      redis::Client* client;
+      // The call's own reference while the EVALSHA is out: the client's callback holds a bare
+      // pointer (kept inline by std::function: no allocation) and takes it back when it runs,
+      // exactly once (the client's contract, a closing client included).
+      std::shared_ptr<Eval> self;
     };
-    auto e = std::make_shared<Eval>(Eval{*call.script, {}, options, std::move(done)});
+    auto e = std::make_shared<Eval>(Eval{*call.script, {}, options, std::move(done), client_.get(), nullptr});
     encode_call(call, e->encoded);
-    redis::Client* client = client_.get();
-    client->async_call_encoded(
-        e->encoded,
-        [client, e](Result<redis::Reply> r) {
-          if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) return e->done(std::move(r));
-          const std::string_view load[] = {"SCRIPT", "LOAD", e->script.source()};
-          redis::CallOptions load_options = e->options;
+    Eval* raw = e.get();
+    raw->self = std::move(e);
+    raw->client->async_call_encoded(
+        raw->encoded,
+        [raw](Result<redis::Reply> r) {
+          std::shared_ptr<Eval> mine = std::move(raw->self);
+          if (!(r.has_value() && r.value().error_code() == "NOSCRIPT")) return mine->done(std::move(r));
+          const std::string_view load[] = {"SCRIPT", "LOAD", mine->script.source()};
+          redis::CallOptions load_options = mine->options;
           load_options.writes = false;  // no stored state: needs no replica's acknowledgement
+          redis::Client* client = mine->client;
           client->async_call(
               load,
-              [client, e](Result<redis::Reply> loaded) {
+              [client, e = mine](Result<redis::Reply> loaded) {
                 if (!loaded.ok()) return e->done(std::move(loaded));
                 client->async_call_encoded(
                     e->encoded, [e](Result<redis::Reply> again) { e->done(std::move(again)); }, e->options);
               },
               load_options);
         },
-        e->options);
+        raw->options);
   }
 
   std::unique_ptr<redis::Client> client_;
