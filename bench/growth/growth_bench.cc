@@ -4,7 +4,7 @@
 //   growth_bench --small URL --big URL [--n-small 1000] [--n-big 10000000] [--ops 20000]
 //                [--reps 5] [--inflight 1] [--fill-threads 2] [--fill-inflight 256]
 //                [--list-sizes 10,100,1000,10000] [--logout-families 10,10000] [--max-seconds 600]
-//                [--parts hot,logout,list]
+//                [--parts hot,logout,list] [--reuse]
 //
 // 1. Fill: the small store gets n-small live records, the big one n-big, spread evenly over five
 //    kinds (codes issued and not consumed, refresh families of distinct users, sessions, replay
@@ -28,15 +28,38 @@
 //    small and the big store: µs per list, ns per listed family, and big/small.
 // Every timed call must succeed (a failure aborts the run: no figure from a failing path).
 // Bounded: every wait ends after --max-seconds.
+//
+// --reuse (SQLite only: fill once, time several times, e.g. with other URL options such as
+// cache_size_kib). Each store's fill is recorded beside its database file, in "<db>.growth-fill"
+// (fill_record.h): n, the kinds and names of the records, when the fill began and when its first
+// records expire, the database file's device and inode, and the sampled refresh tokens. A run
+// with --reuse finds either no database file (it fills, as without --reuse, then writes the
+// record) or a database file with its record, which must match the arguments and the file (same
+// n, same layout, same inode, not expiring within --max-seconds, a few filled records readable):
+// then it skips the fill and times at once. Anything else is refused with an error naming the
+// file: a database without a record, a record that does not match, a record without --reuse.
+// The rotation sample: rotations spend tokens, so the record's tokens are rewritten after every
+// run's rotation timing (untimed, between two operations' timings), and marked spent while it
+// runs; a reuse run finding them spent (a run that did not finish) issues a fresh sample of the
+// same size, untimed, and says so. A fresh fill's run does exactly today's timed work: the fill
+// is the same, and the record is written only between timings. A reused store differs from a
+// fresh one in what earlier runs' timed calls left: their codes, rotated tokens, reservations
+// and families live on until they expire (hours); the run prints how many (added_records). And in
+// what the OS caches: a fresh fill leaves the file's pages in the page cache, a reused file's
+// pages may have been evicted since (each operation's untimed warm-up reads only some back).
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <functional>
 #include <mutex>
 #include <random>
@@ -48,6 +71,7 @@
 
 #include "authstore/authstore.h"
 #include "common/records.h"
+#include "growth/fill_record.h"
 
 namespace {
 
@@ -69,6 +93,7 @@ struct Args {
   std::string logout_families = "10,10000";
   double max_seconds = 600;
   std::string parts = "hot,logout,list";
+  bool reuse = false;
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -123,6 +148,9 @@ Args parse(int argc, char** argv) {
   app.add_option("--max-seconds", a.max_seconds, "bound of any one wait")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_flag("--reuse", a.reuse,
+               "SQLite: keep a record of each fill beside its file (<db>.growth-fill) and, when it matches, "
+               "time the store without filling it again");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -229,10 +257,11 @@ std::function<void(Result<T>)> ok_cb(std::function<void(bool)> done) {
 // What the calls write.
 
 constexpr std::int64_t kHour = 3'600'000;
+constexpr std::int64_t kCodeTtl = 10 * kHour;  // the shortest life of a filled record
 
 authstore::CodeGrant code_grant(const std::string& subject) {
   authstore::CodeGrant g = bench::code_grant(subject);
-  g.ttl_ms = 10 * kHour;  // lives through a long run (Options::codes.max_ttl_ms raised below)
+  g.ttl_ms = kCodeTtl;  // lives through a long run (Options::codes.max_ttl_ms raised below)
   return g;
 }
 
@@ -265,6 +294,13 @@ using bench::token_record;
 
 constexpr long kRotateSample = 65536;  // refresh tokens kept for rotation (spread over the fill)
 
+// What fill() writes, in words: a reused fill must have been made this way (fill_record.h). Change
+// it with fill(), session(), the names or the lifetimes.
+constexpr const char* kFillLayout =
+    "kinds codes,refresh,sessions,replay,client_tokens (record r: kind r%5, index r/5); names fill-u<i> "
+    "sess-growth-<i:012> tok-<i>; lives codes 10h, replay 20h, sessions 24h, client tokens 24h; "
+    "rotation sample every max(1, per_kind/65536)-th family";
+
 struct Subject {
   std::string name;
   authstore::Store store;
@@ -275,13 +311,20 @@ struct Subject {
   std::atomic<long> fresh{0};  // counter for fresh names (replay jtis, users)
   std::atomic<long> draws{0};  // counter behind the random picks of the reads
   long rotate_chains = 1;      // chains of the refresh rotate timing (disjoint families each)
+  // --reuse: the fill's record beside the database file (fill_record.h).
+  bool keep_record = false;   // a record is kept (written after a fill, updated by the runs)
+  bool reused = false;        // the record matched: no fill
+  std::string db_path;        // the database file
+  std::string record_file;    // its record
+  growth::FillRecord record;  // as read, or as written after the fill
+  long added = 0;             // records this run's timed calls added (codes, tokens, jtis, families)
 };
 
 authstore::Store open_store(const std::string& url) {
   authstore::Options o;
   o.keys.keys = {{1, std::string(32, 'k')}};
   o.keys.route_secret = std::string(32, 'r');
-  o.codes.max_ttl_ms = 10 * kHour;
+  o.codes.max_ttl_ms = kCodeTtl;
   auto opened = authstore::open(url, o);
   if (!opened.ok()) die("open " + url + ": " + opened.status().to_string());
   return opened.value();
@@ -341,6 +384,180 @@ void fill(Subject& s, const Args& a, Runner& runner) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// --reuse: a fill recorded beside the database file (fill_record.h), checked before it is timed.
+
+std::string utc(std::int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Writes the record, with the records this run's timed calls added so far.
+void save_record(Subject& s) {
+  s.record.added_records += s.added;
+  s.added = 0;
+  std::string error;
+  if (!growth::write_record(s.record_file, s.record, &error)) die(error);
+}
+
+// Before the store is opened (opening creates the file): fill, or reuse a recorded fill that
+// matches this run (s.n and s.per_kind set). Dies, naming the file, on anything else.
+void check_reuse(Subject& s, const std::string& url, const Args& a) {
+  std::string error;
+  const std::string db = growth::sqlite_db_path(url, &error);
+  if (!error.empty()) die(error);
+  if (db.empty()) {
+    if (a.reuse)
+      die("--reuse needs sqlite:// stores (a fill's record is a file beside the database): " + url);
+    return;
+  }
+  const std::string rec = growth::record_path(db);
+  struct stat db_st {};
+  struct stat rec_st {};
+  const bool db_exists = ::stat(db.c_str(), &db_st) == 0;
+  const bool rec_exists = ::stat(rec.c_str(), &rec_st) == 0;
+  if (!a.reuse) {
+    if (rec_exists) {
+      die(rec + " records an earlier fill of " + db + ": pass --reuse to time it again, or delete both");
+    }
+    return;
+  }
+  s.keep_record = true;
+  s.db_path = db;
+  s.record_file = rec;
+  if (!rec_exists) {
+    if (db_exists) {
+      die(db + " exists but has no record of a fill (" + rec +
+          "): --reuse fills only a new file; delete it or name another");
+    }
+    return;  // a new file: filled, then recorded
+  }
+  if (!db_exists)
+    die(rec + " records a fill of " + db + ", which does not exist: delete " + rec + " to refill");
+  growth::FillRecord r;
+  if (!growth::read_record(rec, &r, &error)) die(error);
+  const std::string refill = " (delete " + db + ", its -wal and -shm, and " + rec + " to fill again)";
+  auto refuse = [&](const std::string& why) {
+    die(rec + ": the recorded fill cannot be reused: " + why + refill);
+  };
+  if (r.layout != kFillLayout)
+    refuse("it was made as '" + r.layout + "', this program fills '" + kFillLayout + "'");
+  if (r.n != s.n || r.per_kind != s.per_kind) {
+    refuse("it holds n=" + std::to_string(r.n) + " records, this run asks for " + std::to_string(s.n));
+  }
+  if (r.db_dev != static_cast<std::uint64_t>(db_st.st_dev) ||
+      r.db_ino != static_cast<std::uint64_t>(db_st.st_ino)) {
+    refuse(db + " is not the file that was filled (another device or inode: replaced or copied since)");
+  }
+  if (static_cast<long>(r.rotate_tokens.size()) != std::min(s.per_kind, kRotateSample)) {
+    refuse("its rotation sample has " + std::to_string(r.rotate_tokens.size()) + " tokens, expected " +
+           std::to_string(std::min(s.per_kind, kRotateSample)));
+  }
+  const auto margin = static_cast<std::int64_t>(a.max_seconds * 1000);
+  if (now_ms() + margin >= r.expires_at_ms) {
+    refuse("its first records expire at " + utc(r.expires_at_ms) + " (filled at " + utc(r.filled_at_ms) +
+           "), within --max-seconds of now");
+  }
+  s.record = std::move(r);
+  s.reused = true;
+}
+
+// After a fill under --reuse: the record of what it left.
+void record_fill(Subject& s, std::int64_t filled_at) {
+  struct stat st {};
+  if (::stat(s.db_path.c_str(), &st) != 0)
+    die("stat " + s.db_path + " after the fill: " + std::strerror(errno));
+  growth::FillRecord& r = s.record;
+  r.n = s.n;
+  r.per_kind = s.per_kind;
+  r.layout = kFillLayout;
+  r.run_id = s.run_id;
+  r.filled_at_ms = filled_at;
+  r.expires_at_ms = filled_at + kCodeTtl;
+  r.db_dev = static_cast<std::uint64_t>(st.st_dev);
+  r.db_ino = static_cast<std::uint64_t>(st.st_ino);
+  r.rotate_tokens = s.rotate_tokens;
+  save_record(s);
+}
+
+// A fresh rotation sample of the same size (families of fresh users), untimed: the recorded one
+// was spent by a run that did not finish.
+void resample(Subject& s, const Args& a, Runner& runner) {
+  const long size = static_cast<long>(s.rotate_tokens.size());
+  const long chains = std::min<long>(a.fill_inflight, size);
+  const long per_chain = (size + chains - 1) / chains;
+  std::mutex mu;
+  runner.run("resample", chains, per_chain, 1, [&](long c, long j, std::function<void(bool)> done) {
+    const long idx = c * per_chain + j;
+    if (idx >= size) return done(true);
+    s.store.refresh().issue_async(
+        refresh_grant("resample-" + s.run_id + "-" + std::to_string(idx)),
+        [&s, &mu, idx, done = std::move(done)](Result<authstore::IssuedRefreshToken> t) {
+          if (t.ok()) {
+            std::lock_guard l(mu);
+            s.rotate_tokens[static_cast<std::size_t>(idx)] = t->token;
+          }
+          ok_cb<authstore::IssuedRefreshToken>(done)(std::move(t));
+        });
+  });
+  s.added += size;
+}
+
+// Instead of fill(): checks that the recorded fill is in the store (records of the fill read back,
+// sampled tokens active), untimed, and says what the store holds.
+void reuse_fill(Subject& s, const Args& a, Runner& runner) {
+  growth::FillRecord& r = s.record;
+  s.rotate_tokens = r.rotate_tokens;
+  for (const long i : {0L, s.per_kind / 2, s.per_kind - 1}) {
+    auto session = s.store.sessions().get(session_id(i), fill_user(i), "full");
+    if (!session.ok())
+      die(s.record_file + ": filled session " + std::to_string(i) +
+          " does not read back: " + session.status().to_string());
+    auto token = s.store.client_tokens().get(token_key(i));
+    if (!token.ok())
+      die(s.record_file + ": filled client token " + std::to_string(i) +
+          " does not read back: " + token.status().to_string());
+  }
+  std::string note;
+  if (r.sample_spent) {
+    resample(s, a, runner);
+    note = "; its rotation sample was left spent by a run that did not finish: issued a fresh one of " +
+           std::to_string(s.rotate_tokens.size()) + " families (untimed)";
+    r.sample_spent = false;
+    r.rotate_tokens = s.rotate_tokens;
+    save_record(s);
+  } else {
+    const std::size_t last = s.rotate_tokens.size() - 1;
+    for (const std::size_t idx : {std::size_t{0}, last / 2, last}) {
+      auto info = s.store.refresh().peek(s.rotate_tokens[idx]);
+      if (!info.ok() || info->state != authstore::RefreshTokenState::kActive) {
+        die(s.record_file + ": sampled refresh token " + std::to_string(idx) +
+            " is not the active token of its family (" +
+            (info.ok() ? "rotated or revoked" : info.status().to_string()) + ")");
+      }
+    }
+  }
+  std::printf(
+      "reuse %-5s the fill of %s (%ld records, %ld per kind; timed %ld times since, whose calls "
+      "added %ld records that live on until they expire)%s\n",
+      s.name.c_str(), utc(r.filled_at_ms).c_str(), 5 * s.per_kind, s.per_kind, r.timed_runs, r.added_records,
+      note.c_str());
+  std::fflush(stdout);
+}
+
+// The rotation timing spends the sampled tokens: marked spent in the record while it runs (a run
+// that dies there leaves it so), rewritten with the new tokens after.
+void mark_sample(Subject& s, bool spent) {
+  if (!s.keep_record) return;
+  s.record.sample_spent = spent;
+  if (!spent) s.record.rotate_tokens = s.rotate_tokens;
+  save_record(s);
+}
+
+// ------------------------------------------------------------------------------------------------
 // The timed operations: ns per operation on one store.
 
 // A random draw per call: std::hash<long> is the identity on libstdc++, so mix it.
@@ -354,11 +571,13 @@ long mix(long x) {
 struct HotOp {
   const char* name;
   std::function<Op(Subject&)> make;
+  bool adds_record = false;  // each call leaves a record behind (Subject::added)
 };
 
 std::vector<HotOp> hot_ops() {
   std::vector<HotOp> ops;
-  ops.push_back({"code issue+consume", [](Subject& s) -> Op {
+  ops.push_back({"code issue+consume",
+                 [](Subject& s) -> Op {
                    return [&s](long, long, std::function<void(bool)> done) {
                      const long u = s.fresh.fetch_add(1);
                      s.store.codes().issue_async(
@@ -369,8 +588,10 @@ std::vector<HotOp> hot_ops() {
                                                          ok_cb<authstore::CodeRecord>(std::move(done)));
                          });
                    };
-                 }});
-  ops.push_back({"refresh rotate", [](Subject& s) -> Op {
+                 },
+                 true});
+  ops.push_back({"refresh rotate",
+                 [](Subject& s) -> Op {
                    // Chain c rotates the sampled families c, c + chains, ... in turn: never two
                    // rotations of one family at once (time_hot sets rotate_chains).
                    return [&s](long c, long k, std::function<void(bool)> done) {
@@ -385,7 +606,8 @@ std::vector<HotOp> hot_ops() {
                            ok_cb<authstore::IssuedRefreshToken>(done)(std::move(t));
                          });
                    };
-                 }});
+                 },
+                 true});
   ops.push_back({"session get", [](Subject& s) -> Op {
                    return [&s](long, long, std::function<void(bool)> done) {
                      const long i = mix(s.draws.fetch_add(1)) % s.per_kind;
@@ -393,14 +615,16 @@ std::vector<HotOp> hot_ops() {
                                                   ok_cb<authstore::Session>(std::move(done)));
                    };
                  }});
-  ops.push_back({"replay reserve", [](Subject& s) -> Op {
+  ops.push_back({"replay reserve",
+                 [](Subject& s) -> Op {
                    return [&s](long, long, std::function<void(bool)> done) {
                      const long u = s.fresh.fetch_add(1);
                      s.store.replay().reserve_async(
                          "https://issuer.example", "hot-" + s.run_id + "-" + std::to_string(u),
                          now_ms() + 20 * kHour, ok_cb<authstore::Reservation>(std::move(done)));
                    };
-                 }});
+                 },
+                 true});
   ops.push_back({"client token get", [](Subject& s) -> Op {
                    return [&s](long, long, std::function<void(bool)> done) {
                      const long i = mix(s.draws.fetch_add(1)) % s.per_kind;
@@ -433,6 +657,7 @@ double time_hot(Subject& s, const HotOp& op, long chains, long ops, Runner& runn
   s.rotate_chains = chains;
   const long per_chain = std::max(1L, ops / chains);
   const double secs = runner.run(op.name, chains, per_chain, 1, op.make(s));
+  if (op.adds_record) s.added += chains * per_chain;
   return secs * 1e9 / static_cast<double>(chains * per_chain);
 }
 
@@ -450,6 +675,11 @@ void run_hot(Subject& small, Subject& big, const Args& a, Runner& runner) {
       chains = std::min(chains, std::max(1L, static_cast<long>(fewest) / 4));
     }
     std::vector<double> ns_small, ns_big;
+    const bool rotates = std::string(op.name) == "refresh rotate";
+    if (rotates) {
+      mark_sample(small, true);
+      mark_sample(big, true);
+    }
     time_hot(small, op, chains, a.ops, runner);  // warm-up of both: code paths, connections
     time_hot(big, op, chains, a.ops, runner);
     for (int r = 0; r < a.reps; ++r) {
@@ -460,6 +690,10 @@ void run_hot(Subject& small, Subject& big, const Args& a, Runner& runner) {
         ns_big.push_back(time_hot(big, op, chains, a.ops, runner));
         ns_small.push_back(time_hot(small, op, chains, a.ops, runner));
       }
+    }
+    if (rotates) {
+      mark_sample(small, false);
+      mark_sample(big, false);
     }
     const double ms = median(ns_small), mb = median(ns_big);
     std::printf("| %s | %.0f | %.0f | %.2f | %s | %s |\n", op.name, ms, mb, mb / ms,
@@ -479,6 +713,7 @@ std::string issue_families(Subject& s, const char* tag, long f, const Args& a, R
     if (c * per_chain + j >= f) return done(true);
     s.store.refresh().issue_async(refresh_grant(user), ok_cb<authstore::IssuedRefreshToken>(std::move(done)));
   });
+  s.added += f;
   return user;
 }
 
@@ -566,23 +801,37 @@ int main(int argc, char** argv) {
   Runner runner(a.max_seconds);
   Subject small, big;
   small.name = "small";
-  small.store = open_store(a.small_url);
   small.n = a.n_small;
   small.per_kind = std::max(1L, a.n_small / 5);
   big.name = "big";
-  big.store = open_store(a.big_url);
   big.n = a.n_big;
   big.per_kind = std::max(1L, a.n_big / 5);
+  check_reuse(small, a.small_url, a);  // before opening: open() creates the file
+  check_reuse(big, a.big_url, a);
+  small.store = open_store(a.small_url);
+  big.store = open_store(a.big_url);
   std::printf("backend %s; small %s, big %s; %ld ops per timing, %ld in flight, %d repetitions\n",
               small.store.backend().c_str(), a.small_url.c_str(), a.big_url.c_str(), a.ops, a.inflight,
               a.reps);
-  fill(small, a, runner);
-  fill(big, a, runner);
+  for (Subject* s : {&small, &big}) {
+    if (s->reused) {
+      reuse_fill(*s, a, runner);
+      continue;
+    }
+    const std::int64_t filled_at = now_ms();
+    fill(*s, a, runner);
+    if (s->keep_record) record_fill(*s, filled_at);
+  }
   auto wanted = [&](const char* part) {
     return ("," + a.parts + ",").find(std::string(",") + part + ",") != std::string::npos;
   };
   if (wanted("hot")) run_hot(small, big, a, runner);
   if (wanted("logout")) run_logout(big, a, runner);
   if (wanted("list")) run_list(small, big, a, runner);
+  for (Subject* s : {&small, &big}) {
+    if (!s->keep_record) continue;
+    s->record.timed_runs += 1;
+    save_record(*s);
+  }
   return 0;
 }

@@ -9,12 +9,18 @@
 #       SQLITE_FILL_THREADS=16  threads filling SQLite (its group commit shares their transactions)
 #       BACKENDS="memory sqlite redis"
 #       LIST_SIZES=10,100,1000,10000  LOGOUT_FAMILIES=10,10000  PARTS=hot,logout,list
+#       SQLITE_DIR=/path      SQLite: keep the two files in this directory (created if missing, never
+#                             removed) and pass --reuse: the first run fills them and records the fill
+#                             (small.db.growth-fill, big.db.growth-fill), later runs with the same N_SMALL
+#                             and N_BIG time them without filling (growth_bench.cc says what is checked)
+#       SQLITE_QUERY=cache_size_kib=65536   URL options added to both SQLite stores (docs/sqlite.md)
 #
 # growth_bench fills both stores through the public API (spread over codes, refresh families,
 # sessions, replay reservations, client tokens), then times each operation on the small store and
 # on the big one, alternating, and prints markdown tables with big/small ratios (medians of REPS).
 #   memory:  two memory:// stores in one process.
-#   SQLite:  two fresh files in a temporary directory under BUILD_DIR (same disk), removed after.
+#   SQLite:  two fresh files in a temporary directory under BUILD_DIR (same disk), removed after;
+#            or, with SQLITE_DIR, the files kept there (filled once, reused by later runs).
 #   Redis:   a redis-server of its own (bench/redis/server.sh: free loopback port, no persistence,
 #            noeviction) pinned to CPU 0, the small store in database 1 and the big one in
 #            database 2 (each database has its own keyspace tables); growth_bench pinned to CPU 1.
@@ -52,13 +58,21 @@ for backend in $backends; do
       echo "($(( SECONDS - start )) s)"
       ;;
     sqlite)
-      dir=$(mktemp -d "$build/growth-bench.XXXXXX")
+      query=${SQLITE_QUERY:+?$SQLITE_QUERY}
+      if [[ -n ${SQLITE_DIR:-} ]]; then
+        dir=$SQLITE_DIR
+        mkdir -p "$dir"
+        keep=(--reuse)
+      else
+        dir=$(mktemp -d "$build/growth-bench.XXXXXX")
+        keep=()
+      fi
       start=$SECONDS
-      timeout "$limit" "$bench" --small "sqlite://$dir/small.db" --big "sqlite://$dir/big.db" --ops "$ops" \
-        --inflight 1 --fill-threads "$sqlite_fill_threads" --fill-inflight 1 "${common[@]}" ||
-        { rm -rf "$dir"; exit 1; }
+      timeout "$limit" "$bench" --small "sqlite://$dir/small.db$query" --big "sqlite://$dir/big.db$query" \
+        --ops "$ops" --inflight 1 --fill-threads "$sqlite_fill_threads" --fill-inflight 1 ${keep[@]+"${keep[@]}"} \
+        "${common[@]}" || { [[ -n ${SQLITE_DIR:-} ]] || rm -rf "$dir"; exit 1; }
       echo "($(( SECONDS - start )) s; files: $(du -sh "$dir/small.db" | cut -f1) small, $(du -sh "$dir/big.db" | cut -f1) big, WAL $(du -sh "$dir/big.db-wal" 2>/dev/null | cut -f1))"
-      rm -rf "$dir"
+      [[ -n ${SQLITE_DIR:-} ]] || rm -rf "$dir"
       ;;
     redis)
       (

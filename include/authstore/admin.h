@@ -48,7 +48,9 @@ struct StoreCounts {
 // Facts about the backend, as (name, value) pairs in a fixed order per backend. Redis:
 // redis_version, role, used_memory_human, maxmemory_policy, keys_under_prefix,
 // number_of_cached_scripts. SQLite: path, file_bytes, wal_bytes, schema_version, page_size,
-// page_count, freelist_count, journal_mode. Values are never secrets (no URL, no password).
+// page_count, freelist_count, journal_mode, cache_size_kib (the page cache of the connection that
+// answered; every connection of the store has one of that size). Values are never secrets (no URL, no
+// password).
 struct BackendHealth {
   std::string backend;  // Store::backend()
   std::vector<std::pair<std::string, std::string>> items;

@@ -127,6 +127,8 @@ void check_sqlite(std::string_view rest) {
   FUZZ_CHECK(c.busy_timeout_ms >= 0 && c.busy_timeout_ms <= 3'600'000, "busy_timeout_ms out of range");
   FUZZ_CHECK(c.max_batch >= 1 && c.max_batch <= 4096, "max_batch out of range");
   FUZZ_CHECK(c.max_page_count >= 0 && c.journal_size_limit >= -1, "a size option out of range");
+  FUZZ_CHECK(c.cache_size_kib >= 1 && c.cache_size_kib <= internal::sqlite::kMaxCacheSizeKib,
+             "cache_size_kib out of range");
 }
 
 }  // namespace

@@ -10,33 +10,13 @@
 #include <thread>
 #include <vector>
 
-#include "backends/factories.h"
-#include "backends/sqlite/sqlite_backend.h"
-#include "sqlite/util.h"
+#include "sqlite/direct.h"
 
 namespace authstore::sqlite_testing {
 namespace {
 
 using internal::Backend;
 using internal::FamilyIssue;
-
-struct Direct {
-  Options options;
-  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(kStart);
-  std::unique_ptr<Backend> backend;
-  internal::sqlite::Engine* engine = nullptr;
-};
-
-std::unique_ptr<Direct> open_direct(const std::string& path) {
-  auto d = std::make_unique<Direct>();
-  d->options = test_options(d->clock);
-  internal::BackendConfig cfg{&d->options, d->clock, {}};
-  auto b = internal::make_sqlite_backend(path, cfg);
-  if (!b.ok()) return nullptr;
-  d->backend = std::move(b.value());
-  d->engine = &static_cast<internal::sqlite::SqliteBackend&>(*d->backend).engine();
-  return d;
-}
 
 // Counts completions; wait() is bounded in time.
 class Pending {

@@ -350,6 +350,15 @@ Status Db::configure(const DbConfig& config) {
       return rc == SQLITE_DONE ? Status::Ok() : error(rc, what);
     }
   };
+  // Per connection: SQLite's default (2000 KiB) holds the interior pages of a small file, not
+  // those of a file of millions of rows, whose lookups then read them through the OS (one pread
+  // per page). Set on every connection, the default included, so that SQLite's compile-time
+  // default does not decide it.
+  if (Status s =
+          pragma("PRAGMA cache_size=-" + std::to_string(config.cache_size_kib), "set cache_size", nullptr);
+      !s.ok()) {
+    return s;
+  }
   // WAL: readers never block the writer, one fsync-free append per commit at synchronous=NORMAL.
   std::string mode;
   if (Status s = pragma("PRAGMA journal_mode=WAL", "set journal_mode", &mode); !s.ok()) return s;

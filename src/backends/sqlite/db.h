@@ -26,6 +26,12 @@ namespace authstore::internal::sqlite {
 
 enum class Synchronous : std::uint8_t { kNormal, kFull };
 
+// The page cache of each connection when the URL sets none, in KiB: SQLite's own default
+// (cache_size=-2000). Every connection of a store has a cache of its own (see DbConfig).
+inline constexpr std::int64_t kDefaultCacheSizeKib = 2000;
+// The most a URL may ask for per connection (16 GiB).
+inline constexpr std::int64_t kMaxCacheSizeKib = std::int64_t{16} << 20;
+
 // What the URL configures (see docs/sqlite.md, "URL and options").
 struct DbConfig {
   std::string path;                     // absolute path of the database file.
@@ -34,6 +40,9 @@ struct DbConfig {
   std::int64_t max_page_count = 0;               // 0 = SQLite's default (no practical limit).
   std::int64_t journal_size_limit = 64LL << 20;  // WAL truncated to this after a checkpoint.
   std::size_t max_batch = 128;                   // most operations committed in one transaction.
+  // Page cache per connection (PRAGMA cache_size=-N), set on every connection the store opens:
+  // writer, checkpoint, readers, a forked child's. Memory: up to this times the connections.
+  std::int64_t cache_size_kib = kDefaultCacheSizeKib;
 };
 
 // Status for a failed SQLite call. `what` names the operation ("begin", "codes.insert").

@@ -504,6 +504,14 @@ void SqliteBackend::admin_health(Callback<std::vector<std::pair<std::string, std
         if (!q.ok()) return q.error("admin.health");
         Stmt s = q.stmt();
         if (s.step() == SQLITE_ROW) items.emplace_back("journal_mode", s.col_blob(0));
+        // The page cache of the connection that answered (each connection has its own; every
+        // one is opened with the URL's cache_size_kib). A positive cache_size counts pages.
+        Result<std::int64_t> cache = one_int(db, "PRAGMA cache_size", std::nullopt, "admin.health");
+        if (!cache.ok()) return cache.status();
+        Result<std::int64_t> page = one_int(db, "PRAGMA page_size", std::nullopt, "admin.health");
+        if (!page.ok()) return page.status();
+        const std::int64_t kib = cache.value() < 0 ? -cache.value() : cache.value() * page.value() / 1024;
+        items.emplace_back("cache_size_kib", std::to_string(kib));
         return items;
       },
       std::move(done));

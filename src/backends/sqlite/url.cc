@@ -85,10 +85,14 @@ Result<DbConfig> parse_url(std::string_view rest) {
       auto v = parse_int(name, value, 1, 4096);
       if (!v.ok()) return v.status();
       cfg.max_batch = static_cast<std::size_t>(v.value());
+    } else if (name == "cache_size_kib") {
+      auto v = parse_int(name, value, 1, kMaxCacheSizeKib);
+      if (!v.ok()) return v.status();
+      cfg.cache_size_kib = v.value();
     } else {
       return bad_url("unknown " + describe_option(name) +
                      " (known: busy_timeout_ms, synchronous, max_page_count, "
-                     "journal_size_limit, max_batch)");
+                     "journal_size_limit, max_batch, cache_size_kib)");
     }
   }
   return cfg;
