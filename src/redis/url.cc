@@ -28,7 +28,10 @@ bool parse_int(std::string_view s, Int& out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
-Status parse_duration(std::string_view name, std::string_view value, std::chrono::milliseconds& out) {
+// A duration option: 250ms, 2s, 500us or bare milliseconds. `positive`: zero is refused too (a
+// deadline of 0 would fail every call; only ping_interval has a meaning for 0, off).
+Status parse_duration(std::string_view name, std::string_view value, std::chrono::milliseconds& out,
+                      bool positive) {
   std::string_view digits = value;
   double scale_ms = 1;
   if (value.ends_with("ms")) {
@@ -41,9 +44,9 @@ Status parse_duration(std::string_view name, std::string_view value, std::chrono
     scale_ms = 1000;
   }
   std::int64_t n = 0;
-  if (!parse_int(digits, n) || n < 0 || n > 86'400'000) {
-    return url_error("option '" + std::string(name) +
-                     "' must be a non-negative duration such as 250ms, 2s or 500us");
+  if (!parse_int(digits, n) || n < (positive ? 1 : 0) || n > 86'400'000) {
+    return url_error("option '" + std::string(name) + "' must be a " +
+                     (positive ? "positive" : "non-negative") + " duration such as 250ms, 2s or 500us");
   }
   out = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(n) * scale_ms));
   if (scale_ms < 1 && n > 0 && out.count() == 0) out = std::chrono::milliseconds(1);
@@ -65,9 +68,9 @@ Status apply_option(std::string_view name, std::string_view raw, ClientOptions& 
   if (value.find('\0') != std::string::npos) {  // a path would be cut at it: refuse, never truncate
     return url_error(internal::describe_option(name) + " must not contain a NUL byte (%00)");
   }
-  if (name == "timeout") return parse_duration(name, value, o.command_timeout);
-  if (name == "connect_timeout") return parse_duration(name, value, o.connect_timeout);
-  if (name == "ping_interval") return parse_duration(name, value, o.idle_ping_interval);
+  if (name == "timeout") return parse_duration(name, value, o.command_timeout, true);
+  if (name == "connect_timeout") return parse_duration(name, value, o.connect_timeout, true);
+  if (name == "ping_interval") return parse_duration(name, value, o.idle_ping_interval, false);
   if (name == "db") return parse_db(value, o.db);
   if (name == "client_name") {
     if (value.find_first_of(" \n\r") != std::string::npos) {

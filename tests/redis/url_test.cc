@@ -78,6 +78,7 @@ TEST(RedisUrl, TimeoutOptionsWithUnits) {
   EXPECT_EQ(o.idle_ping_interval, 0ms);
   EXPECT_EQ(parse_ok("redis://h?timeout=1500").command_timeout, 1500ms);
   EXPECT_EQ(parse_ok("redis://h?connections=4&client_name=svc").connections, 4U);
+  EXPECT_EQ(parse_ok("redis://h?timeout=1us").command_timeout, 1ms);  // rounded up, never to 0
 }
 
 TEST(RedisUrl, MalformedUrlsGetPreciseErrors) {
@@ -402,6 +403,24 @@ TEST(RedisUrl, SpinUsOnStandaloneClusterAndSentinel) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.status().field(), "spin_us");
+}
+
+// A deadline of 0 fails every call: refused when the URL is read, as a URL error naming the option,
+// on every URL form (the fuzzer found redis+sentinel://...?timeout=0s answering field "timeout").
+TEST(RedisUrl, ZeroTimeoutsAreRefusedWhenTheUrlIsRead) {
+  for (const char* url : {"redis://h?timeout=0", "redis://h?timeout=0s", "redis://h?connect_timeout=0ms",
+                          "redis://h?timeout=0us", "unix:///r.sock?connect_timeout=0"}) {
+    EXPECT_NE(parse_error(url).message().find("must be a positive duration"), std::string::npos) << url;
+  }
+  EXPECT_NE(cluster_error("redis+cluster://h1,h2?timeout=0s").find("timeout' must be a positive"),
+            std::string::npos);
+  EXPECT_NE(
+      sentinel_error("redis+sentinel://app:pw@s1,[::1]/m?timeout=0s").find("timeout' must be a positive"),
+      std::string::npos);
+  EXPECT_NE(
+      sentinel_error("redis-sentinel://s1?sentinelMasterId=m&connect_timeout=0").find("connect_timeout"),
+      std::string::npos);
+  EXPECT_EQ(parse_ok("redis://h?ping_interval=0s").idle_ping_interval, 0ms);  // 0 = no idle ping
 }
 
 }  // namespace
