@@ -1,6 +1,6 @@
 // A bare SQLite program (no authstore code): what a random lookup by a 32-byte key costs in a table
-// of N rows of R-byte records, in two layouts, small table vs big table. It measures the remedy that
-// docs/performance.md ("Growth") names for SQLite's reads at 10^7 records before anyone builds it:
+// of N rows of R-byte records, in two layouts, small table vs big table: whether the store's layout
+// is what makes its SQLite reads grow at 10^7 records (docs/performance.md, "Growth"; it is not):
 //
 //   clustered  CREATE TABLE t(key BLOB PRIMARY KEY, record BLOB, expires_at INTEGER) WITHOUT ROWID
 //              (the store's layout today: interior pages hold whole rows, fanout ~10 for R ~ 350)
@@ -9,12 +9,13 @@
 //              a lookup is two B-tree descents)
 //
 // Usage: layout_probe DIR SMALL_N BIG_N RECORD_BYTES LOOKUPS REPS [CACHE_KIB]
-// Fills DIR/{clustered,rowid}-{small,big}.db (kept: refilled only if missing), then per repetition
-// times LOOKUPS random lookups of existing keys on each of the four files, alternating the order of
-// small and big, one connection per file in WAL mode (as the store's), each lookup its own read
-// transaction (autocommit, as the store's reads), with SQLite's default page cache or CACHE_KIB
-// (PRAGMA cache_size=-CACHE_KIB, as the store's cache_size_kib). Prints per file the page
-// counts from dbstat (leaf / interior) and the median ns per lookup, and big/small per layout.
+// Fills DIR/{clustered,rowid}-{small,big}-<N>x<R>.db (kept, filled only if missing; DIR is created),
+// then per repetition times LOOKUPS random lookups of existing keys on each of the four files,
+// alternating the order of small and big, one connection per file in WAL mode (as the store's),
+// each lookup its own read transaction (autocommit, as the store's reads), with SQLite's default
+// page cache or CACHE_KIB (PRAGMA cache_size=-CACHE_KIB, as the store's cache_size_kib). Prints per
+// file the page counts from dbstat (leaf / interior) and the median ns per lookup, and big/small
+// per layout.
 // Bounded: LOOKUPS and REPS are the loops; a fill of 2,000,000 rows of 350 bytes takes ~1 min.
 #include <sqlite3.h>
 
