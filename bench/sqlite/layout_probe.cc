@@ -52,15 +52,8 @@ std::string key_of(std::uint64_t i) {
   return k;
 }
 
-bool exists(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  std::fclose(f);
-  return true;
-}
-
 void fill(const std::string& path, bool clustered, std::uint64_t n, std::size_t record_bytes) {
-  if (exists(path)) return;
+  if (std::filesystem::exists(path)) return;
   const std::string tmp = path + ".filling";
   std::remove(tmp.c_str());
   sqlite3* db = nullptr;
@@ -164,8 +157,11 @@ int main(int argc, char** argv) {
   const std::uint64_t lookups = std::strtoull(argv[5], nullptr, 10);
   const int reps = std::atoi(argv[6]);
   const long cache_kib = argc == 8 ? std::atol(argv[7]) : 0;
-  if (small_n == 0 || big_n == 0 || lookups == 0 || lookups > 10'000'000 || reps < 1 || reps > 99) {
-    std::fprintf(stderr, "layout_probe: N > 0, 0 < LOOKUPS <= 10^7, 1 <= REPS <= 99\n");
+  if (small_n == 0 || big_n == 0 || record_bytes == 0 || lookups == 0 || lookups > 10'000'000 || reps < 1 ||
+      reps > 99 || cache_kib < 0) {
+    std::fprintf(
+        stderr,
+        "layout_probe: N > 0, RECORD_BYTES > 0, 0 < LOOKUPS <= 10^7, 1 <= REPS <= 99, CACHE_KIB >= 0\n");
     return 2;
   }
   std::error_code made;
