@@ -11,6 +11,8 @@
 //   browsers completing one request_uri at once, 25 rounds: exactly one code;
 // - RP-initiated logout: after end_session, the session, its grant and the grant's refresh token
 //   are gone from the store, and the refresh token no longer refreshes;
+// - oidc-provider's own window for a session-bound device code (a poll between the DeviceCode's
+//   save and the Session's is invalid_grant; nothing consumed), held open deterministically;
 // - a backend down (Redis stopped): device polling, PAR and device authorization answer 500, and
 //   nothing is granted.
 const { describe, it, before, after } = require('node:test');
@@ -53,8 +55,12 @@ const redis = h.redisFixture();
 for (const name of ['memory', 'sqlite', 'redis']) {
   describe(`oidc-provider flows on ${name}`, () => {
     // Tokens expire with the session, so a logout revokes the grant (with offline_access,
-    // oidc-provider's default keeps it: an offline grant outlives the session).
-    const fixture = providerFixture(name, redis, { expiresWithSession: async () => true });
+    // oidc-provider's default keeps it: an offline grant outlives the session). Device codes do
+    // not: oidc-provider saves a confirmed DeviceCode before the browser's Session, so a poll
+    // between the two saves finds a session-bound code orphaned and answers invalid_grant
+    // (the last test of this file pins that window down; docs/node.md).
+    const fixture = providerFixture(name, redis,
+      { expiresWithSession: async (ctx, token) => token.kind !== 'DeviceCode' });
     const { barrier } = fixture;
     let store;
     let op;
@@ -202,6 +208,67 @@ for (const name of ['memory', 'sqlite', 'redis']) {
     });
   });
 }
+
+// oidc-provider's order, whatever the adapter: a confirmed DeviceCode is saved (by the device
+// verification action) before the browser's Session (by the session middleware, after the
+// response is built). With the code bound to the session (`expiresWithSession` true, oidc-provider's
+// default without offline_access), a poll between the two saves finds the Session without the
+// grant, treats the code as not found and answers invalid_grant, at which point an RFC 8628 client
+// stops. Here the Session's save is held until that poll has been answered, so the window is hit
+// every time: the poll is refused, the DeviceCode is not consumed (nothing granted, nothing lost),
+// and a poll after the Session's save gets the tokens. If oidc-provider changes its order, this
+// test fails and docs/node.md must change with it.
+describe('a session-bound device code polled between its save and the session\'s (oidc-provider)', () => {
+  const fixture = {};
+  before(async () => {
+    fixture.store = await h.authstore.open('memory://', { keys: h.KEY });
+    const Base = adapterFor(fixture.store);
+    const gate = { armed: false };
+    gate.held = new Promise((r) => { gate.signalHeld = r; });
+    gate.released = new Promise((r) => { gate.release = r; });
+    fixture.gate = gate;
+    const Adapter = class extends Base {
+      async upsert(id, payload, expiresIn) {
+        if (this.model === 'Session' && gate.armed) {
+          gate.armed = false;
+          gate.signalHeld();
+          await gate.released;
+        }
+        await super.upsert(id, payload, expiresIn);
+        if (this.model === 'DeviceCode' && payload.accountId) gate.armed = true;
+      }
+    };
+    fixture.op = await startProvider(Adapter, { expiresWithSession: async () => true });
+  });
+  after(async () => {
+    fixture.gate?.release();
+    await fixture.op?.stop();
+    await fixture.store?.close();
+  });
+
+  it('the poll is invalid_grant, the code is not consumed, a poll after the Session\'s save gets tokens', async () => {
+    const { op, store, gate } = fixture;
+    const da = await client.initiateDeviceAuthorization(op.config, { scope: SCOPE });
+    const confirmed = confirmDevice(new UserAgent(), da);
+    await gate.held;
+    const early = await tokenRequest(op, { grant_type: DEVICE_GRANT, device_code: da.device_code });
+    assert.equal(early.status, 400, JSON.stringify(early.body));
+    assert.equal(early.body.error, 'invalid_grant');
+    assert.equal(early.body.access_token, undefined);
+    const stored = await store.payloads.find('DeviceCode', da.device_code);
+    assert.equal(stored.status, 'ok');
+    const payload = JSON.parse(stored.value.payload);
+    assert.equal(payload.accountId, 'alice', 'the code is confirmed in the store');
+    assert.equal(payload.expiresWithSession, true);
+    assert.equal(stored.value.consumedAt, 0, 'the refused poll consumed nothing');
+    gate.release();
+    const done = await confirmed;
+    assert.match(done.body, /Sign-in Success/);
+    const later = await tokenRequest(op, { grant_type: DEVICE_GRANT, device_code: da.device_code });
+    assert.equal(later.status, 200, JSON.stringify(later.body));
+    assert.ok(later.body.access_token);
+  });
+});
 
 describe('a backend down: 500, nothing granted', () => {
   it('Redis stopped: device polling, PAR and device authorization answer 500 server_error', async () => {
