@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -80,39 +81,36 @@ class Waiter {
 
 Status validate_client_options(const ClientOptions& o) { return validate_impl(o); }
 
-// ---------------------------------------------------------------- Client::Impl
+// ---------------------------------------------------------------- IoThread, SharedIo
 
-// Everything that belongs to one process: the I/O thread, its io_context, the connections.
-class Client::Impl {
+// One process's I/O thread and its io_context. The io_context outlives the thread's handlers:
+// join() returns once run() ran out of work, and the io_context is destroyed with this object.
+class IoThread {
  public:
-  Impl(const ClientOptions& options, std::uint64_t fork_generation)
+  IoThread(std::chrono::microseconds spin, std::uint64_t fork_generation)
       : fork_generation_(fork_generation), work_(asio::make_work_guard(io_)) {
-    std::shared_ptr<asio::ssl::context> tls;
-    if (options.tls.enabled) {
-      auto ctx = make_tls_context(options.tls);
-      if (!ctx.ok()) {
-        status_ = ctx.status();
-        return;
-      }
-      tls = std::move(ctx).value();
-    }
-    for (std::size_t i = 0; i < options.connections; ++i) {
-      connections_.push_back(std::make_shared<Connection>(io_, tls, options));
-    }
-    thread_ = std::thread([this, spin = options.spin_before_block] { run(spin); });
+    thread_ = std::thread([this, spin] { run(spin); });
     thread_id_ = thread_.get_id();
   }
+  ~IoThread() { join(); }
+  IoThread(const IoThread&) = delete;
+  IoThread& operator=(const IoThread&) = delete;
 
-  ~Impl() {
-    for (auto& c : connections_) c->shutdown();
+  // Lets run() return once no work is left (every connection closed), and waits for it.
+  void join() {
     work_.reset();
     if (thread_.joinable()) thread_.join();
   }
 
-  // The I/O thread. With `spin` (ClientOptions::spin_before_block) it busy-polls: ready handlers
-  // run at once, and only after `spin` without any does it sleep in epoll (run_one), so a reply
-  // that comes within `spin` of the last event costs no wake-up of this thread. Returns when the
-  // io_context runs out of work (the destructor dropped the work guard and the connections closed).
+  asio::io_context& io() noexcept { return io_; }
+  std::uint64_t fork_generation() const noexcept { return fork_generation_; }
+  bool on_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
+
+ private:
+  // With `spin` (ClientOptions::spin_before_block) the thread busy-polls: ready handlers run at
+  // once, and only after `spin` without any does it sleep in epoll (run_one), so a reply that
+  // comes within `spin` of the last event costs no wake-up of this thread. Returns when the
+  // io_context runs out of work (join() dropped the work guard and the connections closed).
   void run(std::chrono::microseconds spin) {
     // A busy I/O thread next to a spinning caller needs a third CPU for the rest (the server on
     // a small machine): with fewer, only the caller spins and this thread sleeps in epoll.
@@ -136,9 +134,101 @@ class Client::Impl {
     }
   }
 
+  std::uint64_t fork_generation_;
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+};
+
+class SharedIo {
+ public:
+  explicit SharedIo(std::chrono::microseconds spin) : spin_(spin) {}
+  ~SharedIo() {
+    IoThread* p = current_.load(std::memory_order_acquire);
+    // One from before fork() is the parent's: its thread does not exist here. Abandoned.
+    if (p != nullptr && p->fork_generation() == g_fork_generation.load(std::memory_order_acquire)) delete p;
+  }
+  SharedIo(const SharedIo&) = delete;
+  SharedIo& operator=(const SharedIo&) = delete;
+
+  // This process's thread, made on first use (in a child after fork(): its own, the parent's
+  // abandoned).
+  IoThread& current(std::uint64_t gen) {
+    IoThread* p = current_.load(std::memory_order_acquire);
+    if (p != nullptr && p->fork_generation() == gen) return *p;
+    auto fresh = std::make_unique<IoThread>(spin_, gen);
+    if (current_.compare_exchange_strong(p, fresh.get(), std::memory_order_acq_rel)) return *fresh.release();
+    return *p;  // another client installed one first
+  }
+
+ private:
+  std::chrono::microseconds spin_;
+  std::atomic<IoThread*> current_{nullptr};
+};
+
+std::shared_ptr<SharedIo> make_shared_io(std::chrono::microseconds spin) {
+  register_fork_handler();
+  return std::make_shared<SharedIo>(spin);
+}
+
+// ---------------------------------------------------------------- Client::Impl
+
+// Everything that belongs to one process: the connections, and the I/O thread they run on (the
+// client's own, or a SharedIo's).
+class Client::Impl {
+ public:
+  Impl(const ClientOptions& options, std::uint64_t fork_generation)
+      : fork_generation_(fork_generation),
+        shared_(options.shared_io.get()),
+        own_(shared_ ? nullptr : std::make_unique<IoThread>(options.spin_before_block, fork_generation)),
+        io_thread_(shared_ ? shared_->current(fork_generation) : *own_) {
+    std::shared_ptr<asio::ssl::context> tls;
+    if (options.tls.enabled) {
+      auto ctx = make_tls_context(options.tls);
+      if (!ctx.ok()) {
+        status_ = ctx.status();
+        return;
+      }
+      tls = std::move(ctx).value();
+    }
+    for (std::size_t i = 0; i < options.connections; ++i) {
+      if (!shared_) {
+        connections_.push_back(std::make_shared<Connection>(io_thread_.io(), tls, options));
+        continue;
+      }
+      // On a shared thread, the client cannot wait for the thread to end: it counts its
+      // connections down as the last handler holding each one lets go of it.
+      {
+        std::lock_guard lock(drain_->mu);
+        ++drain_->live;
+      }
+      connections_.emplace_back(new Connection(io_thread_.io(), tls, options),
+                                [drain = drain_](Connection* c) {
+                                  delete c;
+                                  std::lock_guard lock(drain->mu);
+                                  if (--drain->live == 0) drain->cv.notify_all();
+                                });
+    }
+  }
+
+  ~Impl() {
+    for (auto& c : connections_) c->shutdown();
+    if (own_) {
+      own_->join();  // every handler has run: the connections are ours alone
+      connections_.clear();
+      return;
+    }
+    // The connections (which refer to the client's options) must be gone before the client is:
+    // each is destroyed on the shared thread once its last handler ran, its callbacks before.
+    connections_.clear();
+    std::unique_lock lock(drain_->mu);
+    drain_->cv.wait(lock, [&] { return drain_->live == 0; });
+  }
+
   std::uint64_t fork_generation() const noexcept { return fork_generation_; }
   const Status& status() const noexcept { return status_; }
-  bool on_io_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
+  bool on_io_thread() const noexcept { return io_thread_.on_thread(); }
 
   Connection& pick() noexcept {
     if (connections_.size() == 1) return *connections_.front();
@@ -147,14 +237,22 @@ class Client::Impl {
   }
 
  private:
+  struct Drain {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t live = 0;
+  };
+
   std::uint64_t fork_generation_;
   Status status_;
-  asio::io_context io_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  // The client's options hold the SharedIo, and outlive this (an Impl abandoned in a child after
+  // fork() then holds no reference that would keep the child's thread from being joined).
+  SharedIo* shared_;
+  std::unique_ptr<IoThread> own_;
+  IoThread& io_thread_;
+  std::shared_ptr<Drain> drain_ = std::make_shared<Drain>();
   std::vector<std::shared_ptr<Connection>> connections_;
   std::atomic<std::size_t> next_{0};
-  std::thread thread_;
-  std::thread::id thread_id_;
 };
 
 // ---------------------------------------------------------------- Client

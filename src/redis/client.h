@@ -35,6 +35,13 @@
 // Threads: every method is safe from any thread. Callbacks run on the client's I/O thread (or
 // inline when a request is refused at once); they must not block, must not call the blocking
 // call() (it returns kFailedPrecondition there), and must not destroy the client.
+//
+// Shared I/O thread: clients made with the same ClientOptions::shared_io (make_shared_io()) run
+// their connections on one I/O thread and one io_context (a cluster's node clients: a completion
+// on one node that sends a call to another then queues it on the same thread instead of waking
+// a second one). The shared thread is fork-aware like a client's own: each process gets its own,
+// made on first use. The rules above hold for it: a callback of any of those clients must not
+// block, call call() on any of them, or destroy any of them.
 #pragma once
 
 #include <atomic>
@@ -67,6 +74,12 @@ struct CallOptions {
   bool asking = false;
 };
 
+// An I/O thread for several clients (ClientOptions::shared_io). It lives while a client or a
+// holder of the pointer does; the last one to let go joins the thread, and must not be on it.
+class SharedIo;
+// `spin`: as ClientOptions::spin_before_block, for the shared thread's busy-polling.
+std::shared_ptr<SharedIo> make_shared_io(std::chrono::microseconds spin = std::chrono::microseconds(0));
+
 class Client {
  public:
   // Validates the options (TLS files are loaded once to check them) without connecting.
@@ -74,8 +87,10 @@ class Client {
   // parse_url() then create().
   static Result<std::unique_ptr<Client>> from_url(std::string_view url, ClientOptions base = {});
 
-  // Fails whatever is pending with kUnavailable ("client closed"), closes the connections and
-  // joins the I/O thread. Must not run on the I/O thread (from a callback).
+  // Fails whatever is pending with kUnavailable ("client closed") and closes the connections.
+  // Returns once every callback has run and nothing of the client is left on the I/O thread: it
+  // joins its own I/O thread, or waits for its connections on a shared one. Must not run on the
+  // I/O thread (from a callback).
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -39,6 +39,8 @@ struct ServerCheck {
   std::function<Status(const Result<Reply>&)> verdict;
 };
 
+class SharedIo;  // client.h
+
 // Bound of ClientOptions::spin_before_block (and of the URL option spin_us), in microseconds.
 inline constexpr std::int64_t kMaxSpinMicros = 1000;
 
@@ -72,6 +74,9 @@ struct ClientOptions {
   // only when the caller and the I/O thread have separate CPUs (docs/redis-client.md).
   std::chrono::microseconds spin_before_block{0};
   std::shared_ptr<const ServerCheck> server_check;  // null: the handshake ends with a PING
+  // Null: the client has its own I/O thread. Set (make_shared_io(), client.h): the client's
+  // connections run on that I/O thread, which every client given the same SharedIo shares.
+  std::shared_ptr<SharedIo> shared_io;
 
   // Durability (docs/redis.md, "Durability and failover"): after each written batch of requests
   // that may change state (CallOptions::writes), one `WAIT wait_replicas wait_timeout`; a write

@@ -207,14 +207,15 @@ TEST_F(ClientTest, ForkedChildBuildsItsOwnConnection) {
   EXPECT_EQ(again.value(), parent_id.value());
 }
 
-TEST_F(ClientTest, DestroyingClientFailsPendingRequestsWithUnavailable) {
-  auto c = connect(plain_url());
+// Queues 100 requests the server holds (BLPOP), destroys the client, and expects every callback to
+// have run, with kUnavailable, by the time the destructor returned.
+void expect_destroy_fails_pending(std::unique_ptr<Client>& c, const char* key) {
   ASSERT_TRUE(c->call({"PING"}).ok());
   std::atomic<int> unavailable{0};
   std::atomic<int> total{0};
   for (int i = 0; i < 100; ++i) {
     c->async_call(
-        {"BLPOP", unique_key("never"), "1"},
+        {"BLPOP", unique_key(key), "1"},
         [&](Result<Reply> r) {
           if (r.code() == StatusCode::kUnavailable) ++unavailable;
           ++total;
@@ -224,6 +225,93 @@ TEST_F(ClientTest, DestroyingClientFailsPendingRequestsWithUnavailable) {
   c.reset();
   EXPECT_EQ(total.load(), 100);
   EXPECT_EQ(unavailable.load(), 100);
+}
+
+TEST_F(ClientTest, DestroyingClientFailsPendingRequestsWithUnavailable) {
+  auto c = connect(plain_url());
+  expect_destroy_fails_pending(c, "never");
+}
+
+// Clients given one SharedIo: one I/O thread for all of them (a cluster's node clients).
+std::unique_ptr<Client> connect_shared(const std::shared_ptr<SharedIo>& io) {
+  ClientOptions base;
+  base.shared_io = io;
+  return connect(plain_url(), std::move(base));
+}
+
+TEST_F(ClientTest, SharedIoClientsRunOnOneThreadAndChainCallsFromCallbacks) {
+  auto io = make_shared_io();
+  auto a = connect_shared(io);
+  auto b = connect_shared(io);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const std::string k = unique_key("shared-chain");
+  ASSERT_TRUE(b->call({"SET", k, "from-b"}).ok());
+  std::atomic<int> blocking_code{-1};
+  std::atomic<bool> same_thread{false};
+  std::atomic<int> chained{0};
+  a->async_call({"PING"}, [&](Result<Reply>) {
+    const std::thread::id on = std::this_thread::get_id();
+    // A blocking call on the other client from this callback would deadlock: refused.
+    blocking_code = static_cast<int>(b->call({"PING"}).code());
+    // An asynchronous one is fine, and its callback runs on the same thread.
+    b->async_call({"GET", k}, [&, on](Result<Reply> r) {
+      same_thread = std::this_thread::get_id() == on;
+      chained = r.ok() && r.value() == Reply::bulk_string("from-b") ? 1 : 2;
+    });
+  });
+  ASSERT_TRUE(testing::wait_until([&] { return chained.load() != 0; }, 2s));
+  EXPECT_EQ(chained.load(), 1);
+  EXPECT_TRUE(same_thread.load());
+  EXPECT_EQ(blocking_code.load(), static_cast<int>(StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(a->call({"DEL", k}).ok());
+}
+
+TEST_F(ClientTest, DestroyingOneSharedIoClientFailsItsPendingRequestsAndLeavesTheOthers) {
+  auto io = make_shared_io();
+  auto doomed = connect_shared(io);
+  auto other = connect_shared(io);
+  ASSERT_TRUE(doomed->call({"PING"}).ok());
+  ASSERT_TRUE(other->call({"PING"}).ok());
+  io.reset();  // the clients keep the thread alive
+  // On a shared thread too, every callback ran before the destructor returned.
+  expect_destroy_fails_pending(doomed, "never-shared");
+  // The thread goes on for the other client.
+  Result<Reply> r = other->call({"PING"});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value(), Reply::simple_string("PONG"));
+}
+
+TEST_F(ClientTest, ForkedChildBuildsItsOwnSharedIoThreadAndConnections) {
+  auto io = make_shared_io();
+  auto a = connect_shared(io);
+  auto b = connect_shared(io);
+  const Result<Reply> a_id = a->call({"CLIENT", "ID"});
+  const Result<Reply> b_id = b->call({"CLIENT", "ID"});
+  ASSERT_TRUE(a_id.ok() && b_id.ok());
+  const pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    // The parent's shared thread does not exist here: both clients build theirs anew, on a
+    // thread of the child's own, and chain a call from one to the other on it.
+    Result<Reply> ra = a->call({"CLIENT", "ID"}, CallOptions{2000ms});
+    Result<Reply> rb = b->call({"CLIENT", "ID"}, CallOptions{2000ms});
+    const bool fresh = ra.ok() && rb.ok() && ra.value() != a_id.value() && rb.value() != b_id.value() &&
+                       ra.value() != rb.value();
+    std::atomic<int> chained{0};
+    a->async_call({"PING"}, [&](Result<Reply>) {
+      b->async_call({"PING"}, [&](Result<Reply> r) { chained = r.ok() ? 1 : 2; });
+    });
+    const bool chain = testing::wait_until([&] { return chained.load() != 0; }, 2s) && chained.load() == 1;
+    ::_exit(fresh && chain ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  Result<Reply> again = a->call({"CLIENT", "ID"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), a_id.value());
+  EXPECT_TRUE(b->call({"PING"}).ok());
 }
 
 }  // namespace

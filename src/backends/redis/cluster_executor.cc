@@ -334,7 +334,8 @@ class ClusterExecutor final : public RedisExecutor {
     o.host = addr.substr(0, colon);
     if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
     o.port = static_cast<std::uint16_t>(port);
-    o.connections = 1;  // ASKING and its call go out back to back on one connection
+    o.connections = 1;         // ASKING and its call go out back to back on one connection
+    o.shared_io = shared_io_;  // one I/O thread for every node (docs/redis.md, "Cluster")
     auto made = redis::Client::create(std::move(o));
     if (!made.ok()) {
       error = made.status().message();
@@ -512,6 +513,9 @@ class ClusterExecutor final : public RedisExecutor {
   Clock::time_point last_refresh_{};
   std::vector<int> owner_;          // slot -> index into nodes_, -1 unknown
   std::vector<std::string> nodes_;  // "host:port" of masters seen
+  // Declared before clients_: a client keeps it alive anyway, and the executor's reference goes
+  // last, once the destructor has closed them all.
+  std::shared_ptr<redis::SharedIo> shared_io_ = redis::make_shared_io(url_.node.spin_before_block);
   std::map<std::string, std::unique_ptr<redis::Client>> clients_;
   std::vector<redis::Client*> node_clients_;  // node index -> its client in clients_, once made
   std::vector<std::shared_ptr<Op>> waiting_;
