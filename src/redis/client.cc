@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -203,12 +204,13 @@ class Client::Impl {
         std::lock_guard lock(drain_->mu);
         ++drain_->live;
       }
-      connections_.emplace_back(new Connection(io_thread_.io(), tls, options),
-                                [drain = drain_](Connection* c) {
-                                  delete c;
-                                  std::lock_guard lock(drain->mu);
-                                  if (--drain->live == 0) drain->cv.notify_all();
-                                });
+      std::shared_ptr<Connection> c(new Connection(io_thread_.io(), tls, options),
+                                    [drain = drain_](Connection* p) {
+                                      delete p;
+                                      std::lock_guard lock(drain->mu);
+                                      if (--drain->live == 0) drain->cv.notify_all();
+                                    });
+      connections_.push_back(std::move(c));
     }
   }
 
@@ -221,6 +223,9 @@ class Client::Impl {
     }
     // The connections (which refer to the client's options) must be gone before the client is:
     // each is destroyed on the shared thread once its last handler ran, its callbacks before.
+    // From the thread itself (a callback destroying a client: against the contract) that wait
+    // could never end; fail as loudly as joining one's own thread does.
+    if (io_thread_.on_thread()) std::terminate();
     connections_.clear();
     std::unique_lock lock(drain_->mu);
     drain_->cv.wait(lock, [&] { return drain_->live == 0; });
