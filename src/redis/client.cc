@@ -215,6 +215,13 @@ class Client::Impl {
   }
 
   ~Impl() {
+    if (!used_ && !own_) {
+      // Never published (it lost the race to be this process's Impl, maybe on the shared thread
+      // itself, when a callback of another client called this one first): nothing of it was ever
+      // posted or started, so its connections go right here, on any thread.
+      connections_.clear();
+      return;
+    }
     for (auto& c : connections_) c->shutdown();
     if (own_) {
       own_->join();  // every handler has run: the connections are ours alone
@@ -234,6 +241,9 @@ class Client::Impl {
   std::uint64_t fork_generation() const noexcept { return fork_generation_; }
   const Status& status() const noexcept { return status_; }
   bool on_io_thread() const noexcept { return io_thread_.on_thread(); }
+  // Before it is published (Client::impl()): whether it will be. One that is not is destroyed by
+  // the thread that made it, unseen by any other.
+  void set_used(bool used) noexcept { used_ = used; }
 
   Connection& pick() noexcept {
     if (connections_.size() == 1) return *connections_.front();
@@ -250,6 +260,7 @@ class Client::Impl {
 
   std::uint64_t fork_generation_;
   Status status_;
+  bool used_ = true;
   // The client's options hold the SharedIo, and outlive this (an Impl abandoned in a child after
   // fork() then holds no reference that would keep the child's thread from being joined).
   SharedIo* shared_;
@@ -297,7 +308,10 @@ Client::Impl* Client::impl() {
   if (impl_.compare_exchange_strong(p, fresh.get(), std::memory_order_acq_rel)) {
     return fresh.release();  // the previous Impl, if any, is the parent's: abandoned
   }
-  return p;  // another thread installed one first
+  // Another thread installed one first. This one was never seen by anyone: on a shared I/O thread
+  // it is discarded without the wait a used one needs, which from that thread could never end.
+  fresh->set_used(false);
+  return p;
 }
 
 Client::Impl* Client::admit(std::size_t request_bytes, ReplyCallback& callback) {

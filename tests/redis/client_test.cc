@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/spin_wait.h"
 #include "redis/server_checks.h"
 #include "redis_test_env.h"
 
@@ -265,6 +266,34 @@ TEST_F(ClientTest, SharedIoClientsRunOnOneThreadAndChainCallsFromCallbacks) {
   EXPECT_TRUE(same_thread.load());
   EXPECT_EQ(blocking_code.load(), static_cast<int>(StatusCode::kFailedPrecondition));
   EXPECT_TRUE(a->call({"DEL", k}).ok());
+}
+
+// A client's connections are made on its first call; when that first call comes at once from a
+// thread and from a callback of another client on the shared thread, one of the two makes them
+// in vain and discards them, sometimes on the shared thread itself (the Cluster executor does
+// this: a completion on one node sends to a node not called yet, while a caller does too). That
+// discard must not wait for the thread it runs on (it aborted the process once).
+TEST_F(ClientTest, SharedIoClientFirstCalledAtOnceFromAThreadAndFromTheSharedThread) {
+  auto io = make_shared_io();
+  auto a = connect_shared(io);
+  ASSERT_TRUE(a->call({"PING"}).ok());
+  for (int round = 0; round < 200; ++round) {
+    auto b = connect_shared(io);  // not called yet: nothing of it exists on the thread
+    std::atomic<int> ready{0};
+    std::atomic<int> answered{0};
+    const auto call_b = [&] {
+      ++ready;
+      while (ready.load() < 2) internal::cpu_relax();
+      b->async_call({"PING"}, [&](Result<Reply> r) {
+        if (r.ok()) ++answered;
+      });
+    };
+    a->async_call({"PING"}, [&](Result<Reply>) { call_b(); });
+    call_b();
+    // b's replies run on the shared thread after a's callback returned: when both are in, the
+    // stack of this round is no longer used.
+    ASSERT_TRUE(testing::wait_until([&] { return answered.load() == 2; }, 5s)) << "round " << round;
+  }
 }
 
 TEST_F(ClientTest, DestroyingOneSharedIoClientFailsItsPendingRequestsAndLeavesTheOthers) {
