@@ -181,9 +181,9 @@ class Client::Impl {
  public:
   Impl(const ClientOptions& options, std::uint64_t fork_generation)
       : fork_generation_(fork_generation),
-        shared_(options.shared_io.get()),
-        own_(shared_ ? nullptr : std::make_unique<IoThread>(options.spin_before_block, fork_generation)),
-        io_thread_(shared_ ? shared_->current(fork_generation) : *own_) {
+        own_(options.shared_io ? nullptr
+                               : std::make_unique<IoThread>(options.spin_before_block, fork_generation)),
+        io_thread_(options.shared_io ? options.shared_io->current(fork_generation) : *own_) {
     std::shared_ptr<asio::ssl::context> tls;
     if (options.tls.enabled) {
       auto ctx = make_tls_context(options.tls);
@@ -193,13 +193,9 @@ class Client::Impl {
       }
       tls = std::move(ctx).value();
     }
+    // A thread shared with other clients never ends while this one goes, so the client counts
+    // its connections down instead, as the last handler holding each one lets go of it.
     for (std::size_t i = 0; i < options.connections; ++i) {
-      if (!shared_) {
-        connections_.push_back(std::make_shared<Connection>(io_thread_.io(), tls, options));
-        continue;
-      }
-      // On a shared thread, the client cannot wait for the thread to end: it counts its
-      // connections down as the last handler holding each one lets go of it.
       {
         std::lock_guard lock(drain_->mu);
         ++drain_->live;
@@ -214,25 +210,19 @@ class Client::Impl {
     }
   }
 
+  // The connections (which refer to the client's options) are gone when this returns: each is
+  // destroyed once its last handler ran, its callbacks before. Then the own thread, if any, is
+  // joined (own_ is destroyed after connections_).
   ~Impl() {
-    if (!used_ && !own_) {
-      // Never published (it lost the race to be this process's Impl, maybe on the shared thread
-      // itself, when a callback of another client called this one first): nothing of it was ever
-      // posted or started, so its connections go right here, on any thread.
-      connections_.clear();
-      return;
+    if (used_) {
+      for (auto& c : connections_) c->shutdown();
+      // From the I/O thread itself (a callback destroying a client: against the contract) the
+      // wait below could never end; fail as loudly as joining one's own thread does.
+      if (io_thread_.on_thread()) std::terminate();
     }
-    for (auto& c : connections_) c->shutdown();
-    if (own_) {
-      own_->join();  // every handler has run: the connections are ours alone
-      connections_.clear();
-      return;
-    }
-    // The connections (which refer to the client's options) must be gone before the client is:
-    // each is destroyed on the shared thread once its last handler ran, its callbacks before.
-    // From the thread itself (a callback destroying a client: against the contract) that wait
-    // could never end; fail as loudly as joining one's own thread does.
-    if (io_thread_.on_thread()) std::terminate();
+    // An Impl never published (it lost the race to be this process's Impl, maybe on a shared
+    // thread itself, when a callback of another client called this one first) never posted or
+    // started anything: its connections go right here, on any thread.
     connections_.clear();
     std::unique_lock lock(drain_->mu);
     drain_->cv.wait(lock, [&] { return drain_->live == 0; });
@@ -261,9 +251,9 @@ class Client::Impl {
   std::uint64_t fork_generation_;
   Status status_;
   bool used_ = true;
-  // The client's options hold the SharedIo, and outlive this (an Impl abandoned in a child after
-  // fork() then holds no reference that would keep the child's thread from being joined).
-  SharedIo* shared_;
+  // Null on a shared thread: the client's options hold the SharedIo, and outlive this (an Impl
+  // abandoned in a child after fork() then holds no reference that would keep the child's thread
+  // from being joined).
   std::unique_ptr<IoThread> own_;
   IoThread& io_thread_;
   std::shared_ptr<Drain> drain_ = std::make_shared<Drain>();
